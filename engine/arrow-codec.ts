@@ -1,0 +1,132 @@
+/**
+ * Table <-> Arrow IPC (file format). Arrow is how tables live on disk in the store and how
+ * `load` reads .arrow/.feather and Parquet (parquet-wasm hands back Arrow IPC).
+ *
+ * apache-arrow is imported lazily: a fully cached run never decodes a table.
+ */
+import type { Column, Table } from "./table.js";
+
+type ArrowModule = typeof import("apache-arrow");
+let arrowModule: Promise<ArrowModule> | undefined;
+function arrow(): Promise<ArrowModule> {
+  arrowModule ??= import("apache-arrow");
+  return arrowModule;
+}
+
+export async function tableToArrowIPC(t: Table): Promise<Uint8Array> {
+  const A = await arrow();
+  const fields: InstanceType<ArrowModule["Field"]>[] = [];
+  const data: ReturnType<ArrowModule["makeData"]>[] = [];
+  for (const [name, c] of t.columns) {
+    switch (c.type) {
+      case "float64":
+        fields.push(new A.Field(name, new A.Float64(), true));
+        data.push(A.makeData({ type: new A.Float64(), length: t.numRows, data: c.values }));
+        break;
+      case "int32":
+        fields.push(new A.Field(name, new A.Int32(), false));
+        data.push(A.makeData({ type: new A.Int32(), length: t.numRows, data: c.values }));
+        break;
+      case "dict": {
+        const type = new A.Dictionary(new A.Utf8(), new A.Int32());
+        const dictionary = A.vectorFromArray([...c.dictionary], new A.Utf8());
+        // Missing strings (code -1) become Arrow nulls.
+        let nullCount = 0;
+        const validity = new Uint8Array(Math.ceil(t.numRows / 8));
+        for (let i = 0; i < t.numRows; i++) {
+          if (c.codes[i]! >= 0) validity[i >> 3]! |= 1 << (i & 7);
+          else nullCount++;
+        }
+        fields.push(new A.Field(name, type, true));
+        data.push(
+          A.makeData({
+            type,
+            length: t.numRows,
+            data: c.codes,
+            dictionary,
+            nullCount,
+            nullBitmap: nullCount ? validity : null,
+          }),
+        );
+        break;
+      }
+    }
+  }
+  const schema = new A.Schema(fields);
+  const structData = A.makeData({ type: new A.Struct(fields), length: t.numRows, children: data });
+  const batch = new A.RecordBatch(schema, structData);
+  const table = new A.Table(schema, [batch]);
+  return A.tableToIPC(table, "file");
+}
+
+/** Any Arrow IPC (file or stream format) to a Table. Columns of other Arrow types are converted:
+ *  integers and floats to float64 (int32 stays int32; bool to int32), strings to dictionary. */
+export async function tableFromArrowIPC(bytes: Uint8Array, source = "arrow data"): Promise<Table> {
+  const A = await arrow();
+  const at = A.tableFromIPC(bytes);
+  const columns = new Map<string, Column>();
+  const n = at.numRows;
+  for (const field of at.schema.fields) {
+    const vec = at.getChild(field.name);
+    if (!vec) continue;
+    const t = field.type as { typeId: number };
+    const tid = t.typeId;
+    const intType = field.type as { bitWidth?: number; isSigned?: boolean };
+    if (tid === A.Type.Int && intType.bitWidth === 32 && intType.isSigned === true && vec.nullCount === 0) {
+      const out = new Int32Array(n);
+      let o = 0;
+      for (const chunk of vec.data) {
+        out.set((chunk.values as Int32Array).subarray(0, chunk.length), o);
+        o += chunk.length;
+      }
+      columns.set(field.name, { type: "int32", values: out });
+    } else if (
+      tid === A.Type.Float &&
+      (field.type as { precision?: number }).precision === A.Precision.DOUBLE &&
+      vec.nullCount === 0
+    ) {
+      // Fast path: copy float64 buffers chunk by chunk instead of boxing every value.
+      const out = new Float64Array(n);
+      let o = 0;
+      for (const chunk of vec.data) {
+        out.set((chunk.values as Float64Array).subarray(0, chunk.length), o);
+        o += chunk.length;
+      }
+      columns.set(field.name, { type: "float64", values: out });
+    } else if (tid === A.Type.Float || tid === A.Type.Int || tid === A.Type.Bool || tid === A.Type.Decimal) {
+      const out = new Float64Array(n);
+      let i = 0;
+      for (const v of vec) {
+        out[i++] = v === null || v === undefined ? NaN : Number(v);
+      }
+      if (tid === A.Type.Bool && vec.nullCount === 0) {
+        columns.set(field.name, { type: "int32", values: Int32Array.from(out) });
+      } else columns.set(field.name, { type: "float64", values: out });
+    } else if (tid === A.Type.Dictionary || tid === A.Type.Utf8 || tid === A.Type.LargeUtf8) {
+      const dict: string[] = [];
+      const index = new Map<string, number>();
+      const codes = new Int32Array(n);
+      let i = 0;
+      for (const v of vec) {
+        if (v === null || v === undefined) {
+          codes[i++] = -1;
+          continue;
+        }
+        const s = String(v);
+        let code = index.get(s);
+        if (code === undefined) {
+          code = dict.length;
+          dict.push(s);
+          index.set(s, code);
+        }
+        codes[i++] = code;
+      }
+      columns.set(field.name, { type: "dict", codes, dictionary: dict });
+    } else {
+      throw new Error(
+        `${source}: column "${field.name}" has Arrow type ${String(field.type)}, which Quiver cannot use`,
+      );
+    }
+  }
+  return { numRows: n, columns };
+}

@@ -1,0 +1,130 @@
+/**
+ * Errors are values. Every problem a user can cause (YAML, validation, data) becomes a Diagnostic
+ * with a stable code; a renderer turns it into `file:line:col` text with the source line and a
+ * `~~~` marker. Tests assert codes and positions, golden tests assert the rendering.
+ */
+
+export type Severity = "error" | "warning";
+
+export interface SourceLocation {
+  /** Path as the user should read it (relative to the working directory when possible). */
+  readonly file: string;
+  /** 1-based. */
+  readonly line: number;
+  /** 1-based. */
+  readonly col: number;
+  /** Length of the marked span on that line (at least 1). */
+  readonly length: number;
+}
+
+export interface Diagnostic {
+  readonly severity: Severity;
+  /** Stable machine code, e.g. `QV_UNKNOWN_STAGE_TYPE`. */
+  readonly code: string;
+  readonly message: string;
+  readonly location?: SourceLocation;
+  readonly hint?: string;
+  readonly related?: readonly { readonly message: string; readonly location?: SourceLocation }[];
+}
+
+export class DiagnosticError extends Error {
+  constructor(readonly diagnostics: readonly Diagnostic[]) {
+    super(diagnostics.map((d) => d.message).join("; "));
+    this.name = "DiagnosticError";
+  }
+}
+
+export function hasErrors(diags: readonly Diagnostic[]): boolean {
+  return diags.some((d) => d.severity === "error");
+}
+
+/** Errors first, then by file, line, column, code: a stable order for output and golden tests. */
+export function sortDiagnostics(diags: readonly Diagnostic[]): Diagnostic[] {
+  const rank = (d: Diagnostic) => (d.severity === "error" ? 0 : 1);
+  return [...diags].sort(
+    (a, b) =>
+      rank(a) - rank(b) ||
+      (a.location?.file ?? "").localeCompare(b.location?.file ?? "") ||
+      (a.location?.line ?? 0) - (b.location?.line ?? 0) ||
+      (a.location?.col ?? 0) - (b.location?.col ?? 0) ||
+      a.code.localeCompare(b.code),
+  );
+}
+
+/** Source text per file, so the renderer can show the offending line. */
+export type SourceLookup = (file: string) => string | undefined;
+
+export function renderDiagnostic(d: Diagnostic, sources: SourceLookup, color = false): string {
+  const paint = (code: string, s: string) => (color ? `\u001b[${code}m${s}\u001b[0m` : s);
+  const where = d.location ? `${d.location.file}:${d.location.line}:${d.location.col} ` : "";
+  const label = d.severity === "error" ? paint("31;1", "error") : paint("33;1", "warning");
+  const lines = [`${where}${label} ${d.code}: ${d.message}`];
+  if (d.location) lines.push(...excerpt(d.location, sources));
+  for (const r of d.related ?? []) {
+    const rw = r.location ? `${r.location.file}:${r.location.line}:${r.location.col} ` : "";
+    lines.push(`  ${rw}note: ${r.message}`);
+    if (r.location) lines.push(...excerpt(r.location, sources).map((l) => "  " + l));
+  }
+  if (d.hint) lines.push(`  hint: ${d.hint}`);
+  return lines.join("\n");
+}
+
+function excerpt(loc: SourceLocation, sources: SourceLookup): string[] {
+  const text = sources(loc.file);
+  if (text === undefined) return [];
+  const line = text.split(/\r?\n/)[loc.line - 1];
+  if (line === undefined) return [];
+  const gutter = String(loc.line);
+  const pad = " ".repeat(gutter.length);
+  const width = Math.max(1, Math.min(loc.length, Math.max(1, line.length - loc.col + 1)));
+  return [`  ${gutter} | ${line}`, `  ${pad} | ${" ".repeat(loc.col - 1)}${"~".repeat(width)}`];
+}
+
+export function renderDiagnostics(
+  diags: readonly Diagnostic[],
+  sources: SourceLookup,
+  color = false,
+): string {
+  const sorted = sortDiagnostics(diags);
+  const errors = sorted.filter((d) => d.severity === "error").length;
+  const warnings = sorted.length - errors;
+  const body = sorted.map((d) => renderDiagnostic(d, sources, color)).join("\n\n");
+  const tally = [
+    errors ? `${errors} error${errors > 1 ? "s" : ""}` : "",
+    warnings ? `${warnings} warning${warnings > 1 ? "s" : ""}` : "",
+  ]
+    .filter(Boolean)
+    .join(", ");
+  return tally ? `${body}\n\n${tally}` : body;
+}
+
+/** Levenshtein distance, for did-you-mean hints. */
+export function editDistance(a: string, b: string): number {
+  const prev = new Array<number>(b.length + 1);
+  for (let j = 0; j <= b.length; j++) prev[j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    let diag = prev[0]!;
+    prev[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const up = prev[j]!;
+      prev[j] = Math.min(up + 1, prev[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diag = up;
+    }
+  }
+  return prev[b.length]!;
+}
+
+/** The closest candidate within a distance that scales with the word's length, if any. */
+export function didYouMean(word: string, candidates: Iterable<string>): string | undefined {
+  let best: string | undefined;
+  let bestD = Infinity;
+  const limit = Math.max(1, Math.floor(word.length / 3) + 1);
+  for (const c of candidates) {
+    const d = editDistance(word.toLowerCase(), c.toLowerCase());
+    if (d < bestD && d <= limit) {
+      best = c;
+      bestD = d;
+    }
+  }
+  return best;
+}

@@ -1,0 +1,143 @@
+/**
+ * The contract between the engine and a stage. A stage is one typed definition: its ports with
+ * their kinds, its parameter schema (with defaults), and `run`. The engine knows nothing else
+ * about what a stage computes.
+ *
+ * Stage files must import heavy libraries (tfjs, parquet-wasm, ...) lazily inside `run`, so that
+ * planning a fully cached pipeline never pays for them.
+ */
+import type { JsonObject, JsonValue } from "./json.js";
+import type { ParamPath, Schema } from "./schema.js";
+import type { Table } from "./table.js";
+
+export type PortKind = "table" | "model" | "metrics";
+
+export interface PortSpec {
+  readonly kind: PortKind;
+  readonly description: string;
+  /** An optional input may be left unconnected. Outputs are always produced. */
+  readonly optional?: boolean;
+}
+
+/**
+ * A trained model as the store keeps it: a JSON description plus named binary blobs (weights).
+ * The stage that wrote it is the only one that interprets it.
+ */
+export interface ModelArtifact {
+  readonly meta: JsonObject;
+  readonly blobs: Readonly<Record<string, Uint8Array>>;
+}
+
+export type ArtifactValue =
+  | { readonly kind: "table"; readonly table: Table }
+  | { readonly kind: "model"; readonly model: ModelArtifact }
+  | { readonly kind: "metrics"; readonly metrics: JsonObject };
+
+export const table = (t: Table): ArtifactValue => ({ kind: "table", table: t });
+export const model = (m: ModelArtifact): ArtifactValue => ({ kind: "model", model: m });
+export const metrics = (m: JsonObject): ArtifactValue => ({ kind: "metrics", metrics: m });
+
+export interface StageInputs {
+  has(port: string): boolean;
+  table(port: string): Table;
+  model(port: string): ModelArtifact;
+  metrics(port: string): JsonObject;
+}
+
+export interface StageContext<P> {
+  readonly stageId: string;
+  readonly params: P;
+  /** Derived by the engine from the pipeline seed and the stage id (or the stage's own `seed:`). */
+  readonly seed: number;
+  readonly inputs: StageInputs;
+  /** Absolute path of a `file` param value (already resolved, confined and hashed by the engine). */
+  file(path: string): string;
+  /** Reports progress of a long stage: fraction in [0, 1] and a short line of text. */
+  progress(fraction: number, message?: string): void;
+  /** A note for the run summary and the console (e.g. "12 rows with missing values"). */
+  note(message: string): void;
+  /** How many threads/processes this stage may use. */
+  readonly jobs: number;
+  readonly signal: AbortSignal;
+}
+
+export interface StageResult {
+  readonly outputs: Readonly<Record<string, ArtifactValue>>;
+  /** Small facts about the run shown by `status`, `show` and reports (row counts, backend, ...). */
+  readonly summary?: JsonObject;
+}
+
+/** A parameter-level problem found before running (beyond the schema), e.g. an expression that does not parse. */
+export interface ParamProblem {
+  readonly path: ParamPath;
+  readonly code: string;
+  readonly message: string;
+  readonly hint?: string;
+  /** Offset and length within the string value at `path`, to point inside an expression. */
+  readonly offset?: number;
+  readonly length?: number;
+  readonly severity?: "error" | "warning";
+}
+
+export interface StageDefinition<P> {
+  /** The name used in YAML `type:`. */
+  readonly type: string;
+  /** Bump when the stage's results change for the same params and inputs: it invalidates caches. */
+  readonly version: number;
+  readonly description: string;
+  readonly inputs: Readonly<Record<string, PortSpec>>;
+  readonly outputs: Readonly<Record<string, PortSpec>>;
+  readonly params: Schema<P>;
+  /** True when results depend on the seed; only then does the seed enter the fingerprint. */
+  readonly random?: boolean;
+  /** Checks beyond the schema that need no data (parse expressions, cross-field rules). */
+  check?(params: P): ParamProblem[];
+  /**
+   * Facts outside params and inputs that change results (e.g. the training backend). They enter
+   * the fingerprint; a change of backend is a cache miss, never a silent reuse.
+   */
+  environment?(params: P): Promise<JsonValue>;
+  run(ctx: StageContext<P>): Promise<StageResult>;
+}
+
+/** The registry stores definitions with their param type erased (methods are bivariant). */
+export type AnyStageDefinition = StageDefinition<unknown>;
+
+/** Identity helper that keeps `P` inferred from the params schema. */
+export function defineStage<P>(def: StageDefinition<P>): StageDefinition<P> {
+  return def;
+}
+
+/**
+ * An error a stage raises about the user's data or parameters. The engine renders it as a
+ * diagnostic: with a YAML position when `param` is given (and an offset inside an expression),
+ * and with the file/row/column of the data when `data` is given. Any other exception is a bug.
+ */
+export class StageError extends Error {
+  readonly code: string;
+  readonly hint: string | undefined;
+  readonly param: ParamPath | undefined;
+  readonly offset: number | undefined;
+  readonly length: number | undefined;
+  readonly data: { readonly file?: string; readonly row?: number; readonly column?: string } | undefined;
+  constructor(
+    code: string,
+    message: string,
+    opts: {
+      hint?: string;
+      param?: ParamPath;
+      offset?: number;
+      length?: number;
+      data?: { file?: string; row?: number; column?: string };
+    } = {},
+  ) {
+    super(message);
+    this.name = "StageError";
+    this.code = code;
+    this.hint = opts.hint;
+    this.param = opts.param;
+    this.offset = opts.offset;
+    this.length = opts.length;
+    this.data = opts.data;
+  }
+}

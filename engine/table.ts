@@ -1,0 +1,127 @@
+/**
+ * The in-memory table every table-kind artifact becomes: named columns of typed arrays.
+ *
+ * Why not apache-arrow's Table directly: stages do arithmetic on whole columns, and a plain
+ * `Float64Array` is what the hot loops want. Arrow is the on-disk format (see artifacts.ts).
+ *
+ * Missing values: float64 columns use NaN; int32 columns cannot hold a missing value, so a
+ * loader promotes such a column to float64. Dictionary columns use code -1 for a missing string.
+ */
+
+export type Column =
+  | { readonly type: "float64"; readonly values: Float64Array }
+  | { readonly type: "int32"; readonly values: Int32Array }
+  | { readonly type: "dict"; readonly codes: Int32Array; readonly dictionary: readonly string[] };
+
+export type ColumnType = Column["type"];
+
+export interface Table {
+  readonly numRows: number;
+  /** Insertion order is the column order users see. */
+  readonly columns: ReadonlyMap<string, Column>;
+}
+
+export function columnLength(c: Column): number {
+  return c.type === "dict" ? c.codes.length : c.values.length;
+}
+
+/** Builds a table, checking that every column has the same length. */
+export function makeTable(columns: Iterable<readonly [string, Column]>): Table {
+  const map = new Map<string, Column>();
+  let numRows = -1;
+  for (const [name, col] of columns) {
+    const n = columnLength(col);
+    if (numRows === -1) numRows = n;
+    else if (n !== numRows) {
+      throw new Error(`column "${name}" has ${n} rows, expected ${numRows}`);
+    }
+    map.set(name, col);
+  }
+  return { numRows: Math.max(numRows, 0), columns: map };
+}
+
+export function float64Column(values: Float64Array): Column {
+  return { type: "float64", values };
+}
+
+export function int32Column(values: Int32Array): Column {
+  return { type: "int32", values };
+}
+
+/**
+ * A numeric view of any column as float64 (dictionary columns give their codes).
+ * Returns the original array when it already is float64, so callers must not mutate it.
+ */
+export function numericValues(c: Column): Float64Array {
+  switch (c.type) {
+    case "float64":
+      return c.values;
+    case "int32":
+      return Float64Array.from(c.values);
+    case "dict":
+      return Float64Array.from(c.codes);
+  }
+}
+
+/** Keeps the rows whose index is listed in `rows`, in that order (rows may repeat). */
+export function takeRows(table: Table, rows: Int32Array | Uint32Array): Table {
+  const out = new Map<string, Column>();
+  for (const [name, c] of table.columns) {
+    switch (c.type) {
+      case "float64": {
+        const v = new Float64Array(rows.length);
+        for (let i = 0; i < rows.length; i++) v[i] = c.values[rows[i]!]!;
+        out.set(name, { type: "float64", values: v });
+        break;
+      }
+      case "int32": {
+        const v = new Int32Array(rows.length);
+        for (let i = 0; i < rows.length; i++) v[i] = c.values[rows[i]!]!;
+        out.set(name, { type: "int32", values: v });
+        break;
+      }
+      case "dict": {
+        const v = new Int32Array(rows.length);
+        for (let i = 0; i < rows.length; i++) v[i] = c.codes[rows[i]!]!;
+        out.set(name, { type: "dict", codes: v, dictionary: c.dictionary });
+        break;
+      }
+    }
+  }
+  return { numRows: rows.length, columns: out };
+}
+
+/** Rows where mask[i] !== 0. */
+export function filterRows(table: Table, mask: Uint8Array): Table {
+  let n = 0;
+  for (let i = 0; i < mask.length; i++) if (mask[i]) n++;
+  const rows = new Int32Array(n);
+  for (let i = 0, j = 0; i < mask.length; i++) if (mask[i]) rows[j++] = i;
+  return takeRows(table, rows);
+}
+
+export function withColumn(table: Table, name: string, column: Column): Table {
+  const n = columnLength(column);
+  if (table.columns.size > 0 && n !== table.numRows) {
+    throw new Error(`column "${name}" has ${n} rows, table has ${table.numRows}`);
+  }
+  const out = new Map(table.columns);
+  out.set(name, column);
+  return { numRows: table.columns.size > 0 ? table.numRows : n, columns: out };
+}
+
+/** Decodes the value of a cell for display; NaN and missing strings show as null. */
+export function cellValue(c: Column, row: number): number | string | null {
+  switch (c.type) {
+    case "float64": {
+      const v = c.values[row]!;
+      return Number.isNaN(v) ? null : v;
+    }
+    case "int32":
+      return c.values[row]!;
+    case "dict": {
+      const code = c.codes[row]!;
+      return code < 0 ? null : (c.dictionary[code] ?? null);
+    }
+  }
+}

@@ -1,0 +1,57 @@
+/**
+ * Runs one stage definition directly, without the engine: params are validated against the
+ * stage's schema (defaults filled in, issues thrown), inputs are given as artifact values.
+ * For unit tests of a stage's numbers; engine behaviour is tested through real pipelines.
+ */
+import path from "node:path";
+import { validate } from "../../engine/schema.js";
+import type { ArtifactValue, JsonObjectLike, ModelArtifact, StageDefinition, StageResult } from "./types.js";
+import type { Table } from "../../engine/table.js";
+
+export interface HarnessOptions {
+  params?: Record<string, unknown>;
+  inputs?: Record<string, ArtifactValue>;
+  seed?: number;
+  /** Directory that relative `file` params resolve against. */
+  baseDir?: string;
+  jobs?: number;
+}
+
+export async function runStage<P>(
+  def: StageDefinition<P>,
+  opts: HarnessOptions = {},
+): Promise<StageResult & { notes: string[] }> {
+  const { value, issues } = validate(def.params.spec, opts.params ?? {});
+  if (issues.length)
+    throw new Error("invalid params: " + issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "));
+  const params = value as P;
+  const problems = def.check?.(params) ?? [];
+  const errors = problems.filter((pr) => (pr.severity ?? "error") === "error");
+  if (errors.length)
+    throw new Error("param check failed: " + errors.map((i) => `${i.code} ${i.message}`).join("; "));
+  const inputs = opts.inputs ?? {};
+  const get = (port: string, kind: ArtifactValue["kind"]): ArtifactValue => {
+    const a = inputs[port];
+    if (!a) throw new Error(`input "${port}" not given`);
+    if (a.kind !== kind) throw new Error(`input "${port}" is ${a.kind}, wanted ${kind}`);
+    return a;
+  };
+  const notes: string[] = [];
+  const result = await def.run({
+    stageId: "test",
+    params,
+    seed: opts.seed ?? 42,
+    jobs: opts.jobs ?? 1,
+    signal: new AbortController().signal,
+    file: (p) => path.resolve(opts.baseDir ?? process.cwd(), p),
+    progress: () => {},
+    note: (m) => notes.push(m),
+    inputs: {
+      has: (port) => port in inputs,
+      table: (port) => (get(port, "table") as { table: Table }).table,
+      model: (port) => (get(port, "model") as { model: ModelArtifact }).model,
+      metrics: (port) => (get(port, "metrics") as { metrics: JsonObjectLike }).metrics,
+    },
+  });
+  return { ...result, notes };
+}
