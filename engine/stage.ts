@@ -56,6 +56,14 @@ export interface StageContext<P> {
   progress(fraction: number, message?: string): void;
   /** A note for the run summary and the console (e.g. "12 rows with missing values"). */
   note(message: string): void;
+  /** For each connected input port, the `stage.port` it comes from (part of the fingerprint). */
+  readonly inputFrom: Readonly<Record<string, string>>;
+  /**
+   * Caches a sub-computation (one fold, one tree ensemble, ...) in the store under a key built from
+   * `key` plus this stage's type and version, so a rerun that changes only some parts (k from 5 to
+   * 6, one more seed) recomputes only those. `key` must include everything the result depends on.
+   */
+  memo(key: JsonValue, compute: () => Promise<ArtifactValue>): Promise<ArtifactValue>;
   /** How many threads/processes this stage may use. */
   readonly jobs: number;
   readonly signal: AbortSignal;
@@ -92,6 +100,11 @@ export interface StageDefinition<P> {
   readonly random?: boolean;
   /** Checks beyond the schema that need no data (parse expressions, cross-field rules). */
   check?(params: P): ParamProblem[];
+  /**
+   * The params as they enter the fingerprint, when that differs from the validated params: e.g.
+   * expressions in canonical form, so `pt>20` and `pt > 20` share a cache key. Defaults to params.
+   */
+  fingerprintParams?(params: P): JsonValue;
   /**
    * Facts outside params and inputs that change results (e.g. the training backend). They enter
    * the fingerprint; a change of backend is a cache miss, never a silent reuse.

@@ -5,6 +5,7 @@
  */
 import path from "node:path";
 import { validate } from "../../engine/schema.js";
+import { canonicalJson } from "../../engine/json.js";
 import type { ArtifactValue, JsonObjectLike, ModelArtifact, StageDefinition, StageResult } from "./types.js";
 import type { Table } from "../../engine/table.js";
 
@@ -12,6 +13,8 @@ export interface HarnessOptions {
   params?: Record<string, unknown>;
   inputs?: Record<string, ArtifactValue>;
   seed?: number;
+  /** Override what `ctx.inputFrom` reports (default: "upstream_<port>"). */
+  inputFrom?: Record<string, string>;
   /** Directory that relative `file` params resolve against. */
   baseDir?: string;
   jobs?: number;
@@ -37,6 +40,7 @@ export async function runStage<P>(
     return a;
   };
   const notes: string[] = [];
+  const memoStore = new Map<string, ArtifactValue>();
   const result = await def.run({
     stageId: "test",
     params,
@@ -46,6 +50,16 @@ export async function runStage<P>(
     file: (p) => path.resolve(opts.baseDir ?? process.cwd(), p),
     progress: () => {},
     note: (m) => notes.push(m),
+    inputFrom: opts.inputFrom ?? Object.fromEntries(Object.keys(inputs).map((k) => [k, `upstream_${k}`])),
+    // In-memory memo: enough to test that a stage keys its sub-results; the engine persists them.
+    memo: async (key, compute) => {
+      const k = canonicalJson(key);
+      const hit = memoStore.get(k);
+      if (hit) return hit;
+      const v = await compute();
+      memoStore.set(k, v);
+      return v;
+    },
     inputs: {
       has: (port) => port in inputs,
       table: (port) => (get(port, "table") as { table: Table }).table,
