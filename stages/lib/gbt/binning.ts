@@ -1,0 +1,95 @@
+/**
+ * Quantile binning of feature columns into one-byte codes, the input of histogram boosting.
+ *
+ * Edges come from the unweighted distribution of the training rows (as in scikit-learn's
+ * HistGradientBoosting): bin resolution follows where the rows are, which is also what
+ * `minExamples` counts. Event weights can span orders of magnitude between processes, and
+ * weighted quantiles would spend most bins on whichever process carries the largest weights.
+ */
+
+/** Code of a missing (NaN) value; non-missing codes are 0..maxBins-1 (maxBins <= 255). */
+export const MISSING_BIN = 255;
+/** Histogram slots per feature: 255 value bins + the missing bin. */
+export const BINS_PER_FEATURE = 256;
+/** Above this many rows, edges are computed from an evenly spaced systematic sample. */
+const EDGE_SAMPLE_ROWS = 200_000;
+
+/**
+ * Upper edges of the value bins of one column: value x falls in the first bin j with
+ * x <= edges[j], or in the last bin (edges.length) when it exceeds every edge. A column with
+ * fewer than two distinct values gets no edges (one bin: never split on).
+ */
+export function binEdges(column: Float64Array, maxBins: number): Float64Array {
+  const n = column.length;
+  const step = n > EDGE_SAMPLE_ROWS ? n / EDGE_SAMPLE_ROWS : 1;
+  const sampleSize = n > EDGE_SAMPLE_ROWS ? EDGE_SAMPLE_ROWS : n;
+  const values = new Float64Array(sampleSize);
+  let m = 0;
+  for (let i = 0; i < sampleSize; i++) {
+    const v = column[Math.floor(i * step)]!;
+    if (!Number.isNaN(v)) values[m++] = v;
+  }
+  const sorted = values.subarray(0, m).sort();
+  const distinct: number[] = [];
+  for (let i = 0; i < m; i++) {
+    const v = sorted[i]!;
+    if (distinct.length === 0 || v !== distinct[distinct.length - 1]) distinct.push(v);
+  }
+  const edges: number[] = [];
+  if (distinct.length <= maxBins) {
+    for (let i = 0; i + 1 < distinct.length; i++) edges.push(between(distinct[i]!, distinct[i + 1]!));
+  } else {
+    // Percentiles at 1/maxBins, 2/maxBins, ... with midpoint interpolation (numpy's "midpoint").
+    let last = -Infinity;
+    for (let k = 1; k < maxBins; k++) {
+      const pos = (k / maxBins) * (m - 1);
+      const lo = sorted[Math.floor(pos)]!;
+      const hi = sorted[Math.ceil(pos)]!;
+      const e = lo === hi ? lo : between(lo, hi);
+      if (e > last) {
+        edges.push(e);
+        last = e;
+      }
+    }
+    // The largest value must stay strictly above the last edge, or the top bin would be empty.
+    while (edges.length > 0 && edges[edges.length - 1]! >= sorted[m - 1]!) edges.pop();
+  }
+  return Float64Array.from(edges);
+}
+
+/** A finite threshold t with a <= t < b, for a < b (thresholds are stored as JSON numbers). */
+function between(a: number, b: number): number {
+  const mid = a + (b - a) / 2;
+  if (Number.isFinite(mid) && mid >= a && mid < b) return mid;
+  if (Number.isFinite(a)) return a;
+  return -Number.MAX_VALUE; // a is -Infinity and b is above it
+}
+
+/** Bin code of one value given its column's edges (binary search). */
+export function binOf(edges: Float64Array, v: number): number {
+  if (Number.isNaN(v)) return MISSING_BIN;
+  let lo = 0;
+  let hi = edges.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (v <= edges[mid]!) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}
+
+/** Bin codes of all columns, column-major: code of row r, feature f at f * n + r. */
+export function binColumns(
+  features: readonly Float64Array[],
+  edges: readonly Float64Array[],
+  n: number,
+): Uint8Array {
+  const codes = new Uint8Array(features.length * n);
+  for (let f = 0; f < features.length; f++) {
+    const col = features[f]!;
+    const e = edges[f]!;
+    const base = f * n;
+    for (let r = 0; r < n; r++) codes[base + r] = binOf(e, col[r]!);
+  }
+  return codes;
+}
