@@ -1,0 +1,184 @@
+/**
+ * Number parsing straight from the bytes of a CSV field, without making a string per value.
+ *
+ * Correctness first: every value equals what `Number(text)` gives for the same text, bit for bit.
+ * The fast path is Clinger's: a mantissa of at most 15 significant digits is an exact double, and
+ * so is 10^e for |e| <= 22, so one IEEE multiply or divide rounds correctly. Anything else (long
+ * mantissas, large exponents) is validated here and then handed to `Number()` on a latin1 slice.
+ */
+
+/** Exactly representable powers of ten. */
+const POW10 = [
+  1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19,
+  1e20, 1e21, 1e22,
+];
+
+export const NUM_OK = 0;
+export const NUM_MISSING = 1;
+export const NUM_BAD = 2;
+export type NumberKind = typeof NUM_OK | typeof NUM_MISSING | typeof NUM_BAD;
+
+/** Out-parameters of `parseNumber`, reused across calls so the hot loop allocates nothing. */
+export interface NumberScan {
+  value: number;
+  /** The text is an integer literal (no '.', no exponent): a column of these may become int32. */
+  isIntLiteral: boolean;
+}
+
+/**
+ * Texts read as a missing value in numeric columns besides the empty field (the pandas defaults
+ * users meet most often). Matched case-sensitively, as pandas does.
+ */
+export const MISSING_TOKENS: ReadonlySet<string> = new Set([
+  "NaN",
+  "nan",
+  "-NaN",
+  "-nan",
+  "NA",
+  "N/A",
+  "n/a",
+  "#N/A",
+  "null",
+  "NULL",
+  "None",
+  "<NA>",
+]);
+
+const INFINITY_TOKENS: ReadonlyMap<string, number> = new Map([
+  ["inf", Infinity],
+  ["Inf", Infinity],
+  ["INF", Infinity],
+  ["Infinity", Infinity],
+  ["+inf", Infinity],
+  ["+Inf", Infinity],
+  ["+Infinity", Infinity],
+  ["-inf", -Infinity],
+  ["-Inf", -Infinity],
+  ["-INF", -Infinity],
+  ["-Infinity", -Infinity],
+]);
+
+const SPACE = 0x20;
+const TAB = 0x09;
+
+/**
+ * Parses `buf[start, end)` as a decimal number (optional sign, digits with an optional point,
+ * optional exponent; surrounding spaces/tabs ignored). Returns NUM_OK with `out.value` set,
+ * NUM_MISSING (empty or a missing-value token; value NaN), or NUM_BAD (not a number).
+ */
+export function parseNumber(buf: Buffer, start: number, end: number, out: NumberScan): NumberKind {
+  while (start < end && (buf[start] === SPACE || buf[start] === TAB)) start++;
+  while (end > start && (buf[end - 1] === SPACE || buf[end - 1] === TAB)) end--;
+  if (start === end) {
+    out.value = NaN;
+    out.isIntLiteral = false;
+    return NUM_MISSING;
+  }
+  if (scanNumber(buf, start, end, out) === end) return NUM_OK;
+  return special(buf, start, end, out);
+}
+
+/**
+ * Reads the longest decimal number starting at `start` (no spaces), stopping at `limit` or at the
+ * first byte that cannot continue it. Returns where it stopped, with `out` set; or -1 when no
+ * number starts there (no digits, or an exponent without digits).
+ */
+export function scanNumber(buf: Buffer, start: number, limit: number, out: NumberScan): number {
+  let i = start;
+  let c = buf[i]!;
+  let negative = false;
+  if (c === 0x2d /* - */ || c === 0x2b /* + */) {
+    negative = c === 0x2d;
+    i++;
+  }
+  let mantissa = 0;
+  let significant = 0; // significant digits consumed (leading zeros excluded)
+  let exp10 = 0;
+  let digits = 0;
+  let intLiteral = true;
+  for (; i < limit; i++) {
+    c = buf[i]! - 0x30;
+    if (c < 0 || c > 9) break;
+    digits++;
+    if (mantissa === 0 && c === 0) continue;
+    mantissa = mantissa * 10 + c;
+    significant++;
+  }
+  if (i < limit && buf[i] === 0x2e /* . */) {
+    intLiteral = false;
+    for (i++; i < limit; i++) {
+      c = buf[i]! - 0x30;
+      if (c < 0 || c > 9) break;
+      digits++;
+      if (mantissa === 0 && c === 0) {
+        exp10--;
+        continue;
+      }
+      mantissa = mantissa * 10 + c;
+      exp10--;
+      significant++;
+    }
+  }
+  if (digits === 0) return -1;
+  if (i < limit && (buf[i] === 0x65 /* e */ || buf[i] === 0x45) /* E */) {
+    intLiteral = false;
+    i++;
+    let expNegative = false;
+    if (i < limit && (buf[i] === 0x2d || buf[i] === 0x2b)) {
+      expNegative = buf[i] === 0x2d;
+      i++;
+    }
+    let expDigits = 0;
+    let e = 0;
+    for (; i < limit; i++) {
+      c = buf[i]! - 0x30;
+      if (c < 0 || c > 9) break;
+      expDigits++;
+      if (e < 100000) e = e * 10 + c; // saturate: the value is 0 or Infinity long before this
+    }
+    if (expDigits === 0) return -1;
+    exp10 += expNegative ? -e : e;
+  }
+  out.isIntLiteral = intLiteral;
+  // Up to 15 significant digits the accumulated mantissa is exact (< 2^53), and with 16 digits
+  // it is when below 2^53 (had the true value exceeded 2^53, the rounded one would not be below).
+  // 10^|e| is exact up to 22, so one multiply or divide is correctly rounded, as Number() is.
+  if (significant <= 15 || (significant === 16 && mantissa < 9007199254740992)) {
+    let v: number;
+    if (mantissa === 0) v = 0;
+    else if (exp10 === 0) v = mantissa;
+    else if (exp10 > 0 && exp10 <= 22) v = mantissa * POW10[exp10]!;
+    else if (exp10 < 0 && exp10 >= -22) v = mantissa / POW10[-exp10]!;
+    else {
+      out.value = Number(buf.toString("latin1", start, i));
+      return i;
+    }
+    out.value = negative ? -v : v;
+    return i;
+  }
+  // The grammar was checked above, so Number() cannot accept anything we would reject (hex, "").
+  out.value = Number(buf.toString("latin1", start, i));
+  return i;
+}
+
+function bad(out: NumberScan): NumberKind {
+  out.value = NaN;
+  out.isIntLiteral = false;
+  return NUM_BAD;
+}
+
+function special(buf: Buffer, start: number, end: number, out: NumberScan): NumberKind {
+  if (end - start > 9) return bad(out);
+  const text = buf.toString("latin1", start, end);
+  out.isIntLiteral = false;
+  if (MISSING_TOKENS.has(text)) {
+    out.value = NaN;
+    return NUM_MISSING;
+  }
+  const inf = INFINITY_TOKENS.get(text);
+  if (inf !== undefined) {
+    out.value = inf;
+    return NUM_OK;
+  }
+  return bad(out);
+}
