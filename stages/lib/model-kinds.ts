@@ -1,0 +1,278 @@
+/**
+ * One entry point for the model kinds (`nn` on tfjs, `gbt` from stages/lib/gbt) used by `train`,
+ * `kfold` and `predict`: train on labelled data, wrap the result in Quiver's model envelope, and
+ * score a table with any envelope (a single model, or the k models of a `kfold` stage).
+ *
+ * Envelope (ModelArtifact.meta): {format: "quiver-model", version, kind, features, label, weight,
+ * spec, <kind>: kind-specific meta}; blobs are the kind's own blobs. A kfold artifact is
+ * {format: "quiver-kfold", version, k, features, folds: [envelope meta...]} with blobs prefixed
+ * "fold<i>/".
+ */
+import type { JsonObject, JsonValue } from "../../engine/json.js";
+import { isJsonObject } from "../../engine/json.js";
+import { StageError, type ModelArtifact } from "../../engine/stage.js";
+import { float64Column, int32Column, makeTable, type Table } from "../../engine/table.js";
+import type { BackendChoice } from "./nn/backend.js";
+import { featureColumns, rowMajor, type LabeledData, type Normalization } from "./nn/data.js";
+import { accuracy, bceOfProbability, rocAuc, weightedMean } from "./nn/metrics.js";
+import type { GbtSpec, ModelSpec, NnSpec } from "./nn/spec.js";
+
+export const MODEL_FORMAT = "quiver-model";
+export const KFOLD_FORMAT = "quiver-kfold";
+const FORMAT_VERSION = 1;
+
+export interface ModelColumns {
+  readonly features: readonly string[];
+  readonly label: string;
+  readonly weight?: string | undefined;
+}
+
+export interface TrainRequest {
+  readonly spec: ModelSpec;
+  readonly columns: ModelColumns;
+  readonly train: LabeledData;
+  readonly validation?: LabeledData | undefined;
+  readonly seed: number;
+  readonly backend: BackendChoice;
+  readonly progress?: (fraction: number, line: string) => void;
+  readonly signal?: AbortSignal;
+}
+
+export interface Trained {
+  readonly artifact: ModelArtifact;
+  readonly history: Table;
+  readonly metrics: JsonObject;
+}
+
+function envelope(req: TrainRequest, kindMeta: JsonObject): JsonObject {
+  return {
+    format: MODEL_FORMAT,
+    version: FORMAT_VERSION,
+    kind: req.spec.kind,
+    features: [...req.columns.features],
+    label: req.columns.label,
+    weight: req.columns.weight ?? null,
+    spec: req.spec as unknown as JsonObject,
+    [req.spec.kind]: kindMeta,
+  };
+}
+
+export async function trainModel(req: TrainRequest): Promise<Trained> {
+  const spec = req.spec;
+  switch (spec.kind) {
+    case "nn":
+      return trainNnModel(req, spec);
+    case "gbt":
+      return trainGbtModel(req, spec);
+    default: {
+      const never: never = spec;
+      throw new Error(`unknown model kind ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+async function trainNnModel(req: TrainRequest, spec: NnSpec): Promise<Trained> {
+  const { trainNn } = await import("./nn/train-loop.js");
+  const r = await trainNn({
+    spec,
+    train: req.train,
+    validation: req.validation,
+    seed: req.seed,
+    backend: req.backend,
+    ...(req.progress ? { progress: req.progress } : {}),
+    ...(req.signal ? { signal: req.signal } : {}),
+  });
+  const meta = envelope(req, {
+    modelTopology: r.saved.modelTopology,
+    weightSpecs: r.saved.weightSpecs,
+    normalization: r.normalization ? { mean: r.normalization.mean, std: r.normalization.std } : null,
+    backend: r.backend,
+    tfjs: r.tfjsVersion,
+  });
+  const h = r.history;
+  return {
+    artifact: { meta, blobs: { weights: r.saved.weights } },
+    history: makeTable([
+      ["epoch", int32Column(h.epoch)],
+      ["loss", float64Column(h.loss)],
+      ["accuracy", float64Column(h.accuracy)],
+      ["val_loss", float64Column(h.val_loss)],
+      ["val_accuracy", float64Column(h.val_accuracy)],
+      ["time", float64Column(h.time)],
+    ]),
+    metrics: { kind: "nn", trainer: "tfjs", ...r.metrics },
+  };
+}
+
+/** Loss, accuracy and AUC of probabilities; the loss is Σwℓ/N as the networks' default. */
+export function classifierFigures(prob: Float64Array, data: LabeledData): { loss: number; accuracy: number; auc: number } {
+  const losses = new Float64Array(data.n);
+  for (let i = 0; i < data.n; i++) losses[i] = bceOfProbability(prob[i]!, data.labels[i]!);
+  return {
+    loss: weightedMean(losses, data.weights, "batch_size"),
+    accuracy: accuracy(prob, data.labels),
+    auc: rocAuc(prob, data.labels, data.weights),
+  };
+}
+
+async function trainGbtModel(req: TrainRequest, spec: GbtSpec): Promise<Trained> {
+  const { trainGbt, predictGbt } = await import("./gbt/index.js");
+  const t0 = performance.now();
+  req.progress?.(0, `gbt: ${spec.num_trees} trees, depth ${spec.max_depth}, ${req.train.n} rows`);
+  const r = trainGbt(
+    {
+      features: req.train.features,
+      featureNames: req.columns.features,
+      labels: req.train.labels,
+      ...(req.train.weights ? { weights: req.train.weights } : {}),
+    },
+    {
+      numTrees: spec.num_trees,
+      maxDepth: spec.max_depth,
+      minExamples: spec.min_examples,
+      subsample: spec.subsample,
+      shrinkage: spec.shrinkage,
+      maxBins: spec.max_bins,
+      l2: spec.l2,
+    },
+    req.seed,
+  );
+  const seconds = (performance.now() - t0) / 1000;
+  const trainFig = classifierFigures(predictGbt(r.model, req.train.features), req.train);
+  const metrics: JsonObject = {
+    kind: "gbt",
+    trainer: "quiver-gbt",
+    loss: trainFig.loss,
+    accuracy: trainFig.accuracy,
+    num_trees: r.trainLoss.length,
+    train_rows: req.train.n,
+    training_seconds: seconds,
+  };
+  if (req.validation) {
+    const v = classifierFigures(predictGbt(r.model, req.validation.features), req.validation);
+    Object.assign(metrics, {
+      val_loss: v.loss,
+      val_accuracy: v.accuracy,
+      val_auc: Number.isNaN(v.auc) ? null : v.auc,
+      validation_rows: req.validation.n,
+    });
+  }
+  req.progress?.(1, `gbt: ${r.trainLoss.length} trees in ${seconds.toFixed(1)} s`);
+  const tree = new Int32Array(r.trainLoss.length);
+  for (let i = 0; i < tree.length; i++) tree[i] = i + 1;
+  return {
+    artifact: { meta: envelope(req, r.model.meta), blobs: r.model.blobs },
+    history: makeTable([
+      ["tree", int32Column(tree)],
+      ["loss", float64Column(Float64Array.from(r.trainLoss))],
+    ]),
+    metrics,
+  };
+}
+
+// ---- reading envelopes ----
+
+function bad(message: string): StageError {
+  return new StageError("QV_MODEL_FORMAT", message, {
+    hint: "connect the `model` output of a train or kfold stage",
+  });
+}
+
+function stringList(v: JsonValue | undefined, what: string): string[] {
+  if (!Array.isArray(v) || !v.every((x) => typeof x === "string")) throw bad(`the model's ${what} is not a list of names`);
+  return v as string[];
+}
+
+/** The feature names a model (single or kfold) reads. */
+export function modelFeatures(m: ModelArtifact): string[] {
+  return stringList(m.meta.features, "feature list");
+}
+
+function numberList(v: JsonValue | undefined): number[] {
+  if (!Array.isArray(v) || !v.every((x) => typeof x === "number")) throw bad("the model's normalisation is malformed");
+  return v as number[];
+}
+
+/** Probability of class 1 for each row of `t`, from a train or kfold model artifact. */
+export async function scoreModel(m: ModelArtifact, t: Table, backend: BackendChoice): Promise<Float64Array> {
+  const format = m.meta.format;
+  if (format === KFOLD_FORMAT) {
+    // The k models vote with equal weight: the mean of their probabilities.
+    const folds = m.meta.folds;
+    if (!Array.isArray(folds) || folds.length === 0) throw bad("the kfold model lists no folds");
+    const sum = new Float64Array(t.numRows);
+    for (let i = 0; i < folds.length; i++) {
+      const meta = folds[i];
+      if (!isJsonObject(meta)) throw bad(`fold ${i} of the kfold model is malformed`);
+      const s = await scoreModel({ meta, blobs: foldBlobs(m, i) }, t, backend);
+      for (let r = 0; r < s.length; r++) sum[r] = sum[r]! + s[r]!;
+    }
+    for (let r = 0; r < sum.length; r++) sum[r] = sum[r]! / folds.length;
+    return sum;
+  }
+  if (format !== MODEL_FORMAT) throw bad(`this model has format ${JSON.stringify(format ?? null)}, not ${MODEL_FORMAT}`);
+  const names = modelFeatures(m);
+  switch (m.meta.kind) {
+    case "nn": {
+      const nn = m.meta.nn;
+      const weights = m.blobs.weights;
+      if (!isJsonObject(nn) || !isJsonObject(nn.modelTopology) || !Array.isArray(nn.weightSpecs) || !weights)
+        throw bad("the network in this model is incomplete");
+      const features = featureColumns(t, names, "table", { param: false });
+      const normJson = nn.normalization;
+      let norm: Normalization | undefined;
+      if (isJsonObject(normJson)) norm = { mean: numberList(normJson.mean), std: numberList(normJson.std) };
+      const { loadTf } = await import("./nn/backend.js");
+      const { loadNet } = await import("./nn/network.js");
+      const { scoreWith } = await import("./nn/train-loop.js");
+      const { tf } = await loadTf(backend);
+      const net = await loadNet(tf, { modelTopology: nn.modelTopology, weightSpecs: nn.weightSpecs, weights });
+      try {
+        return scoreWith(tf, net, rowMajor(features, t.numRows, norm), t.numRows, names.length);
+      } finally {
+        net.dispose();
+      }
+    }
+    case "gbt": {
+      const inner = m.meta.gbt;
+      if (!isJsonObject(inner)) throw bad("the trees in this model are missing");
+      const features = featureColumns(t, names, "table", { param: false, allowMissing: true });
+      const { predictGbt } = await import("./gbt/index.js");
+      return predictGbt({ meta: inner, blobs: m.blobs }, features);
+    }
+    default:
+      throw bad(`unknown model kind ${JSON.stringify(m.meta.kind ?? null)}`);
+  }
+}
+
+/** Packs k single-model artifacts into one kfold artifact. */
+export function packFolds(models: readonly ModelArtifact[], extra: JsonObject): ModelArtifact {
+  const blobs: Record<string, Uint8Array> = {};
+  models.forEach((m, i) => {
+    for (const [name, bytes] of Object.entries(m.blobs)) blobs[`fold${i}/${name}`] = bytes;
+  });
+  const first = models[0];
+  if (!first) throw new Error("packFolds: no models");
+  return {
+    meta: {
+      format: KFOLD_FORMAT,
+      version: FORMAT_VERSION,
+      k: models.length,
+      features: first.meta.features ?? [],
+      ...extra,
+      folds: models.map((m) => m.meta),
+    },
+    blobs,
+  };
+}
+
+function foldBlobs(m: ModelArtifact, i: number): Record<string, Uint8Array> {
+  const prefix = `fold${i}/`;
+  const out: Record<string, Uint8Array> = {};
+  for (const [name, bytes] of Object.entries(m.blobs)) if (name.startsWith(prefix)) out[name.slice(prefix.length)] = bytes;
+  return out;
+}
+
+export function isModelSpecNn(spec: ModelSpec): spec is NnSpec {
+  return spec.kind === "nn";
+}
