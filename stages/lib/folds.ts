@@ -153,3 +153,30 @@ function sizeOf(n: number, v: number, what: string, round: (x: number) => number
     `the ${what} size must be a fraction strictly between 0 and 1 or a whole number of rows, got ${v}`,
   );
 }
+
+/**
+ * How many rows of each class a stratified draw of `nDraws` rows takes, as scikit-learn's
+ * `_approximate_mode` (used by StratifiedShuffleSplit and so by train_test_split(stratify=)):
+ * each class gets the floor of its proportional share, and the rows still missing go to the
+ * classes with the largest remainders, ties broken at random.
+ */
+export function approximateMode(counts: readonly number[], nDraws: number, rng: Rng): number[] {
+  let total = 0;
+  for (const c of counts) total += c;
+  const continuous = counts.map((c) => (c / total) * nDraws);
+  const floored = continuous.map(Math.floor);
+  let need = nDraws - floored.reduce((a, b) => a + b, 0);
+  if (need > 0) {
+    const remainder = continuous.map((c, i) => c - floored[i]!);
+    const values = [...new Set(remainder)].sort((a, b) => b - a);
+    for (const value of values) {
+      const inds = Int32Array.from(remainder.flatMap((r, i) => (r === value ? [i] : [])));
+      const addNow = Math.min(inds.length, need);
+      rng.shuffle(inds);
+      for (let j = 0; j < addNow; j++) floored[inds[j]!]!++;
+      need -= addNow;
+      if (need === 0) break;
+    }
+  }
+  return floored;
+}
