@@ -37,8 +37,8 @@ function yFromBlocks(blocks: [number, number][]): Int32Array {
   return Int32Array.from(y);
 }
 
-describe("trainTestSizes", () => {
-  test("matches scikit-learn's train_test_split sizes", () => {
+void describe("trainTestSizes", () => {
+  void test("matches scikit-learn's train_test_split sizes", () => {
     for (const c of fx.train_test_split) {
       const got = trainTestSizes(c.n, c.test, c.train ?? undefined);
       assert.deepEqual(got, { train: c.n_train, test: c.n_test }, JSON.stringify(c));
@@ -46,14 +46,14 @@ describe("trainTestSizes", () => {
     assert.ok(fx.train_test_split.length > 100);
   });
 
-  test("matches the shared train_test_split fixture", (t) => {
+  void test("matches the shared train_test_split fixture", (t) => {
     const shared = readSharedFixture<SharedSplits>("splits.json");
     if (!shared) return t.skip("shared fixtures folder not present");
     for (const c of shared.cases.train_test_split)
       assert.deepEqual(trainTestSizes(c.n, c.test_size), { train: c.n_train, test: c.n_test });
   });
 
-  test("rejects sizes scikit-learn rejects", () => {
+  void test("rejects sizes scikit-learn rejects", () => {
     const bad: [number, number, number | undefined][] = [
       [10, 0, undefined],
       [10, 1.5, undefined],
@@ -71,12 +71,12 @@ describe("trainTestSizes", () => {
   });
 });
 
-describe("kFoldAssignment", () => {
-  test("fold sizes as KFold: the first n % k folds get one more row", () => {
+void describe("kFoldAssignment", () => {
+  void test("fold sizes as KFold: the first n % k folds get one more row", () => {
     for (const c of fx.kfold) assert.deepEqual(foldSizes(kFoldAssignment(c.n, c.k, 5), c.k), c.fold_sizes);
   });
 
-  test("per-fold class counts as StratifiedKFold, classes in order of appearance", () => {
+  void test("per-fold class counts as StratifiedKFold, classes in order of appearance", () => {
     for (const c of fx.stratified_kfold) {
       const y = yFromBlocks(c.blocks);
       const folds = kFoldAssignment(y.length, c.k, 11, y);
@@ -86,7 +86,7 @@ describe("kFoldAssignment", () => {
     }
   });
 
-  test("matches the shared KFold and StratifiedKFold fixture", (t) => {
+  void test("matches the shared KFold and StratifiedKFold fixture", (t) => {
     const shared = readSharedFixture<SharedSplits>("splits.json");
     if (!shared) return t.skip("shared fixtures folder not present");
     for (const c of shared.cases.kfold)
@@ -100,7 +100,7 @@ describe("kFoldAssignment", () => {
     }
   });
 
-  test("is deterministic in the seed and shuffles", () => {
+  void test("is deterministic in the seed and shuffles", () => {
     const a = kFoldAssignment(1000, 5, 1);
     assert.deepEqual(a, kFoldAssignment(1000, 5, 1));
     assert.notDeepEqual(a, kFoldAssignment(1000, 5, 2));
@@ -108,7 +108,7 @@ describe("kFoldAssignment", () => {
     assert.ok(new Set(a.subarray(0, 200)).size > 1);
   });
 
-  test("errors: too many folds, too few class members", () => {
+  void test("errors: too many folds, too few class members", () => {
     assert.throws(() => kFoldAssignment(3, 4, 1), /cannot make 4 folds from 3 rows/);
     assert.throws(() => kFoldAssignment(10, 1, 1), StageError);
     assert.throws(
@@ -118,8 +118,8 @@ describe("kFoldAssignment", () => {
   });
 });
 
-describe("approximateMode", () => {
-  test("proportional floors plus largest remainders", () => {
+void describe("approximateMode", () => {
+  void test("proportional floors plus largest remainders", () => {
     const rng = new Rng(1);
     assert.deepEqual(approximateMode([84, 16], 75, rng), [63, 12]);
     assert.deepEqual(approximateMode([7, 5, 3], 9, rng), [4, 3, 2]);

@@ -57,8 +57,8 @@ function ids(t: Table): number[] {
   return [...c.values];
 }
 
-describe("split sizes", () => {
-  test("two-way sizes match train_test_split", () => {
+void describe("split sizes", () => {
+  void test("two-way sizes match train_test_split", () => {
     for (const c of fx.train_test_split)
       assert.deepEqual(
         splitSizes(c.n, { test: c.test, ...(c.train === null ? {} : { train: c.train }) }),
@@ -67,7 +67,7 @@ describe("split sizes", () => {
       );
   });
 
-  test("absolute counts: train 3000, validation 1000, the rest is test (4-top notebook)", () => {
+  void test("absolute counts: train 3000, validation 1000, the rest is test (4-top notebook)", () => {
     assert.deepEqual(splitSizes(5000, { train: 3000, validation: 1000 }), {
       train: 3000,
       validation: 1000,
@@ -75,7 +75,7 @@ describe("split sizes", () => {
     });
   });
 
-  test("fractions of the whole: 30% test, 20% validation, the rest train", () => {
+  void test("fractions of the whole: 30% test, 20% validation, the rest train", () => {
     assert.deepEqual(splitSizes(1001, { test: 0.3, validation: 0.2 }), {
       train: 499,
       validation: 201,
@@ -83,7 +83,7 @@ describe("split sizes", () => {
     });
   });
 
-  test("too many rows asked for", () => {
+  void test("too many rows asked for", () => {
     assert.throws(() => splitSizes(10, { train: 8, test: 3 }), /need 8 \+ 0 \+ 3 = 11 rows/);
     assert.throws(() => splitSizes(10, { test: 11 }), /asks for 11 rows/);
     assert.throws(() => splitSizes(0, { test: 0.5 }), /no rows/);
@@ -91,8 +91,8 @@ describe("split sizes", () => {
   });
 });
 
-describe("split stage", () => {
-  test("partitions the rows: every row lands in exactly one split", async () => {
+void describe("split stage", () => {
+  void test("partitions the rows: every row lands in exactly one split", async () => {
     const t = labelled([600, 400]);
     const r = await runStage(splitStage, {
       params: { test: 0.25, validation: 0.15 },
@@ -115,7 +115,7 @@ describe("split stage", () => {
     );
   });
 
-  test("is seeded: same seed same rows, another seed other rows", async () => {
+  void test("is seeded: same seed same rows, another seed other rows", async () => {
     const t = labelled([50, 50]);
     const run = (seed: number) =>
       runStage(splitStage, { params: { test: 0.3 }, inputs: { table: tableArtifact(t) }, seed });
@@ -123,7 +123,7 @@ describe("split stage", () => {
     assert.notDeepEqual(ids(out(await run(1), "test")), ids(out(await run(2), "test")));
   });
 
-  test("shuffle: false keeps order: first train, then validation, then test", async () => {
+  void test("shuffle: false keeps order: first train, then validation, then test", async () => {
     const t = labelled([10]);
     const r = await runStage(splitStage, {
       params: { train: 5, validation: 2, shuffle: false },
@@ -134,7 +134,7 @@ describe("split stage", () => {
     assert.deepEqual(ids(out(r, "test")), [7, 8, 9]);
   });
 
-  test("validation is an empty table with the same columns when not requested", async () => {
+  void test("validation is an empty table with the same columns when not requested", async () => {
     const r = await runStage(splitStage, {
       params: { test: 0.5 },
       inputs: { table: tableArtifact(labelled([4, 4])) },
@@ -144,7 +144,7 @@ describe("split stage", () => {
     assert.deepEqual([...v.columns.keys()], ["id", "label"]);
   });
 
-  test("stratified class counts match train_test_split(stratify=y)", async () => {
+  void test("stratified class counts match train_test_split(stratify=y)", async () => {
     for (const c of fx.stratified_train_test_split) {
       const r = await runStage(splitStage, {
         params: { test: c.test, ...(c.train === null ? {} : { train: c.train }), stratify: "label" },
@@ -162,7 +162,7 @@ describe("split stage", () => {
     }
   });
 
-  test("stratified three-way counts match two chained stratified train_test_split calls", async () => {
+  void test("stratified three-way counts match two chained stratified train_test_split calls", async () => {
     for (const c of fx.stratified_three_way) {
       const r = await runStage(splitStage, {
         params: { test: c.test, validation: c.validation, stratify: "label" },
@@ -182,7 +182,7 @@ describe("split stage", () => {
     }
   });
 
-  test("stratify by a dictionary column reports class names", async () => {
+  void test("stratify by a dictionary column reports class names", async () => {
     const t = makeTable([
       [
         "kind",
@@ -200,7 +200,7 @@ describe("split stage", () => {
     assert.deepEqual((r.summary as { test: { classes: unknown } }).test.classes, { bkg: 15, sig: 5 });
   });
 
-  test("errors name the param", async () => {
+  void test("errors name the param", async () => {
     const t = tableArtifact(labelled([5, 1]));
     await assert.rejects(
       runStage(splitStage, { params: { test: 0.5, stratify: "lable" }, inputs: { table: t } }),
