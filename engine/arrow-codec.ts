@@ -13,7 +13,7 @@ function arrow(): Promise<ArrowModule> {
   return arrowModule;
 }
 
-export async function tableToArrowIPC(t: Table): Promise<Uint8Array> {
+export async function tableToArrowIPC(t: Table, format: "file" | "stream" = "file"): Promise<Uint8Array> {
   const A = await arrow();
   const fields: InstanceType<ArrowModule["Field"]>[] = [];
   const data: ReturnType<ArrowModule["makeData"]>[] = [];
@@ -56,7 +56,7 @@ export async function tableToArrowIPC(t: Table): Promise<Uint8Array> {
   const structData = A.makeData({ type: new A.Struct(fields), length: t.numRows, children: data });
   const batch = new A.RecordBatch(schema, structData);
   const table = new A.Table(schema, [batch]);
-  return A.tableToIPC(table, "file");
+  return A.tableToIPC(table, format);
 }
 
 /** Any Arrow IPC (file or stream format) to a Table. Columns of other Arrow types are converted:

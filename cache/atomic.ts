@@ -1,0 +1,41 @@
+/**
+ * Atomic file writes: write to a uniquely named temp file in the store's tmp/ folder, fsync, then
+ * rename over the target. A process killed at any moment leaves either the old file, the new
+ * file, or an orphan temp file (removed by gc) — never a half-written target.
+ */
+import crypto from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+
+export async function writeFileAtomic(target: string, data: Uint8Array | string, tmpDir: string): Promise<void> {
+  await fs.promises.mkdir(path.dirname(target), { recursive: true });
+  await fs.promises.mkdir(tmpDir, { recursive: true });
+  const tmp = path.join(tmpDir, `${path.basename(target)}.${process.pid}.${crypto.randomBytes(6).toString("hex")}.tmp`);
+  let fh: fs.promises.FileHandle | undefined;
+  try {
+    fh = await fs.promises.open(tmp, "w");
+    await fh.writeFile(data);
+    await fh.sync();
+    await fh.close();
+    fh = undefined;
+    await fs.promises.rename(tmp, target);
+  } catch (err) {
+    if (fh) await fh.close().catch(() => {});
+    await fs.promises.rm(tmp, { force: true }).catch(() => {});
+    throw err;
+  }
+}
+
+export async function readJsonFile(file: string): Promise<unknown> {
+  try {
+    return JSON.parse(await fs.promises.readFile(file, "utf8")) as unknown;
+  } catch (err) {
+    if (isNoEntry(err)) return undefined;
+    if (err instanceof SyntaxError) return undefined;
+    throw err;
+  }
+}
+
+export function isNoEntry(err: unknown): boolean {
+  return typeof err === "object" && err !== null && (err as { code?: string }).code === "ENOENT";
+}

@@ -1,0 +1,138 @@
+/** The `quiver` command line: dispatch, help, and the promise that users never see a stack trace for their own mistakes. */
+import { registry } from "../../stages/index.js";
+import { UsageError } from "./args.js";
+import { cmdDag, cmdExport, cmdShow } from "./inspect.js";
+import type { Io } from "./load.js";
+import { cmdClean, cmdExec, cmdGc } from "./maintenance.js";
+import { cmdRun } from "./run.js";
+
+const HELP: Record<string, string> = {
+  "": `quiver — declarative, cached pipelines for ML analyses
+
+usage: quiver <command> [options]
+
+commands:
+  run PIPELINE      run the stages that are not cached
+  status PIPELINE   what is cached, what will run and why (alias: plan)
+  dag PIPELINE      the stage graph (--format text|mermaid|dot)
+  show PIPELINE STAGE[.PORT]    a result: table schema and rows, or metrics
+  export PIPELINE STAGE.PORT --to FILE   write a result as .arrow, .parquet, .csv or .json
+  gc [PIPELINE]     remove results no pipeline's latest run uses (--dry-run)
+  clean [PIPELINE]  remove the whole store
+  exec --cache-dir STORE KEY    run one stage job from the store (used by other executors)
+
+examples:
+  quiver run pipelines/demo.yaml
+  quiver run pipelines/demo.yaml --set events=50000 --jobs 2
+  quiver status pipelines/demo.yaml
+  quiver show pipelines/demo.yaml cuts.cutflow
+
+'quiver <command> --help' shows a command's options.`,
+  run: `usage: quiver run PIPELINE.yaml [options]
+
+  --set NAME=VALUE    override a pipeline param (repeatable); --set seed=N sets the pipeline seed
+  --params FILE.yaml  read param values from a file (--set wins over it)
+  --jobs N, -j N      stages running at once (default: number of cores)
+  --force STAGE       rerun STAGE even if cached (repeatable)
+  --until STAGE       run only STAGE and what it needs (repeatable)
+  --keep-going        after a failure, keep running stages that do not depend on it
+  --dry-run           plan only: same as 'quiver status'
+  --data-root DIR     allow reading data files under DIR (repeatable)
+  --cache-dir DIR     the store (default: .quiver/ next to the pipeline, or $QUIVER_CACHE)
+  --json              print events as NDJSON instead of text
+
+examples:
+  quiver run pipelines/demo.yaml --set events=200000
+  quiver run pipelines/demo.yaml --until cuts --force cuts`,
+  status: `usage: quiver status PIPELINE.yaml [--set NAME=VALUE ...] [--json]
+
+For each stage: cached, or will run and why (the fields that changed since its last run, with the
+line in the pipeline file), separating root causes from stages that rerun because of them.
+
+example:
+  quiver status pipelines/demo.yaml --set events=5000`,
+  dag: `usage: quiver dag PIPELINE.yaml [--format text|mermaid|dot]
+
+example:
+  quiver dag pipelines/demo.yaml --format dot | dot -Tsvg > dag.svg`,
+  show: `usage: quiver show PIPELINE.yaml STAGE[.PORT] [--rows N] [--json]
+
+example:
+  quiver show pipelines/demo.yaml scaled.table --rows 5`,
+  export: `usage: quiver export PIPELINE.yaml STAGE.PORT --to FILE
+
+FILE's extension picks the format: .arrow/.feather, .parquet, .csv (tables), .json (metrics, models).
+
+example:
+  quiver export pipelines/demo.yaml scaled.table --to scaled.parquet`,
+  gc: `usage: quiver gc [PIPELINE.yaml] [--dry-run] [--cache-dir DIR]
+
+Removes every result that no pipeline's latest run references.`,
+  clean: `usage: quiver clean [PIPELINE.yaml] [--cache-dir DIR]`,
+  exec: `usage: quiver exec --cache-dir STORE KEY`,
+};
+HELP.plan = HELP.status!;
+
+export async function main(argv: string[], io: Io = defaultIo()): Promise<number> {
+  const [cmd, ...rest] = argv;
+  if (!cmd || cmd === "--help" || cmd === "-h" || cmd === "help") {
+    io.out(HELP[rest[0] ?? ""] ?? HELP[""]!);
+    return cmd ? 0 : 2;
+  }
+  if (cmd === "--version") {
+    io.out("quiver 0.1.0");
+    return 0;
+  }
+  if (rest.includes("--help") || rest.includes("-h")) {
+    io.out(HELP[cmd] ?? HELP[""]!);
+    return 0;
+  }
+  try {
+    switch (cmd) {
+      case "run":
+        return await cmdRun(rest, registry, io, "run");
+      case "status":
+      case "plan":
+        return await cmdRun(rest, registry, io, "status");
+      case "dag":
+        return await cmdDag(rest, registry, io);
+      case "show":
+        return await cmdShow(rest, registry, io);
+      case "export":
+        return await cmdExport(rest, registry, io);
+      case "gc":
+        return await cmdGc(rest, io);
+      case "clean":
+        return await cmdClean(rest, io);
+      case "exec":
+        return await cmdExec(rest, registry, io);
+      default: {
+        io.err(`quiver: unknown command "${cmd}"\n\n${HELP[""]}`);
+        return 2;
+      }
+    }
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.err(`quiver ${cmd}: ${err.message}\n(see 'quiver ${cmd} --help')`);
+      return 2;
+    }
+    const e = err as { code?: string; path?: string; message?: string };
+    if (e.code === "ENOSPC" || e.code === "EDQUOT") {
+      io.err(`error QV_DISK_FULL: no space left while writing ${e.path ?? "to the store"}; nothing partial was kept\n  hint: free space or move the store with --cache-dir, then run again`);
+      return 1;
+    }
+    if (e.code === "EACCES" || e.code === "EROFS") {
+      io.err(`error QV_STORE_ACCESS: cannot write ${e.path ?? "the store"} (${e.code})\n  hint: use --cache-dir to put the store somewhere writable`);
+      return 1;
+    }
+    throw err;
+  }
+}
+
+function defaultIo(): Io {
+  return {
+    out: (s) => process.stdout.write(s + "\n"),
+    err: (s) => process.stderr.write(s + "\n"),
+    color: process.stdout.isTTY === true && !process.env.NO_COLOR,
+  };
+}

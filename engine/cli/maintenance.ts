@@ -1,0 +1,120 @@
+/** `quiver gc`, `quiver clean` and `quiver exec`. */
+import fs from "node:fs";
+import path from "node:path";
+import { runJob, jobRecordName, type Job, type RunManifest } from "../job.js";
+import { decodeArtifact } from "../artifacts.js";
+import type { Registry } from "../pipeline/validate.js";
+import { renderDiagnostics } from "../diagnostics.js";
+import { stageErrorToDiagnostic } from "../executor.js";
+import { common, parse, UsageError } from "./args.js";
+import { fmtMs } from "./console.js";
+import { openStore, storeDir, type Io } from "./load.js";
+import type { Store } from "../../cache/store.js";
+
+function fmtBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 ** 2) return `${(n / 1024).toFixed(1)} KiB`;
+  if (n < 1024 ** 3) return `${(n / 1024 ** 2).toFixed(1)} MiB`;
+  return `${(n / 1024 ** 3).toFixed(2)} GiB`;
+}
+
+/** Keys referenced by any pipeline's latest run, plus the sub-results (memos) those runs used. */
+export async function liveKeys(store: Store): Promise<Set<string>> {
+  const keep = new Set<string>();
+  for (const name of await store.listRecords()) {
+    if (!name.startsWith("pipeline-")) continue;
+    const rec = (await store.readRecord(name)) as { stages?: Record<string, { key?: string }> } | undefined;
+    for (const s of Object.values(rec?.stages ?? {})) if (typeof s.key === "string") keep.add(s.key);
+  }
+  for (const k of [...keep]) {
+    const m = (await store.readManifest(k)) as Partial<RunManifest> | undefined;
+    for (const mk of m?.memos ?? []) keep.add(mk);
+  }
+  return keep;
+}
+
+export async function cmdGc(argv: string[], io: Io): Promise<number> {
+  const { values, positionals } = parse(argv, { ...common, "dry-run": { type: "boolean", short: "n" } });
+  const dir = storeDir(positionals[0], values["cache-dir"]);
+  if (!fs.existsSync(dir)) {
+    io.out(`no store at ${dir}: nothing to collect`);
+    return 0;
+  }
+  const { store } = await openStore(dir, io);
+  const keep = await liveKeys(store);
+  const r = await store.gc(keep, values["dry-run"] === true);
+  const verb = values["dry-run"] ? "would remove" : "removed";
+  io.out(`${verb} ${r.manifests} run manifest(s) and ${r.objects} object(s), freeing ${fmtBytes(r.bytes)}; kept ${keep.size} result(s) referenced by the latest runs`);
+  return 0;
+}
+
+export async function cmdClean(argv: string[], io: Io): Promise<number> {
+  const { values, positionals } = parse(argv, { ...common, yes: { type: "boolean", short: "y" } });
+  const dir = storeDir(positionals[0], values["cache-dir"]);
+  if (!fs.existsSync(dir)) {
+    io.out(`no store at ${dir}`);
+    return 0;
+  }
+  if (!fs.existsSync(path.join(dir, "objects")) && !fs.existsSync(path.join(dir, "runs"))) {
+    io.err(`error QV_NOT_A_STORE: ${dir} does not look like a Quiver store; refusing to delete it`);
+    return 1;
+  }
+  fs.rmSync(dir, { recursive: true, force: true });
+  io.out(`removed the store ${dir}`);
+  return 0;
+}
+
+/**
+ * Runs one stage job that another process wrote to the store (record `job-<key>`): inputs are
+ * read from the store, outputs and the manifest written to it. The building block of executors
+ * that run stages in other processes or on batch systems.
+ */
+export async function cmdExec(argv: string[], registry: Registry, io: Io): Promise<number> {
+  const { values, positionals } = parse(argv, { ...common });
+  const key = positionals[0];
+  if (!key || !values["cache-dir"]) throw new UsageError("usage: quiver exec --cache-dir STORE KEY");
+  const { store } = await openStore(values["cache-dir"], io);
+  const job = (await store.readRecord(jobRecordName(key))) as (Job & { type: string }) | undefined;
+  if (!job || job.key !== key) {
+    io.err(`error QV_NO_JOB: no job ${key} in ${values["cache-dir"]}`);
+    return 2;
+  }
+  const def = registry.get(job.doc.stage.type);
+  if (!def || def.version !== job.doc.stage.version) {
+    io.err(`error QV_STAGE_VERSION: this Quiver has no stage type ${job.doc.stage.type} version ${job.doc.stage.version}`);
+    return 2;
+  }
+  const t0 = performance.now();
+  try {
+    const outcome = await runJob(store, job, def, {
+      loadInput: async (port) => {
+        const i = job.inputs[port]!;
+        const bytes = await store.getObject(i.ref);
+        if (!bytes) throw new Error(`input ${port} (${i.ref.hash}) is missing or damaged in the store`);
+        return decodeArtifact(i.kind, bytes);
+      },
+      progress: (f, m) => io.out(JSON.stringify({ type: "progress", stage: job.stageId, fraction: f, ...(m ? { message: m } : {}) })),
+      note: (m) => io.out(JSON.stringify({ type: "note", stage: job.stageId, message: m })),
+      signal: new AbortController().signal,
+    });
+    if (!outcome.ok) {
+      io.err(renderDiagnostics(outcome.diagnostics, () => undefined));
+      return 1;
+    }
+    io.out(JSON.stringify({ type: "exec-done", key, durationMs: Math.round(performance.now() - t0) }));
+    io.err(`ran ${job.stageId} (${key}) in ${fmtMs(performance.now() - t0)}`);
+    return 0;
+  } catch (err) {
+    const d = stageErrorToDiagnostic(err, {
+      id: job.stageId,
+      def,
+      params: job.params,
+      inputs: {},
+      seed: job.seed,
+      files: [],
+      locate: () => ({ file: "(job)", line: 1, col: 1, length: 1 }),
+    });
+    io.err(`${d.code}: ${d.message}${d.hint ? `\n  hint: ${d.hint}` : ""}`);
+    return 1;
+  }
+}

@@ -1,0 +1,85 @@
+/** `quiver run`, `quiver status` (alias `plan`) and `quiver exec`. */
+import os from "node:os";
+import path from "node:path";
+import type { EngineEvent } from "../events.js";
+import { runPipeline } from "../executor.js";
+import type { Registry } from "../pipeline/validate.js";
+import { intOpt, parse, pipelineOpts, UsageError } from "./args.js";
+import { consoleReporter, describeReasons } from "./console.js";
+import { loadPipeline, openStore, storeDir, type Io } from "./load.js";
+
+export async function cmdRun(argv: string[], registry: Registry, io: Io, mode: "run" | "status"): Promise<number> {
+  const { values, positionals } = parse(argv, {
+    ...pipelineOpts,
+    jobs: { type: "string", short: "j" },
+    force: { type: "string", multiple: true },
+    until: { type: "string", multiple: true },
+    "keep-going": { type: "boolean" },
+    "dry-run": { type: "boolean" },
+  });
+  const file = positionals[0];
+  if (!file || positionals.length > 1) throw new UsageError(`usage: quiver ${mode} PIPELINE.yaml [options]`);
+  const loaded = loadPipeline(file, registry, { ...(values.set ? { set: values.set } : {}), ...(values.params ? { paramsFilePath: values.params } : {}) }, io);
+  if (!loaded) return 2;
+  const { spec } = loaded;
+  for (const s of [...(values.force ?? []), ...(values.until ?? [])]) {
+    if (!spec.stages.has(s)) throw new UsageError(`no stage "${s}" in ${file}; stages: ${spec.order.join(", ")}`);
+  }
+  const jobs = intOpt(values.jobs, "jobs", os.availableParallelism());
+  const { store, memo } = await openStore(storeDir(file, values["cache-dir"]), io);
+  const dryRun = mode === "status" || values["dry-run"] === true;
+  const sources = (f: string) => (f === spec.file ? loaded.text : undefined);
+  const events: EngineEvent[] = [];
+  const human = consoleReporter(io, sources);
+  const emit = (e: EngineEvent) => {
+    events.push(e);
+    if (values.json) io.out(JSON.stringify(e));
+    else if (!dryRun) human(e);
+  };
+  const ac = new AbortController();
+  const onSigint = () => ac.abort();
+  process.once("SIGINT", onSigint);
+  try {
+    const result = await runPipeline({
+      spec,
+      store,
+      jobs,
+      emit,
+      fileMemo: memo,
+      ...(values.force ? { force: values.force } : {}),
+      ...(values.until ? { until: values.until } : {}),
+      keepGoing: values["keep-going"] === true,
+      dryRun,
+      dataRoots: (values["data-root"] ?? []).map((r) => path.resolve(r)),
+      signal: ac.signal,
+    });
+    if (dryRun && !values.json) printPlan(events, io, spec.file);
+    return result.ok || dryRun ? (dryRun && [...result.outcomes.values()].some((o) => o.status === "failed") ? 1 : 0) : 1;
+  } finally {
+    process.off("SIGINT", onSigint);
+  }
+}
+
+/** The status table: per stage cached / will run and why, root causes before cascades. */
+function printPlan(events: readonly EngineEvent[], io: Io, file: string): void {
+  const planned = events.filter((e): e is Extract<EngineEvent, { type: "planned" }> => e.type === "planned");
+  const width = Math.max(8, ...planned.map((e) => e.stage.length));
+  io.out(`quiver status ${file}`);
+  let roots = 0;
+  let cascades = 0;
+  for (const e of planned) {
+    const cascade = e.decision === "run-if-inputs-change" || e.reasons.every((r) => r.kind === "changed" && r.cascade);
+    let line: string;
+    if (e.decision === "cached") line = "cached";
+    else if (e.decision === "run-if-inputs-change") line = "will run if its inputs change (upstream reruns)";
+    else line = `will run: ${describeReasons(e.reasons)}`;
+    if (e.decision !== "cached") {
+      if (cascade) cascades++;
+      else roots++;
+    }
+    io.out(`  ${e.decision === "cached" ? "✓" : cascade ? "↳" : "▶"} ${e.stage.padEnd(width)}  ${line}`);
+  }
+  for (const e of events) if (e.type === "failed") io.err(e.diagnostics.map((d) => `${d.code}: ${d.message}`).join("\n"));
+  const cached = planned.filter((e) => e.decision === "cached").length;
+  io.out(`${cached} cached, ${roots} to run (root cause${roots === 1 ? "" : "s"}), ${cascades} downstream of them`);
+}

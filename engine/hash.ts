@@ -1,0 +1,96 @@
+/**
+ * Content hashing: xxhash64 (xxhash-wasm), written as 16 hex digits.
+ *
+ * Files are hashed through a memo of (path, size, mtime, inode) → hash kept in the store, so an
+ * unchanged multi-gigabyte input is not re-read on every run; a `touch` changes mtime, which costs
+ * one re-hash but, the content being equal, no rerun.
+ */
+import fs from "node:fs";
+import type { XXHashAPI } from "xxhash-wasm";
+
+let api: XXHashAPI | undefined;
+let loading: Promise<XXHashAPI> | undefined;
+
+export async function hasher(): Promise<XXHashAPI> {
+  if (api) return api;
+  loading ??= import("xxhash-wasm").then((m) => m.default());
+  api = await loading;
+  return api;
+}
+
+/** Must be awaited once (hasher()) before the synchronous functions below are used. */
+function ready(): XXHashAPI {
+  if (!api) throw new Error("hash: call `await hasher()` first");
+  return api;
+}
+
+export function hashBytes(bytes: Uint8Array): string {
+  return ready().h64Raw(bytes).toString(16).padStart(16, "0");
+}
+
+export function hashString(s: string): string {
+  return hashBytes(Buffer.from(s, "utf8"));
+}
+
+/** Streams a file through xxhash64 in 4 MiB chunks (bounded memory for large inputs). */
+export async function hashFile(file: string): Promise<string> {
+  const h = ready().create64();
+  const fh = await fs.promises.open(file, "r");
+  try {
+    const buf = Buffer.allocUnsafe(4 << 20);
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+      if (bytesRead === 0) break;
+      h.update(bytesRead === buf.length ? buf : buf.subarray(0, bytesRead));
+    }
+  } finally {
+    await fh.close();
+  }
+  return h.digest().toString(16).padStart(16, "0");
+}
+
+export interface FileStamp {
+  size: number;
+  mtimeMs: number;
+  ino: number;
+  hash: string;
+}
+
+/** The memo of file hashes; persisted by the caller (see cache/store.ts). */
+export class FileHashMemo {
+  private changed = false;
+  constructor(private readonly entries: Map<string, FileStamp> = new Map()) {}
+
+  static fromJson(v: unknown): FileHashMemo {
+    const m = new Map<string, FileStamp>();
+    if (typeof v === "object" && v !== null) {
+      for (const [k, s] of Object.entries(v as Record<string, unknown>)) {
+        const st = s as Partial<FileStamp>;
+        if (typeof st.size === "number" && typeof st.mtimeMs === "number" && typeof st.ino === "number" && typeof st.hash === "string")
+          m.set(k, { size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, hash: st.hash });
+      }
+    }
+    return new FileHashMemo(m);
+  }
+
+  toJson(): Record<string, FileStamp> {
+    return Object.fromEntries(this.entries);
+  }
+
+  get dirty(): boolean {
+    return this.changed;
+  }
+
+  /** Hash of the file at the absolute path `file`, from the memo when its stamp is unchanged. */
+  async hash(file: string): Promise<{ hash: string; size: number }> {
+    const st = await fs.promises.stat(file);
+    const known = this.entries.get(file);
+    if (known && known.size === st.size && known.mtimeMs === st.mtimeMs && known.ino === st.ino) {
+      return { hash: known.hash, size: st.size };
+    }
+    const hash = await hashFile(file);
+    this.entries.set(file, { size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, hash });
+    this.changed = true;
+    return { hash, size: st.size };
+  }
+}

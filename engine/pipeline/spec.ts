@@ -1,0 +1,43 @@
+/** Step 2 of 3: the validated pipeline. Everything here has been checked; nothing has run. */
+import type { SourceLocation } from "../diagnostics.js";
+import type { Graph } from "../graph.js";
+import type { JsonValue } from "../json.js";
+import type { ParamPath } from "../schema.js";
+import type { AnyStageDefinition, PortKind } from "../stage.js";
+
+export interface InputRef {
+  readonly stage: string;
+  readonly port: string;
+  readonly kind: PortKind;
+}
+
+export interface StageSpec {
+  readonly id: string;
+  readonly def: AnyStageDefinition;
+  /** Validated params, `${...}` references substituted, defaults filled in. */
+  readonly params: unknown;
+  readonly inputs: Readonly<Record<string, InputRef>>;
+  readonly seed: number;
+  /** File params as written (relative to the pipeline's folder), with their param paths. */
+  readonly files: readonly { readonly path: ParamPath; readonly file: string }[];
+  /** Where each param came from in YAML, to point status diffs at the line. */
+  readonly locate: (path: ParamPath, opts?: { offset?: number; length?: number }) => SourceLocation;
+}
+
+export type ParamOrigin = "pipeline" | "cli" | "file";
+
+export interface PipelineSpec {
+  readonly name: string;
+  readonly description: string | undefined;
+  /** Path as the user gave it (for messages). */
+  readonly file: string;
+  /** Absolute folder of the pipeline file: relative data paths resolve against it. */
+  readonly dir: string;
+  readonly seed: number;
+  readonly params: Readonly<Record<string, { value: JsonValue; origin: ParamOrigin }>>;
+  readonly dataRoots: readonly string[];
+  readonly stages: ReadonlyMap<string, StageSpec>;
+  readonly graph: Graph;
+  /** Topological order. */
+  readonly order: readonly string[];
+}

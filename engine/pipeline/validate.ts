@@ -1,0 +1,323 @@
+/**
+ * Step 2 of 3: the parsed YAML → a validated PipelineSpec, or every problem found, each located.
+ * Validation never stops at the first error: it collects all of them and the caller fails once.
+ */
+import path from "node:path";
+import { parse as parseYamlValue } from "yaml";
+import { didYouMean, type Diagnostic, type SourceLocation } from "../diagnostics.js";
+import { findCycles, topologicalOrder, type Edge } from "../graph.js";
+import type { JsonValue } from "../json.js";
+import { collectFiles, validate, type ParamPath } from "../schema.js";
+import { deriveSeed } from "../seed.js";
+import type { AnyStageDefinition } from "../stage.js";
+import type { PipelineSource } from "./source.js";
+import type { InputRef, ParamOrigin, PipelineSpec, StageSpec } from "./spec.js";
+
+export type Registry = ReadonlyMap<string, AnyStageDefinition>;
+
+export interface Overrides {
+  /** `--set name=value` (value is parsed as a YAML scalar: numbers stay numbers). */
+  readonly set?: readonly string[];
+  /** Values from `--params FILE.yaml`. */
+  readonly paramsFile?: Readonly<Record<string, JsonValue>>;
+}
+
+const TOP_KEYS = ["quiver", "name", "description", "seed", "params", "stages", "data_roots"] as const;
+const STAGE_KEYS = ["type", "inputs", "with", "seed", "description"] as const;
+const ID = /^[A-Za-z_][A-Za-z0-9_-]*$/;
+const REF = /^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$/;
+const REF_ANY = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
+
+export function validatePipeline(
+  source: PipelineSource,
+  registry: Registry,
+  overrides: Overrides = {},
+): { spec?: PipelineSpec; diagnostics: Diagnostic[] } {
+  const diags: Diagnostic[] = [];
+  const at = (p: ParamPath, o?: { atKey?: boolean; offset?: number; length?: number }): SourceLocation => source.locate(p, o);
+  const err = (code: string, message: string, location: SourceLocation, hint?: string, related?: Diagnostic["related"]) =>
+    diags.push({ severity: "error", code, message, location, ...(hint ? { hint } : {}), ...(related ? { related } : {}) });
+
+  const root = source.value;
+  if (!isRecord(root)) {
+    err("QV_PIPELINE_SHAPE", "a pipeline file must be a mapping with `name` and `stages`", at([]), "start from the example in the README");
+    return { diagnostics: diags };
+  }
+  for (const k of Object.keys(root)) {
+    if (!(TOP_KEYS as readonly string[]).includes(k)) {
+      const near = didYouMean(k, TOP_KEYS);
+      err("QV_UNKNOWN_FIELD", `unknown pipeline field "${k}"`, at([k], { atKey: true }), near ? `did you mean "${near}"?` : `pipeline fields: ${TOP_KEYS.join(", ")}`);
+    }
+  }
+  if (root.quiver !== undefined && root.quiver !== 1)
+    err("QV_FORMAT_VERSION", `this Quiver reads pipeline format 1, the file says quiver: ${JSON.stringify(root.quiver)}`, at(["quiver"]), "set `quiver: 1`");
+  const name = root.name;
+  if (typeof name !== "string" || !name.trim())
+    err("QV_MISSING_FIELD", "the pipeline needs a `name` (text)", at(name === undefined ? [] : ["name"]), "add e.g. `name: my-analysis`");
+  const description = typeof root.description === "string" ? root.description : undefined;
+
+  // Params: pipeline values, then --params file, then --set, each remembering its origin.
+  const params: Record<string, { value: JsonValue; origin: ParamOrigin }> = {};
+  if (root.params !== undefined && !isRecord(root.params)) err("QV_PARAM_TYPE", "`params` must be a mapping of names to values", at(["params"]));
+  for (const [k, v] of Object.entries(isRecord(root.params) ? root.params : {})) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) err("QV_BAD_PARAM_NAME", `param name "${k}" must be letters, digits and _`, at(["params", k], { atKey: true }));
+    params[k] = { value: v as JsonValue, origin: "pipeline" };
+  }
+  let seed = typeof root.seed === "number" && Number.isInteger(root.seed) ? root.seed : 0;
+  if (root.seed !== undefined && (typeof root.seed !== "number" || !Number.isInteger(root.seed)))
+    err("QV_PARAM_TYPE", `seed must be an integer, got ${JSON.stringify(root.seed)}`, at(["seed"]));
+  const setOne = (k: string, v: JsonValue, origin: ParamOrigin, where: string) => {
+    if (k === "seed" && !(k in params)) {
+      if (typeof v !== "number" || !Number.isInteger(v)) diags.push({ severity: "error", code: "QV_SET_TYPE", message: `${where}: seed must be an integer, got ${JSON.stringify(v)}` });
+      else seed = v;
+      return;
+    }
+    if (!(k in params)) {
+      const near = didYouMean(k, [...Object.keys(params), "seed"]);
+      diags.push({
+        severity: "error",
+        code: "QV_SET_UNKNOWN",
+        message: `${where}: the pipeline has no param "${k}"`,
+        hint: near ? `did you mean "${near}"?` : `params: ${Object.keys(params).join(", ") || "(none)"}, and seed`,
+      });
+      return;
+    }
+    params[k] = { value: v, origin };
+  };
+  for (const [k, v] of Object.entries(overrides.paramsFile ?? {})) setOne(k, v, "file", "--params");
+  for (const s of overrides.set ?? []) {
+    const eq = s.indexOf("=");
+    if (eq <= 0) {
+      diags.push({ severity: "error", code: "QV_SET_SYNTAX", message: `--set expects name=value, got "${s}"`, hint: "e.g. --set events=50000" });
+      continue;
+    }
+    let v: JsonValue;
+    try {
+      v = parseYamlValue(s.slice(eq + 1)) as JsonValue;
+    } catch {
+      v = s.slice(eq + 1);
+    }
+    setOne(s.slice(0, eq).trim(), v ?? "", "cli", `--set ${s}`);
+  }
+
+  const dataRoots: string[] = [];
+  if (Array.isArray(root.data_roots)) for (const r of root.data_roots) if (typeof r === "string") dataRoots.push(r);
+
+  // Stages.
+  const stagesRaw = root.stages;
+  if (!isRecord(stagesRaw) || Object.keys(stagesRaw).length === 0) {
+    err("QV_MISSING_FIELD", "the pipeline needs `stages`: a mapping from stage id to {type, inputs, with}", at(stagesRaw === undefined ? [] : ["stages"]));
+    return { diagnostics: diags };
+  }
+  const ids = Object.keys(stagesRaw);
+  const typed = new Map<string, AnyStageDefinition>();
+  for (const id of ids) {
+    if (!ID.test(id)) err("QV_BAD_STAGE_ID", `stage id "${id}" must start with a letter or _ and contain only letters, digits, _ and -`, at(["stages", id], { atKey: true }));
+    const s = stagesRaw[id];
+    if (!isRecord(s)) {
+      err("QV_STAGE_SHAPE", `stage "${id}" must be a mapping with at least \`type\``, at(["stages", id]));
+      continue;
+    }
+    for (const k of Object.keys(s)) {
+      if (!(STAGE_KEYS as readonly string[]).includes(k)) {
+        const near = didYouMean(k, STAGE_KEYS);
+        err("QV_UNKNOWN_FIELD", `unknown field "${k}" in stage "${id}"`, at(["stages", id, k], { atKey: true }), near ? `did you mean "${near}"?` : `stage fields: ${STAGE_KEYS.join(", ")}`);
+      }
+    }
+    if (typeof s.type !== "string") {
+      err("QV_MISSING_FIELD", `stage "${id}" needs a \`type\``, at(["stages", id]), `known types: ${[...registry.keys()].sort().join(", ")}`);
+      continue;
+    }
+    const def = registry.get(s.type);
+    if (!def) {
+      const near = didYouMean(s.type, registry.keys());
+      err("QV_UNKNOWN_STAGE_TYPE", `unknown stage type "${s.type}"`, at(["stages", id, "type"]), near ? `did you mean "${near}"?` : `known types: ${[...registry.keys()].sort().join(", ")}`);
+      continue;
+    }
+    typed.set(id, def);
+  }
+
+  // Inputs and edges.
+  const edges: Edge[] = [];
+  const inputsOf = new Map<string, Record<string, InputRef>>();
+  const consumed = new Set<string>();
+  for (const [id, def] of typed) {
+    const s = stagesRaw[id] as Record<string, unknown>;
+    const inputs: Record<string, InputRef> = {};
+    const raw = s.inputs ?? {};
+    if (!isRecord(raw)) {
+      err("QV_STAGE_SHAPE", `\`inputs\` of stage "${id}" must map input ports to stage outputs`, at(["stages", id, "inputs"]), `e.g. inputs: { ${Object.keys(def.inputs)[0] ?? "table"}: other_stage }`);
+      continue;
+    }
+    for (const [port, ref] of Object.entries(raw)) {
+      const loc = at(["stages", id, "inputs", port]);
+      const spec = def.inputs[port];
+      if (!spec) {
+        const near = didYouMean(port, Object.keys(def.inputs));
+        err("QV_UNKNOWN_INPUT", `stage type "${def.type}" has no input "${port}"`, at(["stages", id, "inputs", port], { atKey: true }), near ? `did you mean "${near}"?` : `its inputs: ${Object.keys(def.inputs).join(", ") || "none"}`);
+        continue;
+      }
+      if (typeof ref !== "string") {
+        err("QV_BAD_REF", `input "${port}" must name a stage output like "split.train"`, loc);
+        continue;
+      }
+      const dot = ref.indexOf(".");
+      const from = dot < 0 ? ref : ref.slice(0, dot);
+      let fromPort = dot < 0 ? undefined : ref.slice(dot + 1);
+      const upstreamRaw = stagesRaw[from];
+      if (upstreamRaw === undefined) {
+        const near = didYouMean(from, ids);
+        err("QV_UNKNOWN_STAGE_REF", `input "${port}" refers to a stage "${from}" that does not exist`, loc, near ? `did you mean "${near}"?` : `stages: ${ids.join(", ")}`);
+        continue;
+      }
+      const up = typed.get(from);
+      if (!up) continue; // its own error was reported
+      const outs = Object.keys(up.outputs);
+      if (fromPort === undefined) {
+        if (outs.length === 1) fromPort = outs[0]!;
+        else {
+          const sameKind = outs.filter((o) => up.outputs[o]!.kind === spec.kind);
+          if (sameKind.length === 1) fromPort = sameKind[0]!;
+          else {
+            err("QV_AMBIGUOUS_REF", `stage "${from}" has several outputs (${outs.join(", ")}); say which one`, loc, `e.g. ${from}.${sameKind[0] ?? outs[0]}`);
+            continue;
+          }
+        }
+      }
+      const outSpec = up.outputs[fromPort];
+      if (!outSpec) {
+        const near = didYouMean(fromPort, outs);
+        err("QV_UNKNOWN_PORT", `stage "${from}" (${up.type}) has no output "${fromPort}"`, loc, near ? `did you mean "${from}.${near}"?` : `its outputs: ${outs.join(", ")}`);
+        continue;
+      }
+      if (outSpec.kind !== spec.kind) {
+        err(
+          "QV_PORT_KIND",
+          `input "${port}" of stage "${id}" takes a ${spec.kind}, but ${from}.${fromPort} is a ${outSpec.kind}`,
+          loc,
+          `connect a ${spec.kind} output; ${from} outputs: ${outs.map((o) => `${o} (${up.outputs[o]!.kind})`).join(", ")}`,
+        );
+        continue;
+      }
+      inputs[port] = { stage: from, port: fromPort, kind: spec.kind };
+      consumed.add(`${from}.${fromPort}`);
+      edges.push({ from, to: id, label: `${from}.${fromPort} → ${id}.${port}` });
+    }
+    for (const [port, pspec] of Object.entries(def.inputs)) {
+      if (!pspec.optional && !(port in inputs) && !(isRecord(raw) && port in raw))
+        err("QV_MISSING_INPUT", `stage "${id}" (${def.type}) needs input "${port}" (${pspec.kind}: ${pspec.description})`, at(["stages", id]), `add \`inputs: { ${port}: <stage>.<output> }\``);
+    }
+    inputsOf.set(id, inputs);
+  }
+
+  // Params: substitute ${...}, validate against the schema, then the stage's own checks.
+  const stages = new Map<string, StageSpec>();
+  for (const [id, def] of typed) {
+    const s = stagesRaw[id] as Record<string, unknown>;
+    const base: ParamPath = ["stages", id, "with"];
+    const withRaw = s.with ?? {};
+    const substituted = substitute(withRaw, base, params, (code, message, p, hint) => err(code, message, at(p), hint));
+    const { value, issues } = validate(def.params.spec, substituted);
+    for (const i of issues) {
+      err(i.code, `${id}: ${i.path.length ? i.path.join(".") + ": " : ""}${i.message}`, at([...base, ...i.path], { atKey: i.atKey ?? false }), i.hint);
+    }
+    if (issues.length === 0 && def.check) {
+      for (const pr of def.check(value)) {
+        const loc = at([...base, ...pr.path], { ...(pr.offset !== undefined ? { offset: pr.offset } : {}), ...(pr.length !== undefined ? { length: pr.length } : {}) });
+        diags.push({ severity: pr.severity ?? "error", code: pr.code, message: `${id}: ${pr.message}`, location: loc, ...(pr.hint ? { hint: pr.hint } : {}) });
+      }
+    }
+    let stageSeed = deriveSeed(seed, id);
+    if (s.seed !== undefined) {
+      if (typeof s.seed === "number" && Number.isInteger(s.seed)) stageSeed = s.seed >>> 0;
+      else err("QV_PARAM_TYPE", `seed of stage "${id}" must be an integer`, at(["stages", id, "seed"]));
+    }
+    stages.set(id, {
+      id,
+      def,
+      params: value,
+      inputs: inputsOf.get(id) ?? {},
+      seed: stageSeed,
+      files: collectFiles(def.params.spec, value),
+      locate: (p, o) => at([...base, ...p], o),
+    });
+  }
+
+  // Graph: cycles, order, unused outputs.
+  const graph = { nodes: ids.filter((i) => typed.has(i)), edges };
+  const order = topologicalOrder(graph);
+  if (!order) {
+    for (const cycle of findCycles(graph)) {
+      const first = cycle[0]!;
+      err(
+        "QV_CYCLE",
+        `stages depend on each other in a cycle: ${cycle.map((e) => e.from).join(" → ")} → ${first.from}`,
+        at(["stages", first.to, "inputs"]),
+        "a stage cannot (indirectly) consume its own output; remove one of these inputs",
+        cycle.map((e) => ({ message: `edge ${e.label}`, location: at(["stages", e.to, "inputs"]) })),
+      );
+    }
+  }
+  for (const [id, def] of typed) {
+    const used = Object.keys(def.outputs).filter((o) => consumed.has(`${id}.${o}`));
+    if (used.length === 0) continue; // a final stage: its outputs are the results
+    for (const [o, ospec] of Object.entries(def.outputs)) {
+      if (ospec.kind === "table" && !consumed.has(`${id}.${o}`))
+        diags.push({
+          severity: "warning",
+          code: "QV_UNUSED_OUTPUT",
+          message: `output ${id}.${o} (${ospec.description}) is never used`,
+          location: at(["stages", id], { atKey: true }),
+          hint: "connect it, or ignore this if it is intended",
+        });
+    }
+  }
+
+  if (diags.some((d) => d.severity === "error") || !order || typeof name !== "string") return { diagnostics: diags };
+  return {
+    diagnostics: diags,
+    spec: {
+      name,
+      description,
+      file: source.file,
+      dir: path.dirname(path.resolve(source.file)),
+      seed,
+      params,
+      dataRoots,
+      stages,
+      graph,
+      order,
+    },
+  };
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function substitute(
+  v: unknown,
+  p: ParamPath,
+  params: Record<string, { value: JsonValue }>,
+  report: (code: string, message: string, p: ParamPath, hint?: string) => void,
+): unknown {
+  if (typeof v === "string") {
+    const whole = REF.exec(v);
+    const lookup = (name: string): JsonValue | undefined => {
+      const hit = params[name];
+      if (hit) return hit.value;
+      const near = didYouMean(name, Object.keys(params));
+      report("QV_UNKNOWN_PARAM_REF", `"\${${name}}" refers to a param that is not defined`, p, near ? `did you mean "\${${near}}"?` : "define it under `params:` at the top of the pipeline");
+      return undefined;
+    };
+    if (whole) return lookup(whole[1]!) ?? v;
+    if (!v.includes("${")) return v;
+    return v.replace(REF_ANY, (m, name: string) => {
+      const val = lookup(name);
+      return val === undefined ? m : typeof val === "string" ? val : JSON.stringify(val);
+    });
+  }
+  if (Array.isArray(v)) return v.map((x, i) => substitute(x, [...p, i], params, report));
+  if (isRecord(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, substitute(x, [...p, k], params, report)]));
+  return v;
+}
