@@ -1,0 +1,455 @@
+/**
+ * HDF5 tables through h5wasm (HDF5 compiled to wasm; in Node it reads the host file system).
+ *
+ * Layouts read, in the order a default is chosen:
+ * - a 1-D compound dataset (h5py / numpy structured arrays, ROOT-to-HDF5 converters): one column
+ *   per field; array-valued fields become `<field>_0 … <field>_{k-1}`;
+ * - a pandas "fixed" frame (`DataFrame.to_hdf(..., format="fixed")`, pandas' default): a group
+ *   with `axis0` (column names) and `block<i>_items` / `block<i>_values` (2-D) datasets;
+ * - a group of equal-length 1-D datasets: one column per dataset.
+ *
+ * Compound data is copied out of the wasm heap in chunks and decoded field by field with a
+ * DataView, never as one JS array per row (except for variable-length string fields, which
+ * h5wasm alone can decode).
+ *
+ * `writeHdf5Table` writes a Table as one compound dataset (dictionary columns as fixed-length
+ * UTF-8 strings; a missing string is written as "" and read back as missing).
+ */
+import { didYouMean } from "../../../engine/diagnostics.js";
+import { StageError } from "../../../engine/stage.js";
+import type { Column, Table } from "../../../engine/table.js";
+import { errorText } from "./columnar.js";
+import { DictBuilder } from "./dict-builder.js";
+
+type H5 = (typeof import("h5wasm/node"))["default"];
+type H5Module = Awaited<H5["ready"]>;
+type H5File = InstanceType<H5["File"]>;
+type H5Group = InstanceType<H5["Group"]>;
+type H5Dataset = InstanceType<H5["Dataset"]>;
+type Metadata = H5Dataset["metadata"];
+
+// HDF5 type classes (H5T_class_t).
+const T_INTEGER = 0;
+const T_FLOAT = 1;
+const T_STRING = 3;
+const T_COMPOUND = 6;
+const T_ENUM = 8;
+const T_ARRAY = 10;
+const STR_SPACEPAD = 2;
+
+let loaded: Promise<{ h5: H5; module: H5Module }> | undefined;
+async function h5wasm(): Promise<{ h5: H5; module: H5Module }> {
+  loaded ??= import("h5wasm/node").then(async (m) => ({ h5: m.default, module: await m.default.ready }));
+  return loaded;
+}
+
+export type Hdf5Layout = "compound" | "pandas-fixed" | "column-group";
+
+export interface Hdf5Read {
+  readonly table: Table;
+  /** The dataset or group path that was read. */
+  readonly dataset: string;
+  readonly layout: Hdf5Layout;
+}
+
+/** Reads a table from an HDF5 file; `dataset` defaults to the only table-like object in it. */
+export async function readHdf5Table(absPath: string, file: string, dataset?: string): Promise<Hdf5Read> {
+  const { h5, module } = await h5wasm();
+  let f: H5File;
+  try {
+    f = new h5.File(absPath, "r");
+  } catch (e) {
+    throw new StageError("QV_LOAD_HDF5", `${file}: not a readable HDF5 file: ${errorText(e)}`, {
+      data: { file },
+    });
+  }
+  try {
+    const candidates = findTables(h5, f);
+    let target: { path: string; layout: Hdf5Layout } | undefined;
+    if (dataset !== undefined) {
+      const wanted = dataset.startsWith("/") ? dataset : "/" + dataset;
+      target = candidates.find((c) => c.path === wanted);
+      if (!target) {
+        const exists = f.get(wanted) !== null;
+        const near = didYouMean(
+          wanted,
+          candidates.map((c) => c.path),
+        );
+        throw new StageError(
+          "QV_LOAD_HDF5_DATASET",
+          exists
+            ? `${file}: "${wanted}" is not a table (a 1-D compound dataset, a pandas frame or a group of 1-D datasets)`
+            : `${file}: there is no dataset "${wanted}"`,
+          {
+            param: ["dataset"],
+            hint: near ? `did you mean "${near}"?` : tableList(candidates),
+            data: { file },
+          },
+        );
+      }
+    } else {
+      const compound = candidates.filter((c) => c.layout === "compound");
+      const pool = compound.length > 0 ? compound : candidates;
+      if (pool.length !== 1) {
+        throw new StageError(
+          "QV_LOAD_HDF5_DATASET",
+          pool.length === 0
+            ? `${file}: the file holds no table (no 1-D compound dataset, pandas frame or group of 1-D datasets)`
+            : `${file}: the file holds ${pool.length} tables; say which one with dataset:`,
+          { param: ["dataset"], hint: tableList(candidates), data: { file } },
+        );
+      }
+      target = pool[0]!;
+    }
+    const table = readTarget(h5, module, f, target.path, target.layout, file);
+    return { table, dataset: target.path, layout: target.layout };
+  } finally {
+    f.close();
+  }
+}
+
+function tableList(candidates: readonly { path: string; layout: Hdf5Layout }[]): string {
+  if (candidates.length === 0) return "h5ls -r <file> lists what the file holds";
+  return "tables in the file: " + candidates.map((c) => `${c.path} (${c.layout})`).join(", ");
+}
+
+function findTables(h5: H5, f: H5File): { path: string; layout: Hdf5Layout }[] {
+  const out: { path: string; layout: Hdf5Layout }[] = [];
+  const visit = (g: H5Group, path: string, depth: number) => {
+    if (depth > 16) return;
+    const keys = g.keys();
+    if (path !== "/" && isPandasFrame(g, keys)) {
+      out.push({ path, layout: "pandas-fixed" });
+      return;
+    }
+    let columnLength = -1;
+    let allColumns = keys.length > 0;
+    for (const key of keys) {
+      const child = g.get(key);
+      const childPath = (path === "/" ? "" : path) + "/" + key;
+      if (child instanceof h5.Group) {
+        allColumns = false;
+        visit(child, childPath, depth + 1);
+      } else if (child instanceof h5.Dataset) {
+        const m = child.metadata;
+        const shape = m.shape;
+        if (m.type === T_COMPOUND && shape?.length === 1) {
+          out.push({ path: childPath, layout: "compound" });
+          allColumns = false;
+        } else if (
+          shape?.length === 1 &&
+          isScalarType(m) &&
+          (columnLength === -1 || columnLength === shape[0])
+        ) {
+          columnLength = shape[0]!;
+        } else allColumns = false;
+      } else allColumns = false;
+    }
+    if (allColumns && path !== "/") out.push({ path, layout: "column-group" });
+  };
+  visit(f, "/", 0);
+  return out;
+}
+
+function isPandasFrame(g: H5Group, keys: readonly string[]): boolean {
+  return keys.includes("axis0") && keys.some((k) => /^block\d+_values$/.test(k));
+}
+
+function isScalarType(m: Metadata): boolean {
+  return m.type === T_FLOAT || m.type === T_INTEGER || m.type === T_ENUM || m.type === T_STRING;
+}
+
+function readTarget(
+  h5: H5,
+  module: H5Module,
+  f: H5File,
+  path: string,
+  layout: Hdf5Layout,
+  file: string,
+): Table {
+  switch (layout) {
+    case "compound":
+      return readCompound(module, f.get(path) as H5Dataset, file);
+    case "pandas-fixed":
+      return readPandasFixed(h5, f.get(path) as H5Group, file);
+    case "column-group":
+      return readColumnGroup(h5, f.get(path) as H5Group, file);
+  }
+}
+
+/** How one compound field (or one element of an array field) is decoded from a row's bytes. */
+interface FieldReader {
+  readonly name: string;
+  readonly offset: number;
+  readonly meta: Metadata;
+}
+
+function readCompound(module: H5Module, ds: H5Dataset, file: string): Table {
+  const meta = ds.metadata;
+  const n = meta.shape![0]!;
+  const rowSize = meta.size;
+  const members = meta.compound_type!.members;
+  const fields: FieldReader[] = [];
+  let vlen = false;
+  for (const m of members) {
+    if (m.type === T_ARRAY && m.array_type) {
+      const base = m.array_type;
+      const count = (m.array_type.shape ?? m.shape ?? []).reduce((a, b) => a * b, 1);
+      for (let k = 0; k < count; k++)
+        fields.push({ name: `${m.name}_${k}`, offset: m.offset + k * base.size, meta: base });
+    } else fields.push({ name: m.name, offset: m.offset, meta: m });
+    if (m.vlen) vlen = true;
+  }
+  for (const fd of fields) checkSupported(fd.meta, fd.name, file);
+  const columns = fields.map((fd) => newBuilder(fd.meta, n));
+  if (vlen) {
+    // h5wasm decodes variable-length strings itself; go through its row arrays.
+    const chunk = 65536;
+    for (let start = 0; start < n; start += chunk) {
+      const rows = ds.slice([[start, Math.min(n, start + chunk)]]) as unknown[][];
+      rows.forEach((row, i) => {
+        let fi = 0;
+        members.forEach((m, mi) => {
+          const v = row[mi];
+          if (m.type === T_ARRAY) {
+            const arr = Array.isArray(v) ? (v as unknown[]).flat(8) : [];
+            for (const x of arr) columns[fi++]!.setValue(start + i, x);
+          } else columns[fi++]!.setValue(start + i, v);
+        });
+      });
+    }
+  } else {
+    const rowsPerChunk = Math.max(1, Math.floor((16 << 20) / Math.max(1, rowSize)));
+    for (let start = 0; start < n; start += rowsPerChunk) {
+      const count = Math.min(rowsPerChunk, n - start);
+      const bytes = count * rowSize;
+      const ptr = module._malloc(bytes);
+      if (ptr === 0) throw new Error(`h5wasm: cannot allocate ${bytes} bytes`);
+      try {
+        module.get_dataset_data(ds.file_id, ds.path, [BigInt(count)], [BigInt(start)], [1n], BigInt(ptr));
+        // Take the view after the read: the wasm heap may have grown (and moved) during it.
+        const view = new DataView(module.HEAPU8.buffer, ptr, bytes);
+        fields.forEach((fd, fi) => columns[fi]!.decode(view, count, rowSize, fd.offset, start));
+      } finally {
+        module._free(ptr);
+      }
+    }
+  }
+  return { numRows: n, columns: new Map(fields.map((fd, i) => [fd.name, columns[i]!.finish()])) };
+}
+
+function checkSupported(m: Metadata, name: string, file: string): void {
+  const ok =
+    (m.type === T_FLOAT && (m.size === 4 || m.size === 8)) ||
+    ((m.type === T_INTEGER || m.type === T_ENUM) && [1, 2, 4, 8].includes(m.size)) ||
+    m.type === T_STRING;
+  if (!ok) {
+    throw new StageError(
+      "QV_LOAD_HDF5_TYPE",
+      `${file}: field "${name}" has an HDF5 type (class ${m.type}, ${m.size} bytes) that Quiver cannot read`,
+      { hint: "Quiver reads float32/64, integers, booleans and strings", data: { file, column: name } },
+    );
+  }
+}
+
+interface ColumnBuilder {
+  decode(view: DataView, count: number, stride: number, offset: number, rowStart: number): void;
+  setValue(row: number, v: unknown): void;
+  finish(): Column;
+}
+
+function newBuilder(m: Metadata, n: number): ColumnBuilder {
+  if (m.type === T_STRING) return new StringBuilder(m, n);
+  const little = m.littleEndian;
+  const signed = m.signed;
+  const isFloat = m.type === T_FLOAT;
+  // Small integers (and booleans, an int8 enum in h5py) fit int32 exactly; wider ones go to float64.
+  const toInt32 = !isFloat && (m.size < 4 || (m.size === 4 && signed));
+  const values = toInt32 ? new Int32Array(n) : new Float64Array(n);
+  const read = readerFor(m.size, isFloat, signed, little);
+  return {
+    decode(view, count, stride, offset, rowStart) {
+      for (let i = 0, o = offset; i < count; i++, o += stride) values[rowStart + i] = read(view, o);
+    },
+    setValue(row, v) {
+      values[row] =
+        typeof v === "bigint" ? Number(v) : typeof v === "number" ? v : typeof v === "boolean" ? +v : NaN;
+    },
+    finish: () =>
+      values instanceof Int32Array
+        ? { type: "int32", values }
+        : { type: "float64", values: values },
+  };
+}
+
+function readerFor(
+  size: number,
+  isFloat: boolean,
+  signed: boolean,
+  little: boolean,
+): (v: DataView, o: number) => number {
+  if (isFloat) return size === 4 ? (v, o) => v.getFloat32(o, little) : (v, o) => v.getFloat64(o, little);
+  switch (size) {
+    case 1:
+      return signed ? (v, o) => v.getInt8(o) : (v, o) => v.getUint8(o);
+    case 2:
+      return signed ? (v, o) => v.getInt16(o, little) : (v, o) => v.getUint16(o, little);
+    case 4:
+      return signed ? (v, o) => v.getInt32(o, little) : (v, o) => v.getUint32(o, little);
+    default:
+      return signed
+        ? (v, o) => Number(v.getBigInt64(o, little))
+        : (v, o) => Number(v.getBigUint64(o, little));
+  }
+}
+
+const utf8 = new TextDecoder("utf-8");
+const latin1 = new TextDecoder("latin1");
+
+class StringBuilder implements ColumnBuilder {
+  private readonly codes: Int32Array;
+  private readonly dict = new DictBuilder();
+  constructor(
+    private readonly m: Metadata,
+    n: number,
+  ) {
+    this.codes = new Int32Array(n);
+  }
+  decode(view: DataView, count: number, stride: number, offset: number, rowStart: number): void {
+    const size = this.m.size;
+    const decoder = this.m.cset === 1 ? utf8 : latin1;
+    const bytes = new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
+    for (let i = 0, o = offset; i < count; i++, o += stride) {
+      let end = o;
+      const limit = o + size;
+      while (end < limit && bytes[end] !== 0) end++;
+      if (this.m.strpad === STR_SPACEPAD) while (end > o && bytes[end - 1] === 0x20) end--;
+      this.codes[rowStart + i] = end === o ? -1 : this.dict.code(decoder.decode(bytes.subarray(o, end)));
+    }
+  }
+  setValue(row: number, v: unknown): void {
+    this.codes[row] = typeof v === "string" && v !== "" ? this.dict.code(v) : -1;
+  }
+  finish(): Column {
+    return { type: "dict", codes: this.codes, dictionary: this.dict.values };
+  }
+}
+
+function readPandasFixed(h5: H5, g: H5Group, file: string): Table {
+  const names = stringsOf(g.get("axis0"));
+  const n = (g.get("axis1") as H5Dataset | null)?.shape?.[0] ?? 0;
+  const byName = new Map<string, Column>();
+  for (const key of g.keys()) {
+    const match = /^block(\d+)_values$/.exec(key);
+    if (!match) continue;
+    const values = g.get(key);
+    const items = stringsOf(g.get(`block${match[1]}_items`));
+    if (
+      !(values instanceof h5.Dataset) ||
+      values.shape?.length !== 2 ||
+      !isScalarType(values.metadata) ||
+      values.metadata.vlen
+    ) {
+      throw new StageError(
+        "QV_LOAD_HDF5_TYPE",
+        `${file}: the pandas block "${key}" (columns ${items.join(", ")}) holds Python objects, which only Python can read`,
+        {
+          hint: 'convert text columns to "category" codes or write with format="table", or load the file as CSV',
+          data: { file },
+        },
+      );
+    }
+    checkSupported(values.metadata, items[0] ?? key, file);
+    const [rows, width] = values.shape as [number, number];
+    const flat = values.value as ArrayLike<number | bigint>;
+    items.forEach((name, j) => {
+      const b = newBuilder(values.metadata, rows);
+      for (let r = 0; r < rows; r++) b.setValue(r, flat[r * width + j]);
+      byName.set(name, b.finish());
+    });
+  }
+  const columns = new Map<string, Column>();
+  for (const name of names) {
+    const c = byName.get(name);
+    if (!c)
+      throw new StageError("QV_LOAD_HDF5", `${file}: pandas frame column "${name}" has no data block`, {
+        data: { file },
+      });
+    columns.set(name, c);
+  }
+  return { numRows: names.length ? n : 0, columns };
+}
+
+function stringsOf(e: unknown): string[] {
+  const v = (e as H5Dataset | null)?.value;
+  if (Array.isArray(v)) return v.map(String);
+  return [];
+}
+
+function readColumnGroup(h5: H5, g: H5Group, file: string): Table {
+  const columns = new Map<string, Column>();
+  let n = 0;
+  for (const key of g.keys()) {
+    const ds = g.get(key);
+    if (!(ds instanceof h5.Dataset)) continue;
+    const m = ds.metadata;
+    checkSupported(m, key, file);
+    n = m.shape![0]!;
+    const b = newBuilder(m, n);
+    const v = ds.value;
+    if (Array.isArray(v) || ArrayBuffer.isView(v)) {
+      const arr = v as ArrayLike<unknown>;
+      for (let i = 0; i < n; i++) b.setValue(i, arr[i]);
+    }
+    columns.set(key, b.finish());
+  }
+  return { numRows: n, columns };
+}
+
+/**
+ * Writes `table` as a 1-D compound dataset `datasetName` (intermediate groups are created).
+ * `mode: "w"` replaces the file, `"a"` adds to it. Dictionary columns become fixed-length UTF-8
+ * strings as long as their longest value; missing strings are written as "".
+ */
+export async function writeHdf5Table(
+  absPath: string,
+  datasetName: string,
+  table: Table,
+  mode: "w" | "a" = "w",
+): Promise<void> {
+  const { h5 } = await h5wasm();
+  if (table.columns.size === 0) throw new Error("writeHdf5Table: the table has no columns");
+  const data = new Map<string, Float64Array | Int32Array | string[]>();
+  const dtype: [string, string][] = [];
+  for (const [name, c] of table.columns) {
+    switch (c.type) {
+      case "float64":
+        data.set(name, c.values);
+        dtype.push([name, "<d"]);
+        break;
+      case "int32":
+        data.set(name, c.values);
+        dtype.push([name, "<i"]);
+        break;
+      case "dict": {
+        const strings = Array.from(c.codes, (code) => (code < 0 ? "" : (c.dictionary[code] ?? "")));
+        const width = Math.max(1, ...c.dictionary.map((s) => Buffer.byteLength(s, "utf8")));
+        data.set(name, strings);
+        dtype.push([name, `S${width}`]);
+        break;
+      }
+    }
+  }
+  const f = new h5.File(absPath, mode);
+  try {
+    const parts = datasetName.split("/").filter((s) => s !== "");
+    let g: H5Group = f;
+    for (const part of parts.slice(0, -1)) {
+      const child = g.get(part);
+      g = child instanceof h5.Group ? child : g.create_group(part);
+    }
+    g.create_dataset({ name: parts[parts.length - 1] ?? datasetName, data, shape: [table.numRows], dtype });
+  } finally {
+    f.close();
+  }
+}

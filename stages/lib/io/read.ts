@@ -1,0 +1,127 @@
+/**
+ * Reads one file of any supported format into a Table: chooses the format (from `format:`, the
+ * file's magic bytes, then its extension), decompresses `.gz`, and dispatches to the reader.
+ */
+import { readFile } from "node:fs/promises";
+import { gunzipSync } from "node:zlib";
+import { StageError } from "../../../engine/stage.js";
+import type { Table } from "../../../engine/table.js";
+import { errorText, readArrowBytes, readParquetBytes } from "./columnar.js";
+import { parseCsv, type ColumnTypeName } from "./csv.js";
+import { readHdf5Table } from "./hdf5.js";
+
+export const FORMATS = ["auto", "csv", "parquet", "arrow", "hdf5"] as const;
+export type FormatName = (typeof FORMATS)[number];
+export type ResolvedFormat = Exclude<FormatName, "auto">;
+
+const EXTENSIONS: Readonly<Record<string, ResolvedFormat>> = {
+  ".csv": "csv",
+  ".tsv": "csv",
+  ".txt": "csv",
+  ".dat": "csv",
+  ".parquet": "parquet",
+  ".pq": "parquet",
+  ".arrow": "arrow",
+  ".arrows": "arrow",
+  ".feather": "arrow",
+  ".ipc": "arrow",
+  ".h5": "hdf5",
+  ".hdf5": "hdf5",
+  ".hdf": "hdf5",
+  ".he5": "hdf5",
+};
+
+export interface ReadOptions {
+  readonly format: FormatName;
+  readonly header: boolean;
+  readonly names?: readonly string[];
+  readonly delimiter?: string;
+  readonly types?: Readonly<Record<string, ColumnTypeName>>;
+  readonly keep?: ReadonlySet<string>;
+  readonly dataset?: string;
+  readonly inferRows?: number;
+}
+
+export interface FileRead {
+  readonly table: Table;
+  readonly format: ResolvedFormat;
+  readonly bytes: number;
+  /** Format-specific facts for the summary (delimiter, HDF5 dataset and layout). */
+  readonly details: Readonly<Record<string, string>>;
+  readonly invalidUtf8: number;
+}
+
+/** Reads `absPath`; `file` is how messages name it (the path as the user wrote it). */
+export async function readTableFile(absPath: string, file: string, opts: ReadOptions): Promise<FileRead> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(absPath);
+  } catch (e) {
+    throw new StageError("QV_LOAD_OPEN", `${file}: cannot read the file: ${errorText(e)}`, {
+      data: { file },
+    });
+  }
+  const size = bytes.length;
+  let name = file.toLowerCase();
+  if (name.endsWith(".gz")) {
+    try {
+      bytes = gunzipSync(bytes);
+    } catch (e) {
+      throw new StageError("QV_LOAD_GZIP", `${file}: cannot decompress: ${errorText(e)}`, { data: { file } });
+    }
+    name = name.slice(0, -3);
+  }
+  const format = resolveFormat(opts.format, name, bytes);
+  switch (format) {
+    case "csv": {
+      const r = parseCsv(bytes, {
+        file,
+        header: opts.header,
+        names: opts.names,
+        delimiter: opts.delimiter,
+        types: opts.types,
+        keep: opts.keep,
+        inferRows: opts.inferRows,
+        tabByDefault: name.endsWith(".tsv"),
+      });
+      return {
+        table: r.table,
+        format,
+        bytes: size,
+        details: { delimiter: r.delimiter },
+        invalidUtf8: r.invalidUtf8,
+      };
+    }
+    case "parquet":
+      return { table: await readParquetBytes(bytes, file), format, bytes: size, details: {}, invalidUtf8: 0 };
+    case "arrow":
+      return { table: await readArrowBytes(bytes, file), format, bytes: size, details: {}, invalidUtf8: 0 };
+    case "hdf5": {
+      if (bytes.length !== size) {
+        throw new StageError("QV_LOAD_FORMAT", `${file}: compressed HDF5 files are not supported`, {
+          hint: "decompress the file (HDF5 has its own internal compression)",
+          data: { file },
+        });
+      }
+      const r = await readHdf5Table(absPath, file, opts.dataset);
+      return {
+        table: r.table,
+        format,
+        bytes: size,
+        details: { dataset: r.dataset, layout: r.layout },
+        invalidUtf8: 0,
+      };
+    }
+  }
+}
+
+export function resolveFormat(format: FormatName, lowerName: string, bytes: Uint8Array): ResolvedFormat {
+  if (format !== "auto") return format;
+  const magic = (s: string, at = 0) => [...s].every((ch, i) => bytes[at + i] === ch.charCodeAt(0));
+  if (magic("PAR1")) return "parquet";
+  if (magic("ARROW1")) return "arrow";
+  if (bytes[0] === 0x89 && magic("HDF", 1)) return "hdf5";
+  const dot = lowerName.lastIndexOf(".");
+  const ext = dot >= 0 ? lowerName.slice(dot) : "";
+  return EXTENSIONS[ext] ?? "csv";
+}
