@@ -7,10 +7,17 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 
-export async function writeFileAtomic(target: string, data: Uint8Array | string, tmpDir: string): Promise<void> {
+export async function writeFileAtomic(
+  target: string,
+  data: Uint8Array | string,
+  tmpDir: string,
+): Promise<void> {
   await fs.promises.mkdir(path.dirname(target), { recursive: true });
   await fs.promises.mkdir(tmpDir, { recursive: true });
-  const tmp = path.join(tmpDir, `${path.basename(target)}.${process.pid}.${crypto.randomBytes(6).toString("hex")}.tmp`);
+  const tmp = path.join(
+    tmpDir,
+    `${path.basename(target)}.${process.pid}.${crypto.randomBytes(6).toString("hex")}.tmp`,
+  );
   let fh: fs.promises.FileHandle | undefined;
   try {
     fh = await fs.promises.open(tmp, "w");

@@ -28,7 +28,11 @@ export interface Manifest {
   readonly [key: string]: unknown;
 }
 
-export type StoreProblem = { kind: "corrupt-object" | "missing-object" | "corrupt-manifest"; what: string; detail: string };
+export type StoreProblem = {
+  kind: "corrupt-object" | "missing-object" | "corrupt-manifest";
+  what: string;
+  detail: string;
+};
 
 const HEX = /^[0-9a-f]{16}$/;
 const KEY = /^[0-9a-f]{16}$/;
@@ -97,7 +101,11 @@ export class Store {
     const st = await fs.promises.stat(this.objectPath(ref.hash)).catch(() => undefined);
     if (!st) return false;
     if (st.size !== ref.size) {
-      this.onProblem({ kind: "corrupt-object", what: ref.hash, detail: `expected ${ref.size} bytes, found ${st.size}` });
+      this.onProblem({
+        kind: "corrupt-object",
+        what: ref.hash,
+        detail: `expected ${ref.size} bytes, found ${st.size}`,
+      });
       await fs.promises.rm(this.objectPath(ref.hash), { force: true });
       return false;
     }
@@ -144,7 +152,11 @@ export class Store {
   }
 
   async writeRecord(name: string, value: unknown): Promise<void> {
-    await writeFileAtomic(path.join(this.root, "records", `${encodeURIComponent(name)}.json`), JSON.stringify(value, null, 1), this.tmp);
+    await writeFileAtomic(
+      path.join(this.root, "records", `${encodeURIComponent(name)}.json`),
+      JSON.stringify(value, null, 1),
+      this.tmp,
+    );
   }
 
   async listRecords(): Promise<string[]> {
@@ -161,7 +173,10 @@ export class Store {
    * Removes every manifest not in `keep` and every object no kept manifest references, plus
    * orphan temp files. Returns what was (or, with dryRun, would be) removed.
    */
-  async gc(keep: ReadonlySet<string>, dryRun: boolean): Promise<{ manifests: number; objects: number; bytes: number }> {
+  async gc(
+    keep: ReadonlySet<string>,
+    dryRun: boolean,
+  ): Promise<{ manifests: number; objects: number; bytes: number }> {
     const live = new Set<string>();
     let manifests = 0;
     for (const key of await this.listManifestKeys()) {
@@ -218,6 +233,10 @@ function isManifest(v: unknown): v is Manifest {
   const objects = (v as { objects?: unknown }).objects;
   if (typeof objects !== "object" || objects === null) return false;
   return Object.values(objects).every(
-    (r) => typeof r === "object" && r !== null && typeof (r as ObjectRef).hash === "string" && typeof (r as ObjectRef).size === "number",
+    (r) =>
+      typeof r === "object" &&
+      r !== null &&
+      typeof (r as ObjectRef).hash === "string" &&
+      typeof (r as ObjectRef).size === "number",
   );
 }

@@ -27,7 +27,9 @@ export async function decodeArtifact(kind: PortKind, bytes: Uint8Array): Promise
     case "table":
       return { kind, table: await tableFromArrowIPC(bytes) };
     case "metrics": {
-      const v: unknown = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8"));
+      const v: unknown = JSON.parse(
+        Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8"),
+      );
       if (!isJsonObject(v)) throw new Error("metrics artifact is not a JSON object");
       return { kind, metrics: v };
     }
@@ -38,7 +40,10 @@ export async function decodeArtifact(kind: PortKind, bytes: Uint8Array): Promise
 
 function encodeModel(m: ModelArtifact): Uint8Array {
   const names = Object.keys(m.blobs).sort();
-  const header = Buffer.from(canonicalJson({ meta: m.meta, blobs: names.map((n) => ({ name: n, length: m.blobs[n]!.length })) }), "utf8");
+  const header = Buffer.from(
+    canonicalJson({ meta: m.meta, blobs: names.map((n) => ({ name: n, length: m.blobs[n]!.length })) }),
+    "utf8",
+  );
   const total = MODEL_MAGIC.length + 4 + header.length + names.reduce((s, n) => s + m.blobs[n]!.length, 0);
   const out = new Uint8Array(total);
   out.set(Buffer.from(MODEL_MAGIC, "ascii"), 0);
@@ -56,7 +61,10 @@ function encodeModel(m: ModelArtifact): Uint8Array {
 function decodeModel(bytes: Uint8Array): ModelArtifact {
   const magic = Buffer.from(bytes.subarray(0, MODEL_MAGIC.length)).toString("ascii");
   if (magic !== MODEL_MAGIC) throw new Error("model artifact: bad magic");
-  const hlen = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(MODEL_MAGIC.length, true);
+  const hlen = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(
+    MODEL_MAGIC.length,
+    true,
+  );
   let o = MODEL_MAGIC.length + 4;
   const header = JSON.parse(Buffer.from(bytes.subarray(o, o + hlen)).toString("utf8")) as {
     meta: JsonObject;

@@ -32,12 +32,40 @@ export type SkipReason =
   | { readonly kind: "stopped"; readonly after: string };
 
 export type EngineEvent =
-  | { readonly type: "run-start"; readonly pipeline: string; readonly file: string; readonly stages: number; readonly jobs: number }
-  | { readonly type: "cached"; readonly stage: string; readonly key: string; readonly durationMs: number; readonly by?: "other-process" }
-  | { readonly type: "planned"; readonly stage: string; readonly key?: string; readonly decision: "cached" | "run" | "run-if-inputs-change"; readonly reasons: readonly RunReason[] }
+  | {
+      readonly type: "run-start";
+      readonly pipeline: string;
+      readonly file: string;
+      readonly stages: number;
+      readonly jobs: number;
+    }
+  | {
+      readonly type: "cached";
+      readonly stage: string;
+      readonly key: string;
+      readonly durationMs: number;
+      readonly by?: "other-process";
+    }
+  | {
+      readonly type: "planned";
+      readonly stage: string;
+      readonly key?: string;
+      readonly decision: "cached" | "run" | "run-if-inputs-change";
+      readonly reasons: readonly RunReason[];
+    }
   | { readonly type: "waiting"; readonly stage: string; readonly key: string }
-  | { readonly type: "started"; readonly stage: string; readonly key: string; readonly reasons: readonly RunReason[] }
-  | { readonly type: "progress"; readonly stage: string; readonly fraction: number; readonly message?: string }
+  | {
+      readonly type: "started";
+      readonly stage: string;
+      readonly key: string;
+      readonly reasons: readonly RunReason[];
+    }
+  | {
+      readonly type: "progress";
+      readonly stage: string;
+      readonly fraction: number;
+      readonly message?: string;
+    }
   | { readonly type: "note"; readonly stage: string; readonly message: string }
   | {
       readonly type: "finished";
@@ -49,14 +77,25 @@ export type EngineEvent =
       readonly sameOutputs: boolean | null;
       readonly summary?: JsonObject;
     }
-  | { readonly type: "failed"; readonly stage: string; readonly key?: string; readonly durationMs: number; readonly diagnostics: readonly Diagnostic[] }
+  | {
+      readonly type: "failed";
+      readonly stage: string;
+      readonly key?: string;
+      readonly durationMs: number;
+      readonly diagnostics: readonly Diagnostic[];
+    }
   | { readonly type: "skipped"; readonly stage: string; readonly reason: SkipReason }
   | { readonly type: "warning"; readonly stage?: string; readonly diagnostic: Diagnostic }
   | {
       readonly type: "run-end";
       readonly ok: boolean;
       readonly durationMs: number;
-      readonly counts: { readonly ran: number; readonly cached: number; readonly failed: number; readonly skipped: number };
+      readonly counts: {
+        readonly ran: number;
+        readonly cached: number;
+        readonly failed: number;
+        readonly skipped: number;
+      };
     };
 
 export type EventSink = (e: EngineEvent) => void;

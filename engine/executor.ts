@@ -34,7 +34,8 @@ export interface RunOptions {
   readonly signal?: AbortSignal;
 }
 
-export type StageStatus = "cached" | "ran" | "failed" | "skipped" | "would-run" | "would-run-if-inputs-change";
+export type StageStatus =
+  "cached" | "ran" | "failed" | "skipped" | "would-run" | "would-run-if-inputs-change";
 
 export interface StageOutcome {
   readonly status: StageStatus;
@@ -75,7 +76,8 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
   const abort = new AbortController();
   opts.signal?.addEventListener("abort", () => abort.abort());
 
-  if (!opts.dryRun) emit({ type: "run-start", pipeline: spec.name, file: spec.file, stages: selected.size, jobs: opts.jobs });
+  if (!opts.dryRun)
+    emit({ type: "run-start", pipeline: spec.name, file: spec.file, stages: selected.size, jobs: opts.jobs });
 
   const fail = (n: Node, diagnostics: Diagnostic[], durationMs: number) => {
     n.status = "failed";
@@ -126,7 +128,8 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
           const ref = n.spec.inputs[port]!;
           return loadValue(ref.stage, ref.port);
         },
-        progress: (fraction, message) => emit({ type: "progress", stage: n.spec.id, fraction, ...(message ? { message } : {}) }),
+        progress: (fraction, message) =>
+          emit({ type: "progress", stage: n.spec.id, fraction, ...(message ? { message } : {}) }),
         note: (message) => emit({ type: "note", stage: n.spec.id, message }),
         signal: abort.signal,
       });
@@ -140,9 +143,19 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
       n.values.clear();
       for (const [port, v] of Object.entries(outcome.values)) n.values.set(port, Promise.resolve(v));
       const before = prevOutputs ?? (await previousOutputs(n));
-      const sameOutputs = before ? Object.entries(m.objects).every(([p, r]) => before[p]?.hash === r.hash) : null;
+      const sameOutputs = before
+        ? Object.entries(m.objects).every(([p, r]) => before[p]?.hash === r.hash)
+        : null;
       n.status = "ran";
-      emit({ type: "finished", stage: n.spec.id, key: job.key, durationMs: m.durationMs, outputs: m.objects, sameOutputs, summary: m.summary });
+      emit({
+        type: "finished",
+        stage: n.spec.id,
+        key: job.key,
+        durationMs: m.durationMs,
+        outputs: m.objects,
+        sameOutputs,
+        summary: m.summary,
+      });
       return m;
     } catch (err) {
       fail(n, [stageErrorToDiagnostic(err, n.spec)], performance.now() - started);
@@ -181,7 +194,13 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
     for (const f of n.spec.files) {
       const r = resolveConfined(f.file, opts.spec.dir, [...opts.spec.dataRoots, ...(opts.dataRoots ?? [])]);
       if (!r.ok) {
-        fileDiags.push({ severity: "error", code: r.code, message: `${id}: ${r.message}`, location: n.spec.locate(f.path), hint: r.hint });
+        fileDiags.push({
+          severity: "error",
+          code: r.code,
+          message: `${id}: ${r.message}`,
+          location: n.spec.locate(f.path),
+          hint: r.hint,
+        });
         continue;
       }
       files[f.file] = r.abs;
@@ -196,7 +215,12 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
     if (unknownInputs) {
       n.status = "would-run-if-inputs-change";
       const reasons = await planReasonsWithUnknownInputs(n, fileHashes);
-      emit({ type: "planned", stage: id, decision: reasons.length ? "run" : "run-if-inputs-change", reasons });
+      emit({
+        type: "planned",
+        stage: id,
+        decision: reasons.length ? "run" : "run-if-inputs-change",
+        reasons,
+      });
       if (reasons.length) n.status = "would-run";
       return;
     }
@@ -210,9 +234,14 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
     const fp = makeFingerprint({
       type: n.spec.def.type,
       version: n.spec.def.version,
-      params: (n.spec.def.fingerprintParams ? n.spec.def.fingerprintParams(n.spec.params as never) : n.spec.params) as JsonValue,
+      params: (n.spec.def.fingerprintParams
+        ? n.spec.def.fingerprintParams(n.spec.params as never)
+        : n.spec.params) as JsonValue,
       inputs: Object.fromEntries(
-        Object.entries(n.spec.inputs).map(([port, r]) => [port, { kind: r.kind, hash: nodes.get(r.stage)!.outputs![r.port]!.hash, from: `${r.stage}.${r.port}` }]),
+        Object.entries(n.spec.inputs).map(([port, r]) => [
+          port,
+          { kind: r.kind, hash: nodes.get(r.stage)!.outputs![r.port]!.hash, from: `${r.stage}.${r.port}` },
+        ]),
       ),
       files: fileHashes,
       seed: n.spec.def.random ? n.spec.seed : undefined,
@@ -227,7 +256,10 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
       params: n.spec.params as JsonValue,
       seed: n.spec.seed,
       inputs: Object.fromEntries(
-        Object.entries(n.spec.inputs).map(([port, r]) => [port, { kind: r.kind, ref: nodes.get(r.stage)!.outputs![r.port]!, from: `${r.stage}.${r.port}` }]),
+        Object.entries(n.spec.inputs).map(([port, r]) => [
+          port,
+          { kind: r.kind, ref: nodes.get(r.stage)!.outputs![r.port]!, from: `${r.stage}.${r.port}` },
+        ]),
       ),
       files,
       jobs: opts.jobs,
@@ -244,7 +276,9 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
         return;
       }
     }
-    const reasons: RunReason[] = isForced ? [{ kind: "forced" }] : await explainChanges(store, last, n.spec, fp.doc, (up) => nodes.get(up)?.status === "ran");
+    const reasons: RunReason[] = isForced
+      ? [{ kind: "forced" }]
+      : await explainChanges(store, last, n.spec, fp.doc, (up) => nodes.get(up)?.status === "ran");
     if (opts.dryRun) {
       n.status = "would-run";
       emit({ type: "planned", stage: id, key: fp.key, decision: "run", reasons });
@@ -282,7 +316,10 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
   };
 
   /** For planning only: what we can say about a stage whose inputs are not known yet. */
-  const planReasonsWithUnknownInputs = async (n: Node, fileHashes: Record<string, string>): Promise<RunReason[]> => {
+  const planReasonsWithUnknownInputs = async (
+    n: Node,
+    fileHashes: Record<string, string>,
+  ): Promise<RunReason[]> => {
     const prevKey = last?.stages[n.spec.id]?.key;
     const prev = prevKey ? ((await store.readManifest(prevKey)) as RunManifest | undefined) : undefined;
     if (!prev) return [{ kind: "first-run" }];
@@ -296,7 +333,9 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
     const fp = makeFingerprint({
       type: n.spec.def.type,
       version: n.spec.def.version,
-      params: (n.spec.def.fingerprintParams ? n.spec.def.fingerprintParams(n.spec.params as never) : n.spec.params) as JsonValue,
+      params: (n.spec.def.fingerprintParams
+        ? n.spec.def.fingerprintParams(n.spec.params as never)
+        : n.spec.params) as JsonValue,
       inputs: prev.fingerprint.inputs,
       files: fileHashes,
       seed: n.spec.def.random ? n.spec.seed : undefined,
@@ -346,7 +385,11 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
 export function stageErrorToDiagnostic(err: unknown, s: StageSpec): Diagnostic {
   if (err instanceof StageError) {
     const where = err.data
-      ? [err.data.file, err.data.row !== undefined ? `row ${err.data.row}` : undefined, err.data.column !== undefined ? `column "${err.data.column}"` : undefined]
+      ? [
+          err.data.file,
+          err.data.row !== undefined ? `row ${err.data.row}` : undefined,
+          err.data.column !== undefined ? `column "${err.data.column}"` : undefined,
+        ]
           .filter(Boolean)
           .join(", ")
       : "";

@@ -6,7 +6,8 @@
 import fs from "node:fs";
 import path from "node:path";
 
-export type FileResolution = { ok: true; abs: string } | { ok: false; code: string; message: string; hint: string };
+export type FileResolution =
+  { ok: true; abs: string } | { ok: false; code: string; message: string; hint: string };
 
 export function resolveConfined(file: string, pipelineDir: string, roots: readonly string[]): FileResolution {
   const abs = path.resolve(pipelineDir, file);
@@ -37,6 +38,12 @@ export function resolveConfined(file: string, pipelineDir: string, roots: readon
     };
   }
   const st = fs.statSync(real);
-  if (!st.isFile()) return { ok: false, code: "QV_FILE_NOT_FILE", message: `"${file}" is not a regular file`, hint: "name a file, not a folder" };
+  if (!st.isFile())
+    return {
+      ok: false,
+      code: "QV_FILE_NOT_FILE",
+      message: `"${file}" is not a regular file`,
+      hint: "name a file, not a folder",
+    };
   return { ok: true, abs: real };
 }

@@ -70,13 +70,15 @@ export function diffFingerprints(before: JsonValue, after: JsonValue): FieldChan
 }
 
 function walk(a: JsonValue | undefined, b: JsonValue | undefined, p: string[], out: FieldChange[]): void {
-  if (canonicalJson(a ?? null) === canonicalJson(b ?? null) && (a === undefined) === (b === undefined)) return;
+  if (canonicalJson(a ?? null) === canonicalJson(b ?? null) && (a === undefined) === (b === undefined))
+    return;
   // Inputs are compared as a whole: "input table changed", not hash-by-hash noise.
   const atInput = p.length === 2 && p[0] === "inputs";
   if (!atInput && isJsonObject(a ?? null) && isJsonObject(b ?? null)) {
     const ao = a as JsonObject;
     const bo = b as JsonObject;
-    for (const k of [...new Set([...Object.keys(ao), ...Object.keys(bo)])].sort()) walk(ao[k], bo[k], [...p, k], out);
+    for (const k of [...new Set([...Object.keys(ao), ...Object.keys(bo)])].sort())
+      walk(ao[k], bo[k], [...p, k], out);
     return;
   }
   if (!atInput && Array.isArray(a) && Array.isArray(b) && a.length === b.length) {

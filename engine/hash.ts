@@ -66,7 +66,12 @@ export class FileHashMemo {
     if (typeof v === "object" && v !== null) {
       for (const [k, s] of Object.entries(v as Record<string, unknown>)) {
         const st = s as Partial<FileStamp>;
-        if (typeof st.size === "number" && typeof st.mtimeMs === "number" && typeof st.ino === "number" && typeof st.hash === "string")
+        if (
+          typeof st.size === "number" &&
+          typeof st.mtimeMs === "number" &&
+          typeof st.ino === "number" &&
+          typeof st.hash === "string"
+        )
           m.set(k, { size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, hash: st.hash });
       }
     }

@@ -12,7 +12,9 @@ import type { StageOutcome } from "./executor.js";
 export interface LastRun {
   readonly pipeline: string;
   readonly at: string;
-  readonly stages: Readonly<Record<string, { readonly key: string; readonly status: string; readonly durationMs?: number }>>;
+  readonly stages: Readonly<
+    Record<string, { readonly key: string; readonly status: string; readonly durationMs?: number }>
+  >;
 }
 
 export function lastRunRecordName(pipeline: string): string {
@@ -35,10 +37,18 @@ export async function writeLastRun(
   for (const id of spec.order) {
     const o = outcomes.get(id);
     if (o?.key && (o.status === "ran" || o.status === "cached")) {
-      stages[id] = { key: o.key, status: o.status, ...(o.durationMs !== undefined ? { durationMs: o.durationMs } : {}) };
+      stages[id] = {
+        key: o.key,
+        status: o.status,
+        ...(o.durationMs !== undefined ? { durationMs: o.durationMs } : {}),
+      };
     } else if (previous?.stages[id]) stages[id] = { ...previous.stages[id] };
   }
-  await store.writeRecord(lastRunRecordName(spec.name), { pipeline: spec.name, at: new Date().toISOString(), stages });
+  await store.writeRecord(lastRunRecordName(spec.name), {
+    pipeline: spec.name,
+    at: new Date().toISOString(),
+    stages,
+  });
 }
 
 /** Why a stage must run: field-level changes against its last run, root causes vs cascades. */
@@ -52,9 +62,21 @@ export async function explainChanges(
   const prevKey = last?.stages[s.id]?.key;
   if (!prevKey) return [{ kind: "first-run" }];
   const prev = (await store.readManifest(prevKey)) as RunManifest | undefined;
-  if (!prev?.fingerprint) return [{ kind: "cache-missing", detail: "the last run's record is gone from the store (cleaned or collected)" }];
+  if (!prev?.fingerprint)
+    return [
+      {
+        kind: "cache-missing",
+        detail: "the last run's record is gone from the store (cleaned or collected)",
+      },
+    ];
   const diffs = diffFingerprints(prev.fingerprint, doc);
-  if (diffs.length === 0) return [{ kind: "cache-missing", detail: "same fingerprint as the last run, but its cached result is missing or damaged" }];
+  if (diffs.length === 0)
+    return [
+      {
+        kind: "cache-missing",
+        detail: "same fingerprint as the last run, but its cached result is missing or damaged",
+      },
+    ];
   const changes: Change[] = diffs.map((d) => {
     const parts = d.path.split(".");
     if (parts[0] === "params" && parts.length > 1) {

@@ -19,7 +19,9 @@ export interface Job {
   /** Validated params as the stage receives them. */
   readonly params: JsonValue;
   readonly seed: number;
-  readonly inputs: Readonly<Record<string, { readonly kind: PortKind; readonly ref: ObjectRef; readonly from: string }>>;
+  readonly inputs: Readonly<
+    Record<string, { readonly kind: PortKind; readonly ref: ObjectRef; readonly from: string }>
+  >;
   /** File param value as written → absolute path (resolved and confined by the planner). */
   readonly files: Readonly<Record<string, string>>;
   readonly jobs: number;
@@ -52,7 +54,12 @@ export type JobOutcome =
   | { readonly ok: false; readonly diagnostics: Diagnostic[]; readonly stageError?: unknown };
 
 /** Runs the stage, checks its outputs against the declared ports, stores objects then the manifest. */
-export async function runJob(store: Store, job: Job, def: AnyStageDefinition, hooks: JobHooks): Promise<JobOutcome> {
+export async function runJob(
+  store: Store,
+  job: Job,
+  def: AnyStageDefinition,
+  hooks: JobHooks,
+): Promise<JobOutcome> {
   const started = performance.now();
   const notes: string[] = [];
   const memos: string[] = [];
@@ -73,7 +80,10 @@ export async function runJob(store: Store, job: Job, def: AnyStageDefinition, ho
     inputFrom: Object.fromEntries(Object.entries(job.inputs).map(([p, i]) => [p, i.from])),
     file: (p) => {
       const abs = job.files[p];
-      if (abs === undefined) throw new Error(`stage ${job.stageId} read file "${p}", which is not one of its declared file params`);
+      if (abs === undefined)
+        throw new Error(
+          `stage ${job.stageId} read file "${p}", which is not one of its declared file params`,
+        );
       return abs;
     },
     progress: (f, m) => hooks.progress(f, m),
@@ -96,7 +106,10 @@ export async function runJob(store: Store, job: Job, def: AnyStageDefinition, ho
   for (const [port, spec] of Object.entries(def.outputs)) {
     const v = result.outputs[port];
     if (!v) throw new Error(`stage type "${def.type}" did not produce its declared output "${port}"`);
-    if (v.kind !== spec.kind) throw new Error(`stage type "${def.type}" produced a ${v.kind} for output "${port}", declared ${spec.kind}`);
+    if (v.kind !== spec.kind)
+      throw new Error(
+        `stage type "${def.type}" produced a ${v.kind} for output "${port}", declared ${spec.kind}`,
+      );
     values[port] = v;
     objects[port] = await store.putObject(await encodeArtifact(v));
     kinds[port] = spec.kind;
@@ -125,9 +138,14 @@ async function memo(
   compute: () => Promise<ArtifactValue>,
   used: string[],
 ): Promise<ArtifactValue> {
-  const memoKey = fingerprintKey({ memo: 1, stage: { type: def.type, version: def.version }, key: JSON.parse(canonicalJson(key)) as JsonValue });
+  const memoKey = fingerprintKey({
+    memo: 1,
+    stage: { type: def.type, version: def.version },
+    key: JSON.parse(canonicalJson(key)) as JsonValue,
+  });
   used.push(memoKey);
-  const m = (await store.readCompleteManifest(memoKey)) as (RunManifest & { kinds: Record<string, PortKind> }) | undefined;
+  const m = (await store.readCompleteManifest(memoKey)) as
+    (RunManifest & { kinds: Record<string, PortKind> }) | undefined;
   if (m && m.objects.value && m.kinds.value) {
     const bytes = await store.getObject(m.objects.value);
     if (bytes) return decodeArtifact(m.kinds.value, bytes);

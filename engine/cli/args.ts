@@ -7,7 +7,9 @@ export function parse<T extends NonNullable<ParseArgsConfig["options"]>>(argv: s
   try {
     return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
   } catch (err) {
-    throw new UsageError(err instanceof Error ? err.message.replace(/^TypeError \[[A-Z_]+\]: /, "") : String(err));
+    throw new UsageError(
+      err instanceof Error ? err.message.replace(/^TypeError \[[A-Z_]+\]: /, "") : String(err),
+    );
   }
 }
 

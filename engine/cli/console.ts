@@ -15,7 +15,8 @@ function short(v: unknown): string {
 }
 
 export function describeChange(c: Change): string {
-  if (c.path.startsWith("inputs.") && c.upstream) return `input ${c.path.slice(7)} changed (upstream ${c.upstream})`;
+  if (c.path.startsWith("inputs.") && c.upstream)
+    return `input ${c.path.slice(7)} changed (upstream ${c.upstream})`;
   if (c.path.startsWith("files.")) return `file ${c.path.slice(6)} changed content`;
   const where = c.location ? ` (${c.location.file}:${c.location.line}:${c.location.col})` : "";
   if (c.before === undefined) return `${c.path} added: ${short(c.after)}${where}`;
@@ -42,7 +43,10 @@ export function describeReasons(reasons: readonly RunReason[]): string {
     .join("; ");
 }
 
-export function consoleReporter(io: Io, sources: (f: string) => string | undefined): (e: EngineEvent) => void {
+export function consoleReporter(
+  io: Io,
+  sources: (f: string) => string | undefined,
+): (e: EngineEvent) => void {
   const paint = (code: string, s: string) => (io.color ? `\u001b[${code}m${s}\u001b[0m` : s);
   let width = 8;
   const pad = (s: string) => s.padEnd(width);
@@ -50,13 +54,17 @@ export function consoleReporter(io: Io, sources: (f: string) => string | undefin
   return (e) => {
     switch (e.type) {
       case "run-start":
-        io.out(`quiver run ${e.file} · ${e.stages} stage${e.stages === 1 ? "" : "s"} · ${e.jobs} job${e.jobs === 1 ? "" : "s"}`);
+        io.out(
+          `quiver run ${e.file} · ${e.stages} stage${e.stages === 1 ? "" : "s"} · ${e.jobs} job${e.jobs === 1 ? "" : "s"}`,
+        );
         break;
       case "planned":
         break;
       case "cached":
         width = Math.max(width, e.stage.length);
-        io.out(`  ${paint("32", "✓")} ${pad(e.stage)}  cached${e.by ? " (computed by another process)" : ""} · ${e.key}`);
+        io.out(
+          `  ${paint("32", "✓")} ${pad(e.stage)}  cached${e.by ? " (computed by another process)" : ""} · ${e.key}`,
+        );
         break;
       case "waiting":
         io.out(`  … ${pad(e.stage)}  waiting: another process is computing ${e.key}`);
@@ -81,7 +89,9 @@ export function consoleReporter(io: Io, sources: (f: string) => string | undefin
         );
         break;
       case "failed":
-        io.out(`  ${paint("31", "✗")} ${pad(e.stage)}  failed${e.durationMs ? ` after ${fmtMs(e.durationMs)}` : ""}`);
+        io.out(
+          `  ${paint("31", "✗")} ${pad(e.stage)}  failed${e.durationMs ? ` after ${fmtMs(e.durationMs)}` : ""}`,
+        );
         io.err(renderDiagnostics(e.diagnostics, sources, io.color));
         break;
       case "skipped":
@@ -94,8 +104,15 @@ export function consoleReporter(io: Io, sources: (f: string) => string | undefin
         break;
       case "run-end": {
         const c = e.counts;
-        const parts = [`${c.ran} ran`, `${c.cached} cached`, c.failed ? `${c.failed} failed` : "", c.skipped ? `${c.skipped} skipped` : ""].filter(Boolean);
-        io.out(`${e.ok ? paint("32", "done") : paint("31", "failed")}: ${parts.join(", ")} in ${fmtMs(e.durationMs)}`);
+        const parts = [
+          `${c.ran} ran`,
+          `${c.cached} cached`,
+          c.failed ? `${c.failed} failed` : "",
+          c.skipped ? `${c.skipped} skipped` : "",
+        ].filter(Boolean);
+        io.out(
+          `${e.ok ? paint("32", "done") : paint("31", "failed")}: ${parts.join(", ")} in ${fmtMs(e.durationMs)}`,
+        );
         break;
       }
     }

@@ -18,7 +18,8 @@ export async function cmdDag(argv: string[], registry: Registry, io: Io): Promis
   const file = positionals[0];
   if (!file) throw new UsageError("usage: quiver dag PIPELINE.yaml [--format text|mermaid|dot]");
   const format = values.format ?? "text";
-  if (format !== "text" && format !== "mermaid" && format !== "dot") throw new UsageError(`--format must be text, mermaid or dot, got "${format}"`);
+  if (format !== "text" && format !== "mermaid" && format !== "dot")
+    throw new UsageError(`--format must be text, mermaid or dot, got "${format}"`);
   const loaded = loadPipeline(file, registry, values.set ? { set: values.set } : {}, io);
   if (!loaded) return 2;
   const { store } = await openStore(storeDir(file, values["cache-dir"]), io);
@@ -33,7 +34,17 @@ async function readOutput(
   registry: Registry,
   cacheDir: string | undefined,
   io: Io,
-): Promise<{ spec: PipelineSpec; stage: string; port: string; kind: PortKind; value: ArtifactValue; manifest: RunManifest } | undefined> {
+): Promise<
+  | {
+      spec: PipelineSpec;
+      stage: string;
+      port: string;
+      kind: PortKind;
+      value: ArtifactValue;
+      manifest: RunManifest;
+    }
+  | undefined
+> {
   const loaded = loadPipeline(file, registry, {}, io);
   if (!loaded) return undefined;
   const [stage, portArg] = ref.split(".", 2) as [string, string | undefined];
@@ -41,20 +52,28 @@ async function readOutput(
   if (!s) throw new UsageError(`no stage "${stage}" in ${file}; stages: ${loaded.spec.order.join(", ")}`);
   const ports = Object.keys(s.def.outputs);
   const port = portArg ?? (ports.length === 1 ? ports[0]! : undefined);
-  if (!port) throw new UsageError(`stage "${stage}" has several outputs; name one: ${ports.map((p) => `${stage}.${p}`).join(", ")}`);
-  if (!s.def.outputs[port]) throw new UsageError(`stage "${stage}" has no output "${port}"; outputs: ${ports.join(", ")}`);
+  if (!port)
+    throw new UsageError(
+      `stage "${stage}" has several outputs; name one: ${ports.map((p) => `${stage}.${p}`).join(", ")}`,
+    );
+  if (!s.def.outputs[port])
+    throw new UsageError(`stage "${stage}" has no output "${port}"; outputs: ${ports.join(", ")}`);
   const { store } = await openStore(storeDir(file, cacheDir), io);
   const last = await readLastRun(store, loaded.spec.name);
   const key = last?.stages[stage]?.key;
   const manifest = key ? ((await store.readManifest(key)) as RunManifest | undefined) : undefined;
   const objRef = manifest?.objects[port];
   if (!manifest || !objRef) {
-    io.err(`error QV_NOT_RUN: stage "${stage}" has no stored result yet\n  hint: run it first: quiver run ${file} --until ${stage}`);
+    io.err(
+      `error QV_NOT_RUN: stage "${stage}" has no stored result yet\n  hint: run it first: quiver run ${file} --until ${stage}`,
+    );
     return undefined;
   }
   const bytes = await store.getObject(objRef);
   if (!bytes) {
-    io.err(`error QV_CACHE_DAMAGED: the stored output ${stage}.${port} is damaged or missing\n  hint: rerun: quiver run ${file} --until ${stage}`);
+    io.err(
+      `error QV_CACHE_DAMAGED: the stored output ${stage}.${port} is damaged or missing\n  hint: rerun: quiver run ${file} --until ${stage}`,
+    );
     return undefined;
   }
   const kind = s.def.outputs[port]!.kind;
@@ -68,7 +87,8 @@ export async function cmdShow(argv: string[], registry: Registry, io: Io): Promi
   const out = await readOutput(file, ref, registry, values["cache-dir"], io);
   if (!out) return 1;
   const rows = values.rows === undefined ? 10 : Number(values.rows);
-  if (!Number.isInteger(rows) || rows < 0) throw new UsageError(`--rows expects a number ≥ 0, got "${values.rows}"`);
+  if (!Number.isInteger(rows) || rows < 0)
+    throw new UsageError(`--rows expects a number ≥ 0, got "${values.rows}"`);
   const v = out.value;
   io.out(`${out.stage}.${out.port} (${out.kind}) · object ${out.manifest.objects[out.port]?.hash ?? "?"}`);
   switch (v.kind) {
@@ -79,10 +99,16 @@ export async function cmdShow(argv: string[], registry: Registry, io: Io): Promi
       io.out(values.json ? JSON.stringify(v.metrics, null, 2) : renderMetrics(v.metrics));
       break;
     case "model":
-      io.out(renderMetrics({ ...v.model.meta, blobs: Object.fromEntries(Object.entries(v.model.blobs).map(([k, b]) => [k, `${b.length} bytes`])) }));
+      io.out(
+        renderMetrics({
+          ...v.model.meta,
+          blobs: Object.fromEntries(Object.entries(v.model.blobs).map(([k, b]) => [k, `${b.length} bytes`])),
+        }),
+      );
       break;
   }
-  if (Object.keys(out.manifest.summary ?? {}).length) io.out("\nsummary\n" + renderMetrics(out.manifest.summary));
+  if (Object.keys(out.manifest.summary ?? {}).length)
+    io.out("\nsummary\n" + renderMetrics(out.manifest.summary));
   return 0;
 }
 
@@ -119,8 +145,17 @@ export function renderMetrics(m: JsonValue): string {
   const rows: [string, string][] = [];
   const walk = (v: JsonValue, p: string) => {
     if (isJsonObject(v)) for (const [k, x] of Object.entries(v)) walk(x, p ? `${p}.${k}` : k);
-    else if (Array.isArray(v) && v.some((x) => typeof x === "object" && x !== null)) v.forEach((x, i) => walk(x, `${p}[${i}]`));
-    else rows.push([p, typeof v === "number" ? fmtNum(v) : Array.isArray(v) ? `[${v.map((x) => (typeof x === "number" ? fmtNum(x) : JSON.stringify(x))).join(", ")}]` : String(v)]);
+    else if (Array.isArray(v) && v.some((x) => typeof x === "object" && x !== null))
+      v.forEach((x, i) => walk(x, `${p}[${i}]`));
+    else
+      rows.push([
+        p,
+        typeof v === "number"
+          ? fmtNum(v)
+          : Array.isArray(v)
+            ? `[${v.map((x) => (typeof x === "number" ? fmtNum(x) : JSON.stringify(x))).join(", ")}]`
+            : String(v),
+      ]);
   };
   walk(m, "");
   const w = Math.max(0, ...rows.map((r) => r[0].length));
@@ -130,7 +165,8 @@ export function renderMetrics(m: JsonValue): string {
 export async function cmdExport(argv: string[], registry: Registry, io: Io): Promise<number> {
   const { values, positionals } = parse(argv, { ...common, to: { type: "string", short: "o" } });
   const [file, ref] = positionals;
-  if (!file || !ref || !values.to) throw new UsageError("usage: quiver export PIPELINE.yaml STAGE.PORT --to FILE.(arrow|parquet|csv|json)");
+  if (!file || !ref || !values.to)
+    throw new UsageError("usage: quiver export PIPELINE.yaml STAGE.PORT --to FILE.(arrow|parquet|csv|json)");
   const out = await readOutput(file, ref, registry, values["cache-dir"], io);
   if (!out) return 1;
   const target = values.to;

@@ -28,23 +28,33 @@ export function displayPath(p: string): string {
 }
 
 /** Returns the validated pipeline, or prints all diagnostics and returns undefined. */
-export function loadPipeline(file: string, registry: Registry, overrides: Overrides & { paramsFilePath?: string }, io: Io): Loaded | undefined {
+export function loadPipeline(
+  file: string,
+  registry: Registry,
+  overrides: Overrides & { paramsFilePath?: string },
+  io: Io,
+): Loaded | undefined {
   const shown = displayPath(file);
   let text: string;
   try {
     text = fs.readFileSync(file, "utf8");
   } catch (err) {
-    io.err(`error QV_PIPELINE_READ: cannot read pipeline file ${shown}: ${(err as { code?: string }).code ?? String(err)}\n  hint: check the path; pipelines are YAML files such as pipelines/demo.yaml`);
+    io.err(
+      `error QV_PIPELINE_READ: cannot read pipeline file ${shown}: ${(err as { code?: string }).code ?? String(err)}\n  hint: check the path; pipelines are YAML files such as pipelines/demo.yaml`,
+    );
     return undefined;
   }
   let paramsFile: Record<string, JsonValue> | undefined;
   if (overrides.paramsFilePath) {
     try {
       const v = parseYaml(fs.readFileSync(overrides.paramsFilePath, "utf8")) as unknown;
-      if (typeof v !== "object" || v === null || Array.isArray(v)) throw new Error("it must be a mapping of param names to values");
+      if (typeof v !== "object" || v === null || Array.isArray(v))
+        throw new Error("it must be a mapping of param names to values");
       paramsFile = v as Record<string, JsonValue>;
     } catch (err) {
-      io.err(`error QV_PARAMS_FILE: cannot use --params ${overrides.paramsFilePath}: ${err instanceof Error ? err.message : String(err)}`);
+      io.err(
+        `error QV_PARAMS_FILE: cannot use --params ${overrides.paramsFilePath}: ${err instanceof Error ? err.message : String(err)}`,
+      );
       return undefined;
     }
   }
@@ -52,7 +62,10 @@ export function loadPipeline(file: string, registry: Registry, overrides: Overri
   let diags = parsed.diagnostics;
   let spec: PipelineSpec | undefined;
   if (parsed.source) {
-    const v = validatePipeline(parsed.source, registry, { ...(overrides.set ? { set: overrides.set } : {}), ...(paramsFile ? { paramsFile } : {}) });
+    const v = validatePipeline(parsed.source, registry, {
+      ...(overrides.set ? { set: overrides.set } : {}),
+      ...(paramsFile ? { paramsFile } : {}),
+    });
     diags = [...diags, ...v.diagnostics];
     spec = v.spec;
   }
@@ -72,7 +85,11 @@ export function storeDir(pipelineFile: string | undefined, cacheDir: string | un
 }
 
 export async function openStore(dir: string, io: Io): Promise<{ store: Store; memo: FileHashMemo }> {
-  const store = await Store.open(dir, (p) => io.err(`warning QV_CACHE_${p.kind.toUpperCase().replace(/-/g, "_")}: ${p.what}: ${p.detail}; it will be recomputed`));
+  const store = await Store.open(dir, (p) =>
+    io.err(
+      `warning QV_CACHE_${p.kind.toUpperCase().replace(/-/g, "_")}: ${p.what}: ${p.detail}; it will be recomputed`,
+    ),
+  );
   const memo = FileHashMemo.fromJson(await store.readRecord("file-hashes"));
   return { store, memo };
 }

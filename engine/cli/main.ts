@@ -5,6 +5,7 @@ import { cmdDag, cmdExport, cmdShow } from "./inspect.js";
 import type { Io } from "./load.js";
 import { cmdClean, cmdExec, cmdGc } from "./maintenance.js";
 import { cmdRun } from "./run.js";
+import type { Registry } from "../pipeline/validate.js";
 
 const HELP: Record<string, string> = {
   "": `quiver — declarative, cached pipelines for ML analyses
@@ -73,7 +74,11 @@ Removes every result that no pipeline's latest run references.`,
 };
 HELP.plan = HELP.status!;
 
-export async function main(argv: string[], io: Io = defaultIo()): Promise<number> {
+export async function main(
+  argv: string[],
+  io: Io = defaultIo(),
+  stages: Registry = registry,
+): Promise<number> {
   const [cmd, ...rest] = argv;
   if (!cmd || cmd === "--help" || cmd === "-h" || cmd === "help") {
     io.out(HELP[rest[0] ?? ""] ?? HELP[""]!);
@@ -90,22 +95,22 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
   try {
     switch (cmd) {
       case "run":
-        return await cmdRun(rest, registry, io, "run");
+        return await cmdRun(rest, stages, io, "run");
       case "status":
       case "plan":
-        return await cmdRun(rest, registry, io, "status");
+        return await cmdRun(rest, stages, io, "status");
       case "dag":
-        return await cmdDag(rest, registry, io);
+        return await cmdDag(rest, stages, io);
       case "show":
-        return await cmdShow(rest, registry, io);
+        return await cmdShow(rest, stages, io);
       case "export":
-        return await cmdExport(rest, registry, io);
+        return await cmdExport(rest, stages, io);
       case "gc":
         return await cmdGc(rest, io);
       case "clean":
         return await cmdClean(rest, io);
       case "exec":
-        return await cmdExec(rest, registry, io);
+        return await cmdExec(rest, stages, io);
       default: {
         io.err(`quiver: unknown command "${cmd}"\n\n${HELP[""]}`);
         return 2;
@@ -118,11 +123,15 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
     }
     const e = err as { code?: string; path?: string; message?: string };
     if (e.code === "ENOSPC" || e.code === "EDQUOT") {
-      io.err(`error QV_DISK_FULL: no space left while writing ${e.path ?? "to the store"}; nothing partial was kept\n  hint: free space or move the store with --cache-dir, then run again`);
+      io.err(
+        `error QV_DISK_FULL: no space left while writing ${e.path ?? "to the store"}; nothing partial was kept\n  hint: free space or move the store with --cache-dir, then run again`,
+      );
       return 1;
     }
     if (e.code === "EACCES" || e.code === "EROFS") {
-      io.err(`error QV_STORE_ACCESS: cannot write ${e.path ?? "the store"} (${e.code})\n  hint: use --cache-dir to put the store somewhere writable`);
+      io.err(
+        `error QV_STORE_ACCESS: cannot write ${e.path ?? "the store"} (${e.code})\n  hint: use --cache-dir to put the store somewhere writable`,
+      );
       return 1;
     }
     throw err;

@@ -44,7 +44,9 @@ export async function cmdGc(argv: string[], io: Io): Promise<number> {
   const keep = await liveKeys(store);
   const r = await store.gc(keep, values["dry-run"] === true);
   const verb = values["dry-run"] ? "would remove" : "removed";
-  io.out(`${verb} ${r.manifests} run manifest(s) and ${r.objects} object(s), freeing ${fmtBytes(r.bytes)}; kept ${keep.size} result(s) referenced by the latest runs`);
+  io.out(
+    `${verb} ${r.manifests} run manifest(s) and ${r.objects} object(s), freeing ${fmtBytes(r.bytes)}; kept ${keep.size} result(s) referenced by the latest runs`,
+  );
   return 0;
 }
 
@@ -81,7 +83,9 @@ export async function cmdExec(argv: string[], registry: Registry, io: Io): Promi
   }
   const def = registry.get(job.doc.stage.type);
   if (!def || def.version !== job.doc.stage.version) {
-    io.err(`error QV_STAGE_VERSION: this Quiver has no stage type ${job.doc.stage.type} version ${job.doc.stage.version}`);
+    io.err(
+      `error QV_STAGE_VERSION: this Quiver has no stage type ${job.doc.stage.type} version ${job.doc.stage.version}`,
+    );
     return 2;
   }
   const t0 = performance.now();
@@ -93,7 +97,10 @@ export async function cmdExec(argv: string[], registry: Registry, io: Io): Promi
         if (!bytes) throw new Error(`input ${port} (${i.ref.hash}) is missing or damaged in the store`);
         return decodeArtifact(i.kind, bytes);
       },
-      progress: (f, m) => io.out(JSON.stringify({ type: "progress", stage: job.stageId, fraction: f, ...(m ? { message: m } : {}) })),
+      progress: (f, m) =>
+        io.out(
+          JSON.stringify({ type: "progress", stage: job.stageId, fraction: f, ...(m ? { message: m } : {}) }),
+        ),
       note: (m) => io.out(JSON.stringify({ type: "note", stage: job.stageId, message: m })),
       signal: new AbortController().signal,
     });

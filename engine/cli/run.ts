@@ -8,7 +8,12 @@ import { intOpt, parse, pipelineOpts, UsageError } from "./args.js";
 import { consoleReporter, describeReasons } from "./console.js";
 import { loadPipeline, openStore, storeDir, type Io } from "./load.js";
 
-export async function cmdRun(argv: string[], registry: Registry, io: Io, mode: "run" | "status"): Promise<number> {
+export async function cmdRun(
+  argv: string[],
+  registry: Registry,
+  io: Io,
+  mode: "run" | "status",
+): Promise<number> {
   const { values, positionals } = parse(argv, {
     ...pipelineOpts,
     jobs: { type: "string", short: "j" },
@@ -19,11 +24,20 @@ export async function cmdRun(argv: string[], registry: Registry, io: Io, mode: "
   });
   const file = positionals[0];
   if (!file || positionals.length > 1) throw new UsageError(`usage: quiver ${mode} PIPELINE.yaml [options]`);
-  const loaded = loadPipeline(file, registry, { ...(values.set ? { set: values.set } : {}), ...(values.params ? { paramsFilePath: values.params } : {}) }, io);
+  const loaded = loadPipeline(
+    file,
+    registry,
+    {
+      ...(values.set ? { set: values.set } : {}),
+      ...(values.params ? { paramsFilePath: values.params } : {}),
+    },
+    io,
+  );
   if (!loaded) return 2;
   const { spec } = loaded;
   for (const s of [...(values.force ?? []), ...(values.until ?? [])]) {
-    if (!spec.stages.has(s)) throw new UsageError(`no stage "${s}" in ${file}; stages: ${spec.order.join(", ")}`);
+    if (!spec.stages.has(s))
+      throw new UsageError(`no stage "${s}" in ${file}; stages: ${spec.order.join(", ")}`);
   }
   const jobs = intOpt(values.jobs, "jobs", os.availableParallelism());
   const { store, memo } = await openStore(storeDir(file, values["cache-dir"]), io);
@@ -54,7 +68,11 @@ export async function cmdRun(argv: string[], registry: Registry, io: Io, mode: "
       signal: ac.signal,
     });
     if (dryRun && !values.json) printPlan(events, io, spec.file);
-    return result.ok || dryRun ? (dryRun && [...result.outcomes.values()].some((o) => o.status === "failed") ? 1 : 0) : 1;
+    return result.ok || dryRun
+      ? dryRun && [...result.outcomes.values()].some((o) => o.status === "failed")
+        ? 1
+        : 0
+      : 1;
   } finally {
     process.off("SIGINT", onSigint);
   }
@@ -68,7 +86,8 @@ function printPlan(events: readonly EngineEvent[], io: Io, file: string): void {
   let roots = 0;
   let cascades = 0;
   for (const e of planned) {
-    const cascade = e.decision === "run-if-inputs-change" || e.reasons.every((r) => r.kind === "changed" && r.cascade);
+    const cascade =
+      e.decision === "run-if-inputs-change" || e.reasons.every((r) => r.kind === "changed" && r.cascade);
     let line: string;
     if (e.decision === "cached") line = "cached";
     else if (e.decision === "run-if-inputs-change") line = "will run if its inputs change (upstream reruns)";
@@ -79,7 +98,10 @@ function printPlan(events: readonly EngineEvent[], io: Io, file: string): void {
     }
     io.out(`  ${e.decision === "cached" ? "✓" : cascade ? "↳" : "▶"} ${e.stage.padEnd(width)}  ${line}`);
   }
-  for (const e of events) if (e.type === "failed") io.err(e.diagnostics.map((d) => `${d.code}: ${d.message}`).join("\n"));
+  for (const e of events)
+    if (e.type === "failed") io.err(e.diagnostics.map((d) => `${d.code}: ${d.message}`).join("\n"));
   const cached = planned.filter((e) => e.decision === "cached").length;
-  io.out(`${cached} cached, ${roots} to run (root cause${roots === 1 ? "" : "s"}), ${cascades} downstream of them`);
+  io.out(
+    `${cached} cached, ${roots} to run (root cause${roots === 1 ? "" : "s"}), ${cascades} downstream of them`,
+  );
 }

@@ -15,7 +15,10 @@ export interface PipelineSource {
   locate(path: ParamPath, opts?: { atKey?: boolean; offset?: number; length?: number }): SourceLocation;
 }
 
-export function parsePipelineSource(file: string, text: string): { source?: PipelineSource; diagnostics: Diagnostic[] } {
+export function parsePipelineSource(
+  file: string,
+  text: string,
+): { source?: PipelineSource; diagnostics: Diagnostic[] } {
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: true, prettyErrors: false, strict: true });
   const pos = (offset: number, length = 1): SourceLocation => {
@@ -30,18 +33,30 @@ export function parsePipelineSource(file: string, text: string): { source?: Pipe
       code: duplicate ? "QV_DUPLICATE_KEY" : `QV_YAML_${e.code}`,
       message: firstLine(e.message),
       location: pos(e.pos[0], e.pos[1] - e.pos[0]),
-      hint: duplicate ? "each key may appear once in a mapping; remove or rename one of them" : "fix the YAML syntax at this position",
+      hint: duplicate
+        ? "each key may appear once in a mapping; remove or rename one of them"
+        : "fix the YAML syntax at this position",
     });
   }
   for (const w of doc.warnings) {
-    diagnostics.push({ severity: "warning", code: `QV_YAML_${w.code}`, message: firstLine(w.message), location: pos(w.pos[0], w.pos[1] - w.pos[0]) });
+    diagnostics.push({
+      severity: "warning",
+      code: `QV_YAML_${w.code}`,
+      message: firstLine(w.message),
+      location: pos(w.pos[0], w.pos[1] - w.pos[0]),
+    });
   }
   if (doc.errors.length) return { diagnostics };
   let value: unknown;
   try {
     value = doc.toJS({ maxAliasCount: 100 });
   } catch (err) {
-    diagnostics.push({ severity: "error", code: "QV_YAML_VALUE", message: err instanceof Error ? err.message : String(err), location: pos(0) });
+    diagnostics.push({
+      severity: "error",
+      code: "QV_YAML_VALUE",
+      message: err instanceof Error ? err.message : String(err),
+      location: pos(0),
+    });
     return { diagnostics };
   }
   return {
@@ -72,8 +87,11 @@ function locateIn(
       const parent = doc.getIn(sub.slice(0, -1), true) as Node | undefined;
       if (isMap(parent)) {
         const last = sub[sub.length - 1];
-        const pair = parent.items.find((it) => isPair(it) && isScalar(it.key) && String(it.key.value) === String(last));
-        if (pair && isScalar(pair.key) && pair.key.range) return pos(pair.key.range[0], pair.key.range[1] - pair.key.range[0]);
+        const pair = parent.items.find(
+          (it) => isPair(it) && isScalar(it.key) && String(it.key.value) === String(last),
+        );
+        if (pair && isScalar(pair.key) && pair.key.range)
+          return pos(pair.key.range[0], pair.key.range[1] - pair.key.range[0]);
       }
     }
     const node = (sub.length === 0 ? doc.contents : doc.getIn(sub, true)) as Node | null | undefined;

@@ -34,33 +34,73 @@ export function validatePipeline(
   overrides: Overrides = {},
 ): { spec?: PipelineSpec; diagnostics: Diagnostic[] } {
   const diags: Diagnostic[] = [];
-  const at = (p: ParamPath, o?: { atKey?: boolean; offset?: number; length?: number }): SourceLocation => source.locate(p, o);
-  const err = (code: string, message: string, location: SourceLocation, hint?: string, related?: Diagnostic["related"]) =>
-    diags.push({ severity: "error", code, message, location, ...(hint ? { hint } : {}), ...(related ? { related } : {}) });
+  const at = (p: ParamPath, o?: { atKey?: boolean; offset?: number; length?: number }): SourceLocation =>
+    source.locate(p, o);
+  const err = (
+    code: string,
+    message: string,
+    location: SourceLocation,
+    hint?: string,
+    related?: Diagnostic["related"],
+  ) =>
+    diags.push({
+      severity: "error",
+      code,
+      message,
+      location,
+      ...(hint ? { hint } : {}),
+      ...(related ? { related } : {}),
+    });
 
   const root = source.value;
   if (!isRecord(root)) {
-    err("QV_PIPELINE_SHAPE", "a pipeline file must be a mapping with `name` and `stages`", at([]), "start from the example in the README");
+    err(
+      "QV_PIPELINE_SHAPE",
+      "a pipeline file must be a mapping with `name` and `stages`",
+      at([]),
+      "start from the example in the README",
+    );
     return { diagnostics: diags };
   }
   for (const k of Object.keys(root)) {
     if (!(TOP_KEYS as readonly string[]).includes(k)) {
       const near = didYouMean(k, TOP_KEYS);
-      err("QV_UNKNOWN_FIELD", `unknown pipeline field "${k}"`, at([k], { atKey: true }), near ? `did you mean "${near}"?` : `pipeline fields: ${TOP_KEYS.join(", ")}`);
+      err(
+        "QV_UNKNOWN_FIELD",
+        `unknown pipeline field "${k}"`,
+        at([k], { atKey: true }),
+        near ? `did you mean "${near}"?` : `pipeline fields: ${TOP_KEYS.join(", ")}`,
+      );
     }
   }
   if (root.quiver !== undefined && root.quiver !== 1)
-    err("QV_FORMAT_VERSION", `this Quiver reads pipeline format 1, the file says quiver: ${JSON.stringify(root.quiver)}`, at(["quiver"]), "set `quiver: 1`");
+    err(
+      "QV_FORMAT_VERSION",
+      `this Quiver reads pipeline format 1, the file says quiver: ${JSON.stringify(root.quiver)}`,
+      at(["quiver"]),
+      "set `quiver: 1`",
+    );
   const name = root.name;
   if (typeof name !== "string" || !name.trim())
-    err("QV_MISSING_FIELD", "the pipeline needs a `name` (text)", at(name === undefined ? [] : ["name"]), "add e.g. `name: my-analysis`");
+    err(
+      "QV_MISSING_FIELD",
+      "the pipeline needs a `name` (text)",
+      at(name === undefined ? [] : ["name"]),
+      "add e.g. `name: my-analysis`",
+    );
   const description = typeof root.description === "string" ? root.description : undefined;
 
   // Params: pipeline values, then --params file, then --set, each remembering its origin.
   const params: Record<string, { value: JsonValue; origin: ParamOrigin }> = {};
-  if (root.params !== undefined && !isRecord(root.params)) err("QV_PARAM_TYPE", "`params` must be a mapping of names to values", at(["params"]));
+  if (root.params !== undefined && !isRecord(root.params))
+    err("QV_PARAM_TYPE", "`params` must be a mapping of names to values", at(["params"]));
   for (const [k, v] of Object.entries(isRecord(root.params) ? root.params : {})) {
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) err("QV_BAD_PARAM_NAME", `param name "${k}" must be letters, digits and _`, at(["params", k], { atKey: true }));
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k))
+      err(
+        "QV_BAD_PARAM_NAME",
+        `param name "${k}" must be letters, digits and _`,
+        at(["params", k], { atKey: true }),
+      );
     params[k] = { value: v as JsonValue, origin: "pipeline" };
   }
   let seed = typeof root.seed === "number" && Number.isInteger(root.seed) ? root.seed : 0;
@@ -68,7 +108,12 @@ export function validatePipeline(
     err("QV_PARAM_TYPE", `seed must be an integer, got ${JSON.stringify(root.seed)}`, at(["seed"]));
   const setOne = (k: string, v: JsonValue, origin: ParamOrigin, where: string) => {
     if (k === "seed" && !(k in params)) {
-      if (typeof v !== "number" || !Number.isInteger(v)) diags.push({ severity: "error", code: "QV_SET_TYPE", message: `${where}: seed must be an integer, got ${JSON.stringify(v)}` });
+      if (typeof v !== "number" || !Number.isInteger(v))
+        diags.push({
+          severity: "error",
+          code: "QV_SET_TYPE",
+          message: `${where}: seed must be an integer, got ${JSON.stringify(v)}`,
+        });
       else seed = v;
       return;
     }
@@ -78,7 +123,9 @@ export function validatePipeline(
         severity: "error",
         code: "QV_SET_UNKNOWN",
         message: `${where}: the pipeline has no param "${k}"`,
-        hint: near ? `did you mean "${near}"?` : `params: ${Object.keys(params).join(", ") || "(none)"}, and seed`,
+        hint: near
+          ? `did you mean "${near}"?`
+          : `params: ${Object.keys(params).join(", ") || "(none)"}, and seed`,
       });
       return;
     }
@@ -88,7 +135,12 @@ export function validatePipeline(
   for (const s of overrides.set ?? []) {
     const eq = s.indexOf("=");
     if (eq <= 0) {
-      diags.push({ severity: "error", code: "QV_SET_SYNTAX", message: `--set expects name=value, got "${s}"`, hint: "e.g. --set events=50000" });
+      diags.push({
+        severity: "error",
+        code: "QV_SET_SYNTAX",
+        message: `--set expects name=value, got "${s}"`,
+        hint: "e.g. --set events=50000",
+      });
       continue;
     }
     let v: JsonValue;
@@ -101,18 +153,28 @@ export function validatePipeline(
   }
 
   const dataRoots: string[] = [];
-  if (Array.isArray(root.data_roots)) for (const r of root.data_roots) if (typeof r === "string") dataRoots.push(r);
+  if (Array.isArray(root.data_roots))
+    for (const r of root.data_roots) if (typeof r === "string") dataRoots.push(r);
 
   // Stages.
   const stagesRaw = root.stages;
   if (!isRecord(stagesRaw) || Object.keys(stagesRaw).length === 0) {
-    err("QV_MISSING_FIELD", "the pipeline needs `stages`: a mapping from stage id to {type, inputs, with}", at(stagesRaw === undefined ? [] : ["stages"]));
+    err(
+      "QV_MISSING_FIELD",
+      "the pipeline needs `stages`: a mapping from stage id to {type, inputs, with}",
+      at(stagesRaw === undefined ? [] : ["stages"]),
+    );
     return { diagnostics: diags };
   }
   const ids = Object.keys(stagesRaw);
   const typed = new Map<string, AnyStageDefinition>();
   for (const id of ids) {
-    if (!ID.test(id)) err("QV_BAD_STAGE_ID", `stage id "${id}" must start with a letter or _ and contain only letters, digits, _ and -`, at(["stages", id], { atKey: true }));
+    if (!ID.test(id))
+      err(
+        "QV_BAD_STAGE_ID",
+        `stage id "${id}" must start with a letter or _ and contain only letters, digits, _ and -`,
+        at(["stages", id], { atKey: true }),
+      );
     const s = stagesRaw[id];
     if (!isRecord(s)) {
       err("QV_STAGE_SHAPE", `stage "${id}" must be a mapping with at least \`type\``, at(["stages", id]));
@@ -121,17 +183,32 @@ export function validatePipeline(
     for (const k of Object.keys(s)) {
       if (!(STAGE_KEYS as readonly string[]).includes(k)) {
         const near = didYouMean(k, STAGE_KEYS);
-        err("QV_UNKNOWN_FIELD", `unknown field "${k}" in stage "${id}"`, at(["stages", id, k], { atKey: true }), near ? `did you mean "${near}"?` : `stage fields: ${STAGE_KEYS.join(", ")}`);
+        err(
+          "QV_UNKNOWN_FIELD",
+          `unknown field "${k}" in stage "${id}"`,
+          at(["stages", id, k], { atKey: true }),
+          near ? `did you mean "${near}"?` : `stage fields: ${STAGE_KEYS.join(", ")}`,
+        );
       }
     }
     if (typeof s.type !== "string") {
-      err("QV_MISSING_FIELD", `stage "${id}" needs a \`type\``, at(["stages", id]), `known types: ${[...registry.keys()].sort().join(", ")}`);
+      err(
+        "QV_MISSING_FIELD",
+        `stage "${id}" needs a \`type\``,
+        at(["stages", id]),
+        `known types: ${[...registry.keys()].sort().join(", ")}`,
+      );
       continue;
     }
     const def = registry.get(s.type);
     if (!def) {
       const near = didYouMean(s.type, registry.keys());
-      err("QV_UNKNOWN_STAGE_TYPE", `unknown stage type "${s.type}"`, at(["stages", id, "type"]), near ? `did you mean "${near}"?` : `known types: ${[...registry.keys()].sort().join(", ")}`);
+      err(
+        "QV_UNKNOWN_STAGE_TYPE",
+        `unknown stage type "${s.type}"`,
+        at(["stages", id, "type"]),
+        near ? `did you mean "${near}"?` : `known types: ${[...registry.keys()].sort().join(", ")}`,
+      );
       continue;
     }
     typed.set(id, def);
@@ -146,7 +223,12 @@ export function validatePipeline(
     const inputs: Record<string, InputRef> = {};
     const raw = s.inputs ?? {};
     if (!isRecord(raw)) {
-      err("QV_STAGE_SHAPE", `\`inputs\` of stage "${id}" must map input ports to stage outputs`, at(["stages", id, "inputs"]), `e.g. inputs: { ${Object.keys(def.inputs)[0] ?? "table"}: other_stage }`);
+      err(
+        "QV_STAGE_SHAPE",
+        `\`inputs\` of stage "${id}" must map input ports to stage outputs`,
+        at(["stages", id, "inputs"]),
+        `e.g. inputs: { ${Object.keys(def.inputs)[0] ?? "table"}: other_stage }`,
+      );
       continue;
     }
     for (const [port, ref] of Object.entries(raw)) {
@@ -154,7 +236,12 @@ export function validatePipeline(
       const spec = def.inputs[port];
       if (!spec) {
         const near = didYouMean(port, Object.keys(def.inputs));
-        err("QV_UNKNOWN_INPUT", `stage type "${def.type}" has no input "${port}"`, at(["stages", id, "inputs", port], { atKey: true }), near ? `did you mean "${near}"?` : `its inputs: ${Object.keys(def.inputs).join(", ") || "none"}`);
+        err(
+          "QV_UNKNOWN_INPUT",
+          `stage type "${def.type}" has no input "${port}"`,
+          at(["stages", id, "inputs", port], { atKey: true }),
+          near ? `did you mean "${near}"?` : `its inputs: ${Object.keys(def.inputs).join(", ") || "none"}`,
+        );
         continue;
       }
       if (typeof ref !== "string") {
@@ -167,7 +254,12 @@ export function validatePipeline(
       const upstreamRaw = stagesRaw[from];
       if (upstreamRaw === undefined) {
         const near = didYouMean(from, ids);
-        err("QV_UNKNOWN_STAGE_REF", `input "${port}" refers to a stage "${from}" that does not exist`, loc, near ? `did you mean "${near}"?` : `stages: ${ids.join(", ")}`);
+        err(
+          "QV_UNKNOWN_STAGE_REF",
+          `input "${port}" refers to a stage "${from}" that does not exist`,
+          loc,
+          near ? `did you mean "${near}"?` : `stages: ${ids.join(", ")}`,
+        );
         continue;
       }
       const up = typed.get(from);
@@ -179,7 +271,12 @@ export function validatePipeline(
           const sameKind = outs.filter((o) => up.outputs[o]!.kind === spec.kind);
           if (sameKind.length === 1) fromPort = sameKind[0]!;
           else {
-            err("QV_AMBIGUOUS_REF", `stage "${from}" has several outputs (${outs.join(", ")}); say which one`, loc, `e.g. ${from}.${sameKind[0] ?? outs[0]}`);
+            err(
+              "QV_AMBIGUOUS_REF",
+              `stage "${from}" has several outputs (${outs.join(", ")}); say which one`,
+              loc,
+              `e.g. ${from}.${sameKind[0] ?? outs[0]}`,
+            );
             continue;
           }
         }
@@ -187,7 +284,12 @@ export function validatePipeline(
       const outSpec = up.outputs[fromPort];
       if (!outSpec) {
         const near = didYouMean(fromPort, outs);
-        err("QV_UNKNOWN_PORT", `stage "${from}" (${up.type}) has no output "${fromPort}"`, loc, near ? `did you mean "${from}.${near}"?` : `its outputs: ${outs.join(", ")}`);
+        err(
+          "QV_UNKNOWN_PORT",
+          `stage "${from}" (${up.type}) has no output "${fromPort}"`,
+          loc,
+          near ? `did you mean "${from}.${near}"?` : `its outputs: ${outs.join(", ")}`,
+        );
         continue;
       }
       if (outSpec.kind !== spec.kind) {
@@ -205,7 +307,12 @@ export function validatePipeline(
     }
     for (const [port, pspec] of Object.entries(def.inputs)) {
       if (!pspec.optional && !(port in inputs) && !(isRecord(raw) && port in raw))
-        err("QV_MISSING_INPUT", `stage "${id}" (${def.type}) needs input "${port}" (${pspec.kind}: ${pspec.description})`, at(["stages", id]), `add \`inputs: { ${port}: <stage>.<output> }\``);
+        err(
+          "QV_MISSING_INPUT",
+          `stage "${id}" (${def.type}) needs input "${port}" (${pspec.kind}: ${pspec.description})`,
+          at(["stages", id]),
+          `add \`inputs: { ${port}: <stage>.<output> }\``,
+        );
     }
     inputsOf.set(id, inputs);
   }
@@ -216,15 +323,31 @@ export function validatePipeline(
     const s = stagesRaw[id] as Record<string, unknown>;
     const base: ParamPath = ["stages", id, "with"];
     const withRaw = s.with ?? {};
-    const substituted = substitute(withRaw, base, params, (code, message, p, hint) => err(code, message, at(p), hint));
+    const substituted = substitute(withRaw, base, params, (code, message, p, hint) =>
+      err(code, message, at(p), hint),
+    );
     const { value, issues } = validate(def.params.spec, substituted);
     for (const i of issues) {
-      err(i.code, `${id}: ${i.path.length ? i.path.join(".") + ": " : ""}${i.message}`, at([...base, ...i.path], { atKey: i.atKey ?? false }), i.hint);
+      err(
+        i.code,
+        `${id}: ${i.path.length ? i.path.join(".") + ": " : ""}${i.message}`,
+        at([...base, ...i.path], { atKey: i.atKey ?? false }),
+        i.hint,
+      );
     }
     if (issues.length === 0 && def.check) {
       for (const pr of def.check(value)) {
-        const loc = at([...base, ...pr.path], { ...(pr.offset !== undefined ? { offset: pr.offset } : {}), ...(pr.length !== undefined ? { length: pr.length } : {}) });
-        diags.push({ severity: pr.severity ?? "error", code: pr.code, message: `${id}: ${pr.message}`, location: loc, ...(pr.hint ? { hint: pr.hint } : {}) });
+        const loc = at([...base, ...pr.path], {
+          ...(pr.offset !== undefined ? { offset: pr.offset } : {}),
+          ...(pr.length !== undefined ? { length: pr.length } : {}),
+        });
+        diags.push({
+          severity: pr.severity ?? "error",
+          code: pr.code,
+          message: `${id}: ${pr.message}`,
+          location: loc,
+          ...(pr.hint ? { hint: pr.hint } : {}),
+        });
       }
     }
     let stageSeed = deriveSeed(seed, id);
@@ -273,7 +396,8 @@ export function validatePipeline(
     }
   }
 
-  if (diags.some((d) => d.severity === "error") || !order || typeof name !== "string") return { diagnostics: diags };
+  if (diags.some((d) => d.severity === "error") || !order || typeof name !== "string")
+    return { diagnostics: diags };
   return {
     diagnostics: diags,
     spec: {
@@ -307,7 +431,12 @@ function substitute(
       const hit = params[name];
       if (hit) return hit.value;
       const near = didYouMean(name, Object.keys(params));
-      report("QV_UNKNOWN_PARAM_REF", `"\${${name}}" refers to a param that is not defined`, p, near ? `did you mean "\${${near}}"?` : "define it under `params:` at the top of the pipeline");
+      report(
+        "QV_UNKNOWN_PARAM_REF",
+        `"\${${name}}" refers to a param that is not defined`,
+        p,
+        near ? `did you mean "\${${near}}"?` : "define it under `params:` at the top of the pipeline",
+      );
       return undefined;
     };
     if (whole) return lookup(whole[1]!) ?? v;
@@ -318,6 +447,9 @@ function substitute(
     });
   }
   if (Array.isArray(v)) return v.map((x, i) => substitute(x, [...p, i], params, report));
-  if (isRecord(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, substitute(x, [...p, k], params, report)]));
+  if (isRecord(v))
+    return Object.fromEntries(
+      Object.entries(v).map(([k, x]) => [k, substitute(x, [...p, k], params, report)]),
+    );
   return v;
 }

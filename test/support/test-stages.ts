@@ -1,0 +1,129 @@
+/**
+ * Tiny stages for engine tests: they make the engine's decisions observable without depending on
+ * the real stage library (whose numbers are tested elsewhere).
+ */
+import fs from "node:fs";
+import { p } from "../../engine/schema.js";
+import {
+  defineStage,
+  metrics,
+  model,
+  StageError,
+  table,
+  type AnyStageDefinition,
+} from "../../engine/stage.js";
+import { registry } from "../../stages/index.js";
+import type { Table } from "../../engine/table.js";
+
+const col = (values: number[]): Table => ({
+  numRows: values.length,
+  columns: new Map([["x", { type: "float64", values: Float64Array.from(values) }]]),
+});
+const xs = (t: Table): number[] => {
+  const c = t.columns.get("x");
+  return c && c.type === "float64" ? [...c.values] : [];
+};
+
+export const sourceStage = defineStage({
+  type: "source",
+  version: 1,
+  description: "numbers from params or from a file (one per line)",
+  inputs: {},
+  outputs: { table: { kind: "table", description: "column x" } },
+  params: p.object({
+    values: p.optional(p.array(p.number())),
+    file: p.optional(p.file()),
+    sleep_ms: p.withDefault(p.integer({ min: 0 }), 0),
+  }),
+  async run(ctx) {
+    if (ctx.params.sleep_ms) await new Promise((r) => setTimeout(r, ctx.params.sleep_ms));
+    const values = ctx.params.file
+      ? fs.readFileSync(ctx.file(ctx.params.file), "utf8").split(/\s+/).filter(Boolean).map(Number)
+      : (ctx.params.values ?? []);
+    return { outputs: { table: table(col(values)) } };
+  },
+});
+
+export const addStage = defineStage({
+  type: "add",
+  version: 1,
+  description: "x + amount",
+  inputs: { table: { kind: "table", description: "column x" } },
+  outputs: { table: { kind: "table", description: "column x" } },
+  params: p.object({
+    amount: p.withDefault(p.number(), 1),
+    sleep_ms: p.withDefault(p.integer({ min: 0 }), 0),
+  }),
+  async run(ctx) {
+    if (ctx.params.sleep_ms) await new Promise((r) => setTimeout(r, ctx.params.sleep_ms));
+    return {
+      outputs: { table: table(col(xs(ctx.inputs.table("table")).map((v) => v + ctx.params.amount))) },
+    };
+  },
+});
+
+export const clipStage = defineStage({
+  type: "clip",
+  version: 1,
+  description: "min(x, max)",
+  inputs: { table: { kind: "table", description: "column x" } },
+  outputs: { table: { kind: "table", description: "column x" } },
+  params: p.object({ max: p.number() }),
+  run(ctx) {
+    return Promise.resolve({
+      outputs: { table: table(col(xs(ctx.inputs.table("table")).map((v) => Math.min(v, ctx.params.max)))) },
+    });
+  },
+});
+
+export const sumStage = defineStage({
+  type: "sum",
+  version: 1,
+  description: "sum of x",
+  inputs: { table: { kind: "table", description: "column x" } },
+  outputs: {
+    metrics: { kind: "metrics", description: "sum" },
+    count: { kind: "table", description: "row count" },
+  },
+  params: p.object({ scale: p.withDefault(p.number(), 1) }),
+  run(ctx) {
+    const v = xs(ctx.inputs.table("table"));
+    return Promise.resolve({
+      outputs: {
+        metrics: metrics({ sum: v.reduce((a, b) => a + b, 0) * ctx.params.scale }),
+        count: table(col([v.length])),
+      },
+    });
+  },
+});
+
+export const failStage = defineStage({
+  type: "fail",
+  version: 1,
+  description: "always fails with a StageError",
+  inputs: { table: { kind: "table", description: "anything", optional: true } },
+  outputs: { table: { kind: "table", description: "never produced" } },
+  params: p.object({ message: p.withDefault(p.string(), "boom") }),
+  run(ctx) {
+    return Promise.reject(new StageError("QV_TEST_FAIL", ctx.params.message, { param: ["message"] }));
+  },
+});
+
+export const modelStage = defineStage({
+  type: "fit",
+  version: 1,
+  description: "a model output, to test kind checks",
+  inputs: { table: { kind: "table", description: "column x" } },
+  outputs: { model: { kind: "model", description: "a model" } },
+  params: p.object({}),
+  run() {
+    return Promise.resolve({ outputs: { model: model({ meta: { format: "test" }, blobs: {} }) } });
+  },
+});
+
+export const testRegistry: ReadonlyMap<string, AnyStageDefinition> = new Map([
+  ...registry,
+  ...([sourceStage, addStage, clipStage, sumStage, failStage, modelStage] as AnyStageDefinition[]).map(
+    (d) => [d.type, d] as const,
+  ),
+]);
