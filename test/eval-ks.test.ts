@@ -25,15 +25,17 @@ const fx = readFixture<KsFixture>("ks.json");
 const close = (got: number, want: number | null, tol: number, what: string) =>
   want === null
     ? assert.ok(Number.isNaN(got), `${what}: got ${got}, want NaN`)
-    :
-  assert.ok(Math.abs(got - want) <= tol, `${what}: got ${got}, want ${want} (|diff| ${Math.abs(got - want)})`);
+    : assert.ok(
+        Math.abs(got - want) <= tol,
+        `${what}: got ${got}, want ${want} (|diff| ${Math.abs(got - want)})`,
+      );
 const sorted = (x: Float64Array) => x.slice().sort();
 
-describe("Kolmogorov distribution functions against scipy 1.10", () => {
-  test("kolmogorov (kstwobign.sf)", () => {
+void describe("Kolmogorov distribution functions against scipy 1.10", () => {
+  void test("kolmogorov (kstwobign.sf)", () => {
     for (const c of fx.kolmogorov) close(kolmogorovSf(c.x), c.sf, 1e-14, `kolmogorov(${c.x})`);
   });
-  test("smirnov (one-sided exact)", () => {
+  void test("smirnov (one-sided exact)", () => {
     // kstwo calls smirnov only in the tail (n·x² ≥ 2.2, or x ≥ 0.5): there the log-space sum matches
     // cephes' double-double one to 1e-10. Near the bulk with n ~ 10⁶ its rounding grows to ~1e-9.
     for (const c of fx.smirnov) {
@@ -41,14 +43,14 @@ describe("Kolmogorov distribution functions against scipy 1.10", () => {
       close(smirnovSf(c.n, c.x), c.sf, tail ? 1e-10 : 1e-8, `smirnov(${c.n}, ${c.x})`);
     }
   });
-  test("kstwo.sf over every algorithm branch", () => {
+  void test("kstwo.sf over every algorithm branch", () => {
     for (const c of fx.kstwo_sf) close(kstwoSf(c.d, c.n), c.sf, 1e-10, `kstwo.sf(${c.d}, ${c.n})`);
   });
 });
 
-describe("ks_2samp", () => {
+void describe("ks_2samp", () => {
   for (const c of fx.cases) {
-    test(c.name, () => {
+    void test(c.name, () => {
       const a = sorted(ksSample(c.a));
       const b = sorted(ksSample(c.b));
       for (const m of ["auto", "exact", "asymp"] as KsMethod[]) {
@@ -62,9 +64,9 @@ describe("ks_2samp", () => {
   }
 });
 
-describe("weighted and binned KS", () => {
+void describe("weighted and binned KS", () => {
   for (const c of fx.cases) {
-    test(c.name, () => {
+    void test(c.name, () => {
       const a = ksSample(c.a);
       const b = ksSample(c.b);
       const wa = ksWeights(c.a.seed, c.a.n);
@@ -90,7 +92,7 @@ describe("weighted and binned KS", () => {
       close(bk.pvalue, c.binned40.pvalue, 1e-9, "binned p");
     });
   }
-  test("unit weights reproduce ks_2samp(method='asymp')", () => {
+  void test("unit weights reproduce ks_2samp(method='asymp')", () => {
     const c = fx.cases.find((x) => x.name === "asymp_60000_40000")!;
     const a = sorted(ksSample(c.a));
     const b = sorted(ksSample(c.b));

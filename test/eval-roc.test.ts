@@ -32,7 +32,10 @@ interface RocCase {
 
 const fx = readFixture<{ cases: RocCase[] }>("roc.json");
 const close = (got: number, want: number, tol: number, what: string) =>
-  assert.ok(Math.abs(got - want) <= tol, `${what}: got ${got}, want ${want} (|diff| ${Math.abs(got - want)})`);
+  assert.ok(
+    Math.abs(got - want) <= tol,
+    `${what}: got ${got}, want ${want} (|diff| ${Math.abs(got - want)})`,
+  );
 
 function inputs(c: RocCase) {
   if (c.gen) {
@@ -46,9 +49,9 @@ function inputs(c: RocCase) {
   };
 }
 
-describe("ROC against scikit-learn 1.2.1", () => {
+void describe("ROC against scikit-learn 1.2.1", () => {
   for (const c of fx.cases) {
-    test(c.name, () => {
+    void test(c.name, () => {
       const { y, s, w } = inputs(c);
       const curve = rocCurve(s, y, w);
       close(rocAuc(curve), c.mann_whitney, 1e-12, "AUC vs weighted Mann-Whitney");
@@ -63,7 +66,9 @@ describe("ROC against scikit-learn 1.2.1", () => {
         const kept = dropIntermediate(curve);
         assert.deepEqual(
           kept.map((k) => curve.fpr[k]),
-          c.fpr_dropped!.map((v, k) => (Math.abs(v - curve.fpr[kept[k]!]!) < 1e-12 ? curve.fpr[kept[k]!] : v)),
+          c.fpr_dropped!.map((v, k) =>
+            Math.abs(v - curve.fpr[kept[k]!]!) < 1e-12 ? curve.fpr[kept[k]!] : v,
+          ),
         );
         assert.equal(kept.length, c.tpr_dropped!.length);
       }
@@ -72,18 +77,37 @@ describe("ROC against scikit-learn 1.2.1", () => {
         assert.equal(dropIntermediate(curve).length, c.n_points_dropped);
       }
       for (const [e, want] of Object.entries(c.eps_s_at_eps_b ?? {}))
-        close(atBackgroundEfficiency(curve, Number(e)).signal_efficiency.value, want, 1e-12, `eps_s@eps_b=${e}`);
+        close(
+          atBackgroundEfficiency(curve, Number(e)).signal_efficiency.value,
+          want,
+          1e-12,
+          `eps_s@eps_b=${e}`,
+        );
       for (const [e, want] of Object.entries(c.eps_b_at_eps_s ?? {}))
-        close(atSignalEfficiency(curve, Number(e)).background_efficiency.value, want, 1e-12, `eps_b@eps_s=${e}`);
+        close(
+          atSignalEfficiency(curve, Number(e)).background_efficiency.value,
+          want,
+          1e-12,
+          `eps_b@eps_s=${e}`,
+        );
     });
   }
 });
 
-describe("ROC details", () => {
-  test("the shared sklearn fixtures (../shared/fixtures/roc.json) when present", (t) => {
+void describe("ROC details", () => {
+  void test("the shared sklearn fixtures (../shared/fixtures/roc.json) when present", (t) => {
     // Reference vectors shared by the team; the project's own fixtures above cover the same ground.
     const p = new URL("../../../shared/fixtures/roc.json", import.meta.url);
-    let data: { cases: { name: string; y: number[]; score: number[]; weight: number[] | null; auc: number | null; fpr?: number[] }[] };
+    let data: {
+      cases: {
+        name: string;
+        y: number[];
+        score: number[];
+        weight: number[] | null;
+        auc: number | null;
+        fpr?: number[];
+      }[];
+    };
     try {
       data = JSON.parse(readFileSync(p, "utf8")) as typeof data;
     } catch {
@@ -92,13 +116,17 @@ describe("ROC details", () => {
     }
     for (const c of data.cases) {
       if (c.auc === null || c.auc === undefined || !c.fpr) continue;
-      const curve = rocCurve(Float64Array.from(c.score), Uint8Array.from(c.y), c.weight ? Float64Array.from(c.weight) : undefined);
+      const curve = rocCurve(
+        Float64Array.from(c.score),
+        Uint8Array.from(c.y),
+        c.weight ? Float64Array.from(c.weight) : undefined,
+      );
       close(rocAuc(curve), c.auc, 1e-12, `${c.name} auc`);
       assert.equal(curve.fpr.length, c.fpr.length, `${c.name} points`);
     }
   });
 
-  test("binomial uncertainty reduces to sqrt(e(1-e)/N) with unit weights", () => {
+  void test("binomial uncertainty reduces to sqrt(e(1-e)/N) with unit weights", () => {
     const n = 1000;
     const s = Float64Array.from({ length: n }, (_, i) => i);
     const y = Uint8Array.from({ length: n }, (_, i) => i % 2);
@@ -111,7 +139,7 @@ describe("ROC details", () => {
     close(wp.rejection.value, 1 / eb, 1e-12, "rejection");
   });
 
-  test("thinning keeps the ends and at most max_points", () => {
+  void test("thinning keeps the ends and at most max_points", () => {
     const g = genTable({ n: 50000, seed: 3, weights: "positive" });
     const c = rocCurve(g.score, Uint8Array.from(g.y), g.weight);
     const idx = thinCurve(c, 100);

@@ -16,14 +16,23 @@ function column(t: Table, name: string, param: (string | number)[], what: string
     });
   }
   if (c.type === "dict")
-    throw new StageError("QV_EVAL_COLUMN_TYPE", `${what} column "${name}" holds text; a numeric column is needed`, {
-      param,
-    });
+    throw new StageError(
+      "QV_EVAL_COLUMN_TYPE",
+      `${what} column "${name}" holds text; a numeric column is needed`,
+      {
+        param,
+      },
+    );
   return numericValues(c);
 }
 
 /** A score column with no missing values. */
-export function scoreColumn(t: Table, name: string, param: (string | number)[], port = "table"): Float64Array {
+export function scoreColumn(
+  t: Table,
+  name: string,
+  param: (string | number)[],
+  port = "table",
+): Float64Array {
   const v = column(t, name, param, "score", port);
   for (let i = 0; i < v.length; i++)
     if (Number.isNaN(v[i]!))
@@ -43,10 +52,14 @@ export function labelColumn(t: Table, name: string, param: (string | number)[], 
     const x = v[i]!;
     if (x === 1) out[i] = 1;
     else if (x !== 0)
-      throw new StageError("QV_EVAL_LABEL", `label column "${name}" must hold 0 (background) or 1 (signal), found ${x}`, {
-        param,
-        data: { row: i, column: name },
-      });
+      throw new StageError(
+        "QV_EVAL_LABEL",
+        `label column "${name}" must hold 0 (background) or 1 (signal), found ${x}`,
+        {
+          param,
+          data: { row: i, column: name },
+        },
+      );
   }
   return out;
 }

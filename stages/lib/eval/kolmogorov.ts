@@ -65,7 +65,7 @@ function twoProduct(a: number, b: number): [number, number] {
 }
 
 /** ⌊n·x⌋ and the remainder α ∈ [0, 1), computed from the exact product. */
-function splitNX(n: number, x: number): { fl: number; alpha: number; nx: number } {
+function splitNX(n: number, x: number): { fl: number; alpha: number } {
   const [hi, lo] = twoProduct(n, x);
   let fl = Math.floor(hi);
   let alpha = hi - fl + lo;
@@ -77,7 +77,7 @@ function splitNX(n: number, x: number): { fl: number; alpha: number; nx: number 
     fl += 1;
     alpha = 0;
   }
-  return { fl, alpha, nx: hi + lo };
+  return { fl, alpha };
 }
 
 /** P(D⁺ₙ ≥ x): scipy.special.smirnov(n, x). */
@@ -86,7 +86,7 @@ export function smirnovSf(n: number, x: number): number {
   if (n === 1) return 1 - x;
   if (x === 0) return 1;
   if (x === 1) return 0;
-  const { fl, alpha, nx } = splitNX(n, x);
+  const { fl, alpha } = splitNX(n, x);
   let n1mxfl = n - fl - (alpha === 0 ? 0 : 1);
   let n1mxceil = n - fl;
   if (alpha === 0) {

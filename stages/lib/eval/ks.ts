@@ -119,7 +119,8 @@ export function ks2samp(a: Float64Array, b: Float64Array, method: KsMethod = "au
   if (n1 === 0 || n2 === 0) throw new RangeError("ks2samp needs two non-empty samples");
   let d = ksStatistic(a, b);
   const g = gcd(n1, n2);
-  let mode: "exact" | "asymp" = method === "auto" ? (Math.max(n1, n2) <= MAX_AUTO_N ? "exact" : "asymp") : method;
+  let mode: "exact" | "asymp" =
+    method === "auto" ? (Math.max(n1, n2) <= MAX_AUTO_N ? "exact" : "asymp") : method;
   // scipy's guard: lcm(n1, n2) must fit in int32 for the exact path.
   if (method === "exact" && n1 / g >= INT32_MAX / (n2 / g)) mode = "asymp";
   if (mode === "exact") {
@@ -155,7 +156,12 @@ export interface WeightedKsResult {
  * one-sample distribution kstwo at n = round(n₁ₑ·n₂ₑ/(n₁ₑ+n₂ₑ)) with Kish effective sizes — with
  * unit weights this is exactly ks_2samp(method='asymp').
  */
-export function weightedKs(a: Float64Array, wa: Float64Array, b: Float64Array, wb: Float64Array): WeightedKsResult {
+export function weightedKs(
+  a: Float64Array,
+  wa: Float64Array,
+  b: Float64Array,
+  wb: Float64Array,
+): WeightedKsResult {
   let Wa = 0;
   let Wb = 0;
   for (let i = 0; i < wa.length; i++) Wa += wa[i]!;

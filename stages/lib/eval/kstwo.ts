@@ -14,8 +14,15 @@ const clip01 = (p: number): number => (p < 0 ? 0 : p > 1 ? 1 : p);
 /** log(n!/nⁿ) by Stirling's series with n·log(n) removed up front. */
 function logNFactorialOverNPowN(n: number): number {
   const c = [
-    -2.955065359477124183e-2, 6.4102564102564102564e-3, -1.9175269175269175269e-3, 8.4175084175084175084e-4,
-    -5.952380952380952381e-4, 7.9365079365079365079e-4, -2.7777777777777777778e-3, 8.3333333333333333333e-2,
+    // Bernoulli B₂ⱼ/(2j(2j−1)) for j = 8 … 1.
+    -3617 / 122400,
+    1 / 156,
+    -691 / 360360,
+    1 / 1188,
+    -1 / 1680,
+    1 / 1260,
+    -1 / 360,
+    1 / 12,
   ];
   const rn = 1 / n;
   const t = rn / n;
@@ -155,8 +162,7 @@ function cdfPomeranz(n: number, x: number): number {
         const idx = start + q;
         let s = 0;
         const aMax = Math.min(idx, ln2 - 1, V0.length - 1 - off);
-        for (let a = Math.max(0, idx - ln2 + 1); a <= aMax; a++)
-          s += V0[off + a]! * pw[idx - a]!;
+        for (let a = Math.max(0, idx - ln2 + 1); a <= aMax; a++) s += V0[off + a]! * pw[idx - a]!;
         V1[q] = s;
         if (s > max) max = s;
       }

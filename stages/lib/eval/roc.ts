@@ -98,7 +98,8 @@ export function rocCurve(score: Float64Array, label: Uint8Array, weight?: Float6
 /** Trapezoid area under tpr(fpr) (numpy.trapz over the points, in curve order). */
 export function rocAuc(c: RocCurve): number {
   let area = 0;
-  for (let k = 1; k < c.fpr.length; k++) area += ((c.fpr[k]! - c.fpr[k - 1]!) * (c.tpr[k]! + c.tpr[k - 1]!)) / 2;
+  for (let k = 1; k < c.fpr.length; k++)
+    area += ((c.fpr[k]! - c.fpr[k - 1]!) * (c.tpr[k]! + c.tpr[k - 1]!)) / 2;
   return area;
 }
 

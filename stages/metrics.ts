@@ -1,0 +1,63 @@
+/**
+ * `metrics`: accuracy, precision, recall, F1 and the confusion matrix at a threshold, weighted or
+ * not, and the binary cross-entropy of each score column (the "val loss" notebooks print).
+ * Numerics: stages/lib/eval/classification.ts.
+ */
+import { defineStage, metrics, StageError } from "../engine/stage.js";
+import type { JsonObject } from "../engine/json.js";
+import { p } from "../engine/schema.js";
+import { labelColumn, scoreColumn, weightColumn } from "./lib/eval/columns.js";
+import { binaryCrossEntropy, thresholdMetrics } from "./lib/eval/classification.js";
+
+const params = p.object({
+  scores: p.array(p.column({ description: "score column (probability of signal)" }), { minItems: 1 }),
+  label: p.withDefault(p.column({ description: "0/1 label column (1 = signal)" }), "label"),
+  weight: p.optional(p.column({ description: "event weight column (default: unit weights)" })),
+  threshold: p.withDefault(p.number({ description: "predict signal when score ≥ threshold" }), 0.5),
+  clip_epsilon: p.withDefault(
+    p.number({
+      min: 0,
+      max: 0.5,
+      description: "probabilities clipped to [ε, 1−ε] in the cross-entropy (Keras: 1e-7)",
+    }),
+    1e-7,
+  ),
+});
+
+const finite = (v: number): number | null => (Number.isFinite(v) ? v : null);
+
+export const metricsStage = defineStage({
+  type: "metrics",
+  version: 1,
+  description: "Accuracy, precision/recall, confusion matrix and binary cross-entropy of score columns",
+  inputs: { table: { kind: "table", description: "events with score, label and (optional) weight columns" } },
+  outputs: { metrics: { kind: "metrics", description: "per score column" } },
+  params,
+  run(ctx) {
+    const pr = ctx.params;
+    const t = ctx.inputs.table("table");
+    const label = labelColumn(t, pr.label, ["label"]);
+    const weight = weightColumn(t, pr.weight, ["weight"]);
+    if (t.numRows === 0) throw new StageError("QV_EVAL_EMPTY", "metrics: the input table has no events");
+    const out: JsonObject = {};
+    for (const [si, name] of pr.scores.entries()) {
+      const score = scoreColumn(t, name, ["scores", si]);
+      const m = thresholdMetrics(score, label, weight, pr.threshold);
+      const bce = binaryCrossEntropy(score, label, weight, pr.clip_epsilon);
+      if (bce === undefined) ctx.note(`${name}: scores outside [0, 1], so no cross-entropy is reported`);
+      out[name] = {
+        accuracy: finite(m.accuracy),
+        precision: finite(m.precision),
+        recall: finite(m.recall),
+        f1: finite(m.f1),
+        confusion: { ...m.confusion },
+        binary_cross_entropy: bce === undefined ? null : finite(bce),
+      };
+    }
+    return Promise.resolve({
+      outputs: {
+        metrics: metrics({ threshold: pr.threshold, weighted: pr.weight !== undefined, scores: out }),
+      },
+    });
+  },
+});
