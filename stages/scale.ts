@@ -1,0 +1,237 @@
+/**
+ * `scale`: StandardScaler / MinMaxScaler as a stage. Fitted on one table (the training split),
+ * applied to another, or to any number of others through the `scaler` artifact it writes.
+ */
+import { defineStage, metrics, StageError, table, type ParamProblem } from "../engine/stage.js";
+import { p } from "../engine/schema.js";
+import { numericValues, type Column, type Table } from "../engine/table.js";
+import { requireColumn } from "./lib/columns.js";
+import { fitMinMax, fitStandard, transformMinMax, transformStandard } from "./lib/scalers.js";
+import { parseScaler, scalerMetrics, type FittedScaler } from "./lib/scaler-artifact.js";
+
+const DEFAULT_EXCLUDE = ["label", "weight"];
+
+const params = p.object({
+  method: p.withDefault(p.enum(["standard", "minmax"] as const, { description: "which scaler" }), "standard"),
+  range: p.optional(
+    p.array(p.number(), {
+      minItems: 2,
+      maxItems: 2,
+      description: "minmax target range [low, high] (default [0, 1])",
+    }),
+  ),
+  clip: p.withDefault(p.boolean({ description: "minmax: clip transformed values to the range" }), false),
+  columns: p.optional(
+    p.array(p.column(), { minItems: 1, description: "the columns to scale (explicit list)" }),
+  ),
+  exclude: p.optional(
+    p.array(p.column(), {
+      description: 'without `columns`: every float64 column except these (default ["label", "weight"])',
+    }),
+  ),
+});
+
+export const scaleStage = defineStage({
+  type: "scale",
+  version: 1,
+  description: "Standard or min-max scaling of numeric columns, fitted on one table and applied to another",
+  inputs: {
+    fit: {
+      kind: "table",
+      description: "the table the scaler is fitted on (the training split)",
+      optional: true,
+    },
+    apply: {
+      kind: "table",
+      description: "the table to transform (default: the fit table itself)",
+      optional: true,
+    },
+    scaler: {
+      kind: "metrics",
+      description: "a scaler fitted by another scale stage, instead of fitting here",
+      optional: true,
+    },
+  },
+  outputs: {
+    table: { kind: "table", description: "the transformed table; columns not scaled pass through unchanged" },
+    scaler: {
+      kind: "metrics",
+      description: "the fitted parameters per column (mean/scale or min/max/scale)",
+    },
+  },
+  params,
+  check(pr) {
+    const problems: ParamProblem[] = [];
+    if (pr.range !== undefined && pr.method !== "minmax")
+      problems.push({
+        path: ["range"],
+        code: "QV_PARAM_CONFLICT",
+        message: "range applies to method: minmax only",
+      });
+    if (pr.clip && pr.method !== "minmax")
+      problems.push({
+        path: ["clip"],
+        code: "QV_PARAM_CONFLICT",
+        message: "clip applies to method: minmax only",
+      });
+    const r = pr.range;
+    if (r && !(r[0]! < r[1]!))
+      problems.push({
+        path: ["range"],
+        code: "QV_PARAM_RANGE",
+        message: `the range's low end must be below its high end, got [${r.join(", ")}]`,
+      });
+    if (pr.columns !== undefined && pr.exclude !== undefined)
+      problems.push({
+        path: ["exclude"],
+        code: "QV_PARAM_CONFLICT",
+        message: "give either columns (what to scale) or exclude (what not to scale), not both",
+      });
+    return problems;
+  },
+  run(ctx) {
+    const pr = ctx.params;
+    const hasFit = ctx.inputs.has("fit");
+    const hasScaler = ctx.inputs.has("scaler");
+    if (hasFit === hasScaler)
+      throw new StageError(
+        "QV_SCALE_INPUTS",
+        hasFit
+          ? "connect either `fit` (to fit a scaler here) or `scaler` (to reuse one), not both"
+          : "scale needs a `fit` table to fit on, or a fitted `scaler` from another scale stage",
+      );
+    let fitted: FittedScaler;
+    if (hasScaler) {
+      fitted = parseScaler(ctx.inputs.metrics("scaler"), ctx.inputFrom.scaler ?? "scaler");
+      ctx.note(
+        `using the scaler fitted by ${ctx.inputFrom.scaler ?? "another stage"}; method and columns come from it`,
+      );
+    } else {
+      const fitTable = ctx.inputs.table("fit");
+      fitted = fit(fitTable, pr, (m) => ctx.note(m));
+    }
+    let target: Table;
+    if (ctx.inputs.has("apply")) target = ctx.inputs.table("apply");
+    else if (hasFit) target = ctx.inputs.table("fit");
+    else
+      throw new StageError(
+        "QV_SCALE_INPUTS",
+        "with a `scaler` input, connect the table to transform as `apply`",
+      );
+
+    const scaled = applyScaler(target, fitted, ctx.inputs.has("apply") ? "apply table" : "fit table");
+    return Promise.resolve({
+      outputs: { table: table(scaled), scaler: metrics(scalerMetrics(fitted)) },
+      summary: {
+        method: fitted.method,
+        columns: fitted.columns.map((c) => c.name),
+        rows: scaled.numRows,
+        ...(fitted.method === "minmax" ? { range: [fitted.lo, fitted.hi] } : {}),
+      },
+    });
+  },
+});
+
+function fit(
+  t: Table,
+  pr: {
+    method: "standard" | "minmax";
+    range?: number[];
+    clip: boolean;
+    columns?: string[];
+    exclude?: string[];
+  },
+  note: (m: string) => void,
+): FittedScaler {
+  if (t.numRows === 0) throw new StageError("QV_EMPTY", "the fit table has no rows to fit a scaler on");
+  const names = chooseColumns(t, pr.columns, pr.exclude, note);
+  const data = names.map((name, i) => {
+    const c = requireColumn(t, name, ["columns", i], "fit table");
+    if (c.type === "dict")
+      throw new StageError("QV_COLUMN_TYPE", `column "${name}" holds text categories and cannot be scaled`, {
+        param: ["columns", i],
+      });
+    return { name, values: numericValues(c) };
+  });
+  const empty = (name: string) =>
+    new StageError("QV_EMPTY", `column "${name}" has no values in the fit table (all missing)`, {
+      data: { column: name },
+    });
+  if (pr.method === "standard") {
+    return {
+      method: "standard",
+      columns: data.map(({ name, values }) => {
+        const f = fitStandard(values);
+        if (!f) throw empty(name);
+        return { name, ...f };
+      }),
+    };
+  }
+  const [lo, hi] = (pr.range ?? [0, 1]) as [number, number];
+  return {
+    method: "minmax",
+    lo,
+    hi,
+    clip: pr.clip,
+    columns: data.map(({ name, values }) => {
+      const f = fitMinMax(values, lo, hi);
+      if (!f) throw empty(name);
+      return { name, ...f };
+    }),
+  };
+}
+
+/** The explicit list, or every float64 column not excluded (int32 counts and labels stay as they are). */
+function chooseColumns(
+  t: Table,
+  columns: string[] | undefined,
+  exclude: string[] | undefined,
+  note: (m: string) => void,
+): string[] {
+  if (columns) {
+    const dup = columns.find((c, i) => columns.indexOf(c) !== i);
+    if (dup !== undefined)
+      throw new StageError("QV_DUPLICATE_COLUMN", `column "${dup}" is listed twice`, {
+        param: ["columns", columns.lastIndexOf(dup)],
+      });
+    return columns;
+  }
+  const skip = new Set(exclude ?? DEFAULT_EXCLUDE);
+  for (const [i, name] of (exclude ?? []).entries())
+    if (!t.columns.has(name)) requireColumn(t, name, ["exclude", i], "fit table"); // a typo here would scale the column by accident
+  const chosen = [...t.columns].filter(([n, c]) => c.type === "float64" && !skip.has(n)).map(([n]) => n);
+  if (chosen.length === 0)
+    throw new StageError("QV_SCALE_COLUMNS", "no float64 columns to scale after the exclusions", {
+      param: exclude ? ["exclude"] : [],
+      hint: "list the columns to scale with `columns:`",
+    });
+  const ints = [...t.columns].filter(([n, c]) => c.type === "int32" && !skip.has(n)).map(([n]) => n);
+  if (ints.length)
+    note(`integer columns left unscaled: ${ints.join(", ")} (list them in \`columns\` to scale them)`);
+  return chosen;
+}
+
+function applyScaler(t: Table, s: FittedScaler, what: string): Table {
+  const out = new Map<string, Column>(t.columns);
+  const source = (name: string): Float64Array => {
+    const col = requireColumn(t, name, [], what);
+    if (col.type === "dict")
+      throw new StageError("QV_COLUMN_TYPE", `column "${name}" of the ${what} holds text categories`, {
+        data: { column: name },
+      });
+    return numericValues(col);
+  };
+  switch (s.method) {
+    case "standard":
+      for (const c of s.columns)
+        out.set(c.name, { type: "float64", values: transformStandard(source(c.name), c) });
+      break;
+    case "minmax": {
+      const clip = s.clip ? { lo: s.lo, hi: s.hi } : undefined;
+      for (const c of s.columns)
+        out.set(c.name, { type: "float64", values: transformMinMax(source(c.name), c, clip) });
+      break;
+    }
+  }
+  return { numRows: t.numRows, columns: out };
+}
