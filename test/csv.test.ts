@@ -37,8 +37,8 @@ function stageError(fn: () => unknown, code: string): StageError {
   assert.fail(`expected StageError ${code}`);
 }
 
-describe("number parsing", () => {
-  test("is bit-identical to Number() for every textual form of random doubles", () => {
+void describe("number parsing", () => {
+  void test("is bit-identical to Number() for every textual form of random doubles", () => {
     const forms = (x: number, k: number): string[] => [
       String(x),
       x.toExponential(Math.min(k, 20)),
@@ -63,7 +63,7 @@ describe("number parsing", () => {
     );
   });
 
-  test("is bit-identical to Number() on random digit strings (long mantissas, big exponents, leading zeros)", () => {
+  void test("is bit-identical to Number() on random digit strings (long mantissas, big exponents, leading zeros)", () => {
     const digits = fc.string({ unit: fc.constantFrom(..."0123456789"), minLength: 1, maxLength: 30 });
     const text = fc
       .tuple(
@@ -89,7 +89,7 @@ describe("number parsing", () => {
     );
   });
 
-  test("rejects what is not a plain decimal number, and reads missing and infinity tokens", () => {
+  void test("rejects what is not a plain decimal number, and reads missing and infinity tokens", () => {
     for (const t of [
       "0x10",
       "1e",
@@ -121,8 +121,8 @@ describe("number parsing", () => {
   });
 });
 
-describe("CSV reader", () => {
-  test("reads numbers, ints and text with inferred types", () => {
+void describe("CSV reader", () => {
+  void test("reads numbers, ints and text with inferred types", () => {
     const r = csv("a,b,c\n1,2.5,x\n2,3,y\n3,-1e3,x\n");
     assert.equal(r.table.numRows, 3);
     assert.equal(r.table.columns.get("a")?.type, "int32");
@@ -133,7 +133,7 @@ describe("CSV reader", () => {
     assert.deepEqual(values(r.table, "c"), ["x", "y", "x"]);
   });
 
-  test("handles CRLF, a BOM, a missing final newline and blank lines at the end", () => {
+  void test("handles CRLF, a BOM, a missing final newline and blank lines at the end", () => {
     const text = "\uFEFFa,b\r\n1,2\r\n3,4\r\n\r\n\n";
     const r = csv(text);
     assert.deepEqual([...r.table.columns.keys()], ["a", "b"]);
@@ -142,7 +142,7 @@ describe("CSV reader", () => {
     assert.deepEqual(values(csv("a,b\r1,2\r3,4\r").table, "a"), [1, 3]);
   });
 
-  test('reads quoted fields with "" escapes, delimiters and newlines inside', () => {
+  void test('reads quoted fields with "" escapes, delimiters and newlines inside', () => {
     const r = csv('name,x\n"a, ""b""",1\n"multi\nline",2\n  "sp",3\n"4.5",4\n');
     assert.deepEqual(values(r.table, "name"), ['a, "b"', "multi\nline", "sp", "4.5"]);
     assert.deepEqual(values(r.table, "x"), [1, 2, 3, 4]);
@@ -150,7 +150,7 @@ describe("CSV reader", () => {
     assert.deepEqual(values(csv('x\n"1.5"\n2\n').table, "x"), [1.5, 2]);
   });
 
-  test("missing values: empty fields and NA tokens are NaN in numbers, empty is missing in text", () => {
+  void test("missing values: empty fields and NA tokens are NaN in numbers, empty is missing in text", () => {
     const r = csv("x,s\n1,a\n,\nNaN,NA\n4,b\n");
     assert.deepEqual(values(r.table, "x"), [1, NaN, NaN, 4]);
     assert.deepEqual(values(r.table, "s"), ["a", null, "NA", "b"]);
@@ -159,7 +159,7 @@ describe("CSV reader", () => {
     assert.equal(r.table.columns.get("x")?.type, "float64");
   });
 
-  test("guesses tab, semicolon and bar delimiters; .tsv means tab", () => {
+  void test("guesses tab, semicolon and bar delimiters; .tsv means tab", () => {
     assert.equal(csv("a\tb\n1\t2\n").delimiter, "\t");
     assert.equal(csv("a;b\n1,5;2\n").delimiter, ";");
     assert.equal(csv("a|b\n1|2\n").delimiter, "|");
@@ -167,7 +167,7 @@ describe("CSV reader", () => {
     assert.deepEqual(values(csv("a b\n1 2\n", { delimiter: " " }).table, "b"), [2]);
   });
 
-  test("header-less files are named column_1… or by names:", () => {
+  void test("header-less files are named column_1… or by names:", () => {
     const r = csv("0.0\n1.0\n1.0\n", { header: false });
     assert.deepEqual(values(r.table, "column_1"), [0, 1, 1]);
     const named = csv("1,2\n3,4\n", { header: false, names: ["p", "q"] });
@@ -175,7 +175,7 @@ describe("CSV reader", () => {
     stageError(() => csv("1,2\n", { header: false, names: ["p"] }), "QV_LOAD_NAMES");
   });
 
-  test("empty file is an error; a header-only file is a zero-row table of float64 columns", () => {
+  void test("empty file is an error; a header-only file is a zero-row table of float64 columns", () => {
     stageError(() => csv(""), "QV_LOAD_EMPTY");
     stageError(() => csv("\uFEFF\n\n"), "QV_LOAD_EMPTY");
     const r = csv("a,b\n");
@@ -186,7 +186,7 @@ describe("CSV reader", () => {
     );
   });
 
-  test("ragged rows name the row, the line and the field counts", () => {
+  void test("ragged rows name the row, the line and the field counts", () => {
     const e = stageError(() => csv("a,b\n1,2\n\n3\n4,5\n"), "QV_LOAD_RAGGED");
     assert.match(e.message, /row 2 \(line 4\) has 1 field\(s\), expected 2/);
     assert.deepEqual(e.data, { file: "t.csv", row: 2 });
@@ -195,7 +195,7 @@ describe("CSV reader", () => {
     stageError(() => csv("a,b\n1,2,3\n"), "QV_LOAD_RAGGED");
   });
 
-  test("text in a numeric column names file, row, line and column, with a types: hint", () => {
+  void test("text in a numeric column names file, row, line and column, with a types: hint", () => {
     const rows = Array.from({ length: 1500 }, (_, i) => `${i},${i * 0.5}`);
     rows[1200] = "1200,oops";
     const e = stageError(() => csv("id,x\n" + rows.join("\n") + "\n"), "QV_LOAD_NOT_A_NUMBER");
@@ -207,7 +207,7 @@ describe("CSV reader", () => {
     assert.equal(r.table.columns.get("x")?.type, "dict");
   });
 
-  test("a column empty in the sampled rows is decided by all its values", () => {
+  void test("a column empty in the sampled rows is decided by all its values", () => {
     const rows = Array.from({ length: 20 }, (_, i) => `${i},`);
     const numeric = csv("a,b\n" + rows.join("\n") + "\n20,7.5\n", { inferRows: 5 });
     assert.equal(numeric.table.columns.get("b")?.type, "float64");
@@ -216,14 +216,14 @@ describe("CSV reader", () => {
     assert.deepEqual(values(text.table, "b").slice(19), [null, "j"]);
   });
 
-  test("unterminated and malformed quotes are located errors", () => {
+  void test("unterminated and malformed quotes are located errors", () => {
     const e = stageError(() => csv('a,b\n1,"abc\n2,3\n'), "QV_LOAD_CSV_QUOTE");
     assert.match(e.message, /line 2/);
     const f = stageError(() => csv('a,b\n1,"abc"x\n'), "QV_LOAD_CSV_QUOTE");
     assert.match(f.message, /line 2: unexpected character "x"/);
   });
 
-  test("non-UTF-8 text is decoded with replacement characters and counted", () => {
+  void test("non-UTF-8 text is decoded with replacement characters and counted", () => {
     const buf = Buffer.concat([
       Buffer.from("s,x\n"),
       Buffer.from([0x61, 0xff, 0x62]),
@@ -235,24 +235,24 @@ describe("CSV reader", () => {
     assert.deepEqual(values(csv("s\nnaïve\n").table, "s"), ["naïve"]);
   });
 
-  test("UTF-16 and binary files are rejected with a hint", () => {
+  void test("UTF-16 and binary files are rejected with a hint", () => {
     stageError(() => csv(Buffer.from("\uFEFFa,b\n", "utf16le")), "QV_LOAD_ENCODING");
     const e = stageError(() => csv(Buffer.from("PAR1\0\0\0\0")), "QV_LOAD_BINARY");
     assert.match(e.hint ?? "", /Parquet/);
   });
 
-  test("duplicate header names are an error; empty header cells get column_<k>", () => {
+  void test("duplicate header names are an error; empty header cells get column_<k>", () => {
     stageError(() => csv("a,b,a\n1,2,3\n"), "QV_LOAD_DUPLICATE_COLUMN");
     assert.deepEqual([...csv("a,,c\n1,2,3\n").table.columns.keys()], ["a", "column_2", "c"]);
   });
 
-  test("keep: parses only the listed columns (bad text elsewhere is not read)", () => {
+  void test("keep: parses only the listed columns (bad text elsewhere is not read)", () => {
     const r = csv("a,b\n1,x\n2,3\n", { keep: new Set(["a"]) });
     assert.deepEqual([...r.table.columns.keys()], ["a"]);
     assert.deepEqual(r.header, ["a", "b"]);
   });
 
-  test("large int literals and out-of-range ints stay float64", () => {
+  void test("large int literals and out-of-range ints stay float64", () => {
     assert.equal(csv("a\n1\n3000000000\n").table.columns.get("a")?.type, "float64");
     assert.equal(csv("a\n1\n-2147483648\n").table.columns.get("a")?.type, "int32");
   });
