@@ -33,7 +33,10 @@ export const trainStage = defineStage({
       kind: "table",
       description: "per epoch: epoch, loss, accuracy, val_loss, val_accuracy, time (gbt: tree, loss)",
     },
-    metrics: { kind: "metrics", description: "final loss/accuracy/val figures, epochs, parameters, backend, time" },
+    metrics: {
+      kind: "metrics",
+      description: "final loss/accuracy/val figures, epochs, parameters, backend, time",
+    },
   },
   params,
   random: true,

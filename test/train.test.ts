@@ -3,9 +3,13 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { runStage } from "./support/stage-harness.js";
-import { table as tableValue, type ModelArtifact } from "../engine/stage.js";
+import { StageError, table as tableValue, type ModelArtifact } from "../engine/stage.js";
+import type { Table } from "../engine/table.js";
+import { canonicalJson } from "../engine/json.js";
+import { Rng } from "../stages/lib/random.js";
 import { trainStage } from "../stages/train.js";
-import { repoRoot, tableOf, networkWeights } from "./nn-helpers.js";
+import { predictStage } from "../stages/predict.js";
+import { repoRoot, tableOf, networkWeights } from "./fixtures/nn/helpers.js";
 
 interface LogisticCase {
   X: number[][];
@@ -30,8 +34,8 @@ function caseTable(c: LogisticCase) {
   });
 }
 
-describe("train: logistic regression", () => {
-  test("zero hidden layers, full batch, no penalty → sklearn LogisticRegression(penalty=None) to 1e-3", async () => {
+void describe("train: logistic regression", () => {
+  void test("zero hidden layers, full batch, no penalty → sklearn LogisticRegression(penalty=None) to 1e-3", async () => {
     const c = logisticCase();
     const r = await runStage(trainStage, {
       params: {
@@ -50,9 +54,261 @@ describe("train: logistic regression", () => {
     const w = networkWeights(m);
     const kernel = w.get("logit/kernel")!.values;
     const bias = w.get("logit/bias")!.values;
-    for (let j = 0; j < 3; j++) assert.ok(Math.abs(kernel[j]! - c.coef[j]!) < 1e-3, `coef ${j}: ${kernel[j]} vs ${c.coef[j]}`);
+    for (let j = 0; j < 3; j++)
+      assert.ok(Math.abs(kernel[j]! - c.coef[j]!) < 1e-3, `coef ${j}: ${kernel[j]} vs ${c.coef[j]}`);
     assert.ok(Math.abs(bias[0]! - c.intercept) < 1e-3, `intercept ${bias[0]} vs ${c.intercept}`);
     const metrics = (r.outputs.metrics as { metrics: Record<string, unknown> }).metrics;
     assert.ok(Math.abs((metrics.loss as number) - c.log_loss) < 1e-4, `loss ${String(metrics.loss)}`);
+  });
+});
+
+// ---- helpers for the remaining tests ----
+
+function historyColumn(r: { outputs: Record<string, unknown> }, name: string): Float64Array {
+  const h = (r.outputs.history as { table: Table }).table;
+  const c = h.columns.get(name);
+  if (!c || c.type !== "float64") throw new Error(`no float64 history column ${name}`);
+  return c.values;
+}
+
+function metricsOf(r: { outputs: Record<string, unknown> }): Record<string, unknown> {
+  return (r.outputs.metrics as { metrics: Record<string, unknown> }).metrics;
+}
+
+function modelOf(r: { outputs: Record<string, unknown> }): ModelArtifact {
+  return (r.outputs.model as { model: ModelArtifact }).model;
+}
+
+/** Rows with a signal in x0+x1 and label noise; reproducible from `seed`. */
+function noisyTable(n: number, seed: number, opts: { signal?: number; weights?: boolean } = {}) {
+  const rng = new Rng(seed);
+  const x0: number[] = [];
+  const x1: number[] = [];
+  const x2: number[] = [];
+  const label: number[] = [];
+  const w: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const a = rng.normal();
+    const b = rng.normal();
+    x0.push(a);
+    x1.push(b);
+    x2.push(rng.normal() * 3 + 1);
+    label.push(rng.uniform() < 1 / (1 + Math.exp(-(opts.signal ?? 1.5) * (a + b))) ? 1 : 0);
+    w.push(0.2 + 2 * rng.uniform());
+  }
+  return tableOf({ x0, x1, x2, label, ...(opts.weights ? { w } : {}) });
+}
+
+const tiny = {
+  x0: [0.5, -1.2, 2.0, 0.1, -0.7, 1.3],
+  x1: [1.0, 0.3, -0.4, -2.2, 0.9, 0.05],
+  label: [1, 0, 1, 0, 0, 1],
+  w: [1, 2, 0.5, -0.3, 1.5, 3],
+};
+
+void describe("train: weighted loss", () => {
+  const params = (extra: Record<string, unknown>, lr: number) => ({
+    features: ["x0", "x1"],
+    weight: "w",
+    model: { kind: "nn", optimizer: { sgd: { lr } }, epochs: 1, batch_size: 100, shuffle: false, ...extra },
+  });
+  const hand = (k: Float32Array, b: number, norm: "n" | "sw", l2 = 0) => {
+    let s = 0;
+    let sw = 0;
+    const grad = [0, 0, 0];
+    for (let i = 0; i < 6; i++) {
+      const z = k[0]! * tiny.x0[i]! + k[1]! * tiny.x1[i]! + b;
+      const p = 1 / (1 + Math.exp(-z));
+      const y = tiny.label[i]!;
+      const w = tiny.w[i]!;
+      s += w * -(y * Math.log(p) + (1 - y) * Math.log(1 - p));
+      sw += w;
+      grad[0]! += w * (p - y) * tiny.x0[i]!;
+      grad[1]! += w * (p - y) * tiny.x1[i]!;
+      grad[2]! += w * (p - y);
+    }
+    const div = norm === "n" ? 6 : sw;
+    return {
+      loss: s / div + l2 * (k[0]! ** 2 + k[1]! ** 2),
+      grad: [grad[0]! / div + 2 * l2 * k[0]!, grad[1]! / div + 2 * l2 * k[1]!, grad[2]! / div],
+    };
+  };
+
+  for (const [norm, extra, l2] of [
+    ["n", {}, 0],
+    ["sw", { loss_normalization: "sum_of_weights" }, 0],
+    ["n", { l2: 0.05 }, 0.05],
+  ] as const) {
+    void test(`loss and one gradient step equal a hand computation (${JSON.stringify(extra)})`, async () => {
+      const t = tableValue(tableOf(tiny));
+      // A vanishing learning rate leaves the seeded initial weights in place: read them back.
+      const still = await runStage(trainStage, {
+        params: params({ ...extra, l2 }, 1e-12),
+        inputs: { train: t },
+        seed: 7,
+      });
+      const w0 = networkWeights(modelOf(still));
+      const k0 = w0.get("logit/kernel")!.values;
+      const b0 = w0.get("logit/bias")!.values[0]!;
+      const ref = hand(k0, b0, norm, l2);
+      const loss = historyColumn(still, "loss")[0]!;
+      assert.ok(
+        Math.abs(loss - ref.loss) < 1e-6 * Math.max(1, Math.abs(ref.loss)),
+        `loss ${loss} vs ${ref.loss}`,
+      );
+
+      const lr = 0.1;
+      const stepped = await runStage(trainStage, {
+        params: params({ ...extra, l2 }, lr),
+        inputs: { train: t },
+        seed: 7,
+      });
+      const w1 = networkWeights(modelOf(stepped));
+      const k1 = w1.get("logit/kernel")!.values;
+      const b1 = w1.get("logit/bias")!.values[0]!;
+      const got = [k1[0]! - k0[0]!, k1[1]! - k0[1]!, b1 - b0];
+      got.forEach((g, j) =>
+        assert.ok(Math.abs(g - -lr * ref.grad[j]!) < 1e-6, `step ${j}: ${g} vs ${-lr * ref.grad[j]!}`),
+      );
+    });
+  }
+});
+
+void describe("train: determinism", () => {
+  const params = {
+    features: ["x0", "x1", "x2"],
+    model: {
+      kind: "nn",
+      normalization: true,
+      layers: [
+        { dense: 16 },
+        { dropout: 0.3 },
+        { batchnorm: {} },
+        { dense: 8, activation: "tanh" },
+        { dropout: 0.1 },
+      ],
+      optimizer: { adamw: { lr: 0.01 } },
+      epochs: 3,
+      batch_size: 32,
+    },
+  };
+  void test("same seed → identical model bytes; different seed → different model", async () => {
+    const t = tableValue(noisyTable(300, 3));
+    const a = modelOf(await runStage(trainStage, { params, inputs: { train: t }, seed: 11 }));
+    const b = modelOf(await runStage(trainStage, { params, inputs: { train: t }, seed: 11 }));
+    const c = modelOf(await runStage(trainStage, { params, inputs: { train: t }, seed: 12 }));
+    assert.deepEqual(a.blobs.weights, b.blobs.weights);
+    assert.equal(canonicalJson(a.meta), canonicalJson(b.meta));
+    assert.notDeepEqual(a.blobs.weights, c.blobs.weights);
+  });
+});
+
+void describe("train: early stopping", () => {
+  void test("stops after `patience` epochs without improvement and restores the best epoch's weights", async () => {
+    const train = tableValue(noisyTable(150, 5, { signal: 0.3 }));
+    const validationTable = noisyTable(400, 6, { signal: 0.3 });
+    const r = await runStage(trainStage, {
+      params: {
+        features: ["x0", "x1", "x2"],
+        model: {
+          kind: "nn",
+          layers: [{ dense: 64 }, { dense: 64 }],
+          optimizer: { adam: { lr: 0.01 } },
+          epochs: 300,
+          batch_size: 16,
+          early_stopping: { patience: 4 },
+        },
+      },
+      inputs: { train, validation: tableValue(validationTable) },
+      seed: 3,
+    });
+    const m = metricsOf(r);
+    const valLoss = historyColumn(r, "val_loss");
+    let best = 0;
+    for (let i = 1; i < valLoss.length; i++) if (valLoss[i]! < valLoss[best]!) best = i;
+    assert.equal(m.stopped_early, true);
+    assert.equal(m.best_epoch, best + 1);
+    assert.equal(m.epochs_run, best + 1 + 4);
+    assert.equal(m.restored_best, true);
+    assert.equal(m.val_loss, valLoss[best]);
+    // Independently: the saved model's scores on the validation table give the best epoch's loss.
+    const scored = await runStage(predictStage, {
+      params: { column: "s" },
+      inputs: { model: r.outputs.model!, table: tableValue(validationTable) },
+    });
+    const tbl = (scored.outputs.table as { table: Table }).table;
+    const s = (tbl.columns.get("s") as { values: Float64Array }).values;
+    const y = (validationTable.columns.get("label") as { values: Float64Array }).values;
+    let loss = 0;
+    for (let i = 0; i < s.length; i++) loss -= y[i]! * Math.log(s[i]!) + (1 - y[i]!) * Math.log(1 - s[i]!);
+    loss /= s.length;
+    assert.ok(Math.abs(loss - valLoss[best]!) < 1e-6, `${loss} vs ${valLoss[best]}`);
+    assert.ok(valLoss[valLoss.length - 1]! > valLoss[best]!);
+  });
+});
+
+void describe("train: errors", () => {
+  const base = { features: ["x0", "x1"], model: { kind: "nn", epochs: 1 } };
+  const code = async (params: Record<string, unknown>, train: Table, validation?: Table) => {
+    try {
+      await runStage(trainStage, {
+        params,
+        inputs: { train: tableValue(train), ...(validation ? { validation: tableValue(validation) } : {}) },
+      });
+    } catch (e) {
+      if (e instanceof StageError) return { code: e.code, param: e.param, data: e.data };
+      throw e;
+    }
+    assert.fail("no error");
+  };
+  void test("unknown feature column names the param and suggests a name", async () => {
+    const e = await code({ ...base, features: ["x0", "x_1"] }, tableOf(tiny));
+    assert.deepEqual([e.code, e.param], ["QV_UNKNOWN_COLUMN", ["features", 1]]);
+  });
+  void test("a missing feature value points at its row and column", async () => {
+    const t = tableOf({ ...tiny, x1: [1, 2, NaN, 4, 5, 6] });
+    const e = await code(base, t);
+    assert.deepEqual([e.code, e.data], ["QV_NN_MISSING", { row: 2, column: "x1" }]);
+  });
+  void test("a label that is not 0/1", async () => {
+    const e = await code(base, tableOf({ ...tiny, label: [0, 1, 2, 0, 1, 0] }));
+    assert.deepEqual([e.code, e.data], ["QV_NN_LABEL", { row: 2, column: "label" }]);
+  });
+  void test("early stopping on val_loss without a validation table", async () => {
+    const e = await code({ ...base, model: { kind: "nn", early_stopping: {} } }, tableOf(tiny));
+    assert.deepEqual([e.code, e.param], ["QV_NN_NO_VALIDATION", ["model", "early_stopping", "monitor"]]);
+  });
+  void test("the label listed as a feature is refused before running", async () => {
+    await assert.rejects(
+      runStage(trainStage, {
+        params: { ...base, features: ["x0", "label"] },
+        inputs: { train: tableValue(tableOf(tiny)) },
+      }),
+      /QV_LABEL_AS_FEATURE/,
+    );
+  });
+});
+
+void describe("train: gbt kind", () => {
+  void test("trains trees through the same stage; predict scores with them", async () => {
+    const t = noisyTable(400, 9, { weights: true });
+    const r = await runStage(trainStage, {
+      params: {
+        features: ["x0", "x1", "x2"],
+        weight: "w",
+        model: { kind: "gbt", num_trees: 20, max_depth: 3 },
+      },
+      inputs: { train: tableValue(t), validation: tableValue(noisyTable(200, 10)) },
+    });
+    const m = metricsOf(r);
+    assert.equal(m.kind, "gbt");
+    assert.equal(m.num_trees, 20);
+    assert.ok((m.val_auc as number) > 0.7, `val_auc ${String(m.val_auc)}`);
+    const scored = await runStage(predictStage, {
+      inputs: { model: r.outputs.model!, table: tableValue(t) },
+      inputFrom: { model: "bdt.model", table: "events" },
+    });
+    const s = (scored.outputs.table as { table: Table }).table.columns.get("bdt");
+    assert.ok(s && s.type === "float64" && s.values.every((v) => v > 0 && v < 1));
   });
 });

@@ -9,7 +9,7 @@
  * "fold<i>/".
  */
 import type { JsonObject, JsonValue } from "../../engine/json.js";
-import { isJsonObject } from "../../engine/json.js";
+import { canonicalJson, isJsonObject } from "../../engine/json.js";
 import { StageError, type ModelArtifact } from "../../engine/stage.js";
 import { float64Column, int32Column, makeTable, type Table } from "../../engine/table.js";
 import type { BackendChoice } from "./nn/backend.js";
@@ -105,7 +105,10 @@ async function trainNnModel(req: TrainRequest, spec: NnSpec): Promise<Trained> {
 }
 
 /** Loss, accuracy and AUC of probabilities; the loss is Σwℓ/N as the networks' default. */
-export function classifierFigures(prob: Float64Array, data: LabeledData): { loss: number; accuracy: number; auc: number } {
+export function classifierFigures(
+  prob: Float64Array,
+  data: LabeledData,
+): { loss: number; accuracy: number; auc: number } {
   const losses = new Float64Array(data.n);
   for (let i = 0; i < data.n; i++) losses[i] = bceOfProbability(prob[i]!, data.labels[i]!);
   return {
@@ -179,8 +182,11 @@ function bad(message: string): StageError {
 }
 
 function stringList(v: JsonValue | undefined, what: string): string[] {
-  if (!Array.isArray(v) || !v.every((x) => typeof x === "string")) throw bad(`the model's ${what} is not a list of names`);
-  return v as string[];
+  if (!Array.isArray(v)) throw bad(`the model's ${what} is not a list of names`);
+  return v.map((x) => {
+    if (typeof x !== "string") throw bad(`the model's ${what} is not a list of names`);
+    return x;
+  });
 }
 
 /** The feature names a model (single or kfold) reads. */
@@ -189,8 +195,11 @@ export function modelFeatures(m: ModelArtifact): string[] {
 }
 
 function numberList(v: JsonValue | undefined): number[] {
-  if (!Array.isArray(v) || !v.every((x) => typeof x === "number")) throw bad("the model's normalisation is malformed");
-  return v as number[];
+  if (!Array.isArray(v)) throw bad("the model's normalisation is malformed");
+  return v.map((x) => {
+    if (typeof x !== "number") throw bad("the model's normalisation is malformed");
+    return x;
+  });
 }
 
 /** Probability of class 1 for each row of `t`, from a train or kfold model artifact. */
@@ -210,9 +219,11 @@ export async function scoreModel(m: ModelArtifact, t: Table, backend: BackendCho
     for (let r = 0; r < sum.length; r++) sum[r] = sum[r]! / folds.length;
     return sum;
   }
-  if (format !== MODEL_FORMAT) throw bad(`this model has format ${JSON.stringify(format ?? null)}, not ${MODEL_FORMAT}`);
+  if (format !== MODEL_FORMAT)
+    throw bad(`this model has format ${JSON.stringify(format ?? null)}, not ${MODEL_FORMAT}`);
   const names = modelFeatures(m);
-  switch (m.meta.kind) {
+  const kind = typeof m.meta.kind === "string" ? m.meta.kind : canonicalJson(m.meta.kind ?? null);
+  switch (kind) {
     case "nn": {
       const nn = m.meta.nn;
       const weights = m.blobs.weights;
@@ -226,7 +237,11 @@ export async function scoreModel(m: ModelArtifact, t: Table, backend: BackendCho
       const { loadNet } = await import("./nn/network.js");
       const { scoreWith } = await import("./nn/train-loop.js");
       const { tf } = await loadTf(backend);
-      const net = await loadNet(tf, { modelTopology: nn.modelTopology, weightSpecs: nn.weightSpecs, weights });
+      const net = await loadNet(tf, {
+        modelTopology: nn.modelTopology,
+        weightSpecs: nn.weightSpecs,
+        weights,
+      });
       try {
         return scoreWith(tf, net, rowMajor(features, t.numRows, norm), t.numRows, names.length);
       } finally {
@@ -241,7 +256,7 @@ export async function scoreModel(m: ModelArtifact, t: Table, backend: BackendCho
       return predictGbt({ meta: inner, blobs: m.blobs }, features);
     }
     default:
-      throw bad(`unknown model kind ${JSON.stringify(m.meta.kind ?? null)}`);
+      throw bad(`unknown model kind ${JSON.stringify(kind)}`);
   }
 }
 
@@ -269,7 +284,8 @@ export function packFolds(models: readonly ModelArtifact[], extra: JsonObject): 
 function foldBlobs(m: ModelArtifact, i: number): Record<string, Uint8Array> {
   const prefix = `fold${i}/`;
   const out: Record<string, Uint8Array> = {};
-  for (const [name, bytes] of Object.entries(m.blobs)) if (name.startsWith(prefix)) out[name.slice(prefix.length)] = bytes;
+  for (const [name, bytes] of Object.entries(m.blobs))
+    if (name.startsWith(prefix)) out[name.slice(prefix.length)] = bytes;
   return out;
 }
 

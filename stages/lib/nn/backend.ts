@@ -37,7 +37,10 @@ function packageVersion(pkg: string): string {
   let dir = path.dirname(main);
   for (let i = 0; i < 5; i++) {
     try {
-      const json = JSON.parse(readFileSync(path.join(dir, "package.json"), "utf8")) as { name?: string; version?: string };
+      const json = JSON.parse(readFileSync(path.join(dir, "package.json"), "utf8")) as {
+        name?: string;
+        version?: string;
+      };
       if (json.name === pkg && typeof json.version === "string") return json.version;
     } catch {
       // not here; go up
@@ -54,7 +57,11 @@ export function resolveBackend(choice: BackendChoice): BackendName {
 }
 
 /** What enters the fingerprint: the trainer, the backend and the tfjs version. */
-export function nnEnvironment(choice: BackendChoice): { trainer: string; backend: BackendName; tfjs: string } {
+export function nnEnvironment(choice: BackendChoice): {
+  trainer: string;
+  backend: BackendName;
+  tfjs: string;
+} {
   const backend = resolveBackend(choice);
   const tfjs = backend === "tensorflow" ? packageVersion(TFJS_NODE) : packageVersion("@tensorflow/tfjs-core");
   return { trainer: "tfjs", backend, tfjs };
@@ -66,7 +73,9 @@ let loaded: { tf: Tf; backend: BackendName } | undefined;
  * Loads tfjs with the requested backend. tfjs keeps one global engine per process, so a process
  * uses one backend; asking for another later is an error rather than a quiet switch.
  */
-export async function loadTf(choice: BackendChoice): Promise<{ tf: Tf; backend: BackendName; version: string }> {
+export async function loadTf(
+  choice: BackendChoice,
+): Promise<{ tf: Tf; backend: BackendName; version: string }> {
   const want = resolveBackend(choice);
   if (loaded) {
     if (loaded.backend !== want)
@@ -79,10 +88,14 @@ export async function loadTf(choice: BackendChoice): Promise<{ tf: Tf; backend: 
   let tf: Tf;
   if (want === "tensorflow") {
     if (!resolvable(TFJS_NODE))
-      throw new StageError("QV_NN_BACKEND", `backend "tensorflow" needs the package ${TFJS_NODE}, which is not installed`, {
-        hint: `npm install ${TFJS_NODE}, or use backend: wasm`,
-        param: ["backend"],
-      });
+      throw new StageError(
+        "QV_NN_BACKEND",
+        `backend "tensorflow" needs the package ${TFJS_NODE}, which is not installed`,
+        {
+          hint: `npm install ${TFJS_NODE}, or use backend: wasm`,
+          param: ["backend"],
+        },
+      );
     try {
       tf = (await import(TFJS_NODE)) as Tf;
     } catch (e) {
@@ -102,7 +115,10 @@ export async function loadTf(choice: BackendChoice): Promise<{ tf: Tf; backend: 
   const ok = await tf.setBackend(want);
   await tf.ready();
   if (!ok || tf.getBackend() !== want)
-    throw new StageError("QV_NN_BACKEND", `the tfjs backend "${want}" failed to start (got "${tf.getBackend()}")`);
+    throw new StageError(
+      "QV_NN_BACKEND",
+      `the tfjs backend "${want}" failed to start (got "${tf.getBackend()}")`,
+    );
   loaded = { tf, backend: want };
   return { tf, backend: want, version: tf.version.tfjs };
 }

@@ -68,15 +68,21 @@ export function featureColumns(
 export function labelColumn(t: Table, name: string, what: string): Uint8Array {
   const c = columnOf(t, name, ["label"], what);
   if (c.type === "dict")
-    throw new StageError("QV_NN_LABEL", `label "${name}" holds text; it must be 0 or 1`, { param: ["label"] });
+    throw new StageError("QV_NN_LABEL", `label "${name}" holds text; it must be 0 or 1`, {
+      param: ["label"],
+    });
   const v = numericValues(c);
   const out = new Uint8Array(v.length);
   for (let i = 0; i < v.length; i++) {
     const y = v[i]!;
     if (y !== 0 && y !== 1)
-      throw new StageError("QV_NN_LABEL", `label "${name}" is ${Number.isNaN(y) ? "missing" : y} in row ${i}; labels must be 0 or 1`, {
-        data: { row: i, column: name },
-      });
+      throw new StageError(
+        "QV_NN_LABEL",
+        `label "${name}" is ${Number.isNaN(y) ? "missing" : y} in row ${i}; labels must be 0 or 1`,
+        {
+          data: { row: i, column: name },
+        },
+      );
     out[i] = y;
   }
   return out;
@@ -103,7 +109,10 @@ export function labeledData(
 ): LabeledData {
   const features = featureColumns(t, cols.features, what, { allowMissing });
   const labels = labelColumn(t, cols.label, what);
-  const weights = cols.weight === undefined ? undefined : weightColumn(t, cols.weight, cols.weightParam ?? ["weight"], what);
+  const weights =
+    cols.weight === undefined
+      ? undefined
+      : weightColumn(t, cols.weight, cols.weightParam ?? ["weight"], what);
   if (t.numRows === 0) throw new StageError("QV_NN_EMPTY", `the ${what} has no rows`);
   return { n: t.numRows, features, labels, weights };
 }
@@ -125,7 +134,11 @@ export function fitNormalization(features: readonly Float64Array[]): Normalizati
 }
 
 /** Float32 row-major matrix (n × d), normalised when `norm` is given. */
-export function rowMajor(features: readonly Float64Array[], n: number, norm: Normalization | undefined): Float32Array {
+export function rowMajor(
+  features: readonly Float64Array[],
+  n: number,
+  norm: Normalization | undefined,
+): Float32Array {
   const d = features.length;
   const out = new Float32Array(n * d);
   for (let j = 0; j < d; j++) {

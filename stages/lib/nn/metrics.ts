@@ -48,7 +48,11 @@ export function accuracy(prob: Float64Array | Float32Array, labels: Uint8Array):
  * Area under the ROC curve, with weights (negative weights allowed, as in sklearn's
  * roc_auc_score(sample_weight)); ties count one half. NaN when one class is absent.
  */
-export function rocAuc(score: Float64Array | Float32Array, labels: Uint8Array, weights?: Float64Array): number {
+export function rocAuc(
+  score: Float64Array | Float32Array,
+  labels: Uint8Array,
+  weights?: Float64Array,
+): number {
   const n = labels.length;
   const order = new Int32Array(n);
   for (let i = 0; i < n; i++) order[i] = i;
@@ -56,7 +60,7 @@ export function rocAuc(score: Float64Array | Float32Array, labels: Uint8Array, w
   let tp = 0;
   let fp = 0;
   let area = 0;
-  for (let i = 0; i < n; ) {
+  for (let i = 0; i < n;) {
     // One group of tied scores moves the curve along a straight segment (trapezoid).
     let dtp = 0;
     let dfp = 0;

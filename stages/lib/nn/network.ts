@@ -167,7 +167,13 @@ export async function loadNet(tf: Tf, saved: SavedNet): Promise<LayersModel> {
 }
 
 /** Logits for a float32 row-major matrix, in chunks so memory stays bounded. */
-export function predictLogits(tf: Tf, model: LayersModel, x: Float32Array, n: number, d: number): Float64Array {
+export function predictLogits(
+  tf: Tf,
+  model: LayersModel,
+  x: Float32Array,
+  n: number,
+  d: number,
+): Float64Array {
   const out = new Float64Array(n);
   const chunk = 8192;
   for (let start = 0; start < n; start += chunk) {

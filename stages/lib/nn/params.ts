@@ -18,7 +18,8 @@ export const trainingFields = {
   model: modelSpecSchema,
   backend: p.withDefault(
     p.enum(BACKEND_CHOICES, {
-      description: "tfjs backend for networks: auto = tensorflow when @tensorflow/tfjs-node is installed, else wasm",
+      description:
+        "tfjs backend for networks: auto = tensorflow when @tensorflow/tfjs-node is installed, else wasm",
     }),
     "auto",
   ),

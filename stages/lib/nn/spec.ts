@@ -6,7 +6,17 @@
  */
 import { p, type Infer } from "../../../engine/schema.js";
 
-export const ACTIVATIONS = ["relu", "elu", "selu", "gelu", "swish", "tanh", "sigmoid", "softplus", "linear"] as const;
+export const ACTIVATIONS = [
+  "relu",
+  "elu",
+  "selu",
+  "gelu",
+  "swish",
+  "tanh",
+  "sigmoid",
+  "softplus",
+  "linear",
+] as const;
 export type Activation = (typeof ACTIVATIONS)[number];
 
 const denseLayer = p.object({
@@ -64,8 +74,14 @@ export type Monitor = (typeof MONITORS)[number];
 
 export const earlyStoppingSchema = p.object({
   monitor: p.withDefault(p.enum(MONITORS), "val_loss"),
-  patience: p.withDefault(p.integer({ min: 0, description: "epochs without improvement before stopping" }), 5),
-  min_delta: p.withDefault(p.number({ min: 0, description: "smallest change that counts as improvement" }), 0),
+  patience: p.withDefault(
+    p.integer({ min: 0, description: "epochs without improvement before stopping" }),
+    5,
+  ),
+  min_delta: p.withDefault(
+    p.number({ min: 0, description: "smallest change that counts as improvement" }),
+    0,
+  ),
   restore_best: p.withDefault(p.boolean({ description: "end with the weights of the best epoch" }), true),
 });
 export type EarlyStoppingSpec = Infer<typeof earlyStoppingSchema>;
@@ -73,11 +89,19 @@ export type EarlyStoppingSpec = Infer<typeof earlyStoppingSchema>;
 export const nnSpecSchema = p.object({
   kind: p.enum(["nn"] as const),
   normalization: p.withDefault(
-    p.boolean({ description: "standardise inputs with mean/variance of the training table (Keras Normalization)" }),
+    p.boolean({
+      description: "standardise inputs with mean/variance of the training table (Keras Normalization)",
+    }),
     false,
   ),
-  layers: p.withDefault(p.array(layerSchema, { description: "hidden layers; none gives logistic regression" }), []),
-  output: p.withDefault(p.enum(["sigmoid"] as const, { description: "one sigmoid unit (binary classification)" }), "sigmoid"),
+  layers: p.withDefault(
+    p.array(layerSchema, { description: "hidden layers; none gives logistic regression" }),
+    [],
+  ),
+  output: p.withDefault(
+    p.enum(["sigmoid"] as const, { description: "one sigmoid unit (binary classification)" }),
+    "sigmoid",
+  ),
   loss: p.withDefault(p.enum(["binary_crossentropy"] as const), "binary_crossentropy"),
   loss_normalization: p.withDefault(
     p.enum(["batch_size", "sum_of_weights"] as const, {
@@ -88,7 +112,10 @@ export const nnSpecSchema = p.object({
   optimizer: p.withDefault(optimizerSchema, { adam: { lr: 0.001, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 } }),
   l2: p.withDefault(p.number({ min: 0, description: "L2 penalty λ·Σw² on dense kernels (Keras l2)" }), 0),
   epochs: p.withDefault(p.integer({ min: 1 }), 10),
-  batch_size: p.withDefault(p.integer({ min: 1, description: "rows per step; more than the rows = full batch" }), 32),
+  batch_size: p.withDefault(
+    p.integer({ min: 1, description: "rows per step; more than the rows = full batch" }),
+    32,
+  ),
   shuffle: p.withDefault(p.boolean({ description: "reshuffle the training rows every epoch" }), true),
   early_stopping: p.optional(earlyStoppingSchema),
 });

@@ -18,7 +18,15 @@ import { Rng, deriveSeed } from "../random.js";
 import { loadTf, type BackendChoice, type Tf } from "./backend.js";
 import { fitNormalization, rowMajor, type LabeledData, type Normalization } from "./data.js";
 import { accuracy, bceOfLogit, rocAuc, weightedMean } from "./metrics.js";
-import { buildNet, countParameters, forwardLogits, predictLogits, saveNet, sigmoid, type SavedNet } from "./network.js";
+import {
+  buildNet,
+  countParameters,
+  forwardLogits,
+  predictLogits,
+  saveNet,
+  sigmoid,
+  type SavedNet,
+} from "./network.js";
 import { layerKind, optimizerOf, type NnSpec } from "./spec.js";
 
 type Tensor = import("@tensorflow/tfjs").Tensor;
@@ -61,7 +69,10 @@ export interface NnTrainResult {
  * The caller folds the normalisation (1/N or 1/Σw) into `w`.
  */
 export function weightedBceFromLogits(tf: Tf, z: Tensor, y: Tensor, w: Tensor): Scalar {
-  const l = tf.relu(z).sub(z.mul(y)).add(tf.log1p(tf.exp(tf.neg(tf.abs(z)))));
+  const l = tf
+    .relu(z)
+    .sub(z.mul(y))
+    .add(tf.log1p(tf.exp(tf.neg(tf.abs(z)))));
   return l.mul(w).sum();
 }
 
@@ -115,16 +126,24 @@ export async function trainNn(req: NnTrainRequest): Promise<NnTrainResult> {
   const { spec, train, validation } = req;
   const es = spec.early_stopping;
   if (es && es.monitor.startsWith("val_") && !validation)
-    throw new StageError("QV_NN_NO_VALIDATION", `early stopping monitors ${es.monitor} but no validation table is connected`, {
-      param: ["model", "early_stopping", "monitor"],
-      hint: "connect a `validation` input, or monitor loss",
-    });
+    throw new StageError(
+      "QV_NN_NO_VALIDATION",
+      `early stopping monitors ${es.monitor} but no validation table is connected`,
+      {
+        param: ["model", "early_stopping", "monitor"],
+        hint: "connect a `validation` input, or monitor loss",
+      },
+    );
   if (spec.loss_normalization === "sum_of_weights" && train.weights) {
     const sw = train.weights.reduce((a, b) => a + b, 0);
     if (!(sw > 0))
-      throw new StageError("QV_NN_WEIGHT", `the training weights sum to ${sw}; sum_of_weights needs a positive sum`, {
-        param: ["model", "loss_normalization"],
-      });
+      throw new StageError(
+        "QV_NN_WEIGHT",
+        `the training weights sum to ${sw}; sum_of_weights needs a positive sum`,
+        {
+          param: ["model", "loss_normalization"],
+        },
+      );
   }
   const { tf, backend, version } = await loadTf(req.backend);
   const d = train.features.length;
@@ -206,14 +225,16 @@ export async function trainNn(req: NnTrainRequest): Promise<NnTrainResult> {
           const x = tf.tensor2d(xb.subarray(0, m * d), [m, d]);
           const y = tf.tensor2d(yb.subarray(0, m), [m, 1]);
           const w = tf.tensor2d(wb.subarray(0, m), [m, 1]);
-          const maskTensors = new Map(dropouts.map((dr, j) => [dr.index, tf.tensor2d(masks[j]!, [m, dr.width])]));
+          const maskTensors = new Map(
+            dropouts.map((dr, j) => [dr.index, tf.tensor2d(masks[j]!, [m, dr.width])]),
+          );
           let kept: Tensor | undefined;
           const { value, grads } = tf.variableGrads(() => {
             const z = forwardLogits(model, x, true, maskTensors);
             kept = tf.keep(z);
             let loss = weightedBceFromLogits(tf, z, y, w);
             if (spec.l2 > 0) loss = loss.add(tf.addN(kernels.map((k) => tf.sum(tf.square(k)))).mul(spec.l2));
-            return loss as Scalar;
+            return loss;
           }, vars);
           if (decay !== 1) for (const v of vars) v.assign(v.mul(decay));
           optimizer.applyGradients(grads);
@@ -261,7 +282,8 @@ export async function trainNn(req: NnTrainRequest): Promise<NnTrainResult> {
 
       if (es) {
         const current =
-          monitorSign * { loss: lossSum / n, accuracy: correct / n, val_loss: valLoss, val_accuracy: valAcc }[es.monitor];
+          monitorSign *
+          { loss: lossSum / n, accuracy: correct / n, val_loss: valLoss, val_accuracy: valAcc }[es.monitor];
         if (current < best - es.min_delta) {
           best = current;
           bestEpoch = epoch;

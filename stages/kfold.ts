@@ -1,0 +1,264 @@
+/**
+ * `kfold`: cross-validated training. Splits the table into k seeded folds (optionally stratified),
+ * trains the same model spec k times with one fold held out as validation, and reports per-fold
+ * validation loss, accuracy and AUC with their mean ± standard deviation, the k models, and
+ * out-of-fold scores for every row.
+ *
+ * Each fold is memoised on its own (key: fold, k, seeds, spec, columns, a hash of the data), so
+ * an interrupted run, or a second kfold stage that shares folds, does not retrain them.
+ * Folds run one after another: the tfjs wasm backend is single-threaded per process.
+ */
+import {
+  defineStage,
+  metrics,
+  model,
+  StageError,
+  table,
+  type ArtifactValue,
+  type ModelArtifact,
+} from "../engine/stage.js";
+import { p } from "../engine/schema.js";
+import type { JsonObject } from "../engine/json.js";
+import {
+  float64Column,
+  int32Column,
+  numericValues,
+  takeRows,
+  withColumn,
+  type Table,
+} from "../engine/table.js";
+import { deriveSeed } from "./lib/random.js";
+import { kFoldAssignment } from "./lib/folds.js";
+import { checkTrainingParams, trainingEnvironment, trainingFields } from "./lib/nn/params.js";
+import { columnOf, labeledData, type LabeledData } from "./lib/nn/data.js";
+import { meanStd } from "./lib/nn/metrics.js";
+
+const params = p.object({
+  ...trainingFields,
+  k: p.withDefault(p.integer({ min: 2, description: "number of folds" }), 5),
+  stratify: p.withDefault(
+    p.union([p.boolean(), p.column()], {
+      description: "true: keep the label's class balance in every fold; a column name: stratify by it",
+    }),
+    false,
+  ),
+  column: p.optional(
+    p.string({ description: "name of the out-of-fold score column (default: this stage's id)" }),
+  ),
+  fold_column: p.optional(p.string({ description: "also add the fold index of each row under this name" })),
+});
+
+const OOF_BLOB = "quiver.oof";
+
+function subset(d: LabeledData, rows: Int32Array): LabeledData {
+  const pick = (v: Float64Array) => {
+    const out = new Float64Array(rows.length);
+    for (let i = 0; i < rows.length; i++) out[i] = v[rows[i]!]!;
+    return out;
+  };
+  const labels = new Uint8Array(rows.length);
+  for (let i = 0; i < rows.length; i++) labels[i] = d.labels[rows[i]!]!;
+  return {
+    n: rows.length,
+    features: d.features.map(pick),
+    labels,
+    weights: d.weights ? pick(d.weights) : undefined,
+  };
+}
+
+function stratifyClasses(t: Table, data: LabeledData, stratify: boolean | string): Int32Array | undefined {
+  if (stratify === false) return undefined;
+  if (stratify === true) return Int32Array.from(data.labels);
+  const c = columnOf(t, stratify, ["stratify"], "table");
+  if (c.type === "dict") return c.codes;
+  if (c.type === "int32") return c.values;
+  const v = numericValues(c);
+  const out = new Int32Array(v.length);
+  for (let i = 0; i < v.length; i++) {
+    if (!Number.isInteger(v[i]!))
+      throw new StageError(
+        "QV_STRATIFY",
+        `stratify column "${stratify}" has the non-integer value ${v[i]} in row ${i}`,
+        {
+          param: ["stratify"],
+          data: { row: i, column: stratify },
+          hint: "stratify by a class column (integers or text)",
+        },
+      );
+    out[i] = v[i]!;
+  }
+  return out;
+}
+
+/** A content hash of everything the folds read, for their memo keys (the engine keys inputs, not memos). */
+async function dataHash(data: LabeledData, classes: Int32Array | undefined): Promise<string> {
+  const { default: xxhash } = await import("xxhash-wasm");
+  const h = (await xxhash()).create64();
+  const bytes = (a: ArrayBufferView) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+  h.update(`n=${data.n};d=${data.features.length};`);
+  for (const f of data.features) h.update(bytes(f));
+  h.update("labels;").update(data.labels);
+  if (data.weights) h.update("weights;").update(bytes(data.weights));
+  if (classes) h.update("classes;").update(bytes(classes));
+  return h.digest().toString(16).padStart(16, "0");
+}
+
+function num(m: JsonObject, key: string): number {
+  const v = m[key];
+  return typeof v === "number" ? v : NaN;
+}
+
+/** NaN (e.g. AUC of a fold with one class) is not JSON: it becomes null. */
+function finite(x: number): number | null {
+  return Number.isFinite(x) ? x : null;
+}
+
+export const kfoldStage = defineStage({
+  type: "kfold",
+  version: 1,
+  description: "k-fold cross-validated training: per-fold validation metrics, k models, out-of-fold scores",
+  inputs: {
+    table: { kind: "table", description: "rows to split into folds: features, label, optional weight" },
+  },
+  outputs: {
+    models: { kind: "model", description: "the k models (predict averages their scores)" },
+    oof: {
+      kind: "table",
+      description: "the input table plus each row's score from the model that did not see it",
+    },
+    metrics: {
+      kind: "metrics",
+      description: "per-fold val_loss, val_accuracy, val_auc and their mean ± std",
+    },
+  },
+  params,
+  random: true,
+  check: (pr) => checkTrainingParams(pr),
+  environment: (pr) => Promise.resolve(trainingEnvironment(pr)),
+  async run(ctx) {
+    const pr = ctx.params;
+    const t = ctx.inputs.table("table");
+    const cols = { features: pr.features, label: pr.label, weight: pr.weight };
+    const data = labeledData(t, cols, "table", pr.model.kind === "gbt");
+    const classes = stratifyClasses(t, data, pr.stratify);
+    const foldSeed = deriveSeed(ctx.seed, "folds");
+    let folds: Int32Array;
+    try {
+      folds = kFoldAssignment(data.n, pr.k, foldSeed, classes);
+    } catch (e) {
+      if (e instanceof StageError && e.param === undefined)
+        throw new StageError(e.code, e.message, { param: ["k"], ...(e.hint ? { hint: e.hint } : {}) });
+      throw e;
+    }
+    const hash = await dataHash(data, classes);
+    const environment = trainingEnvironment(pr);
+    const { trainModel, scoreModel, packFolds } = await import("./lib/model-kinds.js");
+
+    const foldModels: ModelArtifact[] = [];
+    const foldMetrics: JsonObject[] = [];
+    const oof = new Float64Array(data.n).fill(NaN);
+    for (let i = 0; i < pr.k; i++) {
+      const trainRows: number[] = [];
+      const valRows: number[] = [];
+      for (let r = 0; r < data.n; r++) (folds[r] === i ? valRows : trainRows).push(r);
+      const tr = Int32Array.from(trainRows);
+      const va = Int32Array.from(valRows);
+      const key = {
+        fold: i,
+        k: pr.k,
+        stratify: pr.stratify,
+        seed: ctx.seed,
+        data: hash,
+        features: pr.features,
+        label: pr.label,
+        weight: pr.weight ?? null,
+        model: pr.model as unknown as JsonObject,
+        environment,
+      };
+      const value: ArtifactValue = await ctx.memo(key, async () => {
+        const r = await trainModel({
+          spec: pr.model,
+          columns: cols,
+          train: subset(data, tr),
+          validation: subset(data, va),
+          seed: deriveSeed(ctx.seed, `fold${i}`),
+          backend: pr.backend,
+          progress: (f, line) => ctx.progress((i + f) / pr.k, `fold ${i + 1}/${pr.k}: ${line}`),
+          signal: ctx.signal,
+        });
+        const score = await scoreModel(r.artifact, takeRows(t, va), pr.backend);
+        return model({
+          meta: { fold: i, model: r.artifact.meta, metrics: r.metrics },
+          blobs: { ...r.artifact.blobs, [OOF_BLOB]: new Uint8Array(score.buffer.slice(0)) },
+        });
+      });
+      if (value.kind !== "model") throw new Error("kfold memo returned a non-model value");
+      const { meta, blobs } = value.model;
+      const { [OOF_BLOB]: oofBytes, ...modelBlobs } = blobs;
+      const inner = meta.model;
+      const m = meta.metrics;
+      if (
+        !oofBytes ||
+        typeof inner !== "object" ||
+        inner === null ||
+        Array.isArray(inner) ||
+        typeof m !== "object" ||
+        m === null ||
+        Array.isArray(m)
+      )
+        throw new Error("kfold memo entry is incomplete");
+      const score = new Float64Array(oofBytes.slice().buffer);
+      if (score.length !== va.length) throw new Error("kfold memo entry has the wrong number of scores");
+      for (let j = 0; j < va.length; j++) oof[va[j]!] = score[j]!;
+      foldModels.push({ meta: inner, blobs: modelBlobs });
+      foldMetrics.push({
+        fold: i,
+        train_rows: tr.length,
+        val_rows: va.length,
+        val_loss: finite(num(m, "val_loss")),
+        val_accuracy: finite(num(m, "val_accuracy")),
+        val_auc: finite(num(m, "val_auc")),
+        ...(m.epochs_run !== undefined ? { epochs_run: m.epochs_run } : {}),
+        ...(m.best_epoch !== undefined ? { best_epoch: m.best_epoch } : {}),
+      });
+      ctx.progress((i + 1) / pr.k, `fold ${i + 1}/${pr.k}: val_loss ${num(m, "val_loss").toFixed(5)}`);
+    }
+
+    const summaryOf = (key: string) => {
+      const s = meanStd(foldMetrics.map((f) => num(f, key)));
+      return { mean: finite(s.mean), std: finite(s.std) };
+    };
+    const out: JsonObject = {
+      k: pr.k,
+      std: "population (ddof 0, numpy's default)",
+      folds: foldMetrics,
+      val_loss: summaryOf("val_loss"),
+      val_accuracy: summaryOf("val_accuracy"),
+      val_auc: summaryOf("val_auc"),
+      oof_rows: data.n,
+    };
+    const scoreName = pr.column ?? ctx.stageId;
+    if (t.columns.has(scoreName))
+      throw new StageError("QV_COLUMN_EXISTS", `the table already has a column "${scoreName}"`, {
+        ...(pr.column !== undefined ? { param: ["column"] } : {}),
+        hint: "set `column:` to another name for the out-of-fold score",
+      });
+    let oofTable = withColumn(t, scoreName, float64Column(oof));
+    if (pr.fold_column !== undefined) {
+      if (oofTable.columns.has(pr.fold_column))
+        throw new StageError("QV_COLUMN_EXISTS", `the table already has a column "${pr.fold_column}"`, {
+          param: ["fold_column"],
+        });
+      oofTable = withColumn(oofTable, pr.fold_column, int32Column(folds));
+    }
+    const vl = meanStd(foldMetrics.map((f) => num(f, "val_loss")));
+    return {
+      outputs: {
+        models: model(packFolds(foldModels, { stratify: pr.stratify })),
+        oof: table(oofTable),
+        metrics: metrics(out),
+      },
+      summary: { k: pr.k, val_loss: `${vl.mean.toFixed(5)} ± ${vl.std.toFixed(5)}`, rows: data.n },
+    };
+  },
+});

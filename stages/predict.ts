@@ -1,0 +1,63 @@
+/**
+ * `predict`: applies a trained model (from `train`, or the k models of `kfold`, averaged) to any
+ * table and appends its score, the probability of class 1, as a float64 column. The column is
+ * named after the stage that trained the model, so several models can score the same table
+ * side by side and evaluation stages can tell them apart.
+ */
+import { defineStage, StageError, table } from "../engine/stage.js";
+import { p } from "../engine/schema.js";
+import { float64Column, withColumn } from "../engine/table.js";
+import { BACKEND_CHOICES, nnEnvironment } from "./lib/nn/backend.js";
+
+const params = p.object({
+  column: p.optional(
+    p.string({
+      description: "name of the score column (default: the id of the stage that trained the model)",
+    }),
+  ),
+  backend: p.withDefault(
+    p.enum(BACKEND_CHOICES, { description: "tfjs backend for networks (see train)" }),
+    "auto",
+  ),
+});
+
+/** "stage.port" → "stage". */
+export function producingStage(inputFrom: string | undefined): string | undefined {
+  if (inputFrom === undefined) return undefined;
+  const dot = inputFrom.indexOf(".");
+  return dot < 0 ? inputFrom : inputFrom.slice(0, dot);
+}
+
+export const predictStage = defineStage({
+  type: "predict",
+  version: 1,
+  description: "Score a table with a trained model, appending a column with the probability of class 1",
+  inputs: {
+    model: { kind: "model", description: "a model from train (or kfold: the fold models' mean)" },
+    table: { kind: "table", description: "rows to score; must hold the model's feature columns" },
+  },
+  outputs: { table: { kind: "table", description: "the input table plus the score column" } },
+  params,
+  // Networks' float32 arithmetic can differ between backends: the backend is part of the result.
+  environment: (pr) => Promise.resolve(nnEnvironment(pr.backend)),
+  async run(ctx) {
+    const m = ctx.inputs.model("model");
+    const t = ctx.inputs.table("table");
+    const name = ctx.params.column ?? producingStage(ctx.inputFrom.model) ?? "score";
+    if (t.columns.has(name))
+      throw new StageError("QV_COLUMN_EXISTS", `the table already has a column "${name}"`, {
+        ...(ctx.params.column !== undefined ? { param: ["column"] } : {}),
+        hint: "set `column:` to another name for the score",
+      });
+    const { scoreModel } = await import("./lib/model-kinds.js");
+    const score = await scoreModel(m, t, ctx.params.backend);
+    return {
+      outputs: { table: table(withColumn(t, name, float64Column(score))) },
+      summary: {
+        rows: t.numRows,
+        column: name,
+        kind: typeof m.meta.kind === "string" ? m.meta.kind : "kfold",
+      },
+    };
+  },
+});
