@@ -26,13 +26,19 @@ export function parsePipelineSource(
     return { file, line: lp.line, col: lp.col, length: Math.max(1, length) };
   };
   const diagnostics: Diagnostic[] = [];
+  const seen = new Set<string>();
   for (const e of doc.errors) {
     const duplicate = e.code === "DUPLICATE_KEY";
+    // The parser can report one problem several times at the same spot; once is enough.
+    const id = `${e.code}:${e.pos[0]}:${e.message}`;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    const keyText = duplicate ? (/^[^\s:{},[\]]+/.exec(text.slice(e.pos[0])) ?? [""])[0] : "";
     diagnostics.push({
       severity: "error",
       code: duplicate ? "QV_DUPLICATE_KEY" : `QV_YAML_${e.code}`,
-      message: firstLine(e.message),
-      location: pos(e.pos[0], e.pos[1] - e.pos[0]),
+      message: duplicate && keyText ? `duplicate key "${keyText}": keys in a mapping must be unique` : firstLine(e.message),
+      location: pos(e.pos[0], duplicate && keyText ? keyText.length : e.pos[1] - e.pos[0]),
       hint: duplicate
         ? "each key may appear once in a mapping; remove or rename one of them"
         : "fix the YAML syntax at this position",

@@ -323,10 +323,16 @@ export function validatePipeline(
     const s = stagesRaw[id] as Record<string, unknown>;
     const base: ParamPath = ["stages", id, "with"];
     const withRaw = s.with ?? {};
-    const substituted = substitute(withRaw, base, params, (code, message, p, hint) =>
-      err(code, message, at(p), hint),
+    const unresolved: ParamPath[] = [];
+    const substituted = substitute(withRaw, base, params, (code, message, p, hint) => {
+      unresolved.push(p.slice(base.length));
+      err(code, message, at(p), hint);
+    });
+    const { value, issues: allIssues } = validate(def.params.spec, substituted);
+    // A value whose ${reference} did not resolve was reported once already; do not type-check it too.
+    const issues = allIssues.filter(
+      (i) => !unresolved.some((u) => u.length <= i.path.length && u.every((x, k) => i.path[k] === x)),
     );
-    const { value, issues } = validate(def.params.spec, substituted);
     for (const i of issues) {
       err(
         i.code,
@@ -335,7 +341,7 @@ export function validatePipeline(
         i.hint,
       );
     }
-    if (issues.length === 0 && def.check) {
+    if (allIssues.length === 0 && unresolved.length === 0 && def.check) {
       for (const pr of def.check(value)) {
         const loc = at([...base, ...pr.path], {
           ...(pr.offset !== undefined ? { offset: pr.offset } : {}),

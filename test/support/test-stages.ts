@@ -121,9 +121,23 @@ export const modelStage = defineStage({
   },
 });
 
+export const halvesStage = defineStage({
+  type: "halves",
+  version: 1,
+  description: "first and second half of the rows",
+  inputs: { table: { kind: "table", description: "column x" } },
+  outputs: { first: { kind: "table", description: "first half" }, second: { kind: "table", description: "second half" } },
+  params: p.object({}),
+  run(ctx) {
+    const v = xs(ctx.inputs.table("table"));
+    const h = Math.ceil(v.length / 2);
+    return Promise.resolve({ outputs: { first: table(col(v.slice(0, h))), second: table(col(v.slice(h))) } });
+  },
+});
+
 export const testRegistry: ReadonlyMap<string, AnyStageDefinition> = new Map([
   ...registry,
-  ...([sourceStage, addStage, clipStage, sumStage, failStage, modelStage] as AnyStageDefinition[]).map(
+  ...([sourceStage, addStage, clipStage, sumStage, failStage, modelStage, halvesStage] as AnyStageDefinition[]).map(
     (d) => [d.type, d] as const,
   ),
 ]);

@@ -1,0 +1,50 @@
+/** Real processes on one store: SIGKILL mid-stage, and concurrent runs. */
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { Rig, storeObjects, waitFor } from "./support/rig.js";
+
+const SLOW = `quiver: 1
+name: slow
+stages:
+  src:  { type: source, with: { values: [1, 2, 3], sleep_ms: 300 } }
+  a:    { type: add, inputs: { table: src }, with: { amount: 1, sleep_ms: 300 } }
+  b:    { type: add, inputs: { table: a }, with: { amount: 2, sleep_ms: 300 } }
+  total: { type: sum, inputs: { table: b } }
+`;
+
+describe("processes", () => {
+  test("a run killed with SIGKILL mid-stage is followed by a run that finishes with the same bytes", async () => {
+    const clean = Rig.create({ "p.yaml": SLOW });
+    const reference = await clean.spawnAndWait("run", "p.yaml");
+    assert.equal(reference.code, 0, reference.stderr);
+    const refObjects = storeObjects(clean.cacheDir);
+
+    const r = Rig.create({ "p.yaml": SLOW });
+    for (const delay of [150, 450, 750]) {
+      const child = r.spawn("run", "p.yaml");
+      const done = waitFor(child);
+      await new Promise((res) => setTimeout(res, delay));
+      child.kill("SIGKILL");
+      await done;
+    }
+    const after = await r.spawnAndWait("run", "p.yaml");
+    assert.equal(after.code, 0, after.stderr);
+    assert.deepEqual(storeObjects(r.cacheDir), refObjects);
+    const again = await r.spawnAndWait("run", "p.yaml");
+    assert.deepEqual(again.ran, []);
+    clean.remove();
+    r.remove();
+  });
+
+  test("two concurrent runs on one store both succeed and compute each stage once", async () => {
+    const r = Rig.create({ "p.yaml": SLOW });
+    const [x, y] = await Promise.all([r.spawnAndWait("run", "p.yaml"), r.spawnAndWait("run", "p.yaml")]);
+    assert.equal(x.code, 0, x.stderr);
+    assert.equal(y.code, 0, y.stderr);
+    for (const stage of ["src", "a", "b", "total"]) {
+      const computed = [...x.ran, ...y.ran].filter((s) => s === stage).length;
+      assert.equal(computed, 1, `${stage} computed exactly once (single-flight)`);
+    }
+    r.remove();
+  });
+});
