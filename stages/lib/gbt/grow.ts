@@ -22,7 +22,7 @@ export interface GrowInput {
   readonly grad: Float64Array;
   readonly hess: Float64Array;
   /** Rows of this tree, ascending; reordered in place (partitioned by node). */
-  readonly rows: Uint32Array;
+  readonly rows: Int32Array;
   readonly maxDepth: number;
   readonly minExamples: number;
   readonly l2: number;
@@ -89,7 +89,7 @@ export function growTree(input: GrowInput): GrownTree {
     return tree.feature.length - 1;
   };
   const histSize = numFeatures * BINS_PER_FEATURE * SLOTS;
-  const scratch = new Uint32Array(rows.length);
+  const scratch = new Int32Array(rows.length);
   const orderedGrad = new Float64Array(rows.length);
   const orderedHess = new Float64Array(rows.length);
 
@@ -120,13 +120,16 @@ export function growTree(input: GrowInput): GrownTree {
       tree.left[node.index] = leftIndex;
       tree.right[node.index] = rightIndex;
       // Subtraction trick: scan only the smaller child; the sibling is parent minus it.
+      // Children at the depth limit become leaves and need only their totals.
+      const childrenAreLeaves = depth + 1 >= maxDepth;
+      const size = childrenAreLeaves ? 0 : histSize;
       const leftSmaller = mid - node.start <= node.end - mid;
       const smallTotals: Totals = { grad: 0, hess: 0 };
       const small = leftSmaller
-        ? buildHistogram(input, node.start, mid, histSize, orderedGrad, orderedHess, smallTotals)
-        : buildHistogram(input, mid, node.end, histSize, orderedGrad, orderedHess, smallTotals);
+        ? buildHistogram(input, node.start, mid, size, orderedGrad, orderedHess, smallTotals)
+        : buildHistogram(input, mid, node.end, size, orderedGrad, orderedHess, smallTotals);
       const large = node.hist; // reused in place: the parent's histogram is no longer needed
-      for (let i = 0; i < histSize; i++) large[i] = large[i]! - small[i]!;
+      for (let i = 0; i < size; i++) large[i] = large[i]! - small[i]!;
       const largeTotals: Totals = {
         grad: totals.grad - smallTotals.grad,
         hess: totals.hess - smallTotals.hess,
@@ -176,16 +179,18 @@ function buildHistogram(
   }
   totals.grad = sumGrad;
   totals.hess = sumHess;
-  const numFeatures = input.numBins.length;
+  const numFeatures = size === 0 ? 0 : input.numBins.length;
   for (let f = 0; f < numFeatures; f++) {
     if (input.splittable[f] === 0) continue;
-    const base = f * n;
-    const h0 = f * BINS_PER_FEATURE * SLOTS;
+    // Per-feature views keep the hot loop's index arithmetic minimal.
+    const column = codes.subarray(f * n, (f + 1) * n);
+    const h = hist.subarray(f * BINS_PER_FEATURE * SLOTS, (f + 1) * BINS_PER_FEATURE * SLOTS);
+    const nodeRows = rows.subarray(start, end);
     for (let k = 0; k < count; k++) {
-      const o = h0 + codes[base + rows[start + k]!]! * SLOTS;
-      hist[o] = hist[o]! + orderedGrad[k]!;
-      hist[o + 1] = hist[o + 1]! + orderedHess[k]!;
-      hist[o + 2] = hist[o + 2]! + 1;
+      const o = column[nodeRows[k]!]! * SLOTS;
+      h[o] = h[o]! + orderedGrad[k]!;
+      h[o + 1] = h[o + 1]! + orderedHess[k]!;
+      h[o + 2] = h[o + 2]! + 1;
     }
   }
   return hist;
@@ -290,7 +295,7 @@ function partition(
   feature: number,
   bin: number,
   missingLeft: boolean,
-  scratch: Uint32Array,
+  scratch: Int32Array,
 ): number {
   const { rows, codes, n } = input;
   const base = feature * n;

@@ -44,7 +44,7 @@ export function trainGbt(data: GbtTrainData, options: GbtOptions, seed: number):
   updateGradients(scores, labels, weights, grad, hess);
 
   const sampleSize = Math.max(1, Math.round(options.subsample * n));
-  const rows = new Uint32Array(sampleSize);
+  const rows = new Int32Array(sampleSize);
   const trainLoss = new Float64Array(options.numTrees);
   const treeStart = new Int32Array(options.numTrees + 1);
   const feature: number[] = [];
@@ -143,7 +143,7 @@ function updateGradients(
 }
 
 /** Selection sampling (Knuth's algorithm S): exactly rows.length of n rows, in ascending order. */
-function sampleRows(rng: Rng, n: number, rows: Uint32Array): void {
+function sampleRows(rng: Rng, n: number, rows: Int32Array): void {
   let need = rows.length;
   let k = 0;
   for (let r = 0; r < n && need > 0; r++) {
