@@ -22,12 +22,16 @@ import {
 
 const params = p.object({
   columns: p.withDefault(
-    p.map(p.expression(), { description: "new column name -> expression (a boolean gives a 0/1 int32 column)" }),
+    p.map(p.expression(), {
+      description: "new column name -> expression (a boolean gives a 0/1 int32 column)",
+    }),
     {},
   ),
   drop: p.optional(p.array(p.column(), { description: "columns to remove (after the definitions)" })),
   rename: p.optional(p.map(p.column(), { description: "old name -> new name (after drop)" })),
-  keep: p.optional(p.array(p.column(), { description: "keep only these columns, in this order (after rename)" })),
+  keep: p.optional(
+    p.array(p.column(), { description: "keep only these columns, in this order (after rename)" }),
+  ),
 });
 
 type Params = Infer<typeof params>;
@@ -36,14 +40,22 @@ type Params = Infer<typeof params>;
  * Evaluation order: a definition comes after the definitions it reads; among those ready, the one
  * written first goes first. Returns the names in a cycle when there is one.
  */
-export function definitionOrder(deps: ReadonlyMap<string, readonly string[]>): { order: string[] } | { cycle: string[] } {
+export function definitionOrder(
+  deps: ReadonlyMap<string, readonly string[]>,
+): { order: string[] } | { cycle: string[] } {
   const names = [...deps.keys()];
   const needs = new Map(names.map((n) => [n, (deps.get(n) ?? []).filter((d) => d !== n && deps.has(d))]));
   const done = new Set<string>();
   const order: string[] = [];
   while (order.length < names.length) {
     const next = names.find((n) => !done.has(n) && needs.get(n)!.every((d) => done.has(d)));
-    if (next === undefined) return { cycle: findCycle(names.filter((n) => !done.has(n)), needs) };
+    if (next === undefined)
+      return {
+        cycle: findCycle(
+          names.filter((n) => !done.has(n)),
+          needs,
+        ),
+      };
     done.add(next);
     order.push(next);
   }
@@ -86,7 +98,11 @@ export const defineColumnsStage = defineStage({
     const problems: ParamProblem[] = [];
     for (const [name, text] of Object.entries(ps.columns)) {
       if (name === "")
-        problems.push({ path: ["columns"], code: "QV_DEFINE_EMPTY_NAME", message: "a column name cannot be empty" });
+        problems.push({
+          path: ["columns"],
+          code: "QV_DEFINE_EMPTY_NAME",
+          message: "a column name cannot be empty",
+        });
       for (const e of staticProblems(text).errors) problems.push(toParamProblem(e, ["columns", name]));
     }
     const order = definitionOrder(dependencies(ps.columns));
@@ -118,7 +134,11 @@ export const defineColumnsStage = defineStage({
     }
     ps.keep?.forEach((name, i) => {
       if (ps.keep!.indexOf(name) !== i)
-        problems.push({ path: ["keep", i], code: "QV_DEFINE_DUPLICATE", message: `"${name}" is listed twice in keep` });
+        problems.push({
+          path: ["keep", i],
+          code: "QV_DEFINE_DUPLICATE",
+          message: `"${name}" is listed twice in keep`,
+        });
     });
     return problems;
   },
@@ -141,9 +161,13 @@ export const defineColumnsStage = defineStage({
 
     const order = definitionOrder(dependencies(ps.columns));
     if ("cycle" in order)
-      throw new StageError("QV_DEFINE_CYCLE", `definitions depend on each other in a cycle: ${order.cycle.join(" -> ")}`, {
-        param: ["columns", order.cycle[0]!],
-      });
+      throw new StageError(
+        "QV_DEFINE_CYCLE",
+        `definitions depend on each other in a cycle: ${order.cycle.join(" -> ")}`,
+        {
+          param: ["columns", order.cycle[0]!],
+        },
+      );
     const added: string[] = [];
     const replaced: string[] = [];
     for (const name of order.order) {
@@ -151,6 +175,10 @@ export const defineColumnsStage = defineStage({
       const col = evaluateDefinition(text, view, ["columns", name]);
       (input.columns.has(name) ? replaced : added).push(name);
       work.set(name, col);
+      ctx.progress((added.length + replaced.length) / order.order.length, `defined ${name}`);
+      // Between definitions, let the engine's event loop run (progress output, cancellation).
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (ctx.signal.aborted) throw new StageError("QV_ABORTED", "define was cancelled");
     }
     // The order new columns appear in follows the YAML, not the evaluation order.
     const ordered = new Map<string, Column>(input.columns);
@@ -170,11 +198,17 @@ export const defineColumnsStage = defineStage({
       for (const [name, col] of ordered) {
         const to = Object.hasOwn(rename, name) ? rename[name]! : name;
         if (renamed.has(to)) {
-          const from = Object.hasOwn(rename, name) ? name : Object.keys(rename).find((k) => rename[k] === to)!;
-          throw new StageError("QV_DEFINE_RENAME_COLLISION", `renaming "${from}" to "${to}" collides with an existing column`, {
-            param: ["rename", from],
-            hint: `drop "${to}" first, or choose another name`,
-          });
+          const from = Object.hasOwn(rename, name)
+            ? name
+            : Object.keys(rename).find((k) => rename[k] === to)!;
+          throw new StageError(
+            "QV_DEFINE_RENAME_COLLISION",
+            `renaming "${from}" to "${to}" collides with an existing column`,
+            {
+              param: ["rename", from],
+              hint: `drop "${to}" first, or choose another name`,
+            },
+          );
         }
         renamed.set(to, col);
       }
@@ -229,7 +263,12 @@ function evaluateDefinition(text: string, t: Table, path: (string | number)[]): 
   }
 }
 
-function unknownColumn(name: string, columns: ReadonlyMap<string, Column>, path: (string | number)[], what: string): StageError {
+function unknownColumn(
+  name: string,
+  columns: ReadonlyMap<string, Column>,
+  path: (string | number)[],
+  what: string,
+): StageError {
   const near = didYouMean(name, columns.keys());
   return new StageError("QV_DEFINE_UNKNOWN_COLUMN", `cannot ${what} "${name}": no such column`, {
     param: path,

@@ -19,7 +19,15 @@ import {
   toParamProblem,
   toStageError,
 } from "./lib/expr/index.js";
-import { type ClassIndex, type CutflowStep, MAX_CLASSES, Tally, classIndex, cutflowMetrics, formatCutflow } from "./lib/expr/cutflow.js";
+import {
+  type ClassIndex,
+  type CutflowStep,
+  MAX_CLASSES,
+  Tally,
+  classIndex,
+  cutflowMetrics,
+  formatCutflow,
+} from "./lib/expr/cutflow.js";
 
 const cutSchema = p.union([
   p.expression({ description: "a cut, named by its own text" }),
@@ -31,14 +39,23 @@ const cutSchema = p.union([
 
 const params = p.object({
   where: p.optional(p.expression({ description: "condition a row must satisfy to be kept" })),
-  cuts: p.optional(p.array(cutSchema, { minItems: 1, description: "named cuts applied in order (a cut flow)" })),
-  label: p.optional(p.column({ description: 'class column for per-class counts (default: "label" if present)' })),
+  cuts: p.optional(
+    p.array(cutSchema, { minItems: 1, description: "named cuts applied in order (a cut flow)" }),
+  ),
+  label: p.optional(
+    p.column({ description: 'class column for per-class counts (default: "label" if present)' }),
+  ),
   weight: p.optional(p.column({ description: "event weight column for Σw in the cut flow" })),
   head: p.optional(p.integer({ min: 0, description: "keep only the first N rows after the cuts" })),
   limit_per_class: p.optional(
     p.map(p.integer({ min: 0 }), { description: "class value -> keep only its first N rows after the cuts" }),
   ),
-  nan: p.withDefault(p.enum(["drop", "error", "keep"] as const, { description: "rows with a missing value in a cut's columns" }), "drop"),
+  nan: p.withDefault(
+    p.enum(["drop", "error", "keep"] as const, {
+      description: "rows with a missing value in a cut's columns",
+    }),
+    "drop",
+  ),
 });
 
 type Params = Infer<typeof params>;
@@ -121,13 +138,19 @@ export const selectStage = defineStage({
     const labelCol = labelName === undefined ? undefined : requireColumn(t, labelName, ["label"]);
     const classes = classIndex(labelCol, t.numRows);
     if ("tooMany" in classes)
-      throw new StageError("QV_SELECT_TOO_MANY_CLASSES", `label column "${labelName}" has more than ${MAX_CLASSES} distinct values`, {
-        param: ["label"],
-        hint: "per-class counts need a class column (e.g. 0/1 or a sample name); set label to one",
-      });
+      throw new StageError(
+        "QV_SELECT_TOO_MANY_CLASSES",
+        `label column "${labelName}" has more than ${MAX_CLASSES} distinct values`,
+        {
+          param: ["label"],
+          hint: "per-class counts need a class column (e.g. 0/1 or a sample name); set label to one",
+        },
+      );
     const weightCol = ps.weight === undefined ? undefined : requireColumn(t, ps.weight, ["weight"]);
     if (weightCol?.type === "dict")
-      throw new StageError("QV_SELECT_WEIGHT_TYPE", `weight column "${ps.weight}" holds text, not numbers`, { param: ["weight"] });
+      throw new StageError("QV_SELECT_WEIGHT_TYPE", `weight column "${ps.weight}" holds text, not numbers`, {
+        param: ["weight"],
+      });
     const w = weightCol === undefined ? undefined : numericValues(weightCol);
     if (w !== undefined) {
       let missing = 0;
@@ -159,7 +182,11 @@ export const selectStage = defineStage({
         }
         afterCut[k]!.add(alive, s, n, classes.slot, w);
       }
-      if (cuts.length > 0 && (s / CHUNK) % 256 === 0) ctx.progress(s / t.numRows, "applying cuts");
+      if (cuts.length > 0 && (s / CHUNK) % 256 === 255) {
+        ctx.progress(s / t.numRows, "applying cuts");
+        // Let the engine's event loop breathe (progress output, cancellation) on big tables.
+        await yieldToEventLoop();
+      }
     }
 
     const steps: CutflowStep[] = cuts.map((c, k) => ({
@@ -169,8 +196,12 @@ export const selectStage = defineStage({
       after: afterCut[k]!,
     }));
     if (ps.limit_per_class !== undefined) {
-      limitPerClass(keep, classes, ps.limit_per_class, labelName, ctx.note);
-      steps.push({ name: "limit_per_class", kind: "limit_per_class", after: recount(keep, slots, classes.slot, w) });
+      limitPerClass(keep, classes, ps.limit_per_class, labelName, (m) => ctx.note(m));
+      steps.push({
+        name: "limit_per_class",
+        kind: "limit_per_class",
+        after: recount(keep, slots, classes.slot, w),
+      });
     }
     if (ps.head !== undefined) {
       head(keep, ps.head);
@@ -194,6 +225,8 @@ export const selectStage = defineStage({
   },
 });
 
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 function compileCut(c: Cut, t: Table): CompiledExpression {
   let compiled: CompiledExpression;
   try {
@@ -203,12 +236,19 @@ function compileCut(c: Cut, t: Table): CompiledExpression {
     throw err;
   }
   if (compiled.type !== "boolean")
-    throw new StageError("QV_EXPR_TYPE", `a cut must be a condition, but this expression is ${compiled.type === "number" ? "a number" : "text"}`, {
-      param: c.path,
-      offset: 0,
-      length: c.text.length,
-      hint: compiled.type === "number" ? `write a comparison, e.g. ${canonicalText(c.text)} != 0` : 'compare it, e.g. sample == "DM_300"',
-    });
+    throw new StageError(
+      "QV_EXPR_TYPE",
+      `a cut must be a condition, but this expression is ${compiled.type === "number" ? "a number" : "text"}`,
+      {
+        param: c.path,
+        offset: 0,
+        length: c.text.length,
+        hint:
+          compiled.type === "number"
+            ? `write a comparison, e.g. ${canonicalText(c.text)} != 0`
+            : 'compare it, e.g. sample == "DM_300"',
+      },
+    );
   return compiled;
 }
 
@@ -240,22 +280,32 @@ function applyNanPolicy(
     if (col.type === "int32") continue;
     for (let i = 0; i < n; i++) {
       if (alive[i] === 0) continue;
-      const missing = col.type === "float64" ? col.values[s + i] !== col.values[s + i] : col.codes[s + i]! < 0;
+      const missing =
+        col.type === "float64" ? col.values[s + i] !== col.values[s + i] : col.codes[s + i]! < 0;
       if (!missing) continue;
       if (policy === "drop") {
         alive[i] = 0;
         continue;
       }
-      throw new StageError("QV_SELECT_NAN", `column "${name}" is missing (NaN) in row ${s + i} (counting from 0), read by the cut "${cut.name}"`, {
-        param: cut.path,
-        data: { row: s + i, column: name },
-        hint: "nan: drop drops such rows; nan: keep evaluates them as written (comparisons with NaN are false)",
-      });
+      throw new StageError(
+        "QV_SELECT_NAN",
+        `column "${name}" is missing (NaN) in row ${s + i} (counting from 0), read by the cut "${cut.name}"`,
+        {
+          param: cut.path,
+          data: { row: s + i, column: name },
+          hint: "nan: drop drops such rows; nan: keep evaluates them as written (comparisons with NaN are false)",
+        },
+      );
     }
   }
 }
 
-function recount(keep: Uint8Array, slots: number, slot: Int32Array | undefined, w: Float64Array | undefined): Tally {
+function recount(
+  keep: Uint8Array,
+  slots: number,
+  slot: Int32Array | undefined,
+  w: Float64Array | undefined,
+): Tally {
   const t = new Tally(slots);
   t.add(keep, 0, keep.length, slot, w);
   return t;
@@ -276,20 +326,28 @@ function limitPerClass(
 ): void {
   const slot = classes.slot;
   if (slot === undefined || labelName === undefined)
-    throw new StageError("QV_SELECT_NO_LABEL", "limit_per_class needs a class column, and the table has no \"label\"", {
-      param: ["limit_per_class"],
-      hint: "name the class column with label: <column>",
-    });
+    throw new StageError(
+      "QV_SELECT_NO_LABEL",
+      'limit_per_class needs a class column, and the table has no "label"',
+      {
+        param: ["limit_per_class"],
+        hint: "name the class column with label: <column>",
+      },
+    );
   const k = classes.names.length;
   const limitOf = new Float64Array(k + 1).fill(Infinity);
   const numeric = classes.values.length === 0 || typeof classes.values[0] === "number";
   for (const [key, limit] of Object.entries(limits)) {
     const value = numeric ? Number(key) : key;
     if (numeric && (key.trim() === "" || !Number.isFinite(value)))
-      throw new StageError("QV_SELECT_CLASS_KEY", `"${key}" is not a value of the numeric label column "${labelName}"`, {
-        param: ["limit_per_class", key],
-        hint: classes.names.length ? `classes: ${classes.names.join(", ")}` : undefined,
-      });
+      throw new StageError(
+        "QV_SELECT_CLASS_KEY",
+        `"${key}" is not a value of the numeric label column "${labelName}"`,
+        {
+          param: ["limit_per_class", key],
+          hint: classes.names.length ? `classes: ${classes.names.join(", ")}` : undefined,
+        },
+      );
     const index = classes.values.indexOf(value);
     if (index < 0) {
       note(`limit_per_class: class ${key} does not occur in column "${labelName}"`);

@@ -16,7 +16,11 @@ import { makeTable, type Column, type Table } from "../engine/table.js";
 
 const f64 = (...v: number[]): Column => ({ type: "float64", values: Float64Array.from(v) });
 const i32 = (...v: number[]): Column => ({ type: "int32", values: Int32Array.from(v) });
-const dict = (dictionary: string[], ...codes: number[]): Column => ({ type: "dict", codes: Int32Array.from(codes), dictionary });
+const dict = (dictionary: string[], ...codes: number[]): Column => ({
+  type: "dict",
+  codes: Int32Array.from(codes),
+  dictionary,
+});
 
 const table = makeTable([
   ["pt", f64(10, 25, NaN, 30, 0.5)],
@@ -49,24 +53,24 @@ function error(f: () => unknown): ExprError {
   assert.fail("expected an ExprError");
 }
 
-describe("parser and canonical printer", () => {
-  test("spacing and redundant parentheses do not change the canonical form", () => {
+void describe("parser and canonical printer", () => {
+  void test("spacing and redundant parentheses do not change the canonical form", () => {
     const forms = ["pt>20", "pt > 20", "(pt > 20)", "  ((pt)) >(20) ", "pt > 2e1", "pt > 20.0", "pt > +20"];
     for (const f of forms) assert.equal(canonicalText(f), "pt > 20", f);
   });
 
-  test("word operators print as symbols", () => {
+  void test("word operators print as symbols", () => {
     assert.equal(canonicalText("a > 1 and not b < 2 or c == 3"), "a > 1 && !(b < 2) || c == 3");
     assert.equal(canonicalText("x ** 2"), "x ^ 2");
   });
 
-  test("numbers print in shortest round-trip form", () => {
+  void test("numbers print in shortest round-trip form", () => {
     assert.equal(canonicalText("x > 0.001"), canonicalText("x > 1e-3"));
     assert.equal(canonicalText("x > 1E+21"), "x > 1e+21");
     assert.equal(canonicalText("x * .5"), "x * 0.5");
   });
 
-  test("precedence", () => {
+  void test("precedence", () => {
     const cases: [string, string][] = [
       ["a + b * c", "a + b * c"],
       ["(a + b) * c", "(a + b) * c"],
@@ -95,7 +99,7 @@ describe("parser and canonical printer", () => {
     assert.ok(n.kind === "unary" && n.operand.kind === "binary" && n.operand.op === ">");
   });
 
-  test("backquoted names, keywords and escapes round-trip", () => {
+  void test("backquoted names, keywords and escapes round-trip", () => {
     assert.equal(canonicalText("`Z+jets` > 0"), "`Z+jets` > 0");
     assert.equal(canonicalText("`pt` > 0"), "pt > 0");
     assert.equal(canonicalText("`in` + `a``b`"), "`in` + `a``b`");
@@ -106,14 +110,14 @@ describe("parser and canonical printer", () => {
     }
   });
 
-  test("source spans point into the text", () => {
+  void test("source spans point into the text", () => {
     const e = parseExpression("abs(eta) < 1.3 && pt > 0.5");
     assert.ok(e.kind === "binary");
     assert.deepEqual([e.start, e.end], [0, 26]);
     assert.deepEqual([e.right.start, e.right.end], [18, 26]);
   });
 
-  test("syntax errors carry codes and offsets", () => {
+  void test("syntax errors carry codes and offsets", () => {
     const cases: [string, string, number, number][] = [
       ["pt >", "QV_EXPR_SYNTAX", 4, 1],
       ["pt = 3", "QV_EXPR_SYNTAX", 3, 1],
@@ -138,7 +142,7 @@ describe("parser and canonical printer", () => {
     assert.equal(error(() => parseExpression("x + sqr(y)")).hint, 'did you mean "sqrt"?');
   });
 
-  test("length and nesting are bounded", () => {
+  void test("length and nesting are bounded", () => {
     const long = "x + ".repeat(MAX_EXPRESSION_LENGTH / 4) + "x";
     assert.equal(error(() => parseExpression(long)).code, "QV_EXPR_TOO_LONG");
     const deep = "(".repeat(MAX_NESTING + 1) + "x" + ")".repeat(MAX_NESTING + 1);
@@ -146,13 +150,16 @@ describe("parser and canonical printer", () => {
     assert.equal(error(() => parseExpression("-".repeat(5000) + "x")).code, "QV_EXPR_TOO_DEEP");
     assert.equal(error(() => parseExpression("x" + "^x".repeat(3000))).code, "QV_EXPR_TOO_DEEP");
     assert.equal(error(() => parseExpression("x" + "+x".repeat(3000))).code, "QV_EXPR_TOO_DEEP");
-    assert.equal(error(() => parseExpression("abs(".repeat(1000) + "x" + ")".repeat(1000))).code, "QV_EXPR_TOO_DEEP");
+    assert.equal(
+      error(() => parseExpression("abs(".repeat(1000) + "x" + ")".repeat(1000))).code,
+      "QV_EXPR_TOO_DEEP",
+    );
     // Just inside the limits parses fine.
     parseExpression("(".repeat(MAX_NESTING - 1) + "x" + ")".repeat(MAX_NESTING - 1));
     parseExpression("x" + "+x".repeat(MAX_NESTING - 2));
   });
 
-  test("static check finds type errors that need no data", () => {
+  void test("static check finds type errors that need no data", () => {
     const { errors } = staticProblems('abs("x") > 1 && (y && 3)');
     assert.deepEqual(
       errors.map((e) => [e.code, e.offset, e.length]),
@@ -165,8 +172,8 @@ describe("parser and canonical printer", () => {
   });
 });
 
-describe("evaluation", () => {
-  test("arithmetic and comparisons over columns", () => {
+void describe("evaluation", () => {
+  void test("arithmetic and comparisons over columns", () => {
     assert.deepEqual(nums("pt * 2 + n"), [21, 52, NaN, 64, -4]);
     assert.deepEqual(bools("pt > 20"), [0, 1, 0, 1, 0]);
     assert.deepEqual(bools("pt >= 25 || n < 0"), [0, 1, 0, 1, 1]);
@@ -175,12 +182,12 @@ describe("evaluation", () => {
     assert.deepEqual(nums("n / 2"), [0.5, 1, 1.5, 2, -2.5]);
   });
 
-  test("% is floored modulo, as numpy", () => {
+  void test("% is floored modulo, as numpy", () => {
     assert.deepEqual(nums("n % 3"), [1, 2, 0, 1, 1]);
     assert.deepEqual(nums("n % -3"), [-2, -1, 0, -2, -2]);
   });
 
-  test("every function agrees with Math", () => {
+  void test("every function agrees with Math", () => {
     const xs = [-2.5, -1, -0.5, 0, 0.5, 1.5, 2.5, 3, 1e-300, 700, NaN, Infinity, -Infinity];
     const ys = xs.map((_, i) => ((i * 7) % 5) - 2);
     const t = makeTable([
@@ -210,10 +217,13 @@ describe("evaluation", () => {
     }
     // round is half-to-even (numpy.round, Python 3 round), not Math.round's half-up.
     assert.deepEqual(nums("round(x)", t), [-2, -1, -0, 0, 0, 2, 2, 3, 0, 700, NaN, Infinity, -Infinity]);
-    assert.deepEqual(bools("isnan(x)", t), xs.map((x) => (Number.isNaN(x) ? 1 : 0)));
+    assert.deepEqual(
+      bools("isnan(x)", t),
+      xs.map((x) => (Number.isNaN(x) ? 1 : 0)),
+    );
   });
 
-  test("membership", () => {
+  void test("membership", () => {
     assert.deepEqual(bools("n in [1, 4, -5]"), [1, 0, 0, 1, 1]);
     assert.deepEqual(bools("n not in [1, 4, -5]"), [0, 1, 1, 0, 0]);
     assert.deepEqual(bools("n in [1, 2, 3, 4, 5, 6, 7]"), [1, 1, 1, 1, 0]);
@@ -229,7 +239,7 @@ describe("evaluation", () => {
     assert.deepEqual(bools("abs(l1) + abs(l2) in [22, 24, 26] && q1 + q2 == 0", higgs), [1, 1, 0, 1]);
   });
 
-  test("strings compare with dictionary columns through their codes", () => {
+  void test("strings compare with dictionary columns through their codes", () => {
     assert.deepEqual(bools('sample == "DM_300"'), [1, 0, 0, 1, 0]);
     assert.deepEqual(bools("'DM_300' == sample"), [1, 0, 0, 1, 0]);
     assert.deepEqual(bools('sample != "DM_300"'), [0, 1, 1, 0, 1]);
@@ -243,7 +253,7 @@ describe("evaluation", () => {
     assert.equal(r.type, "string");
   });
 
-  test("NaN: comparisons are false except !=, arithmetic propagates", () => {
+  void test("NaN: comparisons are false except !=, arithmetic propagates", () => {
     assert.deepEqual(bools("pt > 0 || pt <= 0")[2], 0);
     assert.deepEqual(bools("pt == pt")[2], 0);
     assert.deepEqual(bools("pt != pt")[2], 1);
@@ -252,14 +262,14 @@ describe("evaluation", () => {
     assert.deepEqual(bools("pt in [10]")[2], 0);
   });
 
-  test("constants: a column wins over a constant of the same name", () => {
+  void test("constants: a column wins over a constant of the same name", () => {
     assert.deepEqual(nums("e + 0 * n"), Array(5).fill(Math.E));
     const t = makeTable([["e", f64(1, 2)]]);
     assert.deepEqual(nums("e * 2", t), [2, 4]);
     assert.deepEqual(bools("inf > 1e308 && true", t), [1, 1]);
   });
 
-  test("evaluation covers many blocks", () => {
+  void test("evaluation covers many blocks", () => {
     const n = 10_000 + 17;
     const x = Float64Array.from({ length: n }, (_, i) => i);
     const t = makeTable([["x", { type: "float64", values: x }]]);
@@ -268,7 +278,7 @@ describe("evaluation", () => {
     for (let i = 0; i < n; i++) assert.equal(got[i], i % 2 === 0 ? i / 2 : -i);
   });
 
-  test("unknown columns: position and did-you-mean", () => {
+  void test("unknown columns: position and did-you-mean", () => {
     const e = error(() => run("abs(etta) < 1.3"));
     assert.deepEqual([e.code, e.offset, e.length], ["QV_EXPR_UNKNOWN_COLUMN", 4, 4]);
     assert.equal(e.hint, 'did you mean "eta"?');
@@ -278,7 +288,7 @@ describe("evaluation", () => {
     assert.match(error(() => run("abs > 1")).hint ?? "", /function/);
   });
 
-  test("type errors point at the operand", () => {
+  void test("type errors point at the operand", () => {
     const cases: [string, number, number][] = [
       ["sample + 1", 0, 6],
       ["pt > 1 && n", 10, 1],
@@ -296,8 +306,17 @@ describe("evaluation", () => {
     }
   });
 
-  test("names that look like JavaScript internals are only column names", () => {
-    for (const name of ["constructor", "__proto__", "process", "this", "globalThis", "require", "toString", "hasOwnProperty"]) {
+  void test("names that look like JavaScript internals are only column names", () => {
+    for (const name of [
+      "constructor",
+      "__proto__",
+      "process",
+      "this",
+      "globalThis",
+      "require",
+      "toString",
+      "hasOwnProperty",
+    ]) {
       const e = error(() => run(`${name} > 0`));
       assert.equal(e.code, "QV_EXPR_UNKNOWN_COLUMN", name);
       const t = makeTable([[name, f64(1, -1)]]);

@@ -66,7 +66,13 @@ export class Tally {
   }
 
   /** Adds rows start+i where alive[i] is set. NaN weights count as 0 (reported by the stage). */
-  add(alive: Uint8Array, start: number, n: number, slot: Int32Array | undefined, w: Float64Array | undefined): void {
+  add(
+    alive: Uint8Array,
+    start: number,
+    n: number,
+    slot: Int32Array | undefined,
+    w: Float64Array | undefined,
+  ): void {
     const fallback = this.rows.length - 1;
     for (let i = 0; i < n; i++) {
       if (alive[i] === 0) continue;
@@ -153,8 +159,9 @@ export function cutflowMetrics(
   };
 }
 
+const text = (v: unknown): string => (typeof v === "string" ? v : JSON.stringify(v ?? null));
 const fmtRows = (v: number) => String(v);
-const fmtWeight = (v: number) => (Number.isInteger(v) ? String(v) : v.toPrecision(6));
+const fmtWeight = (v: number) => String(Number(v.toPrecision(6)));
 const fmtEff = (v: number | null) => (v === null ? "-" : v.toFixed(4));
 
 /**
@@ -164,7 +171,18 @@ const fmtEff = (v: number | null) => (v === null ? "-" : v.toFixed(4));
 export function formatCutflow(m: JsonObject): string[] {
   const steps = Array.isArray(m.steps) ? (m.steps as JsonObject[]) : [];
   const classes = Array.isArray(m.classes) ? (m.classes as string[]) : [];
-  const header = ["step", "class", "rows before", "rows after", "eff", "cum eff", "Σw before", "Σw after", "eff(w)", "cum eff(w)"];
+  const header = [
+    "step",
+    "class",
+    "rows before",
+    "rows after",
+    "eff",
+    "cum eff",
+    "Σw before",
+    "Σw after",
+    "eff(w)",
+    "cum eff(w)",
+  ];
   const table: string[][] = [header];
   const num = (o: unknown, k: string): number => {
     const v = (o as Record<string, unknown> | undefined)?.[k];
@@ -184,7 +202,7 @@ export function formatCutflow(m: JsonObject): string[] {
       const e = pick(s.efficiency, cls);
       const c = pick(s.cumulative, cls);
       table.push([
-        i === 0 ? String(s.name) : "",
+        i === 0 ? text(s.name) : "",
         cls ?? "all",
         fmtRows(num(b, "rows")),
         fmtRows(num(a, "rows")),
@@ -199,11 +217,14 @@ export function formatCutflow(m: JsonObject): string[] {
   }
   const widths = header.map((_, j) => Math.max(...table.map((r) => r[j]!.length)));
   const lines = table.map((r) =>
-    r.map((cell, j) => (j < 2 ? cell.padEnd(widths[j]!) : cell.padStart(widths[j]!))).join("  ").trimEnd(),
+    r
+      .map((cell, j) => (j < 2 ? cell.padEnd(widths[j]!) : cell.padStart(widths[j]!)))
+      .join("  ")
+      .trimEnd(),
   );
-  const title = `cut flow (label: ${m.label === null ? "none" : String(m.label)}, weight: ${m.weight === null ? "none, Σw counts rows" : String(m.weight)})`;
+  const title = `cut flow (label: ${m.label === null ? "none" : text(m.label)}, weight: ${m.weight === null ? "none, Σw counts rows" : text(m.weight)})`;
   const exprs = steps
     .filter((s) => typeof s.expression === "string" && s.expression !== s.name)
-    .map((s) => `  ${String(s.name)}: ${String(s.expression)}`);
+    .map((s) => `  ${text(s.name)}: ${text(s.expression)}`);
   return [title, ...lines, ...(exprs.length ? ["where", ...exprs] : [])];
 }

@@ -155,7 +155,8 @@ export function compileExpression(e: Expr, t: Table): CompiledExpression {
 
   const stringEquality = (op: "==" | "!=", l: Node, r: Node): Node => {
     const miss = op === "==" ? 0 : 1;
-    if (l.constant !== undefined && r.constant !== undefined) return filledU8((l.constant === r.constant) !== (op === "!="));
+    if (l.constant !== undefined && r.constant !== undefined)
+      return filledU8((l.constant === r.constant) !== (op === "!="));
     if (l.dict && r.dict) {
       // Different dictionaries: translate the left codes into the right dictionary once.
       const ld = l.dict;
@@ -246,7 +247,10 @@ export function compileExpression(e: Expr, t: Table): CompiledExpression {
             const op: CompareOp = x.op;
             if (l.type === "string") return stringEquality(op as "==" | "!=", l, r);
             if (l.type === "boolean")
-              return condition((out, n, [a, b]) => k.compareMasks(op as "==" | "!=", out, u(a), u(b), n), [l, r]);
+              return condition(
+                (out, n, [a, b]) => k.compareMasks(op as "==" | "!=", out, u(a), u(b), n),
+                [l, r],
+              );
             return condition((out, n, [a, b]) => k.compare(op, out, f(a), f(b), n), [l, r]);
           }
         }
@@ -310,7 +314,10 @@ export function evaluateExpression(c: CompiledExpression, numRows: number): Eval
   if (c.type === "string") {
     const sv = c.stringValue!;
     if ("column" in sv) return { type: "string", column: sv.column };
-    return { type: "string", column: { type: "dict", codes: new Int32Array(numRows), dictionary: [sv.constant] } };
+    return {
+      type: "string",
+      column: { type: "dict", codes: new Int32Array(numRows), dictionary: [sv.constant] },
+    };
   }
   const out = c.type === "number" ? new Float64Array(numRows) : new Uint8Array(numRows);
   for (let s = 0; s < numRows; s += CHUNK) {

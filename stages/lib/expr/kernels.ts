@@ -80,7 +80,17 @@ export type UnaryFn = "abs" | "sqrt" | "log" | "log10" | "exp" | "floor" | "ceil
 export function isUnaryFn(name: string): name is UnaryFn {
   return UNARY_FNS.has(name);
 }
-const UNARY_FNS: ReadonlySet<string> = new Set(["abs", "sqrt", "log", "log10", "exp", "floor", "ceil", "round", "sign"]);
+const UNARY_FNS: ReadonlySet<string> = new Set([
+  "abs",
+  "sqrt",
+  "log",
+  "log10",
+  "exp",
+  "floor",
+  "ceil",
+  "round",
+  "sign",
+]);
 
 export function unaryFn(fn: UnaryFn, out: F64, x: F64, n: number): void {
   switch (fn) {

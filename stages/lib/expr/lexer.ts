@@ -209,7 +209,7 @@ function scanString(src: string, start: number): [string, number] {
           `unknown escape \\${e ?? ""} in a string`,
           i,
           e === undefined ? 1 : 2,
-          'known escapes: \\" \\\' \\\\ \\n \\t \\r \\b \\f \\/ \\uXXXX',
+          "known escapes: \\\" \\' \\\\ \\n \\t \\r \\b \\f \\/ \\uXXXX",
         );
       out += decoded;
       i += 2;

@@ -179,7 +179,11 @@ class Parser {
     } else if (this.isKeyword("in")) {
       this.next();
       result = this.membership(l, false);
-    } else if (this.isKeyword("not") && this.tokens[this.pos + 1]?.type === "keyword" && this.tokens[this.pos + 1]?.text === "in") {
+    } else if (
+      this.isKeyword("not") &&
+      this.tokens[this.pos + 1]?.type === "keyword" &&
+      this.tokens[this.pos + 1]?.text === "in"
+    ) {
       this.next();
       this.next();
       result = this.membership(l, true);

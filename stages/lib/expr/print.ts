@@ -62,7 +62,8 @@ function formatItem(v: number | string): string {
 }
 
 export function printExpression(e: Expr): string {
-  const wrap = (child: Expr, needs: boolean) => (needs ? `(${printExpression(child)})` : printExpression(child));
+  const wrap = (child: Expr, needs: boolean) =>
+    needs ? `(${printExpression(child)})` : printExpression(child);
   switch (e.kind) {
     case "number":
       return formatNumber(e.value);
@@ -76,7 +77,8 @@ export function printExpression(e: Expr): string {
       return `${e.fn}(${e.args.map(printExpression).join(", ")})`;
     case "unary": {
       // `!x > 3` already means `!(x > 3)`; the parentheses are printed for the reader.
-      if (e.op === "!") return "!" + wrap(e.operand, precedence(e.operand) < 7 && precedence(e.operand) !== 3);
+      if (e.op === "!")
+        return "!" + wrap(e.operand, precedence(e.operand) < 7 && precedence(e.operand) !== 3);
       return "-" + wrap(e.operand, precedence(e.operand) < 7);
     }
     case "in":
@@ -87,7 +89,8 @@ export function printExpression(e: Expr): string {
         // Right-associative; the exponent is read at unary level, so `2 ^ -x` needs no parentheses.
         return `${wrap(e.left, precedence(e.left) <= 8)} ^ ${wrap(e.right, precedence(e.right) < 7)}`;
       }
-      if (p === 4) return `${wrap(e.left, precedence(e.left) <= 4)} ${e.op} ${wrap(e.right, precedence(e.right) <= 4)}`;
+      if (p === 4)
+        return `${wrap(e.left, precedence(e.left) <= 4)} ${e.op} ${wrap(e.right, precedence(e.right) <= 4)}`;
       return `${wrap(e.left, precedence(e.left) < p)} ${e.op} ${wrap(e.right, precedence(e.right) <= p)}`;
     }
   }

@@ -31,7 +31,8 @@ export interface TypeCheckResult {
   readonly errors: readonly ExprError[];
 }
 
-const article = (t: InferredType) => (t === "any" ? "a value" : t === "number" ? "a number" : t === "boolean" ? "a condition" : "text");
+const article = (t: InferredType) =>
+  t === "any" ? "a value" : t === "number" ? "a number" : t === "boolean" ? "a condition" : "text";
 
 function quoteSource(e: Expr): string {
   const s = printExpression(e);
@@ -53,9 +54,15 @@ export function typecheck(root: Expr, env: TypeEnvironment): TypeCheckResult {
     if (t === "any" || t === want) return true;
     let hint: string | undefined;
     if (want === "boolean" && t === "number") hint = `write a comparison, e.g. ${quoteSource(e)} != 0`;
-    else if (want === "number" && t === "boolean") hint = `where(${quoteSource(e)}, 1, 0) turns a condition into a number`;
+    else if (want === "number" && t === "boolean")
+      hint = `where(${quoteSource(e)}, 1, 0) turns a condition into a number`;
     else if (t === "string") hint = "text columns can only be compared with == != or in";
-    fail(e, "QV_EXPR_TYPE", `${context} needs ${article(want)}, but ${quoteSource(e)} is ${article(t)}`, hint);
+    fail(
+      e,
+      "QV_EXPR_TYPE",
+      `${context} needs ${article(want)}, but ${quoteSource(e)} is ${article(t)}`,
+      hint,
+    );
     return false;
   };
 
@@ -80,7 +87,12 @@ export function typecheck(root: Expr, env: TypeEnvironment): TypeCheckResult {
           constants.add(e);
           return "number";
         }
-        return fail(e, "QV_EXPR_UNKNOWN_COLUMN", `unknown column "${e.name}"`, unknownColumnHint(e.name, env));
+        return fail(
+          e,
+          "QV_EXPR_UNKNOWN_COLUMN",
+          `unknown column "${e.name}"`,
+          unknownColumnHint(e.name, env),
+        );
       }
       case "unary": {
         const t = visit(e.operand);
@@ -92,13 +104,26 @@ export function typecheck(root: Expr, env: TypeEnvironment): TypeCheckResult {
         const itemType: ValueType | undefined =
           e.items.length === 0 ? undefined : typeof e.items[0] === "number" ? "number" : "string";
         if (itemType !== undefined && e.items.some((v) => typeof v !== itemType))
-          return fail(e, "QV_EXPR_TYPE", "a list mixes numbers and strings", "use one kind of value per list");
+          return fail(
+            e,
+            "QV_EXPR_TYPE",
+            "a list mixes numbers and strings",
+            "use one kind of value per list",
+          );
         if (t === "boolean") {
-          fail(e.operand, "QV_EXPR_TYPE", `"in" needs a number or a text column, but ${quoteSource(e.operand)} is a condition`);
+          fail(
+            e.operand,
+            "QV_EXPR_TYPE",
+            `"in" needs a number or a text column, but ${quoteSource(e.operand)} is a condition`,
+          );
           return "boolean";
         }
         if (itemType !== undefined && t !== "any" && t !== itemType)
-          fail(e, "QV_EXPR_TYPE", `${quoteSource(e.operand)} is ${article(t)} but the list holds ${itemType === "number" ? "numbers" : "strings"}`);
+          fail(
+            e,
+            "QV_EXPR_TYPE",
+            `${quoteSource(e.operand)} is ${article(t)} but the list holds ${itemType === "number" ? "numbers" : "strings"}`,
+          );
         return "boolean";
       }
       case "binary": {
@@ -124,8 +149,14 @@ export function typecheck(root: Expr, env: TypeEnvironment): TypeCheckResult {
           case "==":
           case "!=":
             if (l !== "any" && r !== "any" && l !== r)
-              fail(e, "QV_EXPR_TYPE", `"${e.op}" compares ${article(l)} with ${article(r)}`,
-                l === "string" || r === "string" ? "a text column compares only with a string or another text column" : undefined);
+              fail(
+                e,
+                "QV_EXPR_TYPE",
+                `"${e.op}" compares ${article(l)} with ${article(r)}`,
+                l === "string" || r === "string"
+                  ? "a text column compares only with a string or another text column"
+                  : undefined,
+              );
             return "boolean";
           case "&&":
           case "||":
@@ -141,11 +172,19 @@ export function typecheck(root: Expr, env: TypeEnvironment): TypeCheckResult {
           const [c, a, b] = e.args as [Expr, Expr, Expr];
           const [tc, ta, tb] = argTypes as [InferredType, InferredType, InferredType];
           need(c, tc, "boolean", "the first argument of where()");
-          for (const [arg, t] of [[a, ta], [b, tb]] as const)
-            if (t === "string") fail(arg, "QV_EXPR_TYPE", "where() chooses between numbers or conditions, not text");
+          for (const [arg, t] of [
+            [a, ta],
+            [b, tb],
+          ] as const)
+            if (t === "string")
+              fail(arg, "QV_EXPR_TYPE", "where() chooses between numbers or conditions, not text");
           if (ta !== "any" && tb !== "any" && ta !== tb && ta !== "string" && tb !== "string")
-            return fail(e, "QV_EXPR_TYPE", `where() chooses between ${article(ta)} and ${article(tb)}; both must be of one type`,
-              "where(c, 1, 0) turns a condition into a number");
+            return fail(
+              e,
+              "QV_EXPR_TYPE",
+              `where() chooses between ${article(ta)} and ${article(tb)}; both must be of one type`,
+              "where(c, 1, 0) turns a condition into a number",
+            );
           return ta === "any" ? tb : ta;
         }
         const ok = e.args.every((arg, i) => need(arg, argTypes[i]!, "number", `${e.fn}()`));
@@ -174,7 +213,8 @@ function unknownColumnHint(name: string, env: TypeEnvironment): string | undefin
   const columns = [...env.columnNames()];
   // `Z+jets` reads as Z + jets: suggest the backquoted column whose name contains this part.
   const quoted = columns.find((c) => !IDENTIFIER.test(c) && c.split(/[^A-Za-z0-9_]+/).includes(name));
-  if (quoted !== undefined) return `column names that are not plain identifiers go in backquotes: \`${quoted}\``;
+  if (quoted !== undefined)
+    return `column names that are not plain identifiers go in backquotes: \`${quoted}\``;
   const near = didYouMean(name, columns);
   if (near !== undefined) return `did you mean "${near}"?`;
   if (FUNCTIONS.has(name)) return `${name} is a function: write ${name}(x)`;

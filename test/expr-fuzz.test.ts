@@ -1,0 +1,215 @@
+/**
+ * Fuzzing of the expression language: whatever the input, parsing either succeeds or throws an
+ * ExprError, the canonical form is a fixed point, evaluation terminates, and nothing reaches
+ * JavaScript (prototype names are only column names).
+ */
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import {
+  type Expr,
+  ExprError,
+  FUNCTIONS,
+  compileExpression,
+  evaluateExpression,
+  parseExpression,
+  printExpression,
+} from "../stages/lib/expr/index.js";
+import { makeTable, type Column } from "../engine/table.js";
+
+const NAMES = ["pt", "eta", "n", "sample", "e", "Z+jets", "a`b", "in", "constructor", "__proto__", "process"];
+
+const table = makeTable(
+  NAMES.map((name, j): [string, Column] => {
+    if (name === "sample")
+      return [name, { type: "dict", codes: Int32Array.from([0, 1, -1, 0, 1, 0, 1]), dictionary: ["x", "y"] }];
+    if (name === "n") return [name, { type: "int32", values: Int32Array.from([0, 1, 2, -3, 4, 5, -6]) }];
+    return [name, { type: "float64", values: Float64Array.from([0, -1.5, NaN, 2, 1e300, -0, j]) }];
+  }),
+);
+
+function attempt<T>(f: () => T): T | ExprError {
+  try {
+    return f();
+  } catch (err) {
+    if (err instanceof ExprError) return err;
+    throw err; // anything else fails the property
+  }
+}
+
+/** Parses, prints, reparses; compiles and evaluates when possible. Throws on any non-ExprError. */
+function exercise(src: string): void {
+  const e = attempt(() => parseExpression(src));
+  if (e instanceof ExprError) {
+    assert.ok(e.offset >= 0 && e.offset <= src.length, `offset ${e.offset} inside ${src.length}`);
+    return;
+  }
+  const printed = printExpression(e);
+  assert.equal(
+    printExpression(parseExpression(printed)),
+    printed,
+    `canonical form of ${JSON.stringify(src)} is stable`,
+  );
+  const compiled = attempt(() => compileExpression(e, table));
+  if (compiled instanceof ExprError) return;
+  const r = evaluateExpression(compiled, table.numRows);
+  const length = r.type === "number" ? r.values.length : r.type === "boolean" ? r.mask.length : table.numRows;
+  assert.equal(length, table.numRows);
+}
+
+const TOKENS = [
+  ..."+-*/%^<>!=(),[]`'\".&|$ \n\t0123456789eE",
+  "**",
+  "&&",
+  "||",
+  "==",
+  "!=",
+  "<=",
+  ">=",
+  " and ",
+  " or ",
+  " not ",
+  " in ",
+  "true",
+  "false",
+  "pi",
+  "1e308",
+  "1e-320",
+  ...NAMES,
+  ...FUNCTIONS.keys(),
+  "`Z+jets`",
+  "'x'",
+  '"y"',
+];
+
+const spanless = { start: 0, end: 0 };
+
+const nameArb = fc.constantFrom(...NAMES);
+const numberArb = fc.double({ min: 0, max: 1e300, noNaN: true }).map((v) => (v === 0 ? 0 : v));
+
+const exprArb: fc.Arbitrary<Expr> = fc.letrec<{ expr: Expr }>((tie) => ({
+  expr: fc.oneof(
+    { depthSize: "small", maxDepth: 6 },
+    numberArb.map((value): Expr => ({ kind: "number", value, ...spanless })),
+    fc.string({ maxLength: 6 }).map((value): Expr => ({ kind: "string", value, ...spanless })),
+    fc.boolean().map((value): Expr => ({ kind: "boolean", value, ...spanless })),
+    nameArb.map((name): Expr => ({ kind: "ident", name, ...spanless })),
+    fc
+      .tuple(fc.constantFrom("-" as const, "!" as const), tie("expr"))
+      .map(([op, operand]): Expr => ({ kind: "unary", op, operand, ...spanless })),
+    fc
+      .tuple(
+        fc.constantFrom(
+          ...(["+", "-", "*", "/", "%", "^", "<", "<=", ">", ">=", "==", "!=", "&&", "||"] as const),
+        ),
+        tie("expr"),
+        tie("expr"),
+      )
+      .map(([op, left, right]): Expr => ({ kind: "binary", op, left, right, ...spanless })),
+    fc
+      .tuple(fc.constantFrom(...FUNCTIONS.entries()), fc.array(tie("expr"), { minLength: 1, maxLength: 4 }))
+      .map(([[fn, sig], args]): Expr => {
+        const want = Math.max(sig.minArgs, Math.min(args.length, sig.maxArgs));
+        const padded = Array.from({ length: want }, (_, i) => args[i % args.length]!);
+        return { kind: "call", fn, args: padded, ...spanless };
+      }),
+    fc
+      .tuple(
+        tie("expr"),
+        fc.oneof(
+          fc.array(fc.integer({ min: -5, max: 60 }), { maxLength: 5 }),
+          fc.array(fc.string({ maxLength: 3 }), { maxLength: 3 }),
+        ),
+        fc.boolean(),
+      )
+      .map(([operand, items, negated]): Expr => ({ kind: "in", operand, items, negated, ...spanless })),
+  ),
+})).expr;
+
+/** The tree without source spans, to compare structure. */
+function shape(e: Expr): unknown {
+  return JSON.parse(JSON.stringify(e, (k, v: unknown) => (k === "start" || k === "end" ? undefined : v)));
+}
+
+void describe("expression fuzzing", () => {
+  void test("random text: only ExprError, stable canonical form, terminating evaluation", () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 80 }), (s) => exercise(s)),
+      { numRuns: 2000 },
+    );
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom(...TOKENS), { maxLength: 30 }), (parts) =>
+        exercise(parts.join("")),
+      ),
+      { numRuns: 3000 },
+    );
+  });
+
+  void test("random trees print to text that parses back to the same tree", () => {
+    fc.assert(
+      fc.property(exprArb, (e) => {
+        const text = printExpression(e);
+        const back = parseExpression(text);
+        assert.deepEqual(shape(back), shape(e), text);
+        assert.equal(printExpression(back), text);
+        exercise(text);
+      }),
+      { numRuns: 1500 },
+    );
+  });
+
+  void test("attempts to escape the language do nothing but report errors", () => {
+    const attacks = [
+      "constructor",
+      "constructor.constructor('return process')()",
+      'this.constructor.constructor("return process")().exit()',
+      "__proto__.polluted = 1",
+      "__proto__ == 1",
+      "process.exit(1)",
+      "process",
+      "require('child_process').execSync('touch pwned')",
+      "globalThis",
+      "this",
+      "${process.exit()}",
+      "`${process.exit()}`",
+      "eval('1')",
+      "Function('return 1')()",
+      "toString()",
+      "valueOf() > 1",
+      "[].constructor",
+      "x => x",
+      "(function(){ while(true){} })()",
+      "abs(" + "(".repeat(5000),
+      "x" + " + x".repeat(3000),
+      "'".repeat(9999),
+      "a".repeat(20_000),
+    ];
+    const nobody = makeTable([["pt", { type: "float64", values: Float64Array.from([1, 2]) }]]);
+    for (const src of attacks) {
+      const parsed = attempt(() => parseExpression(src));
+      if (parsed instanceof ExprError) continue;
+      const compiled = attempt(() => compileExpression(parsed, nobody));
+      assert.ok(
+        compiled instanceof ExprError,
+        `${src} must not compile against a table without such columns`,
+      );
+      assert.ok(
+        ["QV_EXPR_UNKNOWN_COLUMN", "QV_EXPR_TYPE"].includes(compiled.code),
+        `${src}: ${compiled.code}`,
+      );
+    }
+    assert.equal(({} as Record<string, unknown>).polluted, undefined);
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.constantFrom(...TOKENS, "constructor", "__proto__", "prototype", ".", "=", "()", "this"),
+          { maxLength: 25 },
+        ),
+        (parts) => exercise(parts.join(" ")),
+      ),
+      { numRuns: 1000 },
+    );
+    assert.equal(({} as Record<string, unknown>).polluted, undefined);
+    assert.equal(Object.getPrototypeOf({}), Object.prototype);
+  });
+});
