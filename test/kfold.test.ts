@@ -1,0 +1,155 @@
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import path from "node:path";
+import { runStage } from "./support/stage-harness.js";
+import { validate } from "../engine/schema.js";
+import { canonicalJson, type JsonObject } from "../engine/json.js";
+import { table as tableValue, type ArtifactValue, type StageResult } from "../engine/stage.js";
+import type { Table } from "../engine/table.js";
+import { Rng } from "../stages/lib/random.js";
+import { kfoldStage } from "../stages/kfold.js";
+import { predictStage } from "../stages/predict.js";
+import { rocAuc } from "../stages/lib/nn/metrics.js";
+import { tableOf } from "./fixtures/nn/helpers.js";
+
+function events(n: number, seed: number): Table {
+  const rng = new Rng(seed);
+  const cols = { x0: [] as number[], x1: [] as number[], label: [] as number[], w: [] as number[] };
+  for (let i = 0; i < n; i++) {
+    const y = rng.uniform() < 0.3 ? 1 : 0;
+    cols.x0.push(rng.normal() + (y ? 1 : 0));
+    cols.x1.push(rng.normal() * 2 - (y ? 1 : 0));
+    cols.label.push(y);
+    cols.w.push(0.5 + rng.uniform());
+  }
+  return tableOf(cols);
+}
+
+const nnParams = {
+  features: ["x0", "x1"],
+  model: { kind: "nn", layers: [{ dense: 8 }], optimizer: { adam: { lr: 0.01 } }, epochs: 4, batch_size: 32 },
+};
+
+/** Runs kfold with a memo store shared across calls, counting how many folds were computed. */
+function memoRunner() {
+  const store = new Map<string, ArtifactValue>();
+  let computed = 0;
+  const run = async (params: Record<string, unknown>, input: Table, seed: number): Promise<StageResult> => {
+    const { value, issues } = validate(kfoldStage.params.spec, params);
+    assert.deepEqual(issues, []);
+    return kfoldStage.run({
+      stageId: "cv",
+      params: value as Parameters<typeof kfoldStage.run>[0]["params"],
+      seed,
+      jobs: 1,
+      signal: new AbortController().signal,
+      file: (p) => path.resolve(p),
+      progress: () => {},
+      note: () => {},
+      inputFrom: { table: "events" },
+      memo: async (key, compute) => {
+        const k = canonicalJson(key);
+        const hit = store.get(k);
+        if (hit) return hit;
+        computed++;
+        const v = await compute();
+        store.set(k, v);
+        return v;
+      },
+      inputs: {
+        has: (port) => port === "table",
+        table: () => input,
+        model: () => assert.fail("no model input"),
+        metrics: () => assert.fail("no metrics input"),
+      },
+    });
+  };
+  return { run, computed: () => computed };
+}
+
+function metricsOf(r: StageResult): JsonObject {
+  return (r.outputs.metrics as { metrics: JsonObject }).metrics;
+}
+
+void describe("kfold", () => {
+  void test("per-fold metrics, mean ± population std, out-of-fold scores for every row", async () => {
+    const t = events(600, 1);
+    const r = await runStage(kfoldStage, {
+      params: { ...nnParams, weight: "w", k: 3, stratify: true, fold_column: "fold" },
+      inputs: { table: tableValue(t) },
+    });
+    const m = metricsOf(r);
+    const folds = m.folds as { val_rows: number; val_loss: number; val_auc: number }[];
+    assert.equal(folds.length, 3);
+    assert.equal(
+      folds.reduce((a, f) => a + f.val_rows, 0),
+      600,
+    );
+    const losses = folds.map((f) => f.val_loss);
+    const mean = losses.reduce((a, b) => a + b, 0) / 3;
+    const std = Math.sqrt(losses.reduce((a, b) => a + (b - mean) ** 2, 0) / 3);
+    assert.ok(Math.abs((m.val_loss as { mean: number }).mean - mean) < 1e-12);
+    assert.ok(Math.abs((m.val_loss as { std: number }).std - std) < 1e-12);
+
+    const oof = (r.outputs.oof as { table: Table }).table;
+    const score = oof.columns.get("test");
+    const fold = oof.columns.get("fold");
+    assert.ok(score?.type === "float64" && fold?.type === "int32");
+    assert.ok(score.values.every((v) => v > 0 && v < 1));
+    // Each fold's reported AUC is the AUC of its out-of-fold scores: the scores sit in the right rows.
+    const labelCol = t.columns.get("label");
+    const wCol = t.columns.get("w");
+    assert.ok(labelCol?.type === "float64" && wCol?.type === "float64");
+    for (let f = 0; f < 3; f++) {
+      const rows = [...fold.values.keys()].filter((i) => fold.values[i] === f);
+      const s = Float64Array.from(rows, (i) => score.values[i]!);
+      const y = Uint8Array.from(rows, (i) => labelCol.values[i]!);
+      const w = Float64Array.from(rows, (i) => wCol.values[i]!);
+      assert.ok(Math.abs(rocAuc(s, y, w) - folds[f]!.val_auc) < 1e-9, `fold ${f}`);
+      // Stratified: every fold holds 30% ± 1 row of signal like the whole table.
+      const pos = y.reduce((a, b) => a + b, 0);
+      const total = labelCol.values.reduce((a, b) => a + b, 0);
+      assert.ok(Math.abs(pos - total / 3) <= 1, `fold ${f} has ${pos} signal rows of ${total}`);
+    }
+    // predict with the k models: the mean of the fold models' scores.
+    const p = await runStage(predictStage, {
+      params: { column: "s" },
+      inputs: { model: r.outputs.models!, table: tableValue(t) },
+    });
+    const s = (p.outputs.table as { table: Table }).table.columns.get("s");
+    assert.ok(s?.type === "float64" && s.values.every((v) => v > 0 && v < 1));
+  });
+
+  void test("each fold is cached on its own", async () => {
+    const t = events(300, 2);
+    const m = memoRunner();
+    const a = await m.run({ ...nnParams, k: 3 }, t, 5);
+    assert.equal(m.computed(), 3);
+    const b = await m.run({ ...nnParams, k: 3, column: "oof_score" }, t, 5);
+    assert.equal(m.computed(), 3, "renaming the score column retrains nothing");
+    assert.deepEqual(metricsOf(a).folds, metricsOf(b).folds);
+    await m.run({ ...nnParams, k: 3 }, t, 6);
+    assert.equal(m.computed(), 6, "another seed trains its own folds");
+    await m.run({ ...nnParams, k: 3 }, t, 5);
+    assert.equal(m.computed(), 6, "going back to the first seed reuses its folds");
+    await m.run({ ...nnParams, k: 3 }, events(300, 3), 5);
+    assert.equal(m.computed(), 9, "other data retrains");
+  });
+
+  void test("gbt folds", async () => {
+    const r = await runStage(kfoldStage, {
+      params: { features: ["x0", "x1"], k: 4, model: { kind: "gbt", num_trees: 10, max_depth: 2 } },
+      inputs: { table: tableValue(events(400, 4)) },
+    });
+    const m = metricsOf(r);
+    assert.equal((m.folds as unknown[]).length, 4);
+    assert.ok((m.val_auc as { mean: number }).mean > 0.7);
+  });
+
+  void test("more folds than rows is an error at the k param", async () => {
+    await assert.rejects(
+      runStage(kfoldStage, { params: { ...nnParams, k: 9 }, inputs: { table: tableValue(events(5, 1)) } }),
+      (e: unknown) => e instanceof Error && "code" in e && e.code === "QV_FOLDS",
+    );
+  });
+});
