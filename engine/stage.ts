@@ -17,6 +17,8 @@ export interface PortSpec {
   readonly description: string;
   /** An optional input may be left unconnected. Outputs are always produced. */
   readonly optional?: boolean;
+  /** For outputs: leaving it unconsumed is normal (no "unused output" warning), e.g. an empty validation split. */
+  readonly usageOptional?: boolean;
 }
 
 /**

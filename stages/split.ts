@@ -39,7 +39,7 @@ export const splitStage = defineStage({
   inputs: { table: { kind: "table", description: "the rows to split" } },
   outputs: {
     train: { kind: "table", description: "training rows" },
-    validation: { kind: "table", description: "validation rows (no rows when validation is not set)" },
+    validation: { kind: "table", description: "validation rows (no rows when validation is not set)", usageOptional: true },
     test: { kind: "table", description: "test rows" },
   },
   params,

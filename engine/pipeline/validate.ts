@@ -391,7 +391,10 @@ export function validatePipeline(
     const used = Object.keys(def.outputs).filter((o) => consumed.has(`${id}.${o}`));
     if (used.length === 0) continue; // a final stage: its outputs are the results
     for (const [o, ospec] of Object.entries(def.outputs)) {
-      if (ospec.kind === "table" && !consumed.has(`${id}.${o}`))
+      // Warn only when a sibling output of the same kind is used (split.test used, split.train not):
+      // side outputs such as a training history are results in their own right.
+      const siblingUsed = used.some((u) => u !== o && def.outputs[u]!.kind === ospec.kind);
+      if (siblingUsed && ospec.usageOptional !== true && !consumed.has(`${id}.${o}`))
         diags.push({
           severity: "warning",
           code: "QV_UNUSED_OUTPUT",
