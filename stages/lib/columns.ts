@@ -68,3 +68,29 @@ export function countClasses(labels: Int32Array): Map<number, number> {
   }
   return new Map([...m.entries()].sort((a, b) => a[0] - b[0]));
 }
+
+/**
+ * The label code of a class given in the params: a whole number for numeric label columns, the
+ * category text for dictionary columns. Codes compare against `classLabels` of the same column.
+ */
+export function classCode(t: Table, column: string, value: number | string, param: ParamPath): number {
+  const c = requireColumn(t, column, param);
+  if (c.type === "dict") {
+    const code = c.dictionary.indexOf(String(value));
+    if (code < 0) {
+      const near = didYouMean(String(value), c.dictionary);
+      throw new StageError("QV_UNKNOWN_CLASS", `column "${column}" has no class "${value}"`, {
+        param,
+        hint: near ? `did you mean "${near}"?` : `classes: ${c.dictionary.join(", ")}`,
+      });
+    }
+    return code;
+  }
+  if (typeof value === "string")
+    throw new StageError(
+      "QV_UNKNOWN_CLASS",
+      `column "${column}" holds numbers; give the class as a number, not "${value}"`,
+      { param },
+    );
+  return value;
+}
