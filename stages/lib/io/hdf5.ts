@@ -64,13 +64,21 @@ export async function readHdf5Table(absPath: string, file: string, dataset?: str
     });
   }
   try {
-    const candidates = findTables(h5, f);
+    let candidates: { path: string; layout: Hdf5Layout }[];
+    try {
+      candidates = findTables(h5, f);
+    } catch (e) {
+      throw new StageError("QV_LOAD_HDF5", `${file}: the HDF5 file cannot be read: ${errorText(e)}`, {
+        data: { file },
+      });
+    }
     let target: { path: string; layout: Hdf5Layout } | undefined;
     if (dataset !== undefined) {
       const wanted = dataset.startsWith("/") ? dataset : "/" + dataset;
       target = candidates.find((c) => c.path === wanted);
       if (!target) {
-        const exists = f.get(wanted) !== null;
+        // paths() lists without asking HDF5 for a missing name (which prints a diagnostic).
+        const exists = f.paths().includes(wanted);
         const near = didYouMean(
           wanted,
           candidates.map((c) => c.path),
@@ -276,9 +284,7 @@ function newBuilder(m: Metadata, n: number): ColumnBuilder {
         typeof v === "bigint" ? Number(v) : typeof v === "number" ? v : typeof v === "boolean" ? +v : NaN;
     },
     finish: () =>
-      values instanceof Int32Array
-        ? { type: "int32", values }
-        : { type: "float64", values: values },
+      values instanceof Int32Array ? { type: "int32", values } : { type: "float64", values: values },
   };
 }
 

@@ -103,6 +103,12 @@ export async function readTableFile(absPath: string, file: string, opts: ReadOpt
           data: { file },
         });
       }
+      if (!hasHdf5Signature(bytes)) {
+        throw new StageError("QV_LOAD_HDF5", `${file}: not an HDF5 file (no HDF5 signature)`, {
+          hint: "set format: to the file's real format, or give it the matching extension",
+          data: { file },
+        });
+      }
       const r = await readHdf5Table(absPath, file, opts.dataset);
       return {
         table: r.table,
@@ -124,4 +130,13 @@ export function resolveFormat(format: FormatName, lowerName: string, bytes: Uint
   const dot = lowerName.lastIndexOf(".");
   const ext = dot >= 0 ? lowerName.slice(dot) : "";
   return EXTENSIONS[ext] ?? "csv";
+}
+
+/** The HDF5 signature sits at offset 0, 512, 1024, 2048… (after an optional user block). */
+function hasHdf5Signature(bytes: Uint8Array): boolean {
+  const sig = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
+  for (let at = 0; at + 8 <= bytes.length; at = at === 0 ? 512 : at * 2) {
+    if (sig.every((b, i) => bytes[at + i] === b)) return true;
+  }
+  return false;
 }
