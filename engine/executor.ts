@@ -4,7 +4,6 @@
  * stage whose upstream reran but produced identical bytes stays cached (early cutoff).
  * With `dryRun` it only plans: the same decisions, reported as `planned` events.
  */
-import PQueue from "p-queue";
 import type { ObjectRef, Store } from "../cache/store.js";
 import { decodeArtifact } from "./artifacts.js";
 import type { Diagnostic } from "./diagnostics.js";
@@ -69,7 +68,17 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
   const t0 = performance.now();
   const selected = opts.until?.length ? ancestorsInclusive(spec.graph, opts.until) : new Set(spec.order);
   const forced = new Set(opts.force ?? []);
-  const queue = new PQueue({ concurrency: Math.max(1, opts.jobs) });
+  // p-queue is loaded only when something has to run: a fully cached run never pays for it.
+  let queuePromise: Promise<import("p-queue").default> | undefined;
+  const queue = {
+    add: async (task: () => Promise<void>): Promise<void> => {
+      queuePromise ??= import("p-queue").then((m) => new m.default({ concurrency: Math.max(1, opts.jobs) }));
+      await (await queuePromise).add(task);
+    },
+    onIdle: async (): Promise<void> => {
+      if (queuePromise) await (await queuePromise).onIdle();
+    },
+  };
   const last: LastRun | undefined = await readLastRun(store, spec.name);
   const nodes = new Map<string, Node>();
   let stopAfter: string | undefined;
