@@ -41,28 +41,27 @@ export function rocCurve(score: Float64Array, label: Uint8Array, weight?: Float6
   const fps2A = new Float64Array(n + 1);
   thr[0] = Infinity;
   let m = 1;
-  const push = (t: number, a: number, b: number, a2: number, b2: number) => {
-    thr[m] = t;
-    tpsA[m] = a;
-    fpsA[m] = b;
-    tps2A[m] = a2;
-    fps2A[m] = b2;
-    m++;
-  };
   let tp = 0;
   let fp = 0;
   let tp2 = 0;
   let fp2 = 0;
   let np = 0;
   let nn = 0;
-  let pending = false;
   let last = NaN;
   for (let k = n - 1; k >= 0; k--) {
     const i = order[k]!;
-    const w = weight ? weight[i]! : 1;
+    const w = weight === undefined ? 1 : weight[i]!;
     if (w === 0) continue;
     const s = score[i]! + 0;
-    if (pending && s !== last) push(last, tp, fp, tp2, fp2);
+    // A new distinct score closes the previous point (NaN !== anything, so not on the first event).
+    if (s !== last && m + np + nn > 1) {
+      thr[m] = last;
+      tpsA[m] = tp;
+      fpsA[m] = fp;
+      tps2A[m] = tp2;
+      fps2A[m] = fp2;
+      m++;
+    }
     if (label[i] === 1) {
       tp += w;
       tp2 += w * w;
@@ -73,9 +72,15 @@ export function rocCurve(score: Float64Array, label: Uint8Array, weight?: Float6
       nn++;
     }
     last = s;
-    pending = true;
   }
-  if (pending) push(last, tp, fp, tp2, fp2);
+  if (np + nn > 0) {
+    thr[m] = last;
+    tpsA[m] = tp;
+    fpsA[m] = fp;
+    tps2A[m] = tp2;
+    fps2A[m] = fp2;
+    m++;
+  }
   const fpr = new Float64Array(m);
   const tpr = new Float64Array(m);
   for (let k = 0; k < m; k++) {
