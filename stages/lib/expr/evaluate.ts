@@ -42,15 +42,18 @@ interface Node {
   readonly constant?: number | boolean | string;
   /** For string nodes that are dictionary columns. */
   readonly dict?: Extract<Column, { type: "dict" }>;
-  block(start: number, n: number): Block;
+  block(start: number, n: number, dest?: Float64Array | Uint8Array): Block;
 }
 
 export interface CompiledExpression {
   readonly type: ValueType;
   /** Columns of the table the expression reads (constants excluded), in order of appearance. */
   readonly columns: readonly string[];
-  /** The value on rows [start, start + n), n <= CHUNK. Valid until the next call. */
-  block(start: number, n: number): Float64Array | Uint8Array;
+  /**
+   * The value on rows [start, start + n), n <= CHUNK; valid until the next call. With `dest` the
+   * result is written there when possible: check whether the returned array is `dest`.
+   */
+  block(start: number, n: number, dest?: Float64Array | Uint8Array): Float64Array | Uint8Array;
   /** A string-typed expression is a bare dictionary column or a literal: returned as is. */
   readonly stringValue?: { column: Column } | { constant: string };
 }
@@ -101,17 +104,18 @@ export function compileExpression(e: Expr, t: Table): CompiledExpression {
     return node.type === "number" ? filledF64(v) : filledU8(v !== 0);
   };
 
+  // `dest`, when given, receives the result directly (the root writing into the output column).
   const numeric = (op: (out: Float64Array, n: number, ins: Block[]) => void, ins: Node[]): Node =>
     fold(
       {
         type: "number",
-        block: (s, n) => {
+        block: (s, n, dest) => {
           const bs = ins.map((i) => i.block(s, n));
-          const reuse = bs.find((b) => b.temp && b.a instanceof Float64Array);
-          const out = (reuse?.a as Float64Array | undefined) ?? pool.takeF64();
+          const reuse = dest ? undefined : bs.find((b) => b.temp && b.a instanceof Float64Array);
+          const out = (dest as Float64Array | undefined) ?? (reuse?.a as Float64Array | undefined) ?? pool.takeF64();
           op(out, n, bs);
           for (const b of bs) if (b !== reuse) pool.give(b);
-          return { a: out, temp: true };
+          return { a: out, temp: dest === undefined };
         },
       },
       ins,
@@ -120,13 +124,13 @@ export function compileExpression(e: Expr, t: Table): CompiledExpression {
     fold(
       {
         type: "boolean",
-        block: (s, n) => {
+        block: (s, n, dest) => {
           const bs = ins.map((i) => i.block(s, n));
-          const reuse = bs.find((b) => b.temp && b.a instanceof Uint8Array);
-          const out = (reuse?.a as Uint8Array | undefined) ?? pool.takeU8();
+          const reuse = dest ? undefined : bs.find((b) => b.temp && b.a instanceof Uint8Array);
+          const out = (dest as Uint8Array | undefined) ?? (reuse?.a as Uint8Array | undefined) ?? pool.takeU8();
           op(out, n, bs);
           for (const b of bs) if (b !== reuse) pool.give(b);
-          return { a: out, temp: true };
+          return { a: out, temp: dest === undefined };
         },
       },
       ins,
@@ -231,6 +235,9 @@ export function compileExpression(e: Expr, t: Table): CompiledExpression {
           case "%":
           case "^": {
             const op = x.op;
+            const c = r.constant;
+            if (typeof c === "number" && l.constant === undefined)
+              return numeric((out, n, [a]) => k.arithScalar(op, out, f(a), c, n), [l]);
             return numeric((out, n, [a, b]) => k.arith(op, out, f(a), f(b), n), [l, r]);
           }
           case "&&":
@@ -251,6 +258,9 @@ export function compileExpression(e: Expr, t: Table): CompiledExpression {
                 (out, n, [a, b]) => k.compareMasks(op as "==" | "!=", out, u(a), u(b), n),
                 [l, r],
               );
+            const c = r.constant;
+            if (typeof c === "number" && l.constant === undefined)
+              return condition((out, n, [a]) => k.compareScalar(op, out, f(a), c, n), [l]);
             return condition((out, n, [a, b]) => k.compare(op, out, f(a), f(b), n), [l, r]);
           }
         }
@@ -297,9 +307,9 @@ export function compileExpression(e: Expr, t: Table): CompiledExpression {
     type,
     columns,
     ...(stringValue ? { stringValue } : {}),
-    block(start, n) {
+    block(start, n, dest) {
       if (last) pool.give(last);
-      last = root.block(start, n);
+      last = root.block(start, n, dest);
       return last.a;
     },
   };
@@ -322,7 +332,9 @@ export function evaluateExpression(c: CompiledExpression, numRows: number): Eval
   const out = c.type === "number" ? new Float64Array(numRows) : new Uint8Array(numRows);
   for (let s = 0; s < numRows; s += CHUNK) {
     const n = Math.min(CHUNK, numRows - s);
-    const b = c.block(s, n);
+    const dest = out.subarray(s, s + n);
+    const b = c.block(s, n, dest);
+    if (b === dest) continue;
     if (out instanceof Float64Array) out.set((b as Float64Array).subarray(0, n), s);
     else out.set((b as Uint8Array).subarray(0, n), s);
   }

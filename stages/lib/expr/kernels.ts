@@ -33,6 +33,55 @@ export function arith(op: ArithOp, out: F64, x: F64, y: F64, n: number): void {
   }
 }
 
+/** `x op c` for a constant c: the common shape of cuts (`pt > 20`) and shifts (`x - 0.5`). */
+export function arithScalar(op: ArithOp, out: F64, x: F64, c: number, n: number): void {
+  switch (op) {
+    case "+":
+      for (let i = 0; i < n; i++) out[i] = x[i]! + c;
+      return;
+    case "-":
+      for (let i = 0; i < n; i++) out[i] = x[i]! - c;
+      return;
+    case "*":
+      for (let i = 0; i < n; i++) out[i] = x[i]! * c;
+      return;
+    case "/":
+      for (let i = 0; i < n; i++) out[i] = x[i]! / c;
+      return;
+    case "%":
+      for (let i = 0; i < n; i++) out[i] = floorMod(x[i]!, c);
+      return;
+    case "^":
+      // pow(x, 2) is exactly x * x (one correctly rounded product), and much cheaper.
+      if (c === 2) for (let i = 0; i < n; i++) out[i] = x[i]! * x[i]!;
+      else for (let i = 0; i < n; i++) out[i] = Math.pow(x[i]!, c);
+      return;
+  }
+}
+
+export function compareScalar(op: CompareOp, out: U8, x: F64, c: number, n: number): void {
+  switch (op) {
+    case "<":
+      for (let i = 0; i < n; i++) out[i] = x[i]! < c ? 1 : 0;
+      return;
+    case "<=":
+      for (let i = 0; i < n; i++) out[i] = x[i]! <= c ? 1 : 0;
+      return;
+    case ">":
+      for (let i = 0; i < n; i++) out[i] = x[i]! > c ? 1 : 0;
+      return;
+    case ">=":
+      for (let i = 0; i < n; i++) out[i] = x[i]! >= c ? 1 : 0;
+      return;
+    case "==":
+      for (let i = 0; i < n; i++) out[i] = x[i]! === c ? 1 : 0;
+      return;
+    case "!=":
+      for (let i = 0; i < n; i++) out[i] = x[i]! !== c ? 1 : 0;
+      return;
+  }
+}
+
 /** IEEE semantics: every comparison with NaN is false except `!=`, which is true (as numpy). */
 export function compare(op: CompareOp, out: U8, x: F64, y: F64, n: number): void {
   switch (op) {
