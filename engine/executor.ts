@@ -11,7 +11,7 @@ import type { EngineEvent, EventSink, RunReason, SkipReason } from "./events.js"
 import { resolveConfined } from "./files.js";
 import { makeFingerprint, type FingerprintDoc } from "./fingerprint.js";
 import type { FileHashMemo } from "./hash.js";
-import { runJob, type Job, type RunManifest } from "./job.js";
+import { jobRecordName, runJob, type Job, type RunManifest } from "./job.js";
 import type { JsonValue } from "./json.js";
 import type { PipelineSpec, StageSpec } from "./pipeline/spec.js";
 import { explainChanges, readLastRun, writeLastRun, type LastRun } from "./history.js";
@@ -31,6 +31,12 @@ export interface RunOptions {
   /** Extra data roots from the command line (absolute or relative to the working directory). */
   readonly dataRoots?: readonly string[];
   readonly signal?: AbortSignal;
+  /**
+   * Run each stage in its own process (`quiver exec`), given only the store and the job: true
+   * parallelism across cores, and the path a batch-system executor takes. The value is the command
+   * that starts the CLI (node script path), e.g. bin/quiver.js.
+   */
+  readonly isolate?: { readonly cli: string };
 }
 
 export type StageStatus =
@@ -132,6 +138,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
     const started = performance.now();
     const prevOutputs = n.outputs;
     try {
+      if (opts.isolate) return await execIsolated(n, job, started);
       const outcome = await runJob(store, job, n.spec.def, {
         loadInput: (port) => {
           const ref = n.spec.inputs[port]!;
@@ -170,6 +177,74 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
       fail(n, [stageErrorToDiagnostic(err, n.spec)], performance.now() - started);
       return undefined;
     }
+  };
+
+  /** Hands the job to a `quiver exec` child process; its results come back through the store. */
+  const execIsolated = async (n: Node, job: Job, started: number): Promise<RunManifest | undefined> => {
+    await store.writeRecord(jobRecordName(job.key), job);
+    const { spawn } = await import("node:child_process");
+    const child = spawn(process.execPath, [opts.isolate!.cli, "exec", "--cache-dir", store.root, job.key], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stderr = "";
+    let buffered = "";
+    child.stdout.on("data", (d: Buffer) => {
+      buffered += d.toString();
+      let nl: number;
+      while ((nl = buffered.indexOf("\n")) >= 0) {
+        const line = buffered.slice(0, nl);
+        buffered = buffered.slice(nl + 1);
+        try {
+          const e = JSON.parse(line) as { type?: string; fraction?: number; message?: string };
+          if (e.type === "progress")
+            emit({
+              type: "progress",
+              stage: n.spec.id,
+              fraction: e.fraction ?? 0,
+              ...(e.message ? { message: e.message } : {}),
+            });
+          else if (e.type === "note") emit({ type: "note", stage: n.spec.id, message: e.message ?? "" });
+        } catch {
+          /* not an event line */
+        }
+      }
+    });
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    const code = await new Promise<number>((resolve) => child.on("close", (c) => resolve(c ?? 1)));
+    const m = (await store.readCompleteManifest(job.key)) as RunManifest | undefined;
+    if (code !== 0 || !m) {
+      fail(
+        n,
+        [
+          {
+            severity: "error",
+            code: "QV_EXEC_FAILED",
+            message: `${n.spec.id}: ${stderr.trim() || `quiver exec exited with ${code}`}`,
+            location: n.spec.locate([]),
+          },
+        ],
+        performance.now() - started,
+      );
+      return undefined;
+    }
+    const before = n.outputs ?? (await previousOutputs(n));
+    n.outputs = { ...m.objects };
+    n.durationMs = m.durationMs;
+    n.values.clear();
+    n.status = "ran";
+    const sameOutputs = before
+      ? Object.entries(m.objects).every(([p, r]) => before[p]?.hash === r.hash)
+      : null;
+    emit({
+      type: "finished",
+      stage: n.spec.id,
+      key: job.key,
+      durationMs: m.durationMs,
+      outputs: m.objects,
+      sameOutputs,
+      summary: m.summary,
+    });
+    return m;
   };
 
   const previousOutputs = async (n: Node): Promise<Record<string, ObjectRef> | undefined> => {

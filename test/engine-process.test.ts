@@ -48,3 +48,20 @@ describe("processes", () => {
     r.remove();
   });
 });
+
+describe("isolated execution", () => {
+  test("--isolate runs every stage as `quiver exec` of a job in the store, with the same results", async () => {
+    const inline = Rig.create({ "p.yaml": SLOW.replace(/sleep_ms: 300/g, "sleep_ms: 0") });
+    const ref = await inline.spawnAndWait("run", "p.yaml");
+    assert.equal(ref.code, 0, ref.stderr);
+    const r = Rig.create({ "p.yaml": SLOW.replace(/sleep_ms: 300/g, "sleep_ms: 0") });
+    const res = await r.spawnAndWait("run", "p.yaml", "--isolate", "--jobs", "2");
+    assert.equal(res.code, 0, res.stderr);
+    assert.deepEqual([...res.ran].sort(), ["a", "b", "src", "total"]);
+    assert.deepEqual(storeObjects(r.cacheDir), storeObjects(inline.cacheDir));
+    const again = await r.spawnAndWait("run", "p.yaml");
+    assert.deepEqual(again.ran, []);
+    inline.remove();
+    r.remove();
+  });
+});

@@ -21,6 +21,7 @@ export async function cmdRun(
     until: { type: "string", multiple: true },
     "keep-going": { type: "boolean" },
     "dry-run": { type: "boolean" },
+    isolate: { type: "boolean" },
   });
   const file = positionals[0];
   if (!file || positionals.length > 1) throw new UsageError(`usage: quiver ${mode} PIPELINE.yaml [options]`);
@@ -66,6 +67,7 @@ export async function cmdRun(
       dryRun,
       dataRoots: (values["data-root"] ?? []).map((r) => path.resolve(r)),
       signal: ac.signal,
+      ...(values.isolate ? { isolate: { cli: process.argv[1] ?? "" } } : {}),
     });
     if (dryRun && !values.json) printPlan(events, io, spec.file);
     return result.ok || dryRun

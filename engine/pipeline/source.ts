@@ -37,7 +37,10 @@ export function parsePipelineSource(
     diagnostics.push({
       severity: "error",
       code: duplicate ? "QV_DUPLICATE_KEY" : `QV_YAML_${e.code}`,
-      message: duplicate && keyText ? `duplicate key "${keyText}": keys in a mapping must be unique` : firstLine(e.message),
+      message:
+        duplicate && keyText
+          ? `duplicate key "${keyText}": keys in a mapping must be unique`
+          : firstLine(e.message),
       location: pos(e.pos[0], duplicate && keyText ? keyText.length : e.pos[1] - e.pos[0]),
       hint: duplicate
         ? "each key may appear once in a mapping; remove or rename one of them"
