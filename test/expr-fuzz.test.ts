@@ -126,6 +126,148 @@ const exprArb: fc.Arbitrary<Expr> = fc.letrec<{ expr: Expr }>((tie) => ({
   ),
 })).expr;
 
+type Scalar = number | boolean | string | null;
+
+/**
+ * An independent, row-at-a-time interpreter of the documented semantics, to check the columnar
+ * evaluator against. Deliberately naive: a tree walk per row.
+ */
+function reference(e: Expr, row: number): Scalar {
+  const num = (x: Expr) => reference(x, row) as number;
+  const bool = (x: Expr) => reference(x, row) as boolean;
+  switch (e.kind) {
+    case "number":
+    case "string":
+    case "boolean":
+      return e.value;
+    case "ident": {
+      const c = table.columns.get(e.name);
+      if (c === undefined) return e.name === "pi" ? Math.PI : e.name === "e" ? Math.E : Infinity;
+      if (c.type === "dict") return c.codes[row]! < 0 ? null : c.dictionary[c.codes[row]!]!;
+      return c.values[row]!;
+    }
+    case "unary":
+      return e.op === "-" ? -num(e.operand) : !bool(e.operand);
+    case "in": {
+      const v = reference(e.operand, row);
+      const hit =
+        v !== null && !(typeof v === "number" && Number.isNaN(v)) && e.items.includes(v as number | string);
+      return hit !== e.negated;
+    }
+    case "binary": {
+      const a = reference(e.left, row);
+      const b = reference(e.right, row);
+      switch (e.op) {
+        case "+":
+          return (a as number) + (b as number);
+        case "-":
+          return (a as number) - (b as number);
+        case "*":
+          return (a as number) * (b as number);
+        case "/":
+          return (a as number) / (b as number);
+        case "%": {
+          const r = (a as number) % (b as number);
+          return r !== 0 && r < 0 !== (b as number) < 0 ? r + (b as number) : r;
+        }
+        case "^":
+          return Math.pow(a as number, b as number);
+        case "<":
+          return (a as number) < (b as number);
+        case "<=":
+          return (a as number) <= (b as number);
+        case ">":
+          return (a as number) > (b as number);
+        case ">=":
+          return (a as number) >= (b as number);
+        case "==":
+          return a !== null && b !== null && a === b;
+        case "!=":
+          return !(a !== null && b !== null && a === b);
+        case "&&":
+          return (a as boolean) && (b as boolean);
+        case "||":
+          return (a as boolean) || (b as boolean);
+      }
+      break;
+    }
+    case "call": {
+      const v = e.args.map((x) => reference(x, row));
+      const x = v[0] as number;
+      switch (e.fn) {
+        case "abs":
+          return Math.abs(x);
+        case "sqrt":
+          return Math.sqrt(x);
+        case "log":
+          return Math.log(x);
+        case "log10":
+          return Math.log10(x);
+        case "exp":
+          return Math.exp(x);
+        case "floor":
+          return Math.floor(x);
+        case "ceil":
+          return Math.ceil(x);
+        case "sign":
+          return Math.sign(x);
+        case "round": {
+          if (!Number.isFinite(x)) return x;
+          const f = Math.floor(x);
+          const d = x - f;
+          return d < 0.5 ? f : d > 0.5 ? f + 1 : f % 2 === 0 ? f : f + 1;
+        }
+        case "pow":
+          return Math.pow(x, v[1] as number);
+        case "min":
+          return Math.min(...(v as number[]));
+        case "max":
+          return Math.max(...(v as number[]));
+        case "clip":
+          return Math.min(Math.max(x, v[1] as number), v[2] as number);
+        case "isnan":
+          return Number.isNaN(x);
+        case "where":
+          return v[0] ? v[1]! : v[2]!;
+      }
+    }
+  }
+  throw new Error(`reference: unhandled ${e.kind}`);
+}
+
+function same(got: Scalar, want: Scalar): boolean {
+  if (typeof got === "number" && typeof want === "number") {
+    if (Number.isNaN(got) || Number.isNaN(want)) return Number.isNaN(got) && Number.isNaN(want);
+    // x ^ 2 is computed as x * x; Math.pow may differ in the last bit.
+    return got === want || Math.abs(got - want) <= 4 * Number.EPSILON * Math.abs(want);
+  }
+  return got === want;
+}
+
+/** Columnar evaluation agrees with the row-by-row reference on every row. */
+function agreesWithReference(e: Expr): void {
+  const compiled = attempt(() => compileExpression(e, table));
+  if (compiled instanceof ExprError) return;
+  const r = evaluateExpression(compiled, table.numRows);
+  for (let row = 0; row < table.numRows; row++) {
+    const got: Scalar =
+      r.type === "number"
+        ? r.values[row]!
+        : r.type === "boolean"
+          ? r.mask[row] === 1
+          : r.column.type === "dict"
+            ? r.column.codes[row]! < 0
+              ? null
+              : r.column.dictionary[r.column.codes[row]!]!
+            : null;
+    const want = reference(e, row);
+    assert.ok(
+      same(got, want),
+      `${printExpression(e)} at row ${row}: got ${String(got)}, want ${String(want)}`,
+    );
+  }
+}
+
 /** The tree without source spans, to compare structure. */
 function shape(e: Expr): unknown {
   return JSON.parse(JSON.stringify(e, (k, v: unknown) => (k === "start" || k === "end" ? undefined : v)));
@@ -156,6 +298,23 @@ void describe("expression fuzzing", () => {
       }),
       { numRuns: 1500 },
     );
+  });
+
+  test("columnar evaluation agrees with a row-by-row reference interpreter", () => {
+    // Trees that type-check are rare among random ones; bias towards numbers and conditions.
+    fc.assert(
+      fc.property(exprArb, (e) => agreesWithReference(e)),
+      { numRuns: 4000 },
+    );
+    for (const src of [
+      "min(pt, eta, n, e) + max(n, pt, 1)",
+      "where(pt > 0, min(e, eta, pt), max(eta, n, pt, 3))",
+      "round(pt * 2.5) + clip(eta, -1, 1) % 0.7",
+      "n ^ 2 - pow(n, 2) + sign(pt) * floor(eta) - ceil(-n)",
+      "isnan(pt) || pt in [0, 2] || sample == 'x' && !(n not in [1, -3])",
+      "sample != 'y' && (sample in ['x'] || -pt ^ 2 >= -4)",
+    ])
+      agreesWithReference(parseExpression(src));
   });
 
   void test("attempts to escape the language do nothing but report errors", () => {

@@ -112,7 +112,8 @@ export function compileExpression(e: Expr, t: Table): CompiledExpression {
         block: (s, n, dest) => {
           const bs = ins.map((i) => i.block(s, n));
           const reuse = dest ? undefined : bs.find((b) => b.temp && b.a instanceof Float64Array);
-          const out = (dest as Float64Array | undefined) ?? (reuse?.a as Float64Array | undefined) ?? pool.takeF64();
+          const out =
+            (dest as Float64Array | undefined) ?? (reuse?.a as Float64Array | undefined) ?? pool.takeF64();
           op(out, n, bs);
           for (const b of bs) if (b !== reuse) pool.give(b);
           return { a: out, temp: dest === undefined };
@@ -127,7 +128,8 @@ export function compileExpression(e: Expr, t: Table): CompiledExpression {
         block: (s, n, dest) => {
           const bs = ins.map((i) => i.block(s, n));
           const reuse = dest ? undefined : bs.find((b) => b.temp && b.a instanceof Uint8Array);
-          const out = (dest as Uint8Array | undefined) ?? (reuse?.a as Uint8Array | undefined) ?? pool.takeU8();
+          const out =
+            (dest as Uint8Array | undefined) ?? (reuse?.a as Uint8Array | undefined) ?? pool.takeU8();
           op(out, n, bs);
           for (const b of bs) if (b !== reuse) pool.give(b);
           return { a: out, temp: dest === undefined };
@@ -275,10 +277,9 @@ export function compileExpression(e: Expr, t: Table): CompiledExpression {
             return numeric((out, n, [a, b]) => k.arith("^", out, f(a), f(b), n), args);
           case "min":
           case "max":
-            return numeric((out, n, bs) => {
-              k.minMax(fn, out, f(bs[0]), f(bs[1]), n);
-              for (let j = 2; j < bs.length; j++) k.minMax(fn, out, out, f(bs[j]), n);
-            }, args);
+            return args.length === 2
+              ? numeric((out, n, [a, b]) => k.minMax(fn, out, f(a), f(b), n), args)
+              : numeric((out, n, bs) => k.minMaxMany(fn, out, bs.map(f), n), args);
           case "clip":
             return numeric((out, n, [a, lo, hi]) => k.clip(out, f(a), f(lo), f(hi), n), args);
           case "isnan":

@@ -179,6 +179,16 @@ export function minMax(fn: "min" | "max", out: F64, x: F64, y: F64, n: number): 
   else for (let i = 0; i < n; i++) out[i] = Math.max(x[i]!, y[i]!);
 }
 
+/** Three or more arguments: row by row, so `out` may alias any input. */
+export function minMaxMany(fn: "min" | "max", out: F64, xs: readonly F64[], n: number): void {
+  const first = xs[0]!;
+  for (let i = 0; i < n; i++) {
+    let m = first[i]!;
+    for (let j = 1; j < xs.length; j++) m = fn === "min" ? Math.min(m, xs[j]![i]!) : Math.max(m, xs[j]![i]!);
+    out[i] = m;
+  }
+}
+
 export function clip(out: F64, x: F64, lo: F64, hi: F64, n: number): void {
   for (let i = 0; i < n; i++) out[i] = Math.min(Math.max(x[i]!, lo[i]!), hi[i]!);
 }
