@@ -57,11 +57,17 @@ const col = (t: Table, name: string) => (t.columns.get(name) as { values: Float6
 
 /** The same filter written by hand: one fused loop for the mask, then a copy per column. */
 function selectByHand(t: Table): Table {
-  const [c0, c1, c2, c3] = ["c0", "c1", "c2", "c3"].map((n) => col(t, n)) as [Float64Array, Float64Array, Float64Array, Float64Array];
+  const [c0, c1, c2, c3] = ["c0", "c1", "c2", "c3"].map((n) => col(t, n)) as [
+    Float64Array,
+    Float64Array,
+    Float64Array,
+    Float64Array,
+  ];
   const n = t.numRows;
   const rows = new Int32Array(n);
   let k = 0;
-  for (let i = 0; i < n; i++) if (c0[i]! > 0.2 && Math.abs(c1[i]! - 0.5) < 0.3 && c2[i]! + c3[i]! < 1.5) rows[k++] = i;
+  for (let i = 0; i < n; i++)
+    if (c0[i]! > 0.2 && Math.abs(c1[i]! - 0.5) < 0.3 && c2[i]! + c3[i]! < 1.5) rows[k++] = i;
   const out: [string, Column][] = [];
   for (const [name, c] of t.columns) {
     const src = (c as { values: Float64Array }).values;
@@ -73,7 +79,7 @@ function selectByHand(t: Table): Table {
 }
 
 function defineByHand(t: Table): Table {
-  const [c0, c1, c2, c3, c4, c5, c6, c7] = [0, 1, 2, 3, 4, 5, 6, 7].map((j) => col(t, `c${j}`)) as Float64Array[];
+  const [c0, c1, c2, c3, c4, c5, c6, c7] = [0, 1, 2, 3, 4, 5, 6, 7].map((j) => col(t, `c${j}`));
   const n = t.numRows;
   const d0 = new Float64Array(n);
   const d1 = new Float64Array(n);
@@ -97,7 +103,10 @@ async function runCase(c: Case, t: Table): Promise<Table> {
     case "select-js":
       return selectByHand(t);
     case "define": {
-      const r = await runStage(defineColumnsStage, { params: { columns: DEFS }, inputs: { table: tableArtifact(t) } });
+      const r = await runStage(defineColumnsStage, {
+        params: { columns: DEFS },
+        inputs: { table: tableArtifact(t) },
+      });
       return (r.outputs.table as { table: Table }).table;
     }
     case "define-js":
@@ -159,7 +168,9 @@ print(json.dumps({"case": "numpy-" + case, "seconds": best, "rowsOut": n, "peakR
 
 function numpyVersion(): string | undefined {
   try {
-    return execFileSync("python3", ["-c", "import numpy; print(numpy.__version__)"], { encoding: "utf8" }).trim();
+    return execFileSync("python3", ["-c", "import numpy; print(numpy.__version__)"], {
+      encoding: "utf8",
+    }).trim();
   } catch {
     return undefined;
   }
@@ -169,17 +180,34 @@ function parent(rows: number, cols: number, reps: number): void {
   const self = fileURLToPath(import.meta.url);
   const results: Measurement[] = [];
   for (const c of CASES) {
-    const r = spawnSync(process.execPath, ["--expose-gc", self, "--child", c, "--rows", String(rows), "--cols", String(cols), "--reps", String(reps)], {
-      encoding: "utf8",
-      maxBuffer: 1 << 20,
-    });
+    const r = spawnSync(
+      process.execPath,
+      [
+        "--expose-gc",
+        self,
+        "--child",
+        c,
+        "--rows",
+        String(rows),
+        "--cols",
+        String(cols),
+        "--reps",
+        String(reps),
+      ],
+      {
+        encoding: "utf8",
+        maxBuffer: 1 << 20,
+      },
+    );
     if (r.status !== 0) throw new Error(`case ${c} failed: ${r.stderr}`);
     results.push(JSON.parse(r.stdout.trim()) as Measurement);
   }
   const np = numpyVersion();
   if (np !== undefined) {
     for (const c of ["select", "define"]) {
-      const r = spawnSync("python3", ["-c", NUMPY, String(rows), String(cols), String(reps), c], { encoding: "utf8" });
+      const r = spawnSync("python3", ["-c", NUMPY, String(rows), String(cols), String(reps), c], {
+        encoding: "utf8",
+      });
       if (r.status === 0) results.push(JSON.parse(r.stdout.trim()) as Measurement);
       else process.stderr.write(`numpy ${c} failed: ${r.stderr}\n`);
     }
@@ -198,7 +226,11 @@ function parent(rows: number, cols: number, reps: number): void {
     "|---|---:|---:|---:|---:|---:|---:|",
   ];
   for (const m of results) {
-    const refName = m.case.startsWith("numpy-") ? `${m.case.slice(6)}-js` : m.case.endsWith("-js") ? m.case : `${m.case}-js`;
+    const refName = m.case.startsWith("numpy-")
+      ? `${m.case.slice(6)}-js`
+      : m.case.endsWith("-js")
+        ? m.case
+        : `${m.case}-js`;
     const ref = by.get(refName);
     lines.push(
       `| ${m.case} | ${fmt(m.seconds, 3)} | ${fmt(rows / m.seconds / 1e6, 1)} | ${ref ? fmt(m.seconds / ref.seconds) + "×" : "-"} | ${m.rowsOut.toLocaleString("en")} | ${fmt(m.peakRss / m.tableBytes)} | ${fmt((m.peakRss - m.baseRss) / m.tableBytes)} |`,
