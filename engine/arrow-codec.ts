@@ -69,10 +69,19 @@ export async function tableFromArrowIPC(bytes: Uint8Array, source = "arrow data"
   for (const field of at.schema.fields) {
     const vec = at.getChild(field.name);
     if (!vec) continue;
-    const t = field.type as { typeId: number };
-    const tid = t.typeId;
+    // Compare as plain numbers: Arrow's Type enum and typeId are the same values.
+    const tid: number = (field.type as { typeId: number }).typeId;
+    const T = {
+      Int: Number(A.Type.Int),
+      Float: Number(A.Type.Float),
+      Bool: Number(A.Type.Bool),
+      Decimal: Number(A.Type.Decimal),
+      Dictionary: Number(A.Type.Dictionary),
+      Utf8: Number(A.Type.Utf8),
+      LargeUtf8: Number(A.Type.LargeUtf8),
+    };
     const intType = field.type as { bitWidth?: number; isSigned?: boolean };
-    if (tid === A.Type.Int && intType.bitWidth === 32 && intType.isSigned === true && vec.nullCount === 0) {
+    if (tid === T.Int && intType.bitWidth === 32 && intType.isSigned === true && vec.nullCount === 0) {
       const out = new Int32Array(n);
       let o = 0;
       for (const chunk of vec.data) {
@@ -81,8 +90,8 @@ export async function tableFromArrowIPC(bytes: Uint8Array, source = "arrow data"
       }
       columns.set(field.name, { type: "int32", values: out });
     } else if (
-      tid === A.Type.Float &&
-      (field.type as { precision?: number }).precision === A.Precision.DOUBLE &&
+      tid === T.Float &&
+      Number((field.type as { precision?: number }).precision) === Number(A.Precision.DOUBLE) &&
       vec.nullCount === 0
     ) {
       // Fast path: copy float64 buffers chunk by chunk instead of boxing every value.
@@ -93,16 +102,16 @@ export async function tableFromArrowIPC(bytes: Uint8Array, source = "arrow data"
         o += chunk.length;
       }
       columns.set(field.name, { type: "float64", values: out });
-    } else if (tid === A.Type.Float || tid === A.Type.Int || tid === A.Type.Bool || tid === A.Type.Decimal) {
+    } else if (tid === T.Float || tid === T.Int || tid === T.Bool || tid === T.Decimal) {
       const out = new Float64Array(n);
       let i = 0;
       for (const v of vec) {
         out[i++] = v === null || v === undefined ? NaN : Number(v);
       }
-      if (tid === A.Type.Bool && vec.nullCount === 0) {
+      if (tid === T.Bool && vec.nullCount === 0) {
         columns.set(field.name, { type: "int32", values: Int32Array.from(out) });
       } else columns.set(field.name, { type: "float64", values: out });
-    } else if (tid === A.Type.Dictionary || tid === A.Type.Utf8 || tid === A.Type.LargeUtf8) {
+    } else if (tid === T.Dictionary || tid === T.Utf8 || tid === T.LargeUtf8) {
       const dict: string[] = [];
       const index = new Map<string, number>();
       const codes = new Int32Array(n);

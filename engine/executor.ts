@@ -251,7 +251,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
     const prevKey = last?.stages[n.spec.id]?.key;
     if (!prevKey) return undefined;
     const m = await store.readManifest(prevKey);
-    return m?.objects as Record<string, ObjectRef> | undefined;
+    return m?.objects;
   };
 
   const process1 = async (n: Node): Promise<void> => {
@@ -310,7 +310,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
     }
     let environment: JsonValue | undefined;
     try {
-      environment = n.spec.def.environment ? await n.spec.def.environment(n.spec.params as never) : undefined;
+      environment = n.spec.def.environment ? await n.spec.def.environment(n.spec.params) : undefined;
     } catch (err) {
       fail(n, [stageErrorToDiagnostic(err, n.spec)], 0);
       return;
@@ -319,7 +319,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
       type: n.spec.def.type,
       version: n.spec.def.version,
       params: (n.spec.def.fingerprintParams
-        ? n.spec.def.fingerprintParams(n.spec.params as never)
+        ? n.spec.def.fingerprintParams(n.spec.params)
         : n.spec.params) as JsonValue,
       inputs: Object.fromEntries(
         Object.entries(n.spec.inputs).map(([port, r]) => [
@@ -409,7 +409,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
     if (!prev) return [{ kind: "first-run" }];
     let environment: JsonValue | undefined;
     try {
-      environment = n.spec.def.environment ? await n.spec.def.environment(n.spec.params as never) : undefined;
+      environment = n.spec.def.environment ? await n.spec.def.environment(n.spec.params) : undefined;
     } catch {
       environment = undefined;
     }
@@ -418,7 +418,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
       type: n.spec.def.type,
       version: n.spec.def.version,
       params: (n.spec.def.fingerprintParams
-        ? n.spec.def.fingerprintParams(n.spec.params as never)
+        ? n.spec.def.fingerprintParams(n.spec.params)
         : n.spec.params) as JsonValue,
       inputs: prev.fingerprint.inputs,
       files: fileHashes,

@@ -37,7 +37,10 @@ function write(v: unknown): string {
         .sort();
       return "{" + keys.map((k) => JSON.stringify(k) + ":" + write(obj[k])).join(",") + "}";
     }
-    default:
+    case "function":
+    case "symbol":
+    case "undefined":
       throw new TypeError(`cannot put a ${typeof v} into canonical JSON`);
   }
+  throw new TypeError("unreachable: every typeof is handled above");
 }

@@ -127,7 +127,7 @@ function describe(v: unknown): string {
   if (Array.isArray(v)) return "a list";
   if (typeof v === "object") return "a mapping";
   if (typeof v === "string") return `the text ${JSON.stringify(v.length > 40 ? v.slice(0, 40) + "…" : v)}`;
-  return `${typeof v} ${String(v)}`;
+  return `${typeof v} ${String(v as number | boolean | bigint)}`;
 }
 
 export function typeName(spec: SchemaSpec): string {
@@ -334,7 +334,7 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 /** JSON Schema (draft 2020-12 subset) for editors. */
 export function toJsonSchema(spec: SchemaSpec): JsonObject {
   const d: JsonObject = spec.description ? { description: spec.description } : {};
-  if ("default" in spec && spec.default !== undefined) d.default = spec.default as JsonValue;
+  if ("default" in spec && spec.default !== undefined) d.default = spec.default;
   switch (spec.kind) {
     case "number": {
       const s: JsonObject = { ...d, type: spec.integer ? "integer" : "number" };

@@ -76,7 +76,7 @@ async function readOutput(
     );
     return undefined;
   }
-  const kind = s.def.outputs[port]!.kind;
+  const kind = s.def.outputs[port].kind;
   return { spec: loaded.spec, stage, port, kind, value: await decodeArtifact(kind, bytes), manifest };
 }
 

@@ -50,20 +50,20 @@ export async function cmdGc(argv: string[], io: Io): Promise<number> {
   return 0;
 }
 
-export async function cmdClean(argv: string[], io: Io): Promise<number> {
+export function cmdClean(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parse(argv, { ...common, yes: { type: "boolean", short: "y" } });
   const dir = storeDir(positionals[0], values["cache-dir"]);
   if (!fs.existsSync(dir)) {
     io.out(`no store at ${dir}`);
-    return 0;
+    return Promise.resolve(0);
   }
   if (!fs.existsSync(path.join(dir, "objects")) && !fs.existsSync(path.join(dir, "runs"))) {
     io.err(`error QV_NOT_A_STORE: ${dir} does not look like a Quiver store; refusing to delete it`);
-    return 1;
+    return Promise.resolve(1);
   }
   fs.rmSync(dir, { recursive: true, force: true });
   io.out(`removed the store ${dir}`);
-  return 0;
+  return Promise.resolve(0);
 }
 
 /**
