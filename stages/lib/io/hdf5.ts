@@ -19,29 +19,24 @@ import { didYouMean } from "../../../engine/diagnostics.js";
 import { StageError } from "../../../engine/stage.js";
 import type { Column, Table } from "../../../engine/table.js";
 import { errorText } from "./columnar.js";
-import { DictBuilder } from "./dict-builder.js";
+import {
+  checkSupported,
+  newBuilder,
+  T_ARRAY,
+  T_COMPOUND,
+  T_ENUM,
+  T_FLOAT,
+  T_INTEGER,
+  T_STRING,
+  type Metadata,
+  h5wasm,
+} from "./hdf5-columns.js";
 
 type H5 = (typeof import("h5wasm/node"))["default"];
 type H5Module = Awaited<H5["ready"]>;
 type H5File = InstanceType<H5["File"]>;
 type H5Group = InstanceType<H5["Group"]>;
 type H5Dataset = InstanceType<H5["Dataset"]>;
-type Metadata = H5Dataset["metadata"];
-
-// HDF5 type classes (H5T_class_t).
-const T_INTEGER = 0;
-const T_FLOAT = 1;
-const T_STRING = 3;
-const T_COMPOUND = 6;
-const T_ENUM = 8;
-const T_ARRAY = 10;
-const STR_SPACEPAD = 2;
-
-let loaded: Promise<{ h5: H5; module: H5Module }> | undefined;
-async function h5wasm(): Promise<{ h5: H5; module: H5Module }> {
-  loaded ??= import("h5wasm/node").then(async (m) => ({ h5: m.default, module: await m.default.ready }));
-  return loaded;
-}
 
 export type Hdf5Layout = "compound" | "pandas-fixed" | "column-group";
 
@@ -246,101 +241,6 @@ function readCompound(module: H5Module, ds: H5Dataset, file: string): Table {
   return { numRows: n, columns: new Map(fields.map((fd, i) => [fd.name, columns[i]!.finish()])) };
 }
 
-function checkSupported(m: Metadata, name: string, file: string): void {
-  const ok =
-    (m.type === T_FLOAT && (m.size === 4 || m.size === 8)) ||
-    ((m.type === T_INTEGER || m.type === T_ENUM) && [1, 2, 4, 8].includes(m.size)) ||
-    m.type === T_STRING;
-  if (!ok) {
-    throw new StageError(
-      "QV_LOAD_HDF5_TYPE",
-      `${file}: field "${name}" has an HDF5 type (class ${m.type}, ${m.size} bytes) that Quiver cannot read`,
-      { hint: "Quiver reads float32/64, integers, booleans and strings", data: { file, column: name } },
-    );
-  }
-}
-
-interface ColumnBuilder {
-  decode(view: DataView, count: number, stride: number, offset: number, rowStart: number): void;
-  setValue(row: number, v: unknown): void;
-  finish(): Column;
-}
-
-function newBuilder(m: Metadata, n: number): ColumnBuilder {
-  if (m.type === T_STRING) return new StringBuilder(m, n);
-  const little = m.littleEndian;
-  const signed = m.signed;
-  const isFloat = m.type === T_FLOAT;
-  // Small integers (and booleans, an int8 enum in h5py) fit int32 exactly; wider ones go to float64.
-  const toInt32 = !isFloat && (m.size < 4 || (m.size === 4 && signed));
-  const values = toInt32 ? new Int32Array(n) : new Float64Array(n);
-  const read = readerFor(m.size, isFloat, signed, little);
-  return {
-    decode(view, count, stride, offset, rowStart) {
-      for (let i = 0, o = offset; i < count; i++, o += stride) values[rowStart + i] = read(view, o);
-    },
-    setValue(row, v) {
-      values[row] =
-        typeof v === "bigint" ? Number(v) : typeof v === "number" ? v : typeof v === "boolean" ? +v : NaN;
-    },
-    finish: () =>
-      values instanceof Int32Array ? { type: "int32", values } : { type: "float64", values: values },
-  };
-}
-
-function readerFor(
-  size: number,
-  isFloat: boolean,
-  signed: boolean,
-  little: boolean,
-): (v: DataView, o: number) => number {
-  if (isFloat) return size === 4 ? (v, o) => v.getFloat32(o, little) : (v, o) => v.getFloat64(o, little);
-  switch (size) {
-    case 1:
-      return signed ? (v, o) => v.getInt8(o) : (v, o) => v.getUint8(o);
-    case 2:
-      return signed ? (v, o) => v.getInt16(o, little) : (v, o) => v.getUint16(o, little);
-    case 4:
-      return signed ? (v, o) => v.getInt32(o, little) : (v, o) => v.getUint32(o, little);
-    default:
-      return signed
-        ? (v, o) => Number(v.getBigInt64(o, little))
-        : (v, o) => Number(v.getBigUint64(o, little));
-  }
-}
-
-const utf8 = new TextDecoder("utf-8");
-const latin1 = new TextDecoder("latin1");
-
-class StringBuilder implements ColumnBuilder {
-  private readonly codes: Int32Array;
-  private readonly dict = new DictBuilder();
-  constructor(
-    private readonly m: Metadata,
-    n: number,
-  ) {
-    this.codes = new Int32Array(n);
-  }
-  decode(view: DataView, count: number, stride: number, offset: number, rowStart: number): void {
-    const size = this.m.size;
-    const decoder = this.m.cset === 1 ? utf8 : latin1;
-    const bytes = new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
-    for (let i = 0, o = offset; i < count; i++, o += stride) {
-      let end = o;
-      const limit = o + size;
-      while (end < limit && bytes[end] !== 0) end++;
-      if (this.m.strpad === STR_SPACEPAD) while (end > o && bytes[end - 1] === 0x20) end--;
-      this.codes[rowStart + i] = end === o ? -1 : this.dict.code(decoder.decode(bytes.subarray(o, end)));
-    }
-  }
-  setValue(row: number, v: unknown): void {
-    this.codes[row] = typeof v === "string" && v !== "" ? this.dict.code(v) : -1;
-  }
-  finish(): Column {
-    return { type: "dict", codes: this.codes, dictionary: this.dict.values };
-  }
-}
-
 function readPandasFixed(h5: H5, g: H5Group, file: string): Table {
   const names = stringsOf(g.get("axis0"));
   const n = (g.get("axis1") as H5Dataset | null)?.shape?.[0] ?? 0;
@@ -412,50 +312,4 @@ function readColumnGroup(h5: H5, g: H5Group, file: string): Table {
   return { numRows: n, columns };
 }
 
-/**
- * Writes `table` as a 1-D compound dataset `datasetName` (intermediate groups are created).
- * `mode: "w"` replaces the file, `"a"` adds to it. Dictionary columns become fixed-length UTF-8
- * strings as long as their longest value; missing strings are written as "".
- */
-export async function writeHdf5Table(
-  absPath: string,
-  datasetName: string,
-  table: Table,
-  mode: "w" | "a" = "w",
-): Promise<void> {
-  const { h5 } = await h5wasm();
-  if (table.columns.size === 0) throw new Error("writeHdf5Table: the table has no columns");
-  const data = new Map<string, Float64Array | Int32Array | string[]>();
-  const dtype: [string, string][] = [];
-  for (const [name, c] of table.columns) {
-    switch (c.type) {
-      case "float64":
-        data.set(name, c.values);
-        dtype.push([name, "<d"]);
-        break;
-      case "int32":
-        data.set(name, c.values);
-        dtype.push([name, "<i"]);
-        break;
-      case "dict": {
-        const strings = Array.from(c.codes, (code) => (code < 0 ? "" : (c.dictionary[code] ?? "")));
-        const width = Math.max(1, ...c.dictionary.map((s) => Buffer.byteLength(s, "utf8")));
-        data.set(name, strings);
-        dtype.push([name, `S${width}`]);
-        break;
-      }
-    }
-  }
-  const f = new h5.File(absPath, mode);
-  try {
-    const parts = datasetName.split("/").filter((s) => s !== "");
-    let g: H5Group = f;
-    for (const part of parts.slice(0, -1)) {
-      const child = g.get(part);
-      g = child instanceof h5.Group ? child : g.create_group(part);
-    }
-    g.create_dataset({ name: parts[parts.length - 1] ?? datasetName, data, shape: [table.numRows], dtype });
-  } finally {
-    f.close();
-  }
-}
+export { writeHdf5Table } from "./hdf5-write.js";
