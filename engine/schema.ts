@@ -127,7 +127,8 @@ function describe(v: unknown): string {
   if (Array.isArray(v)) return "a list";
   if (typeof v === "object") return "a mapping";
   if (typeof v === "string") return `the text ${JSON.stringify(v.length > 40 ? v.slice(0, 40) + "…" : v)}`;
-  return `${typeof v} ${String(v as number | boolean | bigint)}`;
+  if (typeof v === "number" || typeof v === "boolean" || typeof v === "bigint") return `${typeof v} ${String(v)}`;
+  return typeof v;
 }
 
 export function typeName(spec: SchemaSpec): string {

@@ -6,7 +6,7 @@
  *
  * Each fold is memoised on its own (key: fold, k, seeds, spec, columns, a hash of the data), so
  * an interrupted run, or a second kfold stage that shares folds, does not retrain them.
- * Folds run one after another: the tfjs wasm backend is single-threaded per process.
+ * Folds run in parallel worker threads, up to the engine's jobs (tfjs is single-threaded per thread).
  */
 import {
   defineStage,
@@ -18,15 +18,8 @@ import {
   type ModelArtifact,
 } from "../engine/stage.js";
 import { p } from "../engine/schema.js";
-import type { JsonObject } from "../engine/json.js";
-import {
-  float64Column,
-  int32Column,
-  numericValues,
-  takeRows,
-  withColumn,
-  type Table,
-} from "../engine/table.js";
+import { isJsonObject, type JsonObject } from "../engine/json.js";
+import { float64Column, int32Column, numericValues, withColumn, type Table } from "../engine/table.js";
 import { deriveSeed } from "./lib/random.js";
 import { kFoldAssignment } from "./lib/folds.js";
 import { checkTrainingParams, trainingEnvironment, trainingFields } from "./lib/nn/params.js";
@@ -152,17 +145,25 @@ export const kfoldStage = defineStage({
     }
     const hash = await dataHash(data, classes);
     const environment = trainingEnvironment(pr);
-    const { trainModel, scoreModel, packFolds } = await import("./lib/model-kinds.js");
+    const { packFolds } = await import("./lib/model-kinds.js");
+    const { runFold, FoldPool } = await import("./lib/nn/fold-runner.js");
 
-    const foldModels: ModelArtifact[] = [];
-    const foldMetrics: JsonObject[] = [];
-    const oof = new Float64Array(data.n).fill(NaN);
-    for (let i = 0; i < pr.k; i++) {
+    const rowsOf = (i: number) => {
       const trainRows: number[] = [];
       const valRows: number[] = [];
       for (let r = 0; r < data.n; r++) (folds[r] === i ? valRows : trainRows).push(r);
-      const tr = Int32Array.from(trainRows);
-      const va = Int32Array.from(valRows);
+      return { tr: Int32Array.from(trainRows), va: Int32Array.from(valRows) };
+    };
+    // Progress of each fold, so parallel folds report one overall fraction.
+    const done = new Float64Array(pr.k);
+    const report = (i: number, f: number, line: string) => {
+      done[i] = f;
+      ctx.progress(done.reduce((a, b) => a + b, 0) / pr.k, `fold ${i + 1}/${pr.k}: ${line}`);
+    };
+    const concurrency = Math.max(1, Math.min(ctx.jobs, pr.k));
+    const pool = concurrency > 1 ? new FoldPool(concurrency) : undefined;
+
+    const foldValue = (i: number): Promise<ArtifactValue> => {
       const key = {
         fold: i,
         k: pr.k,
@@ -175,37 +176,55 @@ export const kfoldStage = defineStage({
         model: pr.model as unknown as JsonObject,
         environment,
       };
-      const value: ArtifactValue = await ctx.memo(key, async () => {
-        const r = await trainModel({
+      return ctx.memo(key, async () => {
+        const { tr, va } = rowsOf(i);
+        const task = {
           spec: pr.model,
           columns: cols,
           train: subset(data, tr),
           validation: subset(data, va),
           seed: deriveSeed(ctx.seed, `fold${i}`),
           backend: pr.backend,
-          progress: (f, line) => ctx.progress((i + f) / pr.k, `fold ${i + 1}/${pr.k}: ${line}`),
-          signal: ctx.signal,
-        });
-        const score = await scoreModel(r.artifact, takeRows(t, va), pr.backend);
+        };
+        const progress = (f: number, line: string) => report(i, f, line);
+        const out = pool
+          ? await pool.run(task, progress, ctx.signal)
+          : await runFold(task, progress, ctx.signal);
         return model({
-          meta: { fold: i, model: r.artifact.meta, metrics: r.metrics },
-          blobs: { ...r.artifact.blobs, [OOF_BLOB]: new Uint8Array(score.buffer.slice(0)) },
+          meta: { fold: i, model: out.artifact.meta, metrics: out.metrics },
+          blobs: { ...out.artifact.blobs, [OOF_BLOB]: new Uint8Array(out.oof.buffer.slice(0)) },
         });
       });
-      if (value.kind !== "model") throw new Error("kfold memo returned a non-model value");
+    };
+
+    // Up to `concurrency` folds at a time; results land by fold index, whatever finishes first.
+    const values: ArtifactValue[] = new Array<ArtifactValue>(pr.k);
+    let next = 0;
+    try {
+      await Promise.all(
+        Array.from({ length: concurrency }, async () => {
+          while (next < pr.k) {
+            const i = next++;
+            values[i] = await foldValue(i);
+          }
+        }),
+      );
+    } finally {
+      await pool?.close();
+    }
+
+    const foldModels: ModelArtifact[] = [];
+    const foldMetrics: JsonObject[] = [];
+    const oof = new Float64Array(data.n).fill(NaN);
+    for (let i = 0; i < pr.k; i++) {
+      const value = values[i];
+      if (value?.kind !== "model") throw new Error("kfold memo returned a non-model value");
+      const { va, tr } = rowsOf(i);
       const { meta, blobs } = value.model;
       const { [OOF_BLOB]: oofBytes, ...modelBlobs } = blobs;
       const inner = meta.model;
       const m = meta.metrics;
-      if (
-        !oofBytes ||
-        typeof inner !== "object" ||
-        inner === null ||
-        Array.isArray(inner) ||
-        typeof m !== "object" ||
-        m === null ||
-        Array.isArray(m)
-      )
+      if (!oofBytes || !isJsonObject(inner) || !isJsonObject(m))
         throw new Error("kfold memo entry is incomplete");
       const score = new Float64Array(oofBytes.slice().buffer);
       if (score.length !== va.length) throw new Error("kfold memo entry has the wrong number of scores");
@@ -221,7 +240,6 @@ export const kfoldStage = defineStage({
         ...(m.epochs_run !== undefined ? { epochs_run: m.epochs_run } : {}),
         ...(m.best_epoch !== undefined ? { best_epoch: m.best_epoch } : {}),
       });
-      ctx.progress((i + 1) / pr.k, `fold ${i + 1}/${pr.k}: val_loss ${num(m, "val_loss").toFixed(5)}`);
     }
 
     const summaryOf = (key: string) => {

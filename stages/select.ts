@@ -134,18 +134,24 @@ export const selectStage = defineStage({
     const t = ctx.inputs.table("table");
     const cuts = normalizeCuts(ps).map((c) => ({ ...c, compiled: compileCut(c, t) }));
 
-    const labelName = ps.label ?? (t.columns.has("label") ? "label" : undefined);
+    let labelName = ps.label ?? (t.columns.has("label") ? "label" : undefined);
     const labelCol = labelName === undefined ? undefined : requireColumn(t, labelName, ["label"]);
-    const classes = classIndex(labelCol, t.numRows);
-    if ("tooMany" in classes)
-      throw new StageError(
-        "QV_SELECT_TOO_MANY_CLASSES",
-        `label column "${labelName}" has more than ${MAX_CLASSES} distinct values`,
-        {
-          param: ["label"],
-          hint: "per-class counts need a class column (e.g. 0/1 or a sample name); set label to one",
-        },
-      );
+    let classes = classIndex(labelCol, t.numRows);
+    if ("tooMany" in classes) {
+      if (ps.label !== undefined)
+        throw new StageError(
+          "QV_SELECT_TOO_MANY_CLASSES",
+          `label column "${labelName}" has more than ${MAX_CLASSES} distinct values`,
+          {
+            param: ["label"],
+            hint: "per-class counts need a class column (e.g. 0/1 or a sample name); set label to one",
+          },
+        );
+      // The implicit "label" column is not a class column here: count totals only, and say so.
+      ctx.note(`column "label" has more than ${MAX_CLASSES} distinct values; the cut flow has totals only`);
+      labelName = undefined;
+      classes = classIndex(undefined, t.numRows) as ClassIndex;
+    }
     const weightCol = ps.weight === undefined ? undefined : requireColumn(t, ps.weight, ["weight"]);
     if (weightCol?.type === "dict")
       throw new StageError("QV_SELECT_WEIGHT_TYPE", `weight column "${ps.weight}" holds text, not numbers`, {

@@ -4,7 +4,7 @@ import path from "node:path";
 import { runStage } from "./support/stage-harness.js";
 import { validate } from "../engine/schema.js";
 import { canonicalJson, type JsonObject } from "../engine/json.js";
-import { table as tableValue, type ArtifactValue, type StageResult } from "../engine/stage.js";
+import { StageError, table as tableValue, type ArtifactValue, type StageResult } from "../engine/stage.js";
 import type { Table } from "../engine/table.js";
 import { Rng } from "../stages/lib/random.js";
 import { kfoldStage } from "../stages/kfold.js";
@@ -134,6 +134,48 @@ void describe("kfold", () => {
     assert.equal(m.computed(), 6, "going back to the first seed reuses its folds");
     await m.run({ ...nnParams, k: 3 }, events(300, 3), 5);
     assert.equal(m.computed(), 9, "other data retrains");
+  });
+
+  void test("folds in worker threads (jobs 2) give the same models and metrics as in-process", async () => {
+    const t = tableValue(events(300, 7));
+    const params = {
+      ...nnParams,
+      k: 3,
+      model: { ...nnParams.model, layers: [{ dense: 8 }, { dropout: 0.2 }] },
+    };
+    const one = await runStage(kfoldStage, { params, inputs: { table: t }, jobs: 1, seed: 4 });
+    const two = await runStage(kfoldStage, { params, inputs: { table: t }, jobs: 2, seed: 4 });
+    const blobs = (r: StageResult) =>
+      (r.outputs.models as { model: { blobs: Record<string, Uint8Array> } }).model.blobs;
+    assert.deepEqual(Object.keys(blobs(two)).sort(), ["fold0/weights", "fold1/weights", "fold2/weights"]);
+    assert.deepEqual(blobs(one), blobs(two));
+    const strip = (m: JsonObject) => (m.folds as JsonObject[]).map((f) => ({ ...f }));
+    assert.deepEqual(strip(metricsOf(one)), strip(metricsOf(two)));
+  });
+
+  void test("an error raised inside a worker arrives as a StageError", async () => {
+    const t = events(60, 8);
+    const col = (name: string) => (t.columns.get(name) as { values: Float64Array }).values;
+    // Negative weights summing below zero: sum_of_weights normalisation refuses them while training.
+    const bad = tableOf({
+      x0: col("x0"),
+      x1: col("x1"),
+      label: col("label"),
+      w: new Float64Array(60).fill(-1),
+    });
+    await assert.rejects(
+      runStage(kfoldStage, {
+        params: {
+          ...nnParams,
+          k: 2,
+          weight: "w",
+          model: { ...nnParams.model, loss_normalization: "sum_of_weights" },
+        },
+        inputs: { table: tableValue(bad) },
+        jobs: 2,
+      }),
+      (e: unknown) => e instanceof StageError && e.code === "QV_NN_WEIGHT",
+    );
   });
 
   void test("gbt folds", async () => {

@@ -259,6 +259,18 @@ void describe("select", () => {
     assert.deepEqual([e.code, e.data?.row, e.data?.column, e.param], ["QV_SELECT_NAN", 1, "x", ["cuts", 0]]);
   });
 
+  void test("an implicit label column with too many values gives totals only; an explicit one is an error", async () => {
+    const t = makeTable([
+      ["label", { type: "float64", values: Float64Array.from({ length: 2000 }, (_, i) => i / 7) }],
+    ]);
+    const r = await select(t, { where: "label > 1" });
+    assert.deepEqual(r.flow.classes, []);
+    assert.equal(r.flow.label, null);
+    assert.match(r.notes.join("\n"), /totals only/);
+    const e = await stageError(() => select(t, { where: "label > 1", label: "label" }));
+    assert.deepEqual([e.code, e.param], ["QV_SELECT_TOO_MANY_CLASSES", ["label"]]);
+  });
+
   void test("with no label column, only totals; every row passing returns the input table", async () => {
     const t = makeTable([["x", { type: "float64", values: Float64Array.from([1, 2, 3]) }]]);
     const r = await select(t, { where: "x > 0" });

@@ -221,7 +221,20 @@ export async function scoreModel(m: ModelArtifact, t: Table, backend: BackendCho
   }
   if (format !== MODEL_FORMAT)
     throw bad(`this model has format ${JSON.stringify(format ?? null)}, not ${MODEL_FORMAT}`);
-  const names = modelFeatures(m);
+  const features = featureColumns(t, modelFeatures(m), "table", {
+    param: false,
+    allowMissing: m.meta.kind === "gbt",
+  });
+  return scoreFeatures(m, features, t.numRows, backend);
+}
+
+/** Scores of one model (format quiver-model) for feature columns in the model's order. */
+export async function scoreFeatures(
+  m: ModelArtifact,
+  features: readonly Float64Array[],
+  n: number,
+  backend: BackendChoice,
+): Promise<Float64Array> {
   const kind = typeof m.meta.kind === "string" ? m.meta.kind : canonicalJson(m.meta.kind ?? null);
   switch (kind) {
     case "nn": {
@@ -229,7 +242,6 @@ export async function scoreModel(m: ModelArtifact, t: Table, backend: BackendCho
       const weights = m.blobs.weights;
       if (!isJsonObject(nn) || !isJsonObject(nn.modelTopology) || !Array.isArray(nn.weightSpecs) || !weights)
         throw bad("the network in this model is incomplete");
-      const features = featureColumns(t, names, "table", { param: false });
       const normJson = nn.normalization;
       let norm: Normalization | undefined;
       if (isJsonObject(normJson)) norm = { mean: numberList(normJson.mean), std: numberList(normJson.std) };
@@ -243,7 +255,7 @@ export async function scoreModel(m: ModelArtifact, t: Table, backend: BackendCho
         weights,
       });
       try {
-        return scoreWith(tf, net, rowMajor(features, t.numRows, norm), t.numRows, names.length);
+        return scoreWith(tf, net, rowMajor(features, n, norm), n, features.length);
       } finally {
         net.dispose();
       }
@@ -251,7 +263,6 @@ export async function scoreModel(m: ModelArtifact, t: Table, backend: BackendCho
     case "gbt": {
       const inner = m.meta.gbt;
       if (!isJsonObject(inner)) throw bad("the trees in this model are missing");
-      const features = featureColumns(t, names, "table", { param: false, allowMissing: true });
       const { predictGbt } = await import("./gbt/index.js");
       return predictGbt({ meta: inner, blobs: m.blobs }, features);
     }

@@ -69,7 +69,7 @@ export function generateToyEvents(o: ToyEventOptions): Table {
   label.fill(1, 0, o.signal);
   new Rng(deriveSeed(o.seed, "label")).shuffle(label);
 
-  const rng = (name: string) => new Rng(deriveSeed(o.seed, name));
+  const rng = (name: string) => new Draw(new Rng(deriveSeed(o.seed, name)));
   const cls = (i: number) => label[i]!;
 
   // Leading / subleading lepton pT: two exponential draws above threshold, ordered.
@@ -154,8 +154,45 @@ export function generateToyEvents(o: ToyEventOptions): Table {
   ]);
 }
 
+/**
+ * Draws for toy data from one 32-bit output per uniform (Rng.uniform spends two on 53 bits, which
+ * toy distributions do not need): half the generator calls, twice the speed at 10M rows.
+ */
+class Draw {
+  private spare: number | undefined;
+  constructor(private readonly rng: Rng) {}
+
+  /** Uniform in (0, 1), never 0, so logarithms are finite. */
+  uniform(): number {
+    return (this.rng.nextUint32() + 0.5) * 2.3283064365386963e-10;
+  }
+
+  exponential(mean: number): number {
+    return -mean * Math.log(this.uniform());
+  }
+
+  /** Standard normal, Marsaglia's polar method. */
+  normal(): number {
+    if (this.spare !== undefined) {
+      const v = this.spare;
+      this.spare = undefined;
+      return v;
+    }
+    for (;;) {
+      const u = 2 * this.uniform() - 1;
+      const v = 2 * this.uniform() - 1;
+      const s = u * u + v * v;
+      if (s < 1) {
+        const m = Math.sqrt((-2 * Math.log(s)) / s);
+        this.spare = v * m;
+        return u * m;
+      }
+    }
+  }
+}
+
 /** Gaussian pseudorapidity truncated to the tracker acceptance |eta| < 2.5. */
-function etaColumn(r: Rng, label: Int32Array): Float64Array {
+function etaColumn(r: Draw, label: Int32Array): Float64Array {
   const out = new Float64Array(label.length);
   for (let i = 0; i < label.length; i++) {
     const s = SHAPE.etaSigma[label[i]!]!;
@@ -167,7 +204,7 @@ function etaColumn(r: Rng, label: Int32Array): Float64Array {
 }
 
 /** Inversion of the cumulative distribution: one uniform per draw; fine for small means. */
-function poisson(r: Rng, mean: number): number {
+function poisson(r: Draw, mean: number): number {
   const u = r.uniform();
   let k = 0;
   let p = Math.exp(-mean);
@@ -184,7 +221,7 @@ function poisson(r: Rng, mean: number): number {
  * Log-normal spread of event weights (as after pile-up and scale-factor corrections), a random
  * sign for a fraction of events, then each class scaled so its signed sum is the requested yield.
  */
-function weights(r: Rng, label: Int32Array, o: ToyEventOptions): Float64Array {
+function weights(r: Draw, label: Int32Array, o: ToyEventOptions): Float64Array {
   const n = label.length;
   const w = new Float64Array(n);
   const signedSum = [0, 0];

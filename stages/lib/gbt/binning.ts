@@ -85,11 +85,33 @@ export function binColumns(
   n: number,
 ): Uint8Array {
   const codes = new Uint8Array(features.length * n);
+  // Edges padded with +Infinity to 255 entries: a fixed 8-step search whose steps do not depend
+  // on the data, several times faster than a branching binary search over millions of values.
+  const padded = new Float64Array(255);
   for (let f = 0; f < features.length; f++) {
     const col = features[f]!;
     const e = edges[f]!;
+    padded.fill(Infinity);
+    padded.set(e);
     const base = f * n;
-    for (let r = 0; r < n; r++) codes[base + r] = binOf(e, col[r]!);
+    for (let r = 0; r < n; r++) {
+      const v = col[r]!;
+      if (Number.isNaN(v)) {
+        codes[base + r] = MISSING_BIN;
+        continue;
+      }
+      // lo ends as the number of padded entries below v, which is binOf(e, v).
+      let lo = 0;
+      lo += padded[lo + 127]! < v ? 128 : 0;
+      lo += padded[lo + 63]! < v ? 64 : 0;
+      lo += padded[lo + 31]! < v ? 32 : 0;
+      lo += padded[lo + 15]! < v ? 16 : 0;
+      lo += padded[lo + 7]! < v ? 8 : 0;
+      lo += padded[lo + 3]! < v ? 4 : 0;
+      lo += padded[lo + 1]! < v ? 2 : 0;
+      lo += padded[lo]! < v ? 1 : 0;
+      codes[base + r] = lo;
+    }
   }
   return codes;
 }

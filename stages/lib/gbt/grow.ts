@@ -17,6 +17,8 @@ export interface GrowInput {
   readonly numBins: Int32Array;
   /** 1 when a feature can be split on (two or more values, or a value and missing values). */
   readonly splittable: Uint8Array;
+  /** The splittable features' indices: the only histograms built. */
+  readonly histFeatures: Int32Array;
   /** Upper edges per feature, to turn a bin split into a raw-value threshold. */
   readonly edges: readonly Float64Array[];
   readonly grad: Float64Array;
@@ -179,18 +181,53 @@ function buildHistogram(
   }
   totals.grad = sumGrad;
   totals.hess = sumHess;
-  const numFeatures = size === 0 ? 0 : input.numBins.length;
-  for (let f = 0; f < numFeatures; f++) {
-    if (input.splittable[f] === 0) continue;
-    // Per-feature views keep the hot loop's index arithmetic minimal.
-    const column = codes.subarray(f * n, (f + 1) * n);
-    const h = hist.subarray(f * BINS_PER_FEATURE * SLOTS, (f + 1) * BINS_PER_FEATURE * SLOTS);
-    const nodeRows = rows.subarray(start, end);
+  if (size === 0) return hist;
+  const nodeRows = rows.subarray(start, end);
+  const features = input.histFeatures;
+  const view = (f: number) => codes.subarray(f * n, (f + 1) * n);
+  const at = (f: number) => f * BINS_PER_FEATURE * SLOTS;
+  // Four features per pass over the rows: the gradient streams are read a quarter as often,
+  // which halves the time of this loop (it dominates training) on large tables.
+  let i = 0;
+  for (; i + 4 <= features.length; i += 4) {
+    const c0 = view(features[i]!);
+    const c1 = view(features[i + 1]!);
+    const c2 = view(features[i + 2]!);
+    const c3 = view(features[i + 3]!);
+    const h0 = at(features[i]!);
+    const h1 = at(features[i + 1]!);
+    const h2 = at(features[i + 2]!);
+    const h3 = at(features[i + 3]!);
     for (let k = 0; k < count; k++) {
-      const o = column[nodeRows[k]!]! * SLOTS;
-      h[o] = h[o]! + orderedGrad[k]!;
-      h[o + 1] = h[o + 1]! + orderedHess[k]!;
-      h[o + 2] = h[o + 2]! + 1;
+      const r = nodeRows[k]!;
+      const g = orderedGrad[k]!;
+      const h = orderedHess[k]!;
+      let o = h0 + c0[r]! * SLOTS;
+      hist[o] = hist[o]! + g;
+      hist[o + 1] = hist[o + 1]! + h;
+      hist[o + 2] = hist[o + 2]! + 1;
+      o = h1 + c1[r]! * SLOTS;
+      hist[o] = hist[o]! + g;
+      hist[o + 1] = hist[o + 1]! + h;
+      hist[o + 2] = hist[o + 2]! + 1;
+      o = h2 + c2[r]! * SLOTS;
+      hist[o] = hist[o]! + g;
+      hist[o + 1] = hist[o + 1]! + h;
+      hist[o + 2] = hist[o + 2]! + 1;
+      o = h3 + c3[r]! * SLOTS;
+      hist[o] = hist[o]! + g;
+      hist[o + 1] = hist[o + 1]! + h;
+      hist[o + 2] = hist[o + 2]! + 1;
+    }
+  }
+  for (; i < features.length; i++) {
+    const c = view(features[i]!);
+    const h0 = at(features[i]!);
+    for (let k = 0; k < count; k++) {
+      const o = h0 + c[nodeRows[k]!]! * SLOTS;
+      hist[o] = hist[o]! + orderedGrad[k]!;
+      hist[o + 1] = hist[o + 1]! + orderedHess[k]!;
+      hist[o + 2] = hist[o + 2]! + 1;
     }
   }
   return hist;

@@ -7,6 +7,7 @@ import { deriveSeed, Rng } from "../random.js";
 import { encodeModel } from "./artifact.js";
 import { binColumns, binEdges, MISSING_BIN } from "./binning.js";
 import { growTree } from "./grow.js";
+import type { GrownTree } from "./grow.js";
 import type { GbtOptions, GbtTrainData, GbtTrainResult } from "./types.js";
 
 /** Deepest tree accepted: depth-wise growth keeps up to 2^(maxDepth-1) leaves. */
@@ -30,6 +31,8 @@ export function trainGbt(data: GbtTrainData, options: GbtOptions, seed: number):
     // A single-valued column (no edges) is never split, unless it has missing values to separate.
     splittable[f] = numBins[f]! >= 2 || (hasMissing && hasPresent(features[f]!)) ? 1 : 0;
   }
+
+  const histFeatures = Int32Array.from(splittable.keys()).filter((f) => splittable[f] === 1);
 
   let posWeight = 0;
   let negWeight = 0;
@@ -62,6 +65,7 @@ export function trainGbt(data: GbtTrainData, options: GbtOptions, seed: number):
       n,
       numBins,
       splittable,
+      histFeatures,
       edges,
       grad,
       hess,
@@ -81,18 +85,7 @@ export function trainGbt(data: GbtTrainData, options: GbtOptions, seed: number):
       missingLeft.push(tree.missingLeft[i]!);
       value.push(tree.value[i]!);
     }
-    // Walk bin codes rather than raw values: code <= bin is the same test as value <= threshold.
-    for (let r = 0; r < n; r++) {
-      let k = 0;
-      for (;;) {
-        const f = tree.feature[k]!;
-        if (f < 0) break;
-        const c = codes[f * n + r]!;
-        const goLeft = c === MISSING_BIN ? tree.missingLeft[k] === 1 : c <= tree.bin[k]!;
-        k = goLeft ? tree.left[k]! : tree.right[k]!;
-      }
-      scores[r] = scores[r]! + tree.value[k]!;
-    }
+    addTree(tree, codes, n, scores);
     trainLoss[t] = updateGradients(scores, labels, weights, grad, hess);
   }
   treeStart[options.numTrees] = feature.length;
@@ -113,6 +106,28 @@ export function trainGbt(data: GbtTrainData, options: GbtOptions, seed: number):
     binEdges: edges,
   });
   return { model, trainLoss };
+}
+
+/**
+ * Adds the tree's leaf values to every row's score, walking bin codes rather than raw values:
+ * code <= bin is the same test as value <= threshold, so predict reproduces these scores.
+ */
+function addTree(tree: GrownTree, codes: Uint8Array, n: number, scores: Float64Array): void {
+  const feature = Int32Array.from(tree.feature);
+  const bin = Int32Array.from(tree.bin);
+  const left = Int32Array.from(tree.left);
+  const right = Int32Array.from(tree.right);
+  const missingLeft = Uint8Array.from(tree.missingLeft);
+  const value = Float64Array.from(tree.value);
+  for (let r = 0; r < n; r++) {
+    let k = 0;
+    for (let f = feature[0]!; f >= 0; f = feature[k]!) {
+      const c = codes[f * n + r]!;
+      const goLeft = c === MISSING_BIN ? missingLeft[k] === 1 : c <= bin[k]!;
+      k = goLeft ? left[k]! : right[k]!;
+    }
+    scores[r] = scores[r]! + value[k]!;
+  }
 }
 
 /**
