@@ -150,7 +150,7 @@ export const selectStage = defineStage({
       // The implicit "label" column is not a class column here: count totals only, and say so.
       ctx.note(`column "label" has more than ${MAX_CLASSES} distinct values; the cut flow has totals only`);
       labelName = undefined;
-      classes = classIndex(undefined, t.numRows) as ClassIndex;
+      classes = classIndex(undefined, t.numRows);
     }
     const weightCol = ps.weight === undefined ? undefined : requireColumn(t, ps.weight, ["weight"]);
     if (weightCol?.type === "dict")
