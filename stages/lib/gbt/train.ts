@@ -162,7 +162,8 @@ function sampleRows(rng: Rng, n: number, rows: Int32Array): void {
   let need = rows.length;
   let k = 0;
   for (let r = 0; r < n && need > 0; r++) {
-    if (rng.uniform() * (n - r) < need) {
+    // One 32-bit draw per row: the selection probability need/(n-r) needs no finer resolution.
+    if (rng.nextUint32() * 2.3283064365386963e-10 * (n - r) < need) {
       rows[k++] = r;
       need--;
     }
