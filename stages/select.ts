@@ -150,7 +150,7 @@ export const selectStage = defineStage({
       // The implicit "label" column is not a class column here: count totals only, and say so.
       ctx.note(`column "label" has more than ${MAX_CLASSES} distinct values; the cut flow has totals only`);
       labelName = undefined;
-      classes = classIndex(undefined, t.numRows);
+      classes = NO_CLASSES;
     }
     const weightCol = ps.weight === undefined ? undefined : requireColumn(t, ps.weight, ["weight"]);
     if (weightCol?.type === "dict")
@@ -230,6 +230,8 @@ export const selectStage = defineStage({
     };
   },
 });
+
+const NO_CLASSES: ClassIndex = { names: [], values: [], slot: undefined };
 
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
