@@ -9,7 +9,8 @@ import { requireColumn } from "./lib/columns.js";
 import { fitMinMax, fitStandard, transformMinMax, transformStandard } from "./lib/scalers.js";
 import { parseScaler, scalerMetrics, type FittedScaler } from "./lib/scaler-artifact.js";
 
-const DEFAULT_EXCLUDE = ["label", "weight"];
+// The label, the event weight and the training weight reweight writes are never features to scale.
+const DEFAULT_EXCLUDE = ["label", "weight", "training_weight"];
 
 const params = p.object({
   method: p.withDefault(p.enum(["standard", "minmax"] as const, { description: "which scaler" }), "standard"),
@@ -26,14 +27,15 @@ const params = p.object({
   ),
   exclude: p.optional(
     p.array(p.column(), {
-      description: 'without `columns`: every float64 column except these (default ["label", "weight"])',
+      description:
+        'without `columns`: every float64 column except these (default ["label", "weight", "training_weight"])',
     }),
   ),
 });
 
 export const scaleStage = defineStage({
   type: "scale",
-  version: 1,
+  version: 2,
   description: "Standard or min-max scaling of numeric columns, fitted on one table and applied to another",
   inputs: {
     fit: {

@@ -2,7 +2,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { scaleStage } from "../stages/scale.js";
 import { metrics as metricsArtifact, table as tableArtifact } from "../engine/stage.js";
-import { makeTable, type Column, type Table } from "../engine/table.js";
+import { makeTable, withColumn, type Column, type Table } from "../engine/table.js";
 import type { JsonObject } from "../engine/json.js";
 import { runStage } from "./support/stage-harness.js";
 import { f64, readSharedFixture, readTransformsFixture } from "./fixtures/transforms/read.js";
@@ -175,10 +175,17 @@ void describe("scale columns and ports", () => {
     ["kind", { type: "dict", codes: Int32Array.from([0, 0, 1, 1]), dictionary: ["x", "y"] }],
   ]);
 
-  void test("by default scales float64 columns except label and weight; others pass through", async () => {
-    const r = await runStage(scaleStage, { params: {}, inputs: { fit: tableArtifact(t) } });
+  void test("by default scales float64 columns except label and weights; others pass through", async () => {
+    const r = await runStage(scaleStage, {
+      params: {},
+      inputs: {
+        fit: tableArtifact(
+          withColumn(t, "training_weight", { type: "float64", values: new Float64Array(4) }),
+        ),
+      },
+    });
     const o = outTable(r);
-    assert.deepEqual([...o.columns.keys()], ["a", "n", "label", "weight", "kind"]);
+    assert.deepEqual([...o.columns.keys()], ["a", "n", "label", "weight", "kind", "training_weight"]);
     assert.equal(o.columns.get("weight"), t.columns.get("weight"));
     assert.equal(o.columns.get("n"), t.columns.get("n"));
     assert.notEqual(values(o, "a"), values(t, "a"));
