@@ -51,8 +51,15 @@ export const generateStage = defineStage({
   check(pr) {
     const problems: ParamProblem[] = [];
     const known = new Set<string>(TOY_FEATURES);
-    for (const [i, f] of (pr.features ?? []).entries()) {
-      if (!known.has(f)) {
+    const features = pr.features ?? [];
+    for (const [i, f] of features.entries()) {
+      if (features.indexOf(f) !== i)
+        problems.push({
+          path: ["features", i],
+          code: "QV_DUPLICATE_COLUMN",
+          message: `"${f}" is listed twice`,
+        });
+      else if (!known.has(f)) {
         const near = didYouMean(f, TOY_FEATURES);
         problems.push({
           path: ["features", i],

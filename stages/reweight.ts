@@ -3,7 +3,7 @@
  * (|w|, signal scaled so its sum equals the background's, then everything normalised to mean 1);
  * TMVA's NormMode conventions are available by name.
  */
-import { defineStage, StageError, table } from "../engine/stage.js";
+import { defineStage, StageError, table, type ParamProblem } from "../engine/stage.js";
 import { p } from "../engine/schema.js";
 import { withColumn } from "../engine/table.js";
 import { classCode, classLabels, requireColumn } from "./lib/columns.js";
@@ -43,6 +43,16 @@ export const reweightStage = defineStage({
   inputs: { table: { kind: "table", description: "events with a label and a weight column" } },
   outputs: { table: { kind: "table", description: "the input with the training-weight column added" } },
   params,
+  check(pr) {
+    const problems: ParamProblem[] = [];
+    if (pr.out === pr.label)
+      problems.push({
+        path: ["out"],
+        code: "QV_DUPLICATE_COLUMN",
+        message: `the training weight would overwrite the label column "${pr.label}"`,
+      });
+    return problems;
+  },
   run(ctx) {
     const pr = ctx.params;
     const t = ctx.inputs.table("table");

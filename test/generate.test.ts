@@ -144,6 +144,7 @@ void describe("generate", () => {
       [[["features", 0], 'did you mean "m_ll"?']],
     );
     await assert.rejects(generate({ label: "w", weight: "w" }), /both named "w"/);
+    await assert.rejects(generate({ features: ["met", "met"] }), /"met" is listed twice/);
     await assert.rejects(generate({ label: "met" }), /already a feature column/);
     await assert.rejects(generate({ signal: 0, background: 0 }), /at least one event/);
     await assert.rejects(generate({ signal: -1 }), /at least 0/);
