@@ -96,7 +96,8 @@ export function growTree(input: GrowInput): GrownTree {
   const orderedHess = new Float64Array(rows.length);
 
   const rootTotals: Totals = { grad: 0, hess: 0 };
-  const rootHist = buildHistogram(input, 0, rows.length, histSize, orderedGrad, orderedHess, rootTotals);
+  const rootHistSize = maxDepth > 1 ? histSize : 0; // a lone-leaf tree needs only the totals
+  const rootHist = buildHistogram(input, 0, rows.length, rootHistSize, orderedGrad, orderedHess, rootTotals);
   let level: OpenNode[] = [
     { index: newNode(), start: 0, end: rows.length, hist: rootHist, totals: rootTotals },
   ];

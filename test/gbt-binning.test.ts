@@ -1,0 +1,43 @@
+import { test, describe } from "node:test";
+import assert from "node:assert/strict";
+import { binColumns, binEdges, binOf, MISSING_BIN } from "../stages/lib/gbt/binning.js";
+import { Rng } from "../stages/lib/random.js";
+
+void describe("gbt binning", () => {
+  void test("codes: value <= edge[code], NaN in its own bin, at most maxBins bins", () => {
+    const rng = new Rng(3);
+    const col = new Float64Array(5000);
+    for (let i = 0; i < col.length; i++) col[i] = i % 97 === 0 ? NaN : Math.round(rng.normal() * 1000) / 10;
+    col[1] = Infinity;
+    col[2] = -Infinity;
+    for (const maxBins of [2, 16, 255]) {
+      const edges = binEdges(col, maxBins);
+      assert.ok(edges.length <= maxBins - 1);
+      for (let j = 1; j < edges.length; j++) assert.ok(edges[j]! > edges[j - 1]!);
+      // every edge itself, its neighbours, and all data values land where binOf puts them
+      const probe = Float64Array.from([
+        ...col,
+        ...edges,
+        ...edges.map((e) => e + 1e-9),
+        ...edges.map((e) => e - 1e-9),
+      ]);
+      const codes = binColumns([probe], [edges], probe.length);
+      for (let i = 0; i < probe.length; i++) {
+        const v = probe[i]!;
+        assert.equal(codes[i], binOf(edges, v), `value ${v}`);
+        if (Number.isNaN(v)) assert.equal(codes[i], MISSING_BIN);
+        else {
+          const c = codes[i]!;
+          if (c < edges.length) assert.ok(v <= edges[c]!);
+          if (c > 0) assert.ok(v > edges[c - 1]!);
+        }
+      }
+    }
+  });
+
+  void test("few distinct values get one bin each, with edges between them", () => {
+    const edges = binEdges(Float64Array.from([3, 1, 2, 2, NaN, 1, 3]), 255);
+    assert.deepEqual([...edges], [1.5, 2.5]);
+    assert.equal(binEdges(new Float64Array(10).fill(4), 255).length, 0);
+  });
+});
