@@ -144,20 +144,39 @@ async function child(choice: BackendChoice, n: number): Promise<ChildResult> {
   const stepMs = msPer(300, step);
   const a = tf.scalar(1);
   const b = tf.scalar(2);
-  const tinyOpMs = msPer(3000, () => tf.tidy(() => void tf.add(a, b).dataSync()));
-  const k1 = tf.randomNormal([D, 60]);
-  const k2 = tf.randomNormal([60, 60]);
-  const h = tf.randomNormal([BATCH, 60]);
-  // The step's matrix products: 3 forward, and for each layer dX and dW in the backward pass.
-  const matmulsMs = msPer(300, () =>
+  // Dispatch cost: a chain of scalar adds with one sync at the end, so no arithmetic to speak of.
+  const CHAIN = 200;
+  const tinyOpMs =
+    msPer(30, () =>
+      tf.tidy(() => {
+        let s = a;
+        for (let i = 0; i < CHAIN; i++) s = tf.add(s, b);
+        void s.dataSync();
+      }),
+    ) / CHAIN;
+  // The step's 8 matrix products (3 forward; dW and dX backward), alone, one sync at the end.
+  const m = (r: number, c: number) => tf.randomNormal([r, c]);
+  const [x24, h60, g1, k24, k60, k1] = [
+    m(BATCH, D),
+    m(BATCH, 60),
+    m(BATCH, 1),
+    m(D, 60),
+    m(60, 60),
+    m(60, 1),
+  ];
+  const matmulsMs = msPer(200, () =>
     tf.tidy(() => {
-      const f1 = tf.matMul(xb, k1);
-      const f2 = tf.matMul(h, k2);
-      tf.matMul(h, k2, false, true); // dX of layer 2
-      tf.matMul(xb, h, true, false); // dW of layer 1 (24×128 · 128×60)
-      tf.matMul(h, h, true, false); // dW of layer 2 (60×128 · 128×60)
-      void f1.dataSync();
-      void f2.dataSync();
+      const outs = [
+        tf.matMul(x24, k24),
+        tf.matMul(h60, k60),
+        tf.matMul(h60, k1),
+        tf.matMul(x24, h60, true, false),
+        tf.matMul(h60, h60, true, false),
+        tf.matMul(h60, g1, true, false),
+        tf.matMul(h60, k60, false, true),
+        tf.matMul(g1, k1, false, true),
+      ];
+      for (const o of outs) void o.dataSync();
     }),
   );
   return {
@@ -250,11 +269,14 @@ async function main(): Promise<void> {
         `Quiver loop ${loop.toFixed(3)} s/epoch (${(loop / torchS).toFixed(1)}× PyTorch)`,
     );
     const steps = Math.ceil(rows / BATCH);
+    const flops = 3 * 2 * BATCH * (D * 60 + 60 * 60 + 60); // forward + two backward products per layer
+    const dispatch = res.kernelsPerStep * res.tinyOpMs;
     console.log(
-      `  one step: ${res.stepMs.toFixed(3)} ms, ${res.kernelsPerStep} kernels; a tiny kernel ${(res.tinyOpMs * 1000).toFixed(1)} µs ` +
-        `→ dispatch ≈ ${(((res.kernelsPerStep * res.tinyOpMs) / res.stepMs) * 100).toFixed(0)}% of the step; ` +
-        `the 5 matrix products ${res.matmulsMs.toFixed(3)} ms (${((res.matmulsMs / res.stepMs) * 100).toFixed(0)}%); ` +
-        `steps/epoch ${steps}`,
+      `  one step (${steps} per epoch): ${res.stepMs.toFixed(3)} ms for ${res.kernelsPerStep} kernels; ` +
+        `dispatch of a tiny kernel ${(res.tinyOpMs * 1000).toFixed(1)} µs × ${res.kernelsPerStep} = ${dispatch.toFixed(3)} ms ` +
+        `(${((dispatch / res.stepMs) * 100).toFixed(0)}%); the 8 matrix products ${res.matmulsMs.toFixed(3)} ms ` +
+        `(${((res.matmulsMs / res.stepMs) * 100).toFixed(0)}%, ${(flops / res.matmulsMs / 1e6).toFixed(2)} GFLOP/s); ` +
+        `outside the step (batch gather, masks, sync): ${((((res.loopSecondsPerEpoch * 1000) / steps - res.stepMs) / ((res.loopSecondsPerEpoch * 1000) / steps)) * 100).toFixed(0)}% of the loop`,
     );
     console.log(`  kernels: ${JSON.stringify(res.kernelNames)}`);
   }

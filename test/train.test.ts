@@ -62,6 +62,52 @@ void describe("train: logistic regression", () => {
   });
 });
 
+void describe("train: weighted logistic regression", () => {
+  interface WeightedCase {
+    l2: number;
+    X: number[][];
+    y: number[];
+    w: number[];
+    coef: number[];
+    intercept: number;
+    objective: number;
+  }
+  const file = path.resolve(repoRoot, "test", "fixtures", "nn", "weighted_logistic.json");
+  const cases = (JSON.parse(readFileSync(file, "utf8")) as { cases: WeightedCase[] }).cases;
+  for (const c of cases) {
+    void test(`Σwℓ/N + λ‖k‖² (λ=${c.l2}) converges to sklearn LogisticRegression(sample_weight, C=1/(2λN))`, async () => {
+      const t = tableOf({
+        x0: c.X.map((r) => r[0]!),
+        x1: c.X.map((r) => r[1]!),
+        x2: c.X.map((r) => r[2]!),
+        label: c.y,
+        w: c.w,
+      });
+      const r = await runStage(trainStage, {
+        params: {
+          features: ["x0", "x1", "x2"],
+          weight: "w",
+          model: {
+            kind: "nn",
+            l2: c.l2,
+            optimizer: { sgd: { lr: 0.3, momentum: 0.9 } },
+            epochs: 400,
+            batch_size: 100000,
+            shuffle: false,
+          },
+        },
+        inputs: { train: tableValue(t) },
+      });
+      const w = networkWeights(modelOf(r));
+      const kernel = w.get("logit/kernel")!.values;
+      for (let j = 0; j < 3; j++)
+        assert.ok(Math.abs(kernel[j]! - c.coef[j]!) < 1e-3, `coef ${j}: ${kernel[j]} vs ${c.coef[j]}`);
+      assert.ok(Math.abs(w.get("logit/bias")!.values[0]! - c.intercept) < 1e-3);
+      assert.ok(Math.abs((metricsOf(r).loss as number) - c.objective) < 1e-5);
+    });
+  }
+});
+
 // ---- helpers for the remaining tests ----
 
 function historyColumn(r: { outputs: Record<string, unknown> }, name: string): Float64Array {
