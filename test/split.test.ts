@@ -232,3 +232,58 @@ void describe("split stage", () => {
     );
   });
 });
+
+void describe("split properties", () => {
+  void test("any sizes: the splits are disjoint, have the requested sizes, and stratified counts add up", async () => {
+    const fc = await import("fast-check");
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.integer({ min: 2, max: 60 }), { minLength: 1, maxLength: 4 }),
+        fc.double({ min: 0.05, max: 0.45, noNaN: true }),
+        fc.double({ min: 0, max: 0.3, noNaN: true }),
+        fc.boolean(),
+        fc.integer({ min: 0, max: 2 ** 31 }),
+        async (counts, test, validation, stratify, seed) => {
+          const t = labelled(counts);
+          const n = t.numRows;
+          const params = {
+            test,
+            ...(validation >= 0.05 ? { validation } : {}),
+            ...(stratify ? { stratify: "label" } : {}),
+          };
+          let sizes;
+          try {
+            sizes = splitSizes(n, params);
+          } catch {
+            return; // sizes scikit-learn would reject too (e.g. no training rows)
+          }
+          let r;
+          try {
+            r = await runStage(splitStage, { params, inputs: { table: tableArtifact(t) }, seed });
+          } catch (e) {
+            // Stratification limits (a split smaller than the number of classes) are user errors.
+            assert.ok(stratify && /fewer than the .* classes/.test(String(e)), String(e));
+            return;
+          }
+          const got = {
+            train: ids(out(r, "train")),
+            validation: ids(out(r, "validation")),
+            test: ids(out(r, "test")),
+          };
+          assert.deepEqual(
+            { train: got.train.length, validation: got.validation.length, test: got.test.length },
+            sizes,
+          );
+          const all = [...got.train, ...got.validation, ...got.test];
+          assert.equal(new Set(all).size, all.length);
+          if (stratify) {
+            const k = counts.length;
+            const per = ["train", "validation", "test"].map((p) => classCounts(out(r, p), k));
+            counts.forEach((c, j) => assert.ok(per.reduce((a, s) => a + s[j]!, 0) <= c));
+          }
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+});
