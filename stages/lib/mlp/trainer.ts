@@ -1,0 +1,603 @@
+/**
+ * The WebAssembly SIMD dense-network trainer: host side. See docs/wasm-trainer.md.
+ *
+ * Weights go in and out in Keras layout (dense: kernel [in, out] row-major, bias [out];
+ * batchnorm: gamma, beta, moving_mean, moving_variance), so the tfjs path and this one can hand
+ * weights to each other. All results are independent of `threads`, bit for bit.
+ */
+import { Rng, deriveSeed } from "../random.js";
+import { LinearAllocator } from "./memory.js";
+import { C, CTRL_WORDS, JOB_INFER, JOB_TRAIN, ThreadPool } from "./pool.js";
+import {
+  KIND_BATCHNORM,
+  KIND_DENSE,
+  MAX_CHUNKS,
+  chunking,
+  descriptorBytes,
+  planNetwork,
+  planSlot,
+  writeDescriptor,
+  type Plan,
+  type SlotPlan,
+} from "./layout.js";
+import { resolveSpec, type MlpSpec, type ResolvedSpec } from "./spec.js";
+import { instantiateMlp, loadMlpModule, type MlpExports } from "./wasm.js";
+
+export class MlpDataError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "MlpDataError";
+  }
+}
+
+/** A data set copied into the trainer's memory (rows padded); free it with release(). */
+export interface MlpData {
+  readonly rows: number;
+  /** Sum of the sample weights (rows when unweighted). */
+  readonly weightSum: number;
+  release(): void;
+}
+
+export interface EvaluateResult {
+  /** Weighted mean loss (normalised as in training) plus the L2 term, as Keras reports it. */
+  loss: number;
+  /** Unweighted fraction of rows whose thresholded output (0.5) equals the label. */
+  accuracy: number;
+}
+
+export interface FitOptions {
+  epochs: number;
+  batchSize: number;
+  /** Seed of the per-epoch shuffles (epoch e uses deriveSeed(shuffleSeed, "epoch-e")). */
+  shuffleSeed: number;
+  validation?: MlpData;
+  /** Stop when the monitored loss (validation if given, else training) has not improved by minDelta for `patience` epochs. */
+  earlyStopping?: { patience: number; minDelta?: number; restoreBestWeights?: boolean };
+  /** Called after each epoch (for progress reporting). */
+  onEpoch?: (epoch: number, loss: number, valLoss: number | undefined) => void;
+}
+
+export interface FitHistory {
+  loss: number[];
+  valLoss: number[];
+  valAccuracy: number[];
+  /** 0-based epoch whose weights the model holds at the end (the best one when restored). */
+  bestEpoch: number;
+  stoppedEarly: boolean;
+}
+
+interface DataBlock extends MlpData {
+  x: number;
+  y: number;
+  w: number;
+  perm: number;
+  live: boolean;
+}
+
+export class MlpTrainer {
+  private slot: SlotPlan | undefined;
+  private slotsBase = 0;
+  private optimizerSteps = 0;
+  /** Counts training batches; keys the dropout masks. */
+  private batchCounter = 0;
+  private disposed = false;
+  private readonly datasets = new Set<DataBlock>();
+
+  private constructor(
+    readonly spec: ResolvedSpec,
+    private readonly plan: Plan,
+    private readonly memory: WebAssembly.Memory,
+    private readonly ex: MlpExports,
+    private readonly alloc: LinearAllocator,
+    private readonly pool: ThreadPool,
+    private readonly ctrlPtr: number,
+    private readonly netPtr: number,
+    private readonly paramsPtr: number,
+    private readonly gradPtr: number,
+    private readonly opt1Ptr: number,
+    private readonly opt2Ptr: number,
+    private readonly statePtr: number,
+  ) {}
+
+  static async create(input: MlpSpec): Promise<MlpTrainer> {
+    const spec = resolveSpec(input);
+    const plan = planNetwork(spec);
+    const module = await loadMlpModule();
+    const memory = new WebAssembly.Memory({ initial: 16, maximum: 65536, shared: true });
+    const ex = instantiateMlp(module, memory);
+    const alloc = new LinearAllocator(memory, ex.heapBase());
+    const ctrlPtr = alloc.alloc(CTRL_WORDS * 4);
+    const netPtr = alloc.alloc(descriptorBytes(plan));
+    const bytes = plan.paramCount * 4;
+    const paramsPtr = alloc.alloc(bytes);
+    const gradPtr = alloc.alloc(bytes);
+    const opt1Ptr = alloc.alloc(bytes);
+    const opt2Ptr = alloc.alloc(bytes);
+    const statePtr = alloc.alloc(Math.max(4, plan.stateCount * 4));
+    new Uint8Array(memory.buffer, ctrlPtr, CTRL_WORDS * 4).fill(0);
+    const pool = await ThreadPool.start(module, memory, ex, ctrlPtr, spec.threads);
+    const t = new MlpTrainer(
+      spec,
+      plan,
+      memory,
+      ex,
+      alloc,
+      pool,
+      ctrlPtr,
+      netPtr,
+      paramsPtr,
+      gradPtr,
+      opt1Ptr,
+      opt2Ptr,
+      statePtr,
+    );
+    t.ensureSlots(64);
+    t.initWeights();
+    return t;
+  }
+
+  get threads(): number {
+    return this.pool.threads;
+  }
+
+  /** Keras shapes of getWeights()' arrays, in order. */
+  weightShapes(): number[][] {
+    const shapes: number[][] = [];
+    for (const l of this.plan.layers) {
+      if (l.kind === KIND_DENSE) shapes.push([l.inValid, l.valid], [l.valid]);
+      else if (l.kind === KIND_BATCHNORM) shapes.push([l.valid], [l.valid], [l.valid], [l.valid]);
+    }
+    return shapes;
+  }
+
+  /** Copies of the weights in Keras order and layout. */
+  getWeights(): Float32Array[] {
+    this.live();
+    const params = this.f32(this.paramsPtr, this.plan.paramCount);
+    const state = this.f32(this.statePtr, this.plan.stateCount);
+    const out: Float32Array[] = [];
+    for (const l of this.plan.layers) {
+      if (l.kind === KIND_DENSE) {
+        const k = new Float32Array(l.inValid * l.valid);
+        for (let i = 0; i < l.inValid; i++) {
+          k.set(params.subarray(l.pW + i * l.outPad, l.pW + i * l.outPad + l.valid), i * l.valid);
+        }
+        out.push(k, params.slice(l.pB, l.pB + l.valid));
+      } else if (l.kind === KIND_BATCHNORM) {
+        out.push(
+          params.slice(l.pW, l.pW + l.valid),
+          params.slice(l.pB, l.pB + l.valid),
+          state.slice(l.sA, l.sA + l.valid),
+          state.slice(l.sB, l.sB + l.valid),
+        );
+      }
+    }
+    return out;
+  }
+
+  /** Sets the weights from arrays in Keras order and layout (optimizer state is kept, as in Keras). */
+  setWeights(weights: readonly ArrayLike<number>[]): void {
+    this.live();
+    const shapes = this.weightShapes();
+    if (weights.length !== shapes.length) {
+      throw new MlpDataError(`setWeights: expected ${shapes.length} arrays, got ${weights.length}`);
+    }
+    shapes.forEach((s, i) => {
+      const n = s.reduce((a, b) => a * b, 1);
+      const got = weights[i]?.length ?? 0;
+      if (got !== n)
+        throw new MlpDataError(
+          `setWeights: array ${i} should have ${n} values [${s.join(", ")}], got ${got}`,
+        );
+    });
+    const params = this.f32(this.paramsPtr, this.plan.paramCount);
+    const state = this.f32(this.statePtr, this.plan.stateCount);
+    params.fill(0);
+    let k = 0;
+    const next = (): ArrayLike<number> => weights[k++] ?? [];
+    for (const l of this.plan.layers) {
+      if (l.kind === KIND_DENSE) {
+        const kernel = next();
+        for (let i = 0; i < l.inValid; i++) {
+          for (let j = 0; j < l.valid; j++) params[l.pW + i * l.outPad + j] = kernel[i * l.valid + j] ?? 0;
+        }
+        const bias = next();
+        for (let j = 0; j < l.valid; j++) params[l.pB + j] = bias[j] ?? 0;
+      } else if (l.kind === KIND_BATCHNORM) {
+        const [gamma, beta, mean, variance] = [next(), next(), next(), next()];
+        for (let j = 0; j < l.outPad; j++) {
+          const v = j < l.valid;
+          params[l.pW + j] = v ? (gamma[j] ?? 0) : 0;
+          params[l.pB + j] = v ? (beta[j] ?? 0) : 0;
+          state[l.sA + j] = v ? (mean[j] ?? 0) : 0;
+          state[l.sB + j] = v ? (variance[j] ?? 1) : 1;
+        }
+      }
+    }
+    this.ex.transposeKernels(this.netPtr);
+  }
+
+  /** Zeroes the optimizer state (moments / velocity) and its step count. */
+  resetOptimizer(): void {
+    this.f32(this.opt1Ptr, this.plan.paramCount).fill(0);
+    this.f32(this.opt2Ptr, this.plan.paramCount).fill(0);
+    this.optimizerSteps = 0;
+  }
+
+  /**
+   * Copies a data set in: x row-major (rows x inputDim), y (rows x outputs) in {0, 1} or any value
+   * in [0, 1], optional non-negative sample weights.
+   */
+  loadData(x: ArrayLike<number>, y: ArrayLike<number>, w?: ArrayLike<number>): MlpData {
+    this.live();
+    const d = this.spec.inputDim;
+    const outputs = this.plan.outValid;
+    if (x.length % d !== 0)
+      throw new MlpDataError(`x has ${x.length} values, not a multiple of inputDim ${d}`);
+    const rows = x.length / d;
+    if (rows === 0) throw new MlpDataError("the data set has no rows");
+    if (y.length !== rows * outputs) {
+      throw new MlpDataError(
+        `y has ${y.length} values; expected ${rows * outputs} (${rows} rows x ${outputs} outputs)`,
+      );
+    }
+    if (w && w.length !== rows) throw new MlpDataError(`w has ${w.length} values; expected ${rows}`);
+    const inPad = this.plan.inPad;
+    const xPtr = this.alloc.alloc(rows * inPad * 4);
+    const yPtr = this.alloc.alloc(rows * outputs * 4);
+    const wPtr = w ? this.alloc.alloc(rows * 4) : 0;
+    const perm = this.alloc.alloc(rows * 4);
+    const X = this.f32(xPtr, rows * inPad);
+    for (let r = 0; r < rows; r++) {
+      for (let j = 0; j < d; j++) {
+        const v = x[r * d + j] ?? NaN;
+        if (!Number.isFinite(v)) {
+          this.freeBlocks([xPtr, yPtr, wPtr, perm]);
+          throw new MlpDataError(`x row ${r}, feature ${j} is not a finite number (${v})`);
+        }
+        X[r * inPad + j] = v;
+      }
+      for (let j = d; j < inPad; j++) X[r * inPad + j] = 0;
+    }
+    const Y = this.f32(yPtr, rows * outputs);
+    for (let i = 0; i < Y.length; i++) {
+      const v = y[i] ?? NaN;
+      if (!(v >= 0 && v <= 1)) {
+        this.freeBlocks([xPtr, yPtr, wPtr, perm]);
+        throw new MlpDataError(`label ${i} is ${v}; binary cross-entropy needs labels in [0, 1]`);
+      }
+      Y[i] = v;
+    }
+    let weightSum = rows;
+    if (w) {
+      const W = this.f32(wPtr, rows);
+      weightSum = 0;
+      for (let i = 0; i < rows; i++) {
+        const v = w[i] ?? NaN;
+        if (!Number.isFinite(v)) {
+          this.freeBlocks([xPtr, yPtr, wPtr, perm]);
+          throw new MlpDataError(`sample weight ${i} is not a finite number (${v})`);
+        }
+        W[i] = v;
+        weightSum += W[i] ?? 0;
+      }
+    }
+    const block: DataBlock = {
+      rows,
+      weightSum,
+      x: xPtr,
+      y: yPtr,
+      w: wPtr,
+      perm,
+      live: true,
+      release: () => {
+        if (!block.live) return;
+        block.live = false;
+        this.datasets.delete(block);
+        if (!this.disposed) this.freeBlocks([xPtr, yPtr, wPtr, perm]);
+      },
+    };
+    this.datasets.add(block);
+    return block;
+  }
+
+  /**
+   * One epoch of mini-batch training over `data` in an order shuffled by `shuffleSeed` (or in
+   * row order when it is undefined). Returns the mean batch loss weighted by batch size (Keras).
+   */
+  trainEpoch(data: MlpData, batchSize: number, shuffleSeed: number | undefined): number {
+    const block = this.block(data);
+    if (!Number.isInteger(batchSize) || batchSize < 1)
+      throw new MlpDataError(`batchSize must be a positive integer, got ${batchSize}`);
+    const perm = new Int32Array(this.memory.buffer, block.perm, block.rows);
+    if (shuffleSeed === undefined) for (let i = 0; i < block.rows; i++) perm[i] = i;
+    else perm.set(new Rng(shuffleSeed).permutation(block.rows));
+    let total = 0;
+    for (let start = 0; start < block.rows; start += batchSize) {
+      const batch = Math.min(batchSize, block.rows - start);
+      total += this.trainBatch(block, block.perm + start * 4, batch, true) * batch;
+    }
+    return total / block.rows;
+  }
+
+  /**
+   * Loss and gradients (Keras order and layout) of the first `batch` rows in row order, without
+   * updating the weights; dropout masks use the current batch counter. Batchnorm running
+   * statistics are updated as in a training step. For checks and for cross-checking against tfjs.
+   */
+  gradients(data: MlpData, batch = data.rows): { loss: number; grads: Float32Array[] } {
+    const block = this.block(data);
+    const perm = new Int32Array(this.memory.buffer, block.perm, block.rows);
+    for (let i = 0; i < block.rows; i++) perm[i] = i;
+    const loss = this.trainBatch(block, block.perm, Math.min(batch, block.rows), false);
+    const g = this.f32(this.gradPtr, this.plan.paramCount);
+    const out: Float32Array[] = [];
+    for (const l of this.plan.layers) {
+      if (l.kind === KIND_DENSE) {
+        const k = new Float32Array(l.inValid * l.valid);
+        for (let i = 0; i < l.inValid; i++)
+          k.set(g.subarray(l.pW + i * l.outPad, l.pW + i * l.outPad + l.valid), i * l.valid);
+        out.push(k, g.slice(l.pB, l.pB + l.valid));
+      } else if (l.kind === KIND_BATCHNORM) {
+        out.push(g.slice(l.pW, l.pW + l.valid), g.slice(l.pB, l.pB + l.valid));
+      }
+    }
+    return { loss, grads: out };
+  }
+
+  private trainBatch(block: DataBlock, idxPtr: number, batch: number, update: boolean): number {
+    const { chunkRows, chunks } = chunking(batch, this.plan.hasBatchNorm);
+    this.ensureSlots(chunkRows);
+    let invNorm = 1 / batch;
+    if (this.spec.lossNormalization === "weights") {
+      let s = 0;
+      if (block.w === 0) s = batch;
+      else {
+        const idx = new Int32Array(this.memory.buffer, idxPtr, batch);
+        const w = this.f32(block.w, block.rows);
+        for (let i = 0; i < batch; i++) s += w[idx[i] ?? 0] ?? 0;
+      }
+      if (!(s > 0))
+        throw new MlpDataError("a batch has a zero sum of weights; cannot normalise its loss by it");
+      invNorm = 1 / s;
+    }
+    const l2 = this.spec.l2;
+    const penalty = l2 > 0 ? l2 * this.ex.sumSquares(this.paramsPtr, this.plan.kernelCount) : 0;
+    const ctrl = this.pool.ctrl();
+    ctrl[C.job] = JOB_TRAIN;
+    ctrl[C.net] = this.netPtr;
+    ctrl[C.x] = block.x;
+    ctrl[C.y] = block.y;
+    ctrl[C.w] = block.w;
+    ctrl[C.idx] = idxPtr;
+    ctrl[C.batch] = batch;
+    ctrl[C.chunkRows] = chunkRows;
+    ctrl[C.chunks] = chunks;
+    ctrl[C.step] = this.batchCounter | 0;
+    ctrl[C.seed] = deriveSeed(this.spec.seed, "dropout") | 0;
+    this.pool.ctrlF64()[C.invNormF64] = invNorm;
+    this.pool.run();
+    this.batchCounter = (this.batchCounter + 1) >>> 0;
+    const loss = this.ex.sumChunkLosses(this.netPtr, chunks) * invNorm + penalty;
+    this.ex.reduceGradients(
+      this.netPtr,
+      chunks,
+      this.gradPtr,
+      this.paramsPtr,
+      this.plan.paramCount,
+      this.plan.kernelCount,
+      l2,
+    );
+    if (update) this.step();
+    return loss;
+  }
+
+  private step(): void {
+    const o = this.spec.optimizer;
+    const n = this.plan.paramCount;
+    this.optimizerSteps++;
+    if (o.kind === "sgd") {
+      this.ex.sgd(this.paramsPtr, this.gradPtr, this.opt1Ptr, n, o.lr, o.momentum);
+    } else {
+      const t = this.optimizerSteps;
+      const alpha = (o.lr * Math.sqrt(1 - Math.pow(o.beta2, t))) / (1 - Math.pow(o.beta1, t));
+      const decay = o.kind === "adamw" ? o.lr * o.weightDecay : 0;
+      this.ex.adam(
+        this.paramsPtr,
+        this.gradPtr,
+        this.opt1Ptr,
+        this.opt2Ptr,
+        n,
+        alpha,
+        o.beta1,
+        o.beta2,
+        o.epsilon,
+        decay,
+      );
+    }
+    this.ex.transposeKernels(this.netPtr);
+  }
+
+  /** Sigmoid outputs, rows x outputs. */
+  predict(x: ArrayLike<number> | MlpData): Float32Array {
+    const own = isData(x)
+      ? undefined
+      : this.loadData(x, new Float32Array((x.length / this.spec.inputDim) * this.plan.outValid));
+    try {
+      return this.infer(this.block(own ?? (x as MlpData)), false).out;
+    } finally {
+      own?.release();
+    }
+  }
+
+  evaluate(data: MlpData): EvaluateResult {
+    const block = this.block(data);
+    const { out, loss } = this.infer(block, true);
+    const y = this.f32(block.y, block.rows * this.plan.outValid);
+    let correct = 0;
+    for (let i = 0; i < out.length; i++) if ((out[i] ?? 0) >= 0.5 === (y[i] ?? 0) >= 0.5) correct++;
+    let s = 0;
+    for (let i = 0; i < block.rows; i++) s += loss[i] ?? 0;
+    const norm = this.spec.lossNormalization === "weights" ? block.weightSum : block.rows;
+    const penalty =
+      this.spec.l2 > 0 ? this.spec.l2 * this.ex.sumSquares(this.paramsPtr, this.plan.kernelCount) : 0;
+    return { loss: s / norm + penalty, accuracy: correct / out.length };
+  }
+
+  private infer(block: DataBlock, withLoss: boolean): { out: Float32Array; loss: Float64Array } {
+    const slot = this.ensureSlots(64);
+    const rows = block.rows;
+    const outputs = this.plan.outValid;
+    const outPtr = this.alloc.alloc(rows * outputs * 4);
+    const lossPtr = withLoss ? this.alloc.alloc(rows * 8) : 0;
+    try {
+      const slots = this.plan.hasBatchNorm ? 1 : MAX_CHUNKS;
+      const perRound = slots * slot.cap;
+      for (let start = 0; start < rows; start += perRound) {
+        const count = Math.min(perRound, rows - start);
+        const ctrl = this.pool.ctrl();
+        ctrl[C.job] = JOB_INFER;
+        ctrl[C.net] = this.netPtr;
+        ctrl[C.x] = block.x;
+        ctrl[C.y] = withLoss ? block.y : 0;
+        ctrl[C.w] = block.w;
+        ctrl[C.chunks] = Math.ceil(count / slot.cap);
+        ctrl[C.start] = start;
+        ctrl[C.count] = count;
+        ctrl[C.out] = outPtr;
+        ctrl[C.lossOut] = lossPtr;
+        this.pool.run();
+      }
+      return {
+        out: this.f32(outPtr, rows * outputs).slice(),
+        loss: withLoss ? new Float64Array(this.memory.buffer, lossPtr, rows).slice() : new Float64Array(0),
+      };
+    } finally {
+      this.alloc.release(outPtr);
+      if (lossPtr) this.alloc.release(lossPtr);
+    }
+  }
+
+  /**
+   * Trains for up to `epochs` epochs; with earlyStopping, stops when the monitored loss stalls and
+   * (by default) restores the best epoch's weights, as Keras' EarlyStopping(restore_best_weights).
+   */
+  fit(data: MlpData, opts: FitOptions): FitHistory {
+    const history: FitHistory = {
+      loss: [],
+      valLoss: [],
+      valAccuracy: [],
+      bestEpoch: -1,
+      stoppedEarly: false,
+    };
+    const es = opts.earlyStopping;
+    let best = Infinity;
+    let bestWeights: Float32Array[] | undefined;
+    let wait = 0;
+    for (let e = 0; e < opts.epochs; e++) {
+      const loss = this.trainEpoch(data, opts.batchSize, deriveSeed(opts.shuffleSeed, `epoch-${e}`));
+      history.loss.push(loss);
+      let monitored = loss;
+      let valLoss: number | undefined;
+      if (opts.validation) {
+        const v = this.evaluate(opts.validation);
+        valLoss = v.loss;
+        history.valLoss.push(v.loss);
+        history.valAccuracy.push(v.accuracy);
+        monitored = v.loss;
+      }
+      opts.onEpoch?.(e, loss, valLoss);
+      if (monitored < best - (es?.minDelta ?? 0)) {
+        best = monitored;
+        history.bestEpoch = e;
+        wait = 0;
+        if (es && es.restoreBestWeights !== false) bestWeights = this.getWeights();
+      } else if (es && ++wait >= es.patience) {
+        history.stoppedEarly = true;
+        break;
+      }
+    }
+    if (es && es.restoreBestWeights !== false && bestWeights) this.setWeights(bestWeights);
+    else history.bestEpoch = history.loss.length - 1;
+    return history;
+  }
+
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const d of this.datasets) d.live = false;
+    this.datasets.clear();
+    await this.pool.close();
+  }
+
+  private initWeights(): void {
+    const rng = new Rng(deriveSeed(this.spec.seed, "glorot-uniform"));
+    const weights: Float32Array[] = [];
+    for (const l of this.plan.layers) {
+      if (l.kind === KIND_DENSE) {
+        const limit = Math.sqrt(6 / (l.inValid + l.valid));
+        const k = new Float32Array(l.inValid * l.valid);
+        for (let i = 0; i < k.length; i++) k[i] = (2 * rng.uniform() - 1) * limit;
+        weights.push(k, new Float32Array(l.valid));
+      } else if (l.kind === KIND_BATCHNORM) {
+        weights.push(
+          new Float32Array(l.valid).fill(1),
+          new Float32Array(l.valid),
+          new Float32Array(l.valid),
+          new Float32Array(l.valid).fill(1),
+        );
+      }
+    }
+    this.setWeights(weights);
+  }
+
+  /** Makes sure the chunk slots hold at least `rows` rows each; returns the slot plan. */
+  private ensureSlots(rows: number): SlotPlan {
+    if (this.slot && this.slot.cap >= rows) return this.slot;
+    if (this.slot) this.alloc.release(this.slotsBase);
+    const cap = Math.max(rows, 64);
+    const slot = planSlot(this.plan, cap);
+    const count = this.plan.hasBatchNorm ? 1 : MAX_CHUNKS;
+    this.slotsBase = this.alloc.alloc(slot.stride * count);
+    this.slot = slot;
+    writeDescriptor(
+      this.memory.buffer,
+      this.netPtr,
+      this.plan,
+      slot,
+      this.slotsBase,
+      this.paramsPtr,
+      this.statePtr,
+    );
+    return slot;
+  }
+
+  private block(data: MlpData): DataBlock {
+    this.live();
+    const b = data as DataBlock;
+    if (!this.datasets.has(b))
+      throw new MlpDataError("this data set was released or belongs to another trainer");
+    return b;
+  }
+
+  private freeBlocks(ptrs: number[]): void {
+    for (const p of ptrs) if (p !== 0) this.alloc.release(p);
+  }
+
+  private f32(ptr: number, n: number): Float32Array {
+    return new Float32Array(this.memory.buffer, ptr, n);
+  }
+
+  private live(): void {
+    if (this.disposed) throw new Error("this MlpTrainer was disposed");
+  }
+}
+
+function isData(x: ArrayLike<number> | MlpData): x is MlpData {
+  return typeof (x as Partial<MlpData>).release === "function";
+}
+
+/** Creates a trainer (compiles the module once per process, starts spec.threads - 1 workers). */
+export function createMlpTrainer(spec: MlpSpec): Promise<MlpTrainer> {
+  return MlpTrainer.create(spec);
+}

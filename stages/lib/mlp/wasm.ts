@@ -1,0 +1,109 @@
+/** Loads the compiled trainer module (built by asc from wasm/mlp/, see docs/wasm-trainer.md). */
+import { readFile } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
+
+/** Compiled host lives at dist/stages/lib/mlp/, the module at dist/wasm/mlp.wasm. */
+export const MLP_WASM_PATH = fileURLToPath(new URL("../../../wasm/mlp.wasm", import.meta.url));
+
+/** Pages of 64 KiB; the module is built with --maximumMemory 65536 (4 GiB). */
+export const MAX_PAGES = 65536;
+
+export interface MlpExports {
+  heapBase(): number;
+  trainChunk(
+    net: number,
+    chunk: number,
+    x: number,
+    y: number,
+    w: number,
+    idx: number,
+    batch: number,
+    chunkRows: number,
+    invNorm: number,
+    step: number,
+    seed: number,
+  ): void;
+  inferChunk(
+    net: number,
+    chunk: number,
+    x: number,
+    start: number,
+    count: number,
+    out: number,
+    y: number,
+    w: number,
+    lossOut: number,
+  ): void;
+  reduceGradients(
+    net: number,
+    chunks: number,
+    grad: number,
+    params: number,
+    count: number,
+    kernelCount: number,
+    l2: number,
+  ): void;
+  sumChunkLosses(net: number, chunks: number): number;
+  transposeKernels(net: number): void;
+  adam(
+    w: number,
+    g: number,
+    m: number,
+    v: number,
+    count: number,
+    alpha: number,
+    beta1: number,
+    beta2: number,
+    eps: number,
+    decay: number,
+  ): void;
+  sgd(w: number, g: number, vel: number, count: number, lr: number, momentum: number): void;
+  sumSquares(p: number, count: number): number;
+  gemm(
+    M: number,
+    N: number,
+    K: number,
+    a: number,
+    sAm: number,
+    sAk: number,
+    b: number,
+    ldb: number,
+    c: number,
+    ldc: number,
+    mode: number,
+    bias: number,
+    act: number,
+    aux: number,
+  ): void;
+}
+
+let modulePromise: Promise<WebAssembly.Module> | undefined;
+
+/** Compiles the module once per process. */
+export function loadMlpModule(): Promise<WebAssembly.Module> {
+  modulePromise ??= (async () => {
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(MLP_WASM_PATH);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") {
+        throw new Error(
+          `the WebAssembly trainer is not built (${MLP_WASM_PATH} is missing): run \`npm run build\``,
+        );
+      }
+      throw e;
+    }
+    const copy = new Uint8Array(bytes.byteLength);
+    copy.set(bytes);
+    return WebAssembly.compile(copy);
+  })();
+  modulePromise.catch(() => {
+    modulePromise = undefined;
+  });
+  return modulePromise;
+}
+
+export function instantiateMlp(module: WebAssembly.Module, memory: WebAssembly.Memory): MlpExports {
+  const instance = new WebAssembly.Instance(module, { env: { memory } });
+  return instance.exports as unknown as MlpExports;
+}
