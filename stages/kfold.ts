@@ -25,6 +25,7 @@ import { kFoldAssignment } from "./lib/folds.js";
 import { checkTrainingParams, trainingEnvironment, trainingFields } from "./lib/nn/params.js";
 import { columnOf, labeledData, type LabeledData } from "./lib/nn/data.js";
 import { meanStd } from "./lib/nn/metrics.js";
+import { ownBuffer } from "./lib/nn/network.js";
 
 const params = p.object({
   ...trainingFields,
@@ -226,7 +227,8 @@ export const kfoldStage = defineStage({
       const m = meta.metrics;
       if (!oofBytes || !isJsonObject(inner) || !isJsonObject(m))
         throw new Error("kfold memo entry is incomplete");
-      const score = new Float64Array(oofBytes.slice().buffer);
+      if (oofBytes.byteLength % 8 !== 0) throw new Error("kfold memo entry has a truncated score blob");
+      const score = new Float64Array(ownBuffer(oofBytes));
       if (score.length !== va.length) throw new Error("kfold memo entry has the wrong number of scores");
       for (let j = 0; j < va.length; j++) oof[va[j]!] = score[j]!;
       foldModels.push({ meta: inner, blobs: modelBlobs });

@@ -30,6 +30,18 @@ const nnParams = {
   model: { kind: "nn", layers: [{ dense: 8 }], optimizer: { adam: { lr: 0.01 } }, epochs: 4, batch_size: 32 },
 };
 
+/** A memo value as a store hands it back: blobs as Node Buffer views at odd offsets of a larger buffer. */
+function asStored(v: ArtifactValue): ArtifactValue {
+  if (v.kind !== "model") return v;
+  const blobs: Record<string, Uint8Array> = {};
+  for (const [name, bytes] of Object.entries(v.model.blobs)) {
+    const pool = Buffer.alloc(bytes.byteLength + 16);
+    pool.set(bytes, 3);
+    blobs[name] = pool.subarray(3, 3 + bytes.byteLength);
+  }
+  return { kind: "model", model: { meta: v.model.meta, blobs } };
+}
+
 /** Runs kfold with a memo store shared across calls, counting how many folds were computed. */
 function memoRunner() {
   const store = new Map<string, ArtifactValue>();
@@ -50,7 +62,7 @@ function memoRunner() {
       memo: async (key, compute) => {
         const k = canonicalJson(key);
         const hit = store.get(k);
-        if (hit) return hit;
+        if (hit) return asStored(hit);
         computed++;
         const v = await compute();
         store.set(k, v);

@@ -70,6 +70,21 @@ void describe("predict", () => {
     );
   });
 
+  void test("weights held in a view into a larger buffer (as the store returns them) load correctly", async () => {
+    const m = (await trainedModel()) as { kind: "model"; model: ModelArtifact };
+    const w = m.model.blobs.weights!;
+    const pool = Buffer.alloc(w.byteLength + 64, 0xab);
+    pool.set(w, 37);
+    const viewed: ArtifactValue = {
+      kind: "model",
+      model: { meta: m.model.meta, blobs: { weights: pool.subarray(37, 37 + w.byteLength) } },
+    };
+    const t = tableValue(tableOf(data));
+    const a = await runStage(predictStage, { params: { column: "s" }, inputs: { model: m, table: t } });
+    const b = await runStage(predictStage, { params: { column: "s" }, inputs: { model: viewed, table: t } });
+    assert.deepEqual(scoreColumn(a, "s"), scoreColumn(b, "s"));
+  });
+
   void test("an explicit column name; a taken name is an error", async () => {
     const m = await trainedModel();
     const t = tableValue(tableOf(data));

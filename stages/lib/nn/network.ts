@@ -154,9 +154,20 @@ export async function saveNet(tf: Tf, model: LayersModel): Promise<SavedNet> {
   return saved;
 }
 
+/**
+ * The bytes of a view as an ArrayBuffer of exactly that length. Blobs read from the store may be
+ * Node Buffers, which are views into a larger pool: `.slice()` on a Buffer does not copy and its
+ * `.buffer` is the whole pool, so always copy the view's range.
+ */
+export function ownBuffer(bytes: Uint8Array): ArrayBuffer {
+  const out = new ArrayBuffer(bytes.byteLength);
+  new Uint8Array(out).set(bytes);
+  return out;
+}
+
 /** Loads a model saved by `saveNet` through tf.io.fromMemory. */
 export async function loadNet(tf: Tf, saved: SavedNet): Promise<LayersModel> {
-  const weightData = saved.weights.slice().buffer;
+  const weightData = ownBuffer(saved.weights);
   return tf.loadLayersModel(
     tf.io.fromMemory({
       modelTopology: saved.modelTopology as object,
