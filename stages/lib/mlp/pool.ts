@@ -178,7 +178,8 @@ export class ThreadPool {
         failure = new Error("a trainer worker thread failed (WebAssembly trap)");
       }
     }
-    if (failure !== undefined) throw failure instanceof Error ? failure : new Error(String(failure));
+    if (failure !== undefined)
+      throw failure instanceof Error ? failure : new Error("trainer chunk failed", { cause: failure });
   }
 
   async close(): Promise<void> {
