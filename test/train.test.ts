@@ -6,6 +6,7 @@ import { runStage } from "./support/stage-harness.js";
 import { StageError, table as tableValue, type ModelArtifact } from "../engine/stage.js";
 import type { Table } from "../engine/table.js";
 import { canonicalJson } from "../engine/json.js";
+import { validate } from "../engine/schema.js";
 import { Rng } from "../stages/lib/random.js";
 import { trainStage } from "../stages/train.js";
 import { predictStage } from "../stages/predict.js";
@@ -332,6 +333,40 @@ void describe("train: errors", () => {
       }),
       /QV_LABEL_AS_FEATURE/,
     );
+  });
+});
+
+void describe("train: backend", () => {
+  void test("the backend in the fingerprint is the one that trains, and is reported", async () => {
+    const params = validate(trainStage.params.spec, { features: ["x0", "x1"], model: { kind: "nn" } }).value;
+    const env = (await trainStage.environment!(params as Parameters<typeof trainStage.run>[0]["params"])) as {
+      backend: string;
+      trainer: string;
+    };
+    const r = await runStage(trainStage, {
+      params: { features: ["x0", "x1"], model: { kind: "nn", epochs: 1 } },
+      inputs: { train: tableValue(tableOf(tiny)) },
+    });
+    assert.equal(env.trainer, "tfjs");
+    assert.equal(metricsOf(r).backend, env.backend);
+    assert.equal(r.summary?.backend, env.backend);
+  });
+  void test("asking for tfjs-node when it is not installed is an error, not a fallback", async (t) => {
+    const { resolveBackend } = await import("../stages/lib/nn/backend.js");
+    if (resolveBackend("auto") === "tensorflow") {
+      t.skip("@tensorflow/tfjs-node is installed here");
+      return;
+    }
+    const e = await runStage(trainStage, {
+      params: { features: ["x0", "x1"], backend: "tensorflow", model: { kind: "nn", epochs: 1 } },
+      inputs: { train: tableValue(tableOf(tiny)) },
+    }).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    assert.ok(e instanceof StageError && e.code === "QV_NN_BACKEND", String(e));
+    assert.match(e.message, /not installed/);
+    assert.deepEqual(e.param, ["backend"]);
   });
 });
 

@@ -77,6 +77,15 @@ export async function loadTf(
   choice: BackendChoice,
 ): Promise<{ tf: Tf; backend: BackendName; version: string }> {
   const want = resolveBackend(choice);
+  if (want === "tensorflow" && !resolvable(TFJS_NODE))
+    throw new StageError(
+      "QV_NN_BACKEND",
+      `backend "tensorflow" needs the package ${TFJS_NODE}, which is not installed`,
+      {
+        hint: `npm install ${TFJS_NODE}, or use backend: wasm`,
+        param: ["backend"],
+      },
+    );
   if (loaded) {
     if (loaded.backend !== want)
       throw new StageError(
@@ -87,15 +96,6 @@ export async function loadTf(
   }
   let tf: Tf;
   if (want === "tensorflow") {
-    if (!resolvable(TFJS_NODE))
-      throw new StageError(
-        "QV_NN_BACKEND",
-        `backend "tensorflow" needs the package ${TFJS_NODE}, which is not installed`,
-        {
-          hint: `npm install ${TFJS_NODE}, or use backend: wasm`,
-          param: ["backend"],
-        },
-      );
     try {
       tf = (await import(TFJS_NODE)) as Tf;
     } catch (e) {
