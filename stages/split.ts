@@ -39,7 +39,11 @@ export const splitStage = defineStage({
   inputs: { table: { kind: "table", description: "the rows to split" } },
   outputs: {
     train: { kind: "table", description: "training rows" },
-    validation: { kind: "table", description: "validation rows (no rows when validation is not set)", usageOptional: true },
+    validation: {
+      kind: "table",
+      description: "validation rows (no rows when validation is not set)",
+      usageOptional: true,
+    },
     test: { kind: "table", description: "test rows" },
   },
   params,
@@ -115,6 +119,11 @@ export const splitStage = defineStage({
  */
 export function splitSizes(n: number, pr: Params): Sizes {
   if (n === 0) throw new StageError("QV_EMPTY", "the table to split has no rows");
+  if (pr.test === undefined && pr.train === undefined)
+    throw new StageError(
+      "QV_SPLIT_SIZE",
+      "split needs a test size or a train size (the other split gets the rest)",
+    );
   const get = (k: keyof Params, round: (x: number) => number): number | undefined => {
     const v = pr[k];
     if (v === undefined) return undefined;
@@ -126,16 +135,27 @@ export function splitSizes(n: number, pr: Params): Sizes {
   const test = get("test", Math.ceil);
   const validation = get("validation", Math.ceil) ?? 0;
   const train = get("train", Math.floor);
+  // What was asked for explicitly must fit before the rest is handed out.
+  const asked: [string, number][] = [
+    ["train", train ?? 0],
+    ["validation", validation],
+    ["test", test ?? 0],
+  ];
+  const askedTotal = asked.reduce((a, [, v]) => a + v, 0);
+  if (askedTotal > n)
+    throw new StageError(
+      "QV_SPLIT_SIZE",
+      `the splits ask for ${asked
+        .filter(([k]) => pr[k as keyof Params] !== undefined)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(" + ")} = ${askedTotal} rows, the table has ${n}`,
+      { param: blame(pr) },
+    );
   const sizes: Sizes = {
     train: train ?? n - validation - (test ?? 0),
     validation,
     test: test ?? n - validation - (train ?? 0),
   };
-  const used = sizes.train + sizes.validation + sizes.test;
-  if (sizes.train < 0 || sizes.test < 0 || used > n)
-    throw new StageError("QV_SPLIT_SIZE", `the splits need ${describe(sizes)} rows, the table has ${n}`, {
-      param: blame(pr),
-    });
   if (sizes.train === 0)
     throw new StageError(
       "QV_SPLIT_SIZE",
@@ -149,7 +169,7 @@ export function splitSizes(n: number, pr: Params): Sizes {
 }
 
 function describe(s: Sizes): string {
-  return `${s.train} + ${s.validation} + ${s.test} = ${s.train + s.validation + s.test}`;
+  return `train ${s.train}, validation ${s.validation}, test ${s.test}`;
 }
 
 function blame(pr: Params): ParamPath {

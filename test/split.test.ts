@@ -84,7 +84,14 @@ void describe("split sizes", () => {
   });
 
   void test("too many rows asked for", () => {
-    assert.throws(() => splitSizes(10, { train: 8, test: 3 }), /need 8 \+ 0 \+ 3 = 11 rows/);
+    assert.throws(
+      () => splitSizes(10, { train: 8, test: 3 }),
+      /ask for train 8 \+ test 3 = 11 rows, the table has 10/,
+    );
+    assert.throws(
+      () => splitSizes(3500, { train: 3000, validation: 1000 }),
+      /ask for train 3000 \+ validation 1000 = 4000 rows/,
+    );
     assert.throws(() => splitSizes(10, { test: 11 }), /asks for 11 rows/);
     assert.throws(() => splitSizes(0, { test: 0.5 }), /no rows/);
     assert.throws(() => splitSizes(2, { test: 0.9 }), /no training rows/);
