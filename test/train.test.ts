@@ -7,10 +7,17 @@ import { StageError, table as tableValue, type ModelArtifact } from "../engine/s
 import type { Table } from "../engine/table.js";
 import { canonicalJson } from "../engine/json.js";
 import { validate } from "../engine/schema.js";
-import { Rng } from "../stages/lib/random.js";
 import { trainStage } from "../stages/train.js";
 import { predictStage } from "../stages/predict.js";
-import { repoRoot, tableOf, networkWeights } from "./fixtures/nn/helpers.js";
+import {
+  historyColumn,
+  metricsOf,
+  modelOf,
+  networkWeights,
+  noisyTable,
+  repoRoot,
+  tableOf,
+} from "./fixtures/nn/helpers.js";
 
 interface LogisticCase {
   X: number[][];
@@ -108,43 +115,6 @@ void describe("train: weighted logistic regression", () => {
     });
   }
 });
-
-// ---- helpers for the remaining tests ----
-
-function historyColumn(r: { outputs: Record<string, unknown> }, name: string): Float64Array {
-  const h = (r.outputs.history as { table: Table }).table;
-  const c = h.columns.get(name);
-  if (!c || c.type !== "float64") throw new Error(`no float64 history column ${name}`);
-  return c.values;
-}
-
-function metricsOf(r: { outputs: Record<string, unknown> }): Record<string, unknown> {
-  return (r.outputs.metrics as { metrics: Record<string, unknown> }).metrics;
-}
-
-function modelOf(r: { outputs: Record<string, unknown> }): ModelArtifact {
-  return (r.outputs.model as { model: ModelArtifact }).model;
-}
-
-/** Rows with a signal in x0+x1 and label noise; reproducible from `seed`. */
-function noisyTable(n: number, seed: number, opts: { signal?: number; weights?: boolean } = {}) {
-  const rng = new Rng(seed);
-  const x0: number[] = [];
-  const x1: number[] = [];
-  const x2: number[] = [];
-  const label: number[] = [];
-  const w: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const a = rng.normal();
-    const b = rng.normal();
-    x0.push(a);
-    x1.push(b);
-    x2.push(rng.normal() * 3 + 1);
-    label.push(rng.uniform() < 1 / (1 + Math.exp(-(opts.signal ?? 1.5) * (a + b))) ? 1 : 0);
-    w.push(0.2 + 2 * rng.uniform());
-  }
-  return tableOf({ x0, x1, x2, label, ...(opts.weights ? { w } : {}) });
-}
 
 const tiny = {
   x0: [0.5, -1.2, 2.0, 0.1, -0.7, 1.3],
@@ -247,50 +217,6 @@ void describe("train: determinism", () => {
     assert.deepEqual(a.blobs.weights, b.blobs.weights);
     assert.equal(canonicalJson(a.meta), canonicalJson(b.meta));
     assert.notDeepEqual(a.blobs.weights, c.blobs.weights);
-  });
-});
-
-void describe("train: early stopping", () => {
-  void test("stops after `patience` epochs without improvement and restores the best epoch's weights", async () => {
-    const train = tableValue(noisyTable(150, 5, { signal: 0.3 }));
-    const validationTable = noisyTable(400, 6, { signal: 0.3 });
-    const r = await runStage(trainStage, {
-      params: {
-        features: ["x0", "x1", "x2"],
-        model: {
-          kind: "nn",
-          layers: [{ dense: 64 }, { dense: 64 }],
-          optimizer: { adam: { lr: 0.01 } },
-          epochs: 300,
-          batch_size: 16,
-          early_stopping: { patience: 4 },
-        },
-      },
-      inputs: { train, validation: tableValue(validationTable) },
-      seed: 3,
-    });
-    const m = metricsOf(r);
-    const valLoss = historyColumn(r, "val_loss");
-    let best = 0;
-    for (let i = 1; i < valLoss.length; i++) if (valLoss[i]! < valLoss[best]!) best = i;
-    assert.equal(m.stopped_early, true);
-    assert.equal(m.best_epoch, best + 1);
-    assert.equal(m.epochs_run, best + 1 + 4);
-    assert.equal(m.restored_best, true);
-    assert.equal(m.val_loss, valLoss[best]);
-    // Independently: the saved model's scores on the validation table give the best epoch's loss.
-    const scored = await runStage(predictStage, {
-      params: { column: "s" },
-      inputs: { model: r.outputs.model!, table: tableValue(validationTable) },
-    });
-    const tbl = (scored.outputs.table as { table: Table }).table;
-    const s = (tbl.columns.get("s") as { values: Float64Array }).values;
-    const y = (validationTable.columns.get("label") as { values: Float64Array }).values;
-    let loss = 0;
-    for (let i = 0; i < s.length; i++) loss -= y[i]! * Math.log(s[i]!) + (1 - y[i]!) * Math.log(1 - s[i]!);
-    loss /= s.length;
-    assert.ok(Math.abs(loss - valLoss[best]!) < 1e-6, `${loss} vs ${valLoss[best]}`);
-    assert.ok(valLoss[valLoss.length - 1]! > valLoss[best]!);
   });
 });
 
