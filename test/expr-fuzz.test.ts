@@ -10,6 +10,7 @@ import {
   type Expr,
   ExprError,
   FUNCTIONS,
+  MAX_EXPRESSION_LENGTH,
   compileExpression,
   evaluateExpression,
   parseExpression,
@@ -315,6 +316,22 @@ void describe("expression fuzzing", () => {
       "sample != 'y' && (sample in ['x'] || -pt ^ 2 >= -4)",
     ])
       agreesWithReference(parseExpression(src));
+  });
+
+  void test("the largest accepted expression evaluates in bounded time and memory", () => {
+    const group = "(" + Array.from({ length: 100 }, () => "pt").join(" + ") + ")";
+    let src = group;
+    while (src.length + group.length + 3 <= MAX_EXPRESSION_LENGTH) src += " - " + group;
+    const rows = 50_000;
+    const t = makeTable([
+      ["pt", { type: "float64", values: Float64Array.from({ length: rows }, (_, i) => i) }],
+    ]);
+    const t0 = performance.now();
+    const r = evaluateExpression(compileExpression(parseExpression(src), t), rows);
+    assert.ok(performance.now() - t0 < 20_000);
+    assert.equal(r.type, "number");
+    const groups = (src.match(/\(/g) ?? []).length;
+    assert.equal((r as { values: Float64Array }).values[3], 100 * 3 * (2 - groups));
   });
 
   void test("attempts to escape the language do nothing but report errors", () => {
