@@ -189,6 +189,43 @@ void describe("train: weighted loss", () => {
       );
     });
   }
+
+  void test("AdamW: one step decays every weight by (1 - lr·wd), then takes Adam's first step at the undecayed gradient", async () => {
+    const t = tableValue(tableOf(tiny));
+    const still = await runStage(trainStage, { params: params({}, 1e-12), inputs: { train: t }, seed: 7 });
+    const w0 = networkWeights(modelOf(still));
+    const k0 = w0.get("logit/kernel")!.values;
+    const b0 = w0.get("logit/bias")!.values[0]!;
+    const ref = hand(k0, b0, "n");
+    const [lr, wd, eps] = [0.01, 0.5, 1e-7];
+    const r = await runStage(trainStage, {
+      params: {
+        ...params({}, lr),
+        model: {
+          kind: "nn",
+          optimizer: { adamw: { lr, weight_decay: wd } },
+          epochs: 1,
+          batch_size: 100,
+          shuffle: false,
+        },
+      },
+      inputs: { train: t },
+      seed: 7,
+    });
+    const w1 = networkWeights(modelOf(r));
+    const before = [k0[0]!, k0[1]!, b0];
+    const after = [
+      w1.get("logit/kernel")!.values[0]!,
+      w1.get("logit/kernel")!.values[1]!,
+      w1.get("logit/bias")!.values[0]!,
+    ];
+    // Adam's first step: m̂ = g, v̂ = g², so the update is lr·g/(|g| + ε).
+    before.forEach((v, j) => {
+      const g = ref.grad[j]!;
+      const expected = v * (1 - lr * wd) - (lr * g) / (Math.abs(g) + eps);
+      assert.ok(Math.abs(after[j]! - expected) < 1e-6, `weight ${j}: ${after[j]} vs ${expected}`);
+    });
+  });
 });
 
 void describe("train: determinism", () => {
