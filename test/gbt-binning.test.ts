@@ -35,6 +35,22 @@ void describe("gbt binning", () => {
     }
   });
 
+  void test("bucketed binning agrees with the binary search on skewed and extreme columns", () => {
+    const rng = new Rng(5);
+    const n = 20000;
+    const columns = [
+      Float64Array.from({ length: n }, () => Math.exp(8 * rng.normal())), // spans many decades
+      Float64Array.from({ length: n }, () => (rng.uniform() < 0.5 ? -Number.MAX_VALUE : rng.normal())),
+      Float64Array.from({ length: n }, (_, i) => (i % 3 === 0 ? 1e300 : i % 3 === 1 ? -1e300 : rng.normal())),
+      Float64Array.from({ length: n }, () => Math.round(rng.normal() * 3)),
+    ];
+    for (const col of columns) {
+      const edges = binEdges(col, 255);
+      const codes = binColumns([col], [edges], n);
+      for (let i = 0; i < n; i++) assert.equal(codes[i], binOf(edges, col[i]!), `value ${col[i]}`);
+    }
+  });
+
   void test("few distinct values get one bin each, with edges between them", () => {
     const edges = binEdges(Float64Array.from([3, 1, 2, 2, NaN, 1, 3]), 255);
     assert.deepEqual([...edges], [1.5, 2.5]);

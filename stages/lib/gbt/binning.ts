@@ -85,33 +85,56 @@ export function binColumns(
   n: number,
 ): Uint8Array {
   const codes = new Uint8Array(features.length * n);
-  // Edges padded with +Infinity to 255 entries: a fixed 8-step search whose steps do not depend
-  // on the data, several times faster than a branching binary search over millions of values.
-  const padded = new Float64Array(255);
   for (let f = 0; f < features.length; f++) {
-    const col = features[f]!;
-    const e = edges[f]!;
-    padded.fill(Infinity);
-    padded.set(e);
-    const base = f * n;
-    for (let r = 0; r < n; r++) {
-      const v = col[r]!;
-      if (Number.isNaN(v)) {
-        codes[base + r] = MISSING_BIN;
-        continue;
-      }
-      // lo ends as the number of padded entries below v, which is binOf(e, v).
-      let lo = 0;
-      lo += padded[lo + 127]! < v ? 128 : 0;
-      lo += padded[lo + 63]! < v ? 64 : 0;
-      lo += padded[lo + 31]! < v ? 32 : 0;
-      lo += padded[lo + 15]! < v ? 16 : 0;
-      lo += padded[lo + 7]! < v ? 8 : 0;
-      lo += padded[lo + 3]! < v ? 4 : 0;
-      lo += padded[lo + 1]! < v ? 2 : 0;
-      lo += padded[lo]! < v ? 1 : 0;
-      codes[base + r] = lo;
-    }
+    const out = codes.subarray(f * n, (f + 1) * n);
+    if (!binByBuckets(features[f]!, edges[f]!, out)) binBySearch(features[f]!, edges[f]!, out);
   }
   return codes;
+}
+
+const BUCKETS = 4096;
+
+/**
+ * Binning through a table of uniform buckets over [first edge, last edge]: each bucket knows how
+ * many edges lie below it, so a value needs a binary search over the few edges near its bucket
+ * only. Several times faster than a full search on millions of rows. Returns false when the edge
+ * range is unusable for buckets (fewer than two edges, or a span that overflows).
+ */
+function binByBuckets(col: Float64Array, e: Float64Array, out: Uint8Array): boolean {
+  const m = e.length;
+  if (m < 2) return false;
+  const first = e[0]!;
+  const last = e[m - 1]!;
+  const scale = BUCKETS / (last - first);
+  if (!(Number.isFinite(scale) && scale > 0)) return false;
+  // below[b]: edges under the bucket's lower bound first + b / scale
+  const below = new Uint8Array(BUCKETS + 1);
+  for (let b = 0, j = 0; b <= BUCKETS; b++) {
+    const x = first + b / scale;
+    while (j < m && e[j]! < x) j++;
+    below[b] = j;
+  }
+  for (let r = 0; r < col.length; r++) {
+    const v = col[r]!;
+    if (Number.isNaN(v)) out[r] = MISSING_BIN;
+    else if (v <= first) out[r] = 0;
+    else if (v > last) out[r] = m;
+    else {
+      const b = Math.floor((v - first) * scale);
+      // one bucket of slack on each side absorbs rounding in the bucket index
+      let lo = below[b > 0 ? b - 1 : 0]!;
+      let hi = b + 2 <= BUCKETS ? below[b + 2]! : m;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (e[mid]! < v) lo = mid + 1;
+        else hi = mid;
+      }
+      out[r] = lo;
+    }
+  }
+  return true;
+}
+
+function binBySearch(col: Float64Array, e: Float64Array, out: Uint8Array): void {
+  for (let r = 0; r < col.length; r++) out[r] = binOf(e, col[r]!);
 }
