@@ -3,8 +3,6 @@
  * Blocks are 64-byte aligned; freed blocks are merged with free neighbours. The memory grows on
  * demand; views must be re-created after any allocation because growing replaces the buffer.
  */
-import { MAX_PAGES } from "./wasm.js";
-
 const ALIGN = 64;
 const PAGE = 65536;
 
@@ -16,6 +14,7 @@ export class LinearAllocator {
   constructor(
     private readonly memory: WebAssembly.Memory,
     base: number,
+    private readonly maxPages: number,
   ) {
     this.top = Math.ceil(base / ALIGN) * ALIGN;
   }
@@ -65,8 +64,10 @@ export class LinearAllocator {
     const have = this.memory.buffer.byteLength;
     if (end <= have) return;
     const pages = Math.ceil((end - have) / PAGE);
-    if (have / PAGE + pages > MAX_PAGES) {
-      throw new RangeError(`the trainer needs ${Math.ceil(end / 2 ** 20)} MiB, above the 4 GiB wasm limit`);
+    if (have / PAGE + pages > this.maxPages) {
+      throw new RangeError(
+        `the trainer needs ${Math.ceil(end / 2 ** 20)} MiB, above its ${this.maxPages / 16} MiB memory limit`,
+      );
     }
     this.memory.grow(pages);
   }

@@ -30,6 +30,8 @@ export const C = {
   count: 18,
   out: 19,
   lossOut: 20,
+  /** Threads taking part in the current job (those with at least one chunk). */
+  active: 21,
   /** Float64 slot (words 16-17). */
   invNormF64: 8,
 } as const;
@@ -37,11 +39,15 @@ export const JOB_TRAIN = 1;
 export const JOB_INFER = 2;
 export const JOB_EXIT = 3;
 
-const SPIN = 200_000;
+/**
+ * Busy-wait iterations before sleeping (tens of microseconds): long enough to bridge the serial
+ * optimizer step between two batches, short enough not to steal a core that other work needs.
+ */
+const SPIN = 20_000;
 
 /** Runs thread `id`'s share of the published job. */
 export function runShare(ex: MlpExports, ctrl: Int32Array, f64: Float64Array, id: number): void {
-  const threads = ctrl[C.threads] ?? 1;
+  const threads = ctrl[C.active] ?? 1;
   const chunks = ctrl[C.chunks] ?? 0;
   const net = ctrl[C.net] ?? 0;
   const x = ctrl[C.x] ?? 0;
@@ -81,6 +87,7 @@ export function workerLoop(ex: MlpExports, init: WorkerInit): void {
     }
     seen = gen;
     if (Atomics.load(ctrl, C.job) === JOB_EXIT) return;
+    if (init.id >= Atomics.load(ctrl, C.active)) continue;
     try {
       runShare(ex, ctrl, f64, init.id);
     } catch {
@@ -152,10 +159,15 @@ export class ThreadPool {
     return new Float64Array(this.memory.buffer, this.ctrlPtr, CTRL_WORDS / 2);
   }
 
-  /** Publishes the job already written into the control block, runs share 0 here, waits for the rest. */
-  run(): void {
+  /**
+   * Publishes the job already written into the control block (with `chunks` chunks), runs share 0
+   * here and waits for the others. Threads without a chunk are not woken.
+   */
+  run(chunks: number): void {
     const ctrl = this.ctrl();
-    const others = this.workers.length;
+    const active = Math.max(1, Math.min(this.threads, chunks));
+    ctrl[C.active] = active;
+    const others = active - 1;
     if (others > 0) {
       Atomics.store(ctrl, C.done, 0);
       Atomics.add(ctrl, C.gen, 1);

@@ -21,7 +21,7 @@ import {
   type SlotPlan,
 } from "./layout.js";
 import { resolveSpec, type MlpSpec, type ResolvedSpec } from "./spec.js";
-import { instantiateMlp, loadMlpModule, type MlpExports } from "./wasm.js";
+import { createMlpInstance, loadMlpModule, type MlpExports } from "./wasm.js";
 
 export class MlpDataError extends Error {
   constructor(message: string) {
@@ -103,9 +103,8 @@ export class MlpTrainer {
     const spec = resolveSpec(input);
     const plan = planNetwork(spec);
     const module = await loadMlpModule();
-    const memory = new WebAssembly.Memory({ initial: 16, maximum: 65536, shared: true });
-    const ex = instantiateMlp(module, memory);
-    const alloc = new LinearAllocator(memory, ex.heapBase());
+    const { memory, maxPages, ex } = createMlpInstance(module);
+    const alloc = new LinearAllocator(memory, ex.heapBase(), maxPages);
     const ctrlPtr = alloc.alloc(CTRL_WORDS * 4);
     const netPtr = alloc.alloc(descriptorBytes(plan));
     const bytes = plan.paramCount * 4;
@@ -376,7 +375,7 @@ export class MlpTrainer {
     ctrl[C.step] = this.batchCounter | 0;
     ctrl[C.seed] = deriveSeed(this.spec.seed, "dropout") | 0;
     this.pool.ctrlF64()[C.invNormF64] = invNorm;
-    this.pool.run();
+    this.pool.run(chunks);
     this.batchCounter = (this.batchCounter + 1) >>> 0;
     const loss = this.ex.sumChunkLosses(this.netPtr, chunks) * invNorm + penalty;
     this.ex.reduceGradients(
@@ -466,7 +465,7 @@ export class MlpTrainer {
         ctrl[C.count] = count;
         ctrl[C.out] = outPtr;
         ctrl[C.lossOut] = lossPtr;
-        this.pool.run();
+        this.pool.run(ctrl[C.chunks] ?? 1);
       }
       return {
         out: this.f32(outPtr, rows * outputs).slice(),

@@ -5,8 +5,11 @@ import { fileURLToPath } from "node:url";
 /** Compiled host lives at dist/stages/lib/mlp/, the module at dist/wasm/mlp.wasm. */
 export const MLP_WASM_PATH = fileURLToPath(new URL("../../../wasm/mlp.wasm", import.meta.url));
 
-/** Pages of 64 KiB; the module is built with --maximumMemory 65536 (4 GiB). */
-export const MAX_PAGES = 65536;
+/**
+ * Pages of 64 KiB the shared memory may grow to: the largest the module accepts, since an imported
+ * shared memory must not declare a larger maximum than the module (set by asc --maximumMemory).
+ */
+const MAX_PAGES_TRIED = [65536, 32768, 16384, 8192, 4096];
 
 export interface MlpExports {
   heapBase(): number;
@@ -101,6 +104,25 @@ export function loadMlpModule(): Promise<WebAssembly.Module> {
     modulePromise = undefined;
   });
   return modulePromise;
+}
+
+/** A shared memory with the largest maximum the module accepts, and the module instantiated on it. */
+export function createMlpInstance(module: WebAssembly.Module): {
+  memory: WebAssembly.Memory;
+  maxPages: number;
+  ex: MlpExports;
+} {
+  let last: unknown;
+  for (const maxPages of MAX_PAGES_TRIED) {
+    const memory = new WebAssembly.Memory({ initial: 16, maximum: maxPages, shared: true });
+    try {
+      return { memory, maxPages, ex: instantiateMlp(module, memory) };
+    } catch (e) {
+      if (!(e instanceof WebAssembly.LinkError)) throw e;
+      last = e;
+    }
+  }
+  throw new Error("the trainer module does not accept a shared memory import; rebuild it", { cause: last });
 }
 
 export function instantiateMlp(module: WebAssembly.Module, memory: WebAssembly.Memory): MlpExports {

@@ -8,8 +8,8 @@ import {
   gemm,
   finishActivation,
   maskInPlace,
-  columnSums,
   multiply,
+  columnSums,
   mix32,
   LINEAR,
   SIGMOID,
@@ -90,7 +90,7 @@ function forward(net: usize, slot: usize, nr: i32, training: bool, step: u32, se
       gemm(nr, outW, inW, inp, inW, 1, wp(L, L_W), outW, out, outW, EPI_BIAS_ACT, wp(L, L_B), act, 0);
       finishActivation(out, nr, outW, valid, act);
     } else if (kind == DROPOUT) {
-      if (training) dropoutForward(L, slot, inp, out, nr, outW, valid, step, seed, r0, l);
+      if (training) dropoutForward(L, slot, inp, out, nr, outW, step, seed, r0, l);
       else memory.copy(out, inp, (<usize>(nr * outW)) << 2);
     } else {
       if (training) batchnormTrain(L, slot, inp, out, nr, outW);
@@ -101,6 +101,21 @@ function forward(net: usize, slot: usize, nr: i32, training: bool, step: u32, se
   }
 }
 
+/** Lane-wise mix32 (the same rounds as kernels.mix32 on each 32-bit lane). */
+function mix32x4(x: v128): v128 {
+  x = v128.xor(x, i32x4.shr_u(x, 16));
+  x = i32x4.mul(x, i32x4.splat(0x7feb352d));
+  x = v128.xor(x, i32x4.shr_u(x, 15));
+  x = i32x4.mul(x, i32x4.splat(0x846ca68b));
+  return v128.xor(x, i32x4.shr_u(x, 16));
+}
+
+/**
+ * Inverted dropout. Unit j of batch row r is kept when u >= rate, with
+ * u = (mix32(rowKey + j * 0x85ebca6b) >>> 8) / 2^24 and rowKey derived from (seed, step, layer, r):
+ * a counter-based generator, so masks do not depend on chunking or threads. Padding columns get
+ * masks too, but their activations and gradients are zero.
+ */
 function dropoutForward(
   L: usize,
   slot: usize,
@@ -108,29 +123,31 @@ function dropoutForward(
   out: usize,
   nr: i32,
   w: i32,
-  valid: i32,
   step: u32,
   seed: u32,
   r0: i32,
   l: i32,
 ): void {
-  const rate = wf(L, L_RATE);
-  const scale: f32 = 1 / (1 - rate);
+  const rate = f32x4.splat(wf(L, L_RATE));
+  const scale = f32x4.splat(<f32>1 / (<f32>1 - wf(L, L_RATE)));
+  const unit = f32x4.splat(<f32>1.0 / <f32>16777216.0);
+  const mult = i32x4.splat(0x85ebca6b);
+  const lanes = i32x4(0, 1, 2, 3);
   const mask = slot + wp(L, L_AUXREL);
   const key = mix32(mix32(seed ^ mix32(step)) ^ (<u32>l * 0x9e3779b9));
   for (let r = 0; r < nr; r++) {
-    const rowKey = mix32(key ^ mix32(<u32>(r0 + r)));
-    for (let j = 0; j < w; j++) {
-      const o = (<usize>(r * w + j)) << 2;
-      let m: f32 = 0;
-      if (j < valid) {
-        const u = <f32>(mix32(rowKey + <u32>j * 0x85ebca6b) >>> 8) * (1.0 / 16777216.0);
-        if (u >= rate) m = scale;
-      }
-      store<f32>(mask + o, m);
+    const rowKey = i32x4.splat(mix32(key ^ mix32(<u32>(r0 + r))));
+    const row = (<usize>(r * w)) << 2;
+    for (let j = 0; j < w; j += 4) {
+      const col = i32x4.add(i32x4.splat(j), lanes);
+      const h = mix32x4(i32x4.add(rowKey, i32x4.mul(col, mult)));
+      const u = f32x4.mul(f32x4.convert_i32x4_u(i32x4.shr_u(h, 8)), unit);
+      const m = v128.and(f32x4.ge(u, rate), scale);
+      const o = row + ((<usize>j) << 2);
+      v128.store(mask + o, m);
+      v128.store(out + o, f32x4.mul(v128.load(inp + o), m));
     }
   }
-  multiply(out, inp, mask, nr * w);
 }
 
 function batchnormTrain(L: usize, slot: usize, inp: usize, out: usize, nr: i32, w: i32): void {
