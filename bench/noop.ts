@@ -35,7 +35,10 @@ function bigPipeline(n: number): string {
   const per = n / chains;
   for (let c = 0; c < chains; c++) {
     lines.push(`  g${c}_0: { type: generate, with: { signal: 50, background: 50 } }`);
-    for (let i = 1; i < per; i++) lines.push(`  g${c}_${i}: { type: select, inputs: { table: g${c}_${i - 1} }, with: { where: "lep1_pt > ${i % 7}" } }`);
+    for (let i = 1; i < per; i++)
+      lines.push(
+        `  g${c}_${i}: { type: select, inputs: { table: g${c}_${i - 1} }, with: { where: "lep1_pt > ${i % 7}" } }`,
+      );
   }
   return lines.join("\n") + "\n";
 }
@@ -60,7 +63,10 @@ const rows = [
   ["500-stage no-op rerun", bigNoop, bigNoop / nodeMed],
 ] as const;
 console.log(`median of ${repeats} runs, ${os.cpus().length} cores, node ${process.version}`);
-for (const [name, ms, ratio] of rows) console.log(`${name.padEnd(32)} ${ms.toFixed(0).padStart(6)} ms  ×${ratio.toFixed(2)}`);
+for (const [name, ms, ratio] of rows)
+  console.log(`${name.padEnd(32)} ${ms.toFixed(0).padStart(6)} ms  ×${ratio.toFixed(2)}`);
 console.log(`demo above node start-up: ${(demoNoop - nodeMed).toFixed(0)} ms (goal ≤ 150 ms)`);
-console.log(`500 stages: ${bigNoop.toFixed(0)} ms total (goal ≤ 1000 ms), ${((bigNoop - nodeMed) / 500).toFixed(2)} ms per stage above start-up`);
+console.log(
+  `500 stages: ${bigNoop.toFixed(0)} ms total (goal ≤ 1000 ms), ${((bigNoop - nodeMed) / 500).toFixed(2)} ms per stage above start-up`,
+);
 fs.rmSync(dir, { recursive: true, force: true });

@@ -127,7 +127,8 @@ function describe(v: unknown): string {
   if (Array.isArray(v)) return "a list";
   if (typeof v === "object") return "a mapping";
   if (typeof v === "string") return `the text ${JSON.stringify(v.length > 40 ? v.slice(0, 40) + "…" : v)}`;
-  if (typeof v === "number" || typeof v === "boolean" || typeof v === "bigint") return `${typeof v} ${String(v)}`;
+  if (typeof v === "number" || typeof v === "boolean" || typeof v === "bigint")
+    return `${typeof v} ${String(v)}`;
   return typeof v;
 }
 
@@ -214,7 +215,14 @@ function check(spec: SchemaSpec, v: unknown, path: ParamPath, issues: SchemaIssu
       if (typeof v !== "object" || v === null || Array.isArray(v))
         return bad(`expected a mapping, got ${describe(v)}`);
       const out: Record<string, unknown> = {};
-      for (const [k, item] of Object.entries(v)) out[k] = check(spec.values, item, [...path, k], issues);
+      // defineProperty: a YAML key "__proto__" must become a key, not the object's prototype.
+      for (const [k, item] of Object.entries(v))
+        Object.defineProperty(out, k, {
+          value: check(spec.values, item, [...path, k], issues),
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
       return out;
     }
     case "object": {

@@ -19,7 +19,11 @@ async function statusOutput(file: string): Promise<{ code: number; text: string 
   const cwd = process.cwd();
   process.chdir(repoRoot);
   try {
-    const code = await main(["status", path.relative(repoRoot, file), "--cache-dir", path.join(goldenDir, ".quiver-unused")], io, testRegistry);
+    const code = await main(
+      ["status", path.relative(repoRoot, file), "--cache-dir", path.join(goldenDir, ".quiver-unused")],
+      io,
+      testRegistry,
+    );
     return { code, text: lines.join("\n") + "\n" };
   } finally {
     process.chdir(cwd);
@@ -31,7 +35,13 @@ const expectCodes: Record<string, string[]> = {
   "duplicate-key": ["QV_DUPLICATE_KEY"],
   "unknown-type": ["QV_UNKNOWN_STAGE_TYPE"],
   "bad-params": ["QV_UNKNOWN_PARAM", "QV_PARAM_TYPE", "QV_MISSING_PARAM"],
-  "bad-refs": ["QV_UNKNOWN_STAGE_REF", "QV_UNKNOWN_PORT", "QV_AMBIGUOUS_REF", "QV_UNKNOWN_INPUT", "QV_MISSING_INPUT"],
+  "bad-refs": [
+    "QV_UNKNOWN_STAGE_REF",
+    "QV_UNKNOWN_PORT",
+    "QV_AMBIGUOUS_REF",
+    "QV_UNKNOWN_INPUT",
+    "QV_MISSING_INPUT",
+  ],
   "kind-mismatch": ["QV_PORT_KIND"],
   cycle: ["QV_CYCLE"],
   "unused-output": ["QV_UNUSED_OUTPUT"],
@@ -57,6 +67,9 @@ describe("validation errors (golden)", () => {
     const { text } = await statusOutput(path.join(goldenDir, "bad-refs.yaml"));
     const lines = [...text.matchAll(/^test\/golden\/bad-refs\.yaml:(\d+):(\d+) /gm)].map((m) => Number(m[1]));
     assert.ok(lines.length >= 5, text);
-    assert.deepEqual(lines, [...lines].sort((a, b) => a - b));
+    assert.deepEqual(
+      lines,
+      [...lines].sort((a, b) => a - b),
+    );
   });
 });

@@ -126,7 +126,10 @@ export const halvesStage = defineStage({
   version: 1,
   description: "first and second half of the rows",
   inputs: { table: { kind: "table", description: "column x" } },
-  outputs: { first: { kind: "table", description: "first half" }, second: { kind: "table", description: "second half" } },
+  outputs: {
+    first: { kind: "table", description: "first half" },
+    second: { kind: "table", description: "second half" },
+  },
   params: p.object({}),
   run(ctx) {
     const v = xs(ctx.inputs.table("table"));
@@ -137,7 +140,7 @@ export const halvesStage = defineStage({
 
 export const testRegistry: ReadonlyMap<string, AnyStageDefinition> = new Map([
   ...registry,
-  ...([sourceStage, addStage, clipStage, sumStage, failStage, modelStage, halvesStage] as AnyStageDefinition[]).map(
-    (d) => [d.type, d] as const,
-  ),
+  ...(
+    [sourceStage, addStage, clipStage, sumStage, failStage, modelStage, halvesStage] as AnyStageDefinition[]
+  ).map((d) => [d.type, d] as const),
 ]);
