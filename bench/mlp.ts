@@ -95,7 +95,7 @@ async function wasm(c: Case, threads: number): Promise<{ seconds: number; loss: 
   let loss = NaN;
   for (let e = 0; e < c.epochs; e++) {
     const s = performance.now();
-    loss = t.trainEpoch(set, c.batch, e);
+    loss = t.trainEpoch(set, c.batch, e).loss;
     times.push((performance.now() - s) / 1000);
   }
   const total = (performance.now() - t0) / 1000;

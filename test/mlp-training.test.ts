@@ -62,7 +62,8 @@ function assertClose(
 
 describe("optimizers against PyTorch float64", () => {
   for (const run of fixture.runs) {
-    test(`${run.optimizer.kind}: ${fixture.epochs} epochs of batch ${fixture.batchSize}`, async () => {
+    const nesterov = run.optimizer.kind === "sgd" && run.optimizer.nesterov === true;
+    test(`${run.optimizer.kind}${nesterov ? " (nesterov)" : ""}: ${fixture.epochs} epochs of batch ${fixture.batchSize}`, async () => {
       const t = await make({
         inputDim: 4,
         layers: fixture.layers.map((l) => ({ kind: "dense" as const, ...l })),
@@ -72,7 +73,8 @@ describe("optimizers against PyTorch float64", () => {
       t.setWeights(fixture.init);
       const data = t.loadData(fixture.x, fixture.y, fixture.w);
       const losses: number[] = [];
-      for (let e = 0; e < fixture.epochs; e++) losses.push(t.trainEpoch(data, fixture.batchSize, undefined));
+      for (let e = 0; e < fixture.epochs; e++)
+        losses.push(t.trainEpoch(data, fixture.batchSize, undefined).loss);
       assertClose(losses, run.epochLosses, 2e-6, "epoch loss");
       t.getWeights().forEach((got, i) => assertClose(got, run.weights[i]!, 2e-5, `weights ${i}`));
       data.release();
@@ -124,7 +126,7 @@ async function trainBytes(
   const data = t.loadData(x, y, w);
   const losses: number[] = [];
   // Batch sizes with 1, several and a ragged last chunk.
-  for (const [e, batch] of [30, 100, 200, 256].entries()) losses.push(t.trainEpoch(data, batch, e));
+  for (const [e, batch] of [30, 100, 200, 256].entries()) losses.push(t.trainEpoch(data, batch, e).loss);
   const flat = t.getWeights();
   const bytes = new Uint8Array(flat.reduce((n, a) => n + a.byteLength, 0));
   let o = 0;
@@ -200,6 +202,45 @@ describe("fit, evaluate, predict", () => {
     const v2 = u.loadData(val.x, val.y, val.w);
     u.fit(d2, { epochs: h.bestEpoch + 1, batchSize: 32, shuffleSeed: 9, validation: v2 });
     assert.deepEqual(u.getWeights(), t.getWeights());
+  });
+
+  test("training accuracy is counted on the training steps; early stopping on accuracy", async () => {
+    const spec: MlpSpec = {
+      inputDim: 7,
+      layers: [
+        { kind: "dense", units: 6, activation: "tanh" },
+        { kind: "dense", units: 1, activation: "sigmoid" },
+      ],
+      optimizer: { kind: "sgd", lr: 1e-30 },
+      threads: 2,
+    };
+    const { x, y, w } = syntheticData(300, 7, 5);
+    const t = await make(spec);
+    const data = t.loadData(x, y, w);
+    const before = t.evaluate(data);
+    const epoch = t.trainEpoch(data, 64, 1);
+    assert.equal(epoch.accuracy, before.accuracy);
+    assert.ok(Math.abs(epoch.loss - before.loss) < 1e-6, `${epoch.loss} vs ${before.loss}`);
+    // The weights cannot move at this learning rate, so accuracy never improves after epoch 0.
+    const h = t.fit(data, {
+      epochs: 10,
+      batchSize: 64,
+      shuffleSeed: 1,
+      earlyStopping: { patience: 2, monitor: "accuracy" },
+    });
+    assert.equal(h.bestEpoch, 0);
+    assert.equal(h.loss.length, 3);
+    assert.ok(h.stoppedEarly);
+    assert.throws(
+      () =>
+        t.fit(data, {
+          epochs: 1,
+          batchSize: 8,
+          shuffleSeed: 1,
+          earlyStopping: { patience: 1, monitor: "val_loss" },
+        }),
+      /no validation data/,
+    );
   });
 
   test("predict and evaluate agree with a float64 forward pass (dropout off, batchnorm running stats)", async () => {

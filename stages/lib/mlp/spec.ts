@@ -43,6 +43,8 @@ export interface MlpSgd {
   lr?: number;
   /** Default 0. */
   momentum?: number;
+  /** Nesterov momentum (Keras form). Default false. */
+  nesterov?: boolean;
 }
 export type MlpOptimizer = MlpAdam | MlpSgd;
 
@@ -73,6 +75,7 @@ export interface ResolvedOptimizer {
   epsilon: number;
   weightDecay: number;
   momentum: number;
+  nesterov: boolean;
 }
 
 export type ResolvedLayer =
@@ -169,6 +172,7 @@ export function resolveSpec(spec: MlpSpec): ResolvedSpec {
         epsilon: o.epsilon ?? 1e-7,
         weightDecay: o.kind === "adamw" ? (o.weightDecay ?? 0.004) : 0,
         momentum: 0,
+        nesterov: false,
       };
       finite(optimizer.beta1, "optimizer.beta1", 0, 1, false);
       finite(optimizer.beta2, "optimizer.beta2", 0, 1, false);
@@ -186,6 +190,7 @@ export function resolveSpec(spec: MlpSpec): ResolvedSpec {
         epsilon: 0,
         weightDecay: 0,
         momentum: o.momentum ?? 0,
+        nesterov: o.nesterov ?? false,
       };
       finite(optimizer.momentum, "optimizer.momentum", 0, 1);
       break;

@@ -45,20 +45,33 @@ export interface EvaluateResult {
   accuracy: number;
 }
 
+export interface EpochStats {
+  /** Mean batch loss weighted by batch size, with the L2 term. */
+  loss: number;
+  /** Fraction of outputs classified right (threshold 0.5) during the epoch's training steps. */
+  accuracy: number;
+}
+
+export type Monitor = "val_loss" | "val_accuracy" | "loss" | "accuracy";
+
 export interface FitOptions {
   epochs: number;
   batchSize: number;
   /** Seed of the per-epoch shuffles (epoch e uses deriveSeed(shuffleSeed, "epoch-e")). */
   shuffleSeed: number;
   validation?: MlpData;
-  /** Stop when the monitored loss (validation if given, else training) has not improved by minDelta for `patience` epochs. */
-  earlyStopping?: { patience: number; minDelta?: number; restoreBestWeights?: boolean };
+  /**
+   * Stop when the monitored quantity (default val_loss with validation data, else loss) has not
+   * improved by more than minDelta for `patience` epochs.
+   */
+  earlyStopping?: { patience: number; minDelta?: number; restoreBestWeights?: boolean; monitor?: Monitor };
   /** Called after each epoch (for progress reporting). */
-  onEpoch?: (epoch: number, loss: number, valLoss: number | undefined) => void;
+  onEpoch?: (epoch: number, train: EpochStats, validation: EvaluateResult | undefined) => void;
 }
 
 export interface FitHistory {
   loss: number[];
+  accuracy: number[];
   valLoss: number[];
   valAccuracy: number[];
   /** 0-based epoch whose weights the model holds at the end (the best one when restored). */
@@ -302,9 +315,10 @@ export class MlpTrainer {
 
   /**
    * One epoch of mini-batch training over `data` in an order shuffled by `shuffleSeed` (or in
-   * row order when it is undefined). Returns the mean batch loss weighted by batch size (Keras).
+   * row order when it is undefined). Returns the mean batch loss weighted by batch size and the
+   * fraction of outputs classified right during the epoch (dropout active), as Keras reports them.
    */
-  trainEpoch(data: MlpData, batchSize: number, shuffleSeed: number | undefined): number {
+  trainEpoch(data: MlpData, batchSize: number, shuffleSeed: number | undefined): EpochStats {
     const block = this.block(data);
     if (!Number.isInteger(batchSize) || batchSize < 1)
       throw new MlpDataError(`batchSize must be a positive integer, got ${batchSize}`);
@@ -312,11 +326,14 @@ export class MlpTrainer {
     if (shuffleSeed === undefined) for (let i = 0; i < block.rows; i++) perm[i] = i;
     else perm.set(new Rng(shuffleSeed).permutation(block.rows));
     let total = 0;
+    let correct = 0;
     for (let start = 0; start < block.rows; start += batchSize) {
       const batch = Math.min(batchSize, block.rows - start);
-      total += this.trainBatch(block, block.perm + start * 4, batch, true) * batch;
+      const r = this.trainBatch(block, block.perm + start * 4, batch, true);
+      total += r.loss * batch;
+      correct += r.correct;
     }
-    return total / block.rows;
+    return { loss: total / block.rows, accuracy: correct / (block.rows * this.plan.outValid) };
   }
 
   /**
@@ -328,7 +345,7 @@ export class MlpTrainer {
     const block = this.block(data);
     const perm = new Int32Array(this.memory.buffer, block.perm, block.rows);
     for (let i = 0; i < block.rows; i++) perm[i] = i;
-    const loss = this.trainBatch(block, block.perm, Math.min(batch, block.rows), false);
+    const { loss } = this.trainBatch(block, block.perm, Math.min(batch, block.rows), false);
     const g = this.f32(this.gradPtr, this.plan.paramCount);
     const out: Float32Array[] = [];
     for (const l of this.plan.layers) {
@@ -344,7 +361,12 @@ export class MlpTrainer {
     return { loss, grads: out };
   }
 
-  private trainBatch(block: DataBlock, idxPtr: number, batch: number, update: boolean): number {
+  private trainBatch(
+    block: DataBlock,
+    idxPtr: number,
+    batch: number,
+    update: boolean,
+  ): { loss: number; correct: number } {
     const { chunkRows, chunks } = chunking(batch, this.plan.hasBatchNorm);
     this.ensureSlots(chunkRows);
     let invNorm = 1 / batch;
@@ -378,6 +400,7 @@ export class MlpTrainer {
     this.pool.run(chunks);
     this.batchCounter = (this.batchCounter + 1) >>> 0;
     const loss = this.ex.sumChunkLosses(this.netPtr, chunks) * invNorm + penalty;
+    const correct = this.ex.sumChunkCorrect(this.netPtr, chunks);
     this.ex.reduceGradients(
       this.netPtr,
       chunks,
@@ -388,7 +411,7 @@ export class MlpTrainer {
       l2,
     );
     if (update) this.step();
-    return loss;
+    return { loss, correct };
   }
 
   private step(): void {
@@ -396,7 +419,7 @@ export class MlpTrainer {
     const n = this.plan.paramCount;
     this.optimizerSteps++;
     if (o.kind === "sgd") {
-      this.ex.sgd(this.paramsPtr, this.gradPtr, this.opt1Ptr, n, o.lr, o.momentum);
+      this.ex.sgd(this.paramsPtr, this.gradPtr, this.opt1Ptr, n, o.lr, o.momentum, o.nesterov ? 1 : 0);
     } else {
       const t = this.optimizerSteps;
       const alpha = (o.lr * Math.sqrt(1 - Math.pow(o.beta2, t))) / (1 - Math.pow(o.beta1, t));
@@ -478,36 +501,47 @@ export class MlpTrainer {
   }
 
   /**
-   * Trains for up to `epochs` epochs; with earlyStopping, stops when the monitored loss stalls and
-   * (by default) restores the best epoch's weights, as Keras' EarlyStopping(restore_best_weights).
+   * Trains for up to `epochs` epochs. With earlyStopping, stops after `patience` epochs without
+   * an improvement larger than minDelta of the monitored quantity and (unless restoreBestWeights is
+   * false) ends with the best epoch's weights.
    */
   fit(data: MlpData, opts: FitOptions): FitHistory {
     const history: FitHistory = {
       loss: [],
+      accuracy: [],
       valLoss: [],
       valAccuracy: [],
       bestEpoch: -1,
       stoppedEarly: false,
     };
     const es = opts.earlyStopping;
+    const monitor = es?.monitor ?? (opts.validation ? "val_loss" : "loss");
+    if (monitor.startsWith("val_") && !opts.validation) {
+      throw new MlpDataError(`early stopping monitors ${monitor} but no validation data was given`);
+    }
+    const sign = monitor.endsWith("accuracy") ? -1 : 1; // minimise sign * value
     let best = Infinity;
     let bestWeights: Float32Array[] | undefined;
     let wait = 0;
     for (let e = 0; e < opts.epochs; e++) {
-      const loss = this.trainEpoch(data, opts.batchSize, deriveSeed(opts.shuffleSeed, `epoch-${e}`));
-      history.loss.push(loss);
-      let monitored = loss;
-      let valLoss: number | undefined;
+      const train = this.trainEpoch(data, opts.batchSize, deriveSeed(opts.shuffleSeed, `epoch-${e}`));
+      history.loss.push(train.loss);
+      history.accuracy.push(train.accuracy);
+      let val: EvaluateResult | undefined;
       if (opts.validation) {
-        const v = this.evaluate(opts.validation);
-        valLoss = v.loss;
-        history.valLoss.push(v.loss);
-        history.valAccuracy.push(v.accuracy);
-        monitored = v.loss;
+        val = this.evaluate(opts.validation);
+        history.valLoss.push(val.loss);
+        history.valAccuracy.push(val.accuracy);
       }
-      opts.onEpoch?.(e, loss, valLoss);
-      if (monitored < best - (es?.minDelta ?? 0)) {
-        best = monitored;
+      opts.onEpoch?.(e, train, val);
+      const value = {
+        loss: train.loss,
+        accuracy: train.accuracy,
+        val_loss: val?.loss ?? NaN,
+        val_accuracy: val?.accuracy ?? NaN,
+      }[monitor];
+      if (sign * value < best - (es?.minDelta ?? 0)) {
+        best = sign * value;
         history.bestEpoch = e;
         wait = 0;
         if (es && es.restoreBestWeights !== false) bestWeights = this.getWeights();

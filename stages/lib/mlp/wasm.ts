@@ -47,6 +47,7 @@ export interface MlpExports {
     l2: number,
   ): void;
   sumChunkLosses(net: number, chunks: number): number;
+  sumChunkCorrect(net: number, chunks: number): number;
   transposeKernels(net: number): void;
   adam(
     w: number,
@@ -60,7 +61,7 @@ export interface MlpExports {
     eps: number,
     decay: number,
   ): void;
-  sgd(w: number, g: number, vel: number, count: number, lr: number, momentum: number): void;
+  sgd(w: number, g: number, vel: number, count: number, lr: number, momentum: number, nesterov: number): void;
   sumSquares(p: number, count: number): number;
   gemm(
     M: number,

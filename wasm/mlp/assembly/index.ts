@@ -3,7 +3,14 @@
 // one shared memory.
 
 export { gemm, finishActivation, columnSums } from "./kernels";
-export { trainChunk, inferChunk, reduceGradients, sumChunkLosses, transposeKernels } from "./net";
+export {
+  trainChunk,
+  inferChunk,
+  reduceGradients,
+  sumChunkLosses,
+  sumChunkCorrect,
+  transposeKernels,
+} from "./net";
 export { adam, sgd, sumSquares } from "./optim";
 
 /** First byte the host may use. */

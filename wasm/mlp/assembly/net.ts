@@ -251,6 +251,7 @@ function lossAndGradient(
   const valid = wi(net, H_OUTVALID);
   const perOut: f64 = 1.0 / <f64>valid;
   let total: f64 = 0;
+  let correct: f64 = 0;
   for (let r = 0; r < nr; r++) {
     const row = <usize>load<i32>(idx + ((<usize>(r0 + r)) << 2));
     const wt: f64 = w == 0 ? 1.0 : <f64>load<f32>(w + (row << 2));
@@ -263,12 +264,14 @@ function lossAndGradient(
         l += Math.max(zz, 0) - zz * yy + Math.log1p(Math.exp(-Math.abs(zz)));
         const p = 1.0 / (1.0 + Math.exp(-zz));
         store<f32>(g + o, <f32>(wt * (p - yy) * invNorm * perOut));
+        if (p >= 0.5 == yy >= 0.5) correct += 1;
       } else {
         store<f32>(g + o, 0);
       }
     }
     total += wt * l * perOut;
   }
+  store<f64>(slot + wp(net, H_LOSS) + 8, correct);
   return total;
 }
 
@@ -416,6 +419,13 @@ export function reduceGradients(
 export function sumChunkLosses(net: usize, chunks: i32): f64 {
   let s: f64 = 0;
   for (let c = 0; c < chunks; c++) s += load<f64>(slotAt(net, c) + wp(net, H_LOSS));
+  return s;
+}
+
+/** Correctly classified outputs (threshold 0.5) of the first `chunks` slots' last batch. */
+export function sumChunkCorrect(net: usize, chunks: i32): f64 {
+  let s: f64 = 0;
+  for (let c = 0; c < chunks; c++) s += load<f64>(slotAt(net, c) + wp(net, H_LOSS) + 8);
   return s;
 }
 

@@ -38,15 +38,20 @@ export function adam(
   }
 }
 
-/** SGD with momentum in the Keras form: vel = momentum * vel - lr * g; w += vel. */
-export function sgd(w: usize, g: usize, vel: usize, count: i32, lr: f32, momentum: f32): void {
+/**
+ * SGD with momentum in the Keras form: vel = momentum * vel - lr * g; then w += vel, or with
+ * Nesterov momentum w += momentum * vel - lr * g.
+ */
+export function sgd(w: usize, g: usize, vel: usize, count: i32, lr: f32, momentum: f32, nesterov: i32): void {
   const n = (<usize>count) << 2;
   const mo = f32x4.splat(momentum);
   const l = f32x4.splat(lr);
   for (let i: usize = 0; i < n; i += 16) {
-    const vi = f32x4.sub(f32x4.mul(mo, v128.load(vel + i)), f32x4.mul(l, v128.load(g + i)));
+    const step = f32x4.mul(l, v128.load(g + i));
+    const vi = f32x4.sub(f32x4.mul(mo, v128.load(vel + i)), step);
     v128.store(vel + i, vi);
-    v128.store(w + i, f32x4.add(v128.load(w + i), vi));
+    const d = nesterov != 0 ? f32x4.sub(f32x4.mul(mo, vi), step) : vi;
+    v128.store(w + i, f32x4.add(v128.load(w + i), d));
   }
 }
 
