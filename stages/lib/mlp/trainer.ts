@@ -461,6 +461,8 @@ export class MlpTrainer {
     let s = 0;
     for (let i = 0; i < block.rows; i++) s += loss[i] ?? 0;
     const norm = this.spec.lossNormalization === "weights" ? block.weightSum : block.rows;
+    if (!(norm > 0))
+      throw new MlpDataError("the sample weights sum to zero; cannot normalise the loss by them");
     const penalty =
       this.spec.l2 > 0 ? this.spec.l2 * this.ex.sumSquares(this.paramsPtr, this.plan.kernelCount) : 0;
     return { loss: s / norm + penalty, accuracy: correct / out.length };
