@@ -98,6 +98,14 @@ export class MlpSpecError extends Error {
   }
 }
 
+/** Data the trainer cannot use (wrong lengths, non-finite values, labels outside [0, 1]). */
+export class MlpDataError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "MlpDataError";
+  }
+}
+
 const ACTIVATIONS: readonly MlpActivation[] = ["relu", "sigmoid", "tanh", "linear"];
 
 function finite(x: number, what: string, lo: number, hi: number, open = false): void {

@@ -6,11 +6,12 @@
  * weights to each other. All results are independent of `threads`, bit for bit.
  */
 import { Rng, deriveSeed } from "../random.js";
+import { copyData, validateData } from "./data.js";
+import { fitMlp, type FitHistory, type FitOptions } from "./fit.js";
+import { fromKeras, initialWeights, kerasMismatch, kerasShapes, toKeras } from "./keras-layout.js";
 import { LinearAllocator } from "./memory.js";
 import { C, CTRL_WORDS, JOB_INFER, JOB_TRAIN, ThreadPool } from "./pool.js";
 import {
-  KIND_BATCHNORM,
-  KIND_DENSE,
   MAX_CHUNKS,
   chunking,
   descriptorBytes,
@@ -20,15 +21,11 @@ import {
   type Plan,
   type SlotPlan,
 } from "./layout.js";
-import { resolveSpec, type MlpSpec, type ResolvedSpec } from "./spec.js";
-import { createMlpInstance, loadMlpModule, type MlpExports } from "./wasm.js";
+import { MlpDataError, resolveSpec, type MlpSpec, type ResolvedSpec } from "./spec.js";
 
-export class MlpDataError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "MlpDataError";
-  }
-}
+export { MlpDataError };
+export type { FitHistory, FitOptions };
+import { createMlpInstance, loadMlpModule, type MlpExports } from "./wasm.js";
 
 /** A data set copied into the trainer's memory (rows padded); free it with release(). */
 export interface MlpData {
@@ -50,33 +47,6 @@ export interface EpochStats {
   loss: number;
   /** Fraction of outputs classified right (threshold 0.5) during the epoch's training steps. */
   accuracy: number;
-}
-
-export type Monitor = "val_loss" | "val_accuracy" | "loss" | "accuracy";
-
-export interface FitOptions {
-  epochs: number;
-  batchSize: number;
-  /** Seed of the per-epoch shuffles (epoch e uses deriveSeed(shuffleSeed, "epoch-e")). */
-  shuffleSeed: number;
-  validation?: MlpData;
-  /**
-   * Stop when the monitored quantity (default val_loss with validation data, else loss) has not
-   * improved by more than minDelta for `patience` epochs.
-   */
-  earlyStopping?: { patience: number; minDelta?: number; restoreBestWeights?: boolean; monitor?: Monitor };
-  /** Called after each epoch (for progress reporting). */
-  onEpoch?: (epoch: number, train: EpochStats, validation: EvaluateResult | undefined) => void;
-}
-
-export interface FitHistory {
-  loss: number[];
-  accuracy: number[];
-  valLoss: number[];
-  valAccuracy: number[];
-  /** 0-based epoch whose weights the model holds at the end (the best one when restored). */
-  bestEpoch: number;
-  stoppedEarly: boolean;
 }
 
 interface DataBlock extends MlpData {
@@ -154,78 +124,30 @@ export class MlpTrainer {
 
   /** Keras shapes of getWeights()' arrays, in order. */
   weightShapes(): number[][] {
-    const shapes: number[][] = [];
-    for (const l of this.plan.layers) {
-      if (l.kind === KIND_DENSE) shapes.push([l.inValid, l.valid], [l.valid]);
-      else if (l.kind === KIND_BATCHNORM) shapes.push([l.valid], [l.valid], [l.valid], [l.valid]);
-    }
-    return shapes;
+    return kerasShapes(this.plan);
   }
 
   /** Copies of the weights in Keras order and layout. */
   getWeights(): Float32Array[] {
     this.live();
-    const params = this.f32(this.paramsPtr, this.plan.paramCount);
-    const state = this.f32(this.statePtr, this.plan.stateCount);
-    const out: Float32Array[] = [];
-    for (const l of this.plan.layers) {
-      if (l.kind === KIND_DENSE) {
-        const k = new Float32Array(l.inValid * l.valid);
-        for (let i = 0; i < l.inValid; i++) {
-          k.set(params.subarray(l.pW + i * l.outPad, l.pW + i * l.outPad + l.valid), i * l.valid);
-        }
-        out.push(k, params.slice(l.pB, l.pB + l.valid));
-      } else if (l.kind === KIND_BATCHNORM) {
-        out.push(
-          params.slice(l.pW, l.pW + l.valid),
-          params.slice(l.pB, l.pB + l.valid),
-          state.slice(l.sA, l.sA + l.valid),
-          state.slice(l.sB, l.sB + l.valid),
-        );
-      }
-    }
-    return out;
+    return toKeras(
+      this.plan,
+      this.f32(this.paramsPtr, this.plan.paramCount),
+      this.f32(this.statePtr, this.plan.stateCount),
+    );
   }
 
   /** Sets the weights from arrays in Keras order and layout (optimizer state is kept, as in Keras). */
   setWeights(weights: readonly ArrayLike<number>[]): void {
     this.live();
-    const shapes = this.weightShapes();
-    if (weights.length !== shapes.length) {
-      throw new MlpDataError(`setWeights: expected ${shapes.length} arrays, got ${weights.length}`);
-    }
-    shapes.forEach((s, i) => {
-      const n = s.reduce((a, b) => a * b, 1);
-      const got = weights[i]?.length ?? 0;
-      if (got !== n)
-        throw new MlpDataError(
-          `setWeights: array ${i} should have ${n} values [${s.join(", ")}], got ${got}`,
-        );
-    });
-    const params = this.f32(this.paramsPtr, this.plan.paramCount);
-    const state = this.f32(this.statePtr, this.plan.stateCount);
-    params.fill(0);
-    let k = 0;
-    const next = (): ArrayLike<number> => weights[k++] ?? [];
-    for (const l of this.plan.layers) {
-      if (l.kind === KIND_DENSE) {
-        const kernel = next();
-        for (let i = 0; i < l.inValid; i++) {
-          for (let j = 0; j < l.valid; j++) params[l.pW + i * l.outPad + j] = kernel[i * l.valid + j] ?? 0;
-        }
-        const bias = next();
-        for (let j = 0; j < l.valid; j++) params[l.pB + j] = bias[j] ?? 0;
-      } else if (l.kind === KIND_BATCHNORM) {
-        const [gamma, beta, mean, variance] = [next(), next(), next(), next()];
-        for (let j = 0; j < l.outPad; j++) {
-          const v = j < l.valid;
-          params[l.pW + j] = v ? (gamma[j] ?? 0) : 0;
-          params[l.pB + j] = v ? (beta[j] ?? 0) : 0;
-          state[l.sA + j] = v ? (mean[j] ?? 0) : 0;
-          state[l.sB + j] = v ? (variance[j] ?? 1) : 1;
-        }
-      }
-    }
+    const problem = kerasMismatch(this.plan, weights);
+    if (problem) throw new MlpDataError(`setWeights: ${problem}`);
+    fromKeras(
+      this.plan,
+      weights,
+      this.f32(this.paramsPtr, this.plan.paramCount),
+      this.f32(this.statePtr, this.plan.stateCount),
+    );
     this.ex.transposeKernels(this.netPtr);
   }
 
@@ -244,56 +166,22 @@ export class MlpTrainer {
     this.live();
     const d = this.spec.inputDim;
     const outputs = this.plan.outValid;
-    if (x.length % d !== 0)
-      throw new MlpDataError(`x has ${x.length} values, not a multiple of inputDim ${d}`);
-    const rows = x.length / d;
-    if (rows === 0) throw new MlpDataError("the data set has no rows");
-    if (y.length !== rows * outputs) {
-      throw new MlpDataError(
-        `y has ${y.length} values; expected ${rows * outputs} (${rows} rows x ${outputs} outputs)`,
-      );
-    }
-    if (w && w.length !== rows) throw new MlpDataError(`w has ${w.length} values; expected ${rows}`);
+    const rows = validateData(x, y, w, d, outputs);
     const inPad = this.plan.inPad;
     const xPtr = this.alloc.alloc(rows * inPad * 4);
     const yPtr = this.alloc.alloc(rows * outputs * 4);
     const wPtr = w ? this.alloc.alloc(rows * 4) : 0;
     const perm = this.alloc.alloc(rows * 4);
-    const X = this.f32(xPtr, rows * inPad);
-    for (let r = 0; r < rows; r++) {
-      for (let j = 0; j < d; j++) {
-        const v = x[r * d + j] ?? NaN;
-        if (!Number.isFinite(v)) {
-          this.freeBlocks([xPtr, yPtr, wPtr, perm]);
-          throw new MlpDataError(`x row ${r}, feature ${j} is not a finite number (${v})`);
-        }
-        X[r * inPad + j] = v;
-      }
-      for (let j = d; j < inPad; j++) X[r * inPad + j] = 0;
-    }
-    const Y = this.f32(yPtr, rows * outputs);
-    for (let i = 0; i < Y.length; i++) {
-      const v = y[i] ?? NaN;
-      if (!(v >= 0 && v <= 1)) {
-        this.freeBlocks([xPtr, yPtr, wPtr, perm]);
-        throw new MlpDataError(`label ${i} is ${v}; binary cross-entropy needs labels in [0, 1]`);
-      }
-      Y[i] = v;
-    }
-    let weightSum = rows;
-    if (w) {
-      const W = this.f32(wPtr, rows);
-      weightSum = 0;
-      for (let i = 0; i < rows; i++) {
-        const v = w[i] ?? NaN;
-        if (!Number.isFinite(v)) {
-          this.freeBlocks([xPtr, yPtr, wPtr, perm]);
-          throw new MlpDataError(`sample weight ${i} is not a finite number (${v})`);
-        }
-        W[i] = v;
-        weightSum += W[i] ?? 0;
-      }
-    }
+    const weightSum = copyData(
+      x,
+      y,
+      w,
+      this.f32(xPtr, rows * inPad),
+      this.f32(yPtr, rows * outputs),
+      w ? this.f32(wPtr, rows) : undefined,
+      d,
+      inPad,
+    );
     const block: DataBlock = {
       rows,
       weightSum,
@@ -346,19 +234,7 @@ export class MlpTrainer {
     const perm = new Int32Array(this.memory.buffer, block.perm, block.rows);
     for (let i = 0; i < block.rows; i++) perm[i] = i;
     const { loss } = this.trainBatch(block, block.perm, Math.min(batch, block.rows), false);
-    const g = this.f32(this.gradPtr, this.plan.paramCount);
-    const out: Float32Array[] = [];
-    for (const l of this.plan.layers) {
-      if (l.kind === KIND_DENSE) {
-        const k = new Float32Array(l.inValid * l.valid);
-        for (let i = 0; i < l.inValid; i++)
-          k.set(g.subarray(l.pW + i * l.outPad, l.pW + i * l.outPad + l.valid), i * l.valid);
-        out.push(k, g.slice(l.pB, l.pB + l.valid));
-      } else if (l.kind === KIND_BATCHNORM) {
-        out.push(g.slice(l.pW, l.pW + l.valid), g.slice(l.pB, l.pB + l.valid));
-      }
-    }
-    return { loss, grads: out };
+    return { loss, grads: toKeras(this.plan, this.f32(this.gradPtr, this.plan.paramCount), undefined) };
   }
 
   private trainBatch(
@@ -508,53 +384,7 @@ export class MlpTrainer {
    * false) ends with the best epoch's weights.
    */
   fit(data: MlpData, opts: FitOptions): FitHistory {
-    const history: FitHistory = {
-      loss: [],
-      accuracy: [],
-      valLoss: [],
-      valAccuracy: [],
-      bestEpoch: -1,
-      stoppedEarly: false,
-    };
-    const es = opts.earlyStopping;
-    const monitor = es?.monitor ?? (opts.validation ? "val_loss" : "loss");
-    if (monitor.startsWith("val_") && !opts.validation) {
-      throw new MlpDataError(`early stopping monitors ${monitor} but no validation data was given`);
-    }
-    const sign = monitor.endsWith("accuracy") ? -1 : 1; // minimise sign * value
-    let best = Infinity;
-    let bestWeights: Float32Array[] | undefined;
-    let wait = 0;
-    for (let e = 0; e < opts.epochs; e++) {
-      const train = this.trainEpoch(data, opts.batchSize, deriveSeed(opts.shuffleSeed, `epoch-${e}`));
-      history.loss.push(train.loss);
-      history.accuracy.push(train.accuracy);
-      let val: EvaluateResult | undefined;
-      if (opts.validation) {
-        val = this.evaluate(opts.validation);
-        history.valLoss.push(val.loss);
-        history.valAccuracy.push(val.accuracy);
-      }
-      opts.onEpoch?.(e, train, val);
-      const value = {
-        loss: train.loss,
-        accuracy: train.accuracy,
-        val_loss: val?.loss ?? NaN,
-        val_accuracy: val?.accuracy ?? NaN,
-      }[monitor];
-      if (sign * value < best - (es?.minDelta ?? 0)) {
-        best = sign * value;
-        history.bestEpoch = e;
-        wait = 0;
-        if (es && es.restoreBestWeights !== false) bestWeights = this.getWeights();
-      } else if (es && ++wait >= es.patience) {
-        history.stoppedEarly = true;
-        break;
-      }
-    }
-    if (es && es.restoreBestWeights !== false && bestWeights) this.setWeights(bestWeights);
-    else history.bestEpoch = history.loss.length - 1;
-    return history;
+    return fitMlp(this, data, opts);
   }
 
   async dispose(): Promise<void> {
@@ -566,24 +396,7 @@ export class MlpTrainer {
   }
 
   private initWeights(): void {
-    const rng = new Rng(deriveSeed(this.spec.seed, "glorot-uniform"));
-    const weights: Float32Array[] = [];
-    for (const l of this.plan.layers) {
-      if (l.kind === KIND_DENSE) {
-        const limit = Math.sqrt(6 / (l.inValid + l.valid));
-        const k = new Float32Array(l.inValid * l.valid);
-        for (let i = 0; i < k.length; i++) k[i] = (2 * rng.uniform() - 1) * limit;
-        weights.push(k, new Float32Array(l.valid));
-      } else if (l.kind === KIND_BATCHNORM) {
-        weights.push(
-          new Float32Array(l.valid).fill(1),
-          new Float32Array(l.valid),
-          new Float32Array(l.valid),
-          new Float32Array(l.valid).fill(1),
-        );
-      }
-    }
-    this.setWeights(weights);
+    this.setWeights(initialWeights(this.plan, this.spec.seed));
   }
 
   /** Makes sure the chunk slots hold at least `rows` rows each; returns the slot plan. */
