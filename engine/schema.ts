@@ -5,6 +5,7 @@
  *
  * It is deliberately small: numbers, strings, booleans, files, arrays, objects, maps, unions.
  */
+import { didYouMean } from "./diagnostics.js";
 import type { JsonObject, JsonValue } from "./json.js";
 
 export type SchemaSpec = SpecBody & { readonly optional?: boolean };
@@ -232,7 +233,7 @@ function check(spec: SchemaSpec, v: unknown, path: ParamPath, issues: SchemaIssu
       const out: Record<string, unknown> = {};
       for (const k of Object.keys(obj)) {
         if (!(k in spec.fields)) {
-          const near = nearest(k, Object.keys(spec.fields));
+          const near = didYouMean(k, Object.keys(spec.fields));
           issues.push({
             path: [...path, k],
             code: "QV_UNKNOWN_PARAM",
@@ -274,33 +275,6 @@ function check(spec: SchemaSpec, v: unknown, path: ParamPath, issues: SchemaIssu
     case "any":
       return v;
   }
-}
-
-function nearest(word: string, candidates: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestD = Infinity;
-  for (const c of candidates) {
-    const d = lev(word, c);
-    if (d < bestD && d <= Math.max(1, Math.floor(word.length / 3) + 1)) {
-      best = c;
-      bestD = d;
-    }
-  }
-  return best;
-}
-
-function lev(a: string, b: string): number {
-  const dp = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let diag = dp[0]!;
-    dp[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const up = dp[j]!;
-      dp[j] = Math.min(up + 1, dp[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diag = up;
-    }
-  }
-  return dp[b.length]!;
 }
 
 /** Every (param path, value) of `file` kind in a validated value, so the engine can hash them. */
