@@ -5,6 +5,7 @@ import { didYouMean, editDistance, renderDiagnostic } from "../engine/diagnostic
 import { ancestorsInclusive, findCycles, topologicalOrder } from "../engine/graph.js";
 import { canonicalJson } from "../engine/json.js";
 import { collectFiles, p, toJsonSchema, validate } from "../engine/schema.js";
+import { unsplice } from "../engine/pipeline/validate.js";
 
 describe("canonical JSON", () => {
   test("sorts keys at every depth and normalises numbers", () => {
@@ -136,5 +137,17 @@ describe("graph", () => {
       findCycles(self).map((c) => c.length),
       [1],
     );
+  });
+});
+
+describe("${param} substitution offsets", () => {
+  // Written: "pt > ${cut} && eat < 2"; substituted: "pt > 25.5 && eat < 2".
+  const splices = [{ subStart: 5, subEnd: 9, origStart: 5, origEnd: 11 }];
+  test("an offset after a substitution maps back to the written text", () => {
+    assert.deepEqual(unsplice(splices, 13, 3), { offset: 15, length: 3 });
+  });
+  test("an offset before it is unchanged; inside it marks the whole reference", () => {
+    assert.deepEqual(unsplice(splices, 0, 2), { offset: 0, length: 2 });
+    assert.deepEqual(unsplice(splices, 6, 1), { offset: 5, length: 6 });
   });
 });

@@ -324,10 +324,22 @@ export function validatePipeline(
     const base: ParamPath = ["stages", id, "with"];
     const withRaw = s.with ?? {};
     const unresolved: ParamPath[] = [];
-    const substituted = substitute(withRaw, base, params, (code, message, p, hint) => {
-      unresolved.push(p.slice(base.length));
-      err(code, message, at(p), hint);
-    });
+    const splicesAt = new Map<string, Splice[]>();
+    const substituted = substitute(
+      withRaw,
+      base,
+      params,
+      (code, message, p, hint) => {
+        unresolved.push(p.slice(base.length));
+        err(code, message, at(p), hint);
+      },
+      (p, sp) => splicesAt.set(JSON.stringify(p.slice(base.length)), sp),
+    );
+    // Offsets inside substituted strings (expression errors) are mapped back to the written text.
+    const locateWith = (p: ParamPath, o?: { offset?: number; length?: number }) => {
+      const sp = o?.offset !== undefined ? splicesAt.get(JSON.stringify(p)) : undefined;
+      return at([...base, ...p], sp && o?.offset !== undefined ? unsplice(sp, o.offset, o.length ?? 1) : o);
+    };
     const { value, issues: allIssues } = validate(def.params.spec, substituted);
     // A value whose ${reference} did not resolve was reported once already; do not type-check it too.
     const issues = allIssues.filter(
@@ -343,7 +355,7 @@ export function validatePipeline(
     }
     if (allIssues.length === 0 && unresolved.length === 0 && def.check) {
       for (const pr of def.check(value)) {
-        const loc = at([...base, ...pr.path], {
+        const loc = locateWith(pr.path, {
           ...(pr.offset !== undefined ? { offset: pr.offset } : {}),
           ...(pr.length !== undefined ? { length: pr.length } : {}),
         });
@@ -368,7 +380,7 @@ export function validatePipeline(
       inputs: inputsOf.get(id) ?? {},
       seed: stageSeed,
       files: collectFiles(def.params.spec, value),
-      locate: (p, o) => at([...base, ...p], o),
+      locate: locateWith,
     });
   }
 
@@ -428,11 +440,42 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
+/** Where a `${name}` reference was replaced inside a string: spans in the substituted and the written text. */
+interface Splice {
+  subStart: number;
+  subEnd: number;
+  origStart: number;
+  origEnd: number;
+}
+
+/**
+ * Maps an offset/length in a substituted string back to the text as written in the YAML, so an
+ * error inside `"pt > ${ptcut} && eat < 2"` still points at `eat`. An offset inside a substituted
+ * value points at the whole `${...}` reference.
+ */
+export function unsplice(
+  splices: readonly Splice[],
+  offset: number,
+  length: number,
+): { offset: number; length: number } {
+  let delta = 0;
+  for (const s of splices) {
+    if (offset >= s.subEnd) {
+      delta = s.origEnd - s.subEnd;
+      continue;
+    }
+    if (offset >= s.subStart) return { offset: s.origStart, length: s.origEnd - s.origStart };
+    break;
+  }
+  return { offset: offset + delta, length };
+}
+
 function substitute(
   v: unknown,
   p: ParamPath,
   params: Record<string, { value: JsonValue }>,
   report: (code: string, message: string, p: ParamPath, hint?: string) => void,
+  onSplice?: (p: ParamPath, splices: Splice[]) => void,
 ): unknown {
   if (typeof v === "string") {
     const whole = REF.exec(v);
@@ -450,15 +493,27 @@ function substitute(
     };
     if (whole) return lookup(whole[1]!) ?? v;
     if (!v.includes("${")) return v;
-    return v.replace(REF_ANY, (m, name: string) => {
+    const splices: Splice[] = [];
+    let shift = 0;
+    const out = v.replace(REF_ANY, (m, name: string, at: number) => {
       const val = lookup(name);
-      return val === undefined ? m : typeof val === "string" ? val : JSON.stringify(val);
+      const text = val === undefined ? m : typeof val === "string" ? val : JSON.stringify(val);
+      splices.push({
+        subStart: at + shift,
+        subEnd: at + shift + text.length,
+        origStart: at,
+        origEnd: at + m.length,
+      });
+      shift += text.length - m.length;
+      return text;
     });
+    onSplice?.(p, splices);
+    return out;
   }
-  if (Array.isArray(v)) return v.map((x, i) => substitute(x, [...p, i], params, report));
+  if (Array.isArray(v)) return v.map((x, i) => substitute(x, [...p, i], params, report, onSplice));
   if (isRecord(v))
     return Object.fromEntries(
-      Object.entries(v).map(([k, x]) => [k, substitute(x, [...p, k], params, report)]),
+      Object.entries(v).map(([k, x]) => [k, substitute(x, [...p, k], params, report, onSplice)]),
     );
   return v;
 }
