@@ -37,6 +37,10 @@ export interface RunOptions {
    * that starts the CLI (node script path), e.g. bin/quiver.js.
    */
   readonly isolate?: { readonly cli: string };
+  /** Called with each stage's cache key and fingerprint once its inputs are known (status vs lock). */
+  readonly onFingerprint?: (stage: string, key: string, doc: FingerprintDoc) => void;
+  /** Read-through remote cache: on a local miss, try to fetch the key's result into the store. */
+  readonly remote?: { fetch(key: string): Promise<boolean> };
 }
 
 export type StageStatus =
@@ -65,6 +69,8 @@ interface Node {
   /** The root failure when skipped. */
   failedRoot?: string;
   readonly values: Map<string, Promise<ArtifactValue>>;
+  /** Consumers in this run that have not finished yet; at zero the in-memory values are dropped. */
+  pendingConsumers: number;
   repairing?: Promise<void>;
   done: Promise<void>;
 }
@@ -157,7 +163,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
       n.outputs = m.objects;
       n.durationMs = m.durationMs;
       n.values.clear();
-      for (const [port, v] of Object.entries(outcome.values)) n.values.set(port, Promise.resolve(v));
+      if (n.pendingConsumers > 0) for (const [port, v] of Object.entries(outcome.values)) n.values.set(port, Promise.resolve(v));
       const before = prevOutputs ?? (await previousOutputs(n));
       const sameOutputs = before
         ? Object.entries(m.objects).every(([p, r]) => before[p]?.hash === r.hash)
@@ -333,6 +339,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
     });
     n.key = fp.key;
     n.doc = fp.doc;
+    opts.onFingerprint?.(id, fp.key, fp.doc);
     n.job = {
       key: fp.key,
       stageId: id,
@@ -350,7 +357,11 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
     };
     const isForced = forced.has(id);
     if (!isForced) {
-      const m = (await store.readCompleteManifest(fp.key)) as RunManifest | undefined;
+      let m = (await store.readCompleteManifest(fp.key)) as RunManifest | undefined;
+      if (!m && opts.remote && !opts.dryRun && (await opts.remote.fetch(fp.key))) {
+        m = (await store.readCompleteManifest(fp.key)) as RunManifest | undefined;
+        if (m) emit({ type: "note", stage: id, message: "result fetched from the remote cache" });
+      }
       if (m) {
         n.status = "cached";
         n.outputs = { ...m.objects };
@@ -431,13 +442,33 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
 
   for (const id of spec.order) {
     if (!selected.has(id)) continue;
-    const n: Node = { spec: spec.stages.get(id)!, values: new Map(), done: Promise.resolve() };
+    const n: Node = {
+      spec: spec.stages.get(id)!,
+      values: new Map(),
+      done: Promise.resolve(),
+      pendingConsumers: 0,
+    };
     nodes.set(id, n);
   }
   for (const n of nodes.values()) {
-    n.done = process1(n).catch((err: unknown) => {
-      fail(n, [stageErrorToDiagnostic(err, n.spec)], 0);
-    });
+    for (const up of new Set(Object.values(n.spec.inputs).map((r) => r.stage))) {
+      const u = nodes.get(up);
+      if (u) u.pendingConsumers++;
+    }
+  }
+  for (const n of nodes.values()) {
+    n.done = process1(n)
+      .catch((err: unknown) => {
+        fail(n, [stageErrorToDiagnostic(err, n.spec)], 0);
+      })
+      .finally(() => {
+        // Keep decoded tables in memory only while someone still needs them; later reads
+        // (a repair, a late consumer) go to the store.
+        for (const up of new Set(Object.values(n.spec.inputs).map((r) => r.stage))) {
+          const u = nodes.get(up);
+          if (u && --u.pendingConsumers === 0) u.values.clear();
+        }
+      });
   }
   await Promise.all([...nodes.values()].map((n) => n.done));
   await queue.onIdle();
