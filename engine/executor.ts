@@ -159,26 +159,8 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
         fail(n, outcome.diagnostics, performance.now() - started);
         return undefined;
       }
-      const m = outcome.manifest;
-      n.outputs = m.objects;
-      n.durationMs = m.durationMs;
-      n.values.clear();
-      if (n.pendingConsumers > 0) for (const [port, v] of Object.entries(outcome.values)) n.values.set(port, Promise.resolve(v));
-      const before = prevOutputs ?? (await previousOutputs(n));
-      const sameOutputs = before
-        ? Object.entries(m.objects).every(([p, r]) => before[p]?.hash === r.hash)
-        : null;
-      n.status = "ran";
-      emit({
-        type: "finished",
-        stage: n.spec.id,
-        key: job.key,
-        durationMs: m.durationMs,
-        outputs: m.objects,
-        sameOutputs,
-        summary: m.summary,
-      });
-      return m;
+      await recordFinished(n, job, outcome.manifest, prevOutputs, outcome.values);
+      return outcome.manifest;
     } catch (err) {
       fail(n, [stageErrorToDiagnostic(err, n.spec)], performance.now() - started);
       return undefined;
@@ -233,14 +215,26 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
       );
       return undefined;
     }
-    const before = n.outputs ?? (await previousOutputs(n));
+    await recordFinished(n, job, m, n.outputs, {});
+    return m;
+  };
+
+  /** A stage ran: keep its outputs (in memory while consumers need them) and report early cutoff. */
+  const recordFinished = async (
+    n: Node,
+    job: Job,
+    m: RunManifest,
+    before: Record<string, ObjectRef> | undefined,
+    values: Record<string, ArtifactValue>,
+  ): Promise<void> => {
+    const prev = before ?? (await previousOutputs(n));
     n.outputs = { ...m.objects };
     n.durationMs = m.durationMs;
     n.values.clear();
+    if (n.pendingConsumers > 0)
+      for (const [port, v] of Object.entries(values)) n.values.set(port, Promise.resolve(v));
     n.status = "ran";
-    const sameOutputs = before
-      ? Object.entries(m.objects).every(([p, r]) => before[p]?.hash === r.hash)
-      : null;
+    const sameOutputs = prev ? Object.entries(m.objects).every(([p, r]) => prev[p]?.hash === r.hash) : null;
     emit({
       type: "finished",
       stage: n.spec.id,
@@ -250,7 +244,6 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
       sameOutputs,
       summary: m.summary,
     });
-    return m;
   };
 
   const previousOutputs = async (n: Node): Promise<Record<string, ObjectRef> | undefined> => {
