@@ -5,7 +5,7 @@ import { didYouMean, editDistance, renderDiagnostic } from "../engine/diagnostic
 import { ancestorsInclusive, findCycles, topologicalOrder } from "../engine/graph.js";
 import { canonicalJson } from "../engine/json.js";
 import { collectFiles, p, toJsonSchema, validate } from "../engine/schema.js";
-import { unsplice } from "../engine/pipeline/validate.js";
+import { unsplice } from "../engine/pipeline/params.js";
 
 describe("canonical JSON", () => {
   test("sorts keys at every depth and normalises numbers", () => {
