@@ -17,6 +17,9 @@ export async function tableToArrowIPC(t: Table, format: "file" | "stream" = "fil
   const A = await arrow();
   const fields: InstanceType<ArrowModule["Field"]>[] = [];
   const data: ReturnType<ArrowModule["makeData"]>[] = [];
+  // Explicit dictionary ids: arrow's default comes from a process-wide counter, which made the
+  // bytes (and so the content hash) depend on how many tables the process had encoded before.
+  let dictionaryId = 0;
   for (const [name, c] of t.columns) {
     switch (c.type) {
       case "float64":
@@ -28,7 +31,7 @@ export async function tableToArrowIPC(t: Table, format: "file" | "stream" = "fil
         data.push(A.makeData({ type: new A.Int32(), length: t.numRows, data: c.values }));
         break;
       case "dict": {
-        const type = new A.Dictionary(new A.Utf8(), new A.Int32());
+        const type = new A.Dictionary(new A.Utf8(), new A.Int32(), dictionaryId++);
         const dictionary = A.vectorFromArray([...c.dictionary], new A.Utf8());
         // Missing strings (code -1) become Arrow nulls.
         let nullCount = 0;
