@@ -31,6 +31,12 @@ const params = p.object({
     p.integer({ min: 1, description: "evenly spaced thresholds from min to max score" }),
     1000,
   ),
+  start: p.optional(
+    p.number({
+      description:
+        "first threshold of the evenly spaced scan (default: the minimum score); the dark-matter notebook scans from 0",
+    }),
+  ),
   thresholds: p.optional(
     p.union([
       p.enum(["unique"] as const, { description: "every distinct score value" }),
@@ -120,7 +126,14 @@ export const significanceStage = defineStage({
       thresholds = s.slice(0, m);
     } else if (Array.isArray(pr.thresholds)) thresholds = Float64Array.from(pr.thresholds).sort();
     else {
-      thresholds = linspaceThresholds(lo, hi, pr.points);
+      const start = pr.start ?? lo;
+      if (start > hi)
+        throw new StageError(
+          "QV_EVAL_SCAN_RANGE",
+          `significance: start ${start} is above the highest score ${hi}; the scan would be empty`,
+          { param: ["start"], hint: "lower `start`, or leave it out to scan from the minimum score" },
+        );
+      thresholds = linspaceThresholds(start, hi, pr.points);
       uniform = true;
     }
     const sums = scanSums(score, label, weight, thresholds, uniform);
