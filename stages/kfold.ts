@@ -6,7 +6,9 @@
  *
  * Each fold is memoised on its own (key: fold, k, seeds, spec, columns, a hash of the data), so
  * an interrupted run, or a second kfold stage that shares folds, does not retrain them.
- * Folds run in parallel worker threads, up to the engine's jobs (tfjs is single-threaded per thread).
+ * Networks on the WebAssembly trainer run their folds one after another, each on up to `jobs`
+ * threads (its results do not depend on the thread count); tfjs and gbt folds run in parallel
+ * worker threads, up to the engine's jobs (tfjs is single-threaded per thread).
  */
 import {
   defineStage,
@@ -22,9 +24,10 @@ import { isJsonObject, type JsonObject } from "../engine/json.js";
 import { float64Column, int32Column, numericValues, withColumn, type Table } from "../engine/table.js";
 import { deriveSeed } from "./lib/random.js";
 import { kFoldAssignment } from "./lib/folds.js";
-import { checkTrainingParams, trainingEnvironment, trainingFields } from "./lib/nn/params.js";
+import { checkTrainingParams, networkTrainer, trainingEnvironment, trainingFields } from "./lib/nn/params.js";
 import { columnOf, labeledData, type LabeledData } from "./lib/nn/data.js";
 import { meanStd } from "./lib/nn/metrics.js";
+import { checkGbtWeights } from "./lib/training-checks.js";
 import { ownBuffer } from "./lib/nn/network.js";
 
 const params = p.object({
@@ -144,6 +147,8 @@ export const kfoldStage = defineStage({
         throw new StageError(e.code, e.message, { param: ["k"], ...(e.hint ? { hint: e.hint } : {}) });
       throw e;
     }
+    // Checked on the whole table so that a bad row is named by its row number there.
+    if (pr.model.kind === "gbt" && data.weights) checkGbtWeights(data.weights, pr.weight, "table");
     const hash = await dataHash(data, classes);
     const environment = trainingEnvironment(pr);
     const { packFolds } = await import("./lib/model-kinds.js");
@@ -161,7 +166,10 @@ export const kfoldStage = defineStage({
       done[i] = f;
       ctx.progress(done.reduce((a, b) => a + b, 0) / pr.k, `fold ${i + 1}/${pr.k}: ${line}`);
     };
-    const concurrency = Math.max(1, Math.min(ctx.jobs, pr.k));
+    // The wasm trainer uses the jobs as threads of one fold at a time; the others, one fold per worker.
+    const wasm = networkTrainer(pr) === "wasm";
+    const threads = Math.max(1, Math.min(ctx.jobs, 64));
+    const concurrency = wasm ? 1 : Math.max(1, Math.min(ctx.jobs, pr.k));
     const pool = concurrency > 1 ? new FoldPool(concurrency) : undefined;
 
     const foldValue = (i: number): Promise<ArtifactValue> => {
@@ -185,13 +193,17 @@ export const kfoldStage = defineStage({
           train: subset(data, tr),
           validation: subset(data, va),
           seed: deriveSeed(ctx.seed, `fold${i}`),
+          trainer: pr.trainer,
           backend: pr.backend,
+          threads: wasm ? threads : 1,
+          what: `training rows of fold ${i + 1}`,
         };
         const progress = (f: number, line: string) => report(i, f, line);
         const out = pool
           ? await pool.run(task, progress, ctx.signal)
           : await runFold(task, progress, ctx.signal);
         return model({
+          // Only deterministic facts: the memo is shared by runs with any timing or thread count.
           meta: { fold: i, model: out.artifact.meta, metrics: out.metrics },
           blobs: { ...out.artifact.blobs, [OOF_BLOB]: new Uint8Array(out.oof.buffer.slice(0)) },
         });
@@ -278,7 +290,14 @@ export const kfoldStage = defineStage({
         oof: table(oofTable),
         metrics: metrics(out),
       },
-      summary: { k: pr.k, val_loss: `${vl.mean.toFixed(5)} ± ${vl.std.toFixed(5)}`, rows: data.n },
+      summary: {
+        k: pr.k,
+        val_loss: `${vl.mean.toFixed(5)} ± ${vl.std.toFixed(5)}`,
+        rows: data.n,
+        trainer:
+          isJsonObject(environment) && typeof environment.trainer === "string" ? environment.trainer : null,
+        ...(wasm ? { threads } : { workers: concurrency }),
+      },
     };
   },
 });

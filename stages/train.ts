@@ -1,11 +1,13 @@
 /**
- * `train`: fits one model (a neural network on tfjs, or gradient-boosted trees) on a table, with
- * an optional validation table, and outputs the model, its training history and metrics.
- * The spec and its conventions are in docs/training.md.
+ * `train`: fits one model (a neural network, or gradient-boosted trees) on a table, with an
+ * optional validation table, and outputs the model, its training history and metrics. Networks
+ * train on Quiver's WebAssembly SIMD trainer when it supports the spec, else on tfjs (`trainer`).
+ * History and metrics are deterministic (same seed, same bytes); wall-clock times go to the run
+ * summary. The spec and its conventions are in docs/training.md.
  */
 import { defineStage, metrics, model, table, type ParamProblem } from "../engine/stage.js";
 import { p } from "../engine/schema.js";
-import { checkTrainingParams, trainingEnvironment, trainingFields } from "./lib/nn/params.js";
+import { checkTrainingParams, networkTrainer, trainingEnvironment, trainingFields } from "./lib/nn/params.js";
 import { labeledData } from "./lib/nn/data.js";
 
 const params = p.object({
@@ -17,8 +19,9 @@ const params = p.object({
 
 export const trainStage = defineStage({
   type: "train",
-  version: 1,
-  description: "Train a classifier (neural network on tfjs, or gradient-boosted trees) on a table",
+  version: 2,
+  description:
+    "Train a classifier (neural network on the WebAssembly trainer or tfjs, or gradient-boosted trees) on a table",
   inputs: {
     train: { kind: "table", description: "training rows: features, label and optional weight" },
     validation: {
@@ -31,11 +34,11 @@ export const trainStage = defineStage({
     model: { kind: "model", description: "the trained model, for predict" },
     history: {
       kind: "table",
-      description: "per epoch: epoch, loss, accuracy, val_loss, val_accuracy, time (gbt: tree, loss)",
+      description: "per epoch: epoch, loss, accuracy, val_loss, val_accuracy (gbt: tree, loss)",
     },
     metrics: {
       kind: "metrics",
-      description: "final loss/accuracy/val figures, epochs, parameters, backend, time",
+      description: "final loss/accuracy/val figures, epochs, parameters, trainer",
     },
   },
   params,
@@ -68,6 +71,11 @@ export const trainStage = defineStage({
       if (pr.weight !== undefined && pr.validation_weight === undefined && vt.columns.has(pr.weight))
         ctx.note(`validation loss is unweighted; set validation_weight: ${pr.weight} to weight it`);
     }
+    const trainer = networkTrainer(pr);
+    if (trainer === "wasm" && pr.backend !== "auto")
+      ctx.note(
+        `backend: ${pr.backend} applies to the tfjs trainer; this network trains on the WebAssembly trainer (set trainer: tfjs to use tfjs)`,
+      );
     const { trainModel } = await import("./lib/model-kinds.js");
     const r = await trainModel({
       spec: pr.model,
@@ -75,7 +83,9 @@ export const trainStage = defineStage({
       train: trainData,
       validation,
       seed: ctx.seed,
+      trainer: pr.trainer,
       backend: pr.backend,
+      threads: Math.max(1, Math.min(ctx.jobs, 64)),
       progress: (f, line) => ctx.progress(f, line),
       signal: ctx.signal,
     });
@@ -84,7 +94,7 @@ export const trainStage = defineStage({
       outputs: { model: model(r.artifact), history: table(r.history), metrics: metrics(m) },
       summary: {
         kind: pr.model.kind,
-        ...(m.backend !== undefined ? { backend: m.backend } : {}),
+        ...r.run,
         train_rows: trainData.n,
         ...(m.epochs_run !== undefined ? { epochs_run: m.epochs_run } : {}),
         ...(m.val_loss !== undefined ? { val_loss: m.val_loss } : {}),

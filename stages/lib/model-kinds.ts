@@ -13,6 +13,9 @@ import { canonicalJson, isJsonObject } from "../../engine/json.js";
 import { StageError, type ModelArtifact } from "../../engine/stage.js";
 import { float64Column, int32Column, makeTable, type Table } from "../../engine/table.js";
 import type { BackendChoice } from "./nn/backend.js";
+import type { History } from "./nn/train-loop.js";
+import { MLP_TRAINER_ID, resolveTrainer, type TrainerChoice } from "./nn/wasm-spec.js";
+import { checkBothClasses, checkGbtWeights } from "./training-checks.js";
 import { featureColumns, rowMajor, type LabeledData, type Normalization } from "./nn/data.js";
 import { accuracy, bceOfProbability, rocAuc, weightedMean } from "./nn/metrics.js";
 import type { GbtSpec, ModelSpec, NnSpec } from "./nn/spec.js";
@@ -33,15 +36,31 @@ export interface TrainRequest {
   readonly train: LabeledData;
   readonly validation?: LabeledData | undefined;
   readonly seed: number;
+  /** Which trainer fits a network (auto: the WebAssembly trainer when it supports the spec). */
+  readonly trainer: TrainerChoice;
   readonly backend: BackendChoice;
+  /** Threads the WebAssembly trainer may use; results do not depend on it. */
+  readonly threads: number;
+  /** How messages name the training rows ("training table", "training rows of fold 2"). */
+  readonly what?: string;
   readonly progress?: (fraction: number, line: string) => void;
   readonly signal?: AbortSignal;
 }
 
 export interface Trained {
   readonly artifact: ModelArtifact;
+  /** Deterministic: the same seed gives the same bytes (wall-clock times are in `run`). */
   readonly history: Table;
+  /** Deterministic, like the history. */
   readonly metrics: JsonObject;
+  /** Facts about this run for the run summary only: trainer, timings, threads. */
+  readonly run: JsonObject;
+}
+
+/** Options for scoring: the tfjs backend (tfjs-trained networks) and threads (wasm-trained ones). */
+export interface ScoreOptions {
+  readonly backend: BackendChoice;
+  readonly threads: number;
 }
 
 function envelope(req: TrainRequest, kindMeta: JsonObject): JsonObject {
@@ -71,7 +90,29 @@ export async function trainModel(req: TrainRequest): Promise<Trained> {
   }
 }
 
+function historyTable(h: History): Table {
+  return makeTable([
+    ["epoch", int32Column(h.epoch)],
+    ["loss", float64Column(h.loss)],
+    ["accuracy", float64Column(h.accuracy)],
+    ["val_loss", float64Column(h.val_loss)],
+    ["val_accuracy", float64Column(h.val_accuracy)],
+  ]);
+}
+
+function timing(seconds: number, h: History): JsonObject {
+  const epochs = h.time.length;
+  return {
+    training_seconds: Math.round(seconds * 1000) / 1000,
+    ...(epochs > 0
+      ? { seconds_per_epoch: Math.round((h.time.reduce((a, b) => a + b, 0) / epochs) * 1e4) / 1e4 }
+      : {}),
+  };
+}
+
 async function trainNnModel(req: TrainRequest, spec: NnSpec): Promise<Trained> {
+  const trainer = resolveTrainer(req.trainer, spec, req.columns.features.length);
+  if (trainer === "wasm") return trainNnWasmModel(req, spec);
   const { trainNn } = await import("./nn/train-loop.js");
   const r = await trainNn({
     spec,
@@ -89,18 +130,30 @@ async function trainNnModel(req: TrainRequest, spec: NnSpec): Promise<Trained> {
     backend: r.backend,
     tfjs: r.tfjsVersion,
   });
-  const h = r.history;
   return {
     artifact: { meta, blobs: { weights: r.saved.weights } },
-    history: makeTable([
-      ["epoch", int32Column(h.epoch)],
-      ["loss", float64Column(h.loss)],
-      ["accuracy", float64Column(h.accuracy)],
-      ["val_loss", float64Column(h.val_loss)],
-      ["val_accuracy", float64Column(h.val_accuracy)],
-      ["time", float64Column(h.time)],
-    ]),
+    history: historyTable(r.history),
     metrics: { kind: "nn", trainer: "tfjs", ...r.metrics },
+    run: { trainer: "tfjs", backend: r.backend, ...timing(r.seconds, r.history) },
+  };
+}
+
+async function trainNnWasmModel(req: TrainRequest, spec: NnSpec): Promise<Trained> {
+  const { trainNnWasm } = await import("./nn/wasm-train.js");
+  const r = await trainNnWasm({
+    spec,
+    train: req.train,
+    validation: req.validation,
+    seed: req.seed,
+    threads: req.threads,
+    ...(req.progress ? { progress: req.progress } : {}),
+    ...(req.signal ? { signal: req.signal } : {}),
+  });
+  return {
+    artifact: { meta: envelope(req, r.meta), blobs: { weights: r.weights } },
+    history: historyTable(r.history),
+    metrics: { kind: "nn", trainer: MLP_TRAINER_ID, ...r.metrics },
+    run: { trainer: MLP_TRAINER_ID, threads: r.threads, ...timing(r.seconds, r.history) },
   };
 }
 
@@ -119,6 +172,8 @@ export function classifierFigures(
 }
 
 async function trainGbtModel(req: TrainRequest, spec: GbtSpec): Promise<Trained> {
+  if (req.train.weights) checkGbtWeights(req.train.weights, req.columns.weight, req.what ?? "training table");
+  checkBothClasses(req.train, req.what ?? "training table");
   const { trainGbt, predictGbt } = await import("./gbt/index.js");
   const t0 = performance.now();
   req.progress?.(0, `gbt: ${spec.num_trees} trees, depth ${spec.max_depth}, ${req.train.n} rows`);
@@ -149,7 +204,6 @@ async function trainGbtModel(req: TrainRequest, spec: GbtSpec): Promise<Trained>
     accuracy: trainFig.accuracy,
     num_trees: r.trainLoss.length,
     train_rows: req.train.n,
-    training_seconds: seconds,
   };
   if (req.validation) {
     const v = classifierFigures(predictGbt(r.model, req.validation.features), req.validation);
@@ -170,6 +224,7 @@ async function trainGbtModel(req: TrainRequest, spec: GbtSpec): Promise<Trained>
       ["loss", float64Column(Float64Array.from(r.trainLoss))],
     ]),
     metrics,
+    run: { trainer: "quiver-gbt", training_seconds: Math.round(seconds * 1000) / 1000 },
   };
 }
 
@@ -203,7 +258,7 @@ function numberList(v: JsonValue | undefined): number[] {
 }
 
 /** Probability of class 1 for each row of `t`, from a train or kfold model artifact. */
-export async function scoreModel(m: ModelArtifact, t: Table, backend: BackendChoice): Promise<Float64Array> {
+export async function scoreModel(m: ModelArtifact, t: Table, opts: ScoreOptions): Promise<Float64Array> {
   const format = m.meta.format;
   if (format === KFOLD_FORMAT) {
     // The k models vote with equal weight: the mean of their probabilities.
@@ -213,7 +268,7 @@ export async function scoreModel(m: ModelArtifact, t: Table, backend: BackendCho
     for (let i = 0; i < folds.length; i++) {
       const meta = folds[i];
       if (!isJsonObject(meta)) throw bad(`fold ${i} of the kfold model is malformed`);
-      const s = await scoreModel({ meta, blobs: foldBlobs(m, i) }, t, backend);
+      const s = await scoreModel({ meta, blobs: foldBlobs(m, i) }, t, opts);
       for (let r = 0; r < s.length; r++) sum[r] = sum[r]! + s[r]!;
     }
     for (let r = 0; r < sum.length; r++) sum[r] = sum[r]! / folds.length;
@@ -225,7 +280,7 @@ export async function scoreModel(m: ModelArtifact, t: Table, backend: BackendCho
     param: false,
     allowMissing: m.meta.kind === "gbt",
   });
-  return scoreFeatures(m, features, t.numRows, backend);
+  return scoreFeatures(m, features, t.numRows, opts);
 }
 
 /** Scores of one model (format quiver-model) for feature columns in the model's order. */
@@ -233,22 +288,33 @@ export async function scoreFeatures(
   m: ModelArtifact,
   features: readonly Float64Array[],
   n: number,
-  backend: BackendChoice,
+  opts: ScoreOptions,
 ): Promise<Float64Array> {
   const kind = typeof m.meta.kind === "string" ? m.meta.kind : canonicalJson(m.meta.kind ?? null);
   switch (kind) {
     case "nn": {
       const nn = m.meta.nn;
       const weights = m.blobs.weights;
-      if (!isJsonObject(nn) || !isJsonObject(nn.modelTopology) || !Array.isArray(nn.weightSpecs) || !weights)
-        throw bad("the network in this model is incomplete");
+      if (!isJsonObject(nn)) throw bad("the network in this model is incomplete");
       const normJson = nn.normalization;
       let norm: Normalization | undefined;
       if (isJsonObject(normJson)) norm = { mean: numberList(normJson.mean), std: numberList(normJson.std) };
+      if (norm && (norm.mean.length !== features.length || norm.std.length !== features.length))
+        throw bad("the model's normalisation does not match its features");
+      const wasm = await import("./nn/wasm-train.js");
+      if (wasm.isWasmNet(nn)) {
+        // Trained on the WebAssembly kernels: scored on them too.
+        const net = wasm.parseWasmNet(nn, weights, bad);
+        if (net.inputDim !== features.length)
+          throw bad("the network's input size does not match its features");
+        return wasm.scoreWasmNet(net, rowMajor(features, n, norm), opts.threads);
+      }
+      if (!isJsonObject(nn.modelTopology) || !Array.isArray(nn.weightSpecs) || !weights)
+        throw bad("the network in this model is incomplete");
       const { loadTf } = await import("./nn/backend.js");
       const { loadNet } = await import("./nn/network.js");
       const { scoreWith } = await import("./nn/train-loop.js");
-      const { tf } = await loadTf(backend);
+      const { tf } = await loadTf(opts.backend);
       const net = await loadNet(tf, {
         modelTopology: nn.modelTopology,
         weightSpecs: nn.weightSpecs,

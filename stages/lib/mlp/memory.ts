@@ -6,6 +6,14 @@
 const ALIGN = 64;
 const PAGE = 65536;
 
+/** The data and network do not fit in the trainer's memory limit (see docs/wasm-trainer.md). */
+export class MlpMemoryError extends RangeError {
+  constructor(message: string) {
+    super(message);
+    this.name = "MlpMemoryError";
+  }
+}
+
 export class LinearAllocator {
   private free: { at: number; size: number }[] = [];
   private top: number;
@@ -65,7 +73,7 @@ export class LinearAllocator {
     if (end <= have) return;
     const pages = Math.ceil((end - have) / PAGE);
     if (have / PAGE + pages > this.maxPages) {
-      throw new RangeError(
+      throw new MlpMemoryError(
         `the trainer needs ${Math.ceil(end / 2 ** 20)} MiB, above its ${this.maxPages / 16} MiB memory limit`,
       );
     }

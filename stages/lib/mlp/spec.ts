@@ -3,6 +3,12 @@
  * spec means the same thing here as in the tfjs path) and its validation.
  */
 
+/**
+ * Recorded in fingerprints, model artifacts and run summaries to say which trainer produced a
+ * model. Defined here (not in index.ts) so that planning can read it without loading the trainer.
+ */
+export const MLP_TRAINER_ID = "quiver-wasm-mlp/1";
+
 export type MlpActivation = "relu" | "sigmoid" | "tanh" | "linear";
 
 export interface MlpDenseLayer {

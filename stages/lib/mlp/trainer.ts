@@ -208,11 +208,34 @@ export class MlpTrainer {
    */
   trainEpoch(data: MlpData, batchSize: number, shuffleSeed: number | undefined): EpochStats {
     const block = this.block(data);
-    if (!Number.isInteger(batchSize) || batchSize < 1)
-      throw new MlpDataError(`batchSize must be a positive integer, got ${batchSize}`);
     const perm = new Int32Array(this.memory.buffer, block.perm, block.rows);
     if (shuffleSeed === undefined) for (let i = 0; i < block.rows; i++) perm[i] = i;
     else perm.set(new Rng(shuffleSeed).permutation(block.rows));
+    return this.runEpoch(block, batchSize);
+  }
+
+  /**
+   * One epoch visiting the rows in the given order (a permutation of 0..rows-1), so a caller can
+   * reproduce another trainer's shuffling exactly (the train stage uses the tfjs path's order).
+   */
+  trainEpochInOrder(data: MlpData, batchSize: number, order: Int32Array): EpochStats {
+    const block = this.block(data);
+    if (order.length !== block.rows)
+      throw new MlpDataError(`the order lists ${order.length} rows; the data set has ${block.rows}`);
+    const seen = new Uint8Array(block.rows);
+    for (let i = 0; i < order.length; i++) {
+      const r = order[i]!;
+      if (!(r >= 0 && r < block.rows) || seen[r] === 1)
+        throw new MlpDataError(`the order is not a permutation of the rows (entry ${i} is ${r})`);
+      seen[r] = 1;
+    }
+    new Int32Array(this.memory.buffer, block.perm, block.rows).set(order);
+    return this.runEpoch(block, batchSize);
+  }
+
+  private runEpoch(block: DataBlock, batchSize: number): EpochStats {
+    if (!Number.isInteger(batchSize) || batchSize < 1)
+      throw new MlpDataError(`batchSize must be a positive integer, got ${batchSize}`);
     let total = 0;
     let correct = 0;
     for (let start = 0; start < block.rows; start += batchSize) {
@@ -323,6 +346,46 @@ export class MlpTrainer {
       : this.loadData(x, new Float32Array((x.length / this.spec.inputDim) * this.plan.outValid));
     try {
       return this.infer(this.block(own ?? (x as MlpData)), false).out;
+    } finally {
+      own?.release();
+    }
+  }
+
+  /**
+   * The output unit's logit for each row, in float64, for a single-output network. The kernels
+   * write float32 sigmoids, which round every probability above 1 - 6e-8 to 1; the per-row loss
+   * they write in float64 for a label of 0 is softplus(z), which this inverts exactly enough
+   * (z = l + log(1 - e^-l)) to give the logit to float64 precision of the float32 logit.
+   */
+  predictLogits(x: ArrayLike<number> | MlpData): Float64Array {
+    if (this.plan.outValid !== 1)
+      throw new MlpDataError(
+        `predictLogits needs a single-output network; this one has ${this.plan.outValid}`,
+      );
+    const rows = isData(x) ? x.rows : x.length / this.spec.inputDim;
+    // Unweighted, all-zero labels: the loss of row r is exactly softplus(z_r).
+    const zeros = new Float32Array(rows);
+    const own = isData(x) ? undefined : this.loadData(x, zeros);
+    try {
+      const block = own ? this.block(own) : this.block(x as MlpData);
+      const y = this.f32(block.y, rows);
+      const saved = y.slice();
+      y.fill(0);
+      const w = block.w;
+      block.w = 0;
+      try {
+        const { loss } = this.infer(block, true);
+        const z = new Float64Array(rows);
+        for (let i = 0; i < rows; i++) {
+          const l = loss[i] ?? 0;
+          // l underflows to 0 only for z below about -745: keep such logits finite.
+          z[i] = l > 0 ? l + Math.log(-Math.expm1(-l)) : Number.isNaN(l) ? NaN : -745;
+        }
+        return z;
+      } finally {
+        block.w = w;
+        this.f32(block.y, rows).set(saved);
+      }
     } finally {
       own?.release();
     }

@@ -10,6 +10,7 @@ import type { ParamPath } from "../../../engine/schema.js";
 import type { BackendChoice } from "./backend.js";
 import type { LabeledData } from "./data.js";
 import type { ModelSpec } from "./spec.js";
+import type { TrainerChoice } from "./wasm-spec.js";
 
 export interface FoldTask {
   readonly spec: ModelSpec;
@@ -17,7 +18,11 @@ export interface FoldTask {
   readonly train: LabeledData;
   readonly validation: LabeledData;
   readonly seed: number;
+  readonly trainer: TrainerChoice;
   readonly backend: BackendChoice;
+  /** Threads of the WebAssembly trainer (results do not depend on it). */
+  readonly threads: number;
+  readonly what?: string;
 }
 
 export interface FoldOutcome {
@@ -40,7 +45,10 @@ export async function runFold(
     ...(progress ? { progress } : {}),
     ...(signal ? { signal } : {}),
   });
-  const oof = await scoreFeatures(r.artifact, task.validation.features, task.validation.n, task.backend);
+  const oof = await scoreFeatures(r.artifact, task.validation.features, task.validation.n, {
+    backend: task.backend,
+    threads: task.threads,
+  });
   return { artifact: r.artifact, metrics: r.metrics, oof };
 }
 

@@ -7,6 +7,13 @@ import type { ParamProblem } from "../../../engine/stage.js";
 import type { JsonValue } from "../../../engine/json.js";
 import { BACKEND_CHOICES, nnEnvironment, type BackendChoice } from "./backend.js";
 import { modelSpecSchema, type ModelSpec } from "./spec.js";
+import {
+  MLP_TRAINER_ID,
+  TRAINER_CHOICES,
+  resolveTrainer,
+  wasmProblems,
+  type TrainerChoice,
+} from "./wasm-spec.js";
 
 export const trainingFields = {
   features: p.array(p.column({ description: "a feature column" }), {
@@ -16,10 +23,17 @@ export const trainingFields = {
   label: p.withDefault(p.column({ description: "0/1 label column" }), "label"),
   weight: p.optional(p.column({ description: "event weight column; enters the loss" })),
   model: modelSpecSchema,
+  trainer: p.withDefault(
+    p.enum(TRAINER_CHOICES, {
+      description:
+        "which trainer fits a network: auto = Quiver's WebAssembly SIMD trainer when it supports the spec, else tfjs",
+    }),
+    "auto",
+  ),
   backend: p.withDefault(
     p.enum(BACKEND_CHOICES, {
       description:
-        "tfjs backend for networks: auto = tensorflow when @tensorflow/tfjs-node is installed, else wasm",
+        "tfjs backend (tfjs trainer only): auto = tensorflow when @tensorflow/tfjs-node is installed, else wasm",
     }),
     "auto",
   ),
@@ -30,6 +44,7 @@ export interface TrainingParams {
   label: string;
   weight?: string | undefined;
   model: ModelSpec;
+  trainer: TrainerChoice;
   backend: BackendChoice;
 }
 
@@ -59,10 +74,37 @@ export function checkTrainingParams(pr: TrainingParams): ParamProblem[] {
         severity: "warning",
       });
   });
+  if (pr.model.kind === "nn" && pr.trainer === "wasm") {
+    const why = wasmProblems(pr.model, pr.features.length);
+    if (why.length > 0)
+      problems.push({
+        path: ["trainer"],
+        code: "QV_NN_TRAINER",
+        message: `the WebAssembly trainer cannot train this network: ${why[0]}`,
+        hint: "set trainer: tfjs, or auto to use tfjs for networks the WebAssembly trainer lacks",
+      });
+  }
+  if (pr.model.kind === "gbt" && pr.trainer !== "auto")
+    problems.push({
+      path: ["trainer"],
+      code: "QV_TRAINER_UNUSED",
+      message: `trainer: ${pr.trainer} applies to networks; gbt models have their own trainer`,
+      severity: "warning",
+    });
   return problems;
 }
 
-/** The training environment that enters the fingerprint (the backend only matters for networks). */
+/** The trainer a network trains on (undefined for gbt). Decided from params alone: cheap. */
+export function networkTrainer(pr: TrainingParams): "wasm" | "tfjs" | undefined {
+  return pr.model.kind === "nn" ? resolveTrainer(pr.trainer, pr.model, pr.features.length) : undefined;
+}
+
+/**
+ * The training environment that enters the fingerprint: the trainer (and for tfjs its backend and
+ * version). Never the thread count: no trainer's results depend on it.
+ */
 export function trainingEnvironment(pr: TrainingParams): JsonValue {
-  return pr.model.kind === "nn" ? nnEnvironment(pr.backend) : { trainer: "quiver-gbt" };
+  const trainer = networkTrainer(pr);
+  if (trainer === undefined) return { trainer: "quiver-gbt" };
+  return trainer === "wasm" ? { trainer: MLP_TRAINER_ID } : nnEnvironment(pr.backend);
 }

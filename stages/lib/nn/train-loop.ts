@@ -51,12 +51,14 @@ export interface History {
   readonly accuracy: Float64Array;
   readonly val_loss: Float64Array;
   readonly val_accuracy: Float64Array;
-  /** Wall-clock seconds of the epoch (training and validation). */
+  /** Wall-clock seconds of the epoch (training and validation): run summary only, not the history table. */
   readonly time: Float64Array;
 }
 
 export interface NnTrainResult {
   readonly saved: SavedNet;
+  /** Wall-clock seconds of the whole training (for the run summary, never for artifacts). */
+  readonly seconds: number;
   readonly normalization: Normalization | undefined;
   readonly backend: string;
   readonly tfjsVersion: string;
@@ -91,8 +93,8 @@ function makeOptimizer(tf: Tf, spec: NnSpec): Optimizer {
   }
 }
 
-/** Per-row losses and the weighted mean of a set of logits. */
-function evaluate(
+/** Loss (weighted as in training, plus the L2 penalty), accuracy and AUC of a set of logits. */
+export function evaluateLogits(
   z: Float64Array,
   data: LabeledData,
   normalization: NnSpec["loss_normalization"],
@@ -116,14 +118,14 @@ function l2Penalty(tf: Tf, kernels: readonly Variable[], l2: number): number {
   return tf.tidy(() => kernels.reduce((acc, k) => acc + tf.sum(tf.square(k)).dataSync()[0]!, 0)) * l2;
 }
 
-function fmtSeconds(s: number): string {
+export function fmtSeconds(s: number): string {
   if (s < 60) return `${s.toFixed(1)} s`;
   const m = Math.floor(s / 60);
   return `${m}m ${Math.round(s - 60 * m)}s`;
 }
 
-export async function trainNn(req: NnTrainRequest): Promise<NnTrainResult> {
-  const { spec, train, validation } = req;
+/** Requests either trainer refuses before starting: they are the user's spec or data. */
+export function checkNnRequest(spec: NnSpec, train: LabeledData, validation: LabeledData | undefined): void {
   const es = spec.early_stopping;
   if (es && es.monitor.startsWith("val_") && !validation)
     throw new StageError(
@@ -145,6 +147,12 @@ export async function trainNn(req: NnTrainRequest): Promise<NnTrainResult> {
         },
       );
   }
+}
+
+export async function trainNn(req: NnTrainRequest): Promise<NnTrainResult> {
+  const { spec, train, validation } = req;
+  const es = spec.early_stopping;
+  checkNnRequest(spec, train, validation);
   const { tf, backend, version } = await loadTf(req.backend);
   const d = train.features.length;
   const n = train.n;
@@ -254,7 +262,7 @@ export async function trainNn(req: NnTrainRequest): Promise<NnTrainResult> {
       let valLoss = NaN;
       let valAcc = NaN;
       if (validation && xVal) {
-        const ev = evaluate(
+        const ev = evaluateLogits(
           predictLogits(tf, model, xVal, validation.n, d),
           validation,
           spec.loss_normalization,
@@ -318,10 +326,9 @@ export async function trainNn(req: NnTrainRequest): Promise<NnTrainResult> {
       train_rows: n,
       backend,
       tfjs: version,
-      training_seconds: (performance.now() - t0) / 1000,
     };
     if (validation && xVal) {
-      const ev = evaluate(
+      const ev = evaluateLogits(
         predictLogits(tf, model, xVal, validation.n, d),
         validation,
         spec.loss_normalization,
@@ -337,6 +344,7 @@ export async function trainNn(req: NnTrainRequest): Promise<NnTrainResult> {
     const saved = await saveNet(tf, model);
     return {
       saved,
+      seconds: (performance.now() - t0) / 1000,
       normalization: norm,
       backend,
       tfjsVersion: version,

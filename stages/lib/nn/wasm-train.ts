@@ -1,0 +1,397 @@
+/**
+ * Networks on the WebAssembly SIMD trainer (stages/lib/mlp): the same spec, conventions and
+ * outputs as the tfjs loop (train-loop.ts), so the two are interchangeable and comparable:
+ *
+ * - the same initial weights for a seed (wasm-spec.ts `initialWeights`) and the same shuffled
+ *   row order per epoch (one Rng stream from deriveSeed(seed, "shuffle")); only dropout masks
+ *   come from the wasm trainer's own generator;
+ * - inputs standardised here when `normalization: true` (the trainer has no such layer), the
+ *   statistics kept in the model artifact;
+ * - validation figures computed in float64 from the logits, exactly as the tfjs loop does;
+ * - early stopping with the same rules (monitor, min_delta, patience, restore_best).
+ *
+ * Results do not depend on `threads` (the trainer chunks batches by size only), so the thread
+ * count is never part of a fingerprint or an artifact.
+ */
+import type { JsonObject, JsonValue } from "../../../engine/json.js";
+import { StageError } from "../../../engine/stage.js";
+import type { MlpActivation, MlpData, MlpLayer, MlpTrainer } from "../mlp/index.js";
+import { mlpSpecProblems } from "../mlp/spec.js";
+import { Rng, deriveSeed } from "../random.js";
+import { fitNormalization, rowMajor, type LabeledData, type Normalization } from "./data.js";
+import { ownBuffer, sigmoid } from "./network.js";
+import type { NnSpec } from "./spec.js";
+import { checkNnRequest, evaluateLogits, fmtSeconds, type History } from "./train-loop.js";
+import { MLP_TRAINER_ID, initialWeights, toMlpSpec, weightNames } from "./wasm-spec.js";
+
+export interface WasmTrainRequest {
+  readonly spec: NnSpec;
+  readonly train: LabeledData;
+  readonly validation?: LabeledData | undefined;
+  readonly seed: number;
+  /** Threads of the trainer (results do not depend on it). */
+  readonly threads: number;
+  readonly progress?: (fraction: number, line: string) => void;
+  readonly signal?: AbortSignal;
+}
+
+export interface WasmTrainResult {
+  /** The `nn` part of the model envelope (see wasmNetMeta). */
+  readonly meta: JsonObject;
+  readonly weights: Uint8Array;
+  readonly history: History;
+  readonly metrics: JsonObject;
+  readonly seconds: number;
+  readonly threads: number;
+}
+
+/** Turns the trainer's refusals into the user-facing errors they are. */
+async function withTrainerErrors<T>(f: () => Promise<T>): Promise<T> {
+  const { MlpDataError, MlpMemoryError } = await import("../mlp/index.js");
+  try {
+    return await f();
+  } catch (e) {
+    if (e instanceof MlpMemoryError)
+      throw new StageError("QV_NN_MEMORY", `the WebAssembly trainer ran out of memory: ${e.message}`, {
+        param: ["trainer"],
+        hint: "train on fewer rows, or set trainer: tfjs",
+      });
+    if (e instanceof MlpDataError && /sum of weights/.test(e.message))
+      throw new StageError("QV_NN_WEIGHT", `a training batch's weights sum to zero or less: ${e.message}`, {
+        param: ["model", "loss_normalization"],
+        hint: "with negative weights use loss_normalization: batch_size, or larger batches",
+      });
+    if (e instanceof Error && /not built/.test(e.message))
+      throw new StageError("QV_NN_TRAINER", e.message, {
+        param: ["trainer"],
+        hint: "build Quiver (npm run build), or set trainer: tfjs",
+      });
+    throw e;
+  }
+}
+
+/** Float32 weights concatenated little-endian (as tfjs saves them) and their specs. */
+function packWeights(names: readonly string[], shapes: readonly number[][], arrays: readonly Float32Array[]) {
+  const total = arrays.reduce((a, w) => a + w.length, 0);
+  const all = new Float32Array(total);
+  let off = 0;
+  const specs: JsonValue[] = arrays.map((w, i) => {
+    all.set(w, off);
+    off += w.length;
+    return { name: names[i] ?? `weight_${i}`, shape: shapes[i] ?? [w.length], dtype: "float32" };
+  });
+  return { bytes: new Uint8Array(all.buffer), specs };
+}
+
+function l2Penalty(spec: NnSpec, names: readonly string[], weights: readonly Float32Array[]): number {
+  if (spec.l2 === 0) return 0;
+  let s = 0;
+  weights.forEach((w, i) => {
+    if (names[i]?.endsWith("/kernel")) for (let j = 0; j < w.length; j++) s += w[j]! * w[j]!;
+  });
+  return spec.l2 * s;
+}
+
+export async function trainNnWasm(req: WasmTrainRequest): Promise<WasmTrainResult> {
+  const { spec, train, validation } = req;
+  checkNnRequest(spec, train, validation);
+  const d = train.features.length;
+  const n = train.n;
+  const norm = spec.normalization ? fitNormalization(train.features) : undefined;
+  const mlpSpec = toMlpSpec(spec, d, req.seed, req.threads);
+  const names = weightNames(spec);
+  const { createMlpTrainer, mlpSpecProblems } = await import("../mlp/index.js");
+  const problems = mlpSpecProblems(mlpSpec);
+  if (problems.length > 0)
+    throw new StageError(
+      "QV_NN_TRAINER",
+      `the WebAssembly trainer cannot train this network: ${problems[0]}`,
+      {
+        param: ["trainer"],
+        hint: "set trainer: tfjs (or auto, which picks tfjs for such networks)",
+      },
+    );
+
+  return withTrainerErrors(async () => {
+    const trainer = await createMlpTrainer(mlpSpec);
+    try {
+      trainer.setWeights(initialWeights(spec, d, req.seed));
+      const data = trainer.loadData(
+        rowMajor(train.features, n, norm),
+        Float32Array.from(train.labels),
+        train.weights ? Float32Array.from(train.weights) : undefined,
+      );
+      const val = validation
+        ? trainer.loadData(
+            rowMajor(validation.features, validation.n, norm),
+            Float32Array.from(validation.labels),
+          )
+        : undefined;
+      const evaluateVal = (): ReturnType<typeof evaluateLogits> | undefined =>
+        validation && val
+          ? evaluateLogits(
+              trainer.predictLogits(val),
+              validation,
+              spec.loss_normalization,
+              l2Penalty(spec, names, trainer.getWeights()),
+            )
+          : undefined;
+      const loop = await epochLoop(req, trainer, data, evaluateVal);
+      const weights = trainer.getWeights();
+      const shapes = trainer.weightShapes();
+      const packed = packWeights(names, shapes, weights);
+      const metrics: JsonObject = {
+        ...loop.metrics,
+        parameters: countTrainable(spec, shapes),
+        train_rows: n,
+      };
+      const ev = evaluateVal();
+      if (ev && validation)
+        Object.assign(metrics, {
+          val_loss: ev.loss,
+          val_accuracy: ev.accuracy,
+          val_auc: Number.isNaN(ev.auc) ? null : ev.auc,
+          validation_rows: validation.n,
+        });
+      return {
+        meta: wasmNetMeta(mlpSpec.layers, d, packed.specs, norm),
+        weights: packed.bytes,
+        history: loop.history,
+        metrics,
+        seconds: loop.seconds,
+        threads: trainer.threads,
+      };
+    } finally {
+      await trainer.dispose();
+    }
+  });
+}
+
+/** Trainable parameters (kernels, biases, batchnorm gamma and beta; not the moving statistics). */
+function countTrainable(spec: NnSpec, shapes: readonly number[][]): number {
+  const names = weightNames(spec);
+  let count = 0;
+  shapes.forEach((s, i) => {
+    if (/moving_(mean|variance)$/.test(names[i] ?? "")) return;
+    count += s.reduce((a, b) => a * b, 1);
+  });
+  return count;
+}
+
+async function epochLoop(
+  req: WasmTrainRequest,
+  trainer: MlpTrainer,
+  data: MlpData,
+  evaluateVal: () => { loss: number; accuracy: number } | undefined,
+): Promise<{ history: History; metrics: JsonObject; seconds: number }> {
+  const { spec, train, validation } = req;
+  const es = spec.early_stopping;
+  const n = train.n;
+  const batch = Math.min(spec.batch_size, n);
+  const shuffleRng = new Rng(deriveSeed(req.seed, "shuffle"));
+  const order = new Int32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  const hist = { epoch: [] as number[], loss: [] as number[], accuracy: [] as number[] };
+  const valLosses: number[] = [];
+  const valAccs: number[] = [];
+  const times: number[] = [];
+  const monitorSign = es && es.monitor.endsWith("accuracy") ? -1 : 1; // minimise sign·value
+  let best = Infinity;
+  let bestEpoch = 0;
+  let bestWeights: Float32Array[] | undefined;
+  let wait = 0;
+  let stoppedEarly = false;
+  const t0 = performance.now();
+
+  for (let epoch = 1; epoch <= spec.epochs; epoch++) {
+    if (req.signal?.aborted) throw new Error("training aborted");
+    const te = performance.now();
+    if (spec.shuffle) shuffleRng.shuffle(order);
+    const stats = trainer.trainEpochInOrder(data, batch, order);
+    if (!Number.isFinite(stats.loss))
+      throw new StageError("QV_NN_DIVERGED", `the training loss became ${stats.loss} in epoch ${epoch}`, {
+        param: ["model", "optimizer"],
+        hint: "lower the learning rate, or normalise the inputs (normalization: true)",
+      });
+    const ev = evaluateVal();
+    const valLoss = ev?.loss ?? NaN;
+    const valAcc = ev?.accuracy ?? NaN;
+    const seconds = (performance.now() - te) / 1000;
+    hist.epoch.push(epoch);
+    hist.loss.push(stats.loss);
+    hist.accuracy.push(stats.accuracy);
+    valLosses.push(valLoss);
+    valAccs.push(valAcc);
+    times.push(seconds);
+
+    const elapsed = (performance.now() - t0) / 1000;
+    const eta = (elapsed / epoch) * (spec.epochs - epoch);
+    req.progress?.(
+      epoch / spec.epochs,
+      `epoch ${epoch}/${spec.epochs}  loss ${stats.loss.toFixed(5)}` +
+        (validation ? `  val_loss ${valLoss.toFixed(5)}` : "") +
+        `  ${seconds.toFixed(2)} s  ETA ${fmtSeconds(eta)}`,
+    );
+
+    if (es) {
+      const current =
+        monitorSign *
+        { loss: stats.loss, accuracy: stats.accuracy, val_loss: valLoss, val_accuracy: valAcc }[es.monitor];
+      if (current < best - es.min_delta) {
+        best = current;
+        bestEpoch = epoch;
+        wait = 0;
+        if (es.restore_best) bestWeights = trainer.getWeights();
+      } else if (++wait > es.patience - 1 && epoch > 1) {
+        stoppedEarly = epoch < spec.epochs;
+        break;
+      }
+    }
+    // Let the event loop flush progress events (and see an abort) between epochs.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  const epochsRun = hist.epoch.length;
+  const restored = es?.restore_best === true && bestWeights !== undefined && bestEpoch !== epochsRun;
+  if (restored && bestWeights) trainer.setWeights(bestWeights);
+  const finalEpoch = restored ? bestEpoch : epochsRun;
+  const row = finalEpoch - 1;
+  return {
+    history: {
+      epoch: Int32Array.from(hist.epoch),
+      loss: Float64Array.from(hist.loss),
+      accuracy: Float64Array.from(hist.accuracy),
+      val_loss: Float64Array.from(valLosses),
+      val_accuracy: Float64Array.from(valAccs),
+      time: Float64Array.from(times),
+    },
+    metrics: {
+      loss: hist.loss[row]!,
+      accuracy: hist.accuracy[row]!,
+      epochs_run: epochsRun,
+      final_epoch: finalEpoch,
+      best_epoch: es ? bestEpoch : null,
+      stopped_early: stoppedEarly,
+      restored_best: restored,
+    },
+    seconds: (performance.now() - t0) / 1000,
+  };
+}
+
+// ---- the network in the model artifact, and scoring it ----
+
+/**
+ * The `nn` meta of a wasm-trained model: {trainer, input_dim, layers (the trainer's layer list,
+ * output layer included), weightSpecs (names and shapes, tfjs style), normalization}.
+ */
+export function wasmNetMeta(
+  layers: readonly MlpLayer[],
+  inputDim: number,
+  weightSpecs: JsonValue[],
+  norm: Normalization | undefined,
+): JsonObject {
+  return {
+    trainer: MLP_TRAINER_ID,
+    input_dim: inputDim,
+    layers: layers.map((l): JsonObject => ({ ...l })),
+    weightSpecs,
+    normalization: norm ? { mean: norm.mean, std: norm.std } : null,
+  };
+}
+
+/** Whether an `nn` meta holds a network from the wasm trainer (else it is a tfjs model). */
+export function isWasmNet(nn: JsonObject): boolean {
+  return typeof nn.trainer === "string" && nn.trainer.startsWith("quiver-wasm-mlp/");
+}
+
+export interface WasmNet {
+  readonly trainer: string;
+  readonly inputDim: number;
+  readonly layers: MlpLayer[];
+  readonly weights: Float32Array[];
+}
+
+/** The scores (sigmoid of the logit, float64) of a wasm-trained network on a float32 row-major matrix. */
+export async function scoreWasmNet(net: WasmNet, x: Float32Array, threads: number): Promise<Float64Array> {
+  if (x.length === 0) return new Float64Array(0);
+  const { createMlpTrainer } = await import("../mlp/index.js");
+  return withTrainerErrors(async () => {
+    const trainer = await createMlpTrainer({
+      inputDim: net.inputDim,
+      layers: net.layers,
+      optimizer: { kind: "sgd" },
+      threads,
+    });
+    try {
+      trainer.setWeights(net.weights);
+      const z = trainer.predictLogits(x);
+      for (let i = 0; i < z.length; i++) z[i] = sigmoid(z[i]!);
+      return z;
+    } finally {
+      await trainer.dispose();
+    }
+  });
+}
+
+/**
+ * Reads a wasm-trained network back from its meta and weight bytes; `bad` makes the error for a
+ * malformed artifact (the caller's QV_MODEL_FORMAT).
+ */
+export function parseWasmNet(
+  nn: JsonObject,
+  bytes: Uint8Array | undefined,
+  bad: (m: string) => Error,
+): WasmNet {
+  const trainer = nn.trainer;
+  if (trainer !== MLP_TRAINER_ID)
+    throw bad(
+      `this network was trained by ${JSON.stringify(trainer ?? null)}; this Quiver reads ${MLP_TRAINER_ID}`,
+    );
+  const inputDim = nn.input_dim;
+  if (typeof inputDim !== "number" || !Number.isInteger(inputDim) || inputDim < 1)
+    throw bad("the network's input size is malformed");
+  if (!Array.isArray(nn.layers) || !Array.isArray(nn.weightSpecs) || !bytes)
+    throw bad("the network in this model is incomplete");
+  const layers = nn.layers.map((l): MlpLayer => {
+    if (!isObject(l)) throw bad("the network's layer list is malformed");
+    if (l.kind === "dense" && typeof l.units === "number" && typeof l.activation === "string")
+      return { kind: "dense", units: l.units, activation: l.activation as MlpActivation };
+    if (l.kind === "dropout" && typeof l.rate === "number") return { kind: "dropout", rate: l.rate };
+    if (l.kind === "batchnorm" && typeof l.momentum === "number" && typeof l.epsilon === "number")
+      return { kind: "batchnorm", momentum: l.momentum, epsilon: l.epsilon };
+    throw bad(`the network has a malformed layer ${JSON.stringify(l)}`);
+  });
+  const problems = mlpSpecProblems({ inputDim, layers, optimizer: { kind: "sgd" } });
+  if (problems.length > 0) throw bad(`the network in this model is malformed: ${problems[0]}`);
+  const expected: number[][] = [];
+  let width = inputDim;
+  for (const l of layers) {
+    if (l.kind === "dense") {
+      expected.push([width, l.units], [l.units]);
+      width = l.units;
+    } else if (l.kind === "batchnorm") expected.push([width], [width], [width], [width]);
+  }
+  if (nn.weightSpecs.length !== expected.length)
+    throw bad(`the network lists ${nn.weightSpecs.length} weight arrays; its layers need ${expected.length}`);
+  const sizes = nn.weightSpecs.map((w, i) => {
+    if (!isObject(w) || w.dtype !== "float32" || !Array.isArray(w.shape))
+      throw bad("the network's weight list is malformed");
+    if (JSON.stringify(w.shape) !== JSON.stringify(expected[i]))
+      throw bad(`weight array ${i} has shape ${JSON.stringify(w.shape)}, not ${JSON.stringify(expected[i])}`);
+    return expected[i]!.reduce((a, b) => a * b, 1);
+  });
+  const total = sizes.reduce((a, b) => a + b, 0);
+  if (!(total * 4 === bytes.byteLength))
+    throw bad(`the network's weights are ${bytes.byteLength} bytes; its weight list needs ${total * 4}`);
+  const all = new Float32Array(ownBuffer(bytes));
+  let off = 0;
+  const weights = sizes.map((size) => {
+    const w = all.subarray(off, off + size);
+    off += size;
+    return w;
+  });
+  return { trainer, inputDim, layers, weights };
+}
+
+function isObject(v: JsonValue | undefined): v is JsonObject {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
