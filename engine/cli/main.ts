@@ -1,6 +1,7 @@
 /** The `quiver` command line: dispatch, help, and the promise that users never see a stack trace for their own mistakes. */
 import { registry } from "../../stages/index.js";
 import { UsageError } from "./args.js";
+import { cmdDatasets } from "./datasets.js";
 import { cmdDag, cmdExport, cmdShow } from "./inspect.js";
 import type { Io } from "./load.js";
 import { cmdClean, cmdExec, cmdGc } from "./maintenance.js";
@@ -21,6 +22,7 @@ commands:
   gc [PIPELINE]     remove results no pipeline's latest run uses (--dry-run)
   clean [PIPELINE]  remove the whole store
   exec --cache-dir STORE KEY    run one stage job from the store (used by other executors)
+  datasets make NAME --out DIR  write generated stand-in data (higgs-4l, photon-id); 'datasets list'
 
 examples:
   quiver run pipelines/demo.yaml
@@ -71,6 +73,16 @@ example:
 Removes every result that no pipeline's latest run references.`,
   clean: `usage: quiver clean [PIPELINE.yaml] [--cache-dir DIR]`,
   exec: `usage: quiver exec --cache-dir STORE KEY`,
+  datasets: `usage: quiver datasets list
+       quiver datasets make NAME --out DIR [--scale F] [--seed N] [--json]
+
+Writes generated data with the same files and columns as an analysis' real inputs, for the
+example pipelines whose real data cannot be shipped (deterministic from --seed, default 21).
+--scale multiplies the number of rows (1 = the real sample sizes); yields stay the same.
+
+examples:
+  quiver datasets make higgs-4l --out pipelines/data/higgs-4l
+  quiver datasets make photon-id --out pipelines/data/photon-id --scale 0.1`,
 };
 HELP.plan = HELP.status!;
 
@@ -111,6 +123,8 @@ export async function main(
         return await cmdClean(rest, io);
       case "exec":
         return await cmdExec(rest, stages, io);
+      case "datasets":
+        return await cmdDatasets(rest, io);
       default: {
         io.err(`quiver: unknown command "${cmd}"\n\n${HELP[""]}`);
         return 2;
