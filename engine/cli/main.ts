@@ -5,6 +5,7 @@ import { cmdDatasets } from "./datasets.js";
 import { cmdDag, cmdExport, cmdShow } from "./inspect.js";
 import type { Io } from "./load.js";
 import { cmdClean, cmdExec, cmdGc } from "./maintenance.js";
+import { cmdReport } from "./report.js";
 import { cmdRun } from "./run.js";
 import type { Registry } from "../pipeline/validate.js";
 
@@ -18,6 +19,7 @@ commands:
   status PIPELINE   what is cached, what will run and why (alias: plan)
   dag PIPELINE      the stage graph (--format text|mermaid|dot)
   show PIPELINE STAGE[.PORT]    a result: table schema and rows, or metrics
+  report PIPELINE   an HTML report of the latest run: graph, results, plots (--out FILE, --open)
   export PIPELINE STAGE.PORT --to FILE   write a result as .arrow, .parquet, .csv or .json
   gc [PIPELINE]     remove results no pipeline's latest run uses (--dry-run)
   clean [PIPELINE]  remove the whole store
@@ -43,6 +45,7 @@ examples:
   --data-root DIR     allow reading data files under DIR (repeatable)
   --cache-dir DIR     the store (default: .quiver/ next to the pipeline, or $QUIVER_CACHE)
   --json              print events as NDJSON instead of text
+  --report            write the HTML report at the end (NAME-report.html; see 'quiver report')
 
 examples:
   quiver run pipelines/demo.yaml --set events=200000
@@ -68,6 +71,15 @@ FILE's extension picks the format: .arrow/.feather, .parquet, .csv (tables), .js
 
 example:
   quiver export pipelines/demo.yaml scaled.table --to scaled.parquet`,
+  report: `usage: quiver report PIPELINE.yaml [--out FILE.html] [--open] [--cache-dir DIR]
+
+One self-contained HTML file (opens offline, can be mailed): the stage graph coloured by the latest
+run, each stage's results (table schemas, cutflows, scaler params, models, metrics), plots (loss
+curves, ROC and rejection, train/test response with KS p-values, significance scan, input
+variables) and what changed since the previous run. Default FILE: NAME-report.html.
+
+example:
+  quiver report pipelines/demo.yaml --out demo.html --open`,
   gc: `usage: quiver gc [PIPELINE.yaml] [--dry-run] [--cache-dir DIR]
 
 Removes every result that no pipeline's latest run references.`,
@@ -117,6 +129,8 @@ export async function main(
         return await cmdShow(rest, stages, io);
       case "export":
         return await cmdExport(rest, stages, io);
+      case "report":
+        return await cmdReport(rest, stages, io);
       case "gc":
         return await cmdGc(rest, io);
       case "clean":

@@ -3,10 +3,13 @@ import os from "node:os";
 import path from "node:path";
 import type { EngineEvent } from "../events.js";
 import { runPipeline } from "../executor.js";
+import { readLastRun } from "../history.js";
+import { eventsRecordName, recordableEvents, type RunEventsRecord } from "../report/collect.js";
 import type { Registry } from "../pipeline/validate.js";
 import { intOpt, parse, pipelineOpts, UsageError } from "./args.js";
 import { consoleReporter, describeReasons } from "./console.js";
 import { loadPipeline, openStore, storeDir, type Io } from "./load.js";
+import { defaultReportPath, writeReport } from "./report.js";
 
 export async function cmdRun(
   argv: string[],
@@ -22,6 +25,7 @@ export async function cmdRun(
     "keep-going": { type: "boolean" },
     "dry-run": { type: "boolean" },
     isolate: { type: "boolean" },
+    report: { type: "boolean" },
   });
   const file = positionals[0];
   if (!file || positionals.length > 1) throw new UsageError(`usage: quiver ${mode} PIPELINE.yaml [options]`);
@@ -52,6 +56,8 @@ export async function cmdRun(
     else if (!dryRun) human(e);
   };
   const ac = new AbortController();
+  // The run before this one, for the report's "what changed" (the executor replaces the record).
+  const previous = dryRun ? undefined : await readLastRun(store, spec.name);
   const onSigint = () => ac.abort();
   process.once("SIGINT", onSigint);
   try {
@@ -70,6 +76,15 @@ export async function cmdRun(
       ...(values.isolate ? { isolate: { cli: process.argv[1] ?? "" } } : {}),
     });
     if (dryRun && !values.json) printPlan(events, io, spec.file);
+    if (!dryRun) {
+      const record: RunEventsRecord = {
+        at: new Date().toISOString(),
+        events: recordableEvents(events),
+        previous,
+      };
+      await store.writeRecord(eventsRecordName(spec.name), record);
+      if (values.report) await writeReport(store, spec, defaultReportPath(spec), io, { events, previous });
+    }
     return result.ok || dryRun
       ? dryRun && [...result.outcomes.values()].some((o) => o.status === "failed")
         ? 1
