@@ -9,12 +9,14 @@
  *
  * The store knows nothing about stages: a manifest is any JSON document with an `objects` map.
  * Objects are written before the manifest that references them, each by temp file + rename.
- * Reads verify: an object whose bytes do not hash to its name, or a manifest that does not parse
- * or names a missing object, is a miss (reported through `onProblem`), never a wrong result.
+ * Reads verify: an object whose bytes do not hash to its name, or a manifest that does not parse,
+ * does not match its checksum (`integrity`) or names a missing object, is a miss (reported through
+ * `onProblem`), never a wrong result.
  */
 import fs from "node:fs";
 import path from "node:path";
-import { hashBytes, hasher } from "../engine/hash.js";
+import { hashBytes, hasher, hashString } from "../engine/hash.js";
+import { canonicalJson } from "../engine/json.js";
 import { isNoEntry, readJsonFile, writeFileAtomic } from "./atomic.js";
 import { acquireLock, type Release } from "./lock.js";
 
@@ -128,7 +130,18 @@ export class Store {
       await fs.promises.rm(file, { force: true });
       return undefined;
     }
-    return raw;
+    // A flipped digit in a summary or a fingerprint still parses: only the checksum catches it.
+    const { integrity, ...body } = raw;
+    if (integrity !== manifestChecksum(body)) {
+      this.onProblem({
+        kind: "corrupt-manifest",
+        what: key,
+        detail: "manifest content does not match its checksum",
+      });
+      await fs.promises.rm(file, { force: true });
+      return undefined;
+    }
+    return body;
   }
 
   /** A manifest whose objects are all present (by size); otherwise undefined. */
@@ -140,7 +153,10 @@ export class Store {
   }
 
   async writeManifest(key: string, manifest: Manifest): Promise<void> {
-    await writeFileAtomic(this.manifestPath(key), JSON.stringify(manifest, null, 1), this.tmp);
+    // Checksum what will be read back (JSON drops undefined fields and turns NaN into null).
+    const { integrity: _old, ...body } = JSON.parse(JSON.stringify(manifest)) as Manifest;
+    const text = JSON.stringify({ ...body, integrity: manifestChecksum(body) }, null, 1);
+    await writeFileAtomic(this.manifestPath(key), text, this.tmp);
   }
 
   async deleteManifest(key: string): Promise<void> {
@@ -226,6 +242,10 @@ export class Store {
   async clean(): Promise<void> {
     await fs.promises.rm(this.root, { recursive: true, force: true });
   }
+}
+
+function manifestChecksum(body: object): string {
+  return hashString(canonicalJson(body));
 }
 
 function isManifest(v: unknown): v is Manifest {
