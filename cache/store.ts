@@ -239,6 +239,24 @@ export class Store {
     return out;
   }
 
+  /** Every object file with its size (for size budgets). */
+  async listObjects(): Promise<ObjectRef[]> {
+    const out: ObjectRef[] = [];
+    const objRoot = path.join(this.root, "objects");
+    for (const sub of await fs.promises.readdir(objRoot).catch(() => [] as string[])) {
+      for (const name of await fs.promises.readdir(path.join(objRoot, sub)).catch(() => [] as string[])) {
+        const st = await fs.promises.stat(path.join(objRoot, sub, name)).catch(() => undefined);
+        if (st && HEX.test(name)) out.push({ hash: name, size: st.size });
+      }
+    }
+    return out;
+  }
+
+  /** Removes one object; manifests naming it become cache misses (value-aware gc). */
+  async deleteObject(hash: string): Promise<void> {
+    if (HEX.test(hash)) await fs.promises.rm(this.objectPath(hash), { force: true });
+  }
+
   async clean(): Promise<void> {
     await fs.promises.rm(this.root, { recursive: true, force: true });
   }

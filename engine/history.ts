@@ -70,13 +70,19 @@ export async function explainChanges(
       },
     ];
   const diffs = diffFingerprints(prev.fingerprint, doc);
-  if (diffs.length === 0)
+  if (diffs.length === 0) {
+    // `quiver gc --max-size` records the keys whose payload it evicted (engine/cli/gc-budget.ts).
+    const evicted = ((await store.readRecord("gc-evicted")) as { keys?: Record<string, string> } | undefined)
+      ?.keys?.[prevKey];
     return [
       {
         kind: "cache-missing",
-        detail: "same fingerprint as the last run, but its cached result is missing or damaged",
+        detail: evicted
+          ? `cached result evicted by gc (${evicted.slice(0, 10)}) to fit the size budget`
+          : "same fingerprint as the last run, but its cached result is missing or damaged",
       },
     ];
+  }
   const changes: Change[] = diffs.map((d) => {
     const parts = d.path.split(".");
     if (parts[0] === "params" && parts.length > 1) {

@@ -7,6 +7,9 @@ import type { Io } from "./load.js";
 import { cmdClean, cmdExec, cmdGc } from "./maintenance.js";
 import { cmdReport } from "./report.js";
 import { cmdRun } from "./run.js";
+import { cmdDiff } from "./diff.js";
+import { cmdPull, cmdPush, cmdVerify } from "./share.js";
+import { cmdSweep } from "./sweep.js";
 import type { Registry } from "../pipeline/validate.js";
 
 const HELP: Record<string, string> = {
@@ -21,7 +24,12 @@ commands:
   show PIPELINE STAGE[.PORT]    a result: table schema and rows, or metrics
   report PIPELINE   an HTML report of the latest run: graph, results, plots (--out FILE, --open)
   export PIPELINE STAGE.PORT --to FILE   write a result as .arrow, .parquet, .csv or .json
-  gc [PIPELINE]     remove results no pipeline's latest run uses (--dry-run)
+  gc [PIPELINE]     remove results no pipeline's latest run uses (--dry-run, --max-size 5G)
+  verify PIPELINE   rerun stages and compare their outputs with the lock file (--sample N)
+  sweep PIPELINE --grid NAME=V1,V2   run a parameter grid, sharing the stages points have in common
+  diff PIPELINE     stages and metrics of two results side by side (--against LOCK|last|sweep:N)
+  push PIPELINE --remote URL   upload the results the lock and the latest run use
+  pull PIPELINE --remote URL   download (and verify) the results the lock references
   clean [PIPELINE]  remove the whole store
   exec --cache-dir STORE KEY    run one stage job from the store (used by other executors)
   datasets make NAME --out DIR  write generated stand-in data (higgs-4l, photon-id); 'datasets list'
@@ -45,6 +53,9 @@ examples:
   --data-root DIR     allow reading data files under DIR (repeatable)
   --cache-dir DIR     the store (default: .quiver/ next to the pipeline, or $QUIVER_CACHE)
   --json              print events as NDJSON instead of text
+  --remote URL        read through a remote cache: on a local miss, fetch the result (verified)
+  --push              after a successful run, upload its results to --remote
+  --no-lock           do not write <pipeline>.lock (written after every successful run)
   --report            write the HTML report at the end (NAME-report.html; see 'quiver report')
 
 examples:
@@ -54,6 +65,8 @@ examples:
 
 For each stage: cached, or will run and why (the fields that changed since its last run, with the
 line in the pipeline file), separating root causes from stages that rerun because of them.
+When <pipeline>.lock exists (or with --lock FILE), each line also says whether the stage
+matches the lock, differs (which param, input, file or output bytes), or has not run here.
 
 example:
   quiver status pipelines/demo.yaml --set events=5000`,
@@ -80,9 +93,67 @@ variables) and what changed since the previous run. Default FILE: NAME-report.ht
 
 example:
   quiver report pipelines/demo.yaml --out demo.html --open`,
-  gc: `usage: quiver gc [PIPELINE.yaml] [--dry-run] [--cache-dir DIR]
+  gc: `usage: quiver gc [PIPELINE.yaml] [--dry-run] [--max-size SIZE] [--cache-dir DIR]
 
-Removes every result that no pipeline's latest run references.`,
+Removes every result that no pipeline's latest run, lock file or sweep references. With
+--max-size (e.g. 5G, 500M) it then evicts the table and model payloads that are cheapest to
+recompute per byte (recorded stage durations) until the store fits; manifests and metrics stay,
+so status, diff and history keep working. --dry-run shows what would go and the recompute time.
+
+example:
+  quiver gc pipelines/demo.yaml --max-size 2G --dry-run`,
+  verify: `usage: quiver verify PIPELINE.yaml [--sample N] [--seed S] [--tolerance T] [--lock FILE]
+
+Reruns the stages recorded in <pipeline>.lock (all, or a deterministic sample of N chosen by
+--seed) and reports per stage: bit-identical to the lock, metrics within a relative tolerance
+(default 1e-6; timing fields such as training_seconds are ignored), or different. The recomputed
+results replace the cached ones. Exit code 1 when anything differs.
+
+example:
+  quiver verify pipelines/demo.yaml --sample 3`,
+  sweep: `usage: quiver sweep PIPELINE.yaml --grid NAME=VALUES [--grid ...] [options]
+
+  --grid NAME=V1,V2,...   values of a pipeline param (or seed); NAME=A..B is an integer range
+  --metric STAGE.PATH     a metric to tabulate, e.g. roc.scores.nn.auc (repeatable; default:
+                          the headline metrics of the final stages that vary across points)
+  --jobs N, -j N          points running at once (default: number of cores)
+  --dry-run, -n           print the plan only
+  --set, --params, --cache-dir, --data-root, --json   as for run
+
+Prints the plan first (per point: stages cached and to run; the stages points share, which run
+once; an estimated time from recorded durations), then a metrics table, with mean ± std over
+seeds when seed is swept.
+
+example:
+  quiver sweep pipelines/demo.yaml --grid epochs=3,6 --grid seed=420..424`,
+  diff: `usage: quiver diff PIPELINE.yaml [--against REF] [--to REF] [--all] [--json]
+
+REF: a lock file, 'lock' (the pipeline's lock, the default for --against), 'last' (the latest
+run, the default for --to) or 'sweep:N' (point N of the latest sweep). Shows which stages
+differ and why (params, inputs, files, seed, output bytes) and the headline metrics that differ
+(--all: every headline metric).
+
+examples:
+  quiver diff pipelines/demo.yaml
+  git show HEAD~1:pipelines/demo.lock > /tmp/old.lock && quiver diff pipelines/demo.yaml --against /tmp/old.lock
+  quiver diff pipelines/demo.yaml --against sweep:1 --to sweep:2`,
+  push: `usage: quiver push PIPELINE.yaml --remote URL [--cache-dir DIR]
+
+Uploads the results that <pipeline>.lock and the latest run reference (objects first, then
+manifests) to a remote cache: a shared directory (path or file://) or an HTTP server speaking
+GET/PUT/HEAD (+ WebDAV MOVE for atomic uploads), e.g. nginx with dav_methods. $QUIVER_REMOTE
+is the default remote.
+
+example:
+  quiver push pipelines/demo.yaml --remote https://cache.example.org/quiver/`,
+  pull: `usage: quiver pull PIPELINE.yaml --remote URL [--cache-dir DIR]
+
+Downloads what <pipeline>.lock references (or, without a lock, the latest run pushed for the
+pipeline), verifying every object against its content hash before storing it; a corrupted
+remote object is reported and never used. Then 'quiver run' finds every stage cached.
+
+example:
+  quiver pull pipelines/demo.yaml --remote /eos/lab/quiver-cache`,
   clean: `usage: quiver clean [PIPELINE.yaml] [--cache-dir DIR]`,
   exec: `usage: quiver exec --cache-dir STORE KEY`,
   datasets: `usage: quiver datasets list
@@ -137,6 +208,16 @@ export async function main(
         return await cmdClean(rest, io);
       case "exec":
         return await cmdExec(rest, stages, io);
+      case "verify":
+        return await cmdVerify(rest, stages, io);
+      case "sweep":
+        return await cmdSweep(rest, stages, io);
+      case "diff":
+        return await cmdDiff(rest, stages, io);
+      case "push":
+        return await cmdPush(rest, stages, io);
+      case "pull":
+        return await cmdPull(rest, stages, io);
       case "datasets":
         return await cmdDatasets(rest, io);
       default: {

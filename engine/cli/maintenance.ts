@@ -10,6 +10,8 @@ import { common, parse, UsageError } from "./args.js";
 import { fmtMs } from "./console.js";
 import { openStore, storeDir, type Io } from "./load.js";
 import type { Store } from "../../cache/store.js";
+import { lockPathFor, readLockFile } from "../lock-file.js";
+import { applyEviction, holdersOf, parseSize, planEviction } from "./gc-budget.js";
 
 function fmtBytes(n: number): string {
   if (n < 1024) return `${n} B`;
@@ -22,7 +24,8 @@ function fmtBytes(n: number): string {
 export async function liveKeys(store: Store): Promise<Set<string>> {
   const keep = new Set<string>();
   for (const name of await store.listRecords()) {
-    if (!name.startsWith("pipeline-")) continue;
+    // Latest runs, lock files (written or pulled) and sweeps all record `stages: {id: {key}}`.
+    if (!/^(pipeline|lock|sweep)-/.test(name)) continue;
     const rec = (await store.readRecord(name)) as { stages?: Record<string, { key?: string }> } | undefined;
     for (const s of Object.values(rec?.stages ?? {})) if (typeof s.key === "string") keep.add(s.key);
   }
@@ -34,7 +37,16 @@ export async function liveKeys(store: Store): Promise<Set<string>> {
 }
 
 export async function cmdGc(argv: string[], io: Io): Promise<number> {
-  const { values, positionals } = parse(argv, { ...common, "dry-run": { type: "boolean", short: "n" } });
+  const { values, positionals } = parse(argv, {
+    ...common,
+    "dry-run": { type: "boolean", short: "n" },
+    "max-size": { type: "string" },
+  });
+  const budget = values["max-size"] === undefined ? undefined : parseSize(values["max-size"]);
+  if (budget === undefined && values["max-size"] !== undefined)
+    throw new UsageError(
+      `--max-size expects a size such as 5G, 500M or 20000000, got "${values["max-size"]}"`,
+    );
   const dir = storeDir(positionals[0], values["cache-dir"]);
   if (!fs.existsSync(dir)) {
     io.out(`no store at ${dir}: nothing to collect`);
@@ -42,11 +54,35 @@ export async function cmdGc(argv: string[], io: Io): Promise<number> {
   }
   const { store } = await openStore(dir, io);
   const keep = await liveKeys(store);
+  const lock = positionals[0] ? await readLockFile(lockPathFor(path.resolve(positionals[0]))) : undefined;
+  for (const s of Object.values(lock?.stages ?? {})) keep.add(s.key);
   const r = await store.gc(keep, values["dry-run"] === true);
   const verb = values["dry-run"] ? "would remove" : "removed";
   io.out(
     `${verb} ${r.manifests} run manifest(s) and ${r.objects} object(s), freeing ${fmtBytes(r.bytes)}; kept ${keep.size} result(s) referenced by the latest runs`,
   );
+  if (budget !== undefined) {
+    // In a dry run the unreferenced objects are still on disk: plan as if they were gone.
+    const holders = await holdersOf(store, keep);
+    const live = new Set(holders.map((h) => h.hash));
+    const objects = (await store.listObjects()).filter((o) => live.has(o.hash));
+    const plan = planEviction(objects, holders, budget);
+    if (!plan.evict.length) {
+      io.out(`kept results take ${fmtBytes(plan.before)}, within --max-size ${fmtBytes(budget)}`);
+      return 0;
+    }
+    const evictVerb = values["dry-run"] ? "would evict" : "evicted";
+    io.out(
+      `${evictVerb} ${plan.evict.length} payload(s) (${fmtBytes(plan.freed)}) to fit ${fmtBytes(budget)}: ${fmtBytes(plan.before)} → ${fmtBytes(plan.after)}; recomputing them would take ${fmtMs(plan.lostMs)} (recorded durations)`,
+    );
+    for (const e of plan.evict.slice(0, values["dry-run"] ? 20 : 5))
+      io.out(
+        `  ${e.hash}  ${fmtBytes(e.size).padStart(10)}  ${fmtMs(e.costMs).padStart(8)}  ${e.stages.join(", ")}`,
+      );
+    if (plan.after > budget)
+      io.out(`still over budget: the rest is metrics and manifests, which gc never evicts`);
+    if (!values["dry-run"]) await applyEviction(store, plan);
+  }
   return 0;
 }
 

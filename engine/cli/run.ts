@@ -8,7 +8,10 @@ import { eventsRecordName, recordableEvents, type RunEventsRecord } from "../rep
 import type { Registry } from "../pipeline/validate.js";
 import { intOpt, parse, pipelineOpts, UsageError } from "./args.js";
 import { consoleReporter, describeReasons } from "./console.js";
-import { loadPipeline, openStore, storeDir, type Io } from "./load.js";
+import { displayPath, loadPipeline, openStore, storeDir, type Io } from "./load.js";
+import type { FingerprintDoc } from "../fingerprint.js";
+import { keysOf, lockColumn, readThrough, remoteFor, writeLockAfterRun } from "./share.js";
+import { formatParams } from "../sweep.js";
 import { defaultReportPath, writeReport } from "./report.js";
 
 export async function cmdRun(
@@ -25,6 +28,10 @@ export async function cmdRun(
     "keep-going": { type: "boolean" },
     "dry-run": { type: "boolean" },
     isolate: { type: "boolean" },
+    remote: { type: "string" },
+    push: { type: "boolean" },
+    "no-lock": { type: "boolean" },
+    lock: { type: "string" },
     report: { type: "boolean" },
   });
   const file = positionals[0];
@@ -49,6 +56,10 @@ export async function cmdRun(
   const dryRun = mode === "status" || values["dry-run"] === true;
   const sources = (f: string) => (f === spec.file ? loaded.text : undefined);
   const events: EngineEvent[] = [];
+  const docs = new Map<string, { key: string; doc: FingerprintDoc }>();
+  const remote = remoteFor(store, values.remote);
+  const paramsLine = formatParams(spec);
+  if (!values.json && paramsLine) io.out(paramsLine);
   const human = consoleReporter(io, sources);
   const emit = (e: EngineEvent) => {
     events.push(e);
@@ -74,8 +85,11 @@ export async function cmdRun(
       dataRoots: (values["data-root"] ?? []).map((r) => path.resolve(r)),
       signal: ac.signal,
       ...(values.isolate ? { isolate: { cli: process.argv[1] ?? "" } } : {}),
+      onFingerprint: (id, key, doc) => docs.set(id, { key, doc }),
+      ...(remote && !dryRun ? { remote: readThrough(remote, io) } : {}),
     });
-    if (dryRun && !values.json) printPlan(events, io, spec.file);
+    if (dryRun && !values.json)
+      printPlan(events, io, spec.file, await lockColumn(spec, store, events, docs, values.lock));
     if (!dryRun) {
       const record: RunEventsRecord = {
         at: new Date().toISOString(),
@@ -84,6 +98,18 @@ export async function cmdRun(
       };
       await store.writeRecord(eventsRecordName(spec.name), record);
       if (values.report) await writeReport(store, spec, defaultReportPath(spec), io, { events, previous });
+    }
+    if (!dryRun && result.ok) {
+      if (values["no-lock"] !== true) {
+        const lock = await writeLockAfterRun(spec, store, result);
+        if (lock.changed && !values.json) io.out(`wrote ${displayPath(lock.file)}`);
+      }
+      if (remote && values.push) {
+        const r = await remote.push(Object.values(keysOf(result)));
+        if (!values.json)
+          io.out(`pushed ${r.manifests} result(s), ${r.objects} object(s) to ${remote.backend.display}`);
+        for (const p of r.problems) io.err(`warning QV_REMOTE_PUSH: ${p}`);
+      }
     }
     return result.ok || dryRun
       ? dryRun && [...result.outcomes.values()].some((o) => o.status === "failed")
@@ -96,7 +122,12 @@ export async function cmdRun(
 }
 
 /** The status table: per stage cached / will run and why, root causes before cascades. */
-function printPlan(events: readonly EngineEvent[], io: Io, file: string): void {
+function printPlan(
+  events: readonly EngineEvent[],
+  io: Io,
+  file: string,
+  lock?: { notes: ReadonlyMap<string, string>; summary: string },
+): void {
   const planned = events.filter((e): e is Extract<EngineEvent, { type: "planned" }> => e.type === "planned");
   const width = Math.max(8, ...planned.map((e) => e.stage.length));
   io.out(`quiver status ${file}`);
@@ -113,7 +144,10 @@ function printPlan(events: readonly EngineEvent[], io: Io, file: string): void {
       if (cascade) cascades++;
       else roots++;
     }
-    io.out(`  ${e.decision === "cached" ? "✓" : cascade ? "↳" : "▶"} ${e.stage.padEnd(width)}  ${line}`);
+    const lockNote = lock?.notes.get(e.stage);
+    io.out(
+      `  ${e.decision === "cached" ? "✓" : cascade ? "↳" : "▶"} ${e.stage.padEnd(width)}  ${line}${lockNote ? ` · ${lockNote}` : ""}`,
+    );
   }
   for (const e of events)
     if (e.type === "failed") io.err(e.diagnostics.map((d) => `${d.code}: ${d.message}`).join("\n"));
@@ -121,4 +155,5 @@ function printPlan(events: readonly EngineEvent[], io: Io, file: string): void {
   io.out(
     `${cached} cached, ${roots} to run (root cause${roots === 1 ? "" : "s"}), ${cascades} downstream of them`,
   );
+  if (lock) io.out(lock.summary);
 }
