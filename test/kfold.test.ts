@@ -11,6 +11,7 @@ import { kfoldStage } from "../stages/kfold.js";
 import { predictStage } from "../stages/predict.js";
 import { rocAuc } from "../stages/lib/nn/metrics.js";
 import { tableOf } from "./fixtures/nn/helpers.js";
+import { MLP_TRAINER_ID } from "../stages/lib/mlp/index.js";
 
 function events(n: number, seed: number): Table {
   const rng = new Rng(seed);
@@ -148,10 +149,28 @@ void describe("kfold", () => {
     assert.equal(m.computed(), 9, "other data retrains");
   });
 
-  void test("folds in worker threads (jobs 2) give the same models and metrics as in-process", async () => {
+  void test("wasm folds on 2 threads give the same models and metrics as on 1", async () => {
     const t = tableValue(events(300, 7));
     const params = {
       ...nnParams,
+      k: 3,
+      model: { ...nnParams.model, layers: [{ dense: 8 }, { dropout: 0.2 }] },
+    };
+    const one = await runStage(kfoldStage, { params, inputs: { table: t }, jobs: 1, seed: 4 });
+    const two = await runStage(kfoldStage, { params, inputs: { table: t }, jobs: 2, seed: 4 });
+    assert.equal(one.summary?.trainer, MLP_TRAINER_ID);
+    assert.equal(two.summary?.threads, 2);
+    const blobs = (r: StageResult) =>
+      (r.outputs.models as { model: { blobs: Record<string, Uint8Array> } }).model.blobs;
+    assert.deepEqual(blobs(one), blobs(two));
+    assert.deepEqual(metricsOf(one), metricsOf(two));
+  });
+
+  void test("tfjs folds in worker threads (jobs 2) give the same models and metrics as in-process", async () => {
+    const t = tableValue(events(300, 7));
+    const params = {
+      ...nnParams,
+      trainer: "tfjs",
       k: 3,
       model: { ...nnParams.model, layers: [{ dense: 8 }, { dropout: 0.2 }] },
     };
@@ -163,6 +182,35 @@ void describe("kfold", () => {
     assert.deepEqual(blobs(one), blobs(two));
     const strip = (m: JsonObject) => (m.folds as JsonObject[]).map((f) => ({ ...f }));
     assert.deepEqual(strip(metricsOf(one)), strip(metricsOf(two)));
+  });
+
+  void test("gbt: a negative weight is named by its row in the input table", async () => {
+    const t = events(80, 9);
+    const col = (name: string) => (t.columns.get(name) as { values: Float64Array }).values;
+    const w = Float64Array.from(col("w"));
+    w[61] = -2;
+    await assert.rejects(
+      runStage(kfoldStage, {
+        params: { features: ["x0", "x1"], weight: "w", k: 2, model: { kind: "gbt", num_trees: 3 } },
+        inputs: { table: tableValue(tableOf({ x0: col("x0"), x1: col("x1"), label: col("label"), w })) },
+      }),
+      (e: unknown) =>
+        e instanceof StageError && e.code === "QV_GBT_WEIGHT" && e.data?.row === 61 && e.data.column === "w",
+    );
+  });
+
+  void test("gbt: a fold whose training rows hold one class is a StageError naming the fold", async () => {
+    // One signal row: with k = 2 one fold trains on background only.
+    const label = new Float64Array(40);
+    label[5] = 1;
+    const x = Float64Array.from({ length: 40 }, (_, i) => i);
+    await assert.rejects(
+      runStage(kfoldStage, {
+        params: { features: ["x0"], k: 2, model: { kind: "gbt", num_trees: 3 } },
+        inputs: { table: tableValue(tableOf({ x0: x, label })) },
+      }),
+      (e: unknown) => e instanceof StageError && e.code === "QV_ONE_CLASS" && /fold/.test(e.message),
+    );
   });
 
   void test("an error raised inside a worker arrives as a StageError", async () => {
@@ -179,6 +227,7 @@ void describe("kfold", () => {
       runStage(kfoldStage, {
         params: {
           ...nnParams,
+          trainer: "tfjs",
           k: 2,
           weight: "w",
           model: { ...nnParams.model, loss_normalization: "sum_of_weights" },

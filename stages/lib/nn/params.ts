@@ -15,6 +15,10 @@ import {
   type TrainerChoice,
 } from "./wasm-spec.js";
 
+/** Limits of stages/lib/gbt (MAX_DEPTH_LIMIT and the tree count), kept here so planning stays cheap. */
+export const GBT_MAX_DEPTH = 16;
+export const GBT_MAX_TREES = 100_000;
+
 export const trainingFields = {
   features: p.array(p.column({ description: "a feature column" }), {
     minItems: 1,
@@ -82,6 +86,21 @@ export function checkTrainingParams(pr: TrainingParams): ParamProblem[] {
         code: "QV_NN_TRAINER",
         message: `the WebAssembly trainer cannot train this network: ${why[0]}`,
         hint: "set trainer: tfjs, or auto to use tfjs for networks the WebAssembly trainer lacks",
+      });
+  }
+  if (pr.model.kind === "gbt") {
+    // The tree library's own limits (stages/lib/gbt/train.ts), beyond the schema's.
+    if (pr.model.max_depth > GBT_MAX_DEPTH)
+      problems.push({
+        path: ["model", "max_depth"],
+        code: "QV_GBT_OPTION",
+        message: `max_depth ${pr.model.max_depth} is above the limit of ${GBT_MAX_DEPTH}`,
+      });
+    if (pr.model.num_trees > GBT_MAX_TREES)
+      problems.push({
+        path: ["model", "num_trees"],
+        code: "QV_GBT_OPTION",
+        message: `num_trees ${pr.model.num_trees} is above the limit of ${GBT_MAX_TREES}`,
       });
   }
   if (pr.model.kind === "gbt" && pr.trainer !== "auto")
