@@ -29,6 +29,12 @@ export async function writeFileAtomic(
   } catch (err) {
     if (fh) await fh.close().catch(() => {});
     await fs.promises.rm(tmp, { force: true }).catch(() => {});
+    // The target is on another filesystem than tmpDir (a file next to the pipeline, the store on
+    // a scratch disk): rename cannot cross, so stage the temp file beside the target instead.
+    if ((err as { code?: string }).code === "EXDEV" && path.dirname(target) !== tmpDir)
+      return writeFileAtomic(target, data, path.dirname(target));
+    // Errors from a file handle carry no path; messages should name the file meant to be written.
+    if (typeof err === "object" && err !== null && !("path" in err)) Object.assign(err, { path: target });
     throw err;
   }
 }

@@ -38,8 +38,15 @@ export async function acquireLock(
   for (;;) {
     try {
       const fh = await fs.promises.open(file, "wx");
-      await fh.writeFile(JSON.stringify({ pid: process.pid, host: os.hostname(), at: Date.now() }));
-      await fh.close();
+      try {
+        await fh.writeFile(JSON.stringify({ pid: process.pid, host: os.hostname(), at: Date.now() }));
+        await fh.close();
+      } catch (err) {
+        // A full disk: do not leave an empty lock behind for the next run to wait on.
+        await fh.close().catch(() => {});
+        await fs.promises.rm(file, { force: true });
+        throw err;
+      }
       return async () => {
         await fs.promises.rm(file, { force: true });
       };

@@ -162,7 +162,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
       await recordFinished(n, job, outcome.manifest, prevOutputs, outcome.values);
       return outcome.manifest;
     } catch (err) {
-      fail(n, [stageErrorToDiagnostic(err, n.spec)], performance.now() - started);
+      fail(n, [stageErrorToDiagnostic(err, n.spec, store.root)], performance.now() - started);
       return undefined;
     }
   };
@@ -452,7 +452,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
   for (const n of nodes.values()) {
     n.done = process1(n)
       .catch((err: unknown) => {
-        fail(n, [stageErrorToDiagnostic(err, n.spec)], 0);
+        fail(n, [stageErrorToDiagnostic(err, n.spec, store.root)], 0);
       })
       .finally(() => {
         // Keep decoded tables in memory only while someone still needs them; later reads
@@ -489,8 +489,11 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
   return { ok, outcomes };
 }
 
-/** A StageError becomes a located diagnostic; anything else is a bug, reported as such. */
-export function stageErrorToDiagnostic(err: unknown, s: StageSpec): Diagnostic {
+/**
+ * A StageError becomes a located diagnostic; a full disk names the store; anything else is a bug,
+ * reported as such.
+ */
+export function stageErrorToDiagnostic(err: unknown, s: StageSpec, storeRoot?: string): Diagnostic {
   if (err instanceof StageError) {
     const where = err.data
       ? [
@@ -510,6 +513,17 @@ export function stageErrorToDiagnostic(err: unknown, s: StageSpec): Diagnostic {
         ...(err.length !== undefined ? { length: err.length } : {}),
       }),
       ...(err.hint ? { hint: err.hint } : {}),
+    };
+  }
+  const errno = typeof err === "object" && err !== null ? (err as { code?: unknown }).code : undefined;
+  if (errno === "ENOSPC" || errno === "EDQUOT") {
+    // Writes go through temp files that are removed on failure, so nothing partial is kept.
+    return {
+      severity: "error",
+      code: "QV_DISK_FULL",
+      message: `${s.id}: no space left on the device of the store ${storeRoot ?? "(unknown)"} while saving its results (${errno}); nothing partial was kept`,
+      location: s.locate([]),
+      hint: "free space there, or move the store with --cache-dir, then run again",
     };
   }
   const message = err instanceof Error ? err.message : String(err);
