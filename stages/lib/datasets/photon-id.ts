@@ -118,7 +118,19 @@ export async function writePhotonId(
   for (let r = 0; r < n; r++) {
     const sig = rng.uniform() < PHOTON_SIGNAL_FRACTION;
     if (sig) signal++;
-    const ptv = sig ? 1 + gammaInt(rng, 2, 25) : 0.2 + rng.exponential(3);
+    // Background kinds: < 0.4 merged π0, < 0.7 hadronic / pileup, else photon-like fakes.
+    const kind = rng.uniform();
+    // Real e/γ: prompt (hard) or soft (from b decays, conversions); fakes: soft pileup, and jet
+    // fragments whose pT overlaps the signal's.
+    const ptv = sig
+      ? rng.uniform() < 0.3
+        ? 0.4 + rng.exponential(4)
+        : 1 + gammaInt(rng, 2, 25)
+      : kind < 0.4
+        ? 0.3 + rng.exponential(6)
+        : kind < 0.7
+          ? 0.2 + rng.exponential(2.5)
+          : 1 + gammaInt(rng, 2, 12);
     const etav = 2.958 * rng.uniform() - 1.479; // the ECAL barrel
     const phiv = 2 * Math.PI * rng.uniform() - Math.PI;
     const energy = ptv * Math.cosh(etav);
@@ -138,9 +150,8 @@ export async function writePhotonId(
         addShower(grid, contained * brem, x0, y0 + (rng.uniform() < 0.5 ? -1 : 1) * (1 + rng.uniform()), 0.5);
       iso = rng.exponential(0.6) + (rng.uniform() < 0.15 ? rng.exponential(3) : 0);
     } else {
-      const kind = rng.uniform();
       const contained = 0.9 * energy;
-      if (kind < 0.45) {
+      if (kind < 0.4) {
         // π0 → γγ merged: two showers, separation falling with the π0 momentum.
         const d = Math.min(2, rng.exponential(0.5) + 0.3 * rng.uniform() + 2 / (1 + energy));
         const ang = 2 * Math.PI * rng.uniform();
@@ -148,15 +159,16 @@ export async function writePhotonId(
         addShower(grid, contained * z, x0, y0, 0.36);
         addShower(grid, contained * (1 - z), x0 + d * Math.cos(ang), y0 + d * Math.sin(ang), 0.36);
         iso = rng.exponential(2.5);
-      } else if (kind < 0.75) {
+      } else if (kind < 0.7) {
         // Hadronic deposit or pileup: broad, with energy in the HCAL behind.
         addShower(grid, contained, x0, y0, 0.6 + 0.4 * Math.abs(rng.normal()));
         hadFrac = 0.05 + rng.exponential(0.25);
         iso = rng.exponential(3.5);
       } else {
-        // Photon-like fakes: single showers a little wider than real ones, less isolated.
-        addShower(grid, 0.95 * energy, x0, y0, 0.36 + 0.08 * Math.abs(rng.normal()));
-        iso = rng.exponential(1.5);
+        // Photon-like fakes (e.g. a π0 taking most of a jet's energy): single showers barely
+        // wider than real ones and a little less isolated; they limit the achievable rejection.
+        addShower(grid, 0.95 * energy, x0, y0, 0.34 + 0.06 * Math.abs(rng.normal()));
+        iso = rng.exponential(1.0);
       }
     }
     for (let i = 0; i < 25; i++) {
