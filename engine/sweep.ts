@@ -115,8 +115,10 @@ export function stageSignatures(spec: PipelineSpec): Map<string, string> {
   return sig;
 }
 
-export function formatParams(spec: PipelineSpec): string {
-  const names = Object.keys(spec.params).sort();
+export function formatParams(spec: PipelineSpec, omit: ReadonlySet<string> = new Set()): string {
+  const names = Object.keys(spec.params)
+    .filter((n) => !omit.has(n))
+    .sort();
   if (!names.length) return "";
   const origin = { pipeline: "pipeline", cli: "--set", file: "--params" } as const;
   return `params: ${names
@@ -124,7 +126,7 @@ export function formatParams(spec: PipelineSpec): string {
       const p = spec.params[n]!;
       return `${n}=${typeof p.value === "string" ? p.value : canonicalJson(p.value)} (${origin[p.origin]})`;
     })
-    .join(", ")} · seed ${spec.seed}`;
+    .join(", ")}${omit.has("seed") ? "" : ` · seed ${spec.seed}`}`;
 }
 
 export function meanStd(xs: readonly number[]): { mean: number; std: number; n: number } {

@@ -115,7 +115,13 @@ export async function lockColumn(
   lockFile?: string,
 ): Promise<{ notes: Map<string, string>; summary: string } | undefined> {
   const file = lockFile ?? lockPathFor(path.resolve(spec.file));
-  const lock = await readLockFile(file);
+  let lock: LockFile | undefined;
+  try {
+    lock = await readLockFile(file);
+  } catch (err) {
+    if (!(err instanceof LockFileError)) throw err;
+    return { notes: new Map(), summary: `lock ${displayPath(file)}: not compared: ${err.message}` };
+  }
   if (!lock) {
     if (lockFile) throw new UsageError(`no lock file ${lockFile}`);
     return undefined;

@@ -143,8 +143,10 @@ export async function cmdSweep(argv: string[], registry: Registry, io: Io): Prom
   io.out(
     `quiver sweep ${displayPath(file)} · ${points.length} point${points.length === 1 ? "" : "s"} · ${jobs} job${jobs === 1 ? "" : "s"}`,
   );
-  const pl = formatParams(base);
-  if (pl) io.out(pl.replace(/^params: /, "base params: "));
+  const swept = new Set(Object.keys(points[0]!.values));
+  io.out(`grid: ${values.grid.join(" × ")}`);
+  const pl = formatParams(base, swept);
+  if (pl) io.out(pl.replace(/^params: /, "other params: "));
   const width = Math.max(5, ...points.map((p) => pointLabel(p.values).length));
   io.out(`  ${"point".padEnd(width)}  cached  to run`);
   points.forEach((p, i) =>
