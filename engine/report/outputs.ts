@@ -132,6 +132,7 @@ export function modelSummary(model: ModelArtifact, trainMetrics: JsonObject | un
     const params = countParams(nn);
     if (params !== undefined) out.parameters = params;
     if (typeof nn.backend === "string") out.backend = nn.backend;
+    if (typeof nn.trainer === "string") out.trainer = nn.trainer;
   }
   const gbt = isJsonObject(innerModel.gbt ?? null) ? (innerModel.gbt as JsonObject) : undefined;
   if (gbt) {
@@ -149,6 +150,19 @@ export function modelSummary(model: ModelArtifact, trainMetrics: JsonObject | un
 }
 
 function findLayers(nn: JsonObject): string[] {
+  // The wasm trainer's own layout: layers: [{kind: dense, units, activation} | {kind: dropout, rate} ...]
+  if (Array.isArray(nn.layers))
+    return nn.layers.filter(isJsonObject).map((l) => {
+      const kind = typeof l.kind === "string" ? l.kind : "layer";
+      const bits = [
+        kind.charAt(0).toUpperCase() + kind.slice(1),
+        typeof l.units === "number" ? String(l.units) : "",
+        typeof l.rate === "number" ? `rate ${l.rate}` : "",
+        typeof l.activation === "string" && l.activation !== "linear" ? l.activation : "",
+      ];
+      return bits.filter(Boolean).join(" ");
+    });
+  // tfjs-layers' Keras topology.
   const topo = isJsonObject(nn.modelTopology ?? null) ? (nn.modelTopology as JsonObject) : undefined;
   const config = isJsonObject(topo?.config ?? null) ? (topo!.config as JsonObject) : undefined;
   const layers = config?.layers;

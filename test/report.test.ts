@@ -1,0 +1,201 @@
+/**
+ * `quiver report`: the report of each pipeline in pipelines/ (run small), parsed: every plot its
+ * stages call for is present with data drawn, the file is self-contained (no URL, script, font or
+ * image from outside), and `run --report` says what reran and why, with metric deltas.
+ */
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { after, describe, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { parse as parseYaml } from "yaml";
+import { main } from "../engine/cli/main.js";
+import { loadPipeline, openStore } from "../engine/cli/load.js";
+import { runPipeline } from "../engine/executor.js";
+import type { EngineEvent } from "../engine/events.js";
+import { readLastRun } from "../engine/history.js";
+import type { PipelineSpec } from "../engine/pipeline/spec.js";
+import { eventsRecordName, recordableEvents } from "../engine/report/collect.js";
+import { generateReport } from "../engine/report/html.js";
+import { registry } from "../stages/index.js";
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "quiver-report-"));
+after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+const quiet = { out: () => {}, err: () => {}, color: false };
+
+/** Plot ids the report must hold for a pipeline, from its stage types and params. */
+function expectedPlots(spec: PipelineSpec): string[] {
+  const ids: string[] = [];
+  for (const id of spec.order) {
+    const s = spec.stages.get(id)!;
+    const pr = s.params as Record<string, unknown>;
+    switch (s.def.type) {
+      case "train":
+        ids.push(`loss:${id}`);
+        for (const f of pr.features as string[]) ids.push(`input:${id}:${f}`);
+        break;
+      case "roc":
+        ids.push(`roc:${id}`, `rejection:${id}`);
+        break;
+      case "ks":
+        for (const sc of pr.scores as string[]) ids.push(`response:${id}:${sc}`);
+        break;
+      case "significance":
+        ids.push(`significance:${id}`);
+        break;
+    }
+  }
+  return ids;
+}
+
+/** The `data-plot` → `data-points` of every plot in the HTML. */
+function plotsIn(html: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const m of html.matchAll(/<svg class="plot" data-plot="([^"]+)" data-points="(\d+)"/g))
+    out.set(m[1]!.replace(/&quot;/g, '"').replace(/&amp;/g, "&"), Number(m[2]));
+  return out;
+}
+
+/** assert.match without printing a whole report when it fails. */
+function has(html: string, re: RegExp, yes = true): void {
+  assert.equal(re.test(html), yes, `${yes ? "expected" : "did not expect"} ${re}`);
+}
+
+function assertSelfContained(html: string): void {
+  has(html, /https?:\/\//i, false);
+  has(html, /<script|<link|<img|<iframe|@import|@font-face/i, false);
+  for (const m of html.matchAll(/\b(?:href|src|xlink:href)="([^"]*)"/g))
+    assert.ok(m[1]!.startsWith("#"), `a link leaving the file: ${m[1]}`);
+  for (const m of html.matchAll(/url\(([^)]*)\)/g)) assert.ok(m[1]!.startsWith("#"), `url(${m[1]})`);
+}
+
+function assertPlots(html: string, expected: string[], label: string): void {
+  const plots = plotsIn(html);
+  for (const id of expected) {
+    assert.ok(plots.has(id), `${label}: plot ${id} missing; have ${[...plots.keys()].join(", ")}`);
+    assert.ok(plots.get(id)! > 0, `${label}: plot ${id} drew no data`);
+  }
+  // Every drawn path has coordinates (an empty "d" would be an empty plot that looks fine in the count).
+  has(html, /<path d=""/, false);
+}
+
+describe("quiver report", () => {
+  test("demo: run --report writes a self-contained report with every expected plot", async () => {
+    const dir = path.join(tmp, "demo");
+    fs.mkdirSync(dir);
+    fs.copyFileSync(path.join(repoRoot, "pipelines", "demo.yaml"), path.join(dir, "demo.yaml"));
+    const cwd = process.cwd();
+    process.chdir(dir); // run --report writes NAME-report.html in the working directory
+    try {
+      const small = ["--set", "events=3000", "--jobs", "2"];
+      assert.equal(await main(["run", "demo.yaml", ...small, "--set", "epochs=2"], quiet, registry), 0);
+      const err: string[] = [];
+      const io = { out: () => {}, err: (s: string) => err.push(s), color: false };
+      assert.equal(
+        await main(["run", "demo.yaml", ...small, "--set", "epochs=3", "--report"], io, registry),
+        0,
+      );
+      assert.match(err.join("\n"), /report: demo-report\.html \(\d+ plots/);
+      const html = fs.readFileSync(path.join(dir, "demo-report.html"), "utf8");
+      const loaded = loadPipeline(path.join(dir, "demo.yaml"), registry, {}, quiet)!;
+      assertPlots(html, expectedPlots(loaded.spec), "demo");
+      assertSelfContained(html);
+      // The DAG: one box per stage, coloured by this run, linking to its section.
+      for (const id of loaded.spec.order) {
+        has(html, new RegExp(`<a href="#stage-${id}" class="dag-node" data-stage="${id}"`));
+        has(html, new RegExp(`<section class="stage" id="stage-${id}"`));
+      }
+      has(html, /data-stage="nn" data-state="ran"/);
+      has(html, /data-stage="bdt" data-state="cached"/);
+      // What changed: nn reran because of its epochs, with the line; downstream as cascades; deltas.
+      const changes = html.slice(html.indexOf('id="changes"'), html.indexOf('class="stage"'));
+      has(changes, /nn<\/a>.*params\.model\.epochs: 2 → 3/);
+      has(changes, /scores<\/a>.*input table changed \(upstream nn_test\)/);
+      has(changes, /bdt<\/a>/, false);
+      has(changes, /<td>val_loss<\/td>/);
+      // Results: cutflow, scaler params, model summary, table schemas.
+      has(html, /<table class="grid cutflow">/);
+      has(html, /<th>leptons: lep1_pt &gt; 25 &amp;&amp; lep2_pt &gt; 20<\/th>/);
+      has(html, /<th>mean<\/th>.*<th>scale<\/th>/);
+      has(html, /<th>layers<\/th><td>\[Dense 16 relu, Dense 16 relu/);
+      has(html, /<th>parameters<\/th><td>417<\/td>/);
+      has(html, /lep1_pt<\/code><span class="dim">:float64/);
+
+      // Standalone `quiver report` reads the stored events: same plots, same story.
+      assert.equal(await main(["report", "demo.yaml", "--out", "again.html"], quiet, registry), 0);
+      const again = fs.readFileSync(path.join(dir, "again.html"), "utf8");
+      assert.deepEqual([...plotsIn(again).keys()], [...plotsIn(html).keys()]);
+      has(again, /params\.model\.epochs: 2 → 3/);
+      // A cached rerun: nothing reran.
+      assert.equal(await main(["run", "demo.yaml", ...small, "--set", "epochs=3"], quiet, registry), 0);
+      assert.equal(await main(["report", "demo.yaml", "--out", "cached.html"], quiet, registry), 0);
+      const cached = fs.readFileSync(path.join(dir, "cached.html"), "utf8");
+      has(cached, /Nothing reran: every stage came from the cache/);
+      has(cached, /data-state="ran"/, false);
+    } finally {
+      process.chdir(cwd);
+    }
+  });
+
+  test("report of a pipeline that has not run says so and draws nothing", async () => {
+    const dir = path.join(tmp, "never");
+    fs.mkdirSync(dir);
+    fs.copyFileSync(path.join(repoRoot, "pipelines", "demo.yaml"), path.join(dir, "demo.yaml"));
+    const out = path.join(dir, "r.html");
+    assert.equal(await main(["report", path.join(dir, "demo.yaml"), "--out", out], quiet, registry), 0);
+    const html = fs.readFileSync(out, "utf8");
+    assert.equal(plotsIn(html).size, 0);
+    has(html, /No stored result for this stage/);
+    assertSelfContained(html);
+  });
+
+  // The other seed pipelines, run small in place (their data paths are relative to pipelines/).
+  const files = fs
+    .readdirSync(path.join(repoRoot, "pipelines"))
+    .filter((f) => f.endsWith(".yaml") && f !== "demo.yaml");
+  for (const f of files) {
+    test(`report of pipelines/${f}`, { timeout: 240_000 }, async (t) => {
+      const file = path.join(repoRoot, "pipelines", f);
+      const doc = parseYaml(fs.readFileSync(file, "utf8")) as { params?: Record<string, unknown> };
+      const params = doc.params ?? {};
+      const dataParam =
+        typeof params.data === "string" ? path.resolve(path.dirname(file), params.data) : undefined;
+      if (dataParam && !fs.existsSync(dataParam)) {
+        t.skip(`its data folder ${path.relative(repoRoot, dataParam)} is absent`);
+        return;
+      }
+      // Small versions: one or two epochs, two folds, fewer rows where the pipeline has a knob.
+      const set: string[] = [];
+      if ("epochs" in params) set.push("epochs=2");
+      if ("folds" in params) set.push("folds=2");
+      if ("events" in params) set.push("events=3000");
+      if ("background" in params) set.push("background=5000");
+      if ("signal" in params) set.push("signal=1000");
+      const loaded = loadPipeline(file, registry, { set }, quiet);
+      assert.ok(loaded, `${f} does not load`);
+      const { store, memo } = await openStore(path.join(tmp, `store-${f}`), quiet);
+      const events: EngineEvent[] = [];
+      const previous = await readLastRun(store, loaded.spec.name);
+      const r = await runPipeline({
+        spec: loaded.spec,
+        store,
+        jobs: 2,
+        emit: (e) => events.push(e),
+        fileMemo: memo,
+      });
+      assert.ok(r.ok, `${f} failed: ${JSON.stringify(events.filter((e) => e.type === "failed"))}`);
+      await store.writeRecord(eventsRecordName(loaded.spec.name), {
+        at: new Date().toISOString(),
+        events: recordableEvents(events),
+        previous,
+      });
+      const t0 = performance.now();
+      const report = await generateReport({ store, spec: loaded.spec });
+      t.diagnostic(`${f}: report in ${Math.round(performance.now() - t0)} ms, ${report.plots.length} plots`);
+      assertPlots(report.html, expectedPlots(loaded.spec), f);
+      assertSelfContained(report.html);
+    });
+  }
+});
