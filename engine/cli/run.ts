@@ -1,6 +1,7 @@
 /** `quiver run`, `quiver status` (alias `plan`) and `quiver exec`. */
 import os from "node:os";
 import path from "node:path";
+import { renderDiagnostics, type SourceLookup } from "../diagnostics.js";
 import type { EngineEvent } from "../events.js";
 import { runPipeline } from "../executor.js";
 import { readLastRun } from "../history.js";
@@ -89,7 +90,7 @@ export async function cmdRun(
       ...(remote && !dryRun ? { remote: readThrough(remote, io) } : {}),
     });
     if (dryRun && !values.json)
-      printPlan(events, io, spec.file, await lockColumn(spec, store, events, docs, values.lock));
+      printPlan(events, io, spec.file, sources, await lockColumn(spec, store, events, docs, values.lock));
     if (!dryRun) {
       const record: RunEventsRecord = {
         at: new Date().toISOString(),
@@ -126,6 +127,7 @@ function printPlan(
   events: readonly EngineEvent[],
   io: Io,
   file: string,
+  sources: SourceLookup,
   lock?: { notes: ReadonlyMap<string, string>; summary: string },
 ): void {
   const planned = events.filter((e): e is Extract<EngineEvent, { type: "planned" }> => e.type === "planned");
@@ -149,8 +151,9 @@ function printPlan(
       `  ${e.decision === "cached" ? "✓" : cascade ? "↳" : "▶"} ${e.stage.padEnd(width)}  ${line}${lockNote ? ` · ${lockNote}` : ""}`,
     );
   }
-  for (const e of events)
-    if (e.type === "failed") io.err(e.diagnostics.map((d) => `${d.code}: ${d.message}`).join("\n"));
+  // Stages that cannot even be planned (a missing or confined file): located, like any diagnostic.
+  const failures = events.flatMap((e) => (e.type === "failed" ? e.diagnostics : []));
+  if (failures.length) io.err(renderDiagnostics(failures, sources, io.color));
   const cached = planned.filter((e) => e.decision === "cached").length;
   io.out(
     `${cached} cached, ${roots} to run (root cause${roots === 1 ? "" : "s"}), ${cascades} downstream of them`,
