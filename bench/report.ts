@@ -12,7 +12,6 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import type { ObjectRef } from "../cache/store.js";
 import { decodeArtifact } from "../engine/artifacts.js";
 import { main } from "../engine/cli/main.js";
 import { loadPipeline, openStore } from "../engine/cli/load.js";
@@ -51,7 +50,7 @@ try {
     for (const { key } of Object.values(last.stages)) {
       const m = (await st.readManifest(key)) as RunManifest | undefined;
       for (const [port, ref] of Object.entries(m?.objects ?? {})) {
-        const b = await st.getObject(ref as ObjectRef);
+        const b = await st.getObject(ref);
         if (b) {
           bytes += b.length;
           await decodeArtifact(m!.kinds[port] as PortKind, b);
