@@ -4,8 +4,11 @@
  * (replay: QUIVER_CHAOS_SEED=<seed>). QUIVER_CHAOS_KILLS sets the number of kills (default 20).
  */
 import assert from "node:assert/strict";
+import fs from "node:fs";
 import { after, describe, test } from "node:test";
 import type { EngineEvent } from "../engine/events.js";
+import { main } from "../engine/cli/main.js";
+import { testRegistry } from "./support/test-stages.js";
 import { Rig, storeObjects } from "./support/rig.js";
 import {
   auditStore,
@@ -92,6 +95,17 @@ describe("kill -9 at random moments", () => {
       assert.deepEqual(again.ran, [], "after the completed run everything is cached");
       // Interrupted writes may leave temp files behind (gc removes old ones); never in objects/.
       for (const name of tmpLeftovers(r.cacheDir)) assert.match(name, /\.tmp$/);
+      // `quiver verify` recomputes every stage and compares with the clean run's lock file.
+      fs.copyFileSync(clean.path("p.lock"), r.path("clean.lock"));
+      const lines: string[] = [];
+      const io = { out: (s: string) => lines.push(s), err: (s: string) => lines.push(s), color: false };
+      const verify = await main(
+        ["verify", r.path("p.yaml"), "--lock", r.path("clean.lock")],
+        io,
+        testRegistry,
+      );
+      assert.equal(verify, 0, lines.join("\n"));
+      assert.match(lines.join("\n"), new RegExp(`${STAGES.length} bit-identical`));
       if (KILLS >= 10)
         assert.ok(interrupted >= KILLS / 4, `only ${interrupted}/${KILLS} kills hit a live run`);
     });
