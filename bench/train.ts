@@ -6,10 +6,14 @@
  * kernel, and the matrix products alone.
  *
  *   node dist/bench/train.js [rows]          (PYTHON selects the interpreter; default python3)
+ *   node dist/bench/train.js --stages        (the train/kfold stages in the real pipelines,
+ *                                             default trainer vs tfjs: bench/train-e2e.ts)
  */
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import os from "node:os";
+import path from "node:path";
+import { stageTimings } from "./train-e2e.js";
 import { Rng } from "../stages/lib/random.js";
 import { loadTf, resolveBackend, type BackendChoice } from "../stages/lib/nn/backend.js";
 import { buildNet, forwardLogits } from "../stages/lib/nn/network.js";
@@ -236,6 +240,14 @@ async function main(): Promise<void> {
   if (args[0] === "--child") {
     const res = await child(args[1] as BackendChoice, Number(args[2]));
     process.stdout.write(JSON.stringify(res) + "\n");
+    return;
+  }
+  if (args[0] === "--stages") {
+    // End-to-end train/kfold stage timings in the real pipelines: default trainer vs tfjs.
+    console.log(
+      `train stages benchmark; ${new Date().toISOString()}; load average ${os.loadavg()[0]!.toFixed(2)} on ${os.cpus().length} cores`,
+    );
+    await stageTimings(path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", ".."));
     return;
   }
   const n = Number(args[0] ?? 100_000);

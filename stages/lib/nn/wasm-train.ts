@@ -17,6 +17,7 @@ import type { JsonObject, JsonValue } from "../../../engine/json.js";
 import { StageError } from "../../../engine/stage.js";
 import type { MlpActivation, MlpData, MlpLayer, MlpTrainer } from "../mlp/index.js";
 import { mlpSpecProblems } from "../mlp/spec.js";
+import { chunking } from "../mlp/layout.js";
 import { Rng, deriveSeed } from "../random.js";
 import { fitNormalization, rowMajor, type LabeledData, type Normalization } from "./data.js";
 import { ownBuffer, sigmoid } from "./network.js";
@@ -98,7 +99,13 @@ export async function trainNnWasm(req: WasmTrainRequest): Promise<WasmTrainResul
   const d = train.features.length;
   const n = train.n;
   const norm = spec.normalization ? fitNormalization(train.features) : undefined;
-  const mlpSpec = toMlpSpec(spec, d, req.seed, req.threads);
+  // More threads than a batch has chunks would only wait (results never depend on the count).
+  const hasBatchNorm = mlpLayersHaveBatchNorm(spec);
+  const threads = Math.max(
+    1,
+    Math.min(req.threads, chunking(Math.min(spec.batch_size, n), hasBatchNorm).chunks),
+  );
+  const mlpSpec = toMlpSpec(spec, d, req.seed, threads);
   const names = weightNames(spec);
   const { createMlpTrainer, mlpSpecProblems } = await import("../mlp/index.js");
   const problems = mlpSpecProblems(mlpSpec);
@@ -165,6 +172,10 @@ export async function trainNnWasm(req: WasmTrainRequest): Promise<WasmTrainResul
       await trainer.dispose();
     }
   });
+}
+
+function mlpLayersHaveBatchNorm(spec: NnSpec): boolean {
+  return spec.layers.some((l) => "batchnorm" in l);
 }
 
 /** Trainable parameters (kernels, biases, batchnorm gamma and beta; not the moving statistics). */
