@@ -11,7 +11,7 @@ import path from "node:path";
 import { after, describe, test } from "node:test";
 import type { EngineEvent } from "../engine/events.js";
 import { main } from "../engine/cli/main.js";
-import { Rig } from "./support/rig.js";
+import { repoRoot, Rig } from "./support/rig.js";
 import { testRegistry } from "./support/test-stages.js";
 import { STACK_FRAME } from "./support/chaos.js";
 
@@ -182,5 +182,50 @@ describe("writing is confined to the store and to paths named on the command lin
     assert.equal(fs.readFileSync(target, "utf8"), "x\n1\n2\n3\n");
     assert.deepEqual(listFiles(outside, ""), [...outsideBefore, "exported.csv"].sort());
     assert.deepEqual(listFiles(r.dir, r.cacheDir), afterRun, "export wrote nothing in the project");
+  });
+});
+
+/** Every .ts file under the given top-level folders of the repository. */
+function sources(...tops: string[]): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const abs = path.join(d, e.name);
+      if (e.isDirectory()) walk(abs);
+      else if (e.name.endsWith(".ts")) out.push(abs);
+    }
+  };
+  for (const t of tops) if (fs.existsSync(path.join(repoRoot, t))) walk(path.join(repoRoot, t));
+  return out;
+}
+
+describe("a pipeline never executes code", () => {
+  const files = sources("engine", "stages", "cache");
+  const rel = (f: string) => path.relative(repoRoot, f).split(path.sep).join("/");
+
+  test("no eval, no new Function anywhere in the engine, the stages or the store", (t) => {
+    if (files.length === 0) return t.skip("sources not found next to the compiled tests");
+    for (const f of files)
+      assert.doesNotMatch(fs.readFileSync(f, "utf8"), /\beval\s*\(|new\s+Function\s*\(/, rel(f));
+  });
+
+  test("dynamic imports name fixed modules, never a value from a pipeline", (t) => {
+    if (files.length === 0) return t.skip("sources not found next to the compiled tests");
+    // The one non-literal import: the optional native tfjs package, a constant.
+    const allowed = new Set(["stages/lib/nn/backend.ts import(TFJS_NODE)"]);
+    for (const f of files)
+      for (const m of fs.readFileSync(f, "utf8").matchAll(/\bimport\(\s*([^"'`\s)][^)]*)\)/g))
+        assert.ok(allowed.has(`${rel(f)} import(${m[1]!.trim()})`), `${rel(f)}: import(${m[1]})`);
+  });
+
+  test("only the isolate executor and `report --open` start processes", (t) => {
+    if (files.length === 0) return t.skip("sources not found next to the compiled tests");
+    const spawning = files.filter((f) => /child_process/.test(fs.readFileSync(f, "utf8"))).map(rel);
+    assert.deepEqual(spawning.sort(), ["engine/cli/report.ts", "engine/executor.ts"]);
+  });
+
+  test("no stage type runs shell commands or scripts", () => {
+    for (const type of testRegistry.keys())
+      assert.doesNotMatch(type, /^(shell|sh|bash|exec|script|python|eval|command|run)$/i);
   });
 });
