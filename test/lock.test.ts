@@ -73,16 +73,25 @@ describe("lock file", () => {
     other.remove();
   });
 
-  test("a failed run leaves the lock alone; --no-lock skips writing it", async () => {
+  test("overrides, --no-lock and failed runs leave the lock alone; --write-lock records overrides", async () => {
     const r = rig();
     await r.quiver("run", "p.yaml");
     const before = r.read("p.lock");
-    await r.quiver("run", "p.yaml", "--set", "amount=3", "--no-lock");
+    const explored = await text(r, "run", "p.yaml", "--set", "amount=3");
+    assert.equal(explored.code, 0);
+    assert.match(explored.out, /lock file not updated: this run has --set\/--params overrides/);
     assert.equal(r.read("p.lock"), before);
+    r.write("p.yaml", PIPELINE.replace("amount: 1,", "amount: 5,"));
+    await r.quiver("run", "p.yaml", "--no-lock");
+    assert.equal(r.read("p.lock"), before);
+    r.write("p.yaml", PIPELINE);
     fs.rmSync(r.path("data/numbers.txt"));
-    const failed = await r.quiver("run", "p.yaml", "--set", "amount=4");
+    const failed = await r.quiver("run", "p.yaml", "--set", "amount=4", "--write-lock");
     assert.notEqual(failed.code, 0);
     assert.equal(r.read("p.lock"), before);
+    r.write("data/numbers.txt", "1 2 3 4\n");
+    await r.quiver("run", "p.yaml", "--set", "amount=4", "--write-lock");
+    assert.equal((JSON.parse(r.read("p.lock")) as Lock).stages.total!.metrics["metrics.sum"], 26);
     r.remove();
   });
 

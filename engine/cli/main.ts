@@ -55,7 +55,9 @@ examples:
   --json              print events as NDJSON instead of text
   --remote URL        read through a remote cache: on a local miss, fetch the result (verified)
   --push              after a successful run, upload its results to --remote
-  --no-lock           do not write <pipeline>.lock (written after every successful run)
+  --no-lock           do not write <pipeline>.lock (written after every successful run
+                      without --set/--params overrides)
+  --write-lock        write the lock even with overrides
   --report            write the HTML report at the end (NAME-report.html; see 'quiver report')
 
 examples:

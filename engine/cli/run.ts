@@ -32,6 +32,7 @@ export async function cmdRun(
     remote: { type: "string" },
     push: { type: "boolean" },
     "no-lock": { type: "boolean" },
+    "write-lock": { type: "boolean" },
     lock: { type: "string" },
     report: { type: "boolean" },
   });
@@ -101,10 +102,13 @@ export async function cmdRun(
       if (values.report) await writeReport(store, spec, defaultReportPath(spec), io, { events, previous });
     }
     if (!dryRun && result.ok) {
-      if (values["no-lock"] !== true) {
+      // The lock describes the pipeline as committed: runs with overrides are explorations.
+      const overridden = (values.set?.length ?? 0) > 0 || values.params !== undefined;
+      if (values["no-lock"] !== true && (!overridden || values["write-lock"] === true)) {
         const lock = await writeLockAfterRun(spec, store, result);
         if (lock.changed && !values.json) io.out(`wrote ${displayPath(lock.file)}`);
-      }
+      } else if (overridden && values["no-lock"] !== true && !values.json)
+        io.out("lock file not updated: this run has --set/--params overrides (--write-lock to record them)");
       if (remote && values.push) {
         const r = await remote.push(Object.values(keysOf(result)));
         if (!values.json)
