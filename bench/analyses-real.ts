@@ -92,10 +92,14 @@ function quiverRun(
   ...args: string[]
 ): { wallMs: number; ran: number; engineMs: number } {
   const t = performance.now();
-  const r = spawnSync(process.execPath, [cli, "run", file, "--json", "--cache-dir", cacheDir, ...args], {
-    stdio: "pipe",
-    maxBuffer: 64 * 1024 * 1024,
-  });
+  const r = spawnSync(
+    process.execPath,
+    [cli, "run", file, "--json", "--no-lock", "--cache-dir", cacheDir, ...args],
+    {
+      stdio: "pipe",
+      maxBuffer: 64 * 1024 * 1024,
+    },
+  );
   const wallMs = performance.now() - t;
   if (r.status !== 0) throw new Error(`quiver run ${file} failed (${r.status}): ${r.stderr.toString()}`);
   let ran = 0;

@@ -38,7 +38,17 @@ async function quiver(args: string[]): Promise<{ code: number; out: string[]; er
 }
 
 async function run(file: string, cacheDir: string, ...args: string[]): Promise<Run> {
-  const r = await quiver(["run", file, "--json", "--cache-dir", cacheDir, "--jobs", "2", ...args]);
+  const r = await quiver([
+    "run",
+    file,
+    "--json",
+    "--cache-dir",
+    cacheDir,
+    "--jobs",
+    "2",
+    "--no-lock",
+    ...args,
+  ]);
   const events = r.out
     .join("\n")
     .split("\n")
