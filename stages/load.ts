@@ -50,7 +50,9 @@ const params = p.object({
   ),
   header: p.withDefault(p.boolean({ description: "CSV files start with a header line." }), true),
   names: p.optional(
-    p.array(p.string(), { description: "CSV column names (required to name header-less columns)." }),
+    p.array(p.string(), {
+      description: "column names for header-less CSV files, or for a 2-D HDF5 matrix (which stores none)",
+    }),
   ),
   labels: p.optional(
     p.object({

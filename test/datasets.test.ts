@@ -29,9 +29,9 @@ import { runStage } from "./support/stage-harness.js";
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "quiver-datasets-"));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-async function load(file: string, dataset?: string): Promise<Table> {
+async function load(file: string, dataset?: string, names?: readonly string[]): Promise<Table> {
   const r = await runStage(loadStage, {
-    params: { files: [file], ...(dataset ? { dataset } : {}) },
+    params: { files: [file], ...(dataset ? { dataset } : {}), ...(names ? { names } : {}) },
     baseDir: tmp,
   });
   const out = r.outputs.table;
@@ -129,13 +129,17 @@ describe("higgs-4l generator", () => {
 });
 
 describe("photon-id generator", () => {
-  test("the notebook's 61 columns in order, in HDF5 dataset l1pf_egm_reg, read by the load stage", async () => {
+  test("the notebook's 61 columns in order, as a plain matrix in HDF5 dataset l1pf_egm_reg, read by the load stage", async () => {
     const r = await writePhotonId(path.join(tmp, "p"), { scale: 0.02, seed: 4 });
     assert.equal(path.basename(r.file), PHOTON_FILE);
     assert.equal(PHOTON_COLUMNS.length, 61);
     assert.equal(PHOTON_COLUMNS[0], "pt");
     assert.equal(PHOTON_COLUMNS[60], "gen_match");
-    const t = await load(r.file, PHOTON_DATASET);
+    // Like the notebook's file, the matrix stores no names: unnamed columns are column_1 … column_61.
+    const unnamed = await load(r.file, PHOTON_DATASET);
+    assert.equal(unnamed.columns.size, 61);
+    assert.ok(unnamed.columns.has("column_61"));
+    const t = await load(r.file, PHOTON_DATASET, PHOTON_COLUMNS);
     assert.deepEqual([...t.columns.keys()], PHOTON_COLUMNS);
     assert.equal(t.numRows, r.rows);
     const gm = col(t, "gen_match");
@@ -166,8 +170,8 @@ describe("photon-id generator", () => {
   test("deterministic from the seed", async () => {
     const a = await writePhotonId(path.join(tmp, "pa"), { scale: 0.005, seed: 9 });
     const b = await writePhotonId(path.join(tmp, "pb"), { scale: 0.005, seed: 9 });
-    const ta = await load(a.file, PHOTON_DATASET);
-    const tb = await load(b.file, PHOTON_DATASET);
+    const ta = await load(a.file, PHOTON_DATASET, PHOTON_COLUMNS);
+    const tb = await load(b.file, PHOTON_DATASET, PHOTON_COLUMNS);
     for (const c of PHOTON_COLUMNS) assert.deepEqual(col(ta, c), col(tb, c), c);
   });
 });

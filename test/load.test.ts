@@ -7,9 +7,9 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { tableToArrowIPC } from "../engine/arrow-codec.js";
 import { StageError } from "../engine/stage.js";
-import type { Column, Table } from "../engine/table.js";
+import { makeTable, type Column, type Table } from "../engine/table.js";
 import { loadStage } from "../stages/load.js";
-import { writeHdf5Table } from "../stages/lib/io/hdf5.js";
+import { writeHdf5Matrix, writeHdf5Table } from "../stages/lib/io/hdf5.js";
 import { runStage } from "./support/stage-harness.js";
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -284,6 +284,20 @@ void describe("load: Parquet, Arrow, HDF5", () => {
       dataset: "/l1pf_egm_reg",
       layout: "compound",
     });
+  });
+
+  void test("HDF5 2-D matrix (no stored names): columns named by names:, a count mismatch is an error", async () => {
+    const numeric = makeTable([
+      ["a", { type: "float64", values: Float64Array.from([1.5, 2.5, NaN]) }],
+      ["b", { type: "float64", values: Float64Array.from([-1, 0, 1e300]) }],
+    ]);
+    await writeHdf5Matrix(path.join(tmp, "matrix.h5"), "m", numeric);
+    const unnamed = await load({ files: ["matrix.h5"] });
+    assert.deepEqual([...unnamed.table.columns.keys()], ["column_1", "column_2"]);
+    assert.equal((unnamed.summary.files as { layout: string }[])[0]!.layout, "matrix");
+    const named = await load({ files: ["matrix.h5"], names: ["a", "b"] });
+    assertSameTable(named.table, numeric);
+    await loadError({ files: ["matrix.h5"], names: ["a"] }, "QV_LOAD_NAMES");
   });
 
   void test("HDF5: several tables need dataset:, with suggestions; nested paths and column groups", async () => {

@@ -12,7 +12,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { makeTable, float64Column } from "../../../engine/table.js";
 import { deriveSeed, Rng } from "../random.js";
-import { writeHdf5Table } from "../io/hdf5.js";
+import { writeHdf5Matrix } from "../io/hdf5.js";
 import { gammaInt } from "./kinematics.js";
 
 const OFF = ["m2", "m1", "p0", "p1", "p2"] as const;
@@ -264,7 +264,8 @@ export async function writePhotonId(
   const file = path.join(outDir, PHOTON_FILE);
   const tmp = `${file}.tmp-${process.pid}`;
   try {
-    await writeHdf5Table(tmp, PHOTON_DATASET, table);
+    // The notebook reads a plain 2-D matrix and names the columns itself; write the same layout.
+    await writeHdf5Matrix(tmp, PHOTON_DATASET, table);
     fs.renameSync(tmp, file);
   } catch (err) {
     fs.rmSync(tmp, { force: true });

@@ -51,3 +51,25 @@ export async function writeHdf5Table(
     f.close();
   }
 }
+
+/**
+ * Writes the numeric columns of `table` as one 2-D float64 dataset (rows × columns, row-major),
+ * the layout of a plain numpy matrix saved with h5py: the file carries no column names.
+ */
+export async function writeHdf5Matrix(absPath: string, datasetName: string, table: Table): Promise<void> {
+  const { h5 } = await h5wasm();
+  const cols = [...table.columns.values()];
+  const k = cols.length;
+  const n = table.numRows;
+  const data = new Float64Array(n * k);
+  cols.forEach((c, j) => {
+    if (c.type === "dict") throw new Error("writeHdf5Matrix: text columns cannot go in a numeric matrix");
+    for (let r = 0, i = j; r < n; r++, i += k) data[i] = c.values[r]!;
+  });
+  const f = new h5.File(absPath, "w");
+  try {
+    f.create_dataset({ name: datasetName, data, shape: [n, k], dtype: "<d" });
+  } finally {
+    f.close();
+  }
+}

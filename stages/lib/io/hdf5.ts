@@ -6,7 +6,10 @@
  *   per field; array-valued fields become `<field>_0 … <field>_{k-1}`;
  * - a pandas "fixed" frame (`DataFrame.to_hdf(..., format="fixed")`, pandas' default): a group
  *   with `axis0` (column names) and `block<i>_items` / `block<i>_values` (2-D) datasets;
- * - a group of equal-length 1-D datasets: one column per dataset.
+ * - a group of equal-length 1-D datasets: one column per dataset;
+ * - a 2-D numeric dataset (rows × columns, as `h5py` writes a plain numpy matrix): the file has no
+ *   column names, so they come from `names:` (or default to column_1 … column_k). The CMS
+ *   photon-ID notebook reads its `l1pf_egm_reg` this way and names the 61 columns itself.
  *
  * Compound data is copied out of the wasm heap in chunks and decoded field by field with a
  * DataView, never as one JS array per row (except for variable-length string fields, which
@@ -38,7 +41,7 @@ type H5File = InstanceType<H5["File"]>;
 type H5Group = InstanceType<H5["Group"]>;
 type H5Dataset = InstanceType<H5["Dataset"]>;
 
-export type Hdf5Layout = "compound" | "pandas-fixed" | "column-group";
+export type Hdf5Layout = "compound" | "pandas-fixed" | "column-group" | "matrix";
 
 export interface Hdf5Read {
   readonly table: Table;
@@ -48,7 +51,12 @@ export interface Hdf5Read {
 }
 
 /** Reads a table from an HDF5 file; `dataset` defaults to the only table-like object in it. */
-export async function readHdf5Table(absPath: string, file: string, dataset?: string): Promise<Hdf5Read> {
+export async function readHdf5Table(
+  absPath: string,
+  file: string,
+  dataset?: string,
+  names?: readonly string[],
+): Promise<Hdf5Read> {
   const { h5, module } = await h5wasm();
   let f: H5File;
   try {
@@ -104,7 +112,7 @@ export async function readHdf5Table(absPath: string, file: string, dataset?: str
       }
       target = pool[0]!;
     }
-    const table = readTarget(h5, module, f, target.path, target.layout, file);
+    const table = readTarget(h5, module, f, target.path, target.layout, file, names);
     return { table, dataset: target.path, layout: target.layout };
   } finally {
     f.close();
@@ -139,6 +147,9 @@ function findTables(h5: H5, f: H5File): { path: string; layout: Hdf5Layout }[] {
         if (m.type === T_COMPOUND && shape?.length === 1) {
           out.push({ path: childPath, layout: "compound" });
           allColumns = false;
+        } else if (shape?.length === 2 && (m.type === T_FLOAT || m.type === T_INTEGER)) {
+          out.push({ path: childPath, layout: "matrix" });
+          allColumns = false;
         } else if (
           shape?.length === 1 &&
           isScalarType(m) &&
@@ -169,8 +180,11 @@ function readTarget(
   path: string,
   layout: Hdf5Layout,
   file: string,
+  names: readonly string[] | undefined,
 ): Table {
   switch (layout) {
+    case "matrix":
+      return readMatrix(f.get(path) as H5Dataset, file, names);
     case "compound":
       return readCompound(module, f.get(path) as H5Dataset, file);
     case "pandas-fixed":
@@ -312,4 +326,27 @@ function readColumnGroup(h5: H5, g: H5Group, file: string): Table {
   return { numRows: n, columns };
 }
 
-export { writeHdf5Table } from "./hdf5-write.js";
+/** A rows × columns numeric dataset: one float64 column per matrix column, named by `names`. */
+function readMatrix(ds: H5Dataset, file: string, names: readonly string[] | undefined): Table {
+  const [rows, cols] = ds.metadata.shape as [number, number];
+  if (names !== undefined && names.length !== cols) {
+    throw new StageError(
+      "QV_LOAD_NAMES",
+      `${file}: the dataset has ${cols} columns but names: lists ${names.length}`,
+      { param: ["names"], hint: "give one name per matrix column, in order", data: { file } },
+    );
+  }
+  const flat = ds.value as unknown;
+  if (!ArrayBuffer.isView(flat))
+    throw new StageError("QV_LOAD_HDF5", `${file}: cannot read the matrix`, { data: { file } });
+  const src = flat as unknown as ArrayLike<number | bigint>;
+  const columns = new Map<string, Column>();
+  for (let c = 0; c < cols; c++) {
+    const v = new Float64Array(rows);
+    for (let r = 0, i = c; r < rows; r++, i += cols) v[r] = Number(src[i]!);
+    columns.set(names?.[c] ?? `column_${c + 1}`, { type: "float64", values: v });
+  }
+  return { numRows: rows, columns };
+}
+
+export { writeHdf5Matrix, writeHdf5Table } from "./hdf5-write.js";

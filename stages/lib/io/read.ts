@@ -109,7 +109,7 @@ export async function readTableFile(absPath: string, file: string, opts: ReadOpt
           data: { file },
         });
       }
-      const r = await readHdf5Table(absPath, file, opts.dataset);
+      const r = await readHdf5Table(absPath, file, opts.dataset, opts.names);
       return {
         table: r.table,
         format,
