@@ -71,13 +71,20 @@ describe("kill -9 at random moments", () => {
         ref.events.flatMap((e) => (e.type === "finished" ? [[e.stage, e.key]] : [])),
       );
 
+      const t1 = performance.now();
+      await runWithDeadline(clean, "p.yaml", [], DEADLINE_MS);
+      const cachedMs = performance.now() - t1;
+
       const r = rig({ "p.yaml": CHAIN });
       // Half of the attempts force a random stage, so kills also land while an existing entry is
       // rewritten, and later attempts still have work to interrupt once everything is cached.
+      // Half of the kill windows span a clean run, half a cached one: once most stages are
+      // cached, runs are short, and kills drawn from a clean run's span would mostly miss them.
       const kills = [];
       for (let i = 0; i < KILLS; i++) {
         const force = rng.uniform() < 0.5 ? ["--force", STAGES[rng.int(STAGES.length)]!] : [];
-        kills.push(...(await killRepeatedly(r, "p.yaml", force, 1, cleanMs * 1.2, rng)));
+        const window = 1.2 * (rng.uniform() < 0.5 ? cleanMs : cachedMs);
+        kills.push(...(await killRepeatedly(r, "p.yaml", force, 1, window, rng)));
       }
       const interrupted = kills.filter((k) => !k.finishedFirst).length;
       t.diagnostic(`seed ${seed}: ${KILLS} kills, ${interrupted} during a live run`);
