@@ -103,7 +103,8 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
   const fail = (n: Node, diagnostics: Diagnostic[], durationMs: number) => {
     n.status = "failed";
     emit({ type: "failed", stage: n.spec.id, ...(n.key ? { key: n.key } : {}), durationMs, diagnostics });
-    if (!opts.keepGoing) stopAfter ??= n.spec.id;
+    // A plan (dry run) goes on past a failure: status should show every independent stage.
+    if (!opts.keepGoing && !opts.dryRun) stopAfter ??= n.spec.id;
   };
 
   const loadValue = async (id: string, port: string): Promise<ArtifactValue> => {

@@ -91,7 +91,14 @@ export async function cmdRun(
       ...(remote && !dryRun ? { remote: readThrough(remote, io) } : {}),
     });
     if (dryRun && !values.json)
-      printPlan(events, io, spec.file, sources, await lockColumn(spec, store, events, docs, values.lock));
+      printPlan(
+        events,
+        io,
+        spec.file,
+        sources,
+        [...result.outcomes.keys()],
+        await lockColumn(spec, store, events, docs, values.lock),
+      );
     if (!dryRun) {
       const record: RunEventsRecord = {
         at: new Date().toISOString(),
@@ -132,6 +139,7 @@ function printPlan(
   io: Io,
   file: string,
   sources: SourceLookup,
+  order: readonly string[],
   lock?: { notes: ReadonlyMap<string, string>; summary: string },
 ): void {
   const planned = events.filter((e): e is Extract<EngineEvent, { type: "planned" }> => e.type === "planned");
@@ -155,12 +163,20 @@ function printPlan(
       `  ${e.decision === "cached" ? "✓" : cascade ? "↳" : "▶"} ${e.stage.padEnd(width)}  ${line}${lockNote ? ` · ${lockNote}` : ""}`,
     );
   }
-  // Stages that cannot even be planned (a missing or confined file): located, like any diagnostic.
-  const failures = events.flatMap((e) => (e.type === "failed" ? e.diagnostics : []));
+  // Stages that cannot even be planned (a missing or confined file), and the stages behind them.
+  const failed = events.filter((e): e is Extract<EngineEvent, { type: "failed" }> => e.type === "failed");
+  for (const e of failed)
+    io.out(`  ✗ ${e.stage.padEnd(width)}  cannot run: ${e.diagnostics.map((d) => d.code).join(", ")}`);
+  const seen = new Set([...planned.map((e) => e.stage), ...failed.map((e) => e.stage)]);
+  const blocked = order.filter((id) => !seen.has(id));
+  for (const id of blocked) io.out(`  - ${id.padEnd(width)}  blocked: needs a stage that cannot run`);
+  const failures = failed.flatMap((e) => e.diagnostics);
   if (failures.length) io.err(renderDiagnostics(failures, sources, io.color));
   const cached = planned.filter((e) => e.decision === "cached").length;
+  const problems = failed.length + blocked.length;
   io.out(
-    `${cached} cached, ${roots} to run (root cause${roots === 1 ? "" : "s"}), ${cascades} downstream of them`,
+    `${cached} cached, ${roots} to run (root cause${roots === 1 ? "" : "s"}), ${cascades} downstream of them` +
+      (problems ? `, ${failed.length} cannot run, ${blocked.length} blocked` : ""),
   );
   if (lock) io.out(lock.summary);
 }
