@@ -284,6 +284,11 @@ export const kfoldStage = defineStage({
       oofTable = withColumn(oofTable, pr.fold_column, int32Column(folds));
     }
     const vl = meanStd(foldMetrics.map((f) => num(f, "val_loss")));
+    let foldThreads = 1;
+    if (wasm && pr.model.kind === "nn") {
+      const { usefulThreads } = await import("./lib/nn/wasm-train.js");
+      foldThreads = usefulThreads(pr.model, pr.features.length, data.n - Math.ceil(data.n / pr.k), threads);
+    }
     return {
       outputs: {
         models: model(packFolds(foldModels, { stratify: pr.stratify })),
@@ -296,7 +301,7 @@ export const kfoldStage = defineStage({
         rows: data.n,
         trainer:
           isJsonObject(environment) && typeof environment.trainer === "string" ? environment.trainer : null,
-        ...(wasm ? { threads } : { workers: concurrency }),
+        ...(wasm ? { threads: foldThreads } : { workers: concurrency }),
       },
     };
   },

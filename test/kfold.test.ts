@@ -151,10 +151,15 @@ void describe("kfold", () => {
 
   void test("wasm folds on 2 threads give the same models and metrics as on 1", async () => {
     const t = tableValue(events(300, 7));
+    // Wide enough for the trainer to use a second thread (it does not for tiny networks).
     const params = {
       ...nnParams,
       k: 3,
-      model: { ...nnParams.model, layers: [{ dense: 8 }, { dropout: 0.2 }] },
+      model: {
+        ...nnParams.model,
+        layers: [{ dense: 256 }, { dropout: 0.2 }, { dense: 128 }],
+        batch_size: 256,
+      },
     };
     const one = await runStage(kfoldStage, { params, inputs: { table: t }, jobs: 1, seed: 4 });
     const two = await runStage(kfoldStage, { params, inputs: { table: t }, jobs: 2, seed: 4 });

@@ -95,11 +95,12 @@ void describe("trainer choice", () => {
     const params = {
       features,
       weight: "w",
+      // Wide enough for the trainer to use a second thread (it does not for tiny networks).
       model: {
         kind: "nn",
-        layers: [{ dense: 24 }, { dropout: 0.2 }, { dense: 12 }],
+        layers: [{ dense: 256 }, { dropout: 0.2 }, { dense: 128 }],
         epochs: 3,
-        batch_size: 160,
+        batch_size: 256,
       },
     };
     const t = tableValue(noisyTable(700, 3, { weights: true }));
@@ -108,6 +109,7 @@ void describe("trainer choice", () => {
     assert.equal(one.summary?.threads, 1);
     assert.equal(two.summary?.threads, 2);
     assert.deepEqual(modelOf(one).blobs.weights, modelOf(two).blobs.weights);
+    assert.deepEqual(historyColumn(one, "loss"), historyColumn(two, "loss"));
     assert.equal(canonicalJson(metricsOf(one) as JsonObject), canonicalJson(metricsOf(two) as JsonObject));
   });
 });
@@ -363,5 +365,23 @@ void describe("gbt data errors are StageErrors", () => {
         ["QV_GBT_OPTION", "model.num_trees"],
       ],
     );
+  });
+});
+
+void describe("threads", () => {
+  void test("a second thread only for batches with enough arithmetic, never more than the chunks", async () => {
+    const { usefulThreads } = await import("../stages/lib/nn/wasm-train.js");
+    const spec = (layers: Record<string, unknown>[], batch_size: number) =>
+      validated({ features, model: { kind: "nn", layers, batch_size } }).model as { kind: "nn" } & Parameters<
+        typeof usefulThreads
+      >[0];
+    // The 4-top network: 24→20→20→1, batch 200: about 1 MFLOP per batch.
+    assert.equal(usefulThreads(spec([{ dense: 20 }, { dropout: 0.2 }, { dense: 20 }], 200), 24, 3000, 2), 1);
+    assert.equal(usefulThreads(spec([{ dense: 256 }, { dense: 128 }], 256), 3, 700, 2), 2);
+    assert.equal(usefulThreads(spec([{ dense: 256 }, { dense: 128 }], 256), 3, 700, 1), 1);
+    // Batchnorm needs the whole batch in one chunk: one thread.
+    assert.equal(usefulThreads(spec([{ dense: 256 }, { batchnorm: {} }, { dense: 128 }], 256), 3, 700, 8), 1);
+    // No more threads than chunks (at least 32 rows each).
+    assert.equal(usefulThreads(spec([{ dense: 512 }, { dense: 512 }], 64), 3, 700, 8), 2);
   });
 });

@@ -99,12 +99,7 @@ export async function trainNnWasm(req: WasmTrainRequest): Promise<WasmTrainResul
   const d = train.features.length;
   const n = train.n;
   const norm = spec.normalization ? fitNormalization(train.features) : undefined;
-  // More threads than a batch has chunks would only wait (results never depend on the count).
-  const hasBatchNorm = mlpLayersHaveBatchNorm(spec);
-  const threads = Math.max(
-    1,
-    Math.min(req.threads, chunking(Math.min(spec.batch_size, n), hasBatchNorm).chunks),
-  );
+  const threads = usefulThreads(spec, d, n, req.threads);
   const mlpSpec = toMlpSpec(spec, d, req.seed, threads);
   const names = weightNames(spec);
   const { createMlpTrainer, mlpSpecProblems } = await import("../mlp/index.js");
@@ -174,8 +169,35 @@ export async function trainNnWasm(req: WasmTrainRequest): Promise<WasmTrainResul
   });
 }
 
-function mlpLayersHaveBatchNorm(spec: NnSpec): boolean {
-  return spec.layers.some((l) => "batchnorm" in l);
+/**
+ * Arithmetic a thread needs per batch before a second thread pays for the wake-up and the
+ * synchronisation after every batch (tens of microseconds, far more on a loaded machine): about
+ * 130 µs of work at the kernels' 30 GFLOP/s. bench/results/mlp.md: the 4-top and dark-matter
+ * networks (≤ 0.2 MFLOP per 32-row chunk) gain nothing from 2 threads; on a machine loaded
+ * several times over its cores, a second thread made the 4-top 5-fold CV 2-5 times slower.
+ */
+const MIN_FLOP_PER_THREAD = 4e6;
+
+/**
+ * Threads worth using for this network and batch, up to `allowed`: never more than a batch has
+ * chunks, and one per MIN_FLOP_PER_THREAD of the batch's work. Only speed depends on it: the
+ * trainer's results are bit-identical for any thread count.
+ */
+export function usefulThreads(spec: NnSpec, inputDim: number, rows: number, allowed: number): number {
+  const batch = Math.min(spec.batch_size, rows);
+  const hasBatchNorm = spec.layers.some((l) => "batchnorm" in l);
+  let width = inputDim;
+  let macs = 0;
+  for (const l of spec.layers)
+    if ("dense" in l) {
+      macs += width * l.dense;
+      width = l.dense;
+    }
+  macs += width;
+  // Forward, input gradient and weight gradient: three products of 2 flops per multiply-add.
+  const flops = 6 * macs * batch;
+  const byWork = Math.floor(flops / MIN_FLOP_PER_THREAD);
+  return Math.max(1, Math.min(allowed, chunking(batch, hasBatchNorm).chunks, byWork));
 }
 
 /** Trainable parameters (kernels, biases, batchnorm gamma and beta; not the moving statistics). */
