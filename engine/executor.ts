@@ -9,13 +9,15 @@ import { decodeArtifact } from "./artifacts.js";
 import type { Diagnostic } from "./diagnostics.js";
 import type { EngineEvent, EventSink, RunReason, SkipReason } from "./events.js";
 import { resolveConfined } from "./files.js";
-import { makeFingerprint, type FingerprintDoc } from "./fingerprint.js";
+import { makeFingerprint, type FingerprintDoc, type FingerprintInput } from "./fingerprint.js";
+import { runInChildProcess } from "./isolate.js";
+import { stageErrorToDiagnostic } from "./stage-errors.js";
 import type { FileHashMemo } from "./hash.js";
 import { jobRecordName, runJob, type Job, type RunManifest } from "./job.js";
 import type { JsonValue } from "./json.js";
 import type { PipelineSpec, StageSpec } from "./pipeline/spec.js";
 import { explainChanges, readLastRun, writeLastRun, type LastRun } from "./history.js";
-import { StageError, type ArtifactValue } from "./stage.js";
+import type { ArtifactValue } from "./stage.js";
 import { ancestorsInclusive } from "./graph.js";
 
 export interface RunOptions {
@@ -171,35 +173,9 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
   /** Hands the job to a `quiver exec` child process; its results come back through the store. */
   const execIsolated = async (n: Node, job: Job, started: number): Promise<RunManifest | undefined> => {
     await store.writeRecord(jobRecordName(job.key), job);
-    const { spawn } = await import("node:child_process");
-    const child = spawn(process.execPath, [opts.isolate!.cli, "exec", "--cache-dir", store.root, job.key], {
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stderr = "";
-    let buffered = "";
-    child.stdout.on("data", (d: Buffer) => {
-      buffered += d.toString();
-      let nl: number;
-      while ((nl = buffered.indexOf("\n")) >= 0) {
-        const line = buffered.slice(0, nl);
-        buffered = buffered.slice(nl + 1);
-        try {
-          const e = JSON.parse(line) as { type?: string; fraction?: number; message?: string };
-          if (e.type === "progress")
-            emit({
-              type: "progress",
-              stage: n.spec.id,
-              fraction: e.fraction ?? 0,
-              ...(e.message ? { message: e.message } : {}),
-            });
-          else if (e.type === "note") emit({ type: "note", stage: n.spec.id, message: e.message ?? "" });
-        } catch {
-          /* not an event line */
-        }
-      }
-    });
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    const code = await new Promise<number>((resolve) => child.on("close", (c) => resolve(c ?? 1)));
+    const { code, stderr } = await runInChildProcess(opts.isolate!.cli, store.root, job.key, (e) =>
+      emit({ ...e, stage: n.spec.id }),
+    );
     const m = (await store.readCompleteManifest(job.key)) as RunManifest | undefined;
     if (code !== 0 || !m) {
       fail(
@@ -315,22 +291,17 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
       fail(n, [stageErrorToDiagnostic(err, n.spec)], 0);
       return;
     }
-    const fp = makeFingerprint({
-      type: n.spec.def.type,
-      version: n.spec.def.version,
-      params: (n.spec.def.fingerprintParams
-        ? n.spec.def.fingerprintParams(n.spec.params)
-        : n.spec.params) as JsonValue,
-      inputs: Object.fromEntries(
+    const fp = stageFingerprint(
+      n.spec,
+      Object.fromEntries(
         Object.entries(n.spec.inputs).map(([port, r]) => [
           port,
           { kind: r.kind, hash: nodes.get(r.stage)!.outputs![r.port]!.hash, from: `${r.stage}.${r.port}` },
         ]),
       ),
-      files: fileHashes,
-      seed: n.spec.def.random ? n.spec.seed : undefined,
+      fileHashes,
       environment,
-    });
+    );
     n.key = fp.key;
     n.doc = fp.doc;
     opts.onFingerprint?.(id, fp.key, fp.doc);
@@ -419,17 +390,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
       environment = undefined;
     }
     // Assume upstream outputs come out as last time; whatever still differs is this stage's own change.
-    const fp = makeFingerprint({
-      type: n.spec.def.type,
-      version: n.spec.def.version,
-      params: (n.spec.def.fingerprintParams
-        ? n.spec.def.fingerprintParams(n.spec.params)
-        : n.spec.params) as JsonValue,
-      inputs: prev.fingerprint.inputs,
-      files: fileHashes,
-      seed: n.spec.def.random ? n.spec.seed : undefined,
-      environment,
-    });
+    const fp = stageFingerprint(n.spec, prev.fingerprint.inputs, fileHashes, environment);
     if (fp.key === prevKey) return [];
     return explainChanges(store, last, n.spec, fp.doc, () => false);
   };
@@ -490,52 +451,23 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
   return { ok, outcomes };
 }
 
-/**
- * A StageError becomes a located diagnostic; a full disk names the store; anything else is a bug,
- * reported as such.
- */
-export function stageErrorToDiagnostic(err: unknown, s: StageSpec, storeRoot?: string): Diagnostic {
-  if (err instanceof StageError) {
-    const where = err.data
-      ? [
-          err.data.file,
-          err.data.row !== undefined ? `row ${err.data.row}` : undefined,
-          err.data.column !== undefined ? `column "${err.data.column}"` : undefined,
-        ]
-          .filter(Boolean)
-          .join(", ")
-      : "";
-    return {
-      severity: "error",
-      code: err.code,
-      message: `${s.id}: ${where ? where + ": " : ""}${err.message}`,
-      location: s.locate(err.param ?? [], {
-        ...(err.offset !== undefined ? { offset: err.offset } : {}),
-        ...(err.length !== undefined ? { length: err.length } : {}),
-      }),
-      ...(err.hint ? { hint: err.hint } : {}),
-    };
-  }
-  const errno = typeof err === "object" && err !== null ? (err as { code?: unknown }).code : undefined;
-  if (errno === "ENOSPC" || errno === "EDQUOT") {
-    // Writes go through temp files that are removed on failure, so nothing partial is kept.
-    return {
-      severity: "error",
-      code: "QV_DISK_FULL",
-      message: `${s.id}: no space left on the device of the store ${storeRoot ?? "(unknown)"} while saving its results (${errno}); nothing partial was kept`,
-      location: s.locate([]),
-      hint: "free space there, or move the store with --cache-dir, then run again",
-    };
-  }
-  const message = err instanceof Error ? err.message : String(err);
-  const stack = err instanceof Error && err.stack ? err.stack.split("\n").slice(1, 4).join(" | ").trim() : "";
-  return {
-    severity: "error",
-    code: "QV_STAGE_BUG",
-    message: `${s.id}: stage type "${s.def.type}" failed unexpectedly: ${message}`,
-    location: s.locate([]),
-    hint: `this is a bug in Quiver, not in your pipeline; please report it${stack ? ` (at ${stack})` : ""}`,
-  };
-}
-
 export type { EngineEvent };
+export { stageErrorToDiagnostic };
+
+/** The fingerprint of a stage given the content hashes of its inputs and files. */
+function stageFingerprint(
+  s: StageSpec,
+  inputs: Record<string, FingerprintInput>,
+  files: Record<string, string>,
+  environment: JsonValue | undefined,
+): ReturnType<typeof makeFingerprint> {
+  return makeFingerprint({
+    type: s.def.type,
+    version: s.def.version,
+    params: (s.def.fingerprintParams ? s.def.fingerprintParams(s.params) : s.params) as JsonValue,
+    inputs,
+    files,
+    seed: s.def.random ? s.seed : undefined,
+    environment,
+  });
+}

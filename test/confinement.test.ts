@@ -221,7 +221,7 @@ describe("a pipeline never executes code", () => {
   test("only the isolate executor and `report --open` start processes", (t) => {
     if (files.length === 0) return t.skip("sources not found next to the compiled tests");
     const spawning = files.filter((f) => /child_process/.test(fs.readFileSync(f, "utf8"))).map(rel);
-    assert.deepEqual(spawning.sort(), ["engine/cli/report.ts", "engine/executor.ts"]);
+    assert.deepEqual(spawning.sort(), ["engine/cli/report.ts", "engine/isolate.ts"]);
   });
 
   test("no stage type runs shell commands or scripts", () => {
