@@ -13,11 +13,31 @@ import type { RemoteBackend } from "./remote.js";
 
 export interface HttpRemoteOptions {
   readonly authorization?: string;
+  /** Where `authorization` came from, or where it was looked for (names only): for auth errors. */
+  readonly credentialSource?: string;
   /** Per request; a stalled server fails the transfer instead of hanging it. */
   readonly timeoutMs?: number;
 }
 
 export class RemoteHttpError extends Error {}
+
+/** HTTP 401/403: the remote wants (other) credentials. Carries no credential values. */
+export class RemoteAuthError extends RemoteHttpError {
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly method: string,
+    /** The refused URL without query or credentials. */
+    readonly url: string,
+    /** The remote's display form and host name. */
+    readonly remote: string,
+    readonly host: string,
+    readonly credentialSource: string | undefined,
+    readonly sentCredentials: boolean,
+  ) {
+    super(message);
+  }
+}
 
 export class HttpRemote implements RemoteBackend {
   readonly display: string;
@@ -53,8 +73,10 @@ export class HttpRemote implements RemoteBackend {
     init: { body?: Uint8Array; headers?: Record<string, string> } = {},
   ): Promise<Response> {
     const headers: Record<string, string> = { ...(init.headers ?? {}) };
-    if (this.opts.authorization) headers.authorization = this.opts.authorization;
     const target = this.url(rel);
+    // Paths are built under the base URL, so this always holds; checked so that it stays so.
+    if (this.opts.authorization && target.origin === this.base.origin)
+      headers.authorization = this.opts.authorization;
     try {
       return await fetch(target, {
         method,
@@ -73,8 +95,23 @@ export class HttpRemote implements RemoteBackend {
   }
 
   private fail(method: string, rel: string, res: Response): never {
-    const what = res.status === 401 || res.status === 403 ? " (not authorised)" : "";
-    throw new RemoteHttpError(`${method} ${safeUrl(this.url(rel))}: HTTP ${res.status}${what}`);
+    const where = safeUrl(this.url(rel));
+    if (res.status === 401 || res.status === 403)
+      throw new RemoteAuthError(
+        `${method} ${where}: HTTP ${res.status} (not authorised)`,
+        res.status,
+        method,
+        where,
+        this.display,
+        this.base.hostname,
+        this.opts.credentialSource,
+        this.opts.authorization !== undefined,
+      );
+    const what =
+      res.status >= 300 && res.status < 400
+        ? " (a redirect: not followed, so credentials never leave this origin; give the final URL)"
+        : "";
+    throw new RemoteHttpError(`${method} ${where}: HTTP ${res.status}${what}`);
   }
 
   async size(rel: string): Promise<number | undefined> {

@@ -7,7 +7,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { openRemote, RemoteCache, RemoteSpecError, type TransferReport } from "../../cache/remote.js";
-import { RemoteHttpError } from "../../cache/remote-http.js";
+import { describeAuthFailure, RemoteCredentialsError, remoteOptions } from "../../cache/remote-auth.js";
+import { RemoteAuthError, RemoteHttpError } from "../../cache/remote-http.js";
 import type { Store } from "../../cache/store.js";
 import type { EngineEvent } from "../events.js";
 import { runPipeline, type RunResult } from "../executor.js";
@@ -43,13 +44,17 @@ export function fmtBytes(n: number): string {
   return `${(n / 1024 ** 3).toFixed(2)} GiB`;
 }
 
-/** The remote named by --remote, else $QUIVER_REMOTE; undefined when neither is set. */
+/**
+ * The remote named by --remote, else $QUIVER_REMOTE; undefined when neither is set. An HTTP remote
+ * gets credentials from the environment or netrc (cache/remote-auth.ts); a directory never does.
+ */
 export function remoteFor(store: Store, flag: string | undefined): RemoteCache | undefined {
   const spec = flag ?? process.env.QUIVER_REMOTE;
   if (!spec) return undefined;
   try {
-    return new RemoteCache(openRemote(spec), store);
+    return new RemoteCache(openRemote(spec, remoteOptions(spec)), store);
   } catch (err) {
+    if (err instanceof RemoteCredentialsError) throw new UsageError(`remote credentials: ${err.message}`);
     if (err instanceof RemoteSpecError || err instanceof RemoteHttpError || err instanceof TypeError)
       throw new UsageError(`--remote: ${err.message}`);
     throw err;
@@ -68,6 +73,11 @@ export function readThrough(remote: RemoteCache, io: Io): { fetch(key: string): 
         return ok;
       } catch (err) {
         down = true;
+        if (err instanceof RemoteAuthError) {
+          const { message, hint } = describeAuthFailure(err);
+          io.err(`warning QV_REMOTE_AUTH: ${message}; computing locally\n  hint: ${hint}`);
+          return false;
+        }
         io.err(
           `warning QV_REMOTE_UNAVAILABLE: ${err instanceof Error ? err.message : String(err)}; computing locally`,
         );
@@ -257,6 +267,11 @@ async function withRemoteErrors(io: Io, f: () => Promise<number>): Promise<numbe
   try {
     return await f();
   } catch (err) {
+    if (err instanceof RemoteAuthError) {
+      const { message, hint } = describeAuthFailure(err);
+      io.err(`error QV_REMOTE_AUTH: ${message}; stopped at the first refusal\n  hint: ${hint}`);
+      return 1;
+    }
     if (err instanceof RemoteHttpError) {
       io.err(
         `error QV_REMOTE: ${err.message}\n  hint: check the URL and that the server accepts GET/PUT/HEAD/MOVE`,

@@ -2,8 +2,10 @@
  * A real nginx with its WebDAV module, started for a test suite on 127.0.0.1 and a free port, from
  * a generated config in a temp dir (no daemon, no master process, nothing outside the temp dir).
  * When nginx (or its dav module) is missing, `startNginx` returns the reason to skip.
+ * With `auth`, every request needs HTTP Basic credentials (`auth_basic`).
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import crypto from "node:crypto";
 import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
@@ -14,6 +16,18 @@ export interface Nginx {
   /** The folder the server serves: tests corrupt files in it directly. */
   readonly root: string;
   stop(): Promise<void>;
+}
+
+export interface NginxOptions {
+  /** Require HTTP Basic credentials for every request. */
+  readonly auth?: { readonly user: string; readonly password: string };
+}
+
+/** An htpasswd line in nginx's RFC 2307 `{SSHA}` form: base64(sha1(password ‖ salt) ‖ salt). */
+export function htpasswdLine(user: string, password: string): string {
+  const salt = crypto.randomBytes(8);
+  const digest = crypto.createHash("sha1").update(password, "utf8").update(salt).digest();
+  return `${user}:{SSHA}${Buffer.concat([digest, salt]).toString("base64")}\n`;
 }
 
 function findNginx(): { bin: string; version: string } | { skip: string } {
@@ -39,10 +53,18 @@ function freePort(): Promise<number> {
   });
 }
 
-export async function startNginx(): Promise<Nginx | { skip: string }> {
+export async function startNginx(opts: NginxOptions = {}): Promise<Nginx | { skip: string }> {
   const found = findNginx();
   if ("skip" in found) return found;
+  if (opts.auth && found.version.includes("--without-http_auth_basic_module"))
+    return { skip: `${found.bin} is built without ngx_http_auth_basic_module` };
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "quiver-nginx-"));
+  let auth = "";
+  if (opts.auth) {
+    const file = path.join(dir, "htpasswd");
+    fs.writeFileSync(file, htpasswdLine(opts.auth.user, opts.auth.password), { mode: 0o600 });
+    auth = `\n      auth_basic "quiver";\n      auth_basic_user_file ${file};`;
+  }
   const root = path.join(dir, "root");
   fs.mkdirSync(root);
   const port = await freePort();
@@ -67,7 +89,7 @@ ${temps}
       dav_methods PUT DELETE MOVE;
       create_full_put_path on;
       dav_access user:rw group:r all:r;
-      client_max_body_size 0;
+      client_max_body_size 0;${auth}
     }
   }
 }
