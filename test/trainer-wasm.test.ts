@@ -292,6 +292,27 @@ void describe("predict on the WebAssembly kernels", () => {
     }
   });
 
+  void test("a table larger than one scoring block scores each row as alone", async () => {
+    const r = await runStage(trainStage, {
+      params: { features, model: { kind: "nn", normalization: true, layers: [{ dense: 6 }], epochs: 1 } },
+      inputs: { train: tableValue(noisyTable(100, 62)) },
+    });
+    const big = noisyTable(270_000, 63); // the scorer works in blocks of 262 144 rows
+    const score = async (t: Table) => {
+      const out = await runStage(predictStage, {
+        params: { column: "s" },
+        inputs: { model: r.outputs.model!, table: tableValue(t) },
+      });
+      return ((out.outputs.table as { table: Table }).table.columns.get("s") as { values: Float64Array })
+        .values;
+    };
+    const all = await score(big);
+    const rows = Int32Array.of(0, 262_143, 262_144, 269_999);
+    const { takeRows } = await import("../engine/table.js");
+    const some = await score(takeRows(big, rows));
+    rows.forEach((row, i) => assert.equal(all[row], some[i], `row ${row}`));
+  });
+
   void test("tfjs-trained models still score with tfjs", async () => {
     const t = tableValue(noisyTable(80, 60));
     const r = await runStage(trainStage, {

@@ -301,7 +301,7 @@ export async function scoreFeatures(
       if (isJsonObject(normJson)) norm = { mean: numberList(normJson.mean), std: numberList(normJson.std) };
       if (norm && (norm.mean.length !== features.length || norm.std.length !== features.length))
         throw bad("the model's normalisation does not match its features");
-      const wasm = await import("./nn/wasm-train.js");
+      const wasm = await import("./nn/wasm-net.js");
       if (wasm.isWasmNet(nn)) {
         // Trained on the WebAssembly kernels: scored on them too.
         const net = wasm.parseWasmNet(nn, weights, bad);

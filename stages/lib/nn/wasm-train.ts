@@ -15,15 +15,14 @@
  */
 import type { JsonObject, JsonValue } from "../../../engine/json.js";
 import { StageError } from "../../../engine/stage.js";
-import type { MlpActivation, MlpData, MlpLayer, MlpTrainer } from "../mlp/index.js";
-import { mlpSpecProblems } from "../mlp/spec.js";
+import type { MlpData, MlpTrainer } from "../mlp/index.js";
 import { chunking } from "../mlp/layout.js";
 import { Rng, deriveSeed } from "../random.js";
-import { fitNormalization, rowMajor, type LabeledData, type Normalization } from "./data.js";
-import { ownBuffer, sigmoid } from "./network.js";
+import { fitNormalization, rowMajor, type LabeledData } from "./data.js";
 import type { NnSpec } from "./spec.js";
 import { checkNnRequest, evaluateLogits, fmtSeconds, type History } from "./train-loop.js";
-import { MLP_TRAINER_ID, initialWeights, toMlpSpec, weightNames } from "./wasm-spec.js";
+import { wasmNetMeta, withTrainerErrors } from "./wasm-net.js";
+import { initialWeights, toMlpSpec, weightNames } from "./wasm-spec.js";
 
 export interface WasmTrainRequest {
   readonly spec: NnSpec;
@@ -44,31 +43,6 @@ export interface WasmTrainResult {
   readonly metrics: JsonObject;
   readonly seconds: number;
   readonly threads: number;
-}
-
-/** Turns the trainer's refusals into the user-facing errors they are. */
-async function withTrainerErrors<T>(f: () => Promise<T>): Promise<T> {
-  const { MlpDataError, MlpMemoryError } = await import("../mlp/index.js");
-  try {
-    return await f();
-  } catch (e) {
-    if (e instanceof MlpMemoryError)
-      throw new StageError("QV_NN_MEMORY", `the WebAssembly trainer ran out of memory: ${e.message}`, {
-        param: ["trainer"],
-        hint: "train on fewer rows, or set trainer: tfjs",
-      });
-    if (e instanceof MlpDataError && /sum of weights/.test(e.message))
-      throw new StageError("QV_NN_WEIGHT", `a training batch's weights sum to zero or less: ${e.message}`, {
-        param: ["model", "loss_normalization"],
-        hint: "with negative weights use loss_normalization: batch_size, or larger batches",
-      });
-    if (e instanceof Error && /not built/.test(e.message))
-      throw new StageError("QV_NN_TRAINER", e.message, {
-        param: ["trainer"],
-        hint: "build Quiver (npm run build), or set trainer: tfjs",
-      });
-    throw e;
-  }
 }
 
 /** Float32 weights concatenated little-endian (as tfjs saves them) and their specs. */
@@ -308,123 +282,4 @@ async function epochLoop(
     },
     seconds: (performance.now() - t0) / 1000,
   };
-}
-
-// ---- the network in the model artifact, and scoring it ----
-
-/**
- * The `nn` meta of a wasm-trained model: {trainer, input_dim, layers (the trainer's layer list,
- * output layer included), weightSpecs (names and shapes, tfjs style), normalization}.
- */
-export function wasmNetMeta(
-  layers: readonly MlpLayer[],
-  inputDim: number,
-  weightSpecs: JsonValue[],
-  norm: Normalization | undefined,
-): JsonObject {
-  return {
-    trainer: MLP_TRAINER_ID,
-    input_dim: inputDim,
-    layers: layers.map((l): JsonObject => ({ ...l })),
-    weightSpecs,
-    normalization: norm ? { mean: norm.mean, std: norm.std } : null,
-  };
-}
-
-/** Whether an `nn` meta holds a network from the wasm trainer (else it is a tfjs model). */
-export function isWasmNet(nn: JsonObject): boolean {
-  return typeof nn.trainer === "string" && nn.trainer.startsWith("quiver-wasm-mlp/");
-}
-
-export interface WasmNet {
-  readonly trainer: string;
-  readonly inputDim: number;
-  readonly layers: MlpLayer[];
-  readonly weights: Float32Array[];
-}
-
-/** The scores (sigmoid of the logit, float64) of a wasm-trained network on a float32 row-major matrix. */
-export async function scoreWasmNet(net: WasmNet, x: Float32Array, threads: number): Promise<Float64Array> {
-  if (x.length === 0) return new Float64Array(0);
-  const { createMlpTrainer } = await import("../mlp/index.js");
-  return withTrainerErrors(async () => {
-    const trainer = await createMlpTrainer({
-      inputDim: net.inputDim,
-      layers: net.layers,
-      optimizer: { kind: "sgd" },
-      threads,
-    });
-    try {
-      trainer.setWeights(net.weights);
-      const z = trainer.predictLogits(x);
-      for (let i = 0; i < z.length; i++) z[i] = sigmoid(z[i]!);
-      return z;
-    } finally {
-      await trainer.dispose();
-    }
-  });
-}
-
-/**
- * Reads a wasm-trained network back from its meta and weight bytes; `bad` makes the error for a
- * malformed artifact (the caller's QV_MODEL_FORMAT).
- */
-export function parseWasmNet(
-  nn: JsonObject,
-  bytes: Uint8Array | undefined,
-  bad: (m: string) => Error,
-): WasmNet {
-  const trainer = nn.trainer;
-  if (trainer !== MLP_TRAINER_ID)
-    throw bad(
-      `this network was trained by ${JSON.stringify(trainer ?? null)}; this Quiver reads ${MLP_TRAINER_ID}`,
-    );
-  const inputDim = nn.input_dim;
-  if (typeof inputDim !== "number" || !Number.isInteger(inputDim) || inputDim < 1)
-    throw bad("the network's input size is malformed");
-  if (!Array.isArray(nn.layers) || !Array.isArray(nn.weightSpecs) || !bytes)
-    throw bad("the network in this model is incomplete");
-  const layers = nn.layers.map((l): MlpLayer => {
-    if (!isObject(l)) throw bad("the network's layer list is malformed");
-    if (l.kind === "dense" && typeof l.units === "number" && typeof l.activation === "string")
-      return { kind: "dense", units: l.units, activation: l.activation as MlpActivation };
-    if (l.kind === "dropout" && typeof l.rate === "number") return { kind: "dropout", rate: l.rate };
-    if (l.kind === "batchnorm" && typeof l.momentum === "number" && typeof l.epsilon === "number")
-      return { kind: "batchnorm", momentum: l.momentum, epsilon: l.epsilon };
-    throw bad(`the network has a malformed layer ${JSON.stringify(l)}`);
-  });
-  const problems = mlpSpecProblems({ inputDim, layers, optimizer: { kind: "sgd" } });
-  if (problems.length > 0) throw bad(`the network in this model is malformed: ${problems[0]}`);
-  const expected: number[][] = [];
-  let width = inputDim;
-  for (const l of layers) {
-    if (l.kind === "dense") {
-      expected.push([width, l.units], [l.units]);
-      width = l.units;
-    } else if (l.kind === "batchnorm") expected.push([width], [width], [width], [width]);
-  }
-  if (nn.weightSpecs.length !== expected.length)
-    throw bad(`the network lists ${nn.weightSpecs.length} weight arrays; its layers need ${expected.length}`);
-  const sizes = nn.weightSpecs.map((w, i) => {
-    if (!isObject(w) || w.dtype !== "float32" || !Array.isArray(w.shape))
-      throw bad("the network's weight list is malformed");
-    if (JSON.stringify(w.shape) !== JSON.stringify(expected[i]))
-      throw bad(`weight array ${i} has shape ${JSON.stringify(w.shape)}, not ${JSON.stringify(expected[i])}`);
-    return expected[i]!.reduce((a, b) => a * b, 1);
-  });
-  const total = sizes.reduce((a, b) => a + b, 0);
-  if (!(total * 4 === bytes.byteLength))
-    throw bad(`the network's weights are ${bytes.byteLength} bytes; its weight list needs ${total * 4}`);
-  const all = new Float32Array(ownBuffer(bytes));
-  let off = 0;
-  const weights = sizes.map((size) => {
-    const w = all.subarray(off, off + size);
-    off += size;
-    return w;
-  });
-  return { trainer, inputDim, layers, weights };
-}
-
-function isObject(v: JsonValue | undefined): v is JsonObject {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
 }
