@@ -361,6 +361,34 @@ describe("HTTP remote with credentials (nginx auth_basic)", () => {
     );
   });
 
+  test("a refused pull: QV_REMOTE_AUTH, exit 1, nothing added to the store", async (t) => {
+    if (!server) return t.skip(skip);
+    const url = `${server.url}pull-refused/`;
+    const a = checkout();
+    const b = checkout();
+    try {
+      await withEnv(basicEnv, async () => {
+        assert.equal((await a.quiver("run", "p.yaml")).code, 0);
+        assert.equal((await a.quiver("push", "p.yaml", "--remote", url)).code, 0);
+      });
+      b.write("p.lock", a.read("p.lock"));
+      const envs: Record<string, string>[] = [
+        {},
+        { QUIVER_REMOTE_USER: USER, QUIVER_REMOTE_PASSWORD: WRONG },
+      ];
+      for (const env of envs) {
+        const pull = await withEnv(env, () => b.quiver("pull", "p.yaml", "--remote", url));
+        assert.equal(pull.code, 1, pull.stderr);
+        assert.match(pull.stderr, /^error QV_REMOTE_AUTH: .*\(HTTP 401 on GET /m);
+        assertNoSecrets("stderr", pull.stderr);
+        assert.equal(storeObjects(b.cacheDir).size, 0, "nothing pulled");
+      }
+    } finally {
+      a.remove();
+      b.remove();
+    }
+  });
+
   test("a refused push from a real process exits non-zero and stores nothing", async (t) => {
     if (!server) return t.skip(skip);
     const a = checkout();

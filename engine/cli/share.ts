@@ -267,23 +267,32 @@ async function withRemoteErrors(io: Io, f: () => Promise<number>): Promise<numbe
   try {
     return await f();
   } catch (err) {
-    if (err instanceof RemoteAuthError) {
-      const { message, hint } = describeAuthFailure(err);
-      io.err(`error QV_REMOTE_AUTH: ${message}; stopped at the first refusal\n  hint: ${hint}`);
-      return 1;
-    }
-    if (err instanceof RemoteHttpError) {
-      io.err(
-        `error QV_REMOTE: ${err.message}\n  hint: check the URL and that the server accepts GET/PUT/HEAD/MOVE`,
-      );
-      return 1;
-    }
-    if (err instanceof LockFileError) {
-      io.err(`error QV_LOCK_FILE: ${err.message}`);
-      return 1;
-    }
+    if (reportRemoteError(io, err)) return 1;
     throw err;
   }
+}
+
+/**
+ * Prints a remote failure (QV_REMOTE_AUTH, QV_REMOTE, QV_LOCK_FILE) and returns true; false for
+ * any other error, which the caller rethrows. Also for `run --push`, whose upload comes after a run.
+ */
+export function reportRemoteError(io: Io, err: unknown): boolean {
+  if (err instanceof RemoteAuthError) {
+    const { message, hint } = describeAuthFailure(err);
+    io.err(`error QV_REMOTE_AUTH: ${message}; stopped at the first refusal\n  hint: ${hint}`);
+    return true;
+  }
+  if (err instanceof RemoteHttpError) {
+    io.err(
+      `error QV_REMOTE: ${err.message}\n  hint: check the URL and that the server accepts GET/PUT/HEAD/MOVE`,
+    );
+    return true;
+  }
+  if (err instanceof LockFileError) {
+    io.err(`error QV_LOCK_FILE: ${err.message}`);
+    return true;
+  }
+  return false;
 }
 
 /** Numeric leaves (timing fields left out) of a metrics object, by dotted path. */
