@@ -185,6 +185,17 @@ describe("remote cache: HTTP (nginx + WebDAV)", () => {
     assert.equal(run.ran.length, 5);
     a.remove();
   });
+
+  test("run --push to an unreachable remote keeps the local results and reports the error, no crash", async () => {
+    const a = checkout();
+    const run = await a.quiver("run", "p.yaml", "--remote", "http://127.0.0.1:9/nothing/", "--push");
+    assert.equal(run.code, 1);
+    assert.match(run.stderr, /QV_REMOTE_/);
+    assert.equal(run.ran.length, 5);
+    const again = await a.quiver("run", "p.yaml");
+    assert.deepEqual(again.ran, []);
+    a.remove();
+  });
 });
 
 describe("HTTP remote client", () => {

@@ -11,7 +11,7 @@ import { intOpt, parse, pipelineOpts, UsageError } from "./args.js";
 import { consoleReporter, describeReasons } from "./console.js";
 import { displayPath, loadPipeline, openStore, storeDir, type Io } from "./load.js";
 import type { FingerprintDoc } from "../fingerprint.js";
-import { keysOf, lockColumn, readThrough, remoteFor, writeLockAfterRun } from "./share.js";
+import { keysOf, lockColumn, readThrough, remoteFor, reportRemoteError, writeLockAfterRun } from "./share.js";
 import { formatParams } from "../sweep.js";
 import { defaultReportPath, writeReport } from "./report.js";
 
@@ -117,10 +117,16 @@ export async function cmdRun(
       } else if (overridden && values["no-lock"] !== true && !values.json)
         io.out("lock file not updated: this run has --set/--params overrides (--write-lock to record them)");
       if (remote && values.push) {
-        const r = await remote.push(Object.values(keysOf(result)));
-        if (!values.json)
-          io.out(`pushed ${r.manifests} result(s), ${r.objects} object(s) to ${remote.backend.display}`);
-        for (const p of r.problems) io.err(`warning QV_REMOTE_PUSH: ${p}`);
+        try {
+          const r = await remote.push(Object.values(keysOf(result)));
+          if (!values.json)
+            io.out(`pushed ${r.manifests} result(s), ${r.objects} object(s) to ${remote.backend.display}`);
+          for (const p of r.problems) io.err(`warning QV_REMOTE_PUSH: ${p}`);
+        } catch (err) {
+          // The results are safe in the local store; only sharing them failed.
+          if (!reportRemoteError(io, err)) throw err;
+          return 1;
+        }
       }
     }
     return result.ok || dryRun
