@@ -21,7 +21,14 @@ import {
 } from "../engine/stage.js";
 import { p } from "../engine/schema.js";
 import { isJsonObject, type JsonObject } from "../engine/json.js";
-import { float64Column, int32Column, numericValues, withColumn, type Table } from "../engine/table.js";
+import {
+  float64Column,
+  int32Column,
+  makeTable,
+  numericValues,
+  withColumn,
+  type Table,
+} from "../engine/table.js";
 import { deriveSeed } from "./lib/random.js";
 import { kFoldAssignment } from "./lib/folds.js";
 import { checkTrainingParams, networkTrainer, trainingEnvironment, trainingFields } from "./lib/nn/params.js";
@@ -29,6 +36,8 @@ import { columnOf, labeledData, type LabeledData } from "./lib/nn/data.js";
 import { meanStd } from "./lib/nn/metrics.js";
 import { checkGbtWeights } from "./lib/training-checks.js";
 import { ownBuffer } from "./lib/nn/network.js";
+import { concatParts, constantColumn } from "./lib/io/combine.js";
+import { tableFromArrowIPC, tableToArrowIPC } from "../engine/arrow-codec.js";
 
 const params = p.object({
   ...trainingFields,
@@ -46,6 +55,7 @@ const params = p.object({
 });
 
 const OOF_BLOB = "quiver.oof";
+const HISTORY_BLOB = "quiver.history";
 
 function subset(d: LabeledData, rows: Int32Array): LabeledData {
   const pick = (v: Float64Array) => {
@@ -112,7 +122,7 @@ function finite(x: number): number | null {
 
 export const kfoldStage = defineStage({
   type: "kfold",
-  version: 1,
+  version: 2,
   description: "k-fold cross-validated training: per-fold validation metrics, k models, out-of-fold scores",
   inputs: {
     table: { kind: "table", description: "rows to split into folds: features, label, optional weight" },
@@ -126,6 +136,12 @@ export const kfoldStage = defineStage({
     metrics: {
       kind: "metrics",
       description: "per-fold val_loss, val_accuracy, val_auc and their mean ± std",
+    },
+    history: {
+      kind: "table",
+      description:
+        "per fold and epoch: fold, epoch, loss, accuracy, val_loss, val_accuracy (gbt: fold, tree, loss)",
+      usageOptional: true,
     },
   },
   params,
@@ -205,7 +221,11 @@ export const kfoldStage = defineStage({
         return model({
           // Only deterministic facts: the memo is shared by runs with any timing or thread count.
           meta: { fold: i, model: out.artifact.meta, metrics: out.metrics },
-          blobs: { ...out.artifact.blobs, [OOF_BLOB]: new Uint8Array(out.oof.buffer.slice(0)) },
+          blobs: {
+            ...out.artifact.blobs,
+            [OOF_BLOB]: new Uint8Array(out.oof.buffer.slice(0)),
+            [HISTORY_BLOB]: await tableToArrowIPC(out.history),
+          },
         });
       });
     };
@@ -227,6 +247,7 @@ export const kfoldStage = defineStage({
     }
 
     const foldModels: ModelArtifact[] = [];
+    const histories: { file: string; table: Table }[] = [];
     const foldMetrics: JsonObject[] = [];
     const oof = new Float64Array(data.n).fill(NaN);
     for (let i = 0; i < pr.k; i++) {
@@ -234,7 +255,13 @@ export const kfoldStage = defineStage({
       if (value?.kind !== "model") throw new Error("kfold memo returned a non-model value");
       const { va, tr } = rowsOf(i);
       const { meta, blobs } = value.model;
-      const { [OOF_BLOB]: oofBytes, ...modelBlobs } = blobs;
+      const { [OOF_BLOB]: oofBytes, [HISTORY_BLOB]: historyBytes, ...modelBlobs } = blobs;
+      if (!historyBytes) throw new Error("kfold memo entry has no history");
+      const h = await tableFromArrowIPC(historyBytes);
+      histories.push({
+        file: `fold ${i}`,
+        table: makeTable([["fold", constantColumn(i, h.numRows)], ...h.columns]),
+      });
       const inner = meta.model;
       const m = meta.metrics;
       if (!oofBytes || !isJsonObject(inner) || !isJsonObject(m))
@@ -294,6 +321,7 @@ export const kfoldStage = defineStage({
         models: model(packFolds(foldModels, { stratify: pr.stratify })),
         oof: table(oofTable),
         metrics: metrics(out),
+        history: table(concatParts(histories)),
       },
       summary: {
         k: pr.k,

@@ -124,6 +124,24 @@ void describe("kfold", () => {
       const total = labelCol.values.reduce((a, b) => a + b, 0);
       assert.ok(Math.abs(pos - total / 3) <= 1, `fold ${f} has ${pos} signal rows of ${total}`);
     }
+    // The history: one block of epochs per fold, with the fold's own last val_loss.
+    const h = (r.outputs.history as { table: Table }).table;
+    const hf = h.columns.get("fold");
+    const hv = h.columns.get("val_loss");
+    const he = h.columns.get("epoch");
+    if (hf?.type !== "int32" || hv?.type !== "float64" || he?.type !== "int32")
+      throw new Error("history columns");
+    const foldOf: Int32Array = hf.values;
+    const epochOf: Int32Array = he.values;
+    for (let f = 0; f < 3; f++) {
+      const rows: number[] = [];
+      for (let i = 0; i < foldOf.length; i++) if (foldOf[i] === f) rows.push(i);
+      assert.ok(rows.length > 0, `fold ${f} has epochs`);
+      assert.deepEqual(
+        rows.map((i) => epochOf[i]),
+        rows.map((_, j) => j + 1),
+      );
+    }
     // predict with the k models: the mean of the fold models' scores.
     const p = await runStage(predictStage, {
       params: { column: "s" },

@@ -37,6 +37,9 @@ function expectedPlots(spec: PipelineSpec): string[] {
         ids.push(`loss:${id}`);
         for (const f of pr.features as string[]) ids.push(`input:${id}:${f}`);
         break;
+      case "kfold":
+        ids.push(`loss:${id}`);
+        break;
       case "roc":
         ids.push(`roc:${id}`, `rejection:${id}`);
         break;

@@ -68,13 +68,7 @@ export async function plotsFor(data: ReportData, info: StageInfo): Promise<Stage
 }
 
 async function lossPlots(data: ReportData, info: StageInfo, out: StagePlots): Promise<void> {
-  if (!("history" in info.spec.def.outputs)) {
-    if (info.spec.def.type === "kfold")
-      out.notes.push(
-        "kfold stores no per-epoch history, so there is no loss curve; per-fold figures are below",
-      );
-    return;
-  }
+  if (!("history" in info.spec.def.outputs)) return;
   const t = tableOf(await data.artifact(info.id, "history"));
   if (!t || t.numRows === 0) {
     out.notes.push("the training history is empty or missing");

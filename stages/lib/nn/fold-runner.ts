@@ -3,6 +3,7 @@
  * rows), runnable in this thread or in a worker thread. Workers let folds train in parallel:
  * tfjs keeps one single-threaded engine per thread, so parallel folds need one thread each.
  */
+import type { Table } from "../../../engine/table.js";
 import { Worker } from "node:worker_threads";
 import type { JsonObject } from "../../../engine/json.js";
 import { StageError, type ModelArtifact } from "../../../engine/stage.js";
@@ -30,6 +31,8 @@ export interface FoldOutcome {
   readonly metrics: JsonObject;
   /** Scores of the held-out rows, in the order of `validation`. */
   readonly oof: Float64Array;
+  /** Per epoch (nn) or per tree (gbt), as the train stage's history output. */
+  readonly history: Table;
 }
 
 type Progress = (fraction: number, line: string) => void;
@@ -49,7 +52,7 @@ export async function runFold(
     backend: task.backend,
     threads: task.threads,
   });
-  return { artifact: r.artifact, metrics: r.metrics, oof };
+  return { artifact: r.artifact, metrics: r.metrics, oof, history: r.history };
 }
 
 // ---- messages between the pool and its workers ----
