@@ -14,7 +14,7 @@ import { fingerprintKey } from "../engine/fingerprint.js";
 import type { JsonValue } from "../engine/json.js";
 import { DirRemote } from "./remote-dir.js";
 import { HttpRemote, type HttpRemoteOptions } from "./remote-http.js";
-import type { Manifest, ObjectRef, Store } from "./store.js";
+import { isManifest, type Manifest, type ObjectRef, type Store } from "./store.js";
 
 export interface RemoteBackend {
   /** Where it is, fit for messages (never with credentials). */
@@ -156,7 +156,7 @@ export class RemoteCache {
       r.problems.push(`remote manifest ${key} does not parse: not used`);
       return [];
     }
-    if (!isManifestShape(m)) {
+    if (!isManifest(m)) {
       r.problems.push(`remote manifest ${key} has no valid objects map: not used`);
       return [];
     }
@@ -222,17 +222,4 @@ export class RemoteCache {
 function memosOf(m: Manifest): string[] {
   const memos = (m as { memos?: unknown }).memos;
   return Array.isArray(memos) ? memos.filter((k): k is string => typeof k === "string") : [];
-}
-
-function isManifestShape(v: unknown): v is Manifest {
-  if (typeof v !== "object" || v === null) return false;
-  const objects = (v as { objects?: unknown }).objects;
-  if (typeof objects !== "object" || objects === null) return false;
-  return Object.values(objects).every(
-    (r) =>
-      typeof r === "object" &&
-      r !== null &&
-      typeof (r as ObjectRef).hash === "string" &&
-      typeof (r as ObjectRef).size === "number",
-  );
 }

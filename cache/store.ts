@@ -266,7 +266,8 @@ function manifestChecksum(body: object): string {
   return hashString(canonicalJson(body));
 }
 
-function isManifest(v: unknown): v is Manifest {
+/** A parsed document with a well-formed `objects` map (the part of a manifest the store relies on). */
+export function isManifest(v: unknown): v is Manifest {
   if (typeof v !== "object" || v === null) return false;
   const objects = (v as { objects?: unknown }).objects;
   if (typeof objects !== "object" || objects === null) return false;

@@ -78,6 +78,19 @@ export function loadPipeline(
   return { spec, warnings: diags, text };
 }
 
+/** The `--set` / `--params` options of a command, as loadPipeline takes them. */
+export function overridesOf(values: {
+  set?: string[] | undefined;
+  params?: string | undefined;
+}): Overrides & {
+  paramsFilePath?: string;
+} {
+  return {
+    ...(values.set ? { set: values.set } : {}),
+    ...(values.params ? { paramsFilePath: values.params } : {}),
+  };
+}
+
 export function storeDir(pipelineFile: string | undefined, cacheDir: string | undefined): string {
   if (cacheDir) return path.resolve(cacheDir);
   if (process.env.QUIVER_CACHE) return path.resolve(process.env.QUIVER_CACHE);

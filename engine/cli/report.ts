@@ -9,7 +9,7 @@ import type { PipelineSpec } from "../pipeline/spec.js";
 import type { Registry } from "../pipeline/validate.js";
 import { generateReport } from "../report/html.js";
 import { parse, pipelineOpts, UsageError } from "./args.js";
-import { displayPath, loadPipeline, openStore, storeDir, type Io } from "./load.js";
+import { displayPath, loadPipeline, openStore, storeDir, type Io, overridesOf } from "./load.js";
 
 export function defaultReportPath(spec: PipelineSpec): string {
   return `${spec.name.replace(/[^A-Za-z0-9_.-]/g, "_")}-report.html`;
@@ -46,15 +46,7 @@ export async function cmdReport(argv: string[], registry: Registry, io: Io): Pro
   const file = positionals[0];
   if (!file || positionals.length > 1)
     throw new UsageError("usage: quiver report PIPELINE.yaml [--out FILE.html] [--open]");
-  const loaded = loadPipeline(
-    file,
-    registry,
-    {
-      ...(values.set ? { set: values.set } : {}),
-      ...(values.params ? { paramsFilePath: values.params } : {}),
-    },
-    io,
-  );
+  const loaded = loadPipeline(file, registry, overridesOf(values), io);
   if (!loaded) return 2;
   const { store } = await openStore(storeDir(file, values["cache-dir"]), io);
   const target = await writeReport(store, loaded.spec, values.out ?? defaultReportPath(loaded.spec), io);

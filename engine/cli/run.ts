@@ -9,7 +9,7 @@ import { eventsRecordName, recordableEvents, type RunEventsRecord } from "../rep
 import type { Registry } from "../pipeline/validate.js";
 import { intOpt, parse, pipelineOpts, UsageError } from "./args.js";
 import { consoleReporter, describeReasons } from "./console.js";
-import { displayPath, loadPipeline, openStore, storeDir, type Io } from "./load.js";
+import { displayPath, loadPipeline, openStore, storeDir, type Io, overridesOf } from "./load.js";
 import type { FingerprintDoc } from "../fingerprint.js";
 import { keysOf, lockColumn, readThrough, remoteFor, reportRemoteError, writeLockAfterRun } from "./share.js";
 import { formatParams } from "../sweep.js";
@@ -38,15 +38,7 @@ export async function cmdRun(
   });
   const file = positionals[0];
   if (!file || positionals.length > 1) throw new UsageError(`usage: quiver ${mode} PIPELINE.yaml [options]`);
-  const loaded = loadPipeline(
-    file,
-    registry,
-    {
-      ...(values.set ? { set: values.set } : {}),
-      ...(values.params ? { paramsFilePath: values.params } : {}),
-    },
-    io,
-  );
+  const loaded = loadPipeline(file, registry, overridesOf(values), io);
   if (!loaded) return 2;
   const { spec } = loaded;
   for (const s of [...(values.force ?? []), ...(values.until ?? [])]) {

@@ -35,7 +35,7 @@ import type { PipelineSpec } from "../pipeline/spec.js";
 import type { Registry } from "../pipeline/validate.js";
 import { intOpt, parse, pipelineOpts, UsageError } from "./args.js";
 import { fmtMs } from "./console.js";
-import { displayPath, loadPipeline, openStore, storeDir, type Io } from "./load.js";
+import { displayPath, loadPipeline, openStore, storeDir, type Io, overridesOf } from "./load.js";
 
 export function fmtBytes(n: number): string {
   if (n < 1024) return `${n} B`;
@@ -350,15 +350,7 @@ export async function cmdVerify(argv: string[], registry: Registry, io: Io): Pro
     const tolerance = values.tolerance === undefined ? 1e-6 : Number(values.tolerance);
     if (!(tolerance >= 0))
       throw new UsageError(`--tolerance expects a number ≥ 0, got "${values.tolerance}"`);
-    const loaded = loadPipeline(
-      file,
-      registry,
-      {
-        ...(values.set ? { set: values.set } : {}),
-        ...(values.params ? { paramsFilePath: values.params } : {}),
-      },
-      io,
-    );
+    const loaded = loadPipeline(file, registry, overridesOf(values), io);
     if (!loaded) return 2;
     const { spec } = loaded;
     const lockFile = values.lock ?? lockPathFor(path.resolve(spec.file));
