@@ -10,8 +10,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { main } from "../engine/cli/main.js";
-import type { EngineEvent } from "../engine/events.js";
+import { num, run, show } from "./support/real-pipeline.js";
 import { metrics as metricsArtifact, table, StageError, type ArtifactValue } from "../engine/stage.js";
 import { float64Column, makeTable } from "../engine/table.js";
 import { significanceStage } from "../stages/significance.js";
@@ -21,64 +20,6 @@ const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), ".."
 const sharedDir = path.resolve(repoRoot, "..", "shared");
 const dataDir = path.join(sharedDir, "data", "atlas_dm_ml_notebook");
 const pipelineFile = path.join(repoRoot, "pipelines", "dark-matter.yaml");
-
-interface Run {
-  code: number;
-  ran: string[];
-  cached: string[];
-  events: EngineEvent[];
-  stderr: string;
-}
-
-async function quiver(args: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(args, { out: (s) => out.push(s), err: (s) => err.push(s), color: false });
-  return { code, out, err };
-}
-
-async function run(file: string, cacheDir: string, ...args: string[]): Promise<Run> {
-  const r = await quiver([
-    "run",
-    file,
-    "--json",
-    "--cache-dir",
-    cacheDir,
-    "--jobs",
-    "2",
-    "--no-lock",
-    ...args,
-  ]);
-  const events = r.out
-    .join("\n")
-    .split("\n")
-    .filter((l) => l.startsWith("{"))
-    .map((l) => JSON.parse(l) as EngineEvent);
-  const stages = (type: EngineEvent["type"]) =>
-    events.filter((e) => e.type === type).map((e) => (e as { stage: string }).stage);
-  return {
-    code: r.code,
-    ran: stages("finished"),
-    cached: stages("cached"),
-    events,
-    stderr: r.err.join("\n"),
-  };
-}
-
-/** A metrics output as JSON (`quiver show ... --json`). */
-async function show(file: string, cacheDir: string, ref: string): Promise<Record<string, unknown>> {
-  const r = await quiver(["show", file, ref, "--json", "--cache-dir", cacheDir]);
-  assert.equal(r.code, 0, r.err.join("\n"));
-  const json = r.out.find((s) => s.startsWith("{"));
-  assert.ok(json, `no JSON in the output of show ${ref}`);
-  return JSON.parse(json) as Record<string, unknown>;
-}
-
-const num = (o: unknown, ...keys: string[]): number => {
-  const v = keys.reduce<unknown>((x, k) => (x as Record<string, unknown>)[k], o);
-  assert.equal(typeof v, "number", `${keys.join(".")} is ${JSON.stringify(v)}`);
-  return v as number;
-};
 
 void describe("dark-matter pipeline on the ATLAS open-data CSVs", () => {
   test("headline figures, then an edit of the last stage reruns only that stage", async (t) => {

@@ -1,0 +1,67 @@
+/**
+ * Running a repository pipeline in-process with the real stage registry, for the analysis tests:
+ * `run` parses the NDJSON events (which stages ran, which were cached), `show` reads a metrics
+ * output as JSON. Runs never rewrite the committed lock files (--no-lock).
+ */
+import assert from "node:assert/strict";
+import { main } from "../../engine/cli/main.js";
+import type { EngineEvent } from "../../engine/events.js";
+
+export interface PipelineRun {
+  code: number;
+  ran: string[];
+  cached: string[];
+  events: EngineEvent[];
+  stderr: string;
+}
+
+async function quiver(args: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(args, { out: (s) => out.push(s), err: (s) => err.push(s), color: false });
+  return { code, out, err };
+}
+
+export async function run(file: string, cacheDir: string, ...args: string[]): Promise<PipelineRun> {
+  const r = await quiver([
+    "run",
+    file,
+    "--json",
+    "--cache-dir",
+    cacheDir,
+    "--jobs",
+    "2",
+    "--no-lock",
+    ...args,
+  ]);
+  const events = r.out
+    .join("\n")
+    .split("\n")
+    .filter((l) => l.startsWith("{"))
+    .map((l) => JSON.parse(l) as EngineEvent);
+  const stages = (type: EngineEvent["type"]) =>
+    events.filter((e) => e.type === type).map((e) => (e as { stage: string }).stage);
+  return {
+    code: r.code,
+    ran: stages("finished"),
+    cached: stages("cached"),
+    events,
+    stderr: r.err.join("\n"),
+  };
+}
+
+/** A metrics output as JSON (`quiver show ... --json`). */
+export async function show(file: string, cacheDir: string, ref: string): Promise<Record<string, unknown>> {
+  const r = await quiver(["show", file, ref, "--json", "--cache-dir", cacheDir]);
+  assert.equal(r.code, 0, r.err.join("\n"));
+  const json = r.out.find((s) => s.startsWith("{"));
+  assert.ok(json, `no JSON in the output of show ${ref}`);
+  return JSON.parse(json) as Record<string, unknown>;
+}
+
+/** A number at a path in a JSON document, asserting that it is one. */
+export const num = (o: unknown, ...keys: string[]): number => {
+  const v = keys.reduce<unknown>((x, k) => (x as Record<string, unknown>)[k], o);
+  assert.equal(typeof v, "number", `${keys.join(".")} is ${JSON.stringify(v)}`);
+  return v as number;
+};
