@@ -12,6 +12,7 @@
  * Determinism: kernels, the shuffling order and dropout masks all come from Rng streams derived
  * from the seed, so one seed on one backend gives the same bytes.
  */
+import { EarlyStopping } from "./early-stopping.js";
 import type { JsonObject } from "../../../engine/json.js";
 import { StageError } from "../../../engine/stage.js";
 import { Rng, deriveSeed } from "../random.js";
@@ -193,12 +194,7 @@ export async function trainNn(req: NnTrainRequest): Promise<NnTrainResult> {
     time: [] as number[],
   };
 
-  const monitorSign = es && es.monitor.endsWith("accuracy") ? -1 : 1; // minimise sign·value
-  let best = Infinity;
-  let bestEpoch = 0;
-  let bestWeights: Tensor[] | undefined;
-  let wait = 0;
-  let stoppedEarly = false;
+  const stopper = es ? new EarlyStopping<Tensor[]>(es, spec.epochs) : undefined;
   const t0 = performance.now();
   const order = new Int32Array(n);
   for (let i = 0; i < n; i++) order[i] = i;
@@ -288,30 +284,25 @@ export async function trainNn(req: NnTrainRequest): Promise<NnTrainResult> {
           `  ${seconds.toFixed(2)} s  ETA ${fmtSeconds(eta)}`,
       );
 
-      if (es) {
-        const current =
-          monitorSign *
-          { loss: lossSum / n, accuracy: correct / n, val_loss: valLoss, val_accuracy: valAcc }[es.monitor];
-        if (current < best - es.min_delta) {
-          best = current;
-          bestEpoch = epoch;
-          wait = 0;
-          if (es.restore_best) {
-            bestWeights?.forEach((t) => t.dispose());
-            bestWeights = model.getWeights().map((t) => tf.keep(t.clone()));
-          }
-        } else if (++wait > es.patience - 1 && epoch > 1) {
-          stoppedEarly = epoch < spec.epochs;
-          break;
-        }
+      if (stopper) {
+        const verdict = stopper.observe(
+          epoch,
+          { loss: lossSum / n, accuracy: correct / n, val_loss: valLoss, val_accuracy: valAcc },
+          () => {
+            stopper.bestWeights?.forEach((t) => t.dispose());
+            return model.getWeights().map((t) => tf.keep(t.clone()));
+          },
+        );
+        if (verdict === "stop") break;
       }
       // Let the event loop flush progress events between epochs.
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
     const epochsRun = hist.epoch.length;
-    const restored = es?.restore_best === true && bestWeights !== undefined && bestEpoch !== epochsRun;
-    if (restored && bestWeights) model.setWeights(bestWeights);
-    const finalEpoch = restored ? bestEpoch : epochsRun;
+    const restoreTo = stopper?.restoreEpoch(epochsRun);
+    const restored = restoreTo !== undefined;
+    if (restored && stopper?.bestWeights) model.setWeights(stopper.bestWeights);
+    const finalEpoch = restoreTo ?? epochsRun;
     const row = finalEpoch - 1;
 
     const metrics: JsonObject = {
@@ -319,8 +310,8 @@ export async function trainNn(req: NnTrainRequest): Promise<NnTrainResult> {
       accuracy: hist.accuracy[row]!,
       epochs_run: epochsRun,
       final_epoch: finalEpoch,
-      best_epoch: es ? bestEpoch : null,
-      stopped_early: stoppedEarly,
+      best_epoch: stopper ? stopper.bestEpoch : null,
+      stopped_early: stopper?.stoppedEarly ?? false,
       restored_best: restored,
       parameters: countParameters(model),
       train_rows: n,
@@ -359,7 +350,7 @@ export async function trainNn(req: NnTrainRequest): Promise<NnTrainResult> {
       },
     };
   } finally {
-    bestWeights?.forEach((t) => t.dispose());
+    stopper?.bestWeights?.forEach((t) => t.dispose());
     optimizer.dispose();
     model.dispose();
   }

@@ -13,6 +13,7 @@
  * Results do not depend on `threads` (the trainer chunks batches by size only), so the thread
  * count is never part of a fingerprint or an artifact.
  */
+import { EarlyStopping } from "./early-stopping.js";
 import type { JsonObject, JsonValue } from "../../../engine/json.js";
 import { StageError } from "../../../engine/stage.js";
 import type { MlpData, MlpTrainer } from "../mlp/index.js";
@@ -202,12 +203,7 @@ async function epochLoop(
   const valLosses: number[] = [];
   const valAccs: number[] = [];
   const times: number[] = [];
-  const monitorSign = es && es.monitor.endsWith("accuracy") ? -1 : 1; // minimise sign·value
-  let best = Infinity;
-  let bestEpoch = 0;
-  let bestWeights: Float32Array[] | undefined;
-  let wait = 0;
-  let stoppedEarly = false;
+  const stopper = es ? new EarlyStopping<Float32Array[]>(es, spec.epochs) : undefined;
   const t0 = performance.now();
 
   for (let epoch = 1; epoch <= spec.epochs; epoch++) {
@@ -240,27 +236,22 @@ async function epochLoop(
         `  ${seconds.toFixed(2)} s  ETA ${fmtSeconds(eta)}`,
     );
 
-    if (es) {
-      const current =
-        monitorSign *
-        { loss: stats.loss, accuracy: stats.accuracy, val_loss: valLoss, val_accuracy: valAcc }[es.monitor];
-      if (current < best - es.min_delta) {
-        best = current;
-        bestEpoch = epoch;
-        wait = 0;
-        if (es.restore_best) bestWeights = trainer.getWeights();
-      } else if (++wait > es.patience - 1 && epoch > 1) {
-        stoppedEarly = epoch < spec.epochs;
-        break;
-      }
+    if (stopper) {
+      const verdict = stopper.observe(
+        epoch,
+        { loss: stats.loss, accuracy: stats.accuracy, val_loss: valLoss, val_accuracy: valAcc },
+        () => trainer.getWeights(),
+      );
+      if (verdict === "stop") break;
     }
     // Let the event loop flush progress events (and see an abort) between epochs.
     await new Promise<void>((resolve) => setImmediate(resolve));
   }
   const epochsRun = hist.epoch.length;
-  const restored = es?.restore_best === true && bestWeights !== undefined && bestEpoch !== epochsRun;
-  if (restored && bestWeights) trainer.setWeights(bestWeights);
-  const finalEpoch = restored ? bestEpoch : epochsRun;
+  const restoreTo = stopper?.restoreEpoch(epochsRun);
+  const restored = restoreTo !== undefined;
+  if (restored && stopper?.bestWeights) trainer.setWeights(stopper.bestWeights);
+  const finalEpoch = restoreTo ?? epochsRun;
   const row = finalEpoch - 1;
   return {
     history: {
@@ -276,8 +267,8 @@ async function epochLoop(
       accuracy: hist.accuracy[row]!,
       epochs_run: epochsRun,
       final_epoch: finalEpoch,
-      best_epoch: es ? bestEpoch : null,
-      stopped_early: stoppedEarly,
+      best_epoch: stopper ? stopper.bestEpoch : null,
+      stopped_early: stopper?.stoppedEarly ?? false,
       restored_best: restored,
     },
     seconds: (performance.now() - t0) / 1000,
