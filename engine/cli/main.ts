@@ -1,15 +1,6 @@
 /** The `quiver` command line: dispatch, help, and the promise that users never see a stack trace for their own mistakes. */
-import { registry } from "../../stages/index.js";
 import { UsageError } from "./args.js";
-import { cmdDatasets } from "./datasets.js";
-import { cmdDag, cmdExport, cmdShow } from "./inspect.js";
 import type { Io } from "./load.js";
-import { cmdClean, cmdExec, cmdGc } from "./maintenance.js";
-import { cmdReport } from "./report.js";
-import { cmdRun } from "./run.js";
-import { cmdDiff } from "./diff.js";
-import { cmdPull, cmdPush, cmdVerify } from "./share.js";
-import { cmdSweep } from "./sweep.js";
 import type { Registry } from "../pipeline/validate.js";
 
 const HELP: Record<string, string> = {
@@ -171,11 +162,7 @@ examples:
 };
 HELP.plan = HELP.status!;
 
-export async function main(
-  argv: string[],
-  io: Io = defaultIo(),
-  stages: Registry = registry,
-): Promise<number> {
+export async function main(argv: string[], io: Io = defaultIo(), registry?: Registry): Promise<number> {
   const [cmd, ...rest] = argv;
   if (!cmd || cmd === "--help" || cmd === "-h" || cmd === "help") {
     io.out(HELP[rest[0] ?? ""] ?? HELP[""]!);
@@ -190,38 +177,42 @@ export async function main(
     return 0;
   }
   try {
+    // Each command's module is loaded when it is used: a no-op `run` must not pay for the report,
+    // the remote cache or the sweep code.
+    const stages = async (): Promise<Registry> =>
+      registry ?? (await import("../../stages/index.js")).registry;
     switch (cmd) {
       case "run":
-        return await cmdRun(rest, stages, io, "run");
+        return await (await import("./run.js")).cmdRun(rest, await stages(), io, "run");
       case "status":
       case "plan":
-        return await cmdRun(rest, stages, io, "status");
+        return await (await import("./run.js")).cmdRun(rest, await stages(), io, "status");
       case "dag":
-        return await cmdDag(rest, stages, io);
+        return await (await import("./inspect.js")).cmdDag(rest, await stages(), io);
       case "show":
-        return await cmdShow(rest, stages, io);
+        return await (await import("./inspect.js")).cmdShow(rest, await stages(), io);
       case "export":
-        return await cmdExport(rest, stages, io);
+        return await (await import("./inspect.js")).cmdExport(rest, await stages(), io);
       case "report":
-        return await cmdReport(rest, stages, io);
+        return await (await import("./report.js")).cmdReport(rest, await stages(), io);
       case "gc":
-        return await cmdGc(rest, io);
+        return await (await import("./maintenance.js")).cmdGc(rest, io);
       case "clean":
-        return await cmdClean(rest, io);
+        return await (await import("./maintenance.js")).cmdClean(rest, io);
       case "exec":
-        return await cmdExec(rest, stages, io);
+        return await (await import("./maintenance.js")).cmdExec(rest, await stages(), io);
       case "verify":
-        return await cmdVerify(rest, stages, io);
+        return await (await import("./share.js")).cmdVerify(rest, await stages(), io);
       case "sweep":
-        return await cmdSweep(rest, stages, io);
+        return await (await import("./sweep.js")).cmdSweep(rest, await stages(), io);
       case "diff":
-        return await cmdDiff(rest, stages, io);
+        return await (await import("./diff.js")).cmdDiff(rest, await stages(), io);
       case "push":
-        return await cmdPush(rest, stages, io);
+        return await (await import("./share.js")).cmdPush(rest, await stages(), io);
       case "pull":
-        return await cmdPull(rest, stages, io);
+        return await (await import("./share.js")).cmdPull(rest, await stages(), io);
       case "datasets":
-        return await cmdDatasets(rest, io);
+        return await (await import("./datasets.js")).cmdDatasets(rest, io);
       default: {
         io.err(`quiver: unknown command "${cmd}"\n\n${HELP[""]}`);
         return 2;

@@ -11,9 +11,8 @@ import { intOpt, parse, pipelineOpts, UsageError } from "./args.js";
 import { consoleReporter, describeReasons } from "./console.js";
 import { displayPath, loadPipeline, openStore, storeDir, type Io, overridesOf } from "./load.js";
 import type { FingerprintDoc } from "../fingerprint.js";
-import { keysOf, lockColumn, readThrough, remoteFor, reportRemoteError, writeLockAfterRun } from "./share.js";
+import { keysOf, lockColumn, writeLockAfterRun } from "./lock-run.js";
 import { formatParams } from "../sweep.js";
-import { defaultReportPath, writeReport } from "./report.js";
 
 export async function cmdRun(
   argv: string[],
@@ -51,7 +50,9 @@ export async function cmdRun(
   const sources = (f: string) => (f === spec.file ? loaded.text : undefined);
   const events: EngineEvent[] = [];
   const docs = new Map<string, { key: string; doc: FingerprintDoc }>();
-  const remote = remoteFor(store, values.remote);
+  // The remote-cache client is loaded only when a remote is named.
+  const share = values.remote || process.env.QUIVER_REMOTE ? await import("./share.js") : undefined;
+  const remote = share?.remoteFor(store, values.remote);
   const paramsLine = formatParams(spec);
   if (!values.json && paramsLine) io.out(paramsLine);
   const human = consoleReporter(io, sources);
@@ -80,7 +81,7 @@ export async function cmdRun(
       signal: ac.signal,
       ...(values.isolate ? { isolate: { cli: process.argv[1] ?? "" } } : {}),
       onFingerprint: (id, key, doc) => docs.set(id, { key, doc }),
-      ...(remote && !dryRun ? { remote: readThrough(remote, io) } : {}),
+      ...(share && remote && !dryRun ? { remote: share.readThrough(remote, io) } : {}),
     });
     if (dryRun && !values.json)
       printPlan(
@@ -98,7 +99,10 @@ export async function cmdRun(
         previous,
       };
       await store.writeRecord(eventsRecordName(spec.name), record);
-      if (values.report) await writeReport(store, spec, defaultReportPath(spec), io, { events, previous });
+      if (values.report) {
+        const { defaultReportPath, writeReport } = await import("./report.js");
+        await writeReport(store, spec, defaultReportPath(spec), io, { events, previous });
+      }
     }
     if (!dryRun && result.ok) {
       // The lock describes the pipeline as committed: runs with overrides are explorations.
@@ -116,7 +120,7 @@ export async function cmdRun(
           for (const p of r.problems) io.err(`warning QV_REMOTE_PUSH: ${p}`);
         } catch (err) {
           // The results are safe in the local store; only sharing them failed.
-          if (!reportRemoteError(io, err)) throw err;
+          if (!share?.reportRemoteError(io, err)) throw err;
           return 1;
         }
       }
