@@ -74,16 +74,12 @@ export class Store {
   async getObject(ref: ObjectRef): Promise<Uint8Array | undefined> {
     if (!HEX.test(ref.hash)) return undefined;
     const file = this.objectPath(ref.hash);
-    let bytes: Buffer;
-    try {
-      bytes = await fs.promises.readFile(file);
-    } catch (err) {
-      if (isNoEntry(err)) {
-        this.onProblem({ kind: "missing-object", what: ref.hash, detail: "object file is missing" });
-        return undefined;
-      }
-      throw err;
+    const read = await readWithInode(file);
+    if (!read) {
+      this.onProblem({ kind: "missing-object", what: ref.hash, detail: "object file is missing" });
+      return undefined;
     }
+    const bytes = read.bytes;
     const actual = hashBytes(bytes);
     if (bytes.length !== ref.size || actual !== ref.hash) {
       this.onProblem({
@@ -91,7 +87,7 @@ export class Store {
         what: ref.hash,
         detail: `expected ${ref.size} bytes hashing to ${ref.hash}, found ${bytes.length} bytes hashing to ${actual}`,
       });
-      await fs.promises.rm(file, { force: true });
+      await removeIfSame(file, read.ino);
       return undefined;
     }
     return bytes;
@@ -108,7 +104,7 @@ export class Store {
         what: ref.hash,
         detail: `expected ${ref.size} bytes, found ${st.size}`,
       });
-      await fs.promises.rm(this.objectPath(ref.hash), { force: true });
+      await removeIfSame(this.objectPath(ref.hash), st.ino);
       return false;
     }
     return true;
@@ -117,30 +113,25 @@ export class Store {
   async readManifest(key: string): Promise<Manifest | undefined> {
     if (!KEY.test(key)) return undefined;
     const file = this.manifestPath(key);
-    const raw = await readJsonFile(file);
-    if (raw === undefined) {
-      if (fs.existsSync(file)) {
-        this.onProblem({ kind: "corrupt-manifest", what: key, detail: "manifest does not parse" });
-        await fs.promises.rm(file, { force: true });
-      }
+    // A missing manifest is a plain miss. One that exists but is damaged is reported and removed —
+    // only if it is still the file we read: another process may have renamed a good one into place.
+    const read = await readWithInode(file);
+    if (!read) return undefined;
+    const bad = async (detail: string) => {
+      this.onProblem({ kind: "corrupt-manifest", what: key, detail });
+      await removeIfSame(file, read.ino);
       return undefined;
+    };
+    let raw: unknown;
+    try {
+      raw = JSON.parse(read.bytes.toString("utf8"));
+    } catch {
+      return bad("manifest does not parse");
     }
-    if (!isManifest(raw)) {
-      this.onProblem({ kind: "corrupt-manifest", what: key, detail: "manifest has no valid `objects` map" });
-      await fs.promises.rm(file, { force: true });
-      return undefined;
-    }
+    if (!isManifest(raw)) return bad("manifest has no valid `objects` map");
     // A flipped digit in a summary or a fingerprint still parses: only the checksum catches it.
     const { integrity, ...body } = raw;
-    if (integrity !== manifestChecksum(body)) {
-      this.onProblem({
-        kind: "corrupt-manifest",
-        what: key,
-        detail: "manifest content does not match its checksum",
-      });
-      await fs.promises.rm(file, { force: true });
-      return undefined;
-    }
+    if (integrity !== manifestChecksum(body)) return bad("manifest content does not match its checksum");
     return body;
   }
 
@@ -278,4 +269,27 @@ export function isManifest(v: unknown): v is Manifest {
       typeof (r as ObjectRef).hash === "string" &&
       typeof (r as ObjectRef).size === "number",
   );
+}
+
+/** A file's bytes and the inode they came from; undefined when the file does not exist. */
+async function readWithInode(file: string): Promise<{ bytes: Buffer; ino: number } | undefined> {
+  let fh: fs.promises.FileHandle;
+  try {
+    fh = await fs.promises.open(file, "r");
+  } catch (err) {
+    if (isNoEntry(err)) return undefined;
+    throw err;
+  }
+  try {
+    const st = await fh.stat();
+    return { bytes: await fh.readFile(), ino: st.ino };
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Removes `file` only if it is still the inode that was found damaged (not a newer, good copy). */
+async function removeIfSame(file: string, ino: number): Promise<void> {
+  const st = await fs.promises.stat(file).catch(() => undefined);
+  if (st && st.ino === ino) await fs.promises.rm(file, { force: true });
 }

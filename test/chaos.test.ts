@@ -128,7 +128,18 @@ describe("concurrent runs on one store", () => {
     for (const res of runs) assert.equal(res.code, 0, res.stderr);
     for (const stage of STAGES) {
       const computed = runs.flatMap((x) => x.ran).filter((s) => s === stage).length;
-      assert.equal(computed, 1, `${stage} computed exactly once across 4 processes`);
+      const story = runs
+        .map(
+          (x, i) =>
+            `run ${i}: ` +
+            x.events
+              .filter((e) => "stage" in e && e.stage === stage && e.type !== "progress")
+              .map((e) => JSON.stringify(e))
+              .join(" ") +
+            (x.stderr ? ` stderr: ${x.stderr.slice(0, 400)}` : ""),
+        )
+        .join("\n");
+      assert.equal(computed, 1, `${stage} computed exactly once across 4 processes:\n${story}`);
     }
     const all = runs.map((x) => results(x.events));
     for (const stage of STAGES) {
