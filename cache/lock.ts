@@ -1,6 +1,6 @@
 /**
  * Single-flight locks between processes sharing a store: one lock file per cache key, created
- * with O_EXCL. A lock whose owner process is gone (killed with SIGKILL) is stale and broken.
+ * atomically with its content (hard link of a private file; link fails if the lock exists). A lock whose owner process is gone (killed with SIGKILL) is stale and broken.
  * Holders on other hosts (shared NFS stores) are trusted until the lock is older than `staleMs`.
  */
 import fs from "node:fs";
@@ -36,31 +36,33 @@ export async function acquireLock(
   let delay = 20;
   let told = false;
   for (;;) {
+    // The lock appears with its content already in it: written to a private file, then hard-linked
+    // to the lock name (link fails if the name exists). No other process ever sees an empty lock.
+    const mine = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}`;
     try {
-      const fh = await fs.promises.open(file, "wx");
-      try {
-        await fh.writeFile(JSON.stringify({ pid: process.pid, host: os.hostname(), at: Date.now() }));
-        await fh.close();
-      } catch (err) {
-        // A full disk: do not leave an empty lock behind for the next run to wait on.
-        await fh.close().catch(() => {});
-        await fs.promises.rm(file, { force: true });
-        throw err;
-      }
+      await fs.promises.writeFile(
+        mine,
+        JSON.stringify({ pid: process.pid, host: os.hostname(), at: Date.now() }),
+      );
+      await fs.promises.link(mine, file);
       return async () => {
         await fs.promises.rm(file, { force: true });
       };
     } catch (err) {
       if ((err as { code?: string }).code !== "EEXIST") throw err;
+    } finally {
+      // Also on a full disk: no stray file is left behind for the next run.
+      await fs.promises.rm(mine, { force: true });
     }
     let info: LockInfo | undefined;
     try {
       info = JSON.parse(await fs.promises.readFile(file, "utf8")) as LockInfo;
     } catch (err) {
-      // Empty or half-written lock: its writer died between create and write, or is writing now.
+      // Gone between our link attempt and this read (released): try again. An unreadable lock
+      // (written by an older Quiver that created it empty first) is broken once it is old.
       if (!isNoEntry(err)) {
         const st = await fs.promises.stat(file).catch(() => undefined);
-        if (st && Date.now() - st.mtimeMs > 2000) await fs.promises.rm(file, { force: true });
+        if (st && Date.now() - st.mtimeMs > 10_000) await fs.promises.rm(file, { force: true });
       }
       continue;
     }
