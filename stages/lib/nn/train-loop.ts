@@ -119,6 +119,30 @@ function l2Penalty(tf: Tf, kernels: readonly Variable[], l2: number): number {
   return tf.tidy(() => kernels.reduce((acc, k) => acc + tf.sum(tf.square(k)).dataSync()[0]!, 0)) * l2;
 }
 
+/**
+ * The one progress line per epoch both trainers print: loss, val_loss, the epoch's time and an ETA
+ * from the mean epoch time so far.
+ */
+export function reportEpoch(
+  progress: ((fraction: number, line: string) => void) | undefined,
+  epoch: number,
+  epochs: number,
+  loss: number,
+  valLoss: number | undefined,
+  seconds: number,
+  startedAt: number,
+): void {
+  if (!progress) return;
+  const elapsed = (performance.now() - startedAt) / 1000;
+  const eta = (elapsed / epoch) * (epochs - epoch);
+  progress(
+    epoch / epochs,
+    `epoch ${epoch}/${epochs}  loss ${loss.toFixed(5)}` +
+      (valLoss !== undefined ? `  val_loss ${valLoss.toFixed(5)}` : "") +
+      `  ${seconds.toFixed(2)} s  ETA ${fmtSeconds(eta)}`,
+  );
+}
+
 export function fmtSeconds(s: number): string {
   if (s < 60) return `${s.toFixed(1)} s`;
   const m = Math.floor(s / 60);
@@ -275,13 +299,14 @@ export async function trainNn(req: NnTrainRequest): Promise<NnTrainResult> {
       hist.val_accuracy.push(valAcc);
       hist.time.push(seconds);
 
-      const elapsed = (performance.now() - t0) / 1000;
-      const eta = (elapsed / epoch) * (spec.epochs - epoch);
-      req.progress?.(
-        epoch / spec.epochs,
-        `epoch ${epoch}/${spec.epochs}  loss ${(lossSum / n).toFixed(5)}` +
-          (validation ? `  val_loss ${valLoss.toFixed(5)}` : "") +
-          `  ${seconds.toFixed(2)} s  ETA ${fmtSeconds(eta)}`,
+      reportEpoch(
+        req.progress,
+        epoch,
+        spec.epochs,
+        lossSum / n,
+        validation ? valLoss : undefined,
+        seconds,
+        t0,
       );
 
       if (stopper) {

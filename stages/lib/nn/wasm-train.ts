@@ -21,7 +21,7 @@ import { chunking } from "../mlp/layout.js";
 import { Rng, deriveSeed } from "../random.js";
 import { fitNormalization, rowMajor, type LabeledData } from "./data.js";
 import type { NnSpec } from "./spec.js";
-import { checkNnRequest, evaluateLogits, fmtSeconds, type History } from "./train-loop.js";
+import { checkNnRequest, evaluateLogits, reportEpoch, type History } from "./train-loop.js";
 import { wasmNetMeta, withTrainerErrors } from "./wasm-net.js";
 import { initialWeights, toMlpSpec, weightNames } from "./wasm-spec.js";
 
@@ -227,14 +227,7 @@ async function epochLoop(
     valAccs.push(valAcc);
     times.push(seconds);
 
-    const elapsed = (performance.now() - t0) / 1000;
-    const eta = (elapsed / epoch) * (spec.epochs - epoch);
-    req.progress?.(
-      epoch / spec.epochs,
-      `epoch ${epoch}/${spec.epochs}  loss ${stats.loss.toFixed(5)}` +
-        (validation ? `  val_loss ${valLoss.toFixed(5)}` : "") +
-        `  ${seconds.toFixed(2)} s  ETA ${fmtSeconds(eta)}`,
-    );
+    reportEpoch(req.progress, epoch, spec.epochs, stats.loss, validation ? valLoss : undefined, seconds, t0);
 
     if (stopper) {
       const verdict = stopper.observe(
