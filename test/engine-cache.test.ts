@@ -4,23 +4,11 @@ import fs from "node:fs";
 import path from "node:path";
 import { describe, test } from "node:test";
 import { Rig, storeObjects } from "./support/rig.js";
+import { chainRig } from "./support/chain.js";
 import type { EngineEvent } from "../engine/events.js";
 
-const PIPELINE = `quiver: 1
-name: chain
-seed: 7
-params: { amount: 1, max: 100 }
-stages:
-  src:   { type: source, with: { file: data/numbers.txt } }
-  plus:  { type: add, inputs: { table: src }, with: { amount: "\${amount}" } }
-  clip:  { type: clip, inputs: { table: plus }, with: { max: "\${max}" } }
-  total: { type: sum, inputs: { table: clip } }
-  other: { type: sum, inputs: { table: src } }
-`;
 
-function rig(): Rig {
-  return Rig.create({ "p.yaml": PIPELINE, "data/numbers.txt": "1 2 3 4\n" });
-}
+const rig = chainRig;
 
 const sorted = (xs: string[]) => [...xs].sort();
 

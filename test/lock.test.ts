@@ -5,23 +5,12 @@ import { describe, test } from "node:test";
 import { main } from "../engine/cli/main.js";
 import { headlineMetrics, lockPathFor } from "../engine/lock-file.js";
 import { Rig } from "./support/rig.js";
+import { CHAIN_PIPELINE, chainRig } from "./support/chain.js";
 import { testRegistry } from "./support/test-stages.js";
 
-const PIPELINE = `quiver: 1
-name: chain
-seed: 7
-params: { amount: 1, max: 100 }
-stages:
-  src:   { type: source, with: { file: data/numbers.txt } }
-  plus:  { type: add, inputs: { table: src }, with: { amount: "\${amount}" } }
-  clip:  { type: clip, inputs: { table: plus }, with: { max: "\${max}" } }
-  total: { type: sum, inputs: { table: clip } }
-  other: { type: sum, inputs: { table: src } }
-`;
+const PIPELINE = CHAIN_PIPELINE;
 
-function rig(): Rig {
-  return Rig.create({ "p.yaml": PIPELINE, "data/numbers.txt": "1 2 3 4\n" });
-}
+const rig = chainRig;
 
 interface Lock {
   stages: Record<

@@ -10,25 +10,13 @@ import { after, before, describe, test } from "node:test";
 import { HttpRemote, RemoteHttpError } from "../cache/remote-http.js";
 import { openRemote } from "../cache/remote.js";
 import { Rig, storeObjects } from "./support/rig.js";
+import { chainRig } from "./support/chain.js";
 import { startNginx, type Nginx } from "./support/nginx.js";
 
-const PIPELINE = `quiver: 1
-name: chain
-seed: 7
-params: { amount: 1, max: 100 }
-stages:
-  src:   { type: source, with: { file: data/numbers.txt } }
-  plus:  { type: add, inputs: { table: src }, with: { amount: "\${amount}" } }
-  clip:  { type: clip, inputs: { table: plus }, with: { max: "\${max}" } }
-  total: { type: sum, inputs: { table: clip } }
-  other: { type: sum, inputs: { table: src } }
-`;
 const STAGES = ["clip", "other", "plus", "src", "total"];
 const sorted = (xs: string[]) => [...xs].sort();
 
-function checkout(): Rig {
-  return Rig.create({ "p.yaml": PIPELINE, "data/numbers.txt": "1 2 3 4\n" });
-}
+const checkout = chainRig;
 
 /** A second checkout elsewhere with the pipeline, its data and the committed lock file. */
 function collaborator(from: Rig): Rig {
