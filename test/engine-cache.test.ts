@@ -7,7 +7,6 @@ import { Rig, storeObjects } from "./support/rig.js";
 import { chainRig } from "./support/chain.js";
 import type { EngineEvent } from "../engine/events.js";
 
-
 const rig = chainRig;
 
 const sorted = (xs: string[]) => [...xs].sort();
