@@ -128,6 +128,11 @@ export function pipelineJsonSchema(registry: Registry): JsonObject {
         items: { type: "string" },
         description: "folders outside the pipeline's own that data files may be read from",
       },
+      units: {
+        type: "object",
+        additionalProperties: { type: "string" },
+        description: "column → unit shown on plot axes, e.g. { lep1_pt: GeV, dphi_ll: rad }",
+      },
       stages: {
         type: "object",
         minProperties: 1,

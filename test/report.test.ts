@@ -126,6 +126,10 @@ describe("quiver report", () => {
       has(html, /<th>layers<\/th><td>\[Dense 16 relu, Dense 16 relu/);
       has(html, /<th>parameters<\/th><td>417<\/td>/);
       has(html, /lep1_pt<\/code><span class="dim">:float64/);
+      // Axis units from the pipeline's units:, except for inputs that went through a scale stage.
+      has(html, /lep1_pt \[GeV\]/);
+      has(html, /1\/N dN\/d\(lep1_pt\) \[1\/GeV\]/);
+      has(html, /lep1_pt \(scaled\)/);
 
       // Standalone `quiver report` reads the stored events: same plots, same story.
       assert.equal(await main(["report", "demo.yaml", "--out", "again.html"], quiet, registry), 0);

@@ -36,6 +36,8 @@ export interface PipelineSpec {
   readonly seed: number;
   readonly params: Readonly<Record<string, { value: JsonValue; origin: ParamOrigin }>>;
   readonly dataRoots: readonly string[];
+  /** Column → unit, for plot axes only (never part of a cache key). */
+  readonly units: Readonly<Record<string, string>>;
   readonly stages: ReadonlyMap<string, StageSpec>;
   readonly graph: Graph;
   /** Topological order. */

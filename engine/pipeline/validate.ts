@@ -22,7 +22,16 @@ export interface Overrides {
   readonly paramsFile?: Readonly<Record<string, JsonValue>>;
 }
 
-const TOP_KEYS = ["quiver", "name", "description", "seed", "params", "stages", "data_roots"] as const;
+const TOP_KEYS = [
+  "quiver",
+  "name",
+  "description",
+  "seed",
+  "params",
+  "stages",
+  "data_roots",
+  "units",
+] as const;
 const STAGE_KEYS = ["type", "inputs", "with", "seed", "description"] as const;
 const ID = /^[A-Za-z_][A-Za-z0-9_-]*$/;
 
@@ -94,6 +103,16 @@ export function validatePipeline(
   const dataRoots: string[] = [];
   if (Array.isArray(root.data_roots))
     for (const r of root.data_roots) if (typeof r === "string") dataRoots.push(r);
+
+  // Units of columns, for plot axes ("lep1_pt: GeV"); they never enter a cache key.
+  const units: Record<string, string> = {};
+  if (root.units !== undefined && !isRecord(root.units))
+    err("QV_PARAM_TYPE", "`units` must map column names to unit text, e.g. { lep1_pt: GeV }", at(["units"]));
+  for (const [col, u] of Object.entries(isRecord(root.units) ? root.units : {})) {
+    if (typeof u === "string") Object.defineProperty(units, col, { value: u, enumerable: true });
+    else
+      err("QV_PARAM_TYPE", `the unit of "${col}" must be text, got ${JSON.stringify(u)}`, at(["units", col]));
+  }
 
   // Stages.
   const stagesRaw = root.stages;
@@ -368,6 +387,7 @@ export function validatePipeline(
       seed,
       params,
       dataRoots,
+      units,
       stages,
       graph,
       order,

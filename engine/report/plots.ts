@@ -132,9 +132,13 @@ async function inputPlots(data: ReportData, info: StageInfo, out: StagePlots): P
   const wName = str(param(info, "weight"));
   const wCol = wName ? t.columns.get(wName) : undefined;
   const w = wCol ? numericValues(wCol) : undefined;
+  // Values that came through a scale stage are no longer in the column's unit.
+  const from = info.spec.inputs[port]?.stage;
+  const scaled = from !== undefined && data.spec.stages.get(from)?.def.type === "scale";
   for (const f of features) {
     const c = t.columns.get(f);
     if (!c || c.type === "dict") continue;
+    const unit = scaled ? undefined : data.spec.units[f];
     const x = numericValues(c);
     const edges = integerEdges(x, 30) ?? uniformEdges(...quantileRange(x, 0.005), 40);
     const hs = histogram(x, edges, { ...(w ? { w } : {}), select: (i) => sig[i] === 1, normalise: true });
@@ -142,8 +146,8 @@ async function inputPlots(data: ReportData, info: StageInfo, out: StagePlots): P
     out.plots.push({
       id: `input:${info.id}:${f}`,
       title: `${f}${wName ? ` (weighted by ${wName})` : ""}`,
-      x: { label: f },
-      y: { label: `1/N dN/d(${f})` },
+      x: { label: scaled ? `${f} (scaled)` : withUnit(f, unit) },
+      y: { label: withUnit(`1/N dN/d(${f})`, unit ? `1/${unit}` : undefined) },
       width: 300,
       height: 220,
       series: [
@@ -327,4 +331,9 @@ export function fmt(v: number): string {
   if (Number.isInteger(v)) return String(v);
   const a = Math.abs(v);
   return a !== 0 && (a < 1e-3 || a >= 1e6) ? v.toExponential(3) : String(Number(v.toPrecision(4)));
+}
+
+/** An axis title with its unit in brackets, as physics plots write it: `lep1_pt [GeV]`. */
+function withUnit(label: string, unit: string | undefined): string {
+  return unit ? `${label} [${unit}]` : label;
 }
