@@ -45,10 +45,15 @@ export class EarlyStopping<W> {
     return "continue";
   }
 
-  /** The epoch whose weights to end with, when it is not the last one run. */
-  restoreEpoch(epochsRun: number): number | undefined {
-    return this.es.restore_best && this.bestWeights !== undefined && this.bestEpoch !== epochsRun
-      ? this.bestEpoch
-      : undefined;
+  /**
+   * Ends training: with restore_best, puts back the best epoch's weights when that was not the last
+   * epoch run. Returns the epoch whose weights the model ends with.
+   */
+  finish(epochsRun: number, setWeights: (w: W) => void): { restored: boolean; finalEpoch: number } {
+    if (this.es.restore_best && this.bestWeights !== undefined && this.bestEpoch !== epochsRun) {
+      setWeights(this.bestWeights);
+      return { restored: true, finalEpoch: this.bestEpoch };
+    }
+    return { restored: false, finalEpoch: epochsRun };
   }
 }

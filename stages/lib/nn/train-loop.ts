@@ -324,10 +324,9 @@ export async function trainNn(req: NnTrainRequest): Promise<NnTrainResult> {
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
     const epochsRun = hist.epoch.length;
-    const restoreTo = stopper?.restoreEpoch(epochsRun);
-    const restored = restoreTo !== undefined;
-    if (restored && stopper?.bestWeights) model.setWeights(stopper.bestWeights);
-    const finalEpoch = restoreTo ?? epochsRun;
+    const { restored, finalEpoch } = stopper
+      ? stopper.finish(epochsRun, (w) => model.setWeights(w))
+      : { restored: false, finalEpoch: epochsRun };
     const row = finalEpoch - 1;
 
     const metrics: JsonObject = {

@@ -241,10 +241,9 @@ async function epochLoop(
     await new Promise<void>((resolve) => setImmediate(resolve));
   }
   const epochsRun = hist.epoch.length;
-  const restoreTo = stopper?.restoreEpoch(epochsRun);
-  const restored = restoreTo !== undefined;
-  if (restored && stopper?.bestWeights) trainer.setWeights(stopper.bestWeights);
-  const finalEpoch = restoreTo ?? epochsRun;
+  const { restored, finalEpoch } = stopper
+    ? stopper.finish(epochsRun, (w) => trainer.setWeights(w))
+    : { restored: false, finalEpoch: epochsRun };
   const row = finalEpoch - 1;
   return {
     history: {
