@@ -109,18 +109,30 @@ async function keysToShare(spec: PipelineSpec, store: Store): Promise<Set<string
   return keys;
 }
 
+/** What push and pull start from: the pipeline, its local store and the remote. */
+async function openShare(
+  argv: string[],
+  registry: Registry,
+  io: Io,
+  verb: "push" | "pull",
+): Promise<{ file: string; spec: PipelineSpec; store: Store; remote: RemoteCache } | undefined> {
+  const { values, positionals } = parse(argv, shareOpts);
+  const file = positionals[0];
+  if (!file || positionals.length > 1)
+    throw new UsageError(`usage: quiver ${verb} PIPELINE.yaml --remote URL`);
+  const loaded = loadPipeline(file, registry, {}, io);
+  if (!loaded) return undefined;
+  const { store } = await openStore(storeDir(file, values["cache-dir"]), io);
+  const remote = remoteFor(store, values.remote);
+  if (!remote) throw new UsageError("no remote: give --remote URL or set QUIVER_REMOTE");
+  return { file, spec: loaded.spec, store, remote };
+}
+
 export async function cmdPush(argv: string[], registry: Registry, io: Io): Promise<number> {
   return withRemoteErrors(io, async () => {
-    const { values, positionals } = parse(argv, shareOpts);
-    const file = positionals[0];
-    if (!file || positionals.length > 1)
-      throw new UsageError("usage: quiver push PIPELINE.yaml --remote URL");
-    const loaded = loadPipeline(file, registry, {}, io);
-    if (!loaded) return 2;
-    const { spec } = loaded;
-    const { store } = await openStore(storeDir(file, values["cache-dir"]), io);
-    const remote = remoteFor(store, values.remote);
-    if (!remote) throw new UsageError("no remote: give --remote URL or set QUIVER_REMOTE");
+    const opened = await openShare(argv, registry, io, "push");
+    if (!opened) return 2;
+    const { file, spec, store, remote } = opened;
     const keys = await keysToShare(spec, store);
     if (keys.size === 0) {
       io.err(
@@ -140,16 +152,9 @@ export async function cmdPush(argv: string[], registry: Registry, io: Io): Promi
 
 export async function cmdPull(argv: string[], registry: Registry, io: Io): Promise<number> {
   return withRemoteErrors(io, async () => {
-    const { values, positionals } = parse(argv, shareOpts);
-    const file = positionals[0];
-    if (!file || positionals.length > 1)
-      throw new UsageError("usage: quiver pull PIPELINE.yaml --remote URL");
-    const loaded = loadPipeline(file, registry, {}, io);
-    if (!loaded) return 2;
-    const { spec } = loaded;
-    const { store } = await openStore(storeDir(file, values["cache-dir"]), io);
-    const remote = remoteFor(store, values.remote);
-    if (!remote) throw new UsageError("no remote: give --remote URL or set QUIVER_REMOTE");
+    const opened = await openShare(argv, registry, io, "pull");
+    if (!opened) return 2;
+    const { spec, store, remote } = opened;
     const lockFile = lockPathFor(path.resolve(spec.file));
     const lock = await readLockFile(lockFile);
     let keys: string[];
