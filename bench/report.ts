@@ -13,12 +13,12 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { decodeArtifact } from "../engine/artifacts.js";
-import { main } from "../engine/cli/main.js";
-import { loadPipeline, openStore } from "../engine/cli/load.js";
+import { main } from "../cli/main.js";
+import { loadPipeline, openStore } from "../cli/load.js";
 import { readLastRun } from "../engine/history.js";
 import type { RunManifest } from "../engine/job.js";
-import { generateReport } from "../engine/report/html.js";
-import type { PortKind } from "../engine/stage.js";
+import { generateReport } from "../report/html.js";
+import type { PortKind } from "../core/stage.js";
 import { registry } from "../stages/index.js";
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");

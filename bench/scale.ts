@@ -11,8 +11,8 @@ import { mkdtempSync, openSync, rmSync, writeFileSync, writeSync, closeSync } fr
 import os from "node:os";
 import path from "node:path";
 import { scaleStage } from "../stages/scale.js";
-import { table as tableArtifact } from "../engine/stage.js";
-import { makeTable, type Column, type Table } from "../engine/table.js";
+import { table as tableArtifact } from "../core/stage.js";
+import { makeTable, type Column, type Table } from "../core/table.js";
 import { runStage } from "../test/support/stage-harness.js";
 
 function arg(name: string, fallback: number): number {

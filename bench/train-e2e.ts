@@ -16,7 +16,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseDocument } from "yaml";
-import { main as quiverMain } from "../engine/cli/main.js";
+import { main as quiverMain } from "../cli/main.js";
 import type { EngineEvent } from "../engine/events.js";
 
 const REPS = 3;

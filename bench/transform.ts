@@ -13,8 +13,8 @@ import os from "node:os";
 import { selectStage } from "../stages/select.js";
 import { defineColumnsStage } from "../stages/define.js";
 import { runStage } from "../test/support/stage-harness.js";
-import { table as tableArtifact } from "../engine/stage.js";
-import { type Column, type Table, makeTable } from "../engine/table.js";
+import { table as tableArtifact } from "../core/stage.js";
+import { type Column, type Table, makeTable } from "../core/table.js";
 import { Rng } from "../stages/lib/random.js";
 
 const CUT = "c0 > 0.2 && abs(c1 - 0.5) < 0.3 && c2 + c3 < 1.5";

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Thin launcher: the CLI is compiled TypeScript in dist/ (built by `npm install` via the prepare script).
-import("../dist/engine/cli/main.js")
+import("../dist/cli/main.js")
   .then((m) => m.main(process.argv.slice(2)))
   .then(
     (code) => {

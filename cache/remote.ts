@@ -9,9 +9,9 @@
  */
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { hashBytes } from "../engine/hash.js";
+import { hashBytes } from "../core/hash.js";
 import { fingerprintKey } from "../engine/fingerprint.js";
-import type { JsonValue } from "../engine/json.js";
+import type { JsonValue } from "../core/json.js";
 import { DirRemote } from "./remote-dir.js";
 import { HttpRemote, type HttpRemoteOptions } from "./remote-http.js";
 import { isManifest, type Manifest, type ObjectRef, type Store } from "./store.js";

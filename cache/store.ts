@@ -15,8 +15,8 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { hashBytes, hasher, hashString } from "../engine/hash.js";
-import { canonicalJson } from "../engine/json.js";
+import { hashBytes, hasher, hashString } from "../core/hash.js";
+import { canonicalJson } from "../core/json.js";
 import { isNoEntry, readJsonFile, writeFileAtomic } from "./atomic.js";
 import { acquireLock, type Release } from "./lock.js";
 

@@ -5,9 +5,9 @@
  *   metrics → canonical JSON (sorted keys)
  *   model   → "QVMODEL1" | u32 header length | header JSON {meta, blobs:[{name, length}]} | blob bytes
  */
-import { tableFromArrowIPC, tableToArrowIPC } from "./arrow-codec.js";
-import { canonicalJson, isJsonObject, type JsonObject } from "./json.js";
-import type { ArtifactValue, ModelArtifact, PortKind } from "./stage.js";
+import { tableFromArrowIPC, tableToArrowIPC } from "../core/arrow-codec.js";
+import { canonicalJson, isJsonObject, type JsonObject } from "../core/json.js";
+import type { ArtifactValue, ModelArtifact, PortKind } from "../core/stage.js";
 
 const MODEL_MAGIC = "QVMODEL1";
 

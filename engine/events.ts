@@ -2,8 +2,8 @@
  * Every decision the engine makes is an event. The console reporter, the NDJSON reporter, the
  * run record and the tests all read the same stream.
  */
-import type { Diagnostic, SourceLocation } from "./diagnostics.js";
-import type { JsonObject, JsonValue } from "./json.js";
+import type { Diagnostic, SourceLocation } from "../core/diagnostics.js";
+import type { JsonObject, JsonValue } from "../core/json.js";
 
 export interface Change {
   /** Fingerprint field, e.g. `params.where`, `inputs.table`, `files.data/WZ.csv`, `seed`. */

@@ -6,18 +6,18 @@
  */
 import type { ObjectRef, Store } from "../cache/store.js";
 import { decodeArtifact } from "./artifacts.js";
-import type { Diagnostic } from "./diagnostics.js";
+import type { Diagnostic } from "../core/diagnostics.js";
 import type { EngineEvent, EventSink, RunReason, SkipReason } from "./events.js";
 import { resolveConfined } from "./files.js";
 import { makeFingerprint, type FingerprintDoc, type FingerprintInput } from "./fingerprint.js";
 import { runInChildProcess } from "./isolate.js";
 import { stageErrorToDiagnostic } from "./stage-errors.js";
-import type { FileHashMemo } from "./hash.js";
+import type { FileHashMemo } from "../core/hash.js";
 import { jobRecordName, runJob, type Job, type RunManifest } from "./job.js";
-import type { JsonValue } from "./json.js";
+import type { JsonValue } from "../core/json.js";
 import type { PipelineSpec, StageSpec } from "./pipeline/spec.js";
 import { explainChanges, readLastRun, writeLastRun, type LastRun } from "./history.js";
-import type { ArtifactValue } from "./stage.js";
+import type { ArtifactValue } from "../core/stage.js";
 import { ancestorsInclusive } from "./graph.js";
 
 export interface RunOptions {

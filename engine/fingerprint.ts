@@ -4,8 +4,8 @@
  * by field, why a stage reruns. No absolute paths, host names, times or user names go in: the same
  * pipeline in two checkouts has the same keys.
  */
-import { canonicalJson, isJsonObject, type JsonObject, type JsonValue } from "./json.js";
-import { hashString } from "./hash.js";
+import { canonicalJson, isJsonObject, type JsonObject, type JsonValue } from "../core/json.js";
+import { hashString } from "../core/hash.js";
 
 /** Bump when the layout of fingerprints or artifact encodings changes: every key changes. */
 export const CACHE_FORMAT = 1;

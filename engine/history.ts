@@ -71,7 +71,7 @@ export async function explainChanges(
     ];
   const diffs = diffFingerprints(prev.fingerprint, doc);
   if (diffs.length === 0) {
-    // `quiver gc --max-size` records the keys whose payload it evicted (engine/cli/gc-budget.ts).
+    // `quiver gc --max-size` records the keys whose payload it evicted (cli/gc-budget.ts).
     const evicted = ((await store.readRecord("gc-evicted")) as { keys?: Record<string, string> } | undefined)
       ?.keys?.[prevKey];
     return [

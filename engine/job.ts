@@ -6,11 +6,11 @@
 import path from "node:path";
 import type { Store, ObjectRef } from "../cache/store.js";
 import { decodeArtifact, encodeArtifact } from "./artifacts.js";
-import type { Diagnostic } from "./diagnostics.js";
+import type { Diagnostic } from "../core/diagnostics.js";
 import type { FingerprintDoc } from "./fingerprint.js";
-import { canonicalJson, type JsonObject, type JsonValue } from "./json.js";
+import { canonicalJson, type JsonObject, type JsonValue } from "../core/json.js";
 import { fingerprintKey } from "./fingerprint.js";
-import type { AnyStageDefinition, ArtifactValue, PortKind, StageContext } from "./stage.js";
+import type { AnyStageDefinition, ArtifactValue, PortKind, StageContext } from "../core/stage.js";
 
 export interface Job {
   readonly key: string;

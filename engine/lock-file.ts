@@ -10,11 +10,11 @@ import path from "node:path";
 import type { Store } from "../cache/store.js";
 import { writeFileAtomic } from "../cache/atomic.js";
 import { diffFingerprints, fingerprintKey, type FingerprintDoc } from "./fingerprint.js";
-import { hasher } from "./hash.js";
+import { hasher } from "../core/hash.js";
 import type { RunManifest } from "./job.js";
-import { canonicalJson, isJsonObject, type JsonValue } from "./json.js";
+import { canonicalJson, isJsonObject, type JsonValue } from "../core/json.js";
 import type { PipelineSpec } from "./pipeline/spec.js";
-import type { PortKind } from "./stage.js";
+import type { PortKind } from "../core/stage.js";
 
 export const LOCK_VERSION = 1;
 /** Headline metrics kept per stage: enough for a dashboard, small enough for a readable diff. */

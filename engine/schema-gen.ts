@@ -10,9 +10,9 @@
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { isJsonObject, type JsonObject, type JsonValue } from "./json.js";
+import { isJsonObject, type JsonObject, type JsonValue } from "../core/json.js";
 import type { Registry } from "./pipeline/validate.js";
-import { toJsonSchema } from "./schema.js";
+import { toJsonSchema } from "../core/schema.js";
 
 const PARAM_REF = { type: "string", pattern: "^\\$\\{[A-Za-z_][A-Za-z0-9_]*\\}$" } as const;
 const STAGE_ID = "^[A-Za-z_][A-Za-z0-9_-]*$";

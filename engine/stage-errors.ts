@@ -1,7 +1,7 @@
 /** How errors raised while running a stage reach the user: as located diagnostics, never stack traces. */
-import type { Diagnostic } from "./diagnostics.js";
+import type { Diagnostic } from "../core/diagnostics.js";
 import type { StageSpec } from "./pipeline/spec.js";
-import { StageError } from "./stage.js";
+import { StageError } from "../core/stage.js";
 
 /**
  * A StageError becomes a located diagnostic; a full disk names the store; anything else is a bug,

@@ -4,8 +4,8 @@
  * points (so they run once), and the metrics table with mean ± std over seeds.
  */
 import { parse as parseYamlValue } from "yaml";
-import { hashString } from "./hash.js";
-import { canonicalJson, isJsonObject, type JsonValue } from "./json.js";
+import { hashString } from "../core/hash.js";
+import { canonicalJson, isJsonObject, type JsonValue } from "../core/json.js";
 import type { PipelineSpec } from "./pipeline/spec.js";
 
 export class GridError extends Error {}

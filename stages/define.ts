@@ -4,10 +4,10 @@
  * dependency order, so one may use another whatever their order in the YAML; a definition that
  * names itself (`weight: abs(weight)`) reads the input column it replaces.
  */
-import { type ParamProblem, StageError, defineStage, table } from "../engine/stage.js";
-import { type Infer, p } from "../engine/schema.js";
-import type { Column, Table } from "../engine/table.js";
-import { didYouMean } from "../engine/diagnostics.js";
+import { type ParamProblem, StageError, defineStage, table } from "../core/stage.js";
+import { type Infer, p } from "../core/schema.js";
+import type { Column, Table } from "../core/table.js";
+import { didYouMean } from "../core/diagnostics.js";
 import {
   ExprError,
   canonicalText,

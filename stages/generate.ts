@@ -2,9 +2,9 @@
  * `generate`: seeded toy signal/background events (see stages/lib/toy-events.ts for the
  * distributions), so demos, benchmarks and tests run without downloading anything.
  */
-import { defineStage, StageError, table, type ParamProblem } from "../engine/stage.js";
-import { p } from "../engine/schema.js";
-import { didYouMean } from "../engine/diagnostics.js";
+import { defineStage, StageError, table, type ParamProblem } from "../core/stage.js";
+import { p } from "../core/schema.js";
+import { didYouMean } from "../core/diagnostics.js";
 import { generateToyEvents, TOY_FEATURES, ToyYieldError, type ToyFeature } from "./lib/toy-events.js";
 
 const params = p.object({

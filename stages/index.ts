@@ -3,7 +3,7 @@
  * side effect). Adding a stage type is adding its file and one line here. Stage files import their
  * heavy libraries lazily, so importing this registry stays cheap.
  */
-import type { AnyStageDefinition } from "../engine/stage.js";
+import type { AnyStageDefinition } from "../core/stage.js";
 import { defineColumnsStage } from "./define.js";
 import { generateStage } from "./generate.js";
 import { kfoldStage } from "./kfold.js";

@@ -18,9 +18,9 @@ import {
   table,
   type ArtifactValue,
   type ModelArtifact,
-} from "../engine/stage.js";
-import { p } from "../engine/schema.js";
-import { isJsonObject, type JsonObject } from "../engine/json.js";
+} from "../core/stage.js";
+import { p } from "../core/schema.js";
+import { isJsonObject, type JsonObject } from "../core/json.js";
 import {
   float64Column,
   int32Column,
@@ -28,7 +28,7 @@ import {
   numericValues,
   withColumn,
   type Table,
-} from "../engine/table.js";
+} from "../core/table.js";
 import { deriveSeed } from "./lib/random.js";
 import { kFoldAssignment } from "./lib/folds.js";
 import { checkTrainingParams, networkTrainer, trainingEnvironment, trainingFields } from "./lib/nn/params.js";
@@ -37,7 +37,7 @@ import { meanStd } from "./lib/nn/metrics.js";
 import { checkGbtWeights } from "./lib/training-checks.js";
 import { ownBuffer } from "./lib/nn/network.js";
 import { concatParts, constantColumn } from "./lib/io/combine.js";
-import { tableFromArrowIPC, tableToArrowIPC } from "../engine/arrow-codec.js";
+import { tableFromArrowIPC, tableToArrowIPC } from "../core/arrow-codec.js";
 
 const params = p.object({
   ...trainingFields,

@@ -4,10 +4,10 @@
  * events: scipy.stats.ks_2samp (unweighted), a weighted variant, or the binned variant of TMVA.
  * Numerics: stages/lib/eval/ks.ts.
  */
-import { defineStage, metrics, StageError, table } from "../engine/stage.js";
-import type { JsonObject } from "../engine/json.js";
-import { p } from "../engine/schema.js";
-import { float64Column, int32Column, makeTable, type Table } from "../engine/table.js";
+import { defineStage, metrics, StageError, table } from "../core/stage.js";
+import type { JsonObject } from "../core/json.js";
+import { p } from "../core/schema.js";
+import { float64Column, int32Column, makeTable, type Table } from "../core/table.js";
 import { labelColumn, scoreColumn, weightColumn } from "./lib/eval/columns.js";
 import { binnedKs, ks2samp, linspace, weightedKs } from "./lib/eval/ks.js";
 import { argsort } from "./lib/eval/sort.js";

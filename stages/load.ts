@@ -6,11 +6,11 @@
  *
  * Readers are imported inside `run`: they pull in wasm (parquet-wasm, h5wasm) and apache-arrow.
  */
-import { didYouMean } from "../engine/diagnostics.js";
-import type { JsonObject } from "../engine/json.js";
-import { p, type Infer } from "../engine/schema.js";
-import { defineStage, StageError, table, type ParamProblem } from "../engine/stage.js";
-import type { Column, Table } from "../engine/table.js";
+import { didYouMean } from "../core/diagnostics.js";
+import type { JsonObject } from "../core/json.js";
+import { p, type Infer } from "../core/schema.js";
+import { defineStage, StageError, table, type ParamProblem } from "../core/stage.js";
+import type { Column, Table } from "../core/table.js";
 
 const FORMAT_NAMES = ["auto", "csv", "parquet", "arrow", "hdf5"] as const;
 const TYPE_NAMES = ["float64", "int32", "string"] as const;

@@ -3,9 +3,9 @@
  * not, and the binary cross-entropy of each score column (the "val loss" notebooks print).
  * Numerics: stages/lib/eval/classification.ts.
  */
-import { defineStage, metrics, StageError } from "../engine/stage.js";
-import type { JsonObject } from "../engine/json.js";
-import { p } from "../engine/schema.js";
+import { defineStage, metrics, StageError } from "../core/stage.js";
+import type { JsonObject } from "../core/json.js";
+import { p } from "../core/schema.js";
 import { labelColumn, scoreColumn, weightColumn } from "./lib/eval/columns.js";
 import { binaryCrossEntropy, thresholdMetrics } from "./lib/eval/classification.js";
 

@@ -4,9 +4,9 @@
  * do); weights are copied unchanged, so yields computed from the output must be divided by the
  * recorded factor (or by each row's multiplicity), which the significance stage can do.
  */
-import { defineStage, metrics, StageError, table, type ParamProblem } from "../engine/stage.js";
-import { p } from "../engine/schema.js";
-import { takeRows, withColumn } from "../engine/table.js";
+import { defineStage, metrics, StageError, table, type ParamProblem } from "../core/stage.js";
+import { p } from "../core/schema.js";
+import { takeRows, withColumn } from "../core/table.js";
 import { Rng } from "./lib/random.js";
 import { classCode, classLabels, className, countClasses } from "./lib/columns.js";
 

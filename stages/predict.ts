@@ -5,10 +5,10 @@
  * side by side and evaluation stages can tell them apart. Networks trained by the WebAssembly
  * trainer are scored on its kernels, tfjs-trained ones with tfjs.
  */
-import { defineStage, StageError, table, type ModelArtifact } from "../engine/stage.js";
-import { isJsonObject } from "../engine/json.js";
-import { p } from "../engine/schema.js";
-import { float64Column, withColumn } from "../engine/table.js";
+import { defineStage, StageError, table, type ModelArtifact } from "../core/stage.js";
+import { isJsonObject } from "../core/json.js";
+import { p } from "../core/schema.js";
+import { float64Column, withColumn } from "../core/table.js";
 import { BACKEND_CHOICES, nnEnvironment } from "./lib/nn/backend.js";
 import { MLP_TRAINER_ID } from "./lib/nn/wasm-spec.js";
 

@@ -3,9 +3,9 @@
  * (|w|, signal scaled so its sum equals the background's, then everything normalised to mean 1);
  * TMVA's NormMode conventions are available by name.
  */
-import { defineStage, StageError, table, type ParamProblem } from "../engine/stage.js";
-import { p } from "../engine/schema.js";
-import { withColumn } from "../engine/table.js";
+import { defineStage, StageError, table, type ParamProblem } from "../core/stage.js";
+import { p } from "../core/schema.js";
+import { withColumn } from "../core/table.js";
 import { classCode, classLabels, requireColumn } from "./lib/columns.js";
 
 export const REWEIGHT_MODES = ["equalize", "EqualNumEvents", "NumEvents", "None"] as const;

@@ -3,10 +3,10 @@
  * scikit-learn's semantics, the AUC, and the working points physicists quote (ε_S at fixed ε_B,
  * background rejection at fixed ε_S) with binomial uncertainties. Numerics: stages/lib/eval/roc.ts.
  */
-import { defineStage, metrics, StageError, table } from "../engine/stage.js";
-import type { JsonObject } from "../engine/json.js";
-import { p } from "../engine/schema.js";
-import { float64Column, makeTable, type Column } from "../engine/table.js";
+import { defineStage, metrics, StageError, table } from "../core/stage.js";
+import type { JsonObject } from "../core/json.js";
+import { p } from "../core/schema.js";
+import { float64Column, makeTable, type Column } from "../core/table.js";
 import { labelColumn, scoreColumn, weightColumn } from "./lib/eval/columns.js";
 import {
   atBackgroundEfficiency,

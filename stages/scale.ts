@@ -2,9 +2,9 @@
  * `scale`: StandardScaler / MinMaxScaler as a stage. Fitted on one table (the training split),
  * applied to another, or to any number of others through the `scaler` artifact it writes.
  */
-import { defineStage, metrics, StageError, table, type ParamProblem } from "../engine/stage.js";
-import { p } from "../engine/schema.js";
-import { numericValues, type Column, type Table } from "../engine/table.js";
+import { defineStage, metrics, StageError, table, type ParamProblem } from "../core/stage.js";
+import { p } from "../core/schema.js";
+import { numericValues, type Column, type Table } from "../core/table.js";
 import { requireColumn } from "./lib/columns.js";
 import { fitMinMax, fitStandard, transformMinMax, transformStandard } from "./lib/scalers.js";
 import { parseScaler, scalerMetrics, type FittedScaler } from "./lib/scaler-artifact.js";

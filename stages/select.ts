@@ -3,11 +3,11 @@
  * reports the cut flow (rows and Σw per class before and after each cut, raw and weighted
  * efficiencies) as metrics. Then optionally keeps the first N rows of each class and/or overall.
  */
-import { type ParamProblem, StageError, defineStage, metrics, table } from "../engine/stage.js";
-import { type Infer, p } from "../engine/schema.js";
-import type { JsonObject } from "../engine/json.js";
-import { type Column, type Table, filterRows, numericValues } from "../engine/table.js";
-import { didYouMean } from "../engine/diagnostics.js";
+import { type ParamProblem, StageError, defineStage, metrics, table } from "../core/stage.js";
+import { type Infer, p } from "../core/schema.js";
+import type { JsonObject } from "../core/json.js";
+import { type Column, type Table, filterRows, numericValues } from "../core/table.js";
+import { didYouMean } from "../core/diagnostics.js";
 import {
   CHUNK,
   type CompiledExpression,

@@ -4,10 +4,10 @@
  * oversampled signal and for evaluating on a fraction of the events are applied to S and B before
  * Z. Numerics: stages/lib/eval/significance.ts.
  */
-import { defineStage, metrics, StageError, table, type ParamProblem } from "../engine/stage.js";
-import type { JsonObject } from "../engine/json.js";
-import { p } from "../engine/schema.js";
-import { float64Column, makeTable } from "../engine/table.js";
+import { defineStage, metrics, StageError, table, type ParamProblem } from "../core/stage.js";
+import type { JsonObject } from "../core/json.js";
+import { p } from "../core/schema.js";
+import { float64Column, makeTable } from "../core/table.js";
 import { labelColumn, scoreColumn, weightColumn } from "./lib/eval/columns.js";
 import { linspaceThresholds, scanSums, significance } from "./lib/eval/significance.js";
 

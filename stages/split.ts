@@ -3,10 +3,10 @@
  * (n_test = ceil(test·n), n_train = floor(train·n)) and, when stratified, scikit-learn's class
  * counts per split. Rows are drawn with Quiver's seeded RNG, not numpy's.
  */
-import { defineStage, StageError, table, type ParamProblem } from "../engine/stage.js";
-import { p, type ParamPath } from "../engine/schema.js";
-import { takeRows, type Table } from "../engine/table.js";
-import type { JsonObject } from "../engine/json.js";
+import { defineStage, StageError, table, type ParamProblem } from "../core/stage.js";
+import { p, type ParamPath } from "../core/schema.js";
+import { takeRows, type Table } from "../core/table.js";
+import type { JsonObject } from "../core/json.js";
 import { Rng } from "./lib/random.js";
 import { approximateMode } from "./lib/folds.js";
 import { classLabels, className, countClasses } from "./lib/columns.js";

@@ -5,8 +5,8 @@
  * History and metrics are deterministic (same seed, same bytes); wall-clock times go to the run
  * summary. The spec and its conventions are in docs/training.md.
  */
-import { defineStage, metrics, model, table, type ParamProblem } from "../engine/stage.js";
-import { p } from "../engine/schema.js";
+import { defineStage, metrics, model, table, type ParamProblem } from "../core/stage.js";
+import { p } from "../core/schema.js";
 import { checkTrainingParams, networkTrainer, trainingEnvironment, trainingFields } from "./lib/nn/params.js";
 import { labeledData } from "./lib/nn/data.js";
 

@@ -11,8 +11,8 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { num, run, show } from "./support/real-pipeline.js";
-import { metrics as metricsArtifact, table, StageError, type ArtifactValue } from "../engine/stage.js";
-import { float64Column, makeTable } from "../engine/table.js";
+import { metrics as metricsArtifact, table, StageError, type ArtifactValue } from "../core/stage.js";
+import { float64Column, makeTable } from "../core/table.js";
 import { significanceStage } from "../stages/significance.js";
 import { runStage } from "./support/stage-harness.js";
 

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import { after, describe, test } from "node:test";
 import type { EngineEvent } from "../engine/events.js";
-import { main } from "../engine/cli/main.js";
+import { main } from "../cli/main.js";
 import { testRegistry } from "./support/test-stages.js";
 import { Rig, storeObjects } from "./support/rig.js";
 import {

@@ -7,7 +7,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { StageError } from "../engine/stage.js";
+import { StageError } from "../core/stage.js";
 import { parseCsv } from "../stages/lib/io/csv.js";
 import { MISSING_TOKENS } from "../stages/lib/io/csv-number.js";
 

@@ -1,8 +1,8 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { StageError } from "../engine/stage.js";
-import type { Column, Table } from "../engine/table.js";
+import { StageError } from "../core/stage.js";
+import type { Column, Table } from "../core/table.js";
 import { parseCsv, type CsvOptions } from "../stages/lib/io/csv.js";
 import { NUM_BAD, NUM_MISSING, NUM_OK, parseNumber, type NumberScan } from "../stages/lib/io/csv-number.js";
 

@@ -9,8 +9,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { after, describe, test } from "node:test";
-import { main } from "../engine/cli/main.js";
-import { numericValues, type Table } from "../engine/table.js";
+import { main } from "../cli/main.js";
+import { numericValues, type Table } from "../core/table.js";
 import { loadStage } from "../stages/load.js";
 import {
   HIGGS_COLUMNS,

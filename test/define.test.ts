@@ -2,10 +2,10 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { defineColumnsStage, definitionOrder } from "../stages/define.js";
 import { runStage } from "./support/stage-harness.js";
-import { StageError, table as tableArtifact, type ArtifactValue } from "../engine/stage.js";
-import { validate } from "../engine/schema.js";
-import { canonicalJson } from "../engine/json.js";
-import { makeTable, type Column, type Table } from "../engine/table.js";
+import { StageError, table as tableArtifact, type ArtifactValue } from "../core/stage.js";
+import { validate } from "../core/schema.js";
+import { canonicalJson } from "../core/json.js";
+import { makeTable, type Column, type Table } from "../core/table.js";
 
 type Params = Parameters<NonNullable<typeof defineColumnsStage.check>>[0];
 function validated(raw: Record<string, unknown>): Params {

@@ -1,7 +1,7 @@
 /** `quiver diff`: stages that differ and why, and headline metrics side by side. */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { main } from "../engine/cli/main.js";
+import { main } from "../cli/main.js";
 import { Rig } from "./support/rig.js";
 import { testRegistry } from "./support/test-stages.js";
 

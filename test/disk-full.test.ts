@@ -11,7 +11,7 @@ import os from "node:os";
 import path from "node:path";
 import { after, describe, test, type TestContext } from "node:test";
 import type { EngineEvent } from "../engine/events.js";
-import { main } from "../engine/cli/main.js";
+import { main } from "../cli/main.js";
 import { Rig, storeObjects } from "./support/rig.js";
 import { testRegistry } from "./support/test-stages.js";
 import { auditStore, STACK_FRAME, tmpLeftovers } from "./support/chaos.js";

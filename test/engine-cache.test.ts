@@ -238,7 +238,7 @@ stages:
     await r.quiver("run", "p.yaml", "--no-lock");
     await r.quiver("run", "p.yaml", "--set", "amount=3");
     const before = storeObjects(r.cacheDir).size;
-    const { main } = await import("../engine/cli/main.js");
+    const { main } = await import("../cli/main.js");
     const out: string[] = [];
     const io = { out: (s: string) => out.push(s), err: (s: string) => out.push(s), color: false };
     assert.equal(await main(["gc", "--cache-dir", r.cacheDir], io), 0);

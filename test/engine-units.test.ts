@@ -1,10 +1,10 @@
 /** Unit tests of the engine's pure pieces: canonical JSON, param schemas, diagnostics, the graph. */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { didYouMean, editDistance, renderDiagnostic } from "../engine/diagnostics.js";
+import { didYouMean, editDistance, renderDiagnostic } from "../core/diagnostics.js";
 import { ancestorsInclusive, findCycles, topologicalOrder } from "../engine/graph.js";
-import { canonicalJson } from "../engine/json.js";
-import { collectFiles, p, toJsonSchema, validate } from "../engine/schema.js";
+import { canonicalJson } from "../core/json.js";
+import { collectFiles, p, toJsonSchema, validate } from "../core/schema.js";
 import { unsplice } from "../engine/pipeline/params.js";
 
 describe("canonical JSON", () => {

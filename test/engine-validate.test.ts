@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { describe, test } from "node:test";
-import { main } from "../engine/cli/main.js";
+import { main } from "../cli/main.js";
 import { repoRoot } from "./support/rig.js";
 import { testRegistry } from "./support/test-stages.js";
 

@@ -1,8 +1,8 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { metrics as metricsArtifact, table, StageError, type ArtifactValue } from "../engine/stage.js";
-import { float64Column, makeTable, type Table } from "../engine/table.js";
+import { metrics as metricsArtifact, table, StageError, type ArtifactValue } from "../core/stage.js";
+import { float64Column, makeTable, type Table } from "../core/table.js";
 import { runStage } from "./support/stage-harness.js";
 import { rocStage } from "../stages/roc.js";
 import { ksStage } from "../stages/ks.js";

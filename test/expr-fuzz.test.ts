@@ -16,7 +16,7 @@ import {
   parseExpression,
   printExpression,
 } from "../stages/lib/expr/index.js";
-import { makeTable, type Column } from "../engine/table.js";
+import { makeTable, type Column } from "../core/table.js";
 
 const NAMES = ["pt", "eta", "n", "sample", "e", "Z+jets", "a`b", "in", "constructor", "__proto__", "process"];
 

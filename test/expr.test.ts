@@ -12,7 +12,7 @@ import {
   staticProblems,
   type Evaluated,
 } from "../stages/lib/expr/index.js";
-import { makeTable, type Column, type Table } from "../engine/table.js";
+import { makeTable, type Column, type Table } from "../core/table.js";
 
 const f64 = (...v: number[]): Column => ({ type: "float64", values: Float64Array.from(v) });
 const i32 = (...v: number[]): Column => ({ type: "int32", values: Int32Array.from(v) });

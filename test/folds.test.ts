@@ -2,7 +2,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { approximateMode, kFoldAssignment, trainTestSizes } from "../stages/lib/folds.js";
 import { Rng } from "../stages/lib/random.js";
-import { StageError } from "../engine/stage.js";
+import { StageError } from "../core/stage.js";
 import { readSharedFixture, readTransformsFixture } from "./fixtures/transforms/read.js";
 
 interface SplitsFixture {

@@ -3,8 +3,8 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { describe, test } from "node:test";
-import { main } from "../engine/cli/main.js";
-import { parseSize, planEviction, type Holder } from "../engine/cli/gc-budget.js";
+import { main } from "../cli/main.js";
+import { parseSize, planEviction, type Holder } from "../cli/gc-budget.js";
 import { Rig, storeObjects } from "./support/rig.js";
 import { testRegistry } from "./support/test-stages.js";
 

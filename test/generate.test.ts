@@ -1,7 +1,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { generateStage } from "../stages/generate.js";
-import type { Table } from "../engine/table.js";
+import type { Table } from "../core/table.js";
 import { runStage } from "./support/stage-harness.js";
 
 async function generate(params: Record<string, unknown>, seed = 42): Promise<Table> {

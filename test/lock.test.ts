@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import { describe, test } from "node:test";
-import { main } from "../engine/cli/main.js";
+import { main } from "../cli/main.js";
 import { headlineMetrics, lockPathFor } from "../engine/lock-file.js";
 import { Rig } from "./support/rig.js";
 import { CHAIN_PIPELINE, chainRig } from "./support/chain.js";

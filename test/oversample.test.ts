@@ -1,8 +1,8 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { oversampleStage, roundHalfEven } from "../stages/oversample.js";
-import { table as tableArtifact } from "../engine/stage.js";
-import { makeTable, type Table } from "../engine/table.js";
+import { table as tableArtifact } from "../core/stage.js";
+import { makeTable, type Table } from "../core/table.js";
 import { runStage } from "./support/stage-harness.js";
 
 /** A table with an `id` column and a label: nSig rows of class 1 among nBkg of class 0. */

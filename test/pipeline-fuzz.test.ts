@@ -12,7 +12,7 @@ import path from "node:path";
 import { after, describe, test } from "node:test";
 import fc from "fast-check";
 import { stringify as toYaml } from "yaml";
-import { main } from "../engine/cli/main.js";
+import { main } from "../cli/main.js";
 import { repoRoot } from "./support/rig.js";
 import { testRegistry } from "./support/test-stages.js";
 import { STACK_FRAME } from "./support/chaos.js";

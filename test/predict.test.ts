@@ -1,8 +1,8 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { runStage } from "./support/stage-harness.js";
-import { StageError, table as tableValue, type ArtifactValue, type ModelArtifact } from "../engine/stage.js";
-import type { Table } from "../engine/table.js";
+import { StageError, table as tableValue, type ArtifactValue, type ModelArtifact } from "../core/stage.js";
+import type { Table } from "../core/table.js";
 import { trainStage } from "../stages/train.js";
 import { predictStage } from "../stages/predict.js";
 import { networkWeights, tableOf } from "./fixtures/nn/helpers.js";

@@ -10,14 +10,14 @@ import path from "node:path";
 import { after, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { parse as parseYaml } from "yaml";
-import { main } from "../engine/cli/main.js";
-import { loadPipeline, openStore } from "../engine/cli/load.js";
+import { main } from "../cli/main.js";
+import { loadPipeline, openStore } from "../cli/load.js";
 import { runPipeline } from "../engine/executor.js";
 import type { EngineEvent } from "../engine/events.js";
 import { readLastRun } from "../engine/history.js";
 import type { PipelineSpec } from "../engine/pipeline/spec.js";
-import { eventsRecordName, recordableEvents } from "../engine/report/collect.js";
-import { generateReport } from "../engine/report/html.js";
+import { eventsRecordName, recordableEvents } from "../report/collect.js";
+import { generateReport } from "../report/html.js";
 import { registry } from "../stages/index.js";
 import { datasets, DEFAULT_DATASET_SEED } from "../stages/lib/datasets/index.js";
 

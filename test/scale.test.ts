@@ -1,9 +1,9 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { scaleStage } from "../stages/scale.js";
-import { metrics as metricsArtifact, table as tableArtifact } from "../engine/stage.js";
-import { makeTable, withColumn, type Column, type Table } from "../engine/table.js";
-import type { JsonObject } from "../engine/json.js";
+import { metrics as metricsArtifact, table as tableArtifact } from "../core/stage.js";
+import { makeTable, withColumn, type Column, type Table } from "../core/table.js";
+import type { JsonObject } from "../core/json.js";
 import { runStage } from "./support/stage-harness.js";
 import { f64, readSharedFixture, readTransformsFixture } from "./fixtures/transforms/read.js";
 

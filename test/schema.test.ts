@@ -9,7 +9,7 @@ import path from "node:path";
 import { describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { parse as parseYaml } from "yaml";
-import { isJsonObject, type JsonObject, type JsonValue } from "../engine/json.js";
+import { isJsonObject, type JsonObject, type JsonValue } from "../core/json.js";
 import { pipelineJsonSchema } from "../engine/schema-gen.js";
 import { registry } from "../stages/index.js";
 

@@ -5,10 +5,10 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { selectStage } from "../stages/select.js";
 import { runStage } from "./support/stage-harness.js";
-import { StageError, table as tableArtifact, type ArtifactValue } from "../engine/stage.js";
-import { validate } from "../engine/schema.js";
-import { canonicalJson, type JsonObject } from "../engine/json.js";
-import { makeTable, type Column, type Table } from "../engine/table.js";
+import { StageError, table as tableArtifact, type ArtifactValue } from "../core/stage.js";
+import { validate } from "../core/schema.js";
+import { canonicalJson, type JsonObject } from "../core/json.js";
+import { makeTable, type Column, type Table } from "../core/table.js";
 import { Rng } from "../stages/lib/random.js";
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");

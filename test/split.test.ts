@@ -1,8 +1,8 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { splitStage, splitSizes } from "../stages/split.js";
-import { table as tableArtifact } from "../engine/stage.js";
-import { makeTable, type Table } from "../engine/table.js";
+import { table as tableArtifact } from "../core/stage.js";
+import { makeTable, type Table } from "../core/table.js";
 import { runStage } from "./support/stage-harness.js";
 import { readTransformsFixture } from "./fixtures/transforms/read.js";
 

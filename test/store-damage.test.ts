@@ -11,9 +11,9 @@ import path from "node:path";
 import { after, describe, test } from "node:test";
 import { Store, type StoreProblem } from "../cache/store.js";
 import type { EngineEvent } from "../engine/events.js";
-import { main } from "../engine/cli/main.js";
-import { tableToArrowIPC } from "../engine/arrow-codec.js";
-import { makeTable } from "../engine/table.js";
+import { main } from "../cli/main.js";
+import { tableToArrowIPC } from "../core/arrow-codec.js";
+import { makeTable } from "../core/table.js";
 import { Rig, storeObjects } from "./support/rig.js";
 import { testRegistry } from "./support/test-stages.js";
 import {

@@ -1,7 +1,7 @@
 /** Sweeps: grid parsing, shared stages run once, the plan, and mean ± std over seeds. */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { main } from "../engine/cli/main.js";
+import { main } from "../cli/main.js";
 import { GridError, gridPoints, meanStd, parseGrid, parseGridAxis, pointAsSets } from "../engine/sweep.js";
 import { Rig } from "./support/rig.js";
 import { testRegistry } from "./support/test-stages.js";

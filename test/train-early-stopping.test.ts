@@ -1,8 +1,8 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { runStage } from "./support/stage-harness.js";
-import { table as tableValue } from "../engine/stage.js";
-import type { Table } from "../engine/table.js";
+import { table as tableValue } from "../core/stage.js";
+import type { Table } from "../core/table.js";
 import { trainStage } from "../stages/train.js";
 import { predictStage } from "../stages/predict.js";
 import { historyColumn, metricsOf, noisyTable } from "./fixtures/nn/helpers.js";

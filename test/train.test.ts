@@ -3,10 +3,10 @@ import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { runStage } from "./support/stage-harness.js";
-import { StageError, table as tableValue, type ModelArtifact } from "../engine/stage.js";
-import type { Table } from "../engine/table.js";
-import { canonicalJson } from "../engine/json.js";
-import { validate } from "../engine/schema.js";
+import { StageError, table as tableValue, type ModelArtifact } from "../core/stage.js";
+import type { Table } from "../core/table.js";
+import { canonicalJson } from "../core/json.js";
+import { validate } from "../core/schema.js";
 import { trainStage } from "../stages/train.js";
 import { predictStage } from "../stages/predict.js";
 import {

@@ -5,11 +5,11 @@
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { validate } from "../engine/schema.js";
-import { canonicalJson, type JsonObject } from "../engine/json.js";
+import { validate } from "../core/schema.js";
+import { canonicalJson, type JsonObject } from "../core/json.js";
 import { encodeArtifact } from "../engine/artifacts.js";
-import { StageError, table as tableValue, type ArtifactValue, type ModelArtifact } from "../engine/stage.js";
-import type { Table } from "../engine/table.js";
+import { StageError, table as tableValue, type ArtifactValue, type ModelArtifact } from "../core/stage.js";
+import type { Table } from "../core/table.js";
 import { trainStage } from "../stages/train.js";
 import { predictStage } from "../stages/predict.js";
 import { MLP_TRAINER_ID } from "../stages/lib/mlp/index.js";
@@ -308,7 +308,7 @@ void describe("predict on the WebAssembly kernels", () => {
     };
     const all = await score(big);
     const rows = Int32Array.of(0, 262_143, 262_144, 269_999);
-    const { takeRows } = await import("../engine/table.js");
+    const { takeRows } = await import("../core/table.js");
     const some = await score(takeRows(big, rows));
     rows.forEach((row, i) => assert.equal(all[row], some[i], `row ${row}`));
   });

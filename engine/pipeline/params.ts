@@ -4,9 +4,9 @@
  * parameters, with a record of where each reference was replaced so error offsets can be mapped back.
  */
 import { parse as parseYamlValue } from "yaml";
-import { didYouMean, type Diagnostic, type SourceLocation } from "../diagnostics.js";
-import type { JsonValue } from "../json.js";
-import type { ParamPath } from "../schema.js";
+import { didYouMean, type Diagnostic, type SourceLocation } from "../../core/diagnostics.js";
+import type { JsonValue } from "../../core/json.js";
+import type { ParamPath } from "../../core/schema.js";
 import type { ParamOrigin } from "./spec.js";
 import type { Overrides } from "./validate.js";
 

@@ -4,8 +4,8 @@
  * every later error (schema, references, data) points at the YAML that caused it.
  */
 import { isMap, isPair, isScalar, LineCounter, parseDocument, type Document, type Node } from "yaml";
-import type { Diagnostic, SourceLocation } from "../diagnostics.js";
-import type { ParamPath } from "../schema.js";
+import type { Diagnostic, SourceLocation } from "../../core/diagnostics.js";
+import type { ParamPath } from "../../core/schema.js";
 
 export interface PipelineSource {
   readonly file: string;

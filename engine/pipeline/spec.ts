@@ -1,9 +1,9 @@
 /** Step 2 of 3: the validated pipeline. Everything here has been checked; nothing has run. */
-import type { SourceLocation } from "../diagnostics.js";
+import type { SourceLocation } from "../../core/diagnostics.js";
 import type { Graph } from "../graph.js";
-import type { JsonValue } from "../json.js";
-import type { ParamPath } from "../schema.js";
-import type { AnyStageDefinition, PortKind } from "../stage.js";
+import type { JsonValue } from "../../core/json.js";
+import type { ParamPath } from "../../core/schema.js";
+import type { AnyStageDefinition, PortKind } from "../../core/stage.js";
 
 export interface InputRef {
   readonly stage: string;

@@ -3,12 +3,12 @@
  * Validation never stops at the first error: it collects all of them and the caller fails once.
  */
 import path from "node:path";
-import { didYouMean, type Diagnostic, type SourceLocation } from "../diagnostics.js";
+import { didYouMean, type Diagnostic, type SourceLocation } from "../../core/diagnostics.js";
 import { findCycles, topologicalOrder, type Edge } from "../graph.js";
-import type { JsonValue } from "../json.js";
-import { collectFiles, validate, type ParamPath } from "../schema.js";
+import type { JsonValue } from "../../core/json.js";
+import { collectFiles, validate, type ParamPath } from "../../core/schema.js";
 import { deriveSeed } from "../seed.js";
-import type { AnyStageDefinition } from "../stage.js";
+import type { AnyStageDefinition } from "../../core/stage.js";
 import { resolveParams, substitute, unsplice, type Splice } from "./params.js";
 import type { PipelineSource } from "./source.js";
 import type { InputRef, PipelineSpec, StageSpec } from "./spec.js";

@@ -2,10 +2,10 @@
  * Column look-ups with user-facing errors, shared by the split, scale, oversample and reweight
  * stages: a missing column names the param it came from and the nearest existing column.
  */
-import { didYouMean } from "../../engine/diagnostics.js";
-import { StageError } from "../../engine/stage.js";
-import type { ParamPath } from "../../engine/schema.js";
-import type { Column, Table } from "../../engine/table.js";
+import { didYouMean } from "../../core/diagnostics.js";
+import { StageError } from "../../core/stage.js";
+import type { ParamPath } from "../../core/schema.js";
+import type { Column, Table } from "../../core/table.js";
 
 export function requireColumn(t: Table, name: string, param: ParamPath, what = "table"): Column {
   const c = t.columns.get(name);

@@ -4,7 +4,7 @@
  * The shuffling itself uses Quiver's seeded Rng: sizes and class counts match scikit-learn,
  * the particular rows chosen do not (numpy's RNG is not reproduced).
  */
-import { StageError } from "../../engine/stage.js";
+import { StageError } from "../../core/stage.js";
 import { Rng } from "./random.js";
 
 /**

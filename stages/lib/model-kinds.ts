@@ -8,10 +8,10 @@
  * {format: "quiver-kfold", version, k, features, folds: [envelope meta...]} with blobs prefixed
  * "fold<i>/".
  */
-import type { JsonObject, JsonValue } from "../../engine/json.js";
-import { canonicalJson, isJsonObject } from "../../engine/json.js";
-import { StageError, type ModelArtifact } from "../../engine/stage.js";
-import { float64Column, int32Column, makeTable, type Table } from "../../engine/table.js";
+import type { JsonObject, JsonValue } from "../../core/json.js";
+import { canonicalJson, isJsonObject } from "../../core/json.js";
+import { StageError, type ModelArtifact } from "../../core/stage.js";
+import { float64Column, int32Column, makeTable, type Table } from "../../core/table.js";
 import type { BackendChoice } from "./nn/backend.js";
 import type { History } from "./nn/train-loop.js";
 import { MLP_TRAINER_ID, resolveTrainer, type TrainerChoice } from "./nn/wasm-spec.js";

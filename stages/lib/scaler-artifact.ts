@@ -2,8 +2,8 @@
  * The fitted scaler as the `scale` stage writes it to its `scaler` metrics port, and the reader
  * that turns such an artifact back into parameters when another scale stage reuses it.
  */
-import type { JsonObject, JsonValue } from "../../engine/json.js";
-import { StageError } from "../../engine/stage.js";
+import type { JsonObject, JsonValue } from "../../core/json.js";
+import { StageError } from "../../core/stage.js";
 import type { MinMaxParams, StandardParams } from "./scalers.js";
 
 export type FittedScaler =

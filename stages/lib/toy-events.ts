@@ -9,7 +9,7 @@
  * Each column draws from its own generator (seed derived from the column name), so adding a
  * column never changes the values of the others, and the result depends only on the seed.
  */
-import { makeTable, type Column, type Table } from "../../engine/table.js";
+import { makeTable, type Column, type Table } from "../../core/table.js";
 import { Rng, deriveSeed } from "./random.js";
 
 export const TOY_FEATURES = [

@@ -2,7 +2,7 @@
  * Data checks made before training, so that what a training library would refuse with a plain
  * Error (reported as a Quiver bug) reaches the user as a StageError naming the data.
  */
-import { StageError } from "../../engine/stage.js";
+import { StageError } from "../../core/stage.js";
 import type { LabeledData } from "./nn/data.js";
 
 /** Gradient-boosted trees need weights ≥ 0; `row` numbers index the given array. */

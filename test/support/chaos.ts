@@ -5,7 +5,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { hashBytes, hasher } from "../../engine/hash.js";
+import { hashBytes, hasher } from "../../core/hash.js";
 import { Rng } from "../../stages/lib/random.js";
 import { waitFor, type Rig, type RunResult } from "./rig.js";
 

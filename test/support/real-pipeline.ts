@@ -4,7 +4,7 @@
  * output as JSON. Runs never rewrite the committed lock files (--no-lock).
  */
 import assert from "node:assert/strict";
-import { main } from "../../engine/cli/main.js";
+import { main } from "../../cli/main.js";
 import type { EngineEvent } from "../../engine/events.js";
 
 export interface PipelineRun {

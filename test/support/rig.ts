@@ -7,7 +7,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { main } from "../../engine/cli/main.js";
+import { main } from "../../cli/main.js";
 import type { EngineEvent } from "../../engine/events.js";
 import { testRegistry } from "./test-stages.js";
 

@@ -4,10 +4,10 @@
  * For unit tests of a stage's numbers; engine behaviour is tested through real pipelines.
  */
 import path from "node:path";
-import { validate } from "../../engine/schema.js";
-import { canonicalJson } from "../../engine/json.js";
+import { validate } from "../../core/schema.js";
+import { canonicalJson } from "../../core/json.js";
 import type { ArtifactValue, JsonObjectLike, ModelArtifact, StageDefinition, StageResult } from "./types.js";
-import type { Table } from "../../engine/table.js";
+import type { Table } from "../../core/table.js";
 
 export interface HarnessOptions {
   params?: Record<string, unknown>;

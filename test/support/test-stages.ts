@@ -3,17 +3,10 @@
  * the real stage library (whose numbers are tested elsewhere).
  */
 import fs from "node:fs";
-import { p } from "../../engine/schema.js";
-import {
-  defineStage,
-  metrics,
-  model,
-  StageError,
-  table,
-  type AnyStageDefinition,
-} from "../../engine/stage.js";
+import { p } from "../../core/schema.js";
+import { defineStage, metrics, model, StageError, table, type AnyStageDefinition } from "../../core/stage.js";
 import { registry } from "../../stages/index.js";
-import type { Table } from "../../engine/table.js";
+import type { Table } from "../../core/table.js";
 
 const col = (values: number[]): Table => ({
   numRows: values.length,

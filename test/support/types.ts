@@ -1,2 +1,2 @@
-export type { ArtifactValue, ModelArtifact, StageDefinition, StageResult } from "../../engine/stage.js";
-export type { JsonObject as JsonObjectLike } from "../../engine/json.js";
+export type { ArtifactValue, ModelArtifact, StageDefinition, StageResult } from "../../core/stage.js";
+export type { JsonObject as JsonObjectLike } from "../../core/json.js";

@@ -10,7 +10,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { makeTable, float64Column } from "../../../engine/table.js";
+import { makeTable, float64Column } from "../../../core/table.js";
 import { deriveSeed, Rng } from "../random.js";
 import { writeHdf5Matrix } from "../io/hdf5.js";
 import { gammaInt } from "./kinematics.js";

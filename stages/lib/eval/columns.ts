@@ -2,9 +2,9 @@
  * Reading the score, label and weight columns the evaluation stages share, with the user-facing
  * errors (unknown column, NaN score, label that is not 0/1) raised as StageErrors.
  */
-import { StageError } from "../../../engine/stage.js";
-import { didYouMean } from "../../../engine/diagnostics.js";
-import { numericValues, type Table } from "../../../engine/table.js";
+import { StageError } from "../../../core/stage.js";
+import { didYouMean } from "../../../core/diagnostics.js";
+import { numericValues, type Table } from "../../../core/table.js";
 
 function column(t: Table, name: string, param: (string | number)[], what: string, port: string) {
   const c = t.columns.get(name);

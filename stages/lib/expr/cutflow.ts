@@ -3,8 +3,8 @@
  * efficiencies (raw and weighted) relative to the previous step and to the input, in the layout
  * TMVA prints. Counting is columnar: one pass over a block's survivors per step.
  */
-import type { JsonObject } from "../../../engine/json.js";
-import type { Column } from "../../../engine/table.js";
+import type { JsonObject } from "../../../core/json.js";
+import type { Column } from "../../../core/table.js";
 
 /** Per-row class slot: 0..K-1 for the K classes, K for rows whose label is missing. */
 export interface ClassIndex {

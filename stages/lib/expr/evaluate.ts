@@ -13,7 +13,7 @@ import { ExprError } from "./ast.js";
 import { CONSTANTS, type ValueType } from "./functions.js";
 import * as k from "./kernels.js";
 import { type TypeEnvironment, typecheck } from "./typecheck.js";
-import type { Column, Table } from "../../../engine/table.js";
+import type { Column, Table } from "../../../core/table.js";
 
 export const CHUNK = 4096;
 

@@ -7,9 +7,9 @@ import { type Expr, ExprError } from "./ast.js";
 import { parseExpression } from "./parser.js";
 import { printExpression } from "./print.js";
 import { typecheck } from "./typecheck.js";
-import type { ParamProblem } from "../../../engine/stage.js";
-import { StageError } from "../../../engine/stage.js";
-import type { ParamPath } from "../../../engine/schema.js";
+import type { ParamProblem } from "../../../core/stage.js";
+import { StageError } from "../../../core/stage.js";
+import type { ParamPath } from "../../../core/schema.js";
 
 export { type Expr, ExprError, MAX_EXPRESSION_LENGTH, MAX_NESTING, referencedNames } from "./ast.js";
 export { parseExpression, tryParseExpression } from "./parser.js";

@@ -12,7 +12,7 @@
 import { type BinaryOp, type Expr, ExprError, MAX_EXPRESSION_LENGTH, MAX_NESTING } from "./ast.js";
 import { FUNCTIONS } from "./functions.js";
 import { type Token, tokenize } from "./lexer.js";
-import { didYouMean } from "../../../engine/diagnostics.js";
+import { didYouMean } from "../../../core/diagnostics.js";
 
 /** Parses an expression; throws ExprError (and nothing else) on bad input. */
 export function parseExpression(src: string): Expr {

@@ -13,7 +13,7 @@ import { type Expr, ExprError } from "./ast.js";
 import { CONSTANTS, FUNCTIONS, type ValueType } from "./functions.js";
 import { IDENTIFIER } from "./lexer.js";
 import { printExpression } from "./print.js";
-import { didYouMean } from "../../../engine/diagnostics.js";
+import { didYouMean } from "../../../core/diagnostics.js";
 
 export type InferredType = ValueType | "any";
 

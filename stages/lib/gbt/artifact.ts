@@ -4,8 +4,8 @@
  * arrays of all trees as little-endian typed-array bytes. Thresholds are raw feature values,
  * so prediction needs no binning. Loading validates everything it later indexes with.
  */
-import type { ModelArtifact } from "../../../engine/stage.js";
-import type { JsonObject, JsonValue } from "../../../engine/json.js";
+import type { ModelArtifact } from "../../../core/stage.js";
+import type { JsonObject, JsonValue } from "../../../core/json.js";
 import type { GbtOptions } from "./types.js";
 
 export const GBT_FORMAT = "quiver-gbt";

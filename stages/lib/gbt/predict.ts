@@ -1,7 +1,7 @@
 /** Prediction with a decoded forest: raw feature values, no binning. */
 import { decodeModel } from "./artifact.js";
 import type { GbtForest } from "./artifact.js";
-import type { ModelArtifact } from "../../../engine/stage.js";
+import type { ModelArtifact } from "../../../core/stage.js";
 
 export function predictGbt(model: ModelArtifact, features: readonly Float64Array[]): Float64Array {
   const decoded = decodeModel(model);

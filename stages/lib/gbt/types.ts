@@ -2,7 +2,7 @@
  * The boundary between the `train`/`predict` stages and the gradient-boosted-trees library.
  * The stages own tables, params and artifacts; the library sees only typed arrays.
  */
-import type { ModelArtifact } from "../../../engine/stage.js";
+import type { ModelArtifact } from "../../../core/stage.js";
 
 export interface GbtOptions {
   /** Number of boosting rounds (TF-DF `num_trees`). */

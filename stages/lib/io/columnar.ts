@@ -6,9 +6,9 @@
  *
  * parquet-wasm is imported lazily: planning a cached pipeline must not load wasm.
  */
-import { tableFromArrowIPC } from "../../../engine/arrow-codec.js";
-import { StageError } from "../../../engine/stage.js";
-import type { Table } from "../../../engine/table.js";
+import { tableFromArrowIPC } from "../../../core/arrow-codec.js";
+import { StageError } from "../../../core/stage.js";
+import type { Table } from "../../../core/table.js";
 
 export async function readArrowBytes(bytes: Uint8Array, file: string): Promise<Table> {
   if (startsWith(bytes, "FEA1")) {

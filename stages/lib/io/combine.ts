@@ -2,8 +2,8 @@
  * Table operations of the `load` stage once files are read: constant columns, concatenation with
  * type reconciliation, missing-value counts and fills, and type coercion. All columnar.
  */
-import { StageError } from "../../../engine/stage.js";
-import type { Column, ColumnType, Table } from "../../../engine/table.js";
+import { StageError } from "../../../core/stage.js";
+import type { Column, ColumnType, Table } from "../../../core/table.js";
 import type { ColumnTypeName } from "./csv.js";
 import { NUM_BAD, parseNumber, type NumberScan } from "./csv-number.js";
 import { DictBuilder } from "./dict-builder.js";

@@ -3,7 +3,7 @@
  * quotes), LF / CRLF / CR line ends, a last line with or without its newline. It keeps the line
  * number so every error can say where it happened; it never builds a string or an object per row.
  */
-import { StageError } from "../../../engine/stage.js";
+import { StageError } from "../../../core/stage.js";
 
 export const QUOTE = 0x22;
 export const LF = 0x0a;

@@ -2,8 +2,8 @@
  * Helpers of the CSV reader: input checks (encoding, binary files, delimiter guess), text decoding
  * and dictionaries for text columns, and the located errors it raises.
  */
-import { StageError } from "../../../engine/stage.js";
-import type { Column } from "../../../engine/table.js";
+import { StageError } from "../../../core/stage.js";
+import type { Column } from "../../../core/table.js";
 import type { CsvLexer } from "./csv-lexer.js";
 import { NUM_BAD, parseNumber, type NumberScan } from "./csv-number.js";
 

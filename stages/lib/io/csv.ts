@@ -13,8 +13,8 @@
  *   in text columns (where only the empty field is missing: "NA" may be a real label).
  * - Text is decoded as UTF-8; invalid bytes become U+FFFD and are counted (`invalidUtf8`).
  */
-import { StageError } from "../../../engine/stage.js";
-import type { Column, Table } from "../../../engine/table.js";
+import { StageError } from "../../../core/stage.js";
+import type { Column, Table } from "../../../core/table.js";
 import { CR, CsvLexer, END_FIELD, END_FILE, LF } from "./csv-lexer.js";
 import { NUM_BAD, NUM_MISSING, NUM_OK, parseNumber, scanNumber, type NumberScan } from "./csv-number.js";
 import {

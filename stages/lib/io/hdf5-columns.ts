@@ -2,8 +2,8 @@
  * Decoders from HDF5 element types to Quiver columns: numbers from raw row bytes (DataView, any
  * endianness) or from values h5wasm decoded, fixed-length strings with their padding rules.
  */
-import { StageError } from "../../../engine/stage.js";
-import type { Column } from "../../../engine/table.js";
+import { StageError } from "../../../core/stage.js";
+import type { Column } from "../../../core/table.js";
 import { DictBuilder } from "./dict-builder.js";
 
 type H5 = (typeof import("h5wasm/node"))["default"];

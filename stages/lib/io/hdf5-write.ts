@@ -1,5 +1,5 @@
 /** Writes a Table to HDF5 as one compound dataset (used by data generators). */
-import type { Table } from "../../../engine/table.js";
+import type { Table } from "../../../core/table.js";
 import { h5wasm } from "./hdf5-columns.js";
 
 type H5Group = InstanceType<Awaited<ReturnType<typeof h5wasm>>["h5"]["Group"]>;

@@ -18,9 +18,9 @@
  * `writeHdf5Table` writes a Table as one compound dataset (dictionary columns as fixed-length
  * UTF-8 strings; a missing string is written as "" and read back as missing).
  */
-import { didYouMean } from "../../../engine/diagnostics.js";
-import { StageError } from "../../../engine/stage.js";
-import type { Column, Table } from "../../../engine/table.js";
+import { didYouMean } from "../../../core/diagnostics.js";
+import { StageError } from "../../../core/stage.js";
+import type { Column, Table } from "../../../core/table.js";
 import { errorText } from "./columnar.js";
 import {
   checkSupported,

@@ -4,8 +4,8 @@
  */
 import { readFile } from "node:fs/promises";
 import { gunzipSync } from "node:zlib";
-import { StageError } from "../../../engine/stage.js";
-import type { Table } from "../../../engine/table.js";
+import { StageError } from "../../../core/stage.js";
+import type { Table } from "../../../core/table.js";
 import { errorText, readArrowBytes, readParquetBytes } from "./columnar.js";
 import { parseCsv, type ColumnTypeName } from "./csv.js";
 import { readHdf5Table } from "./hdf5.js";

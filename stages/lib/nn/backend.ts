@@ -10,7 +10,7 @@
 import { createRequire } from "node:module";
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { StageError } from "../../../engine/stage.js";
+import { StageError } from "../../../core/stage.js";
 
 export type Tf = typeof import("@tensorflow/tfjs");
 

@@ -3,10 +3,10 @@
  * the float32 row-major matrix a network reads. Every bad cell is a StageError naming the column
  * and the row, since it is the user's data that is wrong.
  */
-import { StageError } from "../../../engine/stage.js";
-import { numericValues, type Column, type Table } from "../../../engine/table.js";
-import { didYouMean } from "../../../engine/diagnostics.js";
-import type { ParamPath } from "../../../engine/schema.js";
+import { StageError } from "../../../core/stage.js";
+import { numericValues, type Column, type Table } from "../../../core/table.js";
+import { didYouMean } from "../../../core/diagnostics.js";
+import type { ParamPath } from "../../../core/schema.js";
 
 export interface Normalization {
   readonly mean: number[];

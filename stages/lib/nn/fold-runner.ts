@@ -3,11 +3,11 @@
  * rows), runnable in this thread or in a worker thread. Workers let folds train in parallel:
  * tfjs keeps one single-threaded engine per thread, so parallel folds need one thread each.
  */
-import type { Table } from "../../../engine/table.js";
+import type { Table } from "../../../core/table.js";
 import { Worker } from "node:worker_threads";
-import type { JsonObject } from "../../../engine/json.js";
-import { StageError, type ModelArtifact } from "../../../engine/stage.js";
-import type { ParamPath } from "../../../engine/schema.js";
+import type { JsonObject } from "../../../core/json.js";
+import { StageError, type ModelArtifact } from "../../../core/stage.js";
+import type { ParamPath } from "../../../core/schema.js";
 import type { BackendChoice } from "./backend.js";
 import type { LabeledData } from "./data.js";
 import type { ModelSpec } from "./spec.js";

@@ -7,7 +7,7 @@
  * a linear unit ("logit") and its sigmoid ("output"). Training and scoring stop at the logit and
  * apply the sigmoid themselves in float64, which keeps the loss stable and scores near 1 distinct.
  */
-import type { JsonObject, JsonValue } from "../../../engine/json.js";
+import type { JsonObject, JsonValue } from "../../../core/json.js";
 import { Rng, deriveSeed } from "../random.js";
 import type { Tf } from "./backend.js";
 import { layerKind, type NnSpec } from "./spec.js";

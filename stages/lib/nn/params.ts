@@ -2,9 +2,9 @@
  * Params shared by `train` and `kfold`: which columns feed the model, the model spec, and the
  * backend. Also the checks that need no data (a label that is also a feature, ...).
  */
-import { p } from "../../../engine/schema.js";
-import type { ParamProblem } from "../../../engine/stage.js";
-import type { JsonValue } from "../../../engine/json.js";
+import { p } from "../../../core/schema.js";
+import type { ParamProblem } from "../../../core/stage.js";
+import type { JsonValue } from "../../../core/json.js";
 import { BACKEND_CHOICES, nnEnvironment, type BackendChoice } from "./backend.js";
 import { modelSpecSchema, type ModelSpec } from "./spec.js";
 import {

@@ -4,7 +4,7 @@
  * Kept free of tfjs (types and schema only) so another trainer (e.g. a WebAssembly one) can read
  * the same spec. What the fields mean is documented in docs/training.md.
  */
-import { p, type Infer } from "../../../engine/schema.js";
+import { p, type Infer } from "../../../core/schema.js";
 
 export const ACTIVATIONS = [
   "relu",

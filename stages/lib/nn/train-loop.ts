@@ -13,8 +13,8 @@
  * from the seed, so one seed on one backend gives the same bytes.
  */
 import { EarlyStopping } from "./early-stopping.js";
-import type { JsonObject } from "../../../engine/json.js";
-import { StageError } from "../../../engine/stage.js";
+import type { JsonObject } from "../../../core/json.js";
+import { StageError } from "../../../core/stage.js";
 import { Rng, deriveSeed } from "../random.js";
 import { loadTf, type BackendChoice, type Tf } from "./backend.js";
 import { fitNormalization, rowMajor, type LabeledData, type Normalization } from "./data.js";

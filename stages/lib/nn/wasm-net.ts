@@ -3,8 +3,8 @@
  * `weights` blob), reading it back, and scoring with it on the trainer's kernels. Also the
  * translation of the trainer's refusals into stage errors, shared with wasm-train.ts.
  */
-import type { JsonObject, JsonValue } from "../../../engine/json.js";
-import { StageError } from "../../../engine/stage.js";
+import type { JsonObject, JsonValue } from "../../../core/json.js";
+import { StageError } from "../../../core/stage.js";
 import type { MlpActivation, MlpLayer } from "../mlp/index.js";
 import { mlpSpecProblems } from "../mlp/spec.js";
 import type { Normalization } from "./data.js";

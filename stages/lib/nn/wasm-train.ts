@@ -14,8 +14,8 @@
  * count is never part of a fingerprint or an artifact.
  */
 import { EarlyStopping } from "./early-stopping.js";
-import type { JsonObject, JsonValue } from "../../../engine/json.js";
-import { StageError } from "../../../engine/stage.js";
+import type { JsonObject, JsonValue } from "../../../core/json.js";
+import { StageError } from "../../../core/stage.js";
 import type { MlpData, MlpTrainer } from "../mlp/index.js";
 import { chunking } from "../mlp/layout.js";
 import { Rng, deriveSeed } from "../random.js";

@@ -1,16 +1,16 @@
 /** `quiver gc`, `quiver clean` and `quiver exec`. */
 import fs from "node:fs";
 import path from "node:path";
-import { runJob, jobRecordName, type Job, type RunManifest } from "../job.js";
-import { decodeArtifact } from "../artifacts.js";
-import type { Registry } from "../pipeline/validate.js";
-import { renderDiagnostics } from "../diagnostics.js";
-import { stageErrorToDiagnostic } from "../executor.js";
+import { runJob, jobRecordName, type Job, type RunManifest } from "../engine/job.js";
+import { decodeArtifact } from "../engine/artifacts.js";
+import type { Registry } from "../engine/pipeline/validate.js";
+import { renderDiagnostics } from "../core/diagnostics.js";
+import { stageErrorToDiagnostic } from "../engine/executor.js";
 import { common, parse, UsageError } from "./args.js";
 import { fmtMs } from "./console.js";
 import { openStore, storeDir, type Io } from "./load.js";
-import type { Store } from "../../cache/store.js";
-import { lockPathFor, readLockFile } from "../lock-file.js";
+import type { Store } from "../cache/store.js";
+import { lockPathFor, readLockFile } from "../engine/lock-file.js";
 import { applyEviction, holdersOf, parseSize, planEviction } from "./gc-budget.js";
 
 function fmtBytes(n: number): string {

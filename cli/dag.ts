@@ -1,6 +1,6 @@
 /** The pipeline graph as text, Mermaid or Graphviz dot, coloured by the last run when known. */
-import type { LastRun } from "../history.js";
-import type { PipelineSpec } from "../pipeline/spec.js";
+import type { LastRun } from "../engine/history.js";
+import type { PipelineSpec } from "../engine/pipeline/spec.js";
 
 export function renderDag(spec: PipelineSpec, format: "text" | "mermaid" | "dot", last?: LastRun): string {
   const status = (id: string) => last?.stages[id]?.status;

@@ -6,9 +6,9 @@
  *   ks           → classifier response, train (filled) vs test (points), KS p-values in the legend;
  *   significance → the significance scan with the best cut marked.
  */
-import { isJsonObject, type JsonObject, type JsonValue } from "../json.js";
-import type { ArtifactValue } from "../stage.js";
-import { numericValues, type Column, type Table } from "../table.js";
+import { isJsonObject, type JsonObject, type JsonValue } from "../core/json.js";
+import type { ArtifactValue } from "../core/stage.js";
+import { numericValues, type Column, type Table } from "../core/table.js";
 import type { ReportData, StageInfo } from "./collect.js";
 import { histogram, integerEdges, quantileRange, uniformEdges } from "./hist.js";
 import { BACKGROUND, PALETTE, SIGNAL, type Plot, type Series } from "./svg.js";

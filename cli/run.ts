@@ -1,18 +1,18 @@
 /** `quiver run`, `quiver status` (alias `plan`) and `quiver exec`. */
 import os from "node:os";
 import path from "node:path";
-import { renderDiagnostics, type SourceLookup } from "../diagnostics.js";
-import type { EngineEvent } from "../events.js";
-import { runPipeline } from "../executor.js";
-import { readLastRun } from "../history.js";
+import { renderDiagnostics, type SourceLookup } from "../core/diagnostics.js";
+import type { EngineEvent } from "../engine/events.js";
+import { runPipeline } from "../engine/executor.js";
+import { readLastRun } from "../engine/history.js";
 import { eventsRecordName, recordableEvents, type RunEventsRecord } from "../report/collect.js";
-import type { Registry } from "../pipeline/validate.js";
+import type { Registry } from "../engine/pipeline/validate.js";
 import { intOpt, parse, pipelineOpts, UsageError } from "./args.js";
 import { consoleReporter, describeReasons } from "./console.js";
 import { displayPath, loadPipeline, openStore, storeDir, type Io, overridesOf } from "./load.js";
-import type { FingerprintDoc } from "../fingerprint.js";
+import type { FingerprintDoc } from "../engine/fingerprint.js";
 import { keysOf, lockColumn, writeLockAfterRun } from "./lock-run.js";
-import { formatParams } from "../sweep.js";
+import { formatParams } from "../engine/sweep.js";
 
 export async function cmdRun(
   argv: string[],

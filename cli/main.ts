@@ -1,7 +1,7 @@
 /** The `quiver` command line: dispatch, help, and the promise that users never see a stack trace for their own mistakes. */
 import { UsageError } from "./args.js";
 import type { Io } from "./load.js";
-import type { Registry } from "../pipeline/validate.js";
+import type { Registry } from "../engine/pipeline/validate.js";
 
 const HELP: Record<string, string> = {
   "": `quiver — declarative, cached pipelines for ML analyses
@@ -179,8 +179,7 @@ export async function main(argv: string[], io: Io = defaultIo(), registry?: Regi
   try {
     // Each command's module is loaded when it is used: a no-op `run` must not pay for the report,
     // the remote cache or the sweep code.
-    const stages = async (): Promise<Registry> =>
-      registry ?? (await import("../../stages/index.js")).registry;
+    const stages = async (): Promise<Registry> => registry ?? (await import("../stages/index.js")).registry;
     switch (cmd) {
       case "run":
         return await (await import("./run.js")).cmdRun(rest, await stages(), io, "run");

@@ -2,11 +2,11 @@
 import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import type { Store } from "../../cache/store.js";
-import type { EngineEvent } from "../events.js";
-import type { LastRun } from "../history.js";
-import type { PipelineSpec } from "../pipeline/spec.js";
-import type { Registry } from "../pipeline/validate.js";
+import type { Store } from "../cache/store.js";
+import type { EngineEvent } from "../engine/events.js";
+import type { LastRun } from "../engine/history.js";
+import type { PipelineSpec } from "../engine/pipeline/spec.js";
+import type { Registry } from "../engine/pipeline/validate.js";
 import { generateReport } from "../report/html.js";
 import { parse, pipelineOpts, UsageError } from "./args.js";
 import { displayPath, loadPipeline, openStore, storeDir, type Io, overridesOf } from "./load.js";

@@ -4,10 +4,10 @@
  * load the HTTP client.
  */
 import path from "node:path";
-import type { Store } from "../../cache/store.js";
-import type { EngineEvent } from "../events.js";
-import type { RunResult } from "../executor.js";
-import type { FingerprintDoc } from "../fingerprint.js";
+import type { Store } from "../cache/store.js";
+import type { EngineEvent } from "../engine/events.js";
+import type { RunResult } from "../engine/executor.js";
+import type { FingerprintDoc } from "../engine/fingerprint.js";
 import {
   compareWithLock,
   LockFileError,
@@ -18,8 +18,8 @@ import {
   updateLockFile,
   type LockFile,
   type PlannedStage,
-} from "../lock-file.js";
-import type { PipelineSpec } from "../pipeline/spec.js";
+} from "../engine/lock-file.js";
+import type { PipelineSpec } from "../engine/pipeline/spec.js";
 import { UsageError } from "./args.js";
 import { displayPath } from "./load.js";
 

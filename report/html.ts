@@ -3,12 +3,12 @@
  * links outside the file) with the stage graph coloured by this run, what each stage produced,
  * the plots, and what changed since the previous run. It opens offline and can be mailed.
  */
-import type { Store } from "../../cache/store.js";
+import type { Store } from "../cache/store.js";
 import { describeReasons } from "../cli/console.js";
-import type { EngineEvent } from "../events.js";
-import type { LastRun } from "../history.js";
-import { isJsonObject, type JsonObject, type JsonValue } from "../json.js";
-import type { PipelineSpec } from "../pipeline/spec.js";
+import type { EngineEvent } from "../engine/events.js";
+import type { LastRun } from "../engine/history.js";
+import { isJsonObject, type JsonObject, type JsonValue } from "../core/json.js";
+import type { PipelineSpec } from "../engine/pipeline/spec.js";
 import { collectReport, type ReportData, type StageInfo } from "./collect.js";
 import { formatDuration, renderDagSvg, STATE_COLOURS } from "./dag-svg.js";
 import { cutflowHtml, metricsHtml, modelSummary, tableSchemaHtml } from "./outputs.js";

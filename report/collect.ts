@@ -4,15 +4,15 @@
  * metric deltas). Artifacts are decoded on demand and memoised: a plot that needs a table reads it
  * once, and stages whose outputs no plot needs cost only their manifest.
  */
-import type { ObjectRef, Store } from "../../cache/store.js";
-import { decodeArtifact } from "../artifacts.js";
-import type { EngineEvent, RunReason, SkipReason } from "../events.js";
-import type { Diagnostic } from "../diagnostics.js";
-import { readLastRun, type LastRun } from "../history.js";
-import type { RunManifest } from "../job.js";
-import type { JsonValue } from "../json.js";
-import type { PipelineSpec, StageSpec } from "../pipeline/spec.js";
-import type { ArtifactValue, PortKind } from "../stage.js";
+import type { ObjectRef, Store } from "../cache/store.js";
+import { decodeArtifact } from "../engine/artifacts.js";
+import type { EngineEvent, RunReason, SkipReason } from "../engine/events.js";
+import type { Diagnostic } from "../core/diagnostics.js";
+import { readLastRun, type LastRun } from "../engine/history.js";
+import type { RunManifest } from "../engine/job.js";
+import type { JsonValue } from "../core/json.js";
+import type { PipelineSpec, StageSpec } from "../engine/pipeline/spec.js";
+import type { ArtifactValue, PortKind } from "../core/stage.js";
 
 export type StageState = "ran" | "cached" | "failed" | "skipped" | "not-run";
 

@@ -6,15 +6,15 @@
  */
 import os from "node:os";
 import path from "node:path";
-import type { Store } from "../../cache/store.js";
-import type { EngineEvent } from "../events.js";
-import { runPipeline, type RunResult } from "../executor.js";
-import { downstreamOf } from "../graph.js";
-import { lastRunRecordName, readLastRun } from "../history.js";
-import type { JsonValue } from "../json.js";
-import { headlineMetrics, readMetricsObject } from "../lock-file.js";
-import type { PipelineSpec } from "../pipeline/spec.js";
-import type { Registry } from "../pipeline/validate.js";
+import type { Store } from "../cache/store.js";
+import type { EngineEvent } from "../engine/events.js";
+import { runPipeline, type RunResult } from "../engine/executor.js";
+import { downstreamOf } from "../engine/graph.js";
+import { lastRunRecordName, readLastRun } from "../engine/history.js";
+import type { JsonValue } from "../core/json.js";
+import { headlineMetrics, readMetricsObject } from "../engine/lock-file.js";
+import type { PipelineSpec } from "../engine/pipeline/spec.js";
+import type { Registry } from "../engine/pipeline/validate.js";
 import {
   fmtMeanStd,
   fmtNum,
@@ -29,7 +29,7 @@ import {
   pointLabel,
   stageSignatures,
   type GridPoint,
-} from "../sweep.js";
+} from "../engine/sweep.js";
 import { intOpt, parse, pipelineOpts, UsageError } from "./args.js";
 import { fmtMs } from "./console.js";
 import { displayPath, loadPipeline, openStore, storeDir, type Io } from "./load.js";

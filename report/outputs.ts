@@ -2,9 +2,9 @@
  * HTML fragments for what a stage produced: table schemas and row counts, cutflows, metrics as
  * compact tables (arrays of records become real tables: scaler params, folds), model summaries.
  */
-import { isJsonObject, type JsonObject, type JsonValue } from "../json.js";
-import type { ModelArtifact } from "../stage.js";
-import type { Table } from "../table.js";
+import { isJsonObject, type JsonObject, type JsonValue } from "../core/json.js";
+import type { ModelArtifact } from "../core/stage.js";
+import type { Table } from "../core/table.js";
 import { fmt } from "./plots.js";
 import { esc } from "./svg.js";
 

@@ -5,8 +5,8 @@
  * history keep working after the tables and models are gone. An evicted stage is a cache miss
  * next time; the store records which keys were evicted so `status` can say so.
  */
-import type { ObjectRef, Store } from "../../cache/store.js";
-import type { RunManifest } from "../job.js";
+import type { ObjectRef, Store } from "../cache/store.js";
+import type { RunManifest } from "../engine/job.js";
 
 export const EVICTED_RECORD = "gc-evicted";
 

@@ -1,7 +1,7 @@
 /** `quiver datasets list` and `quiver datasets make NAME --out DIR [--scale F] [--seed N]`. */
 import path from "node:path";
-import { datasets, DEFAULT_DATASET_SEED } from "../../stages/lib/datasets/index.js";
-import { didYouMean } from "../diagnostics.js";
+import { datasets, DEFAULT_DATASET_SEED } from "../stages/lib/datasets/index.js";
+import { didYouMean } from "../core/diagnostics.js";
 import { parse, UsageError } from "./args.js";
 import { displayPath, type Io } from "./load.js";
 

@@ -5,8 +5,8 @@
  * store), or `sweep:N` (point N of its latest sweep, counting from 1).
  */
 import path from "node:path";
-import type { Store } from "../../cache/store.js";
-import { readLastRun } from "../history.js";
+import type { Store } from "../cache/store.js";
+import { readLastRun } from "../engine/history.js";
 import {
   describeFingerprintDiffs,
   differingOutputs,
@@ -15,9 +15,9 @@ import {
   readLockFile,
   snapshotFromKeys,
   type LockStage,
-} from "../lock-file.js";
-import type { Registry } from "../pipeline/validate.js";
-import { fmtNum, pointLabel, type GridPoint } from "../sweep.js";
+} from "../engine/lock-file.js";
+import type { Registry } from "../engine/pipeline/validate.js";
+import { fmtNum, pointLabel, type GridPoint } from "../engine/sweep.js";
 import { parse, pipelineOpts, UsageError } from "./args.js";
 import { displayPath, loadPipeline, openStore, storeDir, type Io } from "./load.js";
 import { sweepRecordName } from "./sweep.js";

@@ -1,13 +1,13 @@
 /** Reading a pipeline file for a command: parse, validate, and render every problem found. */
 import fs from "node:fs";
 import path from "node:path";
-import { Store } from "../../cache/store.js";
-import { renderDiagnostics, type Diagnostic } from "../diagnostics.js";
-import { FileHashMemo } from "../hash.js";
-import type { JsonValue } from "../json.js";
-import { parsePipelineSource } from "../pipeline/source.js";
-import type { PipelineSpec } from "../pipeline/spec.js";
-import { validatePipeline, type Overrides, type Registry } from "../pipeline/validate.js";
+import { Store } from "../cache/store.js";
+import { renderDiagnostics, type Diagnostic } from "../core/diagnostics.js";
+import { FileHashMemo } from "../core/hash.js";
+import type { JsonValue } from "../core/json.js";
+import { parsePipelineSource } from "../engine/pipeline/source.js";
+import type { PipelineSpec } from "../engine/pipeline/spec.js";
+import { validatePipeline, type Overrides, type Registry } from "../engine/pipeline/validate.js";
 import { parse as parseYaml } from "yaml";
 
 export interface Loaded {

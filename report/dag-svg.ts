@@ -3,7 +3,7 @@
  * deepest input), ordered within a layer by the mean position of its inputs, each box coloured by
  * what happened to the stage in this run and linking to its section of the report.
  */
-import type { PipelineSpec } from "../pipeline/spec.js";
+import type { PipelineSpec } from "../engine/pipeline/spec.js";
 import type { StageInfo, StageState } from "./collect.js";
 import { esc } from "./svg.js";
 

@@ -6,15 +6,15 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { openRemote, RemoteCache, RemoteSpecError, type TransferReport } from "../../cache/remote.js";
-import { describeAuthFailure, RemoteCredentialsError, remoteOptions } from "../../cache/remote-auth.js";
-import { RemoteAuthError, RemoteHttpError } from "../../cache/remote-http.js";
-import type { Store } from "../../cache/store.js";
-import { runPipeline } from "../executor.js";
-import type { FingerprintDoc } from "../fingerprint.js";
-import { hashString } from "../hash.js";
-import { readLastRun, lastRunRecordName } from "../history.js";
-import { isJsonObject, type JsonValue } from "../json.js";
+import { openRemote, RemoteCache, RemoteSpecError, type TransferReport } from "../cache/remote.js";
+import { describeAuthFailure, RemoteCredentialsError, remoteOptions } from "../cache/remote-auth.js";
+import { RemoteAuthError, RemoteHttpError } from "../cache/remote-http.js";
+import type { Store } from "../cache/store.js";
+import { runPipeline } from "../engine/executor.js";
+import type { FingerprintDoc } from "../engine/fingerprint.js";
+import { hashString } from "../core/hash.js";
+import { readLastRun, lastRunRecordName } from "../engine/history.js";
+import { isJsonObject, type JsonValue } from "../core/json.js";
 import {
   describeFingerprintDiffs,
   differingOutputs,
@@ -23,9 +23,9 @@ import {
   lockPathFor,
   readLockFile,
   readMetricsObject,
-} from "../lock-file.js";
-import type { PipelineSpec } from "../pipeline/spec.js";
-import type { Registry } from "../pipeline/validate.js";
+} from "../engine/lock-file.js";
+import type { PipelineSpec } from "../engine/pipeline/spec.js";
+import type { Registry } from "../engine/pipeline/validate.js";
 import { intOpt, parse, pipelineOpts, UsageError } from "./args.js";
 import { fmtMs } from "./console.js";
 import { displayPath, loadPipeline, openStore, storeDir, type Io, overridesOf } from "./load.js";

@@ -1,14 +1,14 @@
 /** `quiver dag`, `quiver show`, `quiver export`: looking at a pipeline and its results. */
 import fs from "node:fs";
-import { tableToArrowIPC } from "../arrow-codec.js";
-import { decodeArtifact } from "../artifacts.js";
-import { readLastRun } from "../history.js";
-import type { RunManifest } from "../job.js";
-import { isJsonObject, type JsonValue } from "../json.js";
-import type { PipelineSpec } from "../pipeline/spec.js";
-import type { Registry } from "../pipeline/validate.js";
-import type { ArtifactValue, PortKind } from "../stage.js";
-import { cellValue, type Table } from "../table.js";
+import { tableToArrowIPC } from "../core/arrow-codec.js";
+import { decodeArtifact } from "../engine/artifacts.js";
+import { readLastRun } from "../engine/history.js";
+import type { RunManifest } from "../engine/job.js";
+import { isJsonObject, type JsonValue } from "../core/json.js";
+import type { PipelineSpec } from "../engine/pipeline/spec.js";
+import type { Registry } from "../engine/pipeline/validate.js";
+import type { ArtifactValue, PortKind } from "../core/stage.js";
+import { cellValue, type Table } from "../core/table.js";
 import { common, intOpt, parse, pipelineOpts, UsageError } from "./args.js";
 import { loadPipeline, openStore, storeDir, type Io } from "./load.js";
 import { renderDag } from "./dag.js";

@@ -1,6 +1,6 @@
 /** The console reporter: one line per stage decision, a live progress line for long stages. */
-import { renderDiagnostics } from "../diagnostics.js";
-import type { Change, EngineEvent, RunReason } from "../events.js";
+import { renderDiagnostics } from "../core/diagnostics.js";
+import type { Change, EngineEvent, RunReason } from "../engine/events.js";
 import type { Io } from "./load.js";
 
 export function fmtMs(ms: number): string {
