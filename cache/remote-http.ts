@@ -9,7 +9,7 @@
  * URL's origin (redirects are not followed) and never appears in `display` or in errors.
  */
 import crypto from "node:crypto";
-import type { RemoteBackend } from "./remote.js";
+import type { RemoteBackend } from "./remote-backend.js";
 
 export interface HttpRemoteOptions {
   readonly authorization?: string;

@@ -1,7 +1,11 @@
 /** Command-line parsing shared by the commands: node's parseArgs with Quiver's error style. */
 import { parseArgs, type ParseArgsConfig } from "node:util";
+import type { Diagnostic } from "../core/diagnostics.js";
+import type { JsonValue } from "../core/json.js";
+import { parseAssignment } from "../engine/pipeline/params.js";
+import { UsageError } from "../ops/errors.js";
 
-export class UsageError extends Error {}
+export { UsageError };
 
 export function parse<T extends NonNullable<ParseArgsConfig["options"]>>(argv: string[], options: T) {
   try {
@@ -31,4 +35,24 @@ export function intOpt(v: string | undefined, name: string, dflt: number): numbe
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} expects a positive integer, got "${v}"`);
   return n;
+}
+
+/** `--set name=value` (repeatable) and `--params FILE` as typed param overrides. */
+export function paramOptions(values: { set?: string[] | undefined; params?: string | undefined }): {
+  params?: Record<string, JsonValue>;
+  paramsFile?: string;
+  problems: Diagnostic[];
+} {
+  const params: Record<string, JsonValue> = {};
+  const problems: Diagnostic[] = [];
+  for (const text of values.set ?? []) {
+    const a = parseAssignment(text);
+    if ("severity" in a) problems.push(a);
+    else params[a.name] = a.value;
+  }
+  return {
+    ...(values.set?.length ? { params } : {}),
+    ...(values.params !== undefined ? { paramsFile: values.params } : {}),
+    problems,
+  };
 }

@@ -73,4 +73,37 @@ stages:
     assert.deepEqual([...renamed.cached].sort(), ["shifted", "src", "total"]);
     r.remove();
   });
+
+  test("a stage that reads its inputs' names reruns when they change, and only then", async () => {
+    const tagged = (name: string) =>
+      pipeline(name).replace(
+        "  total:",
+        "  tagged:  { type: tag, inputs: { table: " + name + " } }\n  total:",
+      );
+    const r = Rig.create({ "p.yaml": tagged("plus") });
+    const first = await r.quiver("run", "p.yaml");
+    assert.equal(first.code, 0, first.stderr);
+    const again = await r.quiver("run", "p.yaml");
+    assert.deepEqual(again.ran, [], "a second run finds it cached through its input-names index");
+    r.write("p.yaml", tagged("shifted"));
+    const renamed = await r.quiver("run", "p.yaml");
+    assert.equal(renamed.code, 0, renamed.stderr);
+    assert.deepEqual(renamed.ran, ["tagged"], "only the stage that reads the name reruns");
+    const started = renamed.events.find(
+      (e): e is Extract<EngineEvent, { type: "started" }> => e.type === "started" && e.stage === "tagged",
+    );
+    const reason = started?.reasons[0];
+    assert.ok(reason?.kind === "changed", JSON.stringify(reason));
+    assert.deepEqual(
+      reason.changes.map((c) => [c.path, c.before, c.after]),
+      [["inputNames.table", "plus.table", "shifted.table"]],
+    );
+    const status = await r.quiver("status", "p.yaml");
+    assert.equal(status.code, 0, status.stderr);
+    assert.ok(status.events.every((e) => e.type !== "planned" || e.decision === "cached"));
+    r.write("p.yaml", tagged("plus"));
+    const back = await r.quiver("run", "p.yaml");
+    assert.deepEqual(back.ran, [], "the result under the old name is still in the store");
+    r.remove();
+  });
 });

@@ -158,6 +158,22 @@ export const labelsStage = defineStage({
   },
 });
 
+/** A stage whose result depends on where its input comes from (as `predict` names its column). */
+export const tagStage = defineStage({
+  type: "tag",
+  version: 1,
+  description: "metrics naming the stage its input comes from, and the row count",
+  inputs: { table: { kind: "table", description: "anything" } },
+  outputs: { metrics: { kind: "metrics", description: "{from, rows}" } },
+  params: p.object({}),
+  run(ctx) {
+    const from = ctx.inputFrom.table ?? "";
+    return Promise.resolve({
+      outputs: { metrics: metrics({ from, rows: ctx.inputs.table("table").numRows }) },
+    });
+  },
+});
+
 export const testRegistry: ReadonlyMap<string, AnyStageDefinition> = new Map([
   ...registry,
   ...(
@@ -170,6 +186,7 @@ export const testRegistry: ReadonlyMap<string, AnyStageDefinition> = new Map([
       modelStage,
       halvesStage,
       labelsStage,
+      tagStage,
     ] as AnyStageDefinition[]
   ).map((d) => [d.type, d] as const),
 ]);
