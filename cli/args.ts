@@ -7,7 +7,10 @@ import { UsageError } from "../ops/errors.js";
 
 export { UsageError };
 
-export function parse<T extends NonNullable<ParseArgsConfig["options"]>>(argv: string[], options: T) {
+export function parse<T extends NonNullable<ParseArgsConfig["options"]>>(
+  argv: string[],
+  options: T,
+): ReturnType<typeof parseArgs<{ args: string[]; options: T; allowPositionals: true; strict: true }>> {
   try {
     return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
   } catch (err) {
