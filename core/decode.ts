@@ -102,6 +102,11 @@ export const d = {
   },
 };
 
+/** Whether `k` names an own field of `o` (to pick a decoder from a table by a discriminator). */
+export function isKeyOf<T extends object>(o: T, k: unknown): k is keyof T & string {
+  return typeof k === "string" && Object.hasOwn(o, k);
+}
+
 /** Runs a decoder: the value, or the error that names the bad field. */
 export function decode<T>(
   dec: Decoder<T>,

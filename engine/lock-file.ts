@@ -9,7 +9,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { writeFileAtomic } from "../cache/atomic.js";
 import type { ObjectRef, Store } from "../cache/store.js";
-import { decode } from "../core/decode.js";
+import { d, decode } from "../core/decode.js";
 import { hasher, type CacheKey } from "../core/hash.js";
 import { canonicalJson, isJsonObject, type JsonValue } from "../core/json.js";
 import {
@@ -93,7 +93,8 @@ export async function readMetricsObject(store: Store, ref: ObjectRef): Promise<J
   const bytes = await store.getObject(ref);
   if (!bytes) return undefined;
   try {
-    return JSON.parse(Buffer.from(bytes).toString("utf8")) as JsonValue;
+    const r = decode(d.json, JSON.parse(Buffer.from(bytes).toString("utf8")));
+    return r.ok ? r.value : undefined;
   } catch {
     return undefined;
   }

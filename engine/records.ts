@@ -16,7 +16,7 @@
  *   file       <pipeline>.lock           LockFile (engine/lock-file.ts reads and writes it)
  */
 import type { ObjectRef, Store } from "../cache/store.js";
-import { d, decode, DecodeError, type Decoder } from "../core/decode.js";
+import { d, decode, DecodeError, isKeyOf, type Decoder } from "../core/decode.js";
 import type { CacheKey } from "../core/hash.js";
 import type { FileStamp } from "../core/hash.js";
 import { isJsonObject, type JsonObject, type JsonValue } from "../core/json.js";
@@ -140,10 +140,7 @@ const manifestDecoders: { readonly [K in AnyManifest["record"]]: Decoder<AnyMani
 
 const anyManifest: Decoder<AnyManifest> = (v, path) => {
   const kind = isJsonObject(v) ? v.record : undefined;
-  const dec =
-    typeof kind === "string" && Object.hasOwn(manifestDecoders, kind)
-      ? manifestDecoders[kind as AnyManifest["record"]]
-      : undefined;
+  const dec = isKeyOf(manifestDecoders, kind) ? manifestDecoders[kind] : undefined;
   if (!dec)
     throw new DecodeError(
       "record",
@@ -403,10 +400,7 @@ const failureDecoders: { readonly [K in StageFailure["kind"]]: Decoder<StageFail
 
 const stageFailure: Decoder<StageFailure> = (v, path) => {
   const kind = isJsonObject(v) ? v.kind : undefined;
-  const dec =
-    typeof kind === "string" && Object.hasOwn(failureDecoders, kind)
-      ? failureDecoders[kind as StageFailure["kind"]]
-      : undefined;
+  const dec = isKeyOf(failureDecoders, kind) ? failureDecoders[kind] : undefined;
   if (!dec) throw new DecodeError(`${path}.kind`, `unknown failure kind ${JSON.stringify(kind)}`);
   return dec(v, path);
 };
