@@ -14,7 +14,7 @@ import type { CacheKey, ContentHash } from "../core/hash.js";
 export const OBJECTS = "objects";
 export const MANIFESTS = "runs";
 export const RECORDS = "records";
-export const LOCKS = "locks";
+const LOCKS = "locks";
 export const TMP = "tmp";
 
 export function objectPath(hash: ContentHash): string {
@@ -30,7 +30,7 @@ export function recordPath(name: string): string {
   return `${RECORDS}/${recordFileName(name)}`;
 }
 
-export function recordFileName(name: string): string {
+function recordFileName(name: string): string {
   return `${encodeURIComponent(name)}.json`;
 }
 

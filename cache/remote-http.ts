@@ -162,6 +162,6 @@ export class HttpRemote implements RemoteBackend {
 }
 
 /** A URL fit for messages: no user, password, query or fragment. */
-export function safeUrl(u: URL): string {
+function safeUrl(u: URL): string {
   return `${u.protocol}//${u.host}${u.pathname}`;
 }

@@ -58,7 +58,7 @@ export async function cmdShow(argv: string[], registry: Registry, io: Io): Promi
   return 0;
 }
 
-export function renderTable(t: Table, rows: number): string {
+function renderTable(t: Table, rows: number): string {
   const names = [...t.columns.keys()];
   const lines = [`${t.numRows} rows × ${names.length} columns`];
   lines.push(...names.map((n) => `  ${n}: ${t.columns.get(n)!.type}`));
@@ -87,7 +87,7 @@ function fmtNum(v: number): string {
 }
 
 /** Metrics as an aligned two-column table of dotted paths; arrays of numbers stay on one line. */
-export function renderMetrics(m: JsonValue): string {
+function renderMetrics(m: JsonValue): string {
   const rows: [string, string][] = [];
   const walk = (v: JsonValue, p: string) => {
     if (isJsonObject(v)) for (const [k, x] of Object.entries(v)) walk(x, p ? `${p}.${k}` : k);

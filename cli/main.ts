@@ -31,7 +31,7 @@ commands:
   push PIPELINE --remote URL   upload the results the lock and the latest run use
   pull PIPELINE --remote URL   download (and verify) the results the lock references
   clean [PIPELINE]  remove the whole store
-  exec --cache-dir STORE KEY    run one stage job from the store (what other executors start)
+  exec --cache-dir STORE KEY    run one stage job from the store (what other runners start)
   datasets make NAME --out DIR  write generated stand-in data (higgs-4l, photon-id); 'datasets list'
 
 examples:

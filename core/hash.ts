@@ -57,7 +57,7 @@ export function hashJson(doc: unknown): CacheKey {
 }
 
 /** Streams a file through xxhash64 in 4 MiB chunks (bounded memory for large inputs). */
-export async function hashFile(file: string): Promise<ContentHash> {
+async function hashFile(file: string): Promise<ContentHash> {
   const h = ready().create64();
   const fh = await fs.promises.open(file, "r");
   try {

@@ -6,7 +6,7 @@ function short(v: unknown): string {
   return s.length > 60 ? s.slice(0, 57) + "…" : s;
 }
 
-export function describeChange(c: Change): string {
+function describeChange(c: Change): string {
   if (c.path.startsWith("inputs.") && c.upstream)
     return `input ${c.path.slice(7)} changed (upstream ${c.upstream})`;
   if (c.path.startsWith("inputNames."))

@@ -35,7 +35,7 @@ import { readStageResult } from "./results.js";
 export { LOCK_VERSION, type LockFile, type LockOutput, type LockStage };
 
 /** Headline metrics kept per stage: enough for a dashboard, small enough for a readable diff. */
-export const MAX_HEADLINE_METRICS = 24;
+const MAX_HEADLINE_METRICS = 24;
 
 export class LockFileError extends Error {}
 
@@ -101,7 +101,7 @@ export async function readMetricsObject(store: Store, ref: ObjectRef): Promise<J
 }
 
 /** The lock entry of one stage result, from its manifest (and its metrics objects) in the store. */
-export async function lockStageFromStore(store: Store, key: CacheKey): Promise<LockStage | undefined> {
+async function lockStageFromStore(store: Store, key: CacheKey): Promise<LockStage | undefined> {
   const m = await readStageResult(store, key);
   if (!m) return undefined;
   const outputs: Record<string, LockOutput> = {};
@@ -133,7 +133,7 @@ export async function snapshotFromKeys(
 }
 
 /** Deterministic text: keys sorted at every level, two-space indent, one value per line. */
-export function renderLock(lock: LockFile): string {
+function renderLock(lock: LockFile): string {
   return JSON.stringify(JSON.parse(canonicalJson(lock)), null, 2) + "\n";
 }
 
@@ -149,7 +149,7 @@ export async function readLockFile(file: string): Promise<LockFile | undefined> 
   return parseLock(text, file);
 }
 
-export function parseLock(text: string, file: string): LockFile {
+function parseLock(text: string, file: string): LockFile {
   let v: unknown;
   try {
     v = JSON.parse(text);

@@ -48,7 +48,7 @@ const fingerprintShape = d.object({
  * A fingerprint document is checked field by field but kept as written: its exact content is what
  * its key hashes, so nothing may be dropped or added on the way in.
  */
-export const fingerprintDoc: Decoder<FingerprintDoc> = (v, path) => {
+const fingerprintDoc: Decoder<FingerprintDoc> = (v, path) => {
   fingerprintShape(v, path);
   if (!isJsonObject(v)) throw new DecodeError(path, "expected an object");
   if (!("seed" in v) || !("environment" in v))
@@ -76,7 +76,7 @@ export interface StageResultManifest {
   readonly createdAt: string;
 }
 
-export const stageResultManifest: Decoder<StageResultManifest> = d.object({
+const stageResultManifest: Decoder<StageResultManifest> = d.object({
   record: d.literal("stage-result"),
   objects,
   kinds,
@@ -99,7 +99,7 @@ export interface SubResultManifest {
   readonly createdAt: string;
 }
 
-export const subResultManifest: Decoder<SubResultManifest> = d.object({
+const subResultManifest: Decoder<SubResultManifest> = d.object({
   record: d.literal("sub-result"),
   objects: d.object({ value: objectRef }),
   kinds: d.object({ value: portKind }),
@@ -121,7 +121,7 @@ export interface InputNamesIndex {
   readonly ports: readonly string[];
 }
 
-export const inputNamesIndex: Decoder<InputNamesIndex> = d.object({
+const inputNamesIndex: Decoder<InputNamesIndex> = d.object({
   record: d.literal("input-names"),
   objects: d.record((v, path) => {
     throw new DecodeError(path, `expected no objects, got ${JSON.stringify(v)}`);
@@ -305,9 +305,6 @@ export const sweepRecord: RecordKind<SweepRecord, [pipeline: string]> = {
     stages: d.record(d.object({ key: d.cacheKey })),
   }),
 };
-
-/** Records whose `stages` keys are results to keep: latest runs, locks, sweeps. */
-export const rootRecords = [lastRunRecord, lockKeysRecord, sweepRecord] as const;
 
 /** The keys a record names as results to keep, when `name` is one of the root records. */
 export async function keysKeptBy(store: Store, name: string): Promise<CacheKey[]> {

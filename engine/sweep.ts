@@ -17,7 +17,7 @@ export interface GridAxis {
 }
 
 /** A bound on the grid size: a typo like `seed=1..100000` should not start 100k runs. */
-export const MAX_POINTS = 1000;
+const MAX_POINTS = 1000;
 
 /** `lr=0.001,0.003` → [0.001, 0.003]; `seed=420..424` → 420…424 (inclusive). */
 export function parseGridAxis(text: string): GridAxis {

@@ -42,7 +42,7 @@ export type GcReport =
     };
 
 /** Keys referenced by any pipeline's latest run, lock record or sweep. */
-export async function liveKeys(store: Store): Promise<Set<CacheKey>> {
+async function liveKeys(store: Store): Promise<Set<CacheKey>> {
   const keep = new Set<CacheKey>();
   for (const name of await store.listRecords()) for (const k of await keysKeptBy(store, name)) keep.add(k);
   return keep;

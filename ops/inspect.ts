@@ -119,7 +119,7 @@ export async function dag(pipeline: Pipeline, format: DagFormat, opts: ResultOpt
   return renderDag(pipeline.spec, format, await readLastRun(store, pipeline.spec.name));
 }
 
-export function renderDag(spec: PipelineSpec, format: DagFormat, last?: LastRun): string {
+function renderDag(spec: PipelineSpec, format: DagFormat, last?: LastRun): string {
   const status = (id: string) => last?.stages[id]?.status;
   switch (format) {
     case "text": {

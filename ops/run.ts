@@ -166,7 +166,7 @@ export async function run(pipeline: Pipeline, opts: RunOptions = {}): Promise<Ru
 }
 
 /** Progress lines are many and say nothing the report shows; everything else is kept. */
-export function recordableEvents(events: readonly EngineEvent[]): EngineEvent[] {
+function recordableEvents(events: readonly EngineEvent[]): EngineEvent[] {
   return events.filter((e) => e.type !== "progress");
 }
 

@@ -200,7 +200,7 @@ function numericLeaves(
 }
 
 /** Largest relative difference between two metrics objects; Infinity when their shapes differ. */
-export function metricsDistance(a: JsonValue, b: JsonValue): { worst: number; where: string } {
+function metricsDistance(a: JsonValue, b: JsonValue): { worst: number; where: string } {
   const la = numericLeaves(a);
   const lb = numericLeaves(b);
   let worst = 0;

@@ -12,7 +12,7 @@ import { readJobOutcome } from "../results.js";
 import type { RunnerOptions, StageRunner } from "./runner.js";
 
 /** This package's own command line. */
-export function defaultCommand(): string[] {
+function defaultCommand(): string[] {
   return [process.execPath, fileURLToPath(new URL("../../../bin/quiver.js", import.meta.url))];
 }
 
