@@ -4,7 +4,6 @@ import { renderDiagnostic, renderDiagnostics } from "../core/diagnostics.js";
 import type { EventSink } from "../engine/events.js";
 import type { Registry } from "../engine/pipeline/validate.js";
 import { formatParams } from "../engine/sweep.js";
-import { defaultReportPath } from "../ops/report.js";
 import { run, status, type RunReport, type StatusReport } from "../ops/run.js";
 import { intOpt, parse, pipelineOpts, UsageError } from "./args.js";
 import { consoleReporter, describeReasons, printWarning } from "./console.js";
@@ -79,7 +78,7 @@ export async function cmdRun(
       ...(remote ? { remote } : {}),
       push: values.push === true,
       lock: values["no-lock"] ? "never" : values["write-lock"] ? "always" : "auto",
-      ...(values.report ? { report: defaultReportPath(spec) } : {}),
+      ...(values.report ? { report: true } : {}),
       signal: ac.signal,
     });
   } finally {

@@ -169,9 +169,16 @@ export async function readManifestAs<K extends AnyManifest["record"]>(
   return r.value.record === record ? (r.value as Extract<AnyManifest, { record: K }>) : undefined;
 }
 
-/** Any manifest decoded (for gc and inspection), undefined when missing or not decodable. */
-export async function readAnyManifest(store: Store, key: CacheKey): Promise<AnyManifest | undefined> {
-  const raw = await store.readManifest(key);
+/**
+ * Any manifest decoded, undefined when missing or not decodable; with `complete`, only when all
+ * its objects are present.
+ */
+export async function readAnyManifest(
+  store: Store,
+  key: CacheKey,
+  opts: { complete?: boolean } = {},
+): Promise<AnyManifest | undefined> {
+  const raw = opts.complete ? await store.readCompleteManifest(key) : await store.readManifest(key);
   if (!raw) return undefined;
   const r = decode(anyManifest, raw);
   return r.ok ? r.value : undefined;

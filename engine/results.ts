@@ -61,9 +61,8 @@ export async function findResult(
     : { found: false, ...named };
 }
 
-async function readAnyManifestComplete(store: Store, key: CacheKey) {
-  if (!(await store.readCompleteManifest(key))) return undefined;
-  return readAnyManifest(store, key);
+function readAnyManifestComplete(store: Store, key: CacheKey) {
+  return readAnyManifest(store, key, { complete: true });
 }
 
 export type StoredOutcome =

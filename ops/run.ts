@@ -51,8 +51,8 @@ export interface RunOptions extends PlanOptions {
   readonly lock?: "auto" | "always" | "never";
   /** Make this the pipeline's latest run (default true; a sweep's points are not). */
   readonly recordAsLatest?: boolean;
-  /** Write the HTML report of this run to this file. */
-  readonly report?: string;
+  /** Write the HTML report of this run to this file (`true`: NAME-report.html here). */
+  readonly report?: string | true;
   readonly signal?: AbortSignal;
 }
 
@@ -126,10 +126,11 @@ export async function run(pipeline: Pipeline, opts: RunOptions = {}): Promise<Ru
     const at = new Date().toISOString();
     await writeRecord(store, runEventsRecord, { at, events: recordableEvents(events), previous }, spec.name);
     if (opts.report !== undefined) {
+      // Loaded only when asked for: a run without a report never loads the report's code.
       const { report: writeReport } = await import("./report.js");
       const r = await writeReport(pipeline, {
         cacheDir: store.root,
-        out: opts.report,
+        ...(opts.report === true ? {} : { out: opts.report }),
         run: { events, previous },
       });
       report = { file: r.file, plots: r.plots.length, bytes: r.bytes, durationMs: r.durationMs };
