@@ -231,7 +231,8 @@ export async function status(pipeline: Pipeline, opts: StatusOptions = {}): Prom
     if (e.type === "failed") failed.push({ stage: e.stage, diagnostics: e.diagnostics });
     if (e.type !== "planned") continue;
     const cascade =
-      e.decision === "run-if-inputs-change" || e.reasons.every((r) => r.kind === "changed" && r.cascade);
+      e.decision === "run-if-inputs-change" ||
+      (e.decision === "run" && e.reasons.every((r) => r.kind === "changed" && r.cascade));
     planned.push({
       stage: e.stage,
       decision: e.decision,

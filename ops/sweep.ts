@@ -11,7 +11,7 @@
  */
 import os from "node:os";
 import type { Store } from "../cache/store.js";
-import type { CacheKey } from "../core/hash.js";
+import type { CacheKey, FileHashMemo } from "../core/hash.js";
 import type { JsonValue } from "../core/json.js";
 import type { EngineEvent, EventSink } from "../engine/events.js";
 import { downstreamOf } from "../engine/graph.js";
@@ -103,7 +103,7 @@ export interface SweepPlan {
   readonly warnings: readonly Diagnostic[];
   readonly sources: SourceLookup;
   /** What a run needs; opaque to callers. */
-  readonly context: { readonly store: Store; readonly options: SweepOptions };
+  readonly context: { readonly store: Store; readonly memo: FileHashMemo; readonly options: SweepOptions };
 }
 
 /** Loads the points and plans them: what each finds cached, what they share. Runs nothing. */
@@ -189,7 +189,7 @@ export async function planSweep(file: string, opts: SweepOptions): Promise<Sweep
     columns,
     warnings: base.warnings,
     sources: base.sources,
-    context: { store, options: opts },
+    context: { store, memo, options: opts },
   };
 }
 
@@ -227,8 +227,7 @@ export async function runSweep(
   plan: SweepPlan,
   opts: { onPoint?: (p: PointResult) => void; signal?: AbortSignal } = {},
 ): Promise<SweepReport> {
-  const { store, options } = plan.context;
-  const { memo } = await openStore(store.root);
+  const { store, memo, options } = plan.context;
   const t0 = performance.now();
   const concurrency = Math.max(1, Math.min(plan.jobs, plan.points.length));
   const perPoint = Math.max(1, Math.floor(plan.jobs / concurrency));
