@@ -7,7 +7,7 @@ import type { CacheKey } from "../core/hash.js";
 import type { Change, RunReason } from "./events.js";
 import { diffFingerprints, type FingerprintDoc } from "./fingerprint.js";
 import type { PipelineSpec, StageSpec } from "./pipeline/spec.js";
-import { gcEvictedRecord, lastRunRecord, readRecord, writeRecord, type LastRun } from "./records.js";
+import { gcEvictedRecord, lastRunRecord, readRecord, writeRecord, type LastRun } from "./records/index.js";
 import { readStageResult } from "./results.js";
 
 /** What happened to one stage in a run (as far as the last-run record cares). */

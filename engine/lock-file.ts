@@ -29,7 +29,7 @@ import {
   type LockFile,
   type LockOutput,
   type LockStage,
-} from "./records.js";
+} from "./records/index.js";
 import { readStageResult } from "./results.js";
 
 export { LOCK_VERSION, type LockFile, type LockOutput, type LockStage };

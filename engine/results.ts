@@ -1,7 +1,7 @@
 /**
  * Finding a stage's result in the store: under its key, or — for a stage whose result depends on
  * the names of its inputs' producers — through the input-names index stored under its key (see
- * records.ts). Also: reading back what a runner left for a job (its result or its failure).
+ * records/manifests.ts). Also: reading back what a runner left for a job (its result or its failure).
  */
 import type { Store } from "../cache/store.js";
 import type { CacheKey } from "../core/hash.js";
@@ -13,8 +13,8 @@ import {
   type Job,
   type JobFailure,
   type StageResultManifest,
-} from "./records.js";
-import { readAnyManifest } from "./records.js";
+} from "./records/index.js";
+import { readAnyManifest } from "./records/index.js";
 
 export type ResultLookup =
   | {

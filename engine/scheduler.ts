@@ -11,28 +11,26 @@
  */
 import type { ObjectRef, Store } from "../cache/store.js";
 import type { Diagnostic } from "../core/diagnostics.js";
-import type { CacheKey, ContentHash, FileHashMemo } from "../core/hash.js";
+import type { CacheKey, FileHashMemo } from "../core/hash.js";
 import type { JsonValue } from "../core/json.js";
 import type { ArtifactValue } from "../core/stage.js";
 import { decodeArtifact } from "./artifacts.js";
 import type { EventSink, RunReason, SkipReason } from "./events.js";
-import { resolveConfined } from "./files.js";
+import { stageFiles } from "./files.js";
 import type { FingerprintDoc } from "./fingerprint.js";
 import { ancestorsInclusive } from "./graph.js";
 import { readLastRun, writeLastRun } from "./history.js";
-import type { JobOutcome } from "./job.js";
+import { dispatchJob } from "./dispatch.js";
 import type { PipelineSpec, StageSpec } from "./pipeline/spec.js";
 import { planStage, planWithUnknownInputs, type KnownInput, type PlanContext } from "./plan.js";
 import {
   fileHashesRecord,
-  jobFailureRecord,
-  jobRecord,
   writeRecord,
   type Job,
   type LastRun,
   type StageResultManifest,
-} from "./records.js";
-import { findResult, readJobOutcome, readStageResult } from "./results.js";
+} from "./records/index.js";
+import { findResult, readStageResult } from "./results.js";
 import type { StageRunner } from "./runners/runner.js";
 import { failureDiagnostic, stageErrorToDiagnostic } from "./stage-errors.js";
 
@@ -175,45 +173,15 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
     const prevOutputs = n.outputs;
     try {
       const { runner } = await execution();
-      await store.deleteRecord(jobFailureRecord.name(job.key));
-      await writeRecord(store, jobRecord, job, job.key);
-      let outcome: JobOutcome | undefined;
-      try {
-        const result = await runner.run(job, {
-          store,
-          def: n.spec.def,
-          signal: abort.signal,
-          emit: (e) => emit({ ...e, stage: n.spec.id }),
-          loadInput: (port) => {
-            const ref = n.spec.inputs[port]!;
-            return loadValue(ref.stage, ref.port);
-          },
-        });
-        const stored = result.outcome ?? (await readJobOutcome(store, job));
-        outcome =
-          stored &&
-          (stored.ok ? { ...stored, values: result.outcome?.ok ? result.outcome.values : {} } : stored);
-      } finally {
-        await store.deleteRecord(jobRecord.name(job.key)).catch(() => {});
-        await store.deleteRecord(jobFailureRecord.name(job.key)).catch(() => {});
-      }
-      if (!outcome) {
-        fail(
-          n,
-          [
-            failureDiagnostic(
-              {
-                kind: "lost",
-                code: "QV_EXEC_FAILED",
-                detail: `the ${(await execution()).runner.name} runner returned without a result or a failure record`,
-              },
-              n.spec,
-            ),
-          ],
-          performance.now() - t,
-        );
-        return false;
-      }
+      const outcome = await dispatchJob(store, runner, job, {
+        def: n.spec.def,
+        signal: abort.signal,
+        emit: (e) => emit({ ...e, stage: n.spec.id }),
+        loadInput: (port) => {
+          const ref = n.spec.inputs[port]!;
+          return loadValue(ref.stage, ref.port);
+        },
+      });
       if (!outcome.ok) {
         fail(n, [failureDiagnostic(outcome.failure.failure, n.spec, store.root)], outcome.failure.durationMs);
         return false;
@@ -288,28 +256,12 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
       return;
     }
     // Files: resolve, confine, hash (through the memo).
-    const files: Record<string, string> = {};
-    const fileHashes: Record<string, ContentHash> = {};
-    const fileDiags: Diagnostic[] = [];
-    for (const f of n.spec.files) {
-      const r = resolveConfined(f.file, spec.dir, [...spec.dataRoots, ...(opts.dataRoots ?? [])]);
-      if (!r.ok) {
-        fileDiags.push({
-          severity: "error",
-          code: r.code,
-          message: `${id}: ${r.message}`,
-          location: n.spec.locate(f.path),
-          hint: r.hint,
-        });
-        continue;
-      }
-      files[f.file] = r.abs;
-      fileHashes[f.file.split("\\").join("/")] = (await opts.fileMemo.hash(r.abs)).hash;
-    }
-    if (fileDiags.length) {
-      fail(n, fileDiags, 0);
+    const resolved = await stageFiles(n.spec, spec, opts.dataRoots ?? [], opts.fileMemo);
+    if (!resolved.ok) {
+      fail(n, resolved.diagnostics, 0);
       return;
     }
+    const { files, fileHashes } = resolved;
     // Upstream stages that would run in a dry run have no output hashes yet.
     if (ups.some((u) => !u.outputs)) {
       const reasons = await planWithUnknownInputs(n.spec, fileHashes, environmentOf(n.spec), planCtx);

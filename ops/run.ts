@@ -9,7 +9,7 @@ import type { EngineEvent, EventSink, RunReason } from "../engine/events.js";
 import type { FingerprintDoc } from "../engine/fingerprint.js";
 import { readLastRun } from "../engine/history.js";
 import type { LockVerdict, PlannedStage } from "../engine/lock-file.js";
-import { runEventsRecord, writeRecord } from "../engine/records.js";
+import { runEventsRecord, writeRecord } from "../engine/records/index.js";
 import { createRunner, isRunnerName, runnerNames } from "../engine/runners/index.js";
 import { runPipeline, type RunResult, type StageOutcome } from "../engine/scheduler.js";
 import { UsageError } from "./errors.js";
