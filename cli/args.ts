@@ -59,3 +59,20 @@ export function paramOptions(values: { set?: string[] | undefined; params?: stri
     problems,
   };
 }
+
+/** `--isolate` / `--executor NAME`: where stages run, and the command that starts `quiver exec`. */
+export const executorOpts = {
+  isolate: { type: "boolean" },
+  executor: { type: "string" },
+} as const;
+
+export function executorOf(values: { isolate?: boolean | undefined; executor?: string | undefined }): {
+  executor?: string;
+  command?: string[];
+} {
+  if (values.isolate && values.executor !== undefined && values.executor !== "subprocess")
+    throw new UsageError(`--isolate runs stages with the subprocess executor, not "${values.executor}"`);
+  const executor = values.isolate ? "subprocess" : values.executor;
+  const cli = process.argv[1];
+  return { ...(executor ? { executor } : {}), ...(cli ? { command: [process.execPath, cli] } : {}) };
+}

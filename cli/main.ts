@@ -108,6 +108,7 @@ so status, diff and history keep working. --dry-run shows what would go and the 
 example:
   quiver gc pipelines/demo.yaml --max-size 2G --dry-run`,
   verify: `usage: quiver verify PIPELINE.yaml [--sample N] [--seed S] [--tolerance T] [--lock FILE]
+                                   [--isolate | --executor NAME]
 
 Reruns the stages recorded in <pipeline>.lock (all, or a deterministic sample of N chosen by
 --seed) and reports per stage: bit-identical to the lock, metrics within a relative tolerance
@@ -123,6 +124,7 @@ example:
                           the headline metrics of the final stages that vary across points)
   --jobs N, -j N          points running at once (default: number of cores)
   --dry-run, -n           print the plan only
+  --isolate, --executor NAME   where stages run, as for run
   --set, --params, --cache-dir, --data-root, --json   as for run
 
 Prints the plan first (per point: stages cached and to run; the stages points share, which run

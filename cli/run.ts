@@ -5,7 +5,7 @@ import type { EventSink } from "../engine/events.js";
 import type { Registry } from "../engine/pipeline/validate.js";
 import { formatParams } from "../engine/sweep.js";
 import { run, status, type RunReport, type StatusReport } from "../ops/run.js";
-import { intOpt, parse, pipelineOpts, UsageError } from "./args.js";
+import { executorOf, executorOpts, intOpt, parse, pipelineOpts, UsageError } from "./args.js";
 import { consoleReporter, describeReasons, printWarning } from "./console.js";
 import { dataRootsOf, displayPath, loadPipeline, type Io } from "./load.js";
 
@@ -22,8 +22,7 @@ export async function cmdRun(
     until: { type: "string", multiple: true },
     "keep-going": { type: "boolean" },
     "dry-run": { type: "boolean" },
-    isolate: { type: "boolean" },
-    executor: { type: "string" },
+    ...executorOpts,
     remote: { type: "string" },
     push: { type: "boolean" },
     "no-lock": { type: "boolean" },
@@ -33,8 +32,7 @@ export async function cmdRun(
   });
   const file = positionals[0];
   if (!file || positionals.length > 1) throw new UsageError(`usage: quiver ${mode} PIPELINE.yaml [options]`);
-  if (values.isolate && values.executor !== undefined && values.executor !== "subprocess")
-    throw new UsageError(`--isolate runs stages with the subprocess executor, not "${values.executor}"`);
+  const where = executorOf(values);
   const pipeline = loadPipeline(file, registry, values, io);
   const { spec } = pipeline;
   const jobs = intOpt(values.jobs, "jobs", os.availableParallelism());
@@ -68,13 +66,11 @@ export async function cmdRun(
   let report: RunReport;
   try {
     const remote = values.remote ?? process.env.QUIVER_REMOTE;
-    const cli = process.argv[1];
     report = await run(pipeline, {
       ...common,
       jobs,
       keepGoing: values["keep-going"] === true,
-      ...(values.isolate ? { executor: "subprocess" } : values.executor ? { executor: values.executor } : {}),
-      ...(cli ? { command: [process.execPath, cli] } : {}),
+      ...where,
       ...(remote ? { remote } : {}),
       push: values.push === true,
       lock: values["no-lock"] ? "never" : values["write-lock"] ? "always" : "auto",

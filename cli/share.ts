@@ -5,7 +5,7 @@ import type { Registry } from "../engine/pipeline/validate.js";
 import type { TransferReport } from "../ops/remote.js";
 import { pull, push } from "../ops/share.js";
 import { verify } from "../ops/verify.js";
-import { intOpt, parse, pipelineOpts, UsageError } from "./args.js";
+import { executorOf, executorOpts, intOpt, parse, pipelineOpts, UsageError } from "./args.js";
 import { fmtMs, printWarning } from "./console.js";
 import { dataRootsOf, displayPath, loadPipeline, type Io } from "./load.js";
 
@@ -65,6 +65,7 @@ export async function cmdVerify(argv: string[], registry: Registry, io: Io): Pro
   const { values, positionals } = parse(argv, {
     ...pipelineOpts,
     jobs: { type: "string", short: "j" },
+    ...executorOpts,
     sample: { type: "string" },
     seed: { type: "string" },
     tolerance: { type: "string" },
@@ -85,6 +86,7 @@ export async function cmdVerify(argv: string[], registry: Registry, io: Io): Pro
     tolerance,
     ...(values.lock !== undefined ? { lockFile: values.lock } : {}),
     dataRoots: dataRootsOf(values),
+    ...executorOf(values),
     onEvent: (e) => printWarning(io, e, pipeline.sources),
     onStart: (s) =>
       io.out(

@@ -15,7 +15,7 @@ import {
   type GridAxis,
 } from "../engine/sweep.js";
 import { planSweep, runSweep, SweepPointError, type SweepReport } from "../ops/sweep.js";
-import { intOpt, paramOptions, parse, pipelineOpts, UsageError } from "./args.js";
+import { executorOf, executorOpts, intOpt, paramOptions, parse, pipelineOpts, UsageError } from "./args.js";
 import { fmtMs, printWarning } from "./console.js";
 import { dataRootsOf, displayPath, type Io } from "./load.js";
 import { PipelineError } from "../ops/errors.js";
@@ -26,6 +26,7 @@ export async function cmdSweep(argv: string[], registry: Registry, io: Io): Prom
     grid: { type: "string", multiple: true },
     metric: { type: "string", multiple: true },
     jobs: { type: "string", short: "j" },
+    ...executorOpts,
     "dry-run": { type: "boolean", short: "n" },
   });
   const file = positionals[0];
@@ -51,6 +52,7 @@ export async function cmdSweep(argv: string[], registry: Registry, io: Io): Prom
       ...(values["cache-dir"] !== undefined ? { cacheDir: values["cache-dir"] } : {}),
       jobs,
       dataRoots: dataRootsOf(values),
+      ...executorOf(values),
       onEvent: (e) => printWarning(io, e),
     });
   } catch (err) {
