@@ -1,7 +1,7 @@
 /**
  * Decoders: from a parsed JSON value of unknown shape to a typed value, or a DecodeError naming the
  * field that is wrong (`stages.cuts.key: expected a cache key, got 12`). Every document Quiver reads
- * back from disk goes through one of these (see engine/records/), so a damaged or foreign record
+ * back from disk goes through one of these (see engine/records.ts), so a damaged or foreign record
  * is a miss or a located error, never a cast that fails later.
  *
  * Unknown fields are ignored (a newer Quiver may add some); objects are built with

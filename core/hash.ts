@@ -80,7 +80,7 @@ export interface FileStamp {
   hash: ContentHash;
 }
 
-/** The memo of file hashes; persisted by the caller (record `file-hashes`, engine/records/). */
+/** The memo of file hashes; persisted by the caller (record `file-hashes`, engine/records.ts). */
 export class FileHashMemo {
   private changed = false;
   constructor(private readonly entries: Map<string, FileStamp> = new Map()) {}

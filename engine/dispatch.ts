@@ -6,7 +6,7 @@
  */
 import type { Store } from "../cache/store.js";
 import type { JobOutcome } from "./job.js";
-import { jobFailureRecord, jobRecord, writeRecord, type Job } from "./records/index.js";
+import { jobFailureRecord, jobRecord, writeRecord, type Job } from "./records.js";
 import { readJobOutcome } from "./results.js";
 import type { RunnerContext, StageRunner } from "./runners/runner.js";
 

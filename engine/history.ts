@@ -7,7 +7,7 @@ import type { CacheKey } from "../core/hash.js";
 import type { Change, RunReason } from "./events.js";
 import { diffFingerprints, type FingerprintDoc } from "./fingerprint.js";
 import type { PipelineSpec, StageSpec } from "./pipeline/spec.js";
-import { gcEvictedRecord, lastRunRecord, readRecord, writeRecord, type LastRun } from "./records/index.js";
+import { gcEvictedRecord, lastRunRecord, readRecord, writeRecord, type LastRun } from "./records.js";
 import { readStageResult } from "./results.js";
 
 /** What happened to one stage in a run (as far as the last-run record cares). */
@@ -15,6 +15,7 @@ export interface StageRecordEntry {
   readonly status: string;
   readonly key?: CacheKey;
   readonly durationMs?: number;
+  readonly inputNames?: readonly string[];
 }
 
 export function readLastRun(store: Store, pipeline: string): Promise<LastRun | undefined> {
@@ -36,6 +37,7 @@ export async function writeLastRun(
         key: o.key,
         status: o.status,
         ...(o.durationMs !== undefined ? { durationMs: o.durationMs } : {}),
+        ...(o.inputNames?.length ? { inputNames: o.inputNames } : {}),
       };
     } else if (previous?.stages[id]) stages[id] = { ...previous.stages[id] };
   }

@@ -20,7 +20,7 @@ import {
   type JobFailure,
   type StageResultManifest,
   type SubResultManifest,
-} from "./records/index.js";
+} from "./records.js";
 import { describeFailure } from "./stage-errors.js";
 
 export interface JobHooks {
@@ -34,7 +34,7 @@ export interface JobHooks {
 export type JobOutcome =
   | {
       readonly ok: true;
-      /** Where the result is stored: the job's key, or its key with input names (see records/manifests.ts). */
+      /** Where the result is stored: the job's key, or its key with input names (see records.ts). */
       readonly key: CacheKey;
       readonly manifest: StageResultManifest;
       /** The outputs as stored (canonical form), for consumers in this process. */

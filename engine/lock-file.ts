@@ -29,7 +29,7 @@ import {
   type LockFile,
   type LockOutput,
   type LockStage,
-} from "./records/index.js";
+} from "./records.js";
 import { readStageResult } from "./results.js";
 
 export { LOCK_VERSION, type LockFile, type LockOutput, type LockStage };

@@ -11,7 +11,7 @@ import type { RunReason } from "./events.js";
 import { stageFingerprint, withInputNames, type FingerprintDoc } from "./fingerprint.js";
 import { explainChanges } from "./history.js";
 import type { StageSpec } from "./pipeline/spec.js";
-import type { Job, LastRun, StageResultManifest } from "./records/index.js";
+import type { Job, LastRun, StageResultManifest } from "./records.js";
 import { findResult, readStageResult } from "./results.js";
 
 /** A connected input whose producer's output is known. */

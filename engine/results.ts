@@ -1,7 +1,7 @@
 /**
  * Finding a stage's result in the store: under its key, or — for a stage whose result depends on
  * the names of its inputs' producers — through the input-names index stored under its key (see
- * records/manifests.ts). Also: reading back what a runner left for a job (its result or its failure).
+ * records.ts). Also: reading back what a runner left for a job (its result or its failure).
  */
 import type { Store } from "../cache/store.js";
 import type { CacheKey } from "../core/hash.js";
@@ -13,8 +13,8 @@ import {
   type Job,
   type JobFailure,
   type StageResultManifest,
-} from "./records/index.js";
-import { readAnyManifest } from "./records/index.js";
+} from "./records.js";
+import { readAnyManifest } from "./records.js";
 
 export type ResultLookup =
   | {
@@ -36,7 +36,18 @@ export async function findResult(
   base: { readonly key: CacheKey; readonly doc: FingerprintDoc },
   inputsFrom: Readonly<Record<string, string>>,
   fetch?: (key: CacheKey) => Promise<unknown>,
+  /** The ports whose names the last run's result depended on: that key is tried first (one read, not two). */
+  namedPorts?: readonly string[],
 ): Promise<ResultLookup> {
+  const withNames = (ports: readonly string[]) =>
+    withInputNames(base.doc, Object.fromEntries(ports.map((p) => [p, inputsFrom[p] ?? ""])));
+  if (namedPorts?.length) {
+    // A hit under this key is exact (it hashes the current fingerprint and names); a miss falls
+    // through to the ordinary lookup.
+    const guess = withNames(namedPorts);
+    const m = await readAnyManifestComplete(store, guess.key);
+    if (m?.record === "stage-result") return { found: true, key: guess.key, manifest: m, fetched: false };
+  }
   let fetched = false;
   const read = async (key: CacheKey) => {
     let m = await readAnyManifestComplete(store, key);
@@ -51,10 +62,7 @@ export async function findResult(
   if (!first) return { found: false, ...base };
   if (first.record === "stage-result") return { found: true, key: base.key, manifest: first, fetched };
   if (first.record !== "input-names") return { found: false, ...base };
-  const named = withInputNames(
-    base.doc,
-    Object.fromEntries(first.ports.map((p) => [p, inputsFrom[p] ?? ""])),
-  );
+  const named = withNames(first.ports);
   const second = await read(named.key);
   return second?.record === "stage-result"
     ? { found: true, key: named.key, manifest: second, fetched }

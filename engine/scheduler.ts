@@ -14,13 +14,12 @@ import type { Diagnostic } from "../core/diagnostics.js";
 import type { CacheKey, FileHashMemo } from "../core/hash.js";
 import type { JsonValue } from "../core/json.js";
 import type { ArtifactValue } from "../core/stage.js";
-import { decodeArtifact } from "./artifacts.js";
 import type { EventSink, RunReason, SkipReason } from "./events.js";
 import { stageFiles } from "./files.js";
 import type { FingerprintDoc } from "./fingerprint.js";
 import { ancestorsInclusive } from "./graph.js";
 import { readLastRun, writeLastRun } from "./history.js";
-import { dispatchJob } from "./dispatch.js";
+import type { dispatchJob as DispatchJob } from "./dispatch.js";
 import type { PipelineSpec, StageSpec } from "./pipeline/spec.js";
 import { planStage, planWithUnknownInputs, type KnownInput, type PlanContext } from "./plan.js";
 import {
@@ -29,7 +28,7 @@ import {
   type Job,
   type LastRun,
   type StageResultManifest,
-} from "./records/index.js";
+} from "./records.js";
 import { findResult, readStageResult } from "./results.js";
 import type { StageRunner } from "./runners/runner.js";
 import { failureDiagnostic, stageErrorToDiagnostic } from "./stage-errors.js";
@@ -58,6 +57,8 @@ export interface RunOptions {
    * the report read). A sweep's points do not. Default true.
    */
   readonly recordAsLatest?: boolean;
+  /** The pipeline's latest run, when the caller has read it already (else it is read here). */
+  readonly last?: LastRun | undefined;
 }
 
 export type StageStatus =
@@ -68,6 +69,8 @@ export interface StageOutcome {
   readonly key?: CacheKey;
   readonly outputs?: Readonly<Record<string, ObjectRef>>;
   readonly durationMs?: number;
+  /** Input ports whose producers' names the result depends on. */
+  readonly inputNames?: readonly string[];
 }
 
 export interface RunResult {
@@ -82,6 +85,7 @@ interface Node {
   job?: Job;
   outputs?: Record<string, ObjectRef>;
   durationMs?: number;
+  inputNames?: readonly string[];
   /** The root failure when skipped. */
   failedRoot?: string;
   readonly values: Map<string, Promise<ArtifactValue>>;
@@ -102,7 +106,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
   const t0 = performance.now();
   const selected = opts.until?.length ? ancestorsInclusive(spec.graph, opts.until) : new Set(spec.order);
   const forced = new Set(opts.force ?? []);
-  const last: LastRun | undefined = await readLastRun(store, spec.name);
+  const last: LastRun | undefined = "last" in opts ? opts.last : await readLastRun(store, spec.name);
   const planCtx: PlanContext = {
     store,
     last,
@@ -113,13 +117,16 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
   const abort = new AbortController();
   opts.signal?.addEventListener("abort", () => abort.abort());
 
-  let started: Promise<{ runner: StageRunner; queue: Queue }> | undefined;
+  // The runner, the queue and the dispatcher load when something has to run: a fully cached run
+  // never pays for them.
+  let started: Promise<{ runner: StageRunner; queue: Queue; dispatchJob: typeof DispatchJob }> | undefined;
   const execution = () =>
     (started ??= (async () => {
       const runner = await opts.runner();
       const PQueue = (await import("p-queue")).default;
+      const { dispatchJob } = await import("./dispatch.js");
       const q = new PQueue({ concurrency: Math.max(1, runner.slots ?? opts.jobs) });
-      return { runner, queue: { add: (task) => q.add(task), onIdle: () => q.onIdle() } };
+      return { runner, dispatchJob, queue: { add: (task) => q.add(task), onIdle: () => q.onIdle() } };
     })());
 
   if (!opts.dryRun)
@@ -141,7 +148,9 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
           const ref = n.outputs?.[port];
           if (!ref) throw new Error(`no output ${id}.${port} recorded`);
           const bytes = await store.getObject(ref);
-          if (bytes) return decodeArtifact(n.spec.def.outputs[port]!.kind, bytes);
+          // The codecs load when a value is first needed: a cached run decodes nothing.
+          if (bytes)
+            return (await import("./artifacts.js")).decodeArtifact(n.spec.def.outputs[port]!.kind, bytes);
           await repair(n, `object of ${id}.${port} failed verification`);
         }
         throw new Error(`could not recover output ${id}.${port}`);
@@ -172,7 +181,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
     const t = performance.now();
     const prevOutputs = n.outputs;
     try {
-      const { runner } = await execution();
+      const { runner, dispatchJob } = await execution();
       const outcome = await dispatchJob(store, runner, job, {
         def: n.spec.def,
         signal: abort.signal,
@@ -206,6 +215,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
     n.key = key;
     n.outputs = { ...m.objects };
     n.durationMs = m.durationMs;
+    n.inputNames = Object.keys(m.fingerprint.inputNames ?? {});
     n.values.clear();
     if (n.pendingConsumers > 0)
       for (const [port, v] of Object.entries(values)) n.values.set(port, Promise.resolve(v));
@@ -233,6 +243,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
     n.key = key;
     n.outputs = { ...m.objects };
     n.durationMs = m.durationMs;
+    n.inputNames = Object.keys(m.fingerprint.inputNames ?? {});
   };
 
   const environmentOf = (s: StageSpec) => async (): Promise<JsonValue | undefined> =>
@@ -390,6 +401,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
       ...(n.key ? { key: n.key } : {}),
       ...(n.outputs ? { outputs: n.outputs } : {}),
       ...(n.durationMs !== undefined ? { durationMs: n.durationMs } : {}),
+      ...(n.inputNames?.length ? { inputNames: n.inputNames } : {}),
     });
     if (status === "ran" || status === "cached" || status === "failed" || status === "skipped")
       counts[status]++;

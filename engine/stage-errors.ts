@@ -7,7 +7,7 @@
 import type { Diagnostic } from "../core/diagnostics.js";
 import { StageError } from "../core/stage.js";
 import type { StageSpec } from "./pipeline/spec.js";
-import type { StageFailure } from "./records/index.js";
+import type { StageFailure } from "./records.js";
 
 /** A thrown value as a failure: a StageError keeps its code and position; ENOSPC is a full disk. */
 export function describeFailure(err: unknown): StageFailure {

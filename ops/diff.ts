@@ -17,7 +17,7 @@ import {
   snapshotFromKeys,
   type LockStage,
 } from "../engine/lock-file.js";
-import { readRecord, sweepRecord } from "../engine/records/index.js";
+import { readRecord, sweepRecord } from "../engine/records.js";
 import { pointLabel } from "../engine/sweep.js";
 import { UsageError } from "./errors.js";
 import { displayPath, type Pipeline } from "./load.js";

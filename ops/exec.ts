@@ -7,7 +7,7 @@ import { isCacheKey } from "../core/hash.js";
 import type { JobEvent } from "../engine/runners/index.js";
 import { executeJob, inputsFromStore } from "../engine/job.js";
 import type { Registry } from "../engine/pipeline/validate.js";
-import { jobRecord, readRecord, type JobFailure } from "../engine/records/index.js";
+import { jobRecord, readRecord, type JobFailure } from "../engine/records.js";
 import { OpError, UsageError } from "./errors.js";
 import { openStore } from "./store.js";
 

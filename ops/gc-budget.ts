@@ -7,7 +7,7 @@
  */
 import type { Store } from "../cache/store.js";
 import type { CacheKey, ContentHash } from "../core/hash.js";
-import { gcEvictedRecord, readAnyManifest, readRecord, writeRecord } from "../engine/records/index.js";
+import { gcEvictedRecord, readAnyManifest, readRecord, writeRecord } from "../engine/records.js";
 
 /** A kept manifest's reference to an object (keys and hashes are plain strings in unit tests). */
 export interface Holder<K extends string = CacheKey, H extends string = ContentHash> {

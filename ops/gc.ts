@@ -10,7 +10,7 @@ import type { Store } from "../cache/store.js";
 import type { CacheKey } from "../core/hash.js";
 import type { EventSink } from "../engine/events.js";
 import { lockPathFor, readLockFile } from "../engine/lock-file.js";
-import { keysKeptBy, TRANSIENT_RECORD } from "../engine/records/index.js";
+import { keysKeptBy, TRANSIENT_RECORD } from "../engine/records.js";
 import { OpError } from "./errors.js";
 import { applyEviction, holdersOf, planEviction, type EvictionPlan } from "./gc-budget.js";
 import { openStore, storeDir } from "./store.js";

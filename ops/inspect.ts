@@ -8,7 +8,7 @@ import { cellValue, type Table } from "../core/table.js";
 import { decodeArtifact } from "../engine/artifacts.js";
 import type { EventSink } from "../engine/events.js";
 import { readLastRun } from "../engine/history.js";
-import type { LastRun, StageResultManifest } from "../engine/records/index.js";
+import type { LastRun, StageResultManifest } from "../engine/records.js";
 import { readStageResult } from "../engine/results.js";
 import type { PipelineSpec } from "../engine/pipeline/spec.js";
 import { OpError, UsageError } from "./errors.js";

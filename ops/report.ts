@@ -3,7 +3,7 @@ import fs from "node:fs";
 import path from "node:path";
 import type { EngineEvent, EventSink } from "../engine/events.js";
 import type { PipelineSpec } from "../engine/pipeline/spec.js";
-import type { LastRun } from "../engine/records/index.js";
+import type { LastRun } from "../engine/records.js";
 import { generateReport } from "../report/html.js";
 import type { Pipeline } from "./load.js";
 import { openStore, storeDir } from "./store.js";

@@ -9,7 +9,7 @@ import type { EngineEvent, EventSink, RunReason } from "../engine/events.js";
 import type { FingerprintDoc } from "../engine/fingerprint.js";
 import { readLastRun } from "../engine/history.js";
 import type { LockVerdict, PlannedStage } from "../engine/lock-file.js";
-import { runEventsRecord, writeRecord } from "../engine/records/index.js";
+import { runEventsRecord, writeRecord } from "../engine/records.js";
 import { createRunner, isRunnerName, runnerNames } from "../engine/runners/index.js";
 import { runPipeline, type RunResult, type StageOutcome } from "../engine/scheduler.js";
 import { UsageError } from "./errors.js";
@@ -120,6 +120,7 @@ export async function run(pipeline: Pipeline, opts: RunOptions = {}): Promise<Ru
     runner: () => createRunner(executor, { jobs, ...(opts.command ? { command: opts.command } : {}) }),
     ...(share && remote ? { remote: share.readThrough(remote, emit) } : {}),
     recordAsLatest: opts.recordAsLatest !== false,
+    last: previous,
   });
   let report: RunReport["report"];
   if (opts.recordAsLatest !== false) {

@@ -12,7 +12,7 @@ import { lockPathFor, readLockFile, recordLockKeys } from "../engine/lock-file.j
 import { decode } from "../core/decode.js";
 import type { EventSink } from "../engine/events.js";
 import type { PipelineSpec } from "../engine/pipeline/spec.js";
-import { lastRunDecoder, lastRunRecord } from "../engine/records/index.js";
+import { lastRunDecoder, lastRunRecord } from "../engine/records.js";
 import { OpError } from "./errors.js";
 import { displayPath, type Pipeline } from "./load.js";
 import { remoteFor, withRemoteErrors, type RemoteCache, type TransferReport } from "./remote.js";

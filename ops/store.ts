@@ -3,7 +3,7 @@ import path from "node:path";
 import { Store } from "../cache/store.js";
 import { FileHashMemo } from "../core/hash.js";
 import type { EventSink } from "../engine/events.js";
-import { fileHashesRecord, readRecord } from "../engine/records/index.js";
+import { fileHashesRecord, readRecord } from "../engine/records.js";
 
 /** `cacheDir`, else $QUIVER_CACHE, else `.quiver/` next to the pipeline (or in the working directory). */
 export function storeDir(pipelineFile: string | undefined, cacheDir: string | undefined): string {

@@ -18,7 +18,7 @@ import { downstreamOf } from "../engine/graph.js";
 import { readLastRun } from "../engine/history.js";
 import { headlineMetrics, readMetricsObject } from "../engine/lock-file.js";
 import type { Registry } from "../engine/pipeline/validate.js";
-import { sweepRecord, writeRecord } from "../engine/records/index.js";
+import { sweepRecord, writeRecord } from "../engine/records.js";
 import { createRunner } from "../engine/runners/index.js";
 import { runPipeline, type RunResult } from "../engine/scheduler.js";
 import {

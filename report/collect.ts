@@ -15,7 +15,7 @@ import {
   type LastRun,
   type RunEvents,
   type StageResultManifest as RunManifest,
-} from "../engine/records/index.js";
+} from "../engine/records.js";
 import { readStageResult } from "../engine/results.js";
 import type { JsonValue } from "../core/json.js";
 import type { PipelineSpec, StageSpec } from "../engine/pipeline/spec.js";

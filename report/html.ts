@@ -6,7 +6,7 @@
 import type { Store } from "../cache/store.js";
 import type { EngineEvent } from "../engine/events.js";
 import { describeReasons } from "../engine/explain.js";
-import type { LastRun } from "../engine/records/index.js";
+import type { LastRun } from "../engine/records.js";
 import { isJsonObject, type JsonObject, type JsonValue } from "../core/json.js";
 import type { PipelineSpec } from "../engine/pipeline/spec.js";
 import { collectReport, type ReportData, type StageInfo } from "./collect.js";

@@ -13,7 +13,7 @@
 import type { Store } from "../../cache/store.js";
 import type { AnyStageDefinition, ArtifactValue } from "../../core/stage.js";
 import type { JobOutcome } from "../job.js";
-import type { Job } from "../records/index.js";
+import type { Job } from "../records.js";
 
 /** What a running job reports on the way (progress and notes; results go through the store). */
 export type JobEvent =

@@ -7,7 +7,7 @@
  */
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { jobFailureRecord, writeRecord, type JobFailure } from "../records/index.js";
+import { jobFailureRecord, writeRecord, type JobFailure } from "../records.js";
 import { readJobOutcome } from "../results.js";
 import type { RunnerOptions, StageRunner } from "./runner.js";
 
