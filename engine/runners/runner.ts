@@ -24,7 +24,10 @@ export interface RunnerContext {
   readonly store: Store;
   /** The job's stage type (runners in this process run it; others start `quiver exec`). */
   readonly def: AnyStageDefinition;
-  /** Aborted on Ctrl-C or SIGTERM, or when the run stops after a failure: cancel the job. */
+  /**
+   * Aborted when the run is interrupted (Ctrl-C, or the caller's `signal`): cancel the job. A
+   * failure elsewhere does not abort running jobs (as before: they finish, queued ones are skipped).
+   */
   readonly signal: AbortSignal;
   readonly emit: (e: JobEvent) => void;
   /**
