@@ -133,7 +133,7 @@ function describe(v: unknown): string {
   return typeof v;
 }
 
-export function typeName(spec: SchemaSpec): string {
+function typeName(spec: SchemaSpec): string {
   switch (spec.kind) {
     case "number":
       return spec.integer ? "an integer" : "a number";

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { main } from "../cli/main.js";
-import { GridError, gridPoints, meanStd, parseGrid, parseGridAxis, pointAsSets } from "../engine/sweep.js";
+import { GridError, gridPoints, meanStd, parseGrid, parseGridAxis } from "../engine/sweep.js";
 import { Rig } from "./support/rig.js";
 import { testRegistry } from "./support/test-stages.js";
 
@@ -72,7 +72,7 @@ describe("grid parsing", () => {
     );
   });
 
-  test("points: every combination, first axis slowest; --set strings keep their type", () => {
+  test("points: every combination, first axis slowest; values keep their type", () => {
     const pts = gridPoints(parseGrid(["a=1,2", "b=x,y"]));
     assert.deepEqual(pts, [
       { a: 1, b: "x" },
@@ -80,7 +80,7 @@ describe("grid parsing", () => {
       { a: 2, b: "x" },
       { a: 2, b: "y" },
     ]);
-    assert.deepEqual(pointAsSets({ a: 1, b: "1" }), ["a=1", 'b="1"']);
+    assert.deepEqual(gridPoints(parseGrid(['b="1",2'])), [{ b: "1" }, { b: 2 }]);
   });
 
   test("mean and sample standard deviation", () => {

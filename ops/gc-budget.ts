@@ -5,25 +5,25 @@
  * history keep working after the tables and models are gone. An evicted stage is a cache miss
  * next time; the store records which keys were evicted so `status` can say so.
  */
-import type { ObjectRef, Store } from "../cache/store.js";
-import type { RunManifest } from "../engine/job.js";
+import type { Store } from "../cache/store.js";
+import type { CacheKey, ContentHash } from "../core/hash.js";
+import { gcEvictedRecord, readAnyManifest, readRecord, writeRecord } from "../engine/records.js";
 
-export const EVICTED_RECORD = "gc-evicted";
-
-export interface Holder {
-  readonly key: string;
+/** A kept manifest's reference to an object (keys and hashes are plain strings in unit tests). */
+export interface Holder<K extends string = CacheKey, H extends string = ContentHash> {
+  readonly key: K;
   readonly stage: string;
   readonly durationMs: number;
-  readonly hash: string;
+  readonly hash: H;
   readonly kind: string;
 }
 
-export interface EvictionPlan {
-  readonly evict: readonly { hash: string; size: number; stages: string[]; costMs: number }[];
+export interface EvictionPlan<K extends string = CacheKey, H extends string = ContentHash> {
+  readonly evict: readonly { hash: H; size: number; stages: string[]; costMs: number }[];
   readonly freed: number;
   /** Sum of the recorded durations of every result that loses an object. */
   readonly lostMs: number;
-  readonly keys: readonly string[];
+  readonly keys: readonly K[];
   readonly before: number;
   readonly after: number;
 }
@@ -41,13 +41,13 @@ export function parseSize(s: string): number | undefined {
  * manifests' references to them. An object's value is the recompute time of every result that
  * needs it; the lowest value per byte goes first, ties broken by size (bigger first) then hash.
  */
-export function planEviction(
-  objects: readonly ObjectRef[],
-  holders: readonly Holder[],
+export function planEviction<K extends string, H extends string>(
+  objects: readonly { readonly hash: NoInfer<H>; readonly size: number }[],
+  holders: readonly Holder<K, H>[],
   budget: number,
-): EvictionPlan {
+): EvictionPlan<K, H> {
   const before = objects.reduce((a, o) => a + o.size, 0);
-  const byHash = new Map<string, Holder[]>();
+  const byHash = new Map<string, Holder<K, H>[]>();
   for (const h of holders) byHash.set(h.hash, [...(byHash.get(h.hash) ?? []), h]);
   const candidates = objects
     .filter((o) => {
@@ -66,7 +66,7 @@ export function planEviction(
         b.size - a.size ||
         (a.hash < b.hash ? -1 : 1),
     );
-  const evict: EvictionPlan["evict"][number][] = [];
+  const evict: EvictionPlan<K, H>["evict"][number][] = [];
   let total = before;
   for (const c of candidates) {
     if (total <= budget) break;
@@ -74,7 +74,7 @@ export function planEviction(
     total -= c.size;
   }
   const gone = new Set(evict.map((e) => e.hash));
-  const keys = new Map<string, number>();
+  const keys = new Map<K, number>();
   for (const h of holders) if (gone.has(h.hash)) keys.set(h.key, h.durationMs);
   return {
     evict,
@@ -87,21 +87,34 @@ export function planEviction(
 }
 
 /** What the kept manifests reference, with their stage and recorded duration. */
-export async function holdersOf(store: Store, keep: ReadonlySet<string>): Promise<Holder[]> {
+export async function holdersOf(store: Store, keep: ReadonlySet<CacheKey>): Promise<Holder[]> {
   const out: Holder[] = [];
   for (const key of keep) {
-    const m = (await store.readManifest(key)) as Partial<RunManifest> | undefined;
-    if (!m?.objects) continue;
-    const memoOf = (m as { memoOf?: { stage?: string } }).memoOf;
-    const stage = m.stage?.id ?? (memoOf?.stage ? `${memoOf.stage} (sub-result)` : key);
-    for (const [port, ref] of Object.entries(m.objects))
-      out.push({
-        key,
-        stage,
-        durationMs: m.durationMs ?? 0,
-        hash: ref.hash,
-        kind: m.kinds?.[port] ?? "unknown",
-      });
+    const m = await readAnyManifest(store, key);
+    if (!m) continue;
+    switch (m.record) {
+      case "stage-result":
+        for (const [port, ref] of Object.entries(m.objects))
+          out.push({
+            key,
+            stage: m.stage.id,
+            durationMs: m.durationMs,
+            hash: ref.hash,
+            kind: m.kinds[port] ?? "unknown",
+          });
+        break;
+      case "sub-result":
+        out.push({
+          key,
+          stage: `${m.memoOf.stage} (sub-result)`,
+          durationMs: 0,
+          hash: m.objects.value.hash,
+          kind: m.kinds.value,
+        });
+        break;
+      case "input-names":
+        break;
+    }
   }
   return out;
 }
@@ -109,17 +122,11 @@ export async function holdersOf(store: Store, keep: ReadonlySet<string>): Promis
 /** Deletes the planned objects and remembers the affected keys (pruned to live manifests). */
 export async function applyEviction(store: Store, plan: EvictionPlan): Promise<void> {
   for (const e of plan.evict) await store.deleteObject(e.hash);
-  const old = (await store.readRecord(EVICTED_RECORD)) as { keys?: Record<string, string> } | undefined;
-  const live = new Set(await store.listManifestKeys());
+  const old = await readRecord(store, gcEvictedRecord);
+  const live = new Set<string>(await store.listManifestKeys());
   const keys: Record<string, string> = {};
   for (const [k, at] of Object.entries(old?.keys ?? {})) if (live.has(k)) keys[k] = at;
   const now = new Date().toISOString();
   for (const k of plan.keys) keys[k] = now;
-  await store.writeRecord(EVICTED_RECORD, { keys });
-}
-
-/** Whether gc evicted this key's payload (for "cached result evicted by gc" in status). */
-export async function wasEvicted(store: Store, key: string): Promise<string | undefined> {
-  const rec = (await store.readRecord(EVICTED_RECORD)) as { keys?: Record<string, string> } | undefined;
-  return rec?.keys?.[key];
+  await writeRecord(store, gcEvictedRecord, { keys });
 }
