@@ -7,7 +7,7 @@ import { didYouMean, type Diagnostic, type SourceLocation } from "../../core/dia
 import { findCycles, topologicalOrder, type Edge } from "../graph.js";
 import type { JsonValue } from "../../core/json.js";
 import { collectFiles, validate, type ParamPath } from "../../core/schema.js";
-import { deriveSeed } from "../seed.js";
+import { deriveSeed } from "../../core/seed.js";
 import type { AnyStageDefinition } from "../../core/stage.js";
 import { resolveParams, substitute, unsplice, type Splice } from "./params.js";
 import type { PipelineSource } from "./source.js";
