@@ -156,8 +156,20 @@ export function makeLoadStage(readers: TableReaders) {
     params: paramsOf(readers).schema,
     check(prm): ParamProblem[] {
       const problems: ParamProblem[] = [];
-      for (const r of readers.values())
-        problems.push(...(r.check?.(readerValues(r, prm), { names: prm.names, columns: prm.columns }) ?? []));
+      const context = { names: prm.names, columns: prm.columns };
+      for (const r of readers.values()) {
+        if (!r.check) continue;
+        problems.push(...r.check(readerValues(r, prm), context));
+        // A file's own values of the reader's params, checked where the file entry sets them.
+        prm.files.forEach((f, i) => {
+          const entry = entryOf(f);
+          const own = (r.perFile ?? []).filter((name) => entry[name] !== undefined);
+          if (own.length === 0) return;
+          for (const problem of r.check!(readerValues(r, prm, entry), context))
+            if (own.includes(String(problem.path[0])))
+              problems.push({ ...problem, path: ["files", i, ...problem.path] });
+        });
+      }
       const cols = prm.columns ?? [];
       const dup = cols.find((c, i) => cols.indexOf(c) !== i);
       if (dup !== undefined)

@@ -67,6 +67,11 @@ async function forestOf(model: StoredModel) {
   }
 }
 
+/** A split threshold as JSON: the number, or "Infinity" / "-Infinity". */
+function jsonThreshold(t: number): number | string {
+  return Number.isFinite(t) ? t : String(t);
+}
+
 export const gbtKind = defineModelKind<GbtSpec>({
   name: "gbt",
   description: "gradient-boosted trees",
@@ -210,7 +215,8 @@ export const gbtKind = defineModelKind<GbtSpec>({
   /**
    * Every tree as a node list: a split {feature (index into `features`), threshold, left, right,
    * missing: "left" | "right"} sends a row left when its value ≤ threshold, a missing value to the
-   * `missing` side; a leaf is {leaf: value}. Child indices count within the tree, the root is 0.
+   * `missing` side; a leaf is {leaf: value}. A split that separates missing values from every
+   * present one has the threshold +∞, written "Infinity" (JSON has no infinite numbers). Child indices count within the tree, the root is 0.
    * The probability of class 1 is sigmoid(base_score + the sum of one leaf per tree).
    */
   async export(model) {
@@ -221,16 +227,12 @@ export const gbtKind = defineModelKind<GbtSpec>({
       const nodes: JsonObject[] = [];
       for (let k = start; k < forest.treeStart[t + 1]!; k++) {
         const f = forest.feature[k]!;
-        if (f >= 0 && !Number.isFinite(forest.threshold[k]!))
-          throw bad(
-            `tree ${t} splits at ${forest.threshold[k]}, which JSON cannot hold; filter infinite feature values`,
-          );
         nodes.push(
           f < 0
             ? { leaf: forest.value[k]! }
             : {
                 feature: f,
-                threshold: forest.threshold[k]!,
+                threshold: jsonThreshold(forest.threshold[k]!),
                 left: forest.left[k]!,
                 right: forest.right[k]!,
                 missing: forest.missingLeft[k] === 1 ? "left" : "right",
