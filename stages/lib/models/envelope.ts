@@ -28,7 +28,7 @@ const MODEL_FORMAT = "quiver-model";
 const KFOLD_FORMAT = "quiver-kfold";
 const FORMAT_VERSION = 1;
 /** The header of an exported model document. */
-export const PORTABLE_FORMAT = "quiver-portable-model";
+const PORTABLE_FORMAT = "quiver-portable-model";
 
 export interface TrainRequest {
   readonly spec: ModelSpecValue;
@@ -156,7 +156,7 @@ export async function scoreModel(
 }
 
 /** Scores of one stored model for feature columns in the model's order. */
-export function scoreFeatures(
+function scoreFeatures(
   kind: AnyModelKind,
   stored: StoredModel,
   features: readonly Float64Array[],

@@ -14,7 +14,7 @@ import { classifierFigures } from "./figures.js";
 import { defineModelKind, type ModelPart, type StoredModel } from "./kind.js";
 
 /** TF-DF's GradientBoostedTreesModel defaults, so a spec that sets nothing trains what TF-DF would. */
-export const gbtSpecSchema = p.object({
+const gbtSpecSchema = p.object({
   kind: p.enum(["gbt"] as const),
   num_trees: p.withDefault(p.integer({ min: 1 }), 300),
   max_depth: p.withDefault(p.integer({ min: 1, max: 30 }), 6),
@@ -24,7 +24,7 @@ export const gbtSpecSchema = p.object({
   max_bins: p.withDefault(p.integer({ min: 2, max: 255 }), 255),
   l2: p.withDefault(p.number({ min: 0 }), 0),
 });
-export type GbtSpec = Infer<typeof gbtSpecSchema>;
+type GbtSpec = Infer<typeof gbtSpecSchema>;
 
 /**
  * The tree library's own limits (stages/lib/gbt/train.ts checks them again), kept here so that
