@@ -118,14 +118,6 @@ export function formatParams(spec: PipelineSpec, omit: ReadonlySet<string> = new
     .join(", ")}${omit.has("seed") ? "" : ` · seed ${spec.seed}`}`;
 }
 
-export function meanStd(xs: readonly number[]): { mean: number; std: number; n: number } {
-  const n = xs.length;
-  const mean = xs.reduce((a, b) => a + b, 0) / n;
-  // Sample standard deviation (n − 1): the spread of a new seed's result, not of these seeds'.
-  const std = n > 1 ? Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1)) : 0;
-  return { mean, std, n };
-}
-
 /** `stage.path.to.leaf` → the stage id and the path inside its metrics output. */
 export function parseMetricRef(
   ref: string,

@@ -13,6 +13,7 @@ import os from "node:os";
 import type { Store } from "../cache/store.js";
 import type { CacheKey, FileHashMemo } from "../core/hash.js";
 import type { JsonValue } from "../core/json.js";
+import { meanStd } from "../core/stats.js";
 import type { EngineEvent, EventSink } from "../engine/events.js";
 import { downstreamOf } from "../engine/graph.js";
 import { readLastRun } from "../engine/history.js";
@@ -24,7 +25,6 @@ import { runPipeline, type RunResult } from "../engine/scheduler.js";
 import {
   GridError,
   gridPoints,
-  meanStd,
   metricAt,
   parseMetricRef,
   pointLabel,
@@ -353,7 +353,8 @@ async function metricsTable(
     label: seedSwept ? `${label} (${idx.length} seed${idx.length === 1 ? "" : "s"})` : label,
     cells: columns.map((_, c) => {
       const xs = idx.map((i) => values[i]![c]).filter((x): x is number => x !== undefined);
-      return xs.length ? meanStd(xs) : undefined;
+      // Sample deviation (ddof 1): the spread a new seed would show, not these seeds' own.
+      return xs.length ? meanStd(xs, 1) : undefined;
     }),
   }));
   return { columns, rows, seedSwept };

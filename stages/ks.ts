@@ -8,9 +8,10 @@ import { defineStage, metrics, StageError, table } from "../core/stage.js";
 import type { JsonObject } from "../core/json.js";
 import { p } from "../core/schema.js";
 import { float64Column, int32Column, makeTable, type Table } from "../core/table.js";
-import { labelColumn, scoreColumn, weightColumn } from "./lib/eval/columns.js";
+import { binaryLabels, scoreValues, weightValues } from "./lib/columns.js";
 import { binnedKs, ks2samp, linspace, weightedKs } from "./lib/eval/ks.js";
 import { argsort } from "./lib/eval/sort.js";
+import { finite } from "./lib/finite.js";
 
 const params = p.object({
   scores: p.array(p.column({ description: "score column, present in both train and test" }), { minItems: 1 }),
@@ -41,9 +42,10 @@ interface Sample {
 }
 
 function split(t: Table, port: string, score: string, si: number, label: string, weight: string | undefined) {
-  const x = scoreColumn(t, score, ["scores", si], port);
-  const y = labelColumn(t, label, ["label"], port);
-  const w = weightColumn(t, weight, ["weight"], port);
+  const what = `input "${port}"`;
+  const x = scoreValues(t, score, { what, param: ["scores", si] });
+  const y = binaryLabels(t, label, { what, param: ["label"] });
+  const w = weight === undefined ? undefined : weightValues(t, weight, { what, param: ["weight"] });
   const bycls: Sample[] = [];
   for (const cls of [0, 1]) {
     let n = 0;
@@ -69,8 +71,6 @@ function sortSample(s: Sample): Sample {
     w: Float64Array.from(o, (i) => s.w![i]!),
   };
 }
-
-const finite = (v: number): number | null => (Number.isFinite(v) ? v : null);
 
 export const ksStage = defineStage({
   type: "ks",

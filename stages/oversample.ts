@@ -71,8 +71,8 @@ export const oversampleStage = defineStage({
   run(ctx) {
     const pr = ctx.params;
     const t = ctx.inputs.table("table");
-    const labels = classLabels(t, pr.label, ["label"]);
-    const code = classCode(t, pr.label, pr.class, ["class"]);
+    const labels = classLabels(t, pr.label, { what: "table", param: ["label"] });
+    const code = classCode(t, pr.label, pr.class, { what: "table", param: ["class"] });
     const counts = countClasses(labels);
     const nClass = counts.get(code) ?? 0;
     if (nClass === 0)

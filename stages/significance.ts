@@ -8,8 +8,9 @@ import { defineStage, metrics, StageError, table, type ParamProblem } from "../c
 import type { JsonObject } from "../core/json.js";
 import { p } from "../core/schema.js";
 import { float64Column, makeTable } from "../core/table.js";
-import { labelColumn, scoreColumn, weightColumn } from "./lib/eval/columns.js";
+import { binaryLabels, scoreValues, weightValues } from "./lib/columns.js";
 import { linspaceThresholds, scanSums, significance } from "./lib/eval/significance.js";
+import { finite } from "./lib/finite.js";
 
 const params = p.object({
   score: p.column({ description: "score column to cut on (events with score > threshold pass)" }),
@@ -58,8 +59,6 @@ const params = p.object({
   ),
 });
 
-const finite = (v: number): number | null => (Number.isFinite(v) ? v : null);
-
 export const significanceStage = defineStage({
   type: "significance",
   version: 1,
@@ -92,9 +91,11 @@ export const significanceStage = defineStage({
   run(ctx) {
     const pr = ctx.params;
     const t = ctx.inputs.table("table");
-    const score = scoreColumn(t, pr.score, ["score"]);
-    const label = labelColumn(t, pr.label, ["label"]);
-    const weight = weightColumn(t, pr.weight, ["weight"]);
+    const what = 'input "table"';
+    const score = scoreValues(t, pr.score, { what, param: ["score"] });
+    const label = binaryLabels(t, pr.label, { what, param: ["label"] });
+    const weight =
+      pr.weight === undefined ? undefined : weightValues(t, pr.weight, { what, param: ["weight"] });
     if (score.length === 0)
       throw new StageError("QV_EVAL_EMPTY", "significance: the input table has no events");
     let factor = 1;

@@ -91,7 +91,7 @@ export const splitStage = defineStage({
     let rows: Record<Port, Int32Array>;
     let labels: Int32Array | undefined;
     if (pr.stratify !== undefined) {
-      labels = classLabels(t, pr.stratify, ["stratify"]);
+      labels = classLabels(t, pr.stratify, { what: "table", param: ["stratify"] });
       rows = stratifiedRows(labels, sizes, rng);
     } else {
       rows = plainRows(t.numRows, sizes, pr.shuffle ? rng : undefined);

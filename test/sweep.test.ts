@@ -2,7 +2,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { main } from "../cli/main.js";
-import { GridError, gridPoints, meanStd, parseGrid, parseGridAxis } from "../engine/sweep.js";
+import { GridError, gridPoints, parseGrid, parseGridAxis } from "../engine/sweep.js";
+import { meanStd } from "../core/stats.js";
 import { Rig } from "./support/rig.js";
 import { testRegistry } from "./support/test-stages.js";
 
@@ -83,11 +84,11 @@ describe("grid parsing", () => {
     assert.deepEqual(gridPoints(parseGrid(['b="1",2'])), [{ b: "1" }, { b: 2 }]);
   });
 
-  test("mean and sample standard deviation", () => {
-    const m = meanStd([14, 18, 22]);
+  test("the sweep's spread is the sample standard deviation (ddof 1); one seed has none", () => {
+    const m = meanStd([14, 18, 22], 1);
     assert.equal(m.mean, 18);
     assert.equal(m.std, 4);
-    assert.equal(meanStd([3]).std, 0);
+    assert.ok(Number.isNaN(meanStd([3], 1).std));
   });
 });
 

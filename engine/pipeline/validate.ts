@@ -6,7 +6,7 @@ import path from "node:path";
 import { didYouMean, type Diagnostic, type SourceLocation } from "../../core/diagnostics.js";
 import { findCycles, topologicalOrder, type Edge } from "../graph.js";
 import { collectFiles, validate, type ParamPath } from "../../core/schema.js";
-import { deriveSeed } from "../seed.js";
+import { deriveSeed } from "../../core/seed.js";
 import type { AnyStageDefinition } from "../../core/stage.js";
 import { resolveParams, substitute, unsplice, type Overrides, type Splice } from "./params.js";
 import type { PipelineSource } from "./source.js";

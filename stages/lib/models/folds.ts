@@ -1,28 +1,25 @@
 /**
  * One cross-validation fold as a self-contained task (train on some rows, score the held-out
- * rows), runnable in this thread or in a worker thread. Workers let folds train in parallel:
- * tfjs keeps one single-threaded engine per thread, so parallel folds need one thread each.
+ * rows), runnable in this thread or in a worker thread. Workers let folds train in parallel (tfjs
+ * keeps one single-threaded engine per thread, so parallel folds need one thread each). A worker
+ * finds the model kind by name among Quiver's own kinds.
  */
 import type { Table } from "../../../core/table.js";
 import { Worker } from "node:worker_threads";
 import type { JsonObject } from "../../../core/json.js";
 import { StageError, type ModelArtifact } from "../../../core/stage.js";
 import type { ParamPath } from "../../../core/schema.js";
-import type { BackendChoice } from "./backend.js";
-import type { LabeledData } from "./data.js";
-import type { ModelSpec } from "./spec.js";
-import type { TrainerChoice } from "./wasm-spec.js";
+import type { LabeledData } from "../labeled.js";
+import { readModel, trainModel } from "./envelope.js";
+import type { AnyModelKind, ModelColumns, ModelSpecValue, TrainingOptions } from "./kind.js";
 
 export interface FoldTask {
-  readonly spec: ModelSpec;
-  readonly columns: { features: readonly string[]; label: string; weight?: string | undefined };
+  readonly spec: ModelSpecValue;
+  readonly columns: ModelColumns;
   readonly train: LabeledData;
   readonly validation: LabeledData;
   readonly seed: number;
-  readonly trainer: TrainerChoice;
-  readonly backend: BackendChoice;
-  /** Threads of the WebAssembly trainer (results do not depend on it). */
-  readonly threads: number;
+  readonly options: TrainingOptions;
   readonly what?: string;
 }
 
@@ -38,26 +35,23 @@ export interface FoldOutcome {
 type Progress = (fraction: number, line: string) => void;
 
 export async function runFold(
+  kind: AnyModelKind,
   task: FoldTask,
   progress?: Progress,
   signal?: AbortSignal,
 ): Promise<FoldOutcome> {
-  const { trainModel, scoreFeatures } = await import("../model-kinds.js");
-  const r = await trainModel({
-    ...task,
-    ...(progress ? { progress } : {}),
-    ...(signal ? { signal } : {}),
-  });
-  const oof = await scoreFeatures(r.artifact, task.validation.features, task.validation.n, {
-    backend: task.backend,
-    threads: task.threads,
+  const r = await trainModel(kind, { ...task, progress, signal });
+  const oof = await kind.score(readModel(r.artifact), task.validation.features, task.validation.n, {
+    backend: task.options.backend,
+    threads: task.options.threads,
   });
   return { artifact: r.artifact, metrics: r.metrics, oof, history: r.history };
 }
 
 // ---- messages between the pool and its workers ----
 
-export type ToWorker = { type: "run"; task: FoldTask };
+/** `kind` names one of Quiver's own kinds (`defaultModelKinds`). */
+export type ToWorker = { type: "run"; kind: string; task: FoldTask };
 export type FromWorker =
   | { type: "progress"; fraction: number; line: string }
   | { type: "done"; outcome: FoldOutcome }
@@ -124,7 +118,7 @@ export class FoldPool {
     else this.idle.push(w);
   }
 
-  run(task: FoldTask, progress?: Progress, signal?: AbortSignal): Promise<FoldOutcome> {
+  run(kind: string, task: FoldTask, progress?: Progress, signal?: AbortSignal): Promise<FoldOutcome> {
     return this.acquire().then(
       (w) =>
         new Promise<FoldOutcome>((resolve, reject) => {
@@ -175,7 +169,7 @@ export class FoldPool {
           w.on("error", onError);
           w.on("exit", onExit);
           signal?.addEventListener("abort", onAbort, { once: true });
-          const msg: ToWorker = { type: "run", task };
+          const msg: ToWorker = { type: "run", kind, task };
           w.postMessage(msg);
         }),
     );
