@@ -184,18 +184,31 @@ export function rocAuc(c: RocCurve): number {
   return area;
 }
 
-/** Indices kept by sklearn's drop_intermediate: points where the curve does not change slope. */
+/**
+ * Indices kept by sklearn's drop_intermediate: points where the curve changes slope, decided as
+ * numpy does it (`np.diff(fps, 2)`, a difference of differences: written as f₂ − 2f₁ + f₀ it
+ * rounds differently and keeps points sklearn drops).
+ */
 export function dropIntermediate(c: RocCurve): number[] {
   const m = c.fpr.length;
-  // sklearn decides on the points after the origin, and always keeps the first of them.
-  const keep: number[] = m > 1 ? [0, 1] : [0];
+  if (m <= 2) return m === 2 ? [0, 1] : [0];
+  const { fps, tps } = c;
+  // sklearn decides on the points after the origin, and always keeps the first and last of them.
+  const keep = new Uint8Array(m);
+  keep[0] = keep[1] = keep[m - 1] = 1;
+  let count = 3;
   for (let k = 2; k < m - 1; k++) {
-    const d2f = c.fps[k + 1]! - 2 * c.fps[k]! + c.fps[k - 1]!;
-    const d2t = c.tps[k + 1]! - 2 * c.tps[k]! + c.tps[k - 1]!;
-    if (d2f !== 0 || d2t !== 0) keep.push(k);
+    const f = fps[k]!;
+    const t = tps[k]!;
+    if (fps[k + 1]! - f - (f - fps[k - 1]!) !== 0 || tps[k + 1]! - t - (t - tps[k - 1]!) !== 0) {
+      keep[k] = 1;
+      count++;
+    }
   }
-  if (m > 2) keep.push(m - 1);
-  return keep;
+  // Sized once: a 10M-point curve would otherwise spend most of this function growing the array.
+  const idx = new Array<number>(count);
+  for (let k = 0, j = 0; k < m; k++) if (keep[k] === 1) idx[j++] = k;
+  return idx;
 }
 
 /**
