@@ -78,6 +78,14 @@ void describe("radix sort of float64 values", () => {
     }
   });
 
+  void test("200k values: deep buckets, skewed digits, ties", () => {
+    const rng = new Rng(3);
+    const v = Float64Array.from({ length: 200_000 }, (_, i) =>
+      i % 7 === 0 ? Math.round(rng.normal() * 4) / 4 : 1 / (1 + Math.exp(-3 * rng.normal())),
+    );
+    checkSort(v);
+  });
+
   void test("a payload of the wrong length is refused", () => {
     assert.throws(() => sortWithPayload(new Float64Array(3), new Float64Array(2)), RangeError);
   });

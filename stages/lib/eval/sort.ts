@@ -1,14 +1,16 @@
 /**
- * The sorts every evaluation stage is built on: LSD radix sorts over the IEEE-754 bits of float64
+ * The sorts every evaluation stage is built on: radix sorts over the IEEE-754 bits of float64
  * values, turned into unsigned 64-bit keys whose integer order is the numeric order (flip all bits
  * of a negative value, the sign bit of a positive one).
  *
  * Only the bits that differ between the values are sorted on: a score in (0, 1) varies in ~56 of
  * its 64 bits, one that came from float32 in ~27. Those bits are cut into digits of at most 8 bits
- * (7 passes for 56 bits, 4 for 27): in V8 an 8-bit pass over 10M keys is about twice as fast as an
- * 11-bit one (2048 scatter targets thrash the TLB), so more, narrower passes win. A pass whose digit
- * is the same for every value is skipped. The sorts are stable. NaN must be removed by the caller;
- * -0 and +0 sort as equal (and -0 comes back as +0).
+ * (256 scatter targets: in V8 an 8-bit pass over 10M keys is twice as fast as an 11-bit one, whose
+ * 2048 targets thrash the TLB). The sort is most-significant digit first: one pass over all the
+ * data splits it into buckets, and each bucket is sorted on the lower digits on its own, soon
+ * small enough to stay in cache; buckets of a few dozen keys are finished by insertion sort. A
+ * digit that is the same for a whole bucket costs one histogram and no move. The sorts are stable.
+ * NaN must be removed by the caller; -0 and +0 sort as equal (and -0 comes back as +0).
  *
  * `sortWithPayload` moves a float64 payload (weights) with the values, so that nothing has to be
  * gathered through a permutation afterwards: with 10M events, each random-access gather costs as
@@ -16,8 +18,8 @@
  */
 
 const MAX_DIGIT_BITS = 8;
-/** Below this many values the histograms cost more than a comparison sort. */
-const SMALL = 64;
+/** Buckets up to this size are finished by insertion sort. */
+const SMALL = 40;
 
 /** Digits of the varying bits of `keys` (interleaved lo, hi words), lowest first. */
 interface DigitPlan {
@@ -87,60 +89,105 @@ function digit(l: number, h: number, s: number): number {
   return s < 32 ? (l >>> s) | ((h << 1) << (31 - s)) : h >>> (s - 32);
 }
 
-function histogram(words: Uint32Array, n: number, s: number, mask: number, counts: Uint32Array): void {
-  counts.fill(0);
-  for (let i = 0; i < n; i++) counts[digit(words[2 * i]!, words[2 * i + 1]!, s) & mask]!++;
-}
-
-/** Turns counts into start offsets; false when one bucket holds everything (nothing to move). */
-function offsets(counts: Uint32Array, n: number, into: Uint32Array): boolean {
-  let sum = 0;
-  for (let b = 0; b < counts.length; b++) {
-    const c = counts[b]!;
-    if (c === n) return false;
-    into[b] = sum;
-    sum += c;
+/** Stable insertion sort of keys [from, to) by the whole key, with their payload. */
+function insertionSortKeys(k: Uint32Array, pay: Float64Array | undefined, from: number, to: number): void {
+  for (let i = from + 1; i < to; i++) {
+    const l = k[2 * i]!;
+    const h = k[2 * i + 1]!;
+    const w = pay === undefined ? 0 : pay[i]!;
+    let j = i - 1;
+    while (j >= from && (k[2 * j + 1]! > h || (k[2 * j + 1] === h && k[2 * j]! > l))) {
+      k[2 * j + 2] = k[2 * j]!;
+      k[2 * j + 3] = k[2 * j + 1]!;
+      if (pay !== undefined) pay[j + 1] = pay[j]!;
+      j--;
+    }
+    k[2 * j + 2] = l;
+    k[2 * j + 3] = h;
+    if (pay !== undefined) pay[j + 1] = w;
   }
-  return true;
 }
 
 /**
- * One stable scatter by the digit at `s`, moving keys (and payload), while counting the digit at
- * `next` (−1: none) into `counts` for the following pass.
+ * Most-significant-digit-first radix sort of the keys in `keys` (and `pay`), with `spare` and
+ * `sparePay` (same sizes) as scratch. The result is in `keys` and `pay`.
  */
-function scatter(
-  src: Uint32Array,
-  dst: Uint32Array,
-  srcPay: Float64Array | undefined,
-  dstPay: Float64Array | undefined,
-  n: number,
-  s: number,
-  next: number,
-  mask: number,
-  off: Uint32Array,
-  counts: Uint32Array,
+function msdSort(
+  plan: DigitPlan,
+  keys: Uint32Array,
+  pay: Float64Array | undefined,
+  spare: Uint32Array,
+  sparePay: Float64Array | undefined,
 ): void {
-  counts.fill(0);
-  if (srcPay !== undefined && dstPay !== undefined) {
-    for (let i = 0; i < n; i++) {
-      const l = src[2 * i]!;
-      const h = src[2 * i + 1]!;
-      const q = off[digit(l, h, s) & mask]!++;
-      dst[2 * q] = l;
-      dst[2 * q + 1] = h;
-      dstPay[q] = srcPay[i]!;
-      if (next >= 0) counts[digit(l, h, next) & mask]!++;
+  const { starts: digitStarts, mask, buckets } = plan;
+  // Bucket starts and ends, one pair of arrays per digit (the recursion goes one digit deep per level).
+  const startsAt = digitStarts.map(() => new Uint32Array(buckets));
+  const endsAt = digitStarts.map(() => new Uint32Array(buckets));
+
+  /**
+   * Sorts [from, to) of `ak` on digits p, p−1, …, 0 (the higher ones are equal in the range), with
+   * the same range of `bk` as scratch; the result lands in `ak` when `intoA`, else in `bk`.
+   */
+  const sort = (
+    ak: Uint32Array,
+    ap: Float64Array | undefined,
+    bk: Uint32Array,
+    bp: Float64Array | undefined,
+    from: number,
+    to: number,
+    p: number,
+    intoA: boolean,
+  ): void => {
+    const size = to - from;
+    if (p < 0 || size <= SMALL) {
+      if (p >= 0) insertionSortKeys(ak, ap, from, to);
+      if (!intoA) {
+        for (let i = 2 * from; i < 2 * to; i++) bk[i] = ak[i]!;
+        if (ap !== undefined && bp !== undefined) for (let i = from; i < to; i++) bp[i] = ap[i]!;
+      }
+      return;
     }
-  } else {
-    for (let i = 0; i < n; i++) {
-      const l = src[2 * i]!;
-      const h = src[2 * i + 1]!;
-      const q = off[digit(l, h, s) & mask]!++;
-      dst[2 * q] = l;
-      dst[2 * q + 1] = h;
-      if (next >= 0) counts[digit(l, h, next) & mask]!++;
+    const s = digitStarts[p]!;
+    const start = startsAt[p]!;
+    const end = endsAt[p]!;
+    start.fill(0);
+    for (let i = from; i < to; i++) start[digit(ak[2 * i]!, ak[2 * i + 1]!, s) & mask]!++;
+    let sum = from;
+    for (let d = 0; d < buckets; d++) {
+      const c = start[d]!;
+      if (c === size) {
+        sort(ak, ap, bk, bp, from, to, p - 1, intoA); // one bucket holds the whole range: nothing to move
+        return;
+      }
+      start[d] = sum;
+      end[d] = sum;
+      sum += c;
     }
-  }
+    if (ap !== undefined && bp !== undefined) {
+      for (let i = from; i < to; i++) {
+        const l = ak[2 * i]!;
+        const h = ak[2 * i + 1]!;
+        const q = end[digit(l, h, s) & mask]!++;
+        bk[2 * q] = l;
+        bk[2 * q + 1] = h;
+        bp[q] = ap[i]!;
+      }
+    } else {
+      for (let i = from; i < to; i++) {
+        const l = ak[2 * i]!;
+        const h = ak[2 * i + 1]!;
+        const q = end[digit(l, h, s) & mask]!++;
+        bk[2 * q] = l;
+        bk[2 * q + 1] = h;
+      }
+    }
+    for (let d = 0; d < buckets; d++) {
+      const f = start[d]!;
+      const t = end[d]!;
+      if (t > f) sort(bk, bp, ak, ap, f, t, p - 1, !intoA);
+    }
+  };
+  sort(keys, pay, spare, sparePay, 0, keys.length / 2, digitStarts.length - 1, true);
 }
 
 /** Stable insertion sort of small inputs, -0 made +0 like the radix path. */
@@ -167,38 +214,15 @@ export function sortWithPayload(values: Float64Array, payload?: Float64Array): v
   const n = values.length;
   if (payload !== undefined && payload.length !== n)
     throw new RangeError(`sortWithPayload: ${n} values but ${payload.length} payload entries`);
-  if (n < SMALL) {
+  if (n <= SMALL) {
     insertionSort(values, payload);
     return;
   }
   // Little-endian (every platform Node runs on): word 2i is the low half of value i.
-  let keys: Uint32Array = new Uint32Array(values.buffer, values.byteOffset, 2 * n);
+  const keys = new Uint32Array(values.buffer, values.byteOffset, 2 * n);
   const plan = toKeys(keys, n);
   if (plan !== undefined) {
-    const { starts, mask, buckets } = plan;
-    let spare: Uint32Array = new Uint32Array(2 * n);
-    let pay = payload;
-    let sparePay: Float64Array | undefined = payload ? new Float64Array(n) : undefined;
-    let counts = new Uint32Array(buckets);
-    let nextCounts = new Uint32Array(buckets);
-    const off = new Uint32Array(buckets);
-    histogram(keys, n, starts[0]!, mask, counts);
-    for (let p = 0; p < starts.length; p++) {
-      const next = p + 1 < starts.length ? starts[p + 1]! : -1;
-      if (!offsets(counts, n, off)) {
-        if (next >= 0) histogram(keys, n, next, mask, counts);
-        continue;
-      }
-      scatter(keys, spare, pay, sparePay, n, starts[p]!, next, mask, off, nextCounts);
-      [keys, spare] = [spare, keys];
-      [pay, sparePay] = [sparePay, pay];
-      [counts, nextCounts] = [nextCounts, counts];
-    }
-    if (keys.buffer !== values.buffer) {
-      new Uint32Array(values.buffer, values.byteOffset, 2 * n).set(keys);
-      if (payload && pay) payload.set(pay);
-      keys = new Uint32Array(values.buffer, values.byteOffset, 2 * n);
-    }
+    msdSort(plan, keys, payload, new Uint32Array(2 * n), payload ? new Float64Array(n) : undefined);
   }
   fromKeys(keys, n);
 }
