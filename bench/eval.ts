@@ -24,6 +24,7 @@ import {
   thinCurve,
 } from "../stages/lib/eval/roc.js";
 import { ks2samp } from "../stages/lib/eval/ks.js";
+import { sortWithPayload } from "../stages/lib/eval/sort.js";
 import { linspaceThresholds, scanSums, significance } from "../stages/lib/eval/significance.js";
 import { benchArgs, peerVersions, requirePeer } from "./peer.js";
 
@@ -71,9 +72,11 @@ function nodeRoc() {
   return { c, kept: dropIntermediate(c), auc, curveAucMs };
 }
 function nodeKs() {
-  // As the ks stage does for unweighted samples: sort copies, then the statistic and p-value.
-  const a = score.slice(0, half).sort();
-  const b = score.slice(half).sort();
+  // As the ks stage does (stages/ks.ts sortSample): radix-sort copies, then the statistic and p-value.
+  const a = score.slice(0, half);
+  const b = score.slice(half);
+  sortWithPayload(a);
+  sortWithPayload(b);
   return ks2samp(a, b, "auto");
 }
 function nodeScan(): number {
