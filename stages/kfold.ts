@@ -9,6 +9,8 @@
  * Networks on the WebAssembly trainer run their folds one after another, each on up to `jobs`
  * threads (its results do not depend on the thread count); tfjs and gbt folds run in parallel
  * worker threads, up to the engine's jobs (tfjs is single-threaded per thread).
+ * With `rng: numpy` the folds are scikit-learn's KFold / StratifiedKFold(shuffle=True, random_state=R)
+ * test folds (stages/lib/sampling/folds.ts); the models' own seeds still come from the stage seed.
  */
 import {
   defineStage,
@@ -31,6 +33,8 @@ import {
 } from "../core/table.js";
 import { deriveSeed } from "./lib/random.js";
 import { kFoldAssignment } from "./lib/folds.js";
+import { checkSampling, numpyState, samplingFields, samplingFingerprint } from "./lib/sampling/mode.js";
+import { numpyFoldAssignment } from "./lib/sampling/folds.js";
 import { checkTrainingParams, networkTrainer, trainingEnvironment, trainingFields } from "./lib/nn/params.js";
 import { columnOf, labeledData, type LabeledData } from "./lib/nn/data.js";
 import { meanStd } from "./lib/nn/metrics.js";
@@ -52,6 +56,7 @@ const params = p.object({
     p.string({ description: "name of the out-of-fold score column (default: this stage's id)" }),
   ),
   fold_column: p.optional(p.string({ description: "also add the fold index of each row under this name" })),
+  ...samplingFields,
 });
 
 const OOF_BLOB = "quiver.oof";
@@ -146,7 +151,8 @@ export const kfoldStage = defineStage({
   },
   params,
   random: true,
-  check: (pr) => checkTrainingParams(pr),
+  check: (pr) => [...checkTrainingParams(pr), ...checkSampling(pr, true)],
+  fingerprintParams: samplingFingerprint,
   environment: (pr) => Promise.resolve(trainingEnvironment(pr)),
   async run(ctx) {
     const pr = ctx.params;
@@ -157,7 +163,10 @@ export const kfoldStage = defineStage({
     const foldSeed = deriveSeed(ctx.seed, "folds");
     let folds: Int32Array;
     try {
-      folds = kFoldAssignment(data.n, pr.k, foldSeed, classes);
+      folds =
+        pr.rng === "numpy"
+          ? numpyFoldAssignment(data.n, pr.k, numpyState(pr), classes)
+          : kFoldAssignment(data.n, pr.k, foldSeed, classes);
     } catch (e) {
       if (e instanceof StageError && e.param === undefined)
         throw new StageError(e.code, e.message, { param: ["k"], ...(e.hint ? { hint: e.hint } : {}) });
@@ -200,6 +209,8 @@ export const kfoldStage = defineStage({
         weight: pr.weight ?? null,
         model: pr.model as unknown as JsonObject,
         environment,
+        // Only in numpy mode, so that the memo keys of Quiver-generator folds stay as they were.
+        ...(pr.rng === "numpy" ? { rng: pr.rng, random_state: pr.random_state ?? null } : {}),
       };
       return ctx.memo(key, async () => {
         const { tr, va } = rowsOf(i);
