@@ -12,7 +12,7 @@ import { Rng } from "./lib/random.js";
 import { approximateMode } from "./lib/folds.js";
 import { classLabels, className, countClasses } from "./lib/columns.js";
 import { checkSampling, numpyState, samplingFields, samplingFingerprint } from "./lib/sampling/mode.js";
-import { numpySplitRows } from "./lib/sampling/split-rows.js";
+import { checkNumpyCall, numpySplitRows } from "./lib/sampling/split-rows.js";
 
 const size = (what: string) =>
   p.optional(
@@ -126,46 +126,6 @@ function labelsFor(t: Table, stratify: string | undefined): Int32Array | undefin
   if (stratify !== undefined) return classLabels(t, stratify, ["stratify"]);
   const label = t.columns.get("label");
   return label?.type === "int32" ? label.values : undefined;
-}
-
-/** What `call:` can reproduce: train_test_split has no validation split, sklearn.utils.shuffle no strata. */
-function checkNumpyCall(pr: {
-  rng: string;
-  call?: string;
-  validation?: number;
-  stratify?: string;
-}): ParamProblem[] {
-  if (pr.rng !== "numpy")
-    return pr.call === undefined
-      ? []
-      : [
-          {
-            path: ["call"],
-            code: "QV_PARAM_UNUSED",
-            message: "call is read only with rng: numpy",
-            severity: "warning",
-          },
-        ];
-  const call = pr.call ?? "train_test_split";
-  if (call === "train_test_split" && pr.validation !== undefined)
-    return [
-      {
-        path: ["validation"],
-        code: "QV_NUMPY_CALL",
-        message: "train_test_split makes no validation split",
-        hint: "use `call: shuffle` for sklearn.utils.shuffle then slices, or chain two split stages as two train_test_split calls",
-      },
-    ];
-  if (call === "shuffle" && pr.stratify !== undefined)
-    return [
-      {
-        path: ["stratify"],
-        code: "QV_NUMPY_CALL",
-        message: "sklearn.utils.shuffle does not stratify",
-        hint: "use `call: train_test_split` (the default) for a stratified split",
-      },
-    ];
-  return [];
 }
 
 /**

@@ -10,7 +10,7 @@
  * With `shuffle: false` nothing is drawn: train is the first rows, then validation, then test, as
  * `train_test_split(shuffle=False)` and plain slicing both give.
  */
-import { StageError } from "../../../core/stage.js";
+import { StageError, type ParamProblem } from "../../../core/stage.js";
 import type { Table } from "../../../core/table.js";
 import { classLabels } from "../columns.js";
 import type { NumpyRandomState } from "./random-state.js";
@@ -22,6 +22,46 @@ export interface SplitRows {
   train: Int32Array;
   validation: Int32Array;
   test: Int32Array;
+}
+
+/** What `call:` can reproduce: train_test_split has no validation split, sklearn.utils.shuffle no strata. */
+export function checkNumpyCall(pr: {
+  rng: string;
+  call?: string;
+  validation?: number;
+  stratify?: string;
+}): ParamProblem[] {
+  if (pr.rng !== "numpy")
+    return pr.call === undefined
+      ? []
+      : [
+          {
+            path: ["call"],
+            code: "QV_PARAM_UNUSED",
+            message: "call is read only with rng: numpy",
+            severity: "warning",
+          },
+        ];
+  const call = pr.call ?? "train_test_split";
+  if (call === "train_test_split" && pr.validation !== undefined)
+    return [
+      {
+        path: ["validation"],
+        code: "QV_NUMPY_CALL",
+        message: "train_test_split makes no validation split",
+        hint: "use `call: shuffle` for sklearn.utils.shuffle then slices, or chain two split stages as two train_test_split calls",
+      },
+    ];
+  if (call === "shuffle" && pr.stratify !== undefined)
+    return [
+      {
+        path: ["stratify"],
+        code: "QV_NUMPY_CALL",
+        message: "sklearn.utils.shuffle does not stratify",
+        hint: "use `call: train_test_split` (the default) for a stratified split",
+      },
+    ];
+  return [];
 }
 
 export function numpySplitRows(
