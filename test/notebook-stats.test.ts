@@ -7,6 +7,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { metrics as metricsArtifact, table as tableArtifact } from "../core/stage.js";
@@ -16,6 +17,7 @@ import { ksStage } from "../stages/ks.js";
 import { significanceStage } from "../stages/significance.js";
 import { binnedTest, histogramAtEdges, histogramUniform } from "../stages/lib/eval/ks-binned.js";
 import { runStage } from "./support/stage-harness.js";
+import { main } from "../cli/main.js";
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 const readFixture = <T>(name: string): T =>
@@ -204,5 +206,43 @@ void describe("significance: the best cut in every convention, with S, B and the
 
   void test("an Asimov scan with a 20 % background uncertainty", async () => {
     check(await best(fx.asimov.params), fx.asimov, "asimov");
+  });
+});
+
+void describe("the new params' diagnostics point at the YAML", () => {
+  void test("rng: numpy without random_state is an error, ks weight without weighted a warning, each located", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "quiver-diag-"));
+    try {
+      const file = path.join(dir, "diag.yaml");
+      fs.writeFileSync(
+        file,
+        [
+          "quiver: 1",
+          "name: diag",
+          "stages:",
+          "  events:",
+          "    type: generate",
+          "    with: { signal: 500, background: 500 }",
+          "  split:",
+          "    type: split",
+          "    inputs: { table: events }",
+          "    with: { test: 0.3, rng: numpy }",
+          "  ks:",
+          "    type: ks",
+          "    inputs: { train: split.train, test: split.test }",
+          "    with: { scores: [m_ll], weight: weight }",
+          "",
+        ].join("\n"),
+      );
+      const lines: string[] = [];
+      const io = { out: (s: string) => lines.push(s), err: (s: string) => lines.push(s), color: false };
+      const code = await main(["status", file, "--cache-dir", path.join(dir, "store")], io);
+      const text = lines.join("\n");
+      assert.equal(code, 2, text);
+      assert.match(text, /diag\.yaml:10:29 error QV_NUMPY_SEED: split: rng: numpy needs random_state/);
+      assert.match(text, /diag\.yaml:14:37 warning QV_PARAM_UNUSED: ks: weight "weight" is ignored/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
