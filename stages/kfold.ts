@@ -9,6 +9,8 @@
  * The model kind says how its folds run (`foldExecution`): networks on the WebAssembly trainer
  * one after another, each on up to `jobs` threads (results do not depend on the thread count);
  * tfjs networks and trees in parallel worker threads, up to the engine's jobs.
+ * With `rng: numpy` the folds are scikit-learn's KFold / StratifiedKFold(shuffle=True, random_state=R)
+ * test folds (stages/lib/sampling/folds.ts); the models' own seeds still come from the stage seed.
  */
 import {
   defineStage,
@@ -36,6 +38,8 @@ import {
   trainingEnvironment,
   trainingFields,
 } from "./lib/models/training.js";
+import { checkSampling, numpyState, samplingFields, samplingFingerprint } from "./lib/sampling/mode.js";
+import { numpyFoldAssignment } from "./lib/sampling/folds.js";
 import { ownBuffer } from "./lib/nn/network.js";
 import { concatParts, constantColumn } from "./lib/io/combine.js";
 import { tableFromArrowIPC, tableToArrowIPC } from "../core/arrow-codec.js";
@@ -54,6 +58,7 @@ function paramsOf(kinds: ModelKinds) {
       p.string({ description: "name of the out-of-fold score column (default: this stage's id)" }),
     ),
     fold_column: p.optional(p.string({ description: "also add the fold index of each row under this name" })),
+    ...samplingFields,
   });
 }
 
@@ -131,7 +136,8 @@ export function makeKfoldStage(kinds: ModelKinds) {
     },
     params: paramsOf(kinds),
     random: true,
-    check: (pr) => checkTrainingParams(kinds, pr),
+    check: (pr) => [...checkTrainingParams(kinds, pr), ...checkSampling(pr, true)],
+    fingerprintParams: samplingFingerprint,
     environment: (pr) => Promise.resolve(trainingEnvironment(kinds, pr)),
     async run(ctx) {
       const pr = ctx.params;
@@ -143,7 +149,10 @@ export function makeKfoldStage(kinds: ModelKinds) {
       const foldSeed = deriveSeed(ctx.seed, "folds");
       let folds: Int32Array;
       try {
-        folds = kFoldAssignment(data.n, pr.k, foldSeed, classes);
+        folds =
+          pr.rng === "numpy"
+            ? numpyFoldAssignment(data.n, pr.k, numpyState(pr), classes)
+            : kFoldAssignment(data.n, pr.k, foldSeed, classes);
       } catch (e) {
         if (e instanceof StageError && e.param === undefined)
           throw new StageError(e.code, e.message, { param: ["k"], ...(e.hint ? { hint: e.hint } : {}) });
@@ -193,6 +202,8 @@ export function makeKfoldStage(kinds: ModelKinds) {
           weight: pr.weight ?? null,
           model: pr.model as unknown as JsonObject,
           environment,
+          // Only in numpy mode, so that the memo keys of Quiver-generator folds stay as they were.
+          ...(pr.rng === "numpy" ? { rng: pr.rng, random_state: pr.random_state ?? null } : {}),
         };
         return ctx.memo(key, async () => {
           const { tr, va } = rowsOf(i);
