@@ -109,13 +109,24 @@ function renderMetrics(m: JsonValue): string {
 }
 
 export async function cmdExport(argv: string[], registry: Registry, io: Io): Promise<number> {
-  const { values, positionals } = parse(argv, { ...common, to: { type: "string", short: "o" } });
+  const { values, positionals } = parse(argv, {
+    ...common,
+    to: { type: "string", short: "o" },
+    unit: { type: "string", multiple: true },
+  });
   const [file, ref] = positionals;
   if (!file || !ref || !values.to)
     throw new UsageError("usage: quiver export PIPELINE.yaml STAGE.PORT --to FILE.(arrow|parquet|csv|json)");
+  const units: Record<string, string> = {};
+  for (const u of values.unit ?? []) {
+    const eq = u.indexOf("=");
+    if (eq <= 0 || eq === u.length - 1) throw new UsageError(`--unit takes COLUMN=UNIT, got "${u}"`);
+    units[u.slice(0, eq)] = u.slice(eq + 1);
+  }
   const pipeline = loadPipeline(file, registry, {}, io);
   const r = await exportResult(pipeline, ref, {
     to: values.to,
+    units,
     ...(values["cache-dir"] !== undefined ? { cacheDir: values["cache-dir"] } : {}),
     onEvent: (e) => printWarning(io, e),
   });

@@ -83,9 +83,11 @@ example:
 
 example:
   quiver show pipelines/demo.yaml scaled.table --rows 5`,
-  export: `usage: quiver export PIPELINE.yaml STAGE.PORT --to FILE
+  export: `usage: quiver export PIPELINE.yaml STAGE.PORT --to FILE [--unit COLUMN=UNIT ...]
 
 FILE's extension picks the format: .arrow/.feather, .parquet, .csv (tables), .json (metrics, models).
+Parquet files are zstd-compressed and carry the result's provenance (pipeline, stage, output, cache
+key) and the units given with --unit in their key-value metadata ("quiver.provenance", "quiver.units").
 
 example:
   quiver export pipelines/demo.yaml scaled.table --to scaled.parquet`,

@@ -26,6 +26,8 @@ export interface StoredOutput {
   readonly kind: PortKind;
   readonly value: ArtifactValue;
   readonly manifest: StageResultManifest;
+  /** The result's cache key. */
+  readonly key: string;
 }
 
 /** One output (`STAGE` or `STAGE.PORT`) of the pipeline's latest run, decoded. */
@@ -60,12 +62,14 @@ export async function show(pipeline: Pipeline, ref: string, opts: ResultOptions 
       `the stored output ${stage}.${port} is damaged or missing`,
       `rerun: quiver run ${spec.file} --until ${stage}`,
     );
-  return { stage, port, kind: out.kind, value: await decodeArtifact(out.kind, bytes), manifest };
+  return { stage, port, kind: out.kind, value: await decodeArtifact(out.kind, bytes), manifest, key: key! };
 }
 
 export interface ExportOptions extends ResultOptions {
   /** The file to write; its extension picks the format (.arrow/.feather/.ipc, .parquet, .csv, .json). */
   readonly to: string;
+  /** Units of columns (column → unit), written into a Parquet file's metadata. */
+  readonly units?: Readonly<Record<string, string>>;
 }
 
 /** Writes one output of the latest run to a file in a format other tools read. */
@@ -84,13 +88,41 @@ export async function exportResult(
   } else if (ext === "arrow" || ext === "feather" || ext === "ipc") {
     fs.writeFileSync(target, await tableToArrowIPC(v.table));
   } else if (ext === "parquet") {
-    const pq = await import("parquet-wasm/node");
-    const wasmTable = pq.Table.fromIPCStream(await tableToArrowIPC(v.table, "stream"));
-    fs.writeFileSync(target, pq.writeParquet(wasmTable));
+    const unknown = Object.keys(opts.units ?? {}).filter((c) => !v.table.columns.has(c));
+    if (unknown.length)
+      throw new UsageError(
+        `units: ${ref} has no column ${unknown.map((c) => `"${c}"`).join(", ")}; its columns: ${[...v.table.columns.keys()].join(", ")}`,
+      );
+    const { writeParquetFile } = await import("../core/parquet-write.js");
+    await writeParquetFile(target, v.table, { metadata: parquetMetadata(pipeline, out, opts.units) });
   } else if (ext === "csv") {
     fs.writeFileSync(target, tableToCsv(v.table));
   } else throw new UsageError(`cannot export a table as ".${ext}"; use .arrow, .parquet or .csv`);
   return { file: target, output: out };
+}
+
+/**
+ * The footer metadata of an exported Parquet file: where the table came from (pipeline, stage,
+ * output, the result's cache key, when it was made) and, when given, the columns' units. Values
+ * are JSON documents, which pyarrow (`schema.metadata`) and DuckDB (`parquet_kv_metadata`) show.
+ */
+function parquetMetadata(
+  pipeline: Pipeline,
+  out: StoredOutput,
+  units: Readonly<Record<string, string>> | undefined,
+): Record<string, string> {
+  const provenance = {
+    pipeline: pipeline.spec.name,
+    file: pipeline.spec.file,
+    stage: out.stage,
+    stageType: out.manifest.stage.type,
+    port: out.port,
+    key: out.key,
+    createdAt: out.manifest.createdAt,
+  };
+  const meta: Record<string, string> = { "quiver.provenance": JSON.stringify(provenance) };
+  if (units && Object.keys(units).length) meta["quiver.units"] = JSON.stringify(units);
+  return meta;
 }
 
 function tableToCsv(t: Table): string {

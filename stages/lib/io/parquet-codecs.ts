@@ -1,9 +1,11 @@
 /**
- * Page (de)compression for Parquet: SNAPPY (parquet-snappy.ts, straight into the caller's buffer), GZIP and BROTLI (node:zlib), ZSTD (zstddec to read, @bokuweb/zstd-wasm to write: Node
- * 20's zlib has no zstd, and the native npm bindings download binaries at install time), and
- * UNCOMPRESSED. LZO, LZ4 and LZ4_RAW are refused with the codec's name.
+ * Page decompression for Parquet: SNAPPY (parquet-snappy.ts, straight into the caller's buffer),
+ * GZIP and BROTLI (node:zlib), ZSTD (zstddec, wasm: Node 20's zlib has no zstd, and the native
+ * npm bindings download binaries at install time), and UNCOMPRESSED. LZO, LZ4 and LZ4_RAW are
+ * refused with the codec's name. (The writer, core/parquet-write.ts, compresses with
+ * @bokuweb/zstd-wasm.)
  *
- * The wasm codecs are loaded once, on first use (`loadCodecs`), so that reading a snappy file
+ * The wasm codec is loaded once, on first use (`loadCodecs`), so that reading a snappy file
  * never instantiates a zstd module.
  */
 import { brotliDecompressSync, gunzipSync } from "node:zlib";
@@ -73,20 +75,4 @@ function copyExact(got: Uint8Array, out: Uint8Array, what: string): Uint8Array {
   if (got.length !== out.length)
     throw new PageError(`a ${what} page decompresses to ${got.length} bytes, its header says ${out.length}`);
   return got;
-}
-
-interface ZstdWasm {
-  init(): Promise<void>;
-  compress(buf: Uint8Array, level?: number): Uint8Array;
-}
-let zstdWasm: Promise<ZstdWasm> | undefined;
-
-/** A zstd compressor at `level` (loads the wasm module once). */
-export async function zstdCompressor(level: number): Promise<(src: Uint8Array) => Uint8Array> {
-  zstdWasm ??= import("@bokuweb/zstd-wasm").then(async (m) => {
-    await m.init();
-    return m;
-  });
-  const z = await zstdWasm;
-  return (src) => z.compress(src, level);
 }

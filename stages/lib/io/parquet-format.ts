@@ -3,7 +3,12 @@
  * FileMetaData and each page's PageHeader, decoded from the compact protocol, plus the enums the
  * reader and writer share. Only the fields Quiver uses are kept; field ids follow parquet.thrift.
  */
-import { ThriftError, ThriftReader, type ThriftStruct, type ThriftValue } from "./parquet-thrift.js";
+import {
+  ThriftError,
+  ThriftReader,
+  type ThriftStruct,
+  type ThriftValue,
+} from "../../../core/parquet-thrift.js";
 
 export const PhysicalType = {
   BOOLEAN: 0,
