@@ -148,7 +148,7 @@ function str(v: ThriftValue | undefined): string | undefined {
   return v instanceof Uint8Array ? utf8.decode(v) : undefined;
 }
 function struct(v: ThriftValue | undefined): ThriftStruct | undefined {
-  return Array.isArray(v) ? (v as ThriftStruct) : undefined;
+  return Array.isArray(v) ? v : undefined;
 }
 function list(v: ThriftValue | undefined): readonly (ThriftValue | undefined)[] {
   return Array.isArray(v) ? v : [];

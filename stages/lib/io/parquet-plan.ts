@@ -85,6 +85,8 @@ function columnKind(e: SchemaElement, file: string): Pick<ColumnPlan, "out" | "c
       throw refuse(`it holds fixed-length binary data (${e.typeLength} bytes per value)`);
     case PhysicalType.INT96:
       throw refuse("INT96 (legacy timestamps) is not supported");
+    case undefined:
+      throw refuse("the schema gives it no type");
     default:
       throw refuse(`physical type ${e.type ?? "?"} is not supported`);
   }

@@ -79,7 +79,7 @@ if (parentPort) {
         ? { kind: "error", code: e.code, message: e.message, hint: e.hint, data: e.data }
         : {
             kind: "error",
-            code: "QV_LOAD_PARQUET",
+            code: "",
             message: String(e instanceof Error ? e.stack : e),
             hint: undefined,
             data: undefined,

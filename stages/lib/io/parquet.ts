@@ -215,7 +215,7 @@ async function decodeWithWorker(
   const counter = new Int32Array(new SharedArrayBuffer(4));
   const init: ToWorker = { path, file, plan: { ...plan, codecs: [...plan.codecs] }, counter };
   const worker = new Worker(new URL("./parquet-worker.js", import.meta.url), { workerData: init });
-  let failure: unknown;
+  let failure: Error | undefined;
   let workerDone = false;
   const finished = new Promise<void>((resolve) => {
     worker.on("message", (m: FromWorker) => {
@@ -224,10 +224,14 @@ async function decodeWithWorker(
         try {
           place(targets, rg.row, rg.rows, m.columns);
         } catch (e) {
-          failure ??= e;
+          failure ??= e instanceof Error ? e : new Error(String(e));
         }
       } else if (m.kind === "error") {
-        failure ??= new StageError(m.code, m.message, { hint: m.hint, data: m.data });
+        // A StageError is the file's fault; anything else is a bug, reported as one.
+        failure ??=
+          m.code === ""
+            ? new Error(m.message)
+            : new StageError(m.code, m.message, { hint: m.hint, data: m.data });
         resolve();
       } else {
         workerDone = true;
