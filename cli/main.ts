@@ -87,7 +87,8 @@ example:
 
 FILE's extension picks the format: .arrow/.feather, .parquet, .csv (tables), .json (metrics, models).
 Parquet files are zstd-compressed and carry the result's provenance (pipeline, stage, output, cache
-key) and the units given with --unit in their key-value metadata ("quiver.provenance", "quiver.units").
+key) and the columns' units (the pipeline's units:, and --unit) in their key-value metadata
+("quiver.provenance", "quiver.units").
 
 example:
   quiver export pipelines/demo.yaml scaled.table --to scaled.parquet`,

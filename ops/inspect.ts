@@ -68,7 +68,7 @@ export async function show(pipeline: Pipeline, ref: string, opts: ResultOptions 
 export interface ExportOptions extends ResultOptions {
   /** The file to write; its extension picks the format (.arrow/.feather/.ipc, .parquet, .csv, .json). */
   readonly to: string;
-  /** Units of columns (column → unit), written into a Parquet file's metadata. */
+  /** Units of columns (column → unit) for a Parquet file's metadata, over the pipeline's `units:`. */
   readonly units?: Readonly<Record<string, string>>;
 }
 
@@ -94,7 +94,11 @@ export async function exportResult(
         `units: ${ref} has no column ${unknown.map((c) => `"${c}"`).join(", ")}; its columns: ${[...v.table.columns.keys()].join(", ")}`,
       );
     const { writeParquetFile } = await import("../core/parquet-write.js");
-    await writeParquetFile(target, v.table, { metadata: parquetMetadata(pipeline, out, opts.units) });
+    // Units: the pipeline's `units:` for the table's columns, then those given here.
+    const units: Record<string, string> = {};
+    for (const [c, u] of Object.entries(pipeline.spec.units)) if (v.table.columns.has(c)) units[c] = u;
+    Object.assign(units, opts.units);
+    await writeParquetFile(target, v.table, { metadata: parquetMetadata(pipeline, out, units) });
   } else if (ext === "csv") {
     fs.writeFileSync(target, tableToCsv(v.table));
   } else throw new UsageError(`cannot export a table as ".${ext}"; use .arrow, .parquet or .csv`);
@@ -103,7 +107,7 @@ export async function exportResult(
 
 /**
  * The footer metadata of an exported Parquet file: where the table came from (pipeline, stage,
- * output, the result's cache key, when it was made) and, when given, the columns' units. Values
+ * output, the result's cache key, when it was made) and the columns' units, if any. Values
  * are JSON documents, which pyarrow (`schema.metadata`) and DuckDB (`parquet_kv_metadata`) show.
  */
 function parquetMetadata(

@@ -241,3 +241,51 @@ describe("Parquet writer (quiver export)", () => {
     }
   });
 });
+
+describe("quiver export --to FILE.parquet", () => {
+  void test("writes the result with its provenance and the pipeline's and --unit units", async () => {
+    const { Rig } = await import("./support/rig.js");
+    const rig = Rig.create({
+      "p.yaml": [
+        "quiver: 1",
+        "name: exporting",
+        "units: { pt: GeV, other: m }",
+        "stages:",
+        "  data:",
+        "    type: load",
+        "    with: { files: [d.csv] }",
+        "",
+      ].join("\n"),
+      "d.csv": "pt,eta,kind\n10.5,0.1,a\n20.25,-1.5,b\n30,2,a\n",
+    });
+    try {
+      assert.equal((await rig.quiver("run", "p.yaml")).code, 0);
+      const file = rig.path("out.parquet");
+      const r = await rig.quiver("export", "p.yaml", "data.table", "--to", file, "--unit", "eta=1");
+      assert.equal(r.code, 0, r.stderr);
+      const back = await read(file);
+      assert.deepEqual(cells(back.columns.get("pt")!), [10.5, 20.25, 30]);
+      assert.deepEqual(cells(back.columns.get("kind")!), ["a", "b", "a"]);
+      const db = await DuckDBInstance.create(":memory:", { threads: "1" });
+      const con = await db.connect();
+      const kv = new Map(
+        (await con.runAndReadAll(`SELECT decode(key), decode(value) FROM parquet_kv_metadata('${file}')`))
+          .getRows()
+          .map((row) => [String(row[0]), String(row[1])]),
+      );
+      con.closeSync();
+      db.closeSync();
+      assert.deepEqual(JSON.parse(kv.get("quiver.units")!), { pt: "GeV", eta: "1" });
+      const prov = JSON.parse(kv.get("quiver.provenance")!) as Record<string, string>;
+      assert.equal(prov.pipeline, "exporting");
+      assert.equal(prov.stage, "data");
+      assert.equal(prov.port, "table");
+      assert.match(prov.key!, /^[0-9a-f]{16,}$/);
+      const bad = await rig.quiver("export", "p.yaml", "data.table", "--to", file, "--unit", "nope=1");
+      assert.notEqual(bad.code, 0);
+      assert.match(bad.stderr, /units: data\.table has no column "nope"/);
+    } finally {
+      rig.remove();
+    }
+  });
+});
