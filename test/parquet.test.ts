@@ -289,3 +289,46 @@ describe("quiver export --to FILE.parquet", () => {
     }
   });
 });
+
+describe("Parquet reader on damaged files", () => {
+  void test("random byte edits give a located StageError or a table, never another exception", async () => {
+    const originals = [
+      "duckdb-snappy.parquet",
+      "duckdb-v2.parquet",
+      "arrow-rs-v2.parquet",
+      "duckdb-zstd.parquet",
+    ].map((f) => fs.readFileSync(path.join(fixtures, f)));
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "quiver-parquet-fuzz-"));
+    try {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.integer({ min: 0, max: originals.length - 1 }),
+          fc.array(fc.tuple(fc.double({ min: 0, max: 1, noNaN: true }), fc.integer({ min: 0, max: 255 })), {
+            minLength: 1,
+            maxLength: 6,
+          }),
+          fc.boolean(),
+          async (which, edits, nearFooter) => {
+            const bytes = Buffer.from(originals[which]!);
+            for (const [where, value] of edits) {
+              // Half the runs aim at the footer, where a single byte changes sizes and offsets.
+              const span = nearFooter ? Math.min(bytes.length, 2000) : bytes.length;
+              bytes[bytes.length - span + Math.floor(where * (span - 1))] = value;
+            }
+            const file = path.join(tmp, "damaged.parquet");
+            fs.writeFileSync(file, bytes);
+            try {
+              await read(file, { threads: 1 });
+            } catch (e) {
+              assert.ok(e instanceof StageError, `not a StageError: ${String((e as Error).stack)}`);
+              assert.match(e.message, /damaged\.parquet/);
+            }
+          },
+        ),
+        { numRuns: Number(process.env.QUIVER_FUZZ_RUNS ?? 400) },
+      );
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+});

@@ -89,6 +89,9 @@ export class Scratch {
   }
 }
 
+/** Larger pages are refused as damage (writers use ~1 MB; Parquet's own limit is 2 GB). */
+const MAX_PAGE_BYTES = 1 << 30;
+
 /** The dictionary of a chunk, already in the output's terms (strings as pool codes). */
 type Dict = Float64Array | Int32Array | undefined;
 
@@ -120,6 +123,10 @@ export function decodeChunk(
     const end = pos + header.compressedSize;
     if (end > bytes.length || header.compressedSize < 0 || header.uncompressedSize < 0)
       throw new PageError(`the page at byte ${pageAt} of the chunk runs past its end`);
+    if (header.uncompressedSize > MAX_PAGE_BYTES)
+      throw new PageError(
+        `the page at byte ${pageAt} of the chunk declares ${header.uncompressedSize} bytes`,
+      );
     const body = bytes.subarray(pos, end);
     pos = end;
     try {

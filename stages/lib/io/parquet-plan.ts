@@ -49,6 +49,9 @@ function unsupported(file: string, column: string, what: string, hint: string): 
   });
 }
 
+/** Rows a table can hold: its text columns' codes are Int32Array indices. */
+const MAX_ROWS = 2 ** 31 - 1;
+
 const CONVERT_HINT =
   "Quiver tables hold numbers and strings; convert the column before loading, or leave it out with columns:";
 
@@ -184,6 +187,15 @@ export function planRead(meta: FileMeta, file: string, keep: ReadonlySet<string>
     rowGroups.push({ index, row, rows: g.numRows, chunks });
     row += g.numRows;
   });
+  if (row > MAX_ROWS)
+    throw new StageError(
+      "QV_LOAD_PARQUET",
+      `${file}: the file holds ${row} rows, more than a table can (${MAX_ROWS})`,
+      {
+        hint: "read it in parts, or select fewer rows before exporting it",
+        data: { file },
+      },
+    );
   if (row !== meta.numRows)
     throw new StageError(
       "QV_LOAD_PARQUET",
