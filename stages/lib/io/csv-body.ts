@@ -51,7 +51,8 @@ export interface CsvBody {
 /**
  * Parses the records in `buf[start…]` (the whole rest of the buffer: pass a shorter view to stop
  * earlier), where `start` is on line `line` and is record number `rowBase` of the file (errors
- * count rows and lines from there).
+ * count rows and lines from there). The arrays are sized from the bytes per row seen while
+ * sampling and grown when needed.
  */
 export function parseCsvBody(
   buf: Buffer,
@@ -59,6 +60,8 @@ export function parseCsvBody(
   line: number,
   rowBase: number,
   layout: CsvLayout,
+  /** Bytes to size the arrays for (default: the rest of `buf`); more leaves room to append. */
+  sizeFor = buf.length - start,
 ): CsvBody {
   const { file, header, kinds, forced, inferRows } = layout;
   const ncol = header.length;
@@ -67,7 +70,7 @@ export function parseCsvBody(
   lex.line = line;
   const decoder = new Utf8Decoder();
   // Builders, sized from the bytes per record seen while sampling and grown when needed.
-  let cap = Math.max(16, Math.ceil(((buf.length - start) / Math.max(1, layout.bytesPerRow)) * 1.05) + 16);
+  let cap = Math.max(16, Math.ceil((sizeFor / Math.max(1, layout.bytesPerRow)) * 1.05) + 16);
   const f64: (Float64Array | undefined)[] = new Array<Float64Array | undefined>(ncol);
   const codes: (Int32Array | undefined)[] = new Array<Int32Array | undefined>(ncol);
   const dicts: (Dictionary | undefined)[] = new Array<Dictionary | undefined>(ncol);

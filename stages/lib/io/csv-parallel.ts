@@ -93,7 +93,9 @@ export async function parseCsvTwoThreads(
   });
   let first: CsvBody;
   try {
-    first = parseCsvBody(buf.subarray(0, cut), layout.dataStart, layout.dataLine, 0, layout);
+    // Sized for the whole file, so the worker's rows can be appended without another copy.
+    const whole = buf.length - layout.dataStart;
+    first = parseCsvBody(buf.subarray(0, cut), layout.dataStart, layout.dataLine, 0, layout, whole);
   } catch (e) {
     // Either the cut is inside a quoted field or the first half has a real error: a one-thread
     // parse of the whole body tells which, and reports it with its row and line.

@@ -132,12 +132,12 @@ export function finishCsv(layout: CsvLayout, bodies: readonly CsvBody[]): CsvRes
     const missing = bodies.reduce((s, b) => s + b.missing[c]!, 0);
     missingOut[name] = missing;
     if (kinds[c] === K_NUM) {
-      const values = new Float64Array(rows);
-      let at = 0;
-      for (const b of bodies) {
-        values.set(b.f64[c]!.subarray(0, b.rows), at);
-        at += b.rows;
-      }
+      const values = joined(
+        bodies.map((b) => b.f64[c]!),
+        bodies,
+        rows,
+        (n) => new Float64Array(n),
+      );
       const intLiteral = bodies.every((b) => b.intLiteral[c] === 1);
       const asInt = intLiteral && missing === 0 && rows > 0 && forced[name] !== "float64";
       columns.set(
@@ -157,6 +157,29 @@ export function finishCsv(layout: CsvLayout, bodies: readonly CsvBody[]): CsvRes
     invalidUtf8: layout.headerInvalidUtf8 + bodies.reduce((s, b) => s + b.invalidUtf8, 0),
     delimiter: layout.delimiter,
   };
+}
+
+/**
+ * The bodies' arrays of one column end to end. When the first body's array has room for all
+ * rows (the reading thread sizes it for the whole file) the others are appended to it and a view
+ * is returned, so the column is not copied once more; with little room to spare left unused.
+ */
+function joined<A extends Float64Array | Int32Array>(
+  arrays: readonly A[],
+  bodies: readonly CsvBody[],
+  rows: number,
+  make: (n: number) => A,
+): A {
+  const first = arrays[0]!;
+  const fits = first.length >= rows && first.length - rows <= rows / 8 + 64;
+  const out = fits ? first : make(rows);
+  let at = 0;
+  arrays.forEach((a, i) => {
+    const n = bodies[i]!.rows;
+    if (!(fits && i === 0)) out.set(a.subarray(0, n), at);
+    at += n;
+  });
+  return out.subarray(0, rows) as A;
 }
 
 /** One text column of several bodies: codes into one dictionary, in order of first appearance. */

@@ -8,7 +8,7 @@
  * 32-bit signed integer, int32 for INT32 and BOOLEAN (which become float64 with NaN if a null
  * turns up), and dictionary codes for strings.
  */
-import { codecName, decompress } from "./parquet-codecs.js";
+import { decompress } from "./parquet-codecs.js";
 import {
   bitWidthOf,
   byteStreamSplit,
@@ -259,7 +259,7 @@ function decodeDataPage(
     if (levelBytes > body.length) throw new PageError("the definition levels run past the page");
     if (plan.maxDef > 0 && header.numNulls > 0) {
       defs = scratch.levelBuffer(n);
-      decodeHybrid(body, 0, levelBytes, 1, n, defs);
+      decodeHybrid(body, 0, levelBytes, bitWidthOf(plan.maxDef), n, defs);
     }
     const values = body.subarray(levelBytes);
     const size = header.uncompressedSize - levelBytes;
@@ -403,5 +403,3 @@ function convertIntegers(out: Float64Array, at: number, n: number, plan: ColumnP
     for (let i = 0; i < n; i++) if (out[at + i]! < 0) out[at + i] = out[at + i]! + 2 ** 64;
   }
 }
-
-export { codecName };
