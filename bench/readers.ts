@@ -3,7 +3,7 @@
  * short and with 17-digit numbers (parser alone, and the whole `load` stage), Parquet read, and
  * Parquet read + write (zstd), with peak memory.
  *
- *   npm run build && node dist/bench/readers.js [rows] [repeats] [--no-peer]
+ *   npm run build && node dist/bench/readers.js [rows] [repeats] [--no-peer] [--only=csv|parquet]
  *
  * Files (rows × 25 columns: an integer id and 24 floats): "short" prints ≤ 7 significant digits,
  * "17-digit" the shortest round-trip text (as pandas' to_csv writes float64); the Parquet file is
@@ -207,7 +207,8 @@ const gb = (mb: number) => (mb / 1024).toFixed(2) + " GB";
 const ratio = (a: number, b: number) => (a / b).toFixed(2) + "×";
 
 async function main(): Promise<void> {
-  const args = benchArgs();
+  const only = process.argv.find((a) => a.startsWith("--only="))?.slice("--only=".length);
+  const args = benchArgs().filter((a) => !a.startsWith("--only="));
   const rows = Number(args[0] ?? 1_000_000);
   const repeats = Number(args[1] ?? 5);
   const peer = requirePeer(["pandas"]);
@@ -217,7 +218,7 @@ async function main(): Promise<void> {
     const full = path.join(dir, "full.csv");
     const parquet = path.join(dir, "table.parquet");
     const shortBytes = await writeCsv(short, rows, (x) => x.toPrecision(7).replace(/\.?0+$/, ""));
-    const fullBytes = await writeCsv(full, rows, (x) => String(x));
+    const fullBytes = only === "parquet" ? 0 : await writeCsv(full, rows, (x) => String(x));
     {
       const { DuckDBInstance } = await import("@duckdb/node-api");
       const db = await DuckDBInstance.create(":memory:", { threads: "2" });
@@ -236,10 +237,12 @@ async function main(): Promise<void> {
     );
     console.log(`peer: ${peer ? `${peer.python}, pandas ${peer.versions.pandas}` : "pandas not measured"}\n`);
 
-    for (const [name, file] of [
-      ["short numbers", short],
-      ["17-digit numbers", full],
-    ] as const) {
+    for (const [name, file] of only === "parquet"
+      ? []
+      : ([
+          ["short numbers", short],
+          ["17-digit numbers", full],
+        ] as const)) {
       console.log(`### CSV, ${name} (load average before: ${load()})\n`);
       const contenders: Record<string, () => Sample> = {
         "Quiver parser, 1 thread": () => runChild("quiver-csv-1", file),
@@ -261,6 +264,7 @@ async function main(): Promise<void> {
       console.log(`\nload average after: ${load()}\n`);
     }
 
+    if (only === "csv") return;
     console.log(`### Parquet (written by DuckDB, snappy) (load average before: ${load()})\n`);
     const r = compare(
       {

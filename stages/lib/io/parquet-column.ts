@@ -274,8 +274,11 @@ function decodeDataPage(
       if (data.length < 4) throw new PageError("the page ends before its definition levels");
       const len = data[0]! | (data[1]! << 8) | (data[2]! << 16) | (data[3]! << 24);
       if (len < 0 || 4 + len > data.length) throw new PageError("the definition levels run past the page");
-      defs = scratch.levelBuffer(n);
-      decodeHybrid(data, 4, 4 + len, bitWidthOf(plan.maxDef), n, defs);
+      // Writers mark a page without nulls with one RLE run of the top level: no need to expand it.
+      if (!oneRun(data, 4, 4 + len, n, plan.maxDef)) {
+        defs = scratch.levelBuffer(n);
+        decodeHybrid(data, 4, 4 + len, bitWidthOf(plan.maxDef), n, defs);
+      }
       pos = 4 + len;
     }
   }
@@ -319,6 +322,20 @@ function decodeDataPage(
       return;
     }
   }
+}
+
+/** Whether the levels in `buf[pos, end)` are a single RLE run of `value` covering `n` entries. */
+function oneRun(buf: Uint8Array, pos: number, end: number, n: number, value: number): boolean {
+  let header = 0;
+  let mul = 1;
+  let p = pos;
+  for (; p < end && p < pos + 5; p++) {
+    header += (buf[p]! & 0x7f) * mul;
+    mul *= 128;
+    if (buf[p]! < 0x80) break;
+  }
+  // value < 256 here (flat columns have level ≤ 1), so it takes one byte.
+  return p + 1 < end && header % 2 === 0 && header / 2 >= n && buf[p + 1] === value;
 }
 
 /** `n` non-null values from `data[pos…]` into the target's rows `[at, at + n)`. */

@@ -1,7 +1,8 @@
 /**
  * The worker thread of the Parquet reader (stages/lib/io/parquet.ts): takes row groups from the
- * shared counter, decodes each into fresh arrays and sends them back transferred. Strings go back
- * as codes with the raw key of each code, which the reading thread interns into its own pool.
+ * shared counter and decodes each straight into the table's shared arrays. Text columns are
+ * written as codes of the worker's own pool, whose raw keys go back for the reading thread to
+ * map; int32 nulls go back as a mask of the row group.
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { StageError } from "../../../core/stage.js";
@@ -16,12 +17,15 @@ export interface ToWorker {
   readonly file: string;
   readonly plan: Omit<ReadPlan, "codecs"> & { readonly codecs: readonly number[] };
   readonly counter: Int32Array;
+  /** The table's arrays (shared memory), one per planned column: Float64Array or Int32Array. */
+  readonly arrays: readonly (Float64Array | Int32Array)[];
 }
 
+/** What the reading thread must still do for a column of a row group the worker wrote. */
 export type WorkerColumn =
-  | { readonly kind: "f64"; readonly values: Float64Array }
-  | { readonly kind: "i32"; readonly values: Int32Array; readonly nulls: Uint8Array | undefined }
-  | { readonly kind: "str"; readonly codes: Int32Array; readonly keys: readonly string[] };
+  | { readonly kind: "f64" }
+  | { readonly kind: "i32"; readonly nulls: Uint8Array | undefined }
+  | { readonly kind: "str"; readonly keys: readonly string[] };
 
 export type FromWorker =
   | { readonly kind: "rowgroup"; readonly index: number; readonly columns: readonly WorkerColumn[] }
@@ -44,26 +48,20 @@ async function main(port: NonNullable<typeof parentPort>, init: ToWorker): Promi
       const i = Atomics.add(init.counter, 0, 1);
       if (i >= plan.rowGroups.length) break;
       const rg = plan.rowGroups[i]!;
-      const targets: ColumnTarget[] = plan.columns.map((c) =>
-        c.out === "f64"
-          ? { f64: new Float64Array(rg.rows) }
-          : { i32: new Int32Array(rg.rows), pool: c.out === "str" ? new StringPool() : undefined },
-      );
-      decodeRowGroup(src, plan, rg, targets, 0, scratch, init.file);
-      const transfer: ArrayBuffer[] = [];
+      const targets: ColumnTarget[] = plan.columns.map((c, k) => {
+        const array = init.arrays[k]!;
+        if (c.out === "f64") return { f64: array as Float64Array };
+        return { i32: array as Int32Array, pool: c.out === "str" ? new StringPool() : undefined };
+      });
+      decodeRowGroup(src, plan, rg, targets, rg.row, scratch, init.file);
       const columns = plan.columns.map((c, k): WorkerColumn => {
         const t = targets[k]!;
-        if (c.out === "f64") {
-          transfer.push(t.f64!.buffer as ArrayBuffer);
-          return { kind: "f64", values: t.f64! };
-        }
-        transfer.push(t.i32!.buffer as ArrayBuffer);
-        if (c.out === "str") return { kind: "str", codes: t.i32!, keys: t.pool!.keys };
-        if (t.nulls) transfer.push(t.nulls.buffer as ArrayBuffer);
-        return { kind: "i32", values: t.i32!, nulls: t.nulls };
+        if (c.out === "f64") return { kind: "f64" };
+        if (c.out === "str") return { kind: "str", keys: t.pool!.keys };
+        return { kind: "i32", nulls: t.nulls?.slice(rg.row, rg.row + rg.rows) };
       });
       const msg: FromWorker = { kind: "rowgroup", index: i, columns };
-      port.postMessage(msg, transfer);
+      port.postMessage(msg);
     }
   } finally {
     src.close();

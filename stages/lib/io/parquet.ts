@@ -5,9 +5,11 @@
  * into the table's typed arrays (a PLAIN DOUBLE page is one memcpy).
  *
  * With two or more row groups and enough bytes, a worker thread takes row groups too: both
- * threads draw the next row group from a shared counter; the worker sends each decoded row group
- * back (its arrays transferred, not copied) and this thread copies it into place, so memory stays
- * at the table plus a row group per thread.
+ * threads draw the next row group from a shared counter and write its values straight into the
+ * table's arrays, which then live in SharedArrayBuffers (typed arrays like any other: nothing
+ * transfers or re-shares them; they are never written again after the read). Only the worker's
+ * text codes and int32 nulls need a word back. Memory stays at the table plus one row group's
+ * bytes per thread.
  *
  * Types are those of Quiver's Arrow codec, so a file reads to the same table as it did through
  * Arrow: 32-bit signed integers and booleans stay int32 unless a null occurs, other numbers become
@@ -84,15 +86,17 @@ function readFooter(src: ByteSource, size: number, file: string): FileMeta {
   }
 }
 
-function makeTargets(plan: ReadPlan, rows: number): ColumnTarget[] {
+/** The table's arrays; in shared memory when a worker writes its row groups into them too. */
+function makeTargets(plan: ReadPlan, rows: number, shared: boolean): ColumnTarget[] {
+  const memory = (bytes: number) => (shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes));
   return plan.columns.map((c) => {
     switch (c.out) {
       case "f64":
-        return { f64: new Float64Array(rows) };
+        return { f64: new Float64Array(memory(rows * 8)) };
       case "i32":
-        return { i32: new Int32Array(rows) };
+        return { i32: new Int32Array(memory(rows * 4)) };
       case "str":
-        return { i32: new Int32Array(rows), pool: new StringPool() };
+        return { i32: new Int32Array(memory(rows * 4)), pool: new StringPool() };
     }
   });
 }
@@ -131,16 +135,17 @@ function finish(plan: ReadPlan, targets: readonly ColumnTarget[], rows: number):
   return { numRows: rows, columns };
 }
 
-/** Copies a row group decoded by the worker into the table's arrays. */
+/**
+ * Completes a row group the worker wrote into the shared arrays: its nulls of int32 columns, and
+ * its text codes, which are the worker's own until mapped to this thread's pool.
+ */
 function place(targets: ColumnTarget[], at: number, rows: number, cols: readonly WorkerColumn[]): void {
   cols.forEach((col, i) => {
     const t = targets[i]!;
     switch (col.kind) {
       case "f64":
-        t.f64!.set(col.values, at);
         break;
       case "i32":
-        t.i32!.set(col.values, at);
         if (col.nulls) {
           t.nulls ??= new Uint8Array(t.i32!.length);
           t.nulls.set(col.nulls, at);
@@ -149,9 +154,9 @@ function place(targets: ColumnTarget[], at: number, rows: number, cols: readonly
       case "str": {
         const global = col.keys.map((k) => t.pool!.internKey(k));
         const out = t.i32!;
-        for (let r = 0; r < rows; r++) {
-          const c = col.codes[r]!;
-          out[at + r] = c < 0 ? -1 : global[c]!;
+        for (let r = at; r < at + rows; r++) {
+          const c = out[r]!;
+          out[r] = c < 0 ? -1 : global[c]!;
         }
         break;
       }
@@ -185,13 +190,13 @@ export async function readParquet(
     const plan = planRead(meta, file, opts.keep);
     await loadCodecs(plan.codecs);
     const rows = plan.numRows;
-    const targets = makeTargets(plan, rows);
     const useWorker =
       (opts.threads ?? 2) > 1 &&
       !source.gzip &&
       plan.rowGroups.length > 1 &&
       plan.columns.length > 0 &&
       plan.bytes >= (opts.workerMinBytes ?? 16 << 20);
+    const targets = makeTargets(plan, rows, useWorker);
     if (!useWorker) {
       const scratch = new Scratch();
       for (const rg of plan.rowGroups) decodeRowGroup(src, plan, rg, targets, rg.row, scratch, file);
@@ -213,7 +218,8 @@ async function decodeWithWorker(
   targets: ColumnTarget[],
 ): Promise<void> {
   const counter = new Int32Array(new SharedArrayBuffer(4));
-  const init: ToWorker = { path, file, plan: { ...plan, codecs: [...plan.codecs] }, counter };
+  const arrays = targets.map((t) => (t.f64 ?? t.i32)!);
+  const init: ToWorker = { path, file, plan: { ...plan, codecs: [...plan.codecs] }, counter, arrays };
   const worker = new Worker(new URL("./parquet-worker.js", import.meta.url), { workerData: init });
   let failure: Error | undefined;
   let workerDone = false;
