@@ -4,7 +4,14 @@
  * two-thread read run this on their half; csv.ts `finishCsv` joins the halves.
  */
 import { CR, CsvLexer, END_FIELD, END_FILE, LF } from "./csv-lexer.js";
-import { NUM_MISSING, NUM_OK, parseNumber, scanNumber, type NumberScan } from "./csv-number.js";
+import {
+  NUM_MISSING,
+  NUM_OK,
+  parseNumber,
+  releaseNumberView,
+  scanNumber,
+  type NumberScan,
+} from "./csv-number.js";
 import { Dictionary, ragged, textInNumeric, Utf8Decoder } from "./csv-support.js";
 
 export type ColumnTypeName = "float64" | "int32" | "string";
@@ -62,6 +69,21 @@ export function parseCsvBody(
   layout: CsvLayout,
   /** Bytes to size the arrays for (default: the rest of `buf`); more leaves room to append. */
   sizeFor = buf.length - start,
+): CsvBody {
+  try {
+    return parseBody(buf, start, line, rowBase, layout, sizeFor);
+  } finally {
+    releaseNumberView();
+  }
+}
+
+function parseBody(
+  buf: Buffer,
+  start: number,
+  line: number,
+  rowBase: number,
+  layout: CsvLayout,
+  sizeFor: number,
 ): CsvBody {
   const { file, header, kinds, forced, inferRows } = layout;
   const ncol = header.length;
