@@ -331,4 +331,49 @@ describe("Parquet reader on damaged files", () => {
       fs.rmSync(tmp, { recursive: true, force: true });
     }
   });
+
+  void test("on two threads, damage gives the one-thread outcome: the same table, or a located StageError", async () => {
+    const originals = ["duckdb-snappy.parquet", "duckdb-v2.parquet", "arrow-rs-v2.parquet"].map((f) =>
+      fs.readFileSync(path.join(fixtures, f)),
+    );
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "quiver-parquet-fuzz2-"));
+    try {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.integer({ min: 0, max: originals.length - 1 }),
+          fc.array(fc.tuple(fc.double({ min: 0, max: 1, noNaN: true }), fc.integer({ min: 0, max: 255 })), {
+            minLength: 1,
+            maxLength: 4,
+          }),
+          async (which, edits) => {
+            const bytes = Buffer.from(originals[which]!);
+            // Pages only (not the footer), so the read is planned and both threads decode.
+            const body = bytes.length - 2000;
+            for (const [where, value] of edits) bytes[4 + Math.floor(where * (body - 5))] = value;
+            const file = path.join(tmp, "damaged.parquet");
+            fs.writeFileSync(file, bytes);
+            let one: Table | StageError;
+            try {
+              one = await read(file, { threads: 1 });
+            } catch (e) {
+              assert.ok(e instanceof StageError, `not a StageError: ${String((e as Error).stack)}`);
+              one = e;
+            }
+            try {
+              const two = await read(file, { threads: 2, workerMinBytes: 0 });
+              assert.ok(!(one instanceof StageError), `two threads read what one thread refused`);
+              assert.deepEqual(two, one);
+            } catch (e) {
+              assert.ok(e instanceof StageError, `not a StageError: ${String((e as Error).stack)}`);
+              assert.ok(one instanceof StageError, `two threads refused what one thread read: ${e.message}`);
+              assert.match(e.message, /damaged\.parquet/);
+            }
+          },
+        ),
+        { numRuns: Number(process.env.QUIVER_FUZZ_RUNS ?? 400) / 10 },
+      );
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  });
 });

@@ -209,7 +209,11 @@ export async function readParquet(
   }
 }
 
-/** Both threads take row groups from a shared counter until none is left. */
+/**
+ * Both threads take row groups from a shared counter until none is left. A row group the worker
+ * claimed but did not finish (it could not start, or crashed) is decoded here afterwards; an
+ * error in the file (a StageError from either thread) ends the read.
+ */
 async function decodeWithWorker(
   path: string,
   file: string,
@@ -221,44 +225,33 @@ async function decodeWithWorker(
   const arrays = targets.map((t) => (t.f64 ?? t.i32)!);
   const init: ToWorker = { path, file, plan: { ...plan, codecs: [...plan.codecs] }, counter, arrays };
   const worker = new Worker(new URL("./parquet-worker.js", import.meta.url), { workerData: init });
-  let failure: Error | undefined;
-  let workerDone = false;
+  const done = new Uint8Array(plan.rowGroups.length);
+  let fileError: StageError | undefined;
   const finished = new Promise<void>((resolve) => {
     worker.on("message", (m: FromWorker) => {
       if (m.kind === "rowgroup") {
         const rg = plan.rowGroups[m.index]!;
-        try {
-          place(targets, rg.row, rg.rows, m.columns);
-        } catch (e) {
-          failure ??= e instanceof Error ? e : new Error(String(e));
-        }
-      } else if (m.kind === "error") {
-        // A StageError is the file's fault; anything else is a bug, reported as one.
-        failure ??=
-          m.code === ""
-            ? new Error(m.message)
-            : new StageError(m.code, m.message, { hint: m.hint, data: m.data });
-        resolve();
+        place(targets, rg.row, rg.rows, m.columns);
+        done[m.index] = 1;
       } else {
-        workerDone = true;
+        if (m.kind === "error" && m.code !== "")
+          fileError ??= new StageError(m.code, m.message, { hint: m.hint, data: m.data });
         resolve();
       }
     });
-    worker.on("error", (e) => {
-      failure ??= e;
-      resolve();
-    });
+    worker.on("error", () => resolve());
     worker.on("exit", () => resolve());
   });
+  const scratch = new Scratch();
   try {
-    const scratch = new Scratch();
     for (;;) {
-      if (failure) break;
+      if (fileError) break;
       const i = Atomics.add(counter, 0, 1);
       if (i >= plan.rowGroups.length) break;
       const rg = plan.rowGroups[i]!;
       decodeRowGroup(src, plan, rg, targets, rg.row, scratch, file);
-      // Let the worker's row groups in as they come, so they do not pile up in memory.
+      done[i] = 1;
+      // Let the worker's messages in as they come.
       await new Promise<void>((r) => setImmediate(r));
     }
   } catch (e) {
@@ -268,6 +261,8 @@ async function decodeWithWorker(
     throw e;
   }
   await finished;
-  if (failure) throw failure;
-  if (!workerDone) throw new Error(`${file}: the Parquet worker thread stopped before it finished`);
+  await worker.terminate();
+  if (fileError) throw fileError;
+  for (const rg of plan.rowGroups)
+    if (!done[rg.index]) decodeRowGroup(src, plan, rg, targets, rg.row, scratch, file);
 }
