@@ -236,6 +236,26 @@ describe("Parquet writer (quiver export)", () => {
       assert.deepEqual(codecs, [["ZSTD"]]);
       con.closeSync();
       db.closeSync();
+
+      // A second, independent implementation (arrow-rs): values, and the footer's key-value
+      // metadata as the Arrow schema's metadata (where pyarrow puts it too).
+      const pq = await import("parquet-wasm");
+      const arrow = await import("apache-arrow");
+      const viaRs = arrow.tableFromIPC(pq.readParquet(fs.readFileSync(file)).intoIPCStream());
+      assert.equal(viaRs.numRows, table.numRows);
+      assert.deepEqual(
+        Array.from(viaRs.getChild("x")!.toArray() as Float64Array, (v) => (Number.isNaN(v) ? null : v)),
+        cells(table.columns.get("x")!),
+      );
+      assert.deepEqual(
+        Array.from(viaRs.getChild("n")!.toArray() as Int32Array),
+        cells(table.columns.get("n")!),
+      );
+      assert.deepEqual(
+        Array.from({ length: 5 }, (_, i) => viaRs.getChild("s")!.get(i) as string | null),
+        ["a", "é", "c c", "a", null],
+      );
+      for (const [k, v] of Object.entries(metadata)) assert.equal(viaRs.schema.metadata.get(k), v, k);
     } finally {
       fs.rmSync(tmp, { recursive: true, force: true });
     }
