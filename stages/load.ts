@@ -1,5 +1,5 @@
 /**
- * `load`: reads one or more data files (CSV, Parquet, Arrow IPC / Feather, HDF5) into one table.
+ * `load`: reads one or more data files (CSV, Parquet, Arrow IPC / Feather, HDF5, ROOT) into one table.
  * Files are concatenated row-wise, each may add constant columns (`sample: WZ`, `label: 0`), and
  * a separate label file may be joined row by row. Missing values are kept (NaN / missing string),
  * counted in the summary, and optionally filled. See docs/stages/load.md.
@@ -11,8 +11,9 @@ import type { JsonObject } from "../core/json.js";
 import { p, type Infer } from "../core/schema.js";
 import { defineStage, StageError, table, type ParamProblem } from "../core/stage.js";
 import type { Column, Table } from "../core/table.js";
+import { REDUCERS, type JaggedRule } from "./lib/root/jagged.js";
 
-const FORMAT_NAMES = ["auto", "csv", "parquet", "arrow", "hdf5"] as const;
+const FORMAT_NAMES = ["auto", "csv", "parquet", "arrow", "hdf5", "root"] as const;
 const TYPE_NAMES = ["float64", "int32", "string"] as const;
 
 const fileEntry = p.object({
@@ -24,6 +25,23 @@ const fileEntry = p.object({
   ),
   format: p.optional(p.enum(FORMAT_NAMES, { description: "Overrides the stage's format for this file." })),
   dataset: p.optional(p.string({ description: "HDF5: the dataset or group to read in this file." })),
+  tree: p.optional(p.string({ description: "ROOT: the TTree or RNTuple to read in this file." })),
+});
+
+const jaggedRule = p.object({
+  pad: p.optional(
+    p.integer({ min: 1, description: "Keep the first N values as <branch>_0 … <branch>_{N-1}." }),
+  ),
+  fill: p.optional(p.number({ description: "pad: the value for missing entries (default NaN)." })),
+  reduce: p.optional(
+    p.array(p.enum(REDUCERS), {
+      minItems: 1,
+      description: "Per-event summaries as <branch>_<name>: count, sum, min, max, mean, first, last.",
+    }),
+  ),
+  explode: p.optional(
+    p.boolean({ description: "One row per value, other columns repeated, with an `entry` column." }),
+  ),
 });
 
 const params = p.object({
@@ -76,21 +94,49 @@ const params = p.object({
     "keep",
   ),
   inferRows: p.withDefault(p.integer({ min: 1, description: "CSV rows used to infer column types." }), 1000),
+  tree: p.optional(
+    p.string({ description: "ROOT: the TTree or RNTuple to read (default: the only one in the file)." }),
+  ),
+  branches: p.optional(
+    p.array(p.string(), {
+      minItems: 1,
+      description: "ROOT: branches to read, by name or glob (Muon_*); default all top-level branches.",
+    }),
+  ),
+  rename: p.optional(p.map(p.string(), { description: "ROOT: new names for branches, {old: new}." })),
+  jagged: p.optional(
+    p.map(jaggedRule, {
+      description:
+        "ROOT: how to flatten branches with a variable number of values per event, by name or glob: " +
+        "{pad: N, fill}, {reduce: [count, sum, min, max, mean, first, last]} or {explode: true}.",
+    }),
+  ),
 });
 
 type LoadParams = Infer<typeof params>;
 type FileParam = LoadParams["files"][number];
 type FileEntry = Infer<typeof fileEntry>;
 
+type JaggedParam = Infer<typeof jaggedRule>;
+
 function entryOf(f: FileParam): FileEntry {
-  return typeof f === "string" ? { path: f, add: undefined, format: undefined, dataset: undefined } : f;
+  return typeof f === "string"
+    ? { path: f, add: undefined, format: undefined, dataset: undefined, tree: undefined }
+    : f;
+}
+
+/** The rule a `jagged:` entry gives; check() has made sure exactly one of pad/reduce/explode is set. */
+function jaggedRuleOf(r: JaggedParam): JaggedRule {
+  if (r.pad !== undefined) return { kind: "pad", length: r.pad, fill: r.fill ?? NaN };
+  if (r.reduce !== undefined) return { kind: "reduce", reducers: r.reduce };
+  return { kind: "explode" };
 }
 
 export const loadStage = defineStage({
   type: "load",
   version: 1,
   description:
-    "Reads CSV, Parquet, Arrow/Feather or HDF5 files into one table (concatenated, with constant columns and joined labels).",
+    "Reads CSV, Parquet, Arrow/Feather, HDF5 or ROOT files into one table (concatenated, with constant columns and joined labels).",
   inputs: {},
   outputs: { table: { kind: "table", description: "All rows of all files." } },
   params,
@@ -118,6 +164,32 @@ export const loadStage = defineStage({
         code: "QV_LOAD_DUPLICATE_COLUMN",
         message: `columns lists "${dup}" twice`,
       });
+    for (const [pattern, rule] of Object.entries(prm.jagged ?? {})) {
+      const given = (["pad", "reduce", "explode"] as const).filter((k) => rule[k] !== undefined);
+      if (given.length !== 1 || rule.explode === false)
+        problems.push({
+          path: ["jagged", pattern],
+          code: "QV_LOAD_JAGGED_RULE",
+          message:
+            given.length > 1
+              ? `jagged rule for "${pattern}" gives ${given.join(" and ")}; give one`
+              : `jagged rule for "${pattern}" says neither pad: N, reduce: [...] nor explode: true`,
+          hint: "e.g. {pad: 2}, {reduce: [count, max]} or {explode: true}",
+        });
+      if (rule.fill !== undefined && rule.pad === undefined)
+        problems.push({
+          path: ["jagged", pattern, "fill"],
+          code: "QV_LOAD_JAGGED_RULE",
+          message: `fill: only goes with pad:`,
+        });
+    }
+    for (const [from, to] of Object.entries(prm.rename ?? {}))
+      if (to === "")
+        problems.push({
+          path: ["rename", from],
+          code: "QV_LOAD_RENAME",
+          message: "a new name cannot be empty",
+        });
     return problems;
   },
   async run(ctx) {
@@ -129,6 +201,10 @@ export const loadStage = defineStage({
     const fileSummaries: JsonObject[] = [];
     let bytesRead = 0;
     let invalidUtf8 = 0;
+    let events = 0;
+    const jagged = prm.jagged
+      ? Object.fromEntries(Object.entries(prm.jagged).map(([k, r]) => [k, jaggedRuleOf(r)]))
+      : undefined;
     const entries = prm.files.map(entryOf);
     for (const [i, entry] of entries.entries()) {
       ctx.progress(i / entries.length, `reading ${entry.path}`);
@@ -141,7 +217,31 @@ export const loadStage = defineStage({
         keep,
         dataset: entry.dataset ?? prm.dataset,
         inferRows: prm.inferRows,
+        root: {
+          tree: entry.tree ?? prm.tree,
+          branches: prm.branches,
+          rename: prm.rename,
+          jagged,
+          firstEvent: events,
+        },
       });
+      if (read.format !== "root") {
+        const rootParam = (["tree", "branches", "rename", "jagged"] as const).find(
+          (k) => prm[k] !== undefined,
+        );
+        if (rootParam !== undefined || entry.tree !== undefined)
+          throw new StageError(
+            "QV_LOAD_ROOT_PARAM",
+            `${entry.path} is a ${read.format} file; ${rootParam ?? "tree"}: applies to ROOT files only`,
+            {
+              param: rootParam ? [rootParam] : ["files", i, "tree"],
+              hint: "select columns of other formats with columns:",
+              data: { file: entry.path },
+            },
+          );
+      }
+      events += read.events ?? read.table.numRows;
+      for (const n of read.notes ?? []) ctx.note(n);
       bytesRead += read.bytes;
       invalidUtf8 += read.invalidUtf8;
       let t = read.table;

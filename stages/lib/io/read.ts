@@ -1,16 +1,18 @@
 /**
  * Reads one file of any supported format into a Table: chooses the format (from `format:`, the
  * file's magic bytes, then its extension), decompresses `.gz`, and dispatches to the reader.
+ * ROOT files are read in place (never whole into memory, never gunzipped): see stages/lib/root/.
  */
-import { readFile } from "node:fs/promises";
+import { open, readFile, type FileHandle } from "node:fs/promises";
 import { gunzipSync } from "node:zlib";
 import { StageError } from "../../../core/stage.js";
 import type { Table } from "../../../core/table.js";
 import { errorText, readArrowBytes, readParquetBytes } from "./columnar.js";
 import { parseCsv, type ColumnTypeName } from "./csv.js";
 import { readHdf5Table } from "./hdf5.js";
+import type { RootReadOptions } from "../root/read.js";
 
-export const FORMATS = ["auto", "csv", "parquet", "arrow", "hdf5"] as const;
+export const FORMATS = ["auto", "csv", "parquet", "arrow", "hdf5", "root"] as const;
 export type FormatName = (typeof FORMATS)[number];
 export type ResolvedFormat = Exclude<FormatName, "auto">;
 
@@ -29,6 +31,7 @@ const EXTENSIONS: Readonly<Record<string, ResolvedFormat>> = {
   ".hdf5": "hdf5",
   ".hdf": "hdf5",
   ".he5": "hdf5",
+  ".root": "root",
 };
 
 export interface ReadOptions {
@@ -40,6 +43,8 @@ export interface ReadOptions {
   readonly keep?: ReadonlySet<string>;
   readonly dataset?: string;
   readonly inferRows?: number;
+  /** ROOT: tree, branches, renames, jagged rules. */
+  readonly root?: RootReadOptions;
 }
 
 export interface FileRead {
@@ -49,10 +54,27 @@ export interface FileRead {
   /** Format-specific facts for the summary (delimiter, HDF5 dataset and layout). */
   readonly details: Readonly<Record<string, string>>;
   readonly invalidUtf8: number;
+  /** Things the user should hear about (e.g. padded values dropped). */
+  readonly notes?: readonly string[];
+  /** Events read (ROOT: tree entries; the table has more rows when a branch is exploded). */
+  readonly events?: number;
 }
 
 /** Reads `absPath`; `file` is how messages name it (the path as the user wrote it). */
 export async function readTableFile(absPath: string, file: string, opts: ReadOptions): Promise<FileRead> {
+  if (opts.format === "root" || (opts.format === "auto" && (await looksLikeRoot(absPath, file)))) {
+    const { readRootFile } = await import("../root/read.js");
+    const r = await readRootFile(absPath, file, opts.root ?? {});
+    return {
+      table: r.table,
+      format: "root",
+      bytes: r.bytes,
+      details: r.details,
+      invalidUtf8: 0,
+      notes: r.notes,
+      events: r.events,
+    };
+  }
   let bytes: Buffer;
   try {
     bytes = await readFile(absPath);
@@ -96,6 +118,12 @@ export async function readTableFile(absPath: string, file: string, opts: ReadOpt
       return { table: await readParquetBytes(bytes, file), format, bytes: size, details: {}, invalidUtf8: 0 };
     case "arrow":
       return { table: await readArrowBytes(bytes, file), format, bytes: size, details: {}, invalidUtf8: 0 };
+    case "root":
+      // Only a gzipped ROOT file gets here: plain ones are read in place above.
+      throw new StageError("QV_LOAD_FORMAT", `${file}: gzipped ROOT files are not supported`, {
+        hint: "gunzip the file (ROOT compresses its data internally)",
+        data: { file },
+      });
     case "hdf5": {
       if (bytes.length !== size) {
         throw new StageError("QV_LOAD_FORMAT", `${file}: compressed HDF5 files are not supported`, {
@@ -127,9 +155,26 @@ export function resolveFormat(format: FormatName, lowerName: string, bytes: Uint
   if (magic("PAR1")) return "parquet";
   if (magic("ARROW1")) return "arrow";
   if (bytes[0] === 0x89 && magic("HDF", 1)) return "hdf5";
+  if (magic("root")) return "root";
   const dot = lowerName.lastIndexOf(".");
   const ext = dot >= 0 ? lowerName.slice(dot) : "";
   return EXTENSIONS[ext] ?? "csv";
+}
+
+/** A ROOT file by its magic bytes, or (when it has none, e.g. a damaged one) by its extension. */
+async function looksLikeRoot(absPath: string, file: string): Promise<boolean> {
+  if (file.toLowerCase().endsWith(".root")) return true;
+  let handle: FileHandle | undefined;
+  try {
+    handle = await open(absPath, "r");
+    const head = new Uint8Array(4);
+    await handle.read(head, 0, 4, 0);
+    return String.fromCharCode(...head) === "root";
+  } catch {
+    return false; // the ordinary path reports the unreadable file
+  } finally {
+    await handle?.close();
+  }
 }
 
 /** The HDF5 signature sits at offset 0, 512, 1024, 2048… (after an optional user block). */

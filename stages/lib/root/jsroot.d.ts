@@ -50,6 +50,8 @@ declare module "jsroot/tree" {
     Process(entry: number): void;
     Terminate(ok: boolean): void;
   }
+  /** jsroot's own entry-by-entry TTree reader (tests use it as an independent reference). */
+  export function treeProcess(tree: unknown, selector: TSelector, args?: object): Promise<TSelector>;
 }
 
 declare module "jsroot/rntuple" {

@@ -12,7 +12,7 @@ import { isGlob, matchesGlob } from "../io/glob.js";
 import { flatten, type JaggedRule, type NamedColumn } from "./jagged.js";
 import { decodeKeys, decodeTree, type BranchLayout, type TreeInfo } from "./objects.js";
 import { describeTuple, readFields, type TupleInfo } from "./rntuple.js";
-import { RootSource } from "./source.js";
+import { corrupt, RootSource } from "./source.js";
 import { newStats, readBranch, type RawColumn } from "./ttree.js";
 
 export interface RootReadOptions {
@@ -32,6 +32,10 @@ export interface RootRead {
   /** Events (entries) in the file's tree; the table has more rows when a branch is exploded. */
   readonly events: number;
   readonly details: Readonly<Record<string, string>>;
+  /** File size in bytes. */
+  readonly bytes: number;
+  /** What the user should hear about: values dropped by `pad`. */
+  readonly notes: readonly string[];
 }
 
 const QUIVER_HINT_RULES =
@@ -97,9 +101,11 @@ export async function readRootFile(absPath: string, file: string, opts: RootRead
       branches: String(selected.length),
     };
     if (info.kind === "TTree") details.compression = [...stats.algorithms].sort().join(", ") || "none";
-    for (const [b, n] of Object.entries(flat.truncated))
-      details[`padded:${b}`] = `${n} event(s) had more values than kept`;
-    return { table: makeTable(flat.columns), events: info.entries, details };
+    const notes = Object.entries(flat.truncated).map(([b, n]) => {
+      const rule = rules.get(b) as Extract<JaggedRule, { kind: "pad" }>;
+      return `${file}: ${b}: ${n} event(s) had more than ${rule.length} value(s); values past the first ${rule.length} were dropped (pad)`;
+    });
+    return { table: makeTable(flat.columns), events: info.entries, details, bytes: source.size, notes };
   } finally {
     jsfile?.delete();
     await source.close();
@@ -122,14 +128,14 @@ const TREE_CLASSES = new Set([
 const DIR_CLASSES = new Set(["TDirectory", "TDirectoryFile"]);
 
 /** Trees and RNTuples in the file (and its folders, as `folder/name`), highest cycle only. */
-async function listTrees(jsfile: JsRootFile): Promise<Map<string, string>> {
+async function listTrees(jsfile: JsRootFile, file: string): Promise<Map<string, string>> {
   const found = new Map<string, string>();
   const visit = async (keys: readonly unknown[], prefix: string, depth: number) => {
     for (const k of decodeKeys(keys)) {
       const full = prefix + k.name;
       if (TREE_CLASSES.has(k.className)) found.set(full, k.className);
       else if (DIR_CLASSES.has(k.className) && depth < 4) {
-        const dir = await jsfile.readObject(full);
+        const dir = await readObject(jsfile, full, "folder", file);
         const sub = typeof dir === "object" && dir !== null ? (dir as { fKeys?: unknown }).fKeys : undefined;
         if (Array.isArray(sub)) await visit(sub, full + "/", depth + 1);
       }
@@ -140,7 +146,7 @@ async function listTrees(jsfile: JsRootFile): Promise<Map<string, string>> {
 }
 
 async function chooseTree(jsfile: JsRootFile, file: string, wanted: string | undefined): Promise<TreeTarget> {
-  const trees = await listTrees(jsfile);
+  const trees = await listTrees(jsfile, file);
   const names = [...trees.keys()];
   const quoted = names.map((n) => `"${n}" (${trees.get(n) === "TTree" ? "TTree" : "RNTuple"})`).join(", ");
   let name = wanted?.replace(/^\/+/, "").replace(/;\d+$/, "");
@@ -167,8 +173,18 @@ async function chooseTree(jsfile: JsRootFile, file: string, wanted: string | und
       data: { file },
     });
   }
-  const object = await jsfile.readObject(name);
+  const object = await readObject(jsfile, name, className.includes("RNTuple") ? "RNTuple" : "TTree", file);
   return { name, className: className.includes("RNTuple") ? "ROOT::RNTuple" : "TTree", object };
+}
+
+/** jsroot's readObject, with damage in the object's bytes reported as such. */
+async function readObject(jsfile: JsRootFile, name: string, what: string, file: string): Promise<unknown> {
+  try {
+    return await jsfile.readObject(name);
+  } catch (e) {
+    if (e instanceof StageError) throw e;
+    throw corrupt(file, `the ${what} "${name}" cannot be decoded (${(e as Error).message})`);
+  }
 }
 
 interface Plan<B extends Selectable> {
