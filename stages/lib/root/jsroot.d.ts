@@ -9,6 +9,8 @@ declare module "jsroot/io" {
   export interface JsRootFile {
     readonly fKeys: readonly unknown[];
     readObject(name: string, cycle?: number): Promise<unknown>;
+    /** The key (TKey) of an object, following folders in `name`; cycle -1 is the highest. */
+    getKey(name: string, cycle: number): Promise<unknown>;
     /** Reads byte ranges given as [pos, len, pos, len, …]; one range gives one DataView. */
     readBuffer(place: number[]): Promise<DataView | DataView[]>;
     delete(): void;
@@ -29,6 +31,8 @@ declare module "jsroot/io" {
   export class TBuffer {
     constructor(arr: DataView | null, pos: number, file: JsRootFile | null, length?: number);
     o: number;
+    fTagOffset: number;
+    mapObject(tag: number, obj: object): void;
     classStreamer(obj: object, classname: string): unknown;
     readBasketEntryOffset(basket: object, offset: number): void;
   }

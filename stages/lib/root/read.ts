@@ -7,11 +7,12 @@
 import { didYouMean } from "../../../core/diagnostics.js";
 import { StageError } from "../../../core/stage.js";
 import { makeTable, type Table } from "../../../core/table.js";
-import type { JsRootFile } from "jsroot/io";
+import { TBuffer, type JsRootFile } from "jsroot/io";
 import { isGlob, matchesGlob } from "../io/glob.js";
 import { flatten, type JaggedRule, type NamedColumn } from "./jagged.js";
 import { decodeKeys, decodeTree, type BranchLayout, type TreeInfo } from "./objects.js";
 import { describeTuple, readFields, type TupleInfo } from "./rntuple.js";
+import { DecompressError, unzipRoot } from "./decompress.js";
 import { corrupt, RootSource } from "./source.js";
 import { newStats, readBranch, type RawColumn } from "./ttree.js";
 
@@ -51,7 +52,7 @@ export async function readRootFile(absPath: string, file: string, opts: RootRead
   let jsfile: JsRootFile | undefined;
   try {
     jsfile = await source.jsroot();
-    const target = await chooseTree(jsfile, file, opts.tree);
+    const target = await chooseTree(jsfile, source, file, opts.tree);
     const stats = newStats();
     let info: TreeInfo | TupleInfo;
     let plan: Plan<Selectable>;
@@ -145,7 +146,12 @@ async function listTrees(jsfile: JsRootFile, file: string): Promise<Map<string, 
   return found;
 }
 
-async function chooseTree(jsfile: JsRootFile, file: string, wanted: string | undefined): Promise<TreeTarget> {
+async function chooseTree(
+  jsfile: JsRootFile,
+  source: RootSource,
+  file: string,
+  wanted: string | undefined,
+): Promise<TreeTarget> {
   const trees = await listTrees(jsfile, file);
   const names = [...trees.keys()];
   const quoted = names.map((n) => `"${n}" (${trees.get(n) === "TTree" ? "TTree" : "RNTuple"})`).join(", ");
@@ -173,7 +179,12 @@ async function chooseTree(jsfile: JsRootFile, file: string, wanted: string | und
       data: { file },
     });
   }
-  const object = await readObject(jsfile, name, className.includes("RNTuple") ? "RNTuple" : "TTree", file);
+  const isTuple = className.includes("RNTuple");
+  // A TTree's metadata is read with jsroot's streamers but decompressed through node:zlib
+  // (readTreeObject); an RNTuple anchor is small and goes through jsroot entirely.
+  const object = isTuple
+    ? await readObject(jsfile, name, "RNTuple", file)
+    : await readTreeObject(jsfile, source, name, className, file);
   return { name, className: className.includes("RNTuple") ? "ROOT::RNTuple" : "TTree", object };
 }
 
@@ -184,6 +195,49 @@ async function readObject(jsfile: JsRootFile, name: string, what: string, file: 
   } catch (e) {
     if (e instanceof StageError) throw e;
     throw corrupt(file, `the ${what} "${name}" cannot be decoded (${(e as Error).message})`);
+  }
+}
+
+/**
+ * Reads a TTree object the way jsroot's `readObject` does (its key, then jsroot's streamer for the
+ * class), except that the record is decompressed through node:zlib (decompress.ts): a tree's
+ * metadata (every branch with its basket tables) is often larger than a small file's data.
+ */
+async function readTreeObject(
+  jsfile: JsRootFile,
+  source: RootSource,
+  name: string,
+  className: string,
+  file: string,
+): Promise<unknown> {
+  const key = await jsfile.getKey(name, -1).catch(() => undefined);
+  const k = (typeof key === "object" && key !== null ? key : {}) as Record<string, unknown>;
+  const n = (f: string) => (typeof k[f] === "number" ? (k[f] as number) : NaN);
+  const seek = n("fSeekKey");
+  const keylen = n("fKeylen");
+  const nbytes = n("fNbytes");
+  const objlen = n("fObjlen");
+  if (![seek, keylen, nbytes, objlen].every((x) => Number.isInteger(x) && x >= 0) || keylen > nbytes)
+    throw corrupt(file, `the key of TTree "${name}" is not valid`);
+  const stored = await source.read(seek + keylen, nbytes - keylen, `TTree "${name}"`);
+  let bytes = stored;
+  if (objlen > stored.length) {
+    try {
+      bytes = await unzipRoot(stored, objlen);
+    } catch (e) {
+      if (e instanceof DecompressError) throw corrupt(file, `TTree "${name}": ${e.message}`);
+      throw e;
+    }
+  }
+  try {
+    const buf = new TBuffer(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), 0, jsfile);
+    buf.fTagOffset = keylen;
+    const obj = {};
+    buf.mapObject(1, obj);
+    buf.classStreamer(obj, className);
+    return obj;
+  } catch (e) {
+    throw corrupt(file, `the TTree "${name}" cannot be decoded (${(e as Error).message})`);
   }
 }
 

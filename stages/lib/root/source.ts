@@ -1,11 +1,15 @@
 /**
  * A ROOT file opened for reading: one file handle that serves both jsroot (through its
  * `FileProxy`, for keys, streamers and tree metadata) and Quiver's basket reader (plain reads).
+ * A file up to `WHOLE_FILE_LIMIT` is read into memory in one go and served from there: reading a
+ * few dozen records one asynchronous read at a time costs more than the read itself. Larger files
+ * are read record by record.
  *
  * The header is checked before jsroot sees the file, so a file that is not ROOT, or is cut short,
  * fails with a clear message instead of a jsroot exception or console noise. Every read is bounds
  * checked: a range past the end of the file means the file was truncated.
  */
+import { readFileSync, statSync } from "node:fs";
 import { open, type FileHandle } from "node:fs/promises";
 import { FileProxy, openFile, type JsRootFile } from "jsroot/io";
 import { StageError } from "../../../core/stage.js";
@@ -18,9 +22,13 @@ export interface RootHeader {
   readonly compression: number;
 }
 
+/** Files up to this size are read whole. */
+export const WHOLE_FILE_LIMIT = 64 * 1024 * 1024;
+
 export class RootSource {
   private constructor(
-    private readonly handle: FileHandle,
+    private readonly handle: FileHandle | undefined,
+    private readonly whole: Uint8Array | undefined,
     /** The path as the user wrote it, for messages. */
     readonly file: string,
     readonly size: number,
@@ -28,20 +36,29 @@ export class RootSource {
   ) {}
 
   static async open(absPath: string, file: string): Promise<RootSource> {
+    // Small files are read synchronously, in one go: a load of many small files otherwise spends
+    // most of its time waiting for the thread pool to open, stat, read and close each one.
+    let size: number;
+    try {
+      size = statSync(absPath).size;
+      if (size <= WHOLE_FILE_LIMIT) {
+        const whole = readFileSync(absPath);
+        return new RootSource(undefined, whole, file, whole.length, parseHeader(whole, whole.length, file));
+      }
+    } catch (e) {
+      if (e instanceof StageError) throw e;
+      throw cannotRead(file, e);
+    }
     let handle: FileHandle;
     try {
       handle = await open(absPath, "r");
     } catch (e) {
-      throw new StageError("QV_LOAD_OPEN", `${file}: cannot read the file: ${(e as Error).message}`, {
-        data: { file },
-      });
+      throw cannotRead(file, e);
     }
     try {
-      const size = (await handle.stat()).size;
       const head = new Uint8Array(Math.min(size, 64));
       await handle.read(head, 0, head.length, 0);
-      const header = parseHeader(head, size, file);
-      return new RootSource(handle, file, size, header);
+      return new RootSource(handle, undefined, file, size, parseHeader(head, size, file));
     } catch (e) {
       await handle.close();
       throw e;
@@ -53,8 +70,9 @@ export class RootSource {
     if (!Number.isSafeInteger(pos) || !Number.isSafeInteger(len) || pos < 0 || len < 0)
       throw corrupt(this.file, `${what} has an impossible location (byte ${pos}, ${len} bytes)`);
     if (pos + len > this.size) throw truncated(this.file, this.size, pos + len, what);
+    if (this.whole) return this.whole.subarray(pos, pos + len);
     const out = new Uint8Array(len);
-    const { bytesRead } = await this.handle.read(out, 0, len, pos);
+    const { bytesRead } = await this.handle!.read(out, 0, len, pos);
     if (bytesRead !== len) throw truncated(this.file, this.size, pos + len, what);
     return out;
   }
@@ -70,7 +88,7 @@ export class RootSource {
   }
 
   async close(): Promise<void> {
-    await this.handle.close();
+    await this.handle?.close();
   }
 }
 
@@ -97,7 +115,7 @@ class SourceProxy extends FileProxy {
 }
 
 function parseHeader(head: Uint8Array, size: number, file: string): RootHeader {
-  const magic = String.fromCharCode(...head.subarray(0, 4));
+  const magic = String.fromCharCode(...head.subarray(0, Math.min(4, head.length)));
   if (magic !== "root") {
     throw new StageError("QV_LOAD_ROOT", `${file}: not a ROOT file (it does not start with "root")`, {
       hint: "set format: to the file's real format, or give it the matching extension",
@@ -112,6 +130,12 @@ function parseHeader(head: Uint8Array, size: number, file: string): RootHeader {
   const compression = big ? view.getInt32(41) : view.getInt32(33);
   if (end > size) throw truncated(file, size, end, "the last record");
   return { version, end, compression };
+}
+
+function cannotRead(file: string, e: unknown): StageError {
+  return new StageError("QV_LOAD_OPEN", `${file}: cannot read the file: ${(e as Error).message}`, {
+    data: { file },
+  });
 }
 
 function truncated(file: string, size: number, needed: number, what: string): StageError {
