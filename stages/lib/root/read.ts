@@ -212,7 +212,7 @@ async function readTreeObject(
 ): Promise<unknown> {
   const key = await jsfile.getKey(name, -1).catch(() => undefined);
   const k = (typeof key === "object" && key !== null ? key : {}) as Record<string, unknown>;
-  const n = (f: string) => (typeof k[f] === "number" ? (k[f] as number) : NaN);
+  const n = (f: string) => (typeof k[f] === "number" ? (k[f]) : NaN);
   const seek = n("fSeekKey");
   const keylen = n("fKeylen");
   const nbytes = n("fNbytes");
