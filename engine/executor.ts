@@ -8,7 +8,8 @@ import type { ObjectRef, Store } from "../cache/store.js";
 import { decodeArtifact } from "./artifacts.js";
 import type { Diagnostic } from "../core/diagnostics.js";
 import type { EngineEvent, EventSink, RunReason, SkipReason } from "./events.js";
-import { resolveConfined } from "./files.js";
+import { expandGlob, resolveConfined } from "./files.js";
+import { isGlob } from "../core/glob.js";
 import { makeFingerprint, type FingerprintDoc, type FingerprintInput } from "./fingerprint.js";
 import { runInChildProcess } from "./isolate.js";
 import { stageErrorToDiagnostic } from "./stage-errors.js";
@@ -252,19 +253,34 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
     const fileHashes: Record<string, string> = {};
     const fileDiags: Diagnostic[] = [];
     for (const f of n.spec.files) {
-      const r = resolveConfined(f.file, opts.spec.dir, [...opts.spec.dataRoots, ...(opts.dataRoots ?? [])]);
-      if (!r.ok) {
+      // A glob stands for the files it matches now: each is confined and hashed like a plain
+      // path, so a new matching file changes the key and `status` names it.
+      const glob = isGlob(f.file) ? expandGlob(f.file, opts.spec.dir) : undefined;
+      if (glob && glob.files.length === 0) {
         fileDiags.push({
           severity: "error",
-          code: r.code,
-          message: `${id}: ${r.message}`,
+          code: "QV_FILE_GLOB_EMPTY",
+          message: `${id}: no file matches "${f.file}" (looked in ${glob.folder})`,
           location: n.spec.locate(f.path),
-          hint: r.hint,
+          hint: "paths are relative to the pipeline file's folder; check the folder and the pattern",
         });
         continue;
       }
-      files[f.file] = r.abs;
-      fileHashes[f.file.split("\\").join("/")] = (await opts.fileMemo.hash(r.abs)).hash;
+      for (const file of glob ? glob.files : [f.file]) {
+        const r = resolveConfined(file, opts.spec.dir, [...opts.spec.dataRoots, ...(opts.dataRoots ?? [])]);
+        if (!r.ok) {
+          fileDiags.push({
+            severity: "error",
+            code: r.code,
+            message: `${id}: ${r.message}${glob ? ` (matched by "${f.file}")` : ""}`,
+            location: n.spec.locate(f.path),
+            hint: r.hint,
+          });
+          continue;
+        }
+        files[file] = r.abs;
+        fileHashes[file.split("\\").join("/")] = (await opts.fileMemo.hash(r.abs)).hash;
+      }
     }
     if (fileDiags.length) {
       fail(n, fileDiags, 0);

@@ -5,6 +5,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
+import { globRegExp, isGlob } from "../core/glob.js";
 
 export type FileResolution =
   { ok: true; abs: string } | { ok: false; code: string; message: string; hint: string };
@@ -46,4 +47,68 @@ export function resolveConfined(file: string, pipelineDir: string, roots: readon
       hint: "name a file, not a folder",
     };
   return { ok: true, abs: real };
+}
+
+export interface GlobExpansion {
+  /** Matching files, as paths relative to the pipeline folder written the way the pattern was. */
+  readonly files: readonly string[];
+  /** The folder the search started in (the pattern's part before its first wildcard). */
+  readonly folder: string;
+}
+
+/**
+ * The files a glob `file` param matches, sorted by code point so the order of rows never depends
+ * on the order a folder lists its files in. Only regular files (or links to them) match; `*` and
+ * `?` do not match a leading dot (hidden files), as in a shell. Confinement is not decided here:
+ * every match then goes through `resolveConfined` like a plain path.
+ */
+export function expandGlob(pattern: string, pipelineDir: string): GlobExpansion {
+  const segments = pattern.split("\\").join("/").split("/");
+  const firstWild = segments.findIndex((s) => isGlob(s));
+  const fixed = segments.slice(0, firstWild < 0 ? segments.length : firstWild);
+  const folder = fixed.join("/") || ".";
+  if (firstWild < 0) return { files: [segments.join("/")], folder };
+  const out: string[] = [];
+  walkGlob(path.resolve(pipelineDir, folder), fixed.join("/"), segments.slice(firstWild), out);
+  out.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return { files: [...new Set(out)], folder };
+}
+
+function walkGlob(abs: string, rel: string, rest: readonly string[], out: string[]): void {
+  const [head, ...tail] = rest;
+  if (head === undefined) return;
+  let entries: fs.Dirent[];
+  try {
+    entries = fs.readdirSync(abs, { withFileTypes: true });
+  } catch {
+    return;
+  }
+  const join = (name: string) => (rel === "" ? name : `${rel}/${name}`);
+  const kind = (e: fs.Dirent): "dir" | "file" | "other" => {
+    if (e.isDirectory()) return "dir";
+    if (e.isFile()) return "file";
+    if (!e.isSymbolicLink()) return "other";
+    try {
+      const st = fs.statSync(path.join(abs, e.name));
+      return st.isDirectory() ? "dir" : st.isFile() ? "file" : "other";
+    } catch {
+      return "other";
+    }
+  };
+  if (head === "**") {
+    walkGlob(abs, rel, tail, out); // zero folders
+    for (const e of entries)
+      if (!e.name.startsWith(".") && kind(e) === "dir")
+        walkGlob(path.join(abs, e.name), join(e.name), rest, out);
+    return;
+  }
+  const re = globRegExp(head);
+  for (const e of entries) {
+    if (e.name.startsWith(".") && !head.startsWith(".")) continue;
+    if (!re.test(e.name)) continue;
+    const k = kind(e);
+    if (tail.length === 0) {
+      if (k === "file") out.push(join(e.name));
+    } else if (k === "dir") walkGlob(path.join(abs, e.name), join(e.name), tail, out);
+  }
 }

@@ -6,6 +6,7 @@
 import path from "node:path";
 import type { Store, ObjectRef } from "../cache/store.js";
 import { decodeArtifact, encodeArtifact } from "./artifacts.js";
+import { isGlob, pathGlobRegExp } from "../core/glob.js";
 import type { Diagnostic } from "../core/diagnostics.js";
 import type { FingerprintDoc } from "./fingerprint.js";
 import { canonicalJson, type JsonObject, type JsonValue } from "../core/json.js";
@@ -85,6 +86,13 @@ export async function runJob(
           `stage ${job.stageId} read file "${p}", which is not one of its declared file params`,
         );
       return abs;
+    },
+    files: (pattern) => {
+      if (!isGlob(pattern)) return [pattern];
+      const re = pathGlobRegExp(pattern);
+      return Object.keys(job.files)
+        .filter((f) => re.test(f.split("\\").join("/")))
+        .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
     },
     progress: (f, m) => hooks.progress(f, m),
     note: (m) => {

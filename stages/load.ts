@@ -17,7 +17,7 @@ const FORMAT_NAMES = ["auto", "csv", "parquet", "arrow", "hdf5", "root"] as cons
 const TYPE_NAMES = ["float64", "int32", "string"] as const;
 
 const fileEntry = p.object({
-  path: p.file({ description: "The data file." }),
+  path: p.file({ description: "The data file, or a glob (data/*.root) for every file it matches." }),
   add: p.optional(
     p.map(p.union([p.number(), p.string()]), {
       description: "Constant columns for this file's rows, e.g. {sample: WZ, label: 0}.",
@@ -47,7 +47,8 @@ const jaggedRule = p.object({
 const params = p.object({
   files: p.array(p.union([p.file(), fileEntry]), {
     minItems: 1,
-    description: "Files to read and concatenate: paths, or {path, add, format, dataset}.",
+    description:
+      "Files to read and concatenate: paths or globs (data/*.root, sorted), or {path, add, format, dataset, tree}.",
   }),
   format: p.withDefault(
     p.enum(FORMAT_NAMES, {
@@ -205,9 +206,14 @@ export const loadStage = defineStage({
     const jagged = prm.jagged
       ? Object.fromEntries(Object.entries(prm.jagged).map(([k, r]) => [k, jaggedRuleOf(r)]))
       : undefined;
-    const entries = prm.files.map(entryOf);
-    for (const [i, entry] of entries.entries()) {
-      ctx.progress(i / entries.length, `reading ${entry.path}`);
+    // A glob path stands for the files it matches (sorted), each read with its entry's settings.
+    const entries = prm.files.flatMap((f, param) => {
+      const e = entryOf(f);
+      return ctx.files(e.path).map((path) => ({ ...e, path, param }));
+    });
+    for (const [k, entry] of entries.entries()) {
+      const i = entry.param;
+      ctx.progress(k / entries.length, `reading ${entry.path}`);
       const read = await readTableFile(ctx.file(entry.path), entry.path, {
         format: entry.format ?? prm.format,
         header: prm.header,

@@ -8,7 +8,7 @@ import { didYouMean } from "../../../core/diagnostics.js";
 import { StageError } from "../../../core/stage.js";
 import { makeTable, type Table } from "../../../core/table.js";
 import { TBuffer, type JsRootFile } from "jsroot/io";
-import { isGlob, matchesGlob } from "../io/glob.js";
+import { isGlob, matchesGlob } from "../../../core/glob.js";
 import { flatten, type JaggedRule, type NamedColumn } from "./jagged.js";
 import { decodeKeys, decodeTree, type BranchLayout, type TreeInfo } from "./objects.js";
 import { describeTuple, readFields, type TupleInfo } from "./rntuple.js";
@@ -212,7 +212,7 @@ async function readTreeObject(
 ): Promise<unknown> {
   const key = await jsfile.getKey(name, -1).catch(() => undefined);
   const k = (typeof key === "object" && key !== null ? key : {}) as Record<string, unknown>;
-  const n = (f: string) => (typeof k[f] === "number" ? (k[f]) : NaN);
+  const n = (f: string) => (typeof k[f] === "number" ? k[f] : NaN);
   const seek = n("fSeekKey");
   const keylen = n("fKeylen");
   const nbytes = n("fNbytes");

@@ -1,0 +1,161 @@
+/**
+ * Globs in `file` params (`path: "data/*.csv"`): expanded in sorted order, each match confined and
+ * hashed like a plain path, so a new matching file reruns the stage and `status` names it; a glob
+ * matching nothing is a located error naming the pattern and the folder. Also the matchers alone.
+ */
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { globRegExp, matchesGlob, pathGlobRegExp } from "../core/glob.js";
+import type { EngineEvent } from "../engine/events.js";
+import { expandGlob } from "../engine/files.js";
+import { registry } from "../stages/index.js";
+import { loadStage } from "../stages/load.js";
+import { repoRoot, Rig } from "./support/rig.js";
+import { runStage } from "./support/stage-harness.js";
+
+const rootData = path.resolve(repoRoot, "..", "shared", "data", "root-testdata");
+
+describe("glob matching", () => {
+  test("names and paths", () => {
+    assert.ok(matchesGlob("Muon_*", "Muon_pt"));
+    assert.ok(!matchesGlob("Muon_*", "nMuon"));
+    assert.ok(matchesGlob("Muon_p?", "Muon_pt") && !matchesGlob("Muon_p?", "Muon_phi"));
+    assert.ok(globRegExp("[!J]et_*").test("Bet_x") && !globRegExp("[!J]et_*").test("Jet_x"));
+    assert.ok(matchesGlob("a.b", "a.b") && !matchesGlob("a.b", "aXb"));
+    assert.ok(pathGlobRegExp("data/**/*.root").test("data/x.root"));
+    assert.ok(pathGlobRegExp("data/**/*.root").test("data/2016/B/x.root"));
+    assert.ok(!pathGlobRegExp("data/*.root").test("data/2016/x.root"));
+  });
+
+  test("expansion: sorted, files only, no hidden files, ** descends", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "quiver-glob-"));
+    try {
+      for (const f of [
+        "data/b.csv",
+        "data/a.csv",
+        "data/A.csv",
+        "data/.hidden.csv",
+        "data/sub/c.csv",
+        "data/x.txt",
+      ]) {
+        fs.mkdirSync(path.dirname(path.join(dir, f)), { recursive: true });
+        fs.writeFileSync(path.join(dir, f), "a\n1\n");
+      }
+      fs.mkdirSync(path.join(dir, "data", "d.csv")); // a folder whose name matches is not a file
+      assert.deepEqual(expandGlob("data/*.csv", dir), {
+        files: ["data/A.csv", "data/a.csv", "data/b.csv"],
+        folder: "data",
+      });
+      assert.deepEqual(expandGlob("data/**/*.csv", dir).files, [
+        "data/A.csv",
+        "data/a.csv",
+        "data/b.csv",
+        "data/sub/c.csv",
+      ]);
+      assert.deepEqual(expandGlob("nowhere/*.csv", dir), { files: [], folder: "nowhere" });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("globs in a pipeline", () => {
+  const pipeline = (pattern: string, extra = "") => `quiver: 1
+name: globs
+${extra}stages:
+  events: { type: load, with: { files: [{ path: ${JSON.stringify(pattern)}, add: { sample: all } }] } }
+`;
+
+  test("a new matching file reruns the load, and status names it", async () => {
+    const r = Rig.create(
+      { "data/a.csv": "x\n1\n2\n", "data/b.csv": "x\n3\n", "p.yaml": pipeline("data/*.csv") },
+      registry,
+    );
+    try {
+      const first = await r.quiver("run", "p.yaml");
+      assert.equal(first.code, 0, first.stderr + first.stdout);
+      assert.deepEqual(first.ran, ["events"]);
+      const again = await r.quiver("run", "p.yaml");
+      assert.deepEqual(again.cached, ["events"]);
+      r.write("data/c.csv", "x\n4\n");
+      const status = await r.quiver("status", "p.yaml");
+      const planned = status.events.find(
+        (e): e is Extract<EngineEvent, { type: "planned" }> => e.type === "planned" && e.stage === "events",
+      )!;
+      assert.equal(planned.decision, "run");
+      const changes = planned.reasons.flatMap((x) => (x.kind === "changed" ? x.changes : []));
+      assert.deepEqual(
+        changes.map((c) => [c.path, c.before === undefined]),
+        [["files.data/c.csv", true]],
+      );
+      const human = await r.quiver("status", "p.yaml");
+      assert.ok(human.events.length > 0);
+      const third = await r.quiver("run", "p.yaml");
+      assert.deepEqual(third.ran, ["events"]);
+      const finished = third.events.find(
+        (e): e is Extract<EngineEvent, { type: "finished" }> => e.type === "finished" && e.stage === "events",
+      )!;
+      assert.equal((finished.summary as { rows: number }).rows, 4);
+    } finally {
+      r.remove();
+    }
+  });
+
+  test("a glob matching nothing names the pattern and the folder, at its YAML position", async () => {
+    const r = Rig.create({ "data/a.csv": "x\n1\n", "p.yaml": pipeline("data/*.root") }, registry);
+    try {
+      const res = await r.quiver("run", "p.yaml");
+      assert.notEqual(res.code, 0);
+      const failed = res.events.find((e) => e.type === "failed") as Extract<EngineEvent, { type: "failed" }>;
+      const d = failed.diagnostics[0]!;
+      assert.equal(d.code, "QV_FILE_GLOB_EMPTY");
+      assert.equal(d.message, 'events: no file matches "data/*.root" (looked in data)');
+      assert.equal(d.location?.line, 4);
+    } finally {
+      r.remove();
+    }
+  });
+
+  test("matches outside the data roots are refused like any path", async () => {
+    const outside = fs.mkdtempSync(path.join(os.tmpdir(), "quiver-glob-out-"));
+    fs.writeFileSync(path.join(outside, "s.csv"), "x\n1\n");
+    const r = Rig.create({ "p.yaml": pipeline(path.join(outside, "*.csv")) }, registry);
+    try {
+      const res = await r.quiver("run", "p.yaml");
+      const failed = res.events.find((e) => e.type === "failed") as Extract<EngineEvent, { type: "failed" }>;
+      assert.equal(failed.diagnostics[0]!.code, "QV_FILE_OUTSIDE");
+      assert.match(failed.diagnostics[0]!.message, /matched by/);
+    } finally {
+      r.remove();
+      fs.rmSync(outside, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("a glob over ROOT files", () => {
+  test("the five Zmumu compressions concatenate to five identical blocks", async (t) => {
+    if (!existsSync(rootData)) return t.skip(`data not present: ${path.relative(repoRoot, rootData)}`);
+    const r = await runStage(loadStage, { params: { files: ["uproot-Zmumu-*.root"] }, baseDir: rootData });
+    assert.ok(r.outputs.table?.kind === "table");
+    const table = r.outputs.table.table;
+    const files = (r.summary!.files as { path: string; compression: string }[]).map((f) => f.path);
+    assert.deepEqual(files, [
+      "uproot-Zmumu-lz4.root",
+      "uproot-Zmumu-lzma.root",
+      "uproot-Zmumu-uncompressed.root",
+      "uproot-Zmumu-zlib.root",
+      "uproot-Zmumu-zstd.root",
+    ]);
+    assert.equal(table.numRows, 5 * 2304);
+    for (const [name, c] of table.columns) {
+      const values = c.type === "dict" ? Array.from(c.codes, (k) => c.dictionary[k]) : Array.from(c.values);
+      const block = values.slice(0, 2304);
+      for (let k = 1; k < 5; k++)
+        assert.deepEqual(values.slice(k * 2304, (k + 1) * 2304), block, `${name} block ${k}`);
+    }
+  });
+});
