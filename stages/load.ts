@@ -9,24 +9,13 @@
 import { didYouMean } from "../core/diagnostics.js";
 import type { JsonObject } from "../core/json.js";
 import { p, type Infer } from "../core/schema.js";
+import type { ParamPath } from "../core/schema.js";
 import { defineStage, StageError, table, type ParamProblem } from "../core/stage.js";
 import type { Column, Table } from "../core/table.js";
 import { REDUCERS, type JaggedRule } from "./lib/root/jagged.js";
 
 const FORMAT_NAMES = ["auto", "csv", "parquet", "arrow", "hdf5", "root"] as const;
 const TYPE_NAMES = ["float64", "int32", "string"] as const;
-
-const fileEntry = p.object({
-  path: p.file({ description: "The data file, or a glob (data/*.root) for every file it matches." }),
-  add: p.optional(
-    p.map(p.union([p.number(), p.string()]), {
-      description: "Constant columns for this file's rows, e.g. {sample: WZ, label: 0}.",
-    }),
-  ),
-  format: p.optional(p.enum(FORMAT_NAMES, { description: "Overrides the stage's format for this file." })),
-  dataset: p.optional(p.string({ description: "HDF5: the dataset or group to read in this file." })),
-  tree: p.optional(p.string({ description: "ROOT: the TTree or RNTuple to read in this file." })),
-});
 
 const jaggedRule = p.object({
   pad: p.optional(
@@ -41,6 +30,25 @@ const jaggedRule = p.object({
   ),
   explode: p.optional(
     p.boolean({ description: "One row per value, other columns repeated, with an `entry` column." }),
+  ),
+});
+
+const fileEntry = p.object({
+  path: p.file({ description: "The data file, or a glob (data/*.root) for every file it matches." }),
+  add: p.optional(
+    p.map(p.union([p.number(), p.string()]), {
+      description: "Constant columns for this file's rows, e.g. {sample: WZ, label: 0}.",
+    }),
+  ),
+  format: p.optional(p.enum(FORMAT_NAMES, { description: "Overrides the stage's format for this file." })),
+  dataset: p.optional(p.string({ description: "HDF5: the dataset or group to read in this file." })),
+  tree: p.optional(p.string({ description: "ROOT: the TTree or RNTuple to read in this file." })),
+  branches: p.optional(
+    p.array(p.string(), { minItems: 1, description: "ROOT: this file's branches (replaces the stage's)." }),
+  ),
+  rename: p.optional(p.map(p.string(), { description: "ROOT: this file's renames (replaces the stage's)." })),
+  jagged: p.optional(
+    p.map(jaggedRule, { description: "ROOT: this file's jagged rules (replace the stage's)." }),
   ),
 });
 
@@ -122,7 +130,16 @@ type JaggedParam = Infer<typeof jaggedRule>;
 
 function entryOf(f: FileParam): FileEntry {
   return typeof f === "string"
-    ? { path: f, add: undefined, format: undefined, dataset: undefined, tree: undefined }
+    ? {
+        path: f,
+        add: undefined,
+        format: undefined,
+        dataset: undefined,
+        tree: undefined,
+        branches: undefined,
+        rename: undefined,
+        jagged: undefined,
+      }
     : f;
 }
 
@@ -165,25 +182,30 @@ export const loadStage = defineStage({
         code: "QV_LOAD_DUPLICATE_COLUMN",
         message: `columns lists "${dup}" twice`,
       });
-    for (const [pattern, rule] of Object.entries(prm.jagged ?? {})) {
-      const given = (["pad", "reduce", "explode"] as const).filter((k) => rule[k] !== undefined);
-      if (given.length !== 1 || rule.explode === false)
-        problems.push({
-          path: ["jagged", pattern],
-          code: "QV_LOAD_JAGGED_RULE",
-          message:
-            given.length > 1
-              ? `jagged rule for "${pattern}" gives ${given.join(" and ")}; give one`
-              : `jagged rule for "${pattern}" says neither pad: N, reduce: [...] nor explode: true`,
-          hint: "e.g. {pad: 2}, {reduce: [count, max]} or {explode: true}",
-        });
-      if (rule.fill !== undefined && rule.pad === undefined)
-        problems.push({
-          path: ["jagged", pattern, "fill"],
-          code: "QV_LOAD_JAGGED_RULE",
-          message: `fill: only goes with pad:`,
-        });
-    }
+    const ruleSets: [ParamPath, Record<string, JaggedParam> | undefined][] = [[["jagged"], prm.jagged]];
+    prm.files.forEach((f, i) => {
+      if (typeof f !== "string") ruleSets.push([["files", i, "jagged"], f.jagged]);
+    });
+    for (const [at, rules] of ruleSets)
+      for (const [pattern, rule] of Object.entries(rules ?? {})) {
+        const given = (["pad", "reduce", "explode"] as const).filter((k) => rule[k] !== undefined);
+        if (given.length !== 1 || rule.explode === false)
+          problems.push({
+            path: [...at, pattern],
+            code: "QV_LOAD_JAGGED_RULE",
+            message:
+              given.length > 1
+                ? `jagged rule for "${pattern}" gives ${given.join(" and ")}; give one`
+                : `jagged rule for "${pattern}" says neither pad: N, reduce: [...] nor explode: true`,
+            hint: "e.g. {pad: 2}, {reduce: [count, max]} or {explode: true}",
+          });
+        if (rule.fill !== undefined && rule.pad === undefined)
+          problems.push({
+            path: [...at, pattern, "fill"],
+            code: "QV_LOAD_JAGGED_RULE",
+            message: `fill: only goes with pad:`,
+          });
+      }
     for (const [from, to] of Object.entries(prm.rename ?? {}))
       if (to === "")
         problems.push({
@@ -203,9 +225,8 @@ export const loadStage = defineStage({
     let bytesRead = 0;
     let invalidUtf8 = 0;
     let events = 0;
-    const jagged = prm.jagged
-      ? Object.fromEntries(Object.entries(prm.jagged).map(([k, r]) => [k, jaggedRuleOf(r)]))
-      : undefined;
+    const rulesOf = (rules: Record<string, JaggedParam> | undefined) =>
+      rules ? Object.fromEntries(Object.entries(rules).map(([k, r]) => [k, jaggedRuleOf(r)])) : undefined;
     // A glob path stands for the files it matches (sorted), each read with its entry's settings.
     const entries = prm.files.flatMap((f, param) => {
       const e = entryOf(f);
@@ -225,22 +246,22 @@ export const loadStage = defineStage({
         inferRows: prm.inferRows,
         root: {
           tree: entry.tree ?? prm.tree,
-          branches: prm.branches,
-          rename: prm.rename,
-          jagged,
+          branches: entry.branches ?? prm.branches,
+          rename: entry.rename ?? prm.rename,
+          jagged: rulesOf(entry.jagged ?? prm.jagged),
           firstEvent: events,
         },
       });
       if (read.format !== "root") {
-        const rootParam = (["tree", "branches", "rename", "jagged"] as const).find(
-          (k) => prm[k] !== undefined,
-        );
-        if (rootParam !== undefined || entry.tree !== undefined)
+        const keys = ["tree", "branches", "rename", "jagged"] as const;
+        const own = keys.find((k) => entry[k] !== undefined);
+        const rootParam = own ?? keys.find((k) => prm[k] !== undefined);
+        if (rootParam !== undefined)
           throw new StageError(
             "QV_LOAD_ROOT_PARAM",
-            `${entry.path} is a ${read.format} file; ${rootParam ?? "tree"}: applies to ROOT files only`,
+            `${entry.path} is a ${read.format} file; ${rootParam}: applies to ROOT files only`,
             {
-              param: rootParam ? [rootParam] : ["files", i, "tree"],
+              param: own ? ["files", i, own] : [rootParam],
               hint: "select columns of other formats with columns:",
               data: { file: entry.path },
             },

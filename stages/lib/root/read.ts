@@ -102,10 +102,17 @@ export async function readRootFile(absPath: string, file: string, opts: RootRead
       branches: String(selected.length),
     };
     if (info.kind === "TTree") details.compression = [...stats.algorithms].sort().join(", ") || "none";
-    const notes = Object.entries(flat.truncated).map(([b, n]) => {
+    // One note per file and pad length: "42 events had more than 2 values in Muon_E, Muon_Px, …".
+    const byLength = new Map<string, string[]>();
+    for (const [b, n] of Object.entries(flat.truncated)) {
       const rule = rules.get(b) as Extract<JaggedRule, { kind: "pad" }>;
-      return `${file}: ${b}: ${n} event(s) had more than ${rule.length} value(s); values past the first ${rule.length} were dropped (pad)`;
-    });
+      const key = `${n} event(s) had more than ${rule.length} value(s)`;
+      byLength.set(key, [...(byLength.get(key) ?? []), b]);
+    }
+    const notes = [...byLength].map(
+      ([what, branches]) =>
+        `${file}: ${what} in ${branches.join(", ")}; pad kept the first ones and dropped the rest`,
+    );
     return { table: makeTable(flat.columns), events: info.entries, details, bytes: source.size, notes };
   } finally {
     jsfile?.delete();
