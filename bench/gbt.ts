@@ -7,7 +7,8 @@
  * Cases: the dark-matter notebook data (TF-DF settings: 150 trees, depth 2, min_examples 6,
  * shrinkage 0.2, subsample 0.65, |totalWeight| weights) and a synthetic 1M x 25 table.
  * scikit-learn has no row subsampling, so ours is timed with subsample 1 (like for like) and 0.65.
- * Set PYTHON to choose the interpreter (default: the first of python3, /usr/bin/python3 that has sklearn).
+ * The interpreter with scikit-learn is found by bench/peer.ts ($PYTHON, python3, /usr/bin/python3);
+ * without one the benchmark stops, unless run with --no-peer.
  */
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
@@ -17,6 +18,7 @@ import { fileURLToPath } from "node:url";
 import { predictGbt, trainGbt, weightedAuc } from "../stages/lib/gbt/index.js";
 import type { GbtOptions } from "../stages/lib/gbt/index.js";
 import { Rng } from "../stages/lib/random.js";
+import { requirePeer } from "./peer.js";
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 const DM_DIR = path.resolve(repoRoot, "..", "shared", "data", "atlas_dm_ml_notebook");
@@ -158,15 +160,6 @@ function synthetic(rows: number, numFeatures: number): Dataset {
   };
 }
 
-function pythonWithSklearn(): string | undefined {
-  const candidates = process.env.PYTHON ? [process.env.PYTHON] : ["python3", "/usr/bin/python3"];
-  for (const py of candidates) {
-    const r = spawnSync(py, ["-c", "import sklearn; print(sklearn.__version__)"], { encoding: "utf8" });
-    if (r.status === 0) return py;
-  }
-  return undefined;
-}
-
 function writePart(prefix: string, part: Dataset["train"]): void {
   const n = part.labels.length;
   const X = new Float64Array(part.features.length * n);
@@ -231,7 +224,7 @@ function arg(name: string, fallback: number): number {
 function main(): void {
   const rows = arg("--rows", 1_000_000);
   const numFeatures = arg("--features", 25);
-  const py = pythonWithSklearn();
+  const py = requirePeer(["sklearn", "numpy"])?.python;
   const lines: string[] = [];
   const say = (s: string) => {
     console.log(s);
@@ -254,13 +247,14 @@ function main(): void {
     const full = ours(d, { ...NOTEBOOK, subsample: 1 }, repeats);
     const sk2 = py ? sklearn(py, d, NOTEBOOK, 2, repeats) : undefined;
     const sk1 = py ? sklearn(py, d, NOTEBOOK, 1, repeats) : undefined;
-    const s = (x: number | undefined) => (x === undefined ? "n/a" : `${x.toFixed(2)} s`);
-    const r = (x: number | undefined) => (x === undefined ? "n/a" : (full.seconds / x).toFixed(2));
+    const s = (x: number | undefined) => (x === undefined ? "peer not measured" : `${x.toFixed(2)} s`);
+    const r = (x: number | undefined) =>
+      x === undefined ? "peer not measured" : (full.seconds / x).toFixed(2);
     say(
-      `| ${d.name} | ${d.train.labels.length} | ${s(sub.seconds)} | ${s(full.seconds)} | ${s(sk2?.seconds)} | ${s(sk1?.seconds)} | ${r(sk2?.seconds)} | ${r(sk1?.seconds)} | ${sub.auc.toFixed(4)} / ${full.auc.toFixed(4)} / ${sk2 ? sk2.auc.toFixed(4) : "n/a"} |`,
+      `| ${d.name} | ${d.train.labels.length} | ${s(sub.seconds)} | ${s(full.seconds)} | ${s(sk2?.seconds)} | ${s(sk1?.seconds)} | ${r(sk2?.seconds)} | ${r(sk1?.seconds)} | ${sub.auc.toFixed(4)} / ${full.auc.toFixed(4)} / ${sk2 ? sk2.auc.toFixed(4) : "peer not measured"} |`,
     );
   }
-  if (!py) console.log("python3 with scikit-learn not found: reference times not measured");
+  if (!py) console.log("--no-peer: scikit-learn not measured");
 }
 
 main();

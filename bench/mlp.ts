@@ -7,12 +7,13 @@
  * the last two also against Keras' times for the same training on this machine (constants below).
  * Data are synthetic with the real shapes (the time does not depend on the values).
  *
- *   node dist/bench/mlp.js            (PYTHON selects the interpreter with torch; default python3)
+ *   node dist/bench/mlp.js [--no-peer]   (the interpreter with torch: bench/peer.ts; without one it stops)
  */
 import { spawnSync } from "node:child_process";
 import os from "node:os";
 import { Rng } from "../stages/lib/random.js";
 import { createMlpTrainer, type MlpLayer } from "../stages/lib/mlp/index.js";
+import { requirePeer, type Peer } from "./peer.js";
 
 /** Keras (TensorFlow CPU) wall times of the two seed networks on this machine, from the issue. */
 const KERAS_SECONDS = { darkMatter: 4.0, fourTop: 3.5 };
@@ -133,8 +134,7 @@ total = time.perf_counter() - t0
 print(json.dumps({"seconds": sorted(times)[len(times) // 2] if per_epoch else total, "version": torch.__version__}))
 `;
 
-function torch(c: Case): { seconds: number; version: string } | undefined {
-  const python = process.env.PYTHON ?? "python3";
+function torch(c: Case, python: string): { seconds: number; version: string } {
   const args = [
     String(c.rows),
     String(c.batch),
@@ -144,23 +144,26 @@ function torch(c: Case): { seconds: number; version: string } | undefined {
     c.dims.join(","),
   ];
   const r = spawnSync(python, ["-c", TORCH, ...args], { encoding: "utf8", timeout: 600_000 });
-  if (r.status !== 0) {
-    process.stderr.write(
-      `PyTorch not measured (${python}): ${(r.stderr || String(r.error)).split("\n").slice(-2).join(" ")}\n`,
+  if (r.status !== 0)
+    throw new Error(
+      `PyTorch run failed (${python}): ${(r.stderr || String(r.error)).split("\n").slice(-2).join(" ")}`,
     );
-    return undefined;
-  }
   return JSON.parse(r.stdout.trim().split("\n").pop() ?? "{}") as { seconds: number; version: string };
 }
 
 const fmt = (s: number): string => s.toFixed(s < 1 ? 3 : 2);
 
 async function main(): Promise<void> {
+  const peer: Peer | undefined = requirePeer(["torch", "numpy"]);
+  const loadAtStart = os
+    .loadavg()
+    .map((v) => v.toFixed(1))
+    .join(" / ");
   const lines: string[] = [];
   let torchVersion = "";
   for (const c of CASES) {
     process.stderr.write(`${c.name}...\n`);
-    const th = torch(c);
+    const th = peer ? torch(c, peer.python) : undefined;
     const one = await wasm(c, 1);
     const two = await wasm(c, 2);
     if (th) torchVersion = th.version;
@@ -169,7 +172,11 @@ async function main(): Promise<void> {
     lines.push("| trainer | seconds | vs PyTorch 1 thread | final loss |", "| --- | ---: | ---: | ---: |");
     const ref = th?.seconds;
     const ratio = (s: number): string => (ref ? (s / ref).toFixed(2) : "n/a");
-    if (th) lines.push(`| PyTorch ${th.version}, 1 thread | ${fmt(th.seconds)} | 1.00 | |`);
+    lines.push(
+      th
+        ? `| PyTorch ${th.version}, 1 thread | ${fmt(th.seconds)} | 1.00 | |`
+        : "| PyTorch, 1 thread | peer not measured | | |",
+    );
     if (c.key !== "big")
       lines.push(
         `| Keras, this machine (issue figure) | ${fmt(KERAS_SECONDS[c.key])} | ${ratio(KERAS_SECONDS[c.key])} | |`,
@@ -184,9 +191,9 @@ async function main(): Promise<void> {
   const head = [
     "# WebAssembly SIMD trainer vs PyTorch",
     "",
-    `Command: \`PYTHON=<python3 with torch> node dist/bench/mlp.js\`; ${new Date().toISOString().slice(0, 10)};`,
+    `Command: \`node dist/bench/mlp.js\`; ${new Date().toISOString().slice(0, 10)}; peer: ${peer ? peer.python : "peer not measured"};`,
     `${os.cpus()[0]?.model ?? "unknown CPU"}, ${os.cpus().length} cores, Node ${process.version}${torchVersion ? `, PyTorch ${torchVersion}` : ""}.`,
-    `Load average at the end: ${os
+    `Load average at the start: ${loadAtStart}; at the end: ${os
       .loadavg()
       .map((v) => v.toFixed(1))
       .join(" / ")} (other jobs share the machine; compare ratios, not seconds).`,

@@ -40,18 +40,6 @@ export function globRegExp(pattern: string): RegExp {
   return new RegExp(`^${segmentSource(pattern)}$`);
 }
 
-/** A regular expression for a whole path pattern (`/`-separated, `**` for any folders). */
-export function pathGlobRegExp(pattern: string): RegExp {
-  const segments = pattern.split("\\").join("/").split("/");
-  let re = "";
-  segments.forEach((s, i) => {
-    const last = i === segments.length - 1;
-    if (s === "**") re += last ? ".*" : "(?:[^/]+/)*";
-    else re += segmentSource(s) + (last ? "" : "/");
-  });
-  return new RegExp(`^${re}$`);
-}
-
 /** Whether `name` matches `pattern` (a plain name matches only itself). */
 export function matchesGlob(pattern: string, name: string): boolean {
   return isGlob(pattern) ? globRegExp(pattern).test(name) : pattern === name;

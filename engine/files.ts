@@ -2,10 +2,15 @@
  * Resolving the files a pipeline reads, and confining them: a pipeline may read only under its
  * own folder and the data roots declared in it (`data_roots:`) or on the command line
  * (`--data-root`). Symlinks are followed before the check, so a link cannot lead outside.
+ * A glob (`data/*.root`) stands for the files it matches now, each confined and hashed like a
+ * plain path: a new matching file changes the stage's key, and `status` names it.
  */
 import fs from "node:fs";
 import path from "node:path";
+import type { Diagnostic } from "../core/diagnostics.js";
+import type { ContentHash, FileHashMemo } from "../core/hash.js";
 import { globRegExp, isGlob } from "../core/glob.js";
+import type { PipelineSpec, StageSpec } from "./pipeline/spec.js";
 
 export type FileResolution =
   { ok: true; abs: string } | { ok: false; code: string; message: string; hint: string };
@@ -111,4 +116,62 @@ function walkGlob(abs: string, rel: string, rest: readonly string[], out: string
       if (k === "file") out.push(join(e.name));
     } else if (k === "dir") walkGlob(path.join(abs, e.name), join(e.name), tail, out);
   }
+}
+
+export interface StageFiles {
+  /** Each file as written (a glob's matches as the walk wrote them) → absolute path. */
+  readonly files: Record<string, string>;
+  /** The same files by the value with `/` → content hash: what enters the fingerprint. */
+  readonly fileHashes: Record<string, ContentHash>;
+  /** Each glob param value as written → the files it matched, sorted (keys of `files`). */
+  readonly globs: Record<string, readonly string[]>;
+}
+
+/**
+ * The files a stage reads: each resolved, confined and hashed (through the memo), keyed by the
+ * value as written (hashes by the value with `/`); a glob expanded into its matches first (none is
+ * `QV_FILE_GLOB_EMPTY`); every problem as a located diagnostic.
+ */
+export async function stageFiles(
+  s: StageSpec,
+  pipeline: PipelineSpec,
+  extraRoots: readonly string[],
+  memo: FileHashMemo,
+): Promise<({ ok: true } & StageFiles) | { ok: false; diagnostics: Diagnostic[] }> {
+  const files: Record<string, string> = {};
+  const fileHashes: Record<string, ContentHash> = {};
+  const globs: Record<string, readonly string[]> = {};
+  const diagnostics: Diagnostic[] = [];
+  for (const f of s.files) {
+    const glob = isGlob(f.file) ? expandGlob(f.file, pipeline.dir) : undefined;
+    if (glob) {
+      if (glob.files.length === 0) {
+        diagnostics.push({
+          severity: "error",
+          code: "QV_FILE_GLOB_EMPTY",
+          message: `${s.id}: no file matches "${f.file}" (looked in ${glob.folder})`,
+          location: s.locate(f.path),
+          hint: "paths are relative to the pipeline file's folder; check the folder and the pattern",
+        });
+        continue;
+      }
+      globs[f.file] = glob.files;
+    }
+    for (const file of glob ? glob.files : [f.file]) {
+      const r = resolveConfined(file, pipeline.dir, [...pipeline.dataRoots, ...extraRoots]);
+      if (!r.ok) {
+        diagnostics.push({
+          severity: "error",
+          code: r.code,
+          message: `${s.id}: ${r.message}${glob ? ` (matched by "${f.file}")` : ""}`,
+          location: s.locate(f.path),
+          hint: r.hint,
+        });
+        continue;
+      }
+      files[file] = r.abs;
+      fileHashes[file.split("\\").join("/")] = (await memo.hash(r.abs)).hash;
+    }
+  }
+  return diagnostics.length ? { ok: false, diagnostics } : { ok: true, files, fileHashes, globs };
 }

@@ -3,7 +3,8 @@
  * Each tree: Newton gradients of the current scores, a row subsample drawn without replacement,
  * a depth-wise tree on binned features, then a score update of every training row.
  */
-import { deriveSeed, Rng } from "../random.js";
+import { Rng } from "../random.js";
+import { deriveSeed } from "../../../core/seed.js";
 import { encodeModel } from "./artifact.js";
 import { binColumns, binEdges, MISSING_BIN } from "./binning.js";
 import { growTree } from "./grow.js";

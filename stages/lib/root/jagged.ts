@@ -13,15 +13,8 @@
 import { StageError } from "../../../core/stage.js";
 import type { Column } from "../../../core/table.js";
 import { fitsInt32 } from "./objects.js";
+import type { JaggedRule, Reducer } from "./rules.js";
 import type { RawColumn } from "./ttree.js";
-
-export const REDUCERS = ["count", "sum", "min", "max", "mean", "first", "last"] as const;
-export type Reducer = (typeof REDUCERS)[number];
-
-export type JaggedRule =
-  | { readonly kind: "pad"; readonly length: number; readonly fill: number }
-  | { readonly kind: "reduce"; readonly reducers: readonly Reducer[] }
-  | { readonly kind: "explode" };
 
 export interface NamedColumn {
   /** The output name (after `rename:`). */
