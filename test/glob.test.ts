@@ -3,6 +3,7 @@
  * hashed like a plain path, so a new matching file reruns the stage and `status` names it; a glob
  * matching nothing is a located error naming the pattern and the folder. Also the matchers alone.
  */
+import { spawn } from "node:child_process";
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
@@ -11,10 +12,11 @@ import os from "node:os";
 import path from "node:path";
 import { globRegExp, matchesGlob } from "../core/glob.js";
 import type { EngineEvent } from "../engine/events.js";
+import { describeReasons } from "../engine/explain.js";
 import { expandGlob } from "../engine/files.js";
 import { registry } from "../stages/index.js";
 import { loadStage } from "../stages/load.js";
-import { repoRoot, Rig } from "./support/rig.js";
+import { repoRoot, Rig, waitFor } from "./support/rig.js";
 import { runStage } from "./support/stage-harness.js";
 
 const rootData = path.resolve(repoRoot, "..", "shared", "data", "root-testdata");
@@ -92,14 +94,49 @@ ${extra}stages:
         changes.map((c) => [c.path, c.before === undefined]),
         [["files.data/c.csv", true]],
       );
-      const human = await r.quiver("status", "p.yaml");
-      assert.ok(human.events.length > 0);
+      assert.equal(describeReasons(planned.reasons), "new file data/c.csv");
       const third = await r.quiver("run", "p.yaml");
       assert.deepEqual(third.ran, ["events"]);
       const finished = third.events.find(
         (e): e is Extract<EngineEvent, { type: "finished" }> => e.type === "finished" && e.stage === "events",
       )!;
       assert.equal((finished.summary as { rows: number }).rows, 4);
+    } finally {
+      r.remove();
+    }
+  });
+
+  test("--isolate: the job carries the matches to the process that reads them", async () => {
+    const r = Rig.create(
+      { "data/a.csv": "x\n1\n2\n", "data/b.csv": "x\n3\n", "p.yaml": pipeline("data/*.csv") },
+      registry,
+    );
+    try {
+      // The real command (the test CLI has only the engine-test stages; an in-process run would
+      // start this test file as the stage's process).
+      const bin = path.join(repoRoot, "bin", "quiver.js");
+      const res = await waitFor(
+        spawn(process.execPath, [bin, "run", r.path("p.yaml"), "--json", "--isolate"], {
+          cwd: r.dir,
+          stdio: ["ignore", "pipe", "pipe"],
+        }),
+      );
+      assert.equal(res.code, 0, res.stderr + res.stdout);
+      const finished = res.events.find(
+        (e): e is Extract<EngineEvent, { type: "finished" }> => e.type === "finished" && e.stage === "events",
+      )!;
+      const summary = finished.summary as { rows: number; files: { path: string }[] };
+      assert.equal(summary.rows, 3);
+      assert.deepEqual(
+        summary.files.map((f) => f.path),
+        ["data/a.csv", "data/b.csv"],
+      );
+      fs.rmSync(r.path("data/a.csv"));
+      const gone = await r.quiver("status", "p.yaml");
+      const planned = gone.events.find(
+        (e): e is Extract<EngineEvent, { type: "planned" }> => e.type === "planned" && e.stage === "events",
+      )!;
+      assert.equal(describeReasons(planned.reasons), "file data/a.csv is gone");
     } finally {
       r.remove();
     }

@@ -174,6 +174,32 @@ describe("names that are not in the file", () => {
     await writeFile(path.join(tmp, "y.csv"), "a,b\n1,2\n");
     const e = await loadError({ files: ["y.csv"], branches: ["a"] }, "QV_LOAD_ROOT_PARAM");
     assert.match(e.hint ?? "", /columns:/);
+    assert.deepEqual(e.param, ["branches"]);
+    // The same rule for every reader's params, in a files: entry too.
+    const h = await loadError({ files: [{ path: "y.csv", dataset: "/t" }] }, "QV_LOAD_HDF5_PARAM");
+    assert.deepEqual(h.param, ["files", 0, "dataset"]);
+    assert.equal(h.message, "y.csv is read as CSV; dataset: applies to HDF5 files only");
+  });
+
+  test("a stage's ROOT params with a CSV file beside a ROOT file apply to the ROOT file", async (t) => {
+    if (skipIfAbsent(t)) return;
+    await writeFile(path.join(tmp, "m.csv"), "M\n91.5\n");
+    const r = await runStage(loadStage, {
+      params: { files: ["m.csv", zmumu], branches: ["M"] },
+      baseDir: tmp,
+    });
+    assert.ok(r.outputs.table?.kind === "table");
+    assert.equal(r.outputs.table.table.numRows, 1 + 2304);
+    assert.deepEqual([...r.outputs.table.table.columns.keys()], ["M"]);
+  });
+
+  test("an error about a file's own ROOT param points at its files: entry", async (t) => {
+    if (skipIfAbsent(t)) return;
+    const own = await loadError({ files: [{ path: zmumu, tree: "evnts" }] }, "QV_LOAD_ROOT_TREE");
+    assert.deepEqual(own.param, ["files", 0, "tree"]);
+    assert.equal(own.hint, 'did you mean "events"?');
+    const stage = await loadError({ files: [zmumu], tree: "evnts" }, "QV_LOAD_ROOT_TREE");
+    assert.deepEqual(stage.param, ["tree"]);
   });
 });
 
