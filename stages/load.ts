@@ -12,7 +12,7 @@ import { didYouMean } from "../core/diagnostics.js";
 import type { JsonObject } from "../core/json.js";
 import { p, validate, type Infer, type Schema, type SchemaSpec } from "../core/schema.js";
 import { defineStage, StageError, table, type ParamProblem } from "../core/stage.js";
-import type { Column, Table } from "../core/table.js";
+import type { Table } from "../core/table.js";
 import {
   chooseReader,
   defaultReaders,
@@ -21,8 +21,7 @@ import {
   type TableReaders,
 } from "./lib/readers/index.js";
 import type { EntryFiles } from "./lib/readers/files.js";
-import type { AnyTableReader, CommonReadOptions, ReadResult } from "./lib/readers/reader.js";
-import type { SourceFile } from "./lib/readers/source.js";
+import type { AnyTableReader, CommonReadOptions } from "./lib/readers/reader.js";
 
 const TYPE_NAMES = ["float64", "int32", "string"] as const;
 
@@ -134,34 +133,6 @@ function readerValues(reader: AnyTableReader, prm: LoadParams, entry?: FileEntry
 }
 
 /**
- * `reader.read`, with an error about a param the `files:` entry sets itself (its own `tree:`)
- * pointing at the entry rather than at the stage's param.
- */
-async function readRun(
-  reader: AnyTableReader,
-  sources: readonly SourceFile[],
-  values: Record<string, unknown>,
-  common: CommonReadOptions,
-  entry: FileEntry,
-  index: number,
-): Promise<ReadResult> {
-  try {
-    return await reader.read(sources, values, common);
-  } catch (e) {
-    const name = e instanceof StageError ? e.param?.[0] : undefined;
-    if (!(e instanceof StageError) || typeof name !== "string") throw e;
-    if (!(reader.perFile ?? []).includes(name) || entry[name] === undefined) throw e;
-    throw new StageError(e.code, e.message, {
-      hint: e.hint,
-      param: ["files", index, ...(e.param ?? [])],
-      offset: e.offset,
-      length: e.length,
-      data: e.data,
-    });
-  }
-}
-
-/**
  * A reader's params for the label file, which `files:` params do not describe: the reader's
  * defaults, with `overrides` for the params it has.
  */
@@ -214,7 +185,7 @@ export function makeLoadStage(readers: TableReaders) {
       const prm = ctx.params;
       const combine = await import("./lib/io/combine.js");
       const { openSource } = await import("./lib/readers/source.js");
-      const { checkReaderParams, entryFiles } = await import("./lib/readers/files.js");
+      const { checkReaderParams, entryFiles, readRun } = await import("./lib/readers/files.js");
       const keep = prm.columns ? new Set(prm.columns) : undefined;
       const common: CommonReadOptions = { names: prm.names, types: prm.types, keep };
       const parts: { file: string; table: Table }[] = [];
@@ -247,55 +218,17 @@ export function makeLoadStage(readers: TableReaders) {
         const entry = entries[i]!;
         ctx.progress(i / entries.length, `reading ${entry.path}`);
         for (const { reader, sources } of runs) {
-          const values = readerValues(reader, prm, entry);
           const read = await readRun(
-            reader,
-            sources,
-            values,
+            { reader, sources },
+            readerValues(reader, prm, entry),
             { ...common, recordsBefore: records },
-            entry,
+            (param) => entry[param] !== undefined,
             i,
           );
           const name = sources.length === 1 ? sources[0]!.name : entry.path;
           invalidUtf8 += read.invalidUtf8;
           for (const n of read.notes ?? []) ctx.note(n);
-          let t = read.table;
-          const columns = new Map<string, Column>();
-          if (prm.columns) {
-            const lacks = prm.columns.filter((c) => !t.columns.has(c) && !(entry.add && c in entry.add));
-            if (lacks.length) {
-              const near = didYouMean(lacks[0]!, t.columns.keys());
-              throw new StageError(
-                "QV_LOAD_UNKNOWN_COLUMN",
-                `${name} has no column ${combine.quoteList(lacks)}`,
-                {
-                  param: ["columns"],
-                  hint: near
-                    ? `did you mean "${near}"?`
-                    : `its columns: ${combine.quoteList([...t.columns.keys()], 30)}`,
-                  data: { file: name, column: lacks[0]! },
-                },
-              );
-            }
-            for (const c of prm.columns) if (t.columns.has(c)) columns.set(c, t.columns.get(c)!);
-          } else for (const [k, c] of t.columns) columns.set(k, c);
-          for (const [col, value] of Object.entries(entry.add ?? {})) {
-            if (t.columns.has(col))
-              throw new StageError(
-                "QV_LOAD_ADD_CLASH",
-                `${name} already has a column "${col}"; add: would replace it`,
-                {
-                  param: ["files", i, "add", col],
-                  hint: "choose another name for the constant column",
-                },
-              );
-            if (!keep || keep.has(col)) columns.set(col, combine.constantColumn(value, t.numRows));
-          }
-          if (prm.columns) {
-            const ordered = new Map<string, Column>();
-            for (const c of prm.columns) ordered.set(c, columns.get(c)!);
-            t = { numRows: t.numRows, columns: ordered };
-          } else t = { numRows: t.numRows, columns };
+          const t = combine.shapePart(name, read.table, prm.columns, entry.add, ["files", i, "add"]);
           parts.push({ file: name, table: t });
           for (const f of read.files) {
             bytesRead += f.bytes;
@@ -353,7 +286,16 @@ export function makeLoadStage(readers: TableReaders) {
           });
         // The label file: any format; read with its readers' defaults except `header`, which is
         // the label file's own (labels: {header}), and the stage's inferRows.
-        const source = await openSource(ctx.file(lab.path), lab.path);
+        // A glob is fine for the label file only when it names one file: the labels join row by row.
+        const labelFiles = ctx.files(lab.path);
+        if (labelFiles.length !== 1)
+          throw new StageError(
+            "QV_LOAD_LABELS",
+            `labels: "${lab.path}" matches ${labelFiles.length} files; the labels are one file`,
+            { param: ["labels", "path"], hint: "name the label file itself" },
+          );
+        const labelFile = labelFiles[0]!;
+        const source = await openSource(ctx.file(labelFile), labelFile);
         const reader = await chooseReader(readers, "auto", source);
         const values = labelFileValues(reader, { header: lab.header, inferRows: prm.inferRows });
         const read = await reader.read([source], values, {});
@@ -362,31 +304,31 @@ export function makeLoadStage(readers: TableReaders) {
         if (lt.columns.size !== 1)
           throw new StageError(
             "QV_LOAD_LABELS",
-            `${lab.path} has ${lt.columns.size} columns; a label file has one value per line`,
+            `${labelFile} has ${lt.columns.size} columns; a label file has one value per line`,
             {
               param: ["labels", "path"],
-              data: { file: lab.path },
+              data: { file: labelFile },
             },
           );
         if (lt.numRows !== out.numRows)
           throw new StageError(
             "QV_LOAD_LABELS",
-            `${lab.path} has ${lt.numRows} label(s) but the data has ${out.numRows} row(s); labels are joined row by row`,
+            `${labelFile} has ${lt.numRows} label(s) but the data has ${out.numRows} row(s); labels are joined row by row`,
             {
               param: ["labels", "path"],
               hint: "the label file must have exactly one line per data row",
-              data: { file: lab.path },
+              data: { file: labelFile },
             },
           );
         let col = [...lt.columns.values()][0]!;
         if (lab.type)
-          col = combine.coerceColumn(lab.column, col, lab.type, [{ file: lab.path, rows: lt.numRows }]);
+          col = combine.coerceColumn(lab.column, col, lab.type, [{ file: labelFile, rows: lt.numRows }]);
         const m = combine.missingCount(col);
         if (m > 0) missingBefore[lab.column] = m;
         const cols = new Map(out.columns);
         cols.set(lab.column, col);
         out = { numRows: out.numRows, columns: cols };
-        labelSummary = { path: lab.path, column: lab.column, rows: lt.numRows, type: col.type };
+        labelSummary = { path: labelFile, column: lab.column, rows: lt.numRows, type: col.type };
       }
 
       const missingAfter: Record<string, number> = {};

@@ -11,6 +11,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { globRegExp, matchesGlob } from "../core/glob.js";
+import { StageError } from "../core/stage.js";
 import type { EngineEvent } from "../engine/events.js";
 import { describeReasons } from "../engine/explain.js";
 import { expandGlob } from "../engine/files.js";
@@ -169,6 +170,29 @@ ${extra}stages:
     } finally {
       r.remove();
       fs.rmSync(outside, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("a glob for the label file", () => {
+  test("one match is the label file; several are an error", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "quiver-glob-labels-"));
+    try {
+      fs.writeFileSync(path.join(dir, "d.csv"), "x\n1\n2\n");
+      fs.writeFileSync(path.join(dir, "labels-a.txt"), "0\n1\n");
+      const params = { files: ["d.csv"], labels: { path: "labels-*.txt" } };
+      const one = await runStage(loadStage, { params, baseDir: dir });
+      assert.ok(one.outputs.table?.kind === "table");
+      assert.equal((one.summary!.labels as { path: string }).path, "labels-a.txt");
+      fs.writeFileSync(path.join(dir, "labels-b.txt"), "1\n0\n");
+      await assert.rejects(runStage(loadStage, { params, baseDir: dir }), (e: unknown) => {
+        assert.ok(e instanceof StageError);
+        assert.equal(e.code, "QV_LOAD_LABELS");
+        assert.deepEqual(e.param, ["labels", "path"]);
+        return true;
+      });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 });

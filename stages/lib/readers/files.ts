@@ -7,7 +7,7 @@
  */
 import { StageError } from "../../../core/stage.js";
 import { chooseReader, readerFields, type TableReaders } from "./index.js";
-import type { AnyTableReader } from "./reader.js";
+import type { AnyTableReader, CommonReadOptions, ReadResult } from "./reader.js";
 import { openSource, type SourceFile } from "./source.js";
 
 /** Consecutive files of an entry that one reader reads. */
@@ -98,5 +98,32 @@ export function checkReaderParams(
           entries.length === 1 ? readAs(entries[0]!) : `no file of this load is a ${r.title} file`,
           [name],
         );
+  }
+}
+
+/**
+ * Reads a run of files. An error about a param the `files:` entry sets itself (`own`, e.g. its own
+ * `tree:`) points at the entry (`files[index]`) rather than at the stage's param.
+ */
+export async function readRun(
+  run: ReaderRun,
+  values: Record<string, unknown>,
+  common: CommonReadOptions,
+  own: (param: string) => boolean,
+  index: number,
+): Promise<ReadResult> {
+  try {
+    return await run.reader.read(run.sources, values, common);
+  } catch (e) {
+    const name = e instanceof StageError ? e.param?.[0] : undefined;
+    if (!(e instanceof StageError) || typeof name !== "string") throw e;
+    if (!(run.reader.perFile ?? []).includes(name) || !own(name)) throw e;
+    throw new StageError(e.code, e.message, {
+      hint: e.hint,
+      param: ["files", index, ...(e.param ?? [])],
+      offset: e.offset,
+      length: e.length,
+      data: e.data,
+    });
   }
 }
