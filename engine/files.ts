@@ -25,7 +25,7 @@ export function resolveConfined(file: string, pipelineDir: string, roots: readon
       ok: false,
       code: "QV_FILE_MISSING",
       message: `file "${file}" does not exist (looked for ${path.relative(process.cwd(), abs) || abs})`,
-      hint: "paths are relative to the pipeline file's folder",
+      hint: "paths are relative to the pipeline file's folder; a glob (`data/*.root`, `runs/**/*.csv`) reads every file it matches",
     };
   }
   const allowed = [pipelineDir, ...roots].map((r) => {
@@ -118,6 +118,27 @@ function walkGlob(abs: string, rel: string, rest: readonly string[], out: string
   }
 }
 
+/**
+ * What a user needs when a glob matched nothing: that globs are read (the pattern is not taken as
+ * a literal name), and what the folder does hold, so a wrong extension or case shows at once.
+ */
+function globEmptyHint(folder: string, pipelineDir: string): string {
+  const syntax = "globs are supported (`*`, `?`, `[abc]`, `**` for any folders)";
+  let names: string[];
+  try {
+    names = fs
+      .readdirSync(path.resolve(pipelineDir, folder))
+      .filter((n) => !n.startsWith("."))
+      .sort();
+  } catch {
+    return `${syntax}, but the folder ${folder} does not exist; paths are relative to the pipeline file's folder`;
+  }
+  if (names.length === 0) return `${syntax}, but the folder ${folder} is empty`;
+  const shown = names.slice(0, 8).join(", ");
+  const more = names.length > 8 ? ` and ${names.length - 8} more` : "";
+  return `${syntax}; the pattern matched none of what ${folder} holds: ${shown}${more}`;
+}
+
 export interface StageFiles {
   /** Each file as written (a glob's matches as the walk wrote them) → absolute path. */
   readonly files: Record<string, string>;
@@ -151,7 +172,7 @@ export async function stageFiles(
           code: "QV_FILE_GLOB_EMPTY",
           message: `${s.id}: no file matches "${f.file}" (looked in ${glob.folder})`,
           location: s.locate(f.path),
-          hint: "paths are relative to the pipeline file's folder; check the folder and the pattern",
+          hint: globEmptyHint(glob.folder, pipeline.dir),
         });
         continue;
       }

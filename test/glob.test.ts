@@ -153,9 +153,33 @@ ${extra}stages:
       assert.equal(d.code, "QV_FILE_GLOB_EMPTY");
       assert.equal(d.message, 'events: no file matches "data/*.root" (looked in data)');
       assert.equal(d.location?.line, 4);
+      assert.equal(
+        d.hint,
+        "globs are supported (`*`, `?`, `[abc]`, `**` for any folders); the pattern matched none of what data holds: a.csv",
+      );
     } finally {
       r.remove();
     }
+  });
+
+  test("a glob in a missing folder, and a missing plain path, say that globs are supported", async () => {
+    const firstFailure = async (pattern: string) => {
+      const r = Rig.create({ "data/a.csv": "x\n1\n", "p.yaml": pipeline(pattern) }, registry);
+      try {
+        const res = await r.quiver("run", "p.yaml");
+        assert.notEqual(res.code, 0);
+        const failed = res.events.find((e) => e.type === "failed") as Extract<EngineEvent, { type: "failed" }>;
+        return failed.diagnostics[0]!;
+      } finally {
+        r.remove();
+      }
+    };
+    const folder = await firstFailure("nowhere/*.csv");
+    assert.equal(folder.code, "QV_FILE_GLOB_EMPTY");
+    assert.match(folder.hint ?? "", /^globs are supported .*but the folder nowhere does not exist/);
+    const plain = await firstFailure("data/DM_signal.csv");
+    assert.equal(plain.code, "QV_FILE_MISSING");
+    assert.match(plain.hint ?? "", /a glob \(`data\/\*\.root`, .*\) reads every file it matches/);
   });
 
   test("matches outside the data roots are refused like any path", async () => {
