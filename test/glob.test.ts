@@ -168,7 +168,10 @@ ${extra}stages:
       try {
         const res = await r.quiver("run", "p.yaml");
         assert.notEqual(res.code, 0);
-        const failed = res.events.find((e) => e.type === "failed") as Extract<EngineEvent, { type: "failed" }>;
+        const failed = res.events.find((e) => e.type === "failed") as Extract<
+          EngineEvent,
+          { type: "failed" }
+        >;
         return failed.diagnostics[0]!;
       } finally {
         r.remove();
