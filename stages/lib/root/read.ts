@@ -183,7 +183,9 @@ async function chooseTree(
     const near = didYouMean(name, names);
     throw new StageError("QV_LOAD_ROOT_TREE", `${file} has no TTree or RNTuple "${name}"`, {
       param: ["tree"],
-      hint: near ? `did you mean "${near}"?` : names.length ? `it holds: ${quoted}` : "it holds no tree",
+      hint: names.length
+        ? `${near ? `did you mean "${near}"? ` : ""}it holds: ${quoted}`
+        : "it holds no tree",
       data: { file },
     });
   }
@@ -303,12 +305,10 @@ function selectBranches<B extends Selectable>(
         `${file}: ${info.kind} "${info.name}" has no ${what} ${isGlob(pattern) ? "matching " : ""}"${pattern}"`,
         {
           param: ["branches", i],
-          hint: near
-            ? `did you mean "${near}"?`
-            : `its ${what}es: ${topLevel
-                .slice(0, 40)
-                .map((b) => b.name)
-                .join(", ")}${topLevel.length > 40 ? ", …" : ""}`,
+          hint: `${near ? `did you mean "${near}"? ` : ""}its ${what}es: ${topLevel
+            .slice(0, 40)
+            .map((b) => b.name)
+            .join(", ")}${topLevel.length > 40 ? ", …" : ""}`,
           data: { file, column: pattern },
         },
       );
