@@ -14,6 +14,7 @@ import { fileURLToPath } from "node:url";
 import { StageError } from "../core/stage.js";
 import { loadStage } from "../stages/load.js";
 import { decodeTree } from "../stages/lib/root/objects.js";
+import { pickTree } from "../stages/lib/root/pick-tree.js";
 import { RootSource } from "../stages/lib/root/source.js";
 import { runStage } from "./support/stage-harness.js";
 
@@ -108,6 +109,36 @@ describe("names that are not in the file", () => {
       dataDir,
     );
     assert.equal(far.hint, 'it holds: "events" (TTree)');
+  });
+
+  test("a file with several trees needs tree:, and the error lists them (none of the test files has two)", () => {
+    const trees = new Map([
+      ["Events", "TTree"],
+      ["Runs", "TTree"],
+      ["meta/ntuple", "ROOT::RNTuple"],
+    ]);
+    const thrown = (wanted: string | undefined, list = trees): StageError => {
+      try {
+        pickTree(list, wanted, "nano.root");
+      } catch (e) {
+        assert.ok(e instanceof StageError && e.code === "QV_LOAD_ROOT_TREE", String(e));
+        return e;
+      }
+      assert.fail("expected QV_LOAD_ROOT_TREE");
+    };
+    const several = thrown(undefined);
+    assert.equal(
+      several.message,
+      'nano.root holds 3 trees: "Events" (TTree), "Runs" (TTree), "meta/ntuple" (RNTuple); say which',
+    );
+    assert.equal(several.hint, "add tree: Events (or another of them)");
+    assert.deepEqual(several.param, ["tree"]);
+    assert.equal(pickTree(trees, "Runs", "nano.root"), "Runs");
+    assert.equal(pickTree(trees, "/meta/ntuple;1", "nano.root"), "meta/ntuple");
+    assert.equal(pickTree(new Map([["t", "TNtuple"]]), undefined, "one.root"), "t");
+    assert.match(thrown("Event").hint ?? "", /^did you mean "Events"\? it holds: "Events" \(TTree\), "Runs"/);
+    const none = thrown(undefined, new Map());
+    assert.equal(none.message, "nano.root: the file holds no TTree or RNTuple");
   });
 
   test("a missing branch: did-you-mean from the tree's branches; a glob that matches nothing", async (t) => {

@@ -16,6 +16,7 @@ import { describeTuple, readFields, type TupleInfo } from "./rntuple.js";
 import { DecompressError, unzipRoot } from "./decompress.js";
 import { corrupt, RootSource } from "./source.js";
 import { newStats, readBranch, type RawColumn } from "./ttree.js";
+import { pickTree } from "./pick-tree.js";
 
 export interface RootReadOptions {
   readonly tree?: string;
@@ -161,34 +162,8 @@ async function chooseTree(
   wanted: string | undefined,
 ): Promise<TreeTarget> {
   const trees = await listTrees(jsfile, file);
-  const names = [...trees.keys()];
-  const quoted = names.map((n) => `"${n}" (${trees.get(n) === "TTree" ? "TTree" : "RNTuple"})`).join(", ");
-  let name = wanted?.replace(/^\/+/, "").replace(/;\d+$/, "");
-  if (name === undefined) {
-    if (names.length === 0)
-      throw new StageError("QV_LOAD_ROOT_TREE", `${file}: the file holds no TTree or RNTuple`, {
-        hint: "Quiver reads trees of numbers; histograms and other objects are not tables",
-        data: { file },
-      });
-    if (names.length > 1)
-      throw new StageError("QV_LOAD_ROOT_TREE", `${file} holds ${names.length} trees: ${quoted}; say which`, {
-        param: ["tree"],
-        hint: `add tree: ${names[0]} (or another of them)`,
-        data: { file },
-      });
-    name = names[0]!;
-  }
-  const className = trees.get(name);
-  if (className === undefined) {
-    const near = didYouMean(name, names);
-    throw new StageError("QV_LOAD_ROOT_TREE", `${file} has no TTree or RNTuple "${name}"`, {
-      param: ["tree"],
-      hint: names.length
-        ? `${near ? `did you mean "${near}"? ` : ""}it holds: ${quoted}`
-        : "it holds no tree",
-      data: { file },
-    });
-  }
+  const name = pickTree(trees, wanted, file);
+  const className = trees.get(name)!;
   const isTuple = className.includes("RNTuple");
   // A TTree's metadata is read with jsroot's streamers but decompressed through node:zlib
   // (readTreeObject); an RNTuple anchor is small and goes through jsroot entirely.
