@@ -247,3 +247,41 @@ describe("a glob over ROOT files", () => {
     }
   });
 });
+
+describe("ROOT rules in the cache key", () => {
+  test("changing a jagged rule reruns the load and status names the param; the same rule is cached", async (t) => {
+    if (!existsSync(rootData)) return t.skip(`data not present: ${path.relative(repoRoot, rootData)}`);
+    const hzz = path.join(rootData, "uproot-HZZ.root");
+    const p = (rule: string) => `quiver: 1
+name: rules
+data_roots: [${JSON.stringify(rootData)}]
+stages:
+  muons: { type: load, with: { files: [${JSON.stringify(hzz)}], branches: [NMuon, Muon_Px], jagged: { Muon_Px: ${rule} } } }
+`;
+    const r = Rig.create({ "p.yaml": p("{ pad: 2 }") }, registry);
+    try {
+      const first = await r.quiver("run", "p.yaml");
+      assert.equal(first.code, 0, first.stderr + first.stdout);
+      assert.deepEqual(first.ran, ["muons"]);
+      assert.deepEqual((await r.quiver("run", "p.yaml")).cached, ["muons"]);
+      r.write("p.yaml", p("{ pad: 2, fill: 0 }"));
+      const status = await r.quiver("status", "p.yaml");
+      const planned = status.events.find(
+        (e): e is Extract<EngineEvent, { type: "planned" }> => e.type === "planned" && e.stage === "muons",
+      )!;
+      assert.equal(planned.decision, "run");
+      const changed = planned.reasons
+        .flatMap((x) => (x.kind === "changed" ? x.changes : []))
+        .map((c) => c.path);
+      assert.ok(
+        changed.some((c) => c.startsWith("params.jagged")),
+        changed.join(", "),
+      );
+      r.write("p.yaml", p("{ reduce: [count] }"));
+      const third = await r.quiver("run", "p.yaml");
+      assert.deepEqual(third.ran, ["muons"]);
+    } finally {
+      r.remove();
+    }
+  });
+});
