@@ -248,7 +248,7 @@ describe("a glob over ROOT files", () => {
   });
 });
 
-describe("ROOT rules in the cache key", () => {
+describe("ROOT in a pipeline", () => {
   test("changing a jagged rule reruns the load and status names the param; the same rule is cached", async (t) => {
     if (!existsSync(rootData)) return t.skip(`data not present: ${path.relative(repoRoot, rootData)}`);
     const hzz = path.join(rootData, "uproot-HZZ.root");
@@ -280,6 +280,57 @@ stages:
       r.write("p.yaml", p("{ reduce: [count] }"));
       const third = await r.quiver("run", "p.yaml");
       assert.deepEqual(third.ran, ["muons"]);
+    } finally {
+      r.remove();
+    }
+  });
+
+  test("a wrong tree, a missing branch and a jagged branch without a rule point at their YAML lines", async (t) => {
+    if (!existsSync(rootData)) return t.skip(`data not present: ${path.relative(repoRoot, rootData)}`);
+    const hzz = path.join(rootData, "uproot-HZZ.root");
+    const yaml = `quiver: 1
+name: bad
+data_roots: [${JSON.stringify(rootData)}]
+stages:
+  tree:
+    type: load
+    with:
+      files: [${JSON.stringify(hzz)}]
+      tree: evnts
+  branch:
+    type: load
+    with:
+      files: [${JSON.stringify(hzz)}]
+      branches: [NMuon, Muon_Pt]
+  rule:
+    type: load
+    with:
+      files: [${JSON.stringify(hzz)}]
+      branches: [NMuon, Muon_Px]
+`;
+    const r = Rig.create({ "p.yaml": yaml }, registry);
+    try {
+      const res = await r.quiver("run", "p.yaml", "--keep-going");
+      assert.notEqual(res.code, 0);
+      const failure = (stage: string) =>
+        (
+          res.events.find((e) => e.type === "failed" && e.stage === stage) as Extract<
+            EngineEvent,
+            { type: "failed" }
+          >
+        ).diagnostics[0]!;
+      const tree = failure("tree");
+      assert.deepEqual([tree.code, tree.location?.line], ["QV_LOAD_ROOT_TREE", 9]);
+      assert.equal(tree.hint, 'did you mean "events"? it holds: "events" (TTree)');
+      const branch = failure("branch");
+      assert.deepEqual([branch.code, branch.location?.line], ["QV_LOAD_UNKNOWN_BRANCH", 14]);
+      assert.match(
+        branch.hint ?? "",
+        /did you mean "Muon_Px"\? its branches: NJet, Jet_Px, .*NMuon, Muon_Px/,
+      );
+      const rule = failure("rule");
+      assert.deepEqual([rule.code, rule.location?.line], ["QV_LOAD_JAGGED", 19]);
+      assert.match(rule.hint ?? "", /pad: 2.*reduce: \[count, max\].*explode: true/s);
     } finally {
       r.remove();
     }
