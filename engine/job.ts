@@ -123,6 +123,8 @@ async function runStage(
         );
       return abs;
     },
+    // A glob reads exactly the files the planner matched and hashed, not what the folder holds now.
+    files: (p) => job.globs[p] ?? [p],
     progress: (f, m) => hooks.progress(f, m),
     note: (m) => {
       notes.push(m);

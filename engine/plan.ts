@@ -28,6 +28,8 @@ export interface StageFacts {
   /** File param value as written → absolute path, and → content hash (by the value with `/`). */
   readonly files: Readonly<Record<string, string>>;
   readonly fileHashes: Readonly<Record<string, ContentHash>>;
+  /** Glob param value as written → the files it matched (keys of `files`). */
+  readonly globs: Readonly<Record<string, readonly string[]>>;
   readonly environment: JsonValue | undefined;
   /** Threads the stage may use when it runs. */
   readonly jobs: number;
@@ -77,6 +79,7 @@ export async function planStage(facts: StageFacts, ctx: PlanContext, forced: boo
     seed: s.seed,
     inputs: facts.inputs,
     files: facts.files,
+    globs: facts.globs,
     jobs: facts.jobs,
   };
   const from = Object.fromEntries(Object.entries(facts.inputs).map(([p, i]) => [p, i.from]));

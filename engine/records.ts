@@ -386,6 +386,8 @@ export interface Job {
   >;
   /** File param value as written → absolute path (resolved and confined by the planner). */
   readonly files: Readonly<Record<string, string>>;
+  /** Glob param value as written → the files it matched when planned, sorted (keys of `files`). */
+  readonly globs: Readonly<Record<string, readonly string[]>>;
   /** Threads the stage may use. */
   readonly jobs: number;
 }
@@ -400,6 +402,7 @@ export const jobRecord: RecordKind<Job, [key: CacheKey]> = {
     seed: d.number,
     inputs: d.record(d.object({ kind: portKind, ref: objectRef, from: d.string })),
     files: d.record(d.string),
+    globs: d.record(d.array(d.string)),
     jobs: d.number,
   }),
 };

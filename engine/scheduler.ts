@@ -266,13 +266,13 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
       emitSkip(n, { kind: "stopped", after: stopAfter ?? "interrupt" });
       return;
     }
-    // Files: resolve, confine, hash (through the memo).
+    // Files: expand globs, resolve, confine, hash (through the memo).
     const resolved = await stageFiles(n.spec, spec, opts.dataRoots ?? [], opts.fileMemo);
     if (!resolved.ok) {
       fail(n, resolved.diagnostics, 0);
       return;
     }
-    const { files, fileHashes } = resolved;
+    const { files, fileHashes, globs } = resolved;
     // Upstream stages that would run in a dry run have no output hashes yet.
     if (ups.some((u) => !u.outputs)) {
       const reasons = await planWithUnknownInputs(n.spec, fileHashes, environmentOf(n.spec), planCtx);
@@ -301,7 +301,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
       };
     const isForced = forced.has(id);
     const plan = await planStage(
-      { spec: n.spec, inputs, files, fileHashes, environment, jobs: opts.jobs },
+      { spec: n.spec, inputs, files, fileHashes, globs, environment, jobs: opts.jobs },
       planCtx,
       isForced,
     );
