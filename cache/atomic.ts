@@ -39,16 +39,6 @@ export async function writeFileAtomic(
   }
 }
 
-export async function readJsonFile(file: string): Promise<unknown> {
-  try {
-    return JSON.parse(await fs.promises.readFile(file, "utf8")) as unknown;
-  } catch (err) {
-    if (isNoEntry(err)) return undefined;
-    if (err instanceof SyntaxError) return undefined;
-    throw err;
-  }
-}
-
 export function isNoEntry(err: unknown): boolean {
   return typeof err === "object" && err !== null && (err as { code?: string }).code === "ENOENT";
 }

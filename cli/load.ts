@@ -11,6 +11,11 @@ export interface Io {
   out(s: string): void;
   err(s: string): void;
   readonly color: boolean;
+  /**
+   * Asks the person at the terminal and returns the answer; absent when nobody can answer (input
+   * is not a terminal: a script, CI, a test), so commands that need a confirmation need a flag.
+   */
+  readonly ask?: (question: string) => Promise<string>;
 }
 
 /**

@@ -161,7 +161,16 @@ remote object is reported and never used. Then 'quiver run' finds every stage ca
 
 example:
   quiver pull pipelines/demo.yaml --remote /eos/lab/quiver-cache`,
-  clean: `usage: quiver clean [PIPELINE.yaml] [--cache-dir DIR]`,
+  clean: `usage: quiver clean [PIPELINE.yaml] [--cache-dir DIR] [--yes]
+
+Removes the store (by default .quiver/ next to the pipeline, or $QUIVER_CACHE): its objects,
+result manifests, records, locks and temp files, and its marker file. Only a folder carrying the
+marker (quiver-store.json, written when the store was created) is touched, and nothing in it that
+is not the store's. Asks for confirmation on a terminal; elsewhere (scripts, CI) it needs --yes.
+Refuses while a run, job or pull uses the store.
+
+example:
+  quiver clean pipelines/demo.yaml --yes`,
   exec: `usage: quiver exec --cache-dir STORE KEY`,
   datasets: `usage: quiver datasets list
        quiver datasets make NAME --out DIR [--scale F] [--seed N] [--json]
@@ -282,5 +291,17 @@ function defaultIo(): Io {
     out: (s) => process.stdout.write(s + "\n"),
     err: (s) => process.stderr.write(s + "\n"),
     color: process.stdout.isTTY === true && !process.env.NO_COLOR,
+    ...(process.stdin.isTTY === true ? { ask } : {}),
   };
+}
+
+/** One line from the terminal (the prompt goes to stderr, so stdout stays clean for pipes). */
+async function ask(question: string): Promise<string> {
+  const { createInterface } = await import("node:readline/promises");
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return await rl.question(question);
+  } finally {
+    rl.close();
+  }
 }

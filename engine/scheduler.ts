@@ -101,7 +101,40 @@ interface Queue {
   onIdle(): Promise<void>;
 }
 
+/**
+ * Registers a writer of the store (a run, a sweep, verify), so gc and clean leave its results
+ * alone; waits for a gc or clean already under way, saying so. Nested registrations of one
+ * process share one entry.
+ */
+export function registerWriter(
+  store: Store,
+  emit: EventSink,
+  command: string,
+  pipeline: string,
+): Promise<() => Promise<void>> {
+  return store.registerUse({ command, pipeline }, () =>
+    emit({
+      type: "warning",
+      diagnostic: {
+        severity: "warning",
+        code: "QV_STORE_WAIT",
+        message: `waiting for a gc or clean of ${store.root} to finish`,
+      },
+    }),
+  );
+}
+
 export async function runPipeline(opts: RunOptions): Promise<RunResult> {
+  if (opts.dryRun) return walk(opts);
+  const leave = await registerWriter(opts.store, opts.emit, "run", opts.spec.name);
+  try {
+    return await walk(opts);
+  } finally {
+    await leave();
+  }
+}
+
+async function walk(opts: RunOptions): Promise<RunResult> {
   const { spec, store, emit } = opts;
   const t0 = performance.now();
   const selected = opts.until?.length ? ancestorsInclusive(spec.graph, opts.until) : new Set(spec.order);

@@ -3,15 +3,16 @@
  * the lock, optionally push and write the report), or only plan them and compare with the lock.
  */
 import os from "node:os";
+import type { Store } from "../cache/store.js";
 import type { Diagnostic } from "../core/diagnostics.js";
-import type { CacheKey } from "../core/hash.js";
+import type { CacheKey, FileHashMemo } from "../core/hash.js";
 import type { EngineEvent, EventSink, RunReason } from "../engine/events.js";
 import type { FingerprintDoc } from "../engine/fingerprint.js";
 import { readLastRun } from "../engine/history.js";
 import type { LockVerdict, PlannedStage } from "../engine/lock-file.js";
 import { runEventsRecord, writeRecord } from "../engine/records.js";
 import { createRunner, isRunnerName, runnerNames } from "../engine/runners/index.js";
-import { runPipeline, type RunResult, type StageOutcome } from "../engine/scheduler.js";
+import { registerWriter, runPipeline, type RunResult, type StageOutcome } from "../engine/scheduler.js";
 import { UsageError } from "./errors.js";
 import type { Pipeline } from "./load.js";
 import { compareLock, keysOf, writeLockAfterRun } from "./lock.js";
@@ -101,6 +102,29 @@ export async function run(pipeline: Pipeline, opts: RunOptions = {}): Promise<Ru
     opts.onEvent?.(e);
   };
   const { store, memo } = await openStore(storeDir(spec.file, opts.cacheDir), emit);
+  // Registered until the lock and the records name this run's results (gc keeps what they name).
+  const leave = await registerWriter(store, emit, "run", spec.name);
+  try {
+    return await runRegistered(pipeline, opts, { store, memo, events, emit, executor, jobs });
+  } finally {
+    await leave();
+  }
+}
+
+async function runRegistered(
+  pipeline: Pipeline,
+  opts: RunOptions,
+  ctx: {
+    store: Store;
+    memo: FileHashMemo;
+    events: EngineEvent[];
+    emit: EventSink;
+    executor: string;
+    jobs: number;
+  },
+): Promise<RunReport> {
+  const { spec } = pipeline;
+  const { store, memo, events, emit, executor, jobs } = ctx;
   // The remote-cache client is loaded only when a remote is named.
   const share = opts.remote ? await import("./remote.js") : undefined;
   const remote = share && opts.remote ? share.remoteFor(store, opts.remote) : undefined;

@@ -97,8 +97,15 @@ export async function pull(pipeline: Pipeline, opts: ShareOptions): Promise<Shar
         );
     }
     const t0 = performance.now();
-    const report = await remote.pull(keys);
-    if (lock) await recordLockKeys(store, lock);
+    // Registered while objects arrive before the manifests that name them: gc leaves them alone.
+    const leave = await store.registerUse({ command: "pull", pipeline: spec.name });
+    let report: TransferReport;
+    try {
+      report = await remote.pull(keys);
+      if (lock) await recordLockKeys(store, lock);
+    } finally {
+      await leave();
+    }
     return {
       report,
       remote: remote.backend.display,

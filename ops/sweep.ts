@@ -21,7 +21,7 @@ import { headlineMetrics, readMetricsObject } from "../engine/lock-file.js";
 import type { Registry } from "../engine/pipeline/validate.js";
 import { sweepRecord, writeRecord } from "../engine/records.js";
 import { createRunner } from "../engine/runners/index.js";
-import { runPipeline, type RunResult } from "../engine/scheduler.js";
+import { registerWriter, runPipeline, type RunResult } from "../engine/scheduler.js";
 import {
   GridError,
   gridPoints,
@@ -226,6 +226,22 @@ export interface SweepReport {
 export async function runSweep(
   plan: SweepPlan,
   opts: { onPoint?: (p: PointResult) => void; signal?: AbortSignal } = {},
+): Promise<SweepReport> {
+  const { store } = plan.context;
+  // Registered for the whole sweep: gc must not take points' results before the sweep record
+  // names them.
+  const name = plan.points[0]?.pipeline.spec.name ?? "sweep";
+  const leave = await registerWriter(store, () => {}, "sweep", name);
+  try {
+    return await sweepPoints(plan, opts);
+  } finally {
+    await leave();
+  }
+}
+
+async function sweepPoints(
+  plan: SweepPlan,
+  opts: { onPoint?: (p: PointResult) => void; signal?: AbortSignal },
 ): Promise<SweepReport> {
   const { store, memo, options } = plan.context;
   const t0 = performance.now();
