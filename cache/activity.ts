@@ -96,7 +96,7 @@ async function register(
   const write = async () => {
     await fs.promises.mkdir(path.dirname(file), { recursive: true });
     await fs.promises.writeFile(file, JSON.stringify(doc));
-    return heartbeat(file, (await fs.promises.stat(file)).ino, { blocking });
+    return heartbeat(file, (await fs.promises.stat(file)).ino, processToken(), { blocking });
   };
   let stop = await write();
   try {

@@ -3,20 +3,20 @@
  * whatever the main thread is busy with.
  */
 import { parentPort, workerData } from "node:worker_threads";
-import { touchIfSame } from "./heartbeat.js";
+import { touchIfSame, type Beat } from "./heartbeat.js";
 
-const files = new Map<string, number>();
+const files = new Map<string, Beat>();
 const { intervalMs } = workerData as { intervalMs: number };
 
-parentPort?.on("message", (m: { add?: { file: string; ino: number }; remove?: string }) => {
+parentPort?.on("message", (m: { add?: Beat; remove?: string }) => {
   if (m.add) {
-    files.set(m.add.file, m.add.ino);
-    touchIfSame(m.add.file, m.add.ino);
+    files.set(m.add.file, m.add);
+    touchIfSame(m.add);
   }
   if (m.remove !== undefined) files.delete(m.remove);
 });
 
 setInterval(() => {
   const now = new Date();
-  for (const [file, ino] of files) touchIfSame(file, ino, now);
+  for (const b of files.values()) touchIfSame(b, now);
 }, intervalMs);

@@ -18,20 +18,23 @@ export const HEARTBEAT_MS = 1000;
 /** A lock whose mtime stayed the same for this long, as seen by a waiter, is abandoned. */
 export const STALE_MS = 6000;
 
-interface Beat {
+export interface Beat {
   readonly file: string;
   readonly ino: number;
+  /** A string the file's content holds while it is ours (inode numbers alone get reused). */
+  readonly token: string;
 }
 
 const beats = new Map<string, Beat>();
 let worker: Worker | undefined;
 let timer: NodeJS.Timeout | undefined;
 
-/** Refreshes `file`'s mtime if it is still inode `ino` (shared with the worker thread). */
-export function touchIfSame(file: string, ino: number, now = new Date()): void {
+/** Refreshes `file`'s mtime if it is still ours: inode `ino`, holding `token` (shared with the worker). */
+export function touchIfSame(b: Beat, now = new Date()): void {
   try {
-    if (fs.statSync(file).ino !== ino) return;
-    fs.utimesSync(file, now, now);
+    if (fs.statSync(b.file).ino !== b.ino) return;
+    if (!fs.readFileSync(b.file, "utf8").includes(b.token)) return;
+    fs.utimesSync(b.file, now, now);
   } catch {
     /* gone or unreachable: the holder finds out when it releases */
   }
@@ -39,7 +42,7 @@ export function touchIfSame(file: string, ino: number, now = new Date()): void {
 
 function beatAll(): void {
   const now = new Date();
-  for (const b of beats.values()) touchIfSame(b.file, b.ino, now);
+  for (const b of beats.values()) touchIfSame(b, now);
 }
 
 function startTimer(): void {
@@ -74,8 +77,13 @@ function startWorker(): void {
  * Keeps `file` (inode `ino`) alive until `stop` is called. `blocking`: the holder may block the
  * main thread while it holds it (a lock around a stage), so beat from a worker thread.
  */
-export function heartbeat(file: string, ino: number, opts: { blocking?: boolean } = {}): () => void {
-  const beat = { file, ino };
+export function heartbeat(
+  file: string,
+  ino: number,
+  token: string,
+  opts: { blocking?: boolean } = {},
+): () => void {
+  const beat: Beat = { file, ino, token };
   beats.set(file, beat);
   if (opts.blocking) startWorker();
   if (worker) worker.postMessage({ add: beat });

@@ -98,7 +98,7 @@ export async function acquireLock(file: string, opts: LockOptions = {}): Promise
   for (;;) {
     const mine = await tryCreate(file);
     if (mine !== undefined) {
-      const stop = heartbeat(file, mine, { blocking: opts.blocking !== false });
+      const stop = heartbeat(file, mine.ino, mine.owner.token, { blocking: opts.blocking !== false });
       return async () => {
         stop();
         await removeIfSame(file, mine);
@@ -128,7 +128,7 @@ export async function acquireLock(file: string, opts: LockOptions = {}): Promise
           file,
           undefined,
         );
-      await removeIfSame(file, state.ino, state.kind === "damaged" && state.dir);
+      await removeIfSame(file, state);
       watch.forget(file);
       continue;
     }
@@ -143,15 +143,17 @@ export async function acquireLock(file: string, opts: LockOptions = {}): Promise
 }
 
 /**
- * Creates the lock with our owner in it; its inode when we hold it, undefined when it exists.
+ * Creates the lock with our owner in it; what it is when we hold it, undefined when it exists.
  * The private file is removed in every case (also on a full disk), so no stray file is left.
  */
-async function tryCreate(file: string): Promise<number | undefined> {
+async function tryCreate(file: string): Promise<(LockState & { kind: "held" }) | undefined> {
   const mine = `${file}.${processToken()}-${Math.random().toString(36).slice(2, 8)}.new`;
+  const owner = currentOwner();
   try {
-    await fs.promises.writeFile(mine, JSON.stringify(currentOwner()));
+    await fs.promises.writeFile(mine, JSON.stringify(owner));
     await fs.promises.link(mine, file);
-    return (await fs.promises.stat(mine)).ino;
+    const st = await fs.promises.stat(mine);
+    return { kind: "held", owner, ino: st.ino, mtimeMs: st.mtimeMs };
   } catch (err) {
     const code = (err as { code?: string }).code;
     if (code === "EEXIST") return undefined;
@@ -164,23 +166,37 @@ async function tryCreate(file: string): Promise<number | undefined> {
 }
 
 /**
- * Removes `file` only if it is still inode `ino`: moved aside first, and put back if what was
- * moved turns out to be someone else's fresh lock.
+ * Removes `file` only if it is still what was judged: moved aside first, and put back if what was
+ * moved turns out to be something else (someone else's fresh lock). Inode numbers are reused at
+ * once by some file systems, so the content is compared too.
  */
-async function removeIfSame(file: string, ino: number, recursive = false): Promise<void> {
+async function removeIfSame(file: string, same: LockState & { kind: "held" | "damaged" }): Promise<void> {
   const aside = `${file}.${processToken()}-${Math.random().toString(36).slice(2, 8)}.old`;
   try {
     await fs.promises.rename(file, aside);
   } catch {
     return; // already gone (or taken and released by someone else)
   }
-  const st = await fs.promises.lstat(aside).catch(() => undefined);
-  if (st && st.ino !== ino && !st.isDirectory()) await fs.promises.link(aside, file).catch(() => {});
-  await fs.promises.rm(aside, { force: true, recursive }).catch(() => {});
+  const moved = await readLock(aside).catch(() => undefined);
+  let isSame = false;
+  if (moved?.kind === "damaged") isSame = same.kind === "damaged" && moved.ino === same.ino;
+  else if (moved?.kind === "held")
+    isSame =
+      same.kind === "held" &&
+      moved.ino === same.ino &&
+      moved.owner.token === same.owner.token &&
+      moved.owner.at === same.owner.at;
+  if (!isSame && moved?.kind === "held") await fs.promises.link(aside, file).catch(() => {});
+  const dir = moved?.kind === "damaged" && moved.dir;
+  await fs.promises.rm(aside, { force: true, recursive: dir === true }).catch(() => {});
 }
 
-/** Private files of lock attempts killed halfway (`*.new`, `*.old`) older than this are junk. */
+/**
+ * Private files of lock attempts killed halfway (`*.new`, `*.old`; `*.<pid>.<random>` and
+ * `*.<pid>.stale` from Quivers before heartbeats) older than this are junk.
+ */
 const JUNK_AGE_MS = 60_000;
+export const LOCK_JUNK = /\.lock\.([0-9a-z-]+\.(new|old)|\d+\.[0-9a-z]+)$/;
 const swept = new Set<string>();
 
 /** Removes the debris of killed processes in a locks folder (once per folder and process). */
@@ -194,7 +210,7 @@ async function sweepLockJunk(dir: string): Promise<void> {
 export async function removeLockJunk(dir: string, ageMs: number): Promise<number> {
   let n = 0;
   for (const name of await fs.promises.readdir(dir).catch(() => [] as string[])) {
-    if (!/\.lock\.[0-9a-z-]+\.(new|old)$/.test(name)) continue;
+    if (!LOCK_JUNK.test(name)) continue;
     const f = path.join(dir, name);
     const st = await fs.promises.lstat(f).catch(() => undefined);
     if (st && Date.now() - st.mtimeMs > ageMs) {
@@ -233,7 +249,7 @@ export async function removeAbandonedLocks(dir: string, idleMs: number): Promise
         }
       })();
     if (abandoned) {
-      await removeIfSame(file, state.ino, state.kind === "damaged" && state.dir);
+      await removeIfSame(file, state);
       n++;
     }
   }

@@ -8,6 +8,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import * as layout from "./layout.js";
+import { LOCK_JUNK } from "./lock.js";
 
 export const STORE_VERSION = 1;
 
@@ -202,7 +203,7 @@ const OWN_FILES: Readonly<Record<(typeof layout.STORE_FOLDERS)[number], (rel: st
   objects: (p) => p.length === 2 && HEX2.test(p[0]!) && /^[0-9a-f]{16}$/.test(p[1]!),
   runs: (p) => p.length === 2 && HEX2.test(p[0]!) && /^[0-9a-f]{16}\.json$/.test(p[1]!),
   records: (p) => p.length === 1 && p[0]!.endsWith(".json"),
-  locks: (p) => p.length === 1 && (/\.lock$/.test(p[0]!) || /\.lock\.[0-9a-z-]+\.(new|old)$/.test(p[0]!)),
+  locks: (p) => p.length === 1 && (/\.lock$/.test(p[0]!) || LOCK_JUNK.test(p[0]!)),
   active: (p) => p.length === 1 && /^[0-9a-f]+\.json$/.test(p[0]!),
   tmp: (p) => p.length === 1 && /\.(tmp|part)$/.test(p[0]!),
 };
