@@ -100,23 +100,52 @@ export async function readMetricsObject(store: Store, ref: ObjectRef): Promise<J
   }
 }
 
-/** The lock entry of one stage result, from its manifest (and its metrics objects) in the store. */
-async function lockStageFromStore(store: Store, key: CacheKey): Promise<LockStage | undefined> {
-  const m = await readStageResult(store, key);
+/**
+ * The lock entry of one stage result, from its manifest (and its metrics objects) in the store.
+ * `strict`: only a complete result (every object present) whose metrics read back, else undefined.
+ */
+async function lockStageFromStore(
+  store: Store,
+  key: CacheKey,
+  strict = false,
+): Promise<LockStage | undefined> {
+  const m = await readStageResult(store, key, { complete: strict });
   if (!m) return undefined;
   const outputs: Record<string, LockOutput> = {};
   let metrics: Record<string, number> = {};
   for (const port of Object.keys(m.objects).sort()) {
     const ref = m.objects[port]!;
     const kind = m.kinds[port];
-    if (!kind) continue;
+    if (!kind) {
+      if (strict) return undefined;
+      continue;
+    }
     outputs[port] = { kind, hash: ref.hash, size: ref.size };
     if (kind === "metrics") {
       const v = await readMetricsObject(store, ref);
       if (v !== undefined) metrics = { ...metrics, ...headlineMetrics(v, port) };
+      else if (strict) return undefined;
     }
   }
   return { type: m.stage.type, key, fingerprint: m.fingerprint, outputs, metrics };
+}
+
+/**
+ * Lock entries for a run's stage → key, each read back complete from the store; `missing` names
+ * the stages whose result is not (all) there any more. A lock is written only when none is.
+ */
+export async function snapshotForLock(
+  store: Store,
+  keys: Readonly<Record<string, CacheKey>>,
+): Promise<{ stages: Record<string, LockStage>; missing: string[] }> {
+  const stages: Record<string, LockStage> = {};
+  const missing: string[] = [];
+  for (const id of Object.keys(keys).sort()) {
+    const e = await lockStageFromStore(store, keys[id]!, true);
+    if (e) stages[id] = e;
+    else missing.push(id);
+  }
+  return { stages, missing };
 }
 
 /** Lock entries for stage → key (e.g. a run's outcomes); stages whose manifest is gone are left out. */

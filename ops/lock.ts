@@ -11,7 +11,7 @@ import {
   lockPathFor,
   readLockFile,
   recordLockKeys,
-  snapshotFromKeys,
+  snapshotForLock,
   updateLockFile,
   type LockFile,
   type LockVerdict,
@@ -19,7 +19,7 @@ import {
 } from "../engine/lock-file.js";
 import type { PipelineSpec } from "../engine/pipeline/spec.js";
 import type { RunResult } from "../engine/scheduler.js";
-import { UsageError } from "./errors.js";
+import { OpError, UsageError } from "./errors.js";
 
 /** Stage → key for the stages a run ran or found cached. */
 export function keysOf(result: RunResult): Record<string, CacheKey> {
@@ -56,7 +56,14 @@ export async function writeLockAfterRun(
       return { file, changed: false };
     }
   }
-  const snapshot = await snapshotFromKeys(store, keys);
+  // Never a lock that points at results this store cannot give back.
+  const { stages: snapshot, missing } = await snapshotForLock(store, keys);
+  if (missing.length)
+    throw OpError.of(
+      "QV_RESULTS_MISSING",
+      `the results of ${missing.join(", ")} are no longer complete in the store ${store.root} (removed while the run ended?); ${path.basename(file)} was not written`,
+      `run again: the missing results are recomputed and the lock written`,
+    );
   const { lock, changed } = await updateLockFile(file, spec, snapshot, path.join(store.root, "tmp"));
   await recordLockKeys(store, lock);
   return { file, changed };
