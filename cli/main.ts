@@ -79,13 +79,19 @@ example:
 
 example:
   quiver dag pipelines/demo.yaml --format dot | dot -Tsvg > dag.svg`,
-  show: `usage: quiver show PIPELINE.yaml STAGE[.PORT] [--rows N] [--json]
+  show: `usage: quiver show PIPELINE.yaml STAGE[.PORT] [--rows N] [--json] [--set NAME=VALUE ...]
+
+Shows the stored result of the pipeline file as it is now (with --set/--params: as overridden):
+the stage's current cache key, as a run would compute it. A stage whose params, inputs or files
+changed since it ran has no stored result until it runs again, and show says so.
 
 example:
   quiver show pipelines/demo.yaml scaled.table --rows 5`,
-  export: `usage: quiver export PIPELINE.yaml STAGE.PORT --to FILE
+  export: `usage: quiver export PIPELINE.yaml STAGE.PORT --to FILE [--set NAME=VALUE ...]
 
 FILE's extension picks the format: .arrow/.feather, .parquet, .csv (tables), .json (metrics, models).
+Exports the stored result of the pipeline file as it is now (see 'quiver show --help'). FILE is
+written to a temp file beside it and renamed: an existing FILE is replaced whole or not at all.
 
 example:
   quiver export pipelines/demo.yaml scaled.table --to scaled.parquet`,

@@ -40,6 +40,11 @@ export interface RunOptions {
   readonly emit: EventSink;
   readonly fileMemo: FileHashMemo;
   readonly force?: readonly string[];
+  /**
+   * Stages whose stored result turned out to be damaged after the run used it (a metrics object
+   * that does not read back): recomputed as a repair, like a forced stage with that reason.
+   */
+  readonly repair?: readonly string[];
   readonly until?: readonly string[];
   readonly keepGoing?: boolean;
   readonly dryRun?: boolean;
@@ -139,6 +144,7 @@ async function walk(opts: RunOptions): Promise<RunResult> {
   const t0 = performance.now();
   const selected = opts.until?.length ? ancestorsInclusive(spec.graph, opts.until) : new Set(spec.order);
   const forced = new Set(opts.force ?? []);
+  const repairs = new Set(opts.repair ?? []);
   const last: LastRun | undefined = "last" in opts ? opts.last : await readLastRun(store, spec.name);
   const planCtx: PlanContext = {
     store,
@@ -332,12 +338,19 @@ async function walk(opts: RunOptions): Promise<RunResult> {
         ref: nodes.get(r.stage)!.outputs![r.port]!,
         from: `${r.stage}.${r.port}`,
       };
-    const isForced = forced.has(id);
-    const plan = await planStage(
+    const isForced = forced.has(id) || repairs.has(id);
+    const planned = await planStage(
       { spec: n.spec, inputs, files, fileHashes, environment, jobs: opts.jobs },
       planCtx,
       isForced,
     );
+    const plan: typeof planned =
+      planned.decision === "run" && repairs.has(id) && !forced.has(id)
+        ? {
+            ...planned,
+            reasons: [{ kind: "repair", detail: "its stored result did not read back complete" }],
+          }
+        : planned;
     n.key = plan.key;
     n.job = plan.job;
     opts.onFingerprint?.(id, plan.key, plan.doc);

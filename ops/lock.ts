@@ -19,7 +19,7 @@ import {
 } from "../engine/lock-file.js";
 import type { PipelineSpec } from "../engine/pipeline/spec.js";
 import type { RunResult } from "../engine/scheduler.js";
-import { OpError, UsageError } from "./errors.js";
+import { UsageError } from "./errors.js";
 
 /** Stage → key for the stages a run ran or found cached. */
 export function keysOf(result: RunResult): Record<string, CacheKey> {
@@ -31,13 +31,14 @@ export function keysOf(result: RunResult): Record<string, CacheKey> {
 
 /**
  * After a successful run: rewrite `<pipeline>.lock` (only if its content changed) and record its
- * keys in the store so gc keeps them.
+ * keys in the store so gc keeps them. Nothing is written when a result does not read back
+ * complete from the store: those stages are returned as `missing`.
  */
 export async function writeLockAfterRun(
   spec: PipelineSpec,
   store: Store,
   result: RunResult,
-): Promise<{ file: string; changed: boolean }> {
+): Promise<{ file: string; changed: boolean } | { file: string; missing: string[] }> {
   const file = lockPathFor(path.resolve(spec.file));
   const keys = keysOf(result);
   // A fully cached run of the whole pipeline whose keys are the lock's own: the lock cannot change
@@ -56,14 +57,9 @@ export async function writeLockAfterRun(
       return { file, changed: false };
     }
   }
-  // Never a lock that points at results this store cannot give back.
+  // Never a lock that points at results this store cannot give back: the caller repairs them.
   const { stages: snapshot, missing } = await snapshotForLock(store, keys);
-  if (missing.length)
-    throw OpError.of(
-      "QV_RESULTS_MISSING",
-      `the results of ${missing.join(", ")} are no longer complete in the store ${store.root} (removed while the run ended?); ${path.basename(file)} was not written`,
-      `run again: the missing results are recomputed and the lock written`,
-    );
+  if (missing.length) return { file, missing };
   const { lock, changed } = await updateLockFile(file, spec, snapshot, path.join(store.root, "tmp"));
   await recordLockKeys(store, lock);
   return { file, changed };

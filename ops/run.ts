@@ -10,11 +10,11 @@ import type { EngineEvent, EventSink, RunReason } from "../engine/events.js";
 import type { FingerprintDoc } from "../engine/fingerprint.js";
 import { readLastRun } from "../engine/history.js";
 import type { LockVerdict, PlannedStage } from "../engine/lock-file.js";
-import { runEventsRecord, writeRecord } from "../engine/records.js";
+import { runEventsRecord, writeRecord, type LastRun } from "../engine/records.js";
 import { createRunner, isRunnerName, runnerNames } from "../engine/runners/index.js";
 import { registerWriter, runPipeline, type RunResult, type StageOutcome } from "../engine/scheduler.js";
-import { UsageError } from "./errors.js";
-import type { Pipeline } from "./load.js";
+import { OpError, UsageError } from "./errors.js";
+import { displayPath, type Pipeline } from "./load.js";
 import { compareLock, keysOf, writeLockAfterRun } from "./lock.js";
 import { openStore, storeDir } from "./store.js";
 import type { TransferReport } from "./remote.js";
@@ -130,22 +130,31 @@ async function runRegistered(
   const remote = share && opts.remote ? share.remoteFor(store, opts.remote) : undefined;
   // The run before this one, for the report's "what changed" (this run replaces the record).
   const previous = await readLastRun(store, spec.name);
-  const result = await runPipeline({
-    spec,
-    store,
-    jobs,
-    emit,
-    fileMemo: memo,
-    ...(opts.force ? { force: opts.force } : {}),
-    ...(opts.until ? { until: opts.until } : {}),
-    keepGoing: opts.keepGoing === true,
-    ...(opts.dataRoots ? { dataRoots: opts.dataRoots } : {}),
-    ...(opts.signal ? { signal: opts.signal } : {}),
-    runner: () => createRunner(executor, { jobs, ...(opts.command ? { command: opts.command } : {}) }),
-    ...(share && remote ? { remote: share.readThrough(remote, emit) } : {}),
-    recordAsLatest: opts.recordAsLatest !== false,
-    last: previous,
-  });
+  const walk = (
+    extra: {
+      until?: readonly string[];
+      force?: readonly string[];
+      repair?: readonly string[];
+      last?: LastRun | undefined;
+    } = {},
+  ) =>
+    runPipeline({
+      spec,
+      store,
+      jobs,
+      emit,
+      fileMemo: memo,
+      ...(opts.force ? { force: opts.force } : {}),
+      ...(opts.until ? { until: opts.until } : {}),
+      keepGoing: opts.keepGoing === true,
+      ...(opts.dataRoots ? { dataRoots: opts.dataRoots } : {}),
+      ...(opts.signal ? { signal: opts.signal } : {}),
+      runner: () => createRunner(executor, { jobs, ...(opts.command ? { command: opts.command } : {}) }),
+      ...(share && remote ? { remote: share.readThrough(remote, emit) } : {}),
+      recordAsLatest: opts.recordAsLatest !== false,
+      ...extra,
+    });
+  let result = await walk({ last: previous });
   let report: RunReport["report"];
   if (opts.recordAsLatest !== false) {
     const at = new Date().toISOString();
@@ -167,7 +176,20 @@ async function runRegistered(
   if (!result.ok) lock = { state: "skipped", reason: "run-failed" };
   else if (!lockWanted) lock = { state: "skipped", reason: opts.lock === "never" ? "disabled" : "overrides" };
   else {
-    const w = await writeLockAfterRun(spec, store, result);
+    let w = await writeLockAfterRun(spec, store, result);
+    if ("missing" in w) {
+      // A result the run found cached does not read back (a damaged metrics object no stage
+      // consumed in this run): recompute it, then write the lock.
+      const again = await walk({ until: w.missing, force: [], repair: w.missing });
+      result = { ok: again.ok, outcomes: new Map([...result.outcomes, ...again.outcomes]) };
+      w = again.ok ? await writeLockAfterRun(spec, store, result) : w;
+      if ("missing" in w)
+        throw OpError.of(
+          "QV_RESULTS_MISSING",
+          `the results of ${w.missing.join(", ")} are not complete in the store ${store.root} (removed while the run ended?); ${displayPath(w.file)} was not written`,
+          "run again: missing results are recomputed and the lock written",
+        );
+    }
     lock = { state: w.changed ? "written" : "unchanged", file: w.file };
   }
   if (result.ok && share && remote && opts.push) {
