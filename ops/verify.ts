@@ -1,7 +1,8 @@
 /**
  * `verify`: rerun the stages recorded in the lock file (all, or a deterministic sample) and say,
  * per stage, whether the result is bit-identical to the lock, within a relative tolerance on its
- * metrics (timing fields aside), or different. The recomputed results replace the cached ones.
+ * metrics (timing fields aside), or different. The recomputed results replace the cached ones (a
+ * stored copy whose bytes differ is rewritten), and what is compared is read back from the store.
  */
 import os from "node:os";
 import path from "node:path";
@@ -131,8 +132,15 @@ export async function verify(pipeline: Pipeline, opts: VerifyOptions = {}): Prom
         const doc = docs.get(id);
         detail = `not comparable: the fingerprint differs from the lock (${doc ? describeFingerprintDiffs(e.fingerprint, doc, { inputsFrom: inputsFromOf(spec, id) }) : "different key"})`;
       } else {
+        // What is compared is what the store gives back: every output read and verified.
+        const unreadable: string[] = [];
+        for (const [port, ref] of Object.entries(o.outputs ?? {}))
+          if (!(await store.getObject(ref))) unreadable.push(port);
         const bad = differingOutputs(e.outputs, o.outputs ?? {});
-        if (bad.length === 0) {
+        if (unreadable.length) {
+          verdict = "differs";
+          detail = `the stored ${unreadable.join(", ")} did not read back intact after the rerun`;
+        } else if (bad.length === 0) {
           verdict = "identical";
           detail = "bit-identical";
         } else {
