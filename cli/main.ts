@@ -55,6 +55,9 @@ examples:
   --executor NAME     where stages run: in-process (default) or subprocess
   --data-root DIR     allow reading data files under DIR (repeatable)
   --cache-dir DIR     the store (default: .quiver/ next to the pipeline, or $QUIVER_CACHE)
+  --rehash            read and hash every input file again instead of trusting the memo of
+                      file hashes (size, mtime, ctime, inode): for a file rewritten with its
+                      size and times restored on purpose
   --json              print events as NDJSON instead of text
   --remote URL        read through a remote cache: on a local miss, fetch the result (verified)
   --push              after a successful run, upload its results to --remote
@@ -66,12 +69,14 @@ examples:
 examples:
   quiver run pipelines/demo.yaml --set events=200000
   quiver run pipelines/demo.yaml --until cuts --force cuts`,
-  status: `usage: quiver status PIPELINE.yaml [--set NAME=VALUE ...] [--json]
+  status: `usage: quiver status PIPELINE.yaml [--set NAME=VALUE ...] [--rehash] [--json]
 
 For each stage: cached, or will run and why (the fields that changed since its last run, with the
 line in the pipeline file), separating root causes from stages that rerun because of them.
 When <pipeline>.lock exists (or with --lock FILE), each line also says whether the stage
 matches the lock, differs (which param, input, file or output bytes), or has not run here.
+Input files are hashed through a memo keyed by size, mtime, ctime and inode; --rehash reads
+every one of them again.
 
 example:
   quiver status pipelines/demo.yaml --set events=5000`,

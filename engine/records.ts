@@ -348,7 +348,15 @@ export const fileHashesRecord: RecordKind<FileHashes, []> = {
   // One bad entry costs one re-hash, not the whole memo.
   decoder: (v, path) => {
     if (!isJsonObject(v)) throw new DecodeError(path, "expected an object");
-    const stamp = d.object({ size: d.number, mtimeMs: d.number, ino: d.number, hash: d.contentHash });
+    // Entries written before ctime and the hashing time were recorded decode to nothing: one re-hash.
+    const stamp = d.object({
+      size: d.number,
+      mtimeMs: d.number,
+      ctimeMs: d.number,
+      ino: d.number,
+      hashedAt: d.number,
+      hash: d.contentHash,
+    });
     return Object.fromEntries(
       Object.entries(v).flatMap(([file, s]) => {
         const r = decode(stamp, s);

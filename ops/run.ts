@@ -28,6 +28,11 @@ export interface PlanOptions {
   readonly until?: readonly string[];
   /** Extra folders data files may be read from. */
   readonly dataRoots?: readonly string[];
+  /**
+   * Read and hash every input file again instead of trusting the file-hash memo (for a file
+   * rewritten with its size and mtime restored on purpose; see docs/caching.md).
+   */
+  readonly rehash?: boolean;
   /** Every decision as it is made (also returned in the result). */
   readonly onEvent?: EventSink;
 }
@@ -101,7 +106,9 @@ export async function run(pipeline: Pipeline, opts: RunOptions = {}): Promise<Ru
     events.push(e);
     opts.onEvent?.(e);
   };
-  const { store, memo } = await openStore(storeDir(spec.file, opts.cacheDir), emit);
+  const { store, memo } = await openStore(storeDir(spec.file, opts.cacheDir), emit, {
+    rehash: opts.rehash === true,
+  });
   // Registered until the lock and the records name this run's results (gc keeps what they name).
   const leave = await registerWriter(store, emit, "run", spec.name);
   try {
@@ -256,7 +263,9 @@ export async function status(pipeline: Pipeline, opts: StatusOptions = {}): Prom
     events.push(e);
     opts.onEvent?.(e);
   };
-  const { store, memo } = await openStore(storeDir(spec.file, opts.cacheDir), emit);
+  const { store, memo } = await openStore(storeDir(spec.file, opts.cacheDir), emit, {
+    rehash: opts.rehash === true,
+  });
   const docs = new Map<string, { key: CacheKey; doc: FingerprintDoc }>();
   const result: RunResult = await runPipeline({
     spec,

@@ -56,14 +56,21 @@ export async function withStoreErrors<T>(f: () => Promise<T>): Promise<T> {
   }
 }
 
-/** Opens (creating) the store; damaged entries it meets are reported as warning events. */
+/**
+ * Opens (creating) the store; damaged entries it meets are reported as warning events. `rehash`:
+ * the file-hash memo trusts no entry (every input file is read and hashed again).
+ */
 export async function openStore(
   dir: string,
   onEvent?: EventSink,
+  opts: { rehash?: boolean } = {},
 ): Promise<{ store: Store; memo: FileHashMemo }> {
   const store = await withStoreErrors(() => Store.open(dir, problemSink(onEvent)));
   const hashes = await readRecord(store, fileHashesRecord);
-  return { store, memo: new FileHashMemo(new Map(Object.entries(hashes ?? {}))) };
+  return {
+    store,
+    memo: new FileHashMemo(new Map(Object.entries(hashes ?? {})), { rehash: opts.rehash === true }),
+  };
 }
 
 /** The existing, marked store at `dir` for gc and clean; undefined when there is none. */

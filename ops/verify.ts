@@ -93,7 +93,8 @@ export async function verify(pipeline: Pipeline, opts: VerifyOptions = {}): Prom
       events.push(e);
       opts.onEvent?.(e);
     };
-    const { store, memo } = await openStore(storeDir(spec.file, opts.cacheDir), emit);
+    // Input files are read and hashed again: a reproduction check trusts no remembered hash.
+    const { store, memo } = await openStore(storeDir(spec.file, opts.cacheDir), emit, { rehash: true });
     const docs = new Map<string, FingerprintDoc>();
     const jobs = opts.jobs ?? os.availableParallelism();
     const result = await runPipeline({
