@@ -3,6 +3,7 @@
  * own folder and the data roots declared in it (`data_roots:`) or on the command line
  * (`--data-root`). Symlinks are followed before the check, so a link cannot lead outside.
  */
+import { setOwn } from "../core/dict.js";
 import fs from "node:fs";
 import path from "node:path";
 import type { Diagnostic } from "../core/diagnostics.js";
@@ -79,8 +80,8 @@ export async function stageFiles(
       });
       continue;
     }
-    files[f.file] = r.abs;
-    fileHashes[f.file.split("\\").join("/")] = (await memo.hash(r.abs)).hash;
+    setOwn(files, f.file, r.abs);
+    setOwn(fileHashes, f.file.split("\\").join("/"), (await memo.hash(r.abs)).hash);
   }
   return diagnostics.length ? { ok: false, diagnostics } : { ok: true, files, fileHashes };
 }

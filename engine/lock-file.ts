@@ -5,6 +5,7 @@
  * metrics. The content is deterministic — sorted keys, no times, no durations, no paths of this
  * machine — so rerunning an unchanged pipeline rewrites the identical file.
  */
+import { own, setOwn } from "../core/dict.js";
 import fs from "node:fs";
 import path from "node:path";
 import { writeFileAtomic } from "../cache/atomic.js";
@@ -84,7 +85,8 @@ export function headlineMetrics(
   walk(metrics, prefix, 0);
   found.sort((a, b) => a.depth - b.depth || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const out: Record<string, number> = {};
-  for (const f of found.slice(0, max).sort((a, b) => (a.path < b.path ? -1 : 1))) out[f.path] = f.value;
+  for (const f of found.slice(0, max).sort((a, b) => (a.path < b.path ? -1 : 1)))
+    setOwn(out, f.path, f.value);
   return out;
 }
 
@@ -142,7 +144,7 @@ export async function snapshotForLock(
   const missing: string[] = [];
   for (const id of Object.keys(keys).sort()) {
     const e = await lockStageFromStore(store, keys[id]!, true);
-    if (e) stages[id] = e;
+    if (e) setOwn(stages, id, e);
     else missing.push(id);
   }
   return { stages, missing };
@@ -156,7 +158,7 @@ export async function snapshotFromKeys(
   const out: Record<string, LockStage> = {};
   for (const id of Object.keys(keys).sort()) {
     const e = await lockStageFromStore(store, keys[id]!);
-    if (e) out[id] = e;
+    if (e) setOwn(out, id, e);
   }
   return out;
 }
@@ -219,8 +221,8 @@ export async function updateLockFile(
   }
   const stages: Record<string, LockStage> = {};
   for (const id of spec.order) {
-    const e = update[id] ?? previous?.stages[id];
-    if (e) stages[id] = e;
+    const e = own(update, id) ?? own(previous?.stages, id);
+    if (e) setOwn(stages, id, e);
   }
   const lock: LockFile = { quiver_lock: LOCK_VERSION, pipeline: spec.name, stages };
   const text = renderLock(lock);
@@ -312,7 +314,7 @@ export async function compareWithLock(
 ): Promise<Map<string, LockVerdict>> {
   const out = new Map<string, LockVerdict>();
   for (const id of spec.order) {
-    const e = lock.stages[id];
+    const e = own(lock.stages, id);
     const cur = planned.get(id);
     if (!cur) continue;
     if (!e) {

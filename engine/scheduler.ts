@@ -9,6 +9,7 @@
  * remote, repair of damaged cached outputs, failures and what they stop, in-memory hand-off of
  * values between stages, the last-run record. How a job runs is the runner's business.
  */
+import { own } from "../core/dict.js";
 import type { ObjectRef, Store } from "../cache/store.js";
 import type { Diagnostic } from "../core/diagnostics.js";
 import type { CacheKey, FileHashMemo } from "../core/hash.js";
@@ -272,7 +273,7 @@ async function walk(opts: RunOptions): Promise<RunResult> {
   };
 
   const previousOutputs = async (n: Node): Promise<Record<string, ObjectRef> | undefined> => {
-    const prevKey = last?.stages[n.spec.id]?.key;
+    const prevKey = own(last?.stages, n.spec.id)?.key;
     if (!prevKey) return undefined;
     return (await readStageResult(store, prevKey))?.objects;
   };

@@ -4,6 +4,7 @@
  * planned exactly as a run would — never "the latest run of a pipeline of that name", which may be
  * another checkout's (two checkouts sharing one store) or an older version of this file.
  */
+import { own } from "../core/dict.js";
 import fs from "node:fs";
 import { tableToArrowIPC } from "../core/arrow-codec.js";
 import type { ArtifactValue, PortKind } from "../core/stage.js";
@@ -154,7 +155,7 @@ export async function dag(pipeline: Pipeline, format: DagFormat, opts: ResultOpt
 }
 
 function renderDag(spec: PipelineSpec, format: DagFormat, last?: LastRun): string {
-  const status = (id: string) => last?.stages[id]?.status;
+  const status = (id: string) => own(last?.stages, id)?.status;
   switch (format) {
     case "text": {
       const lines = [`${spec.name} (${spec.order.length} stages)`];

@@ -2,6 +2,7 @@
  * The lock file around operations: rewriting `<pipeline>.lock` after a successful run, and
  * comparing a plan with it (the lock column of `status`).
  */
+import { own, setOwn } from "../core/dict.js";
 import path from "node:path";
 import type { Store } from "../cache/store.js";
 import type { CacheKey } from "../core/hash.js";
@@ -25,7 +26,7 @@ import { UsageError } from "./errors.js";
 export function keysOf(result: RunResult): Record<string, CacheKey> {
   const keys: Record<string, CacheKey> = {};
   for (const [id, o] of result.outcomes)
-    if (o.key && (o.status === "ran" || o.status === "cached")) keys[id] = o.key;
+    if (o.key && (o.status === "ran" || o.status === "cached")) setOwn(keys, id, o.key);
   return keys;
 }
 
@@ -45,13 +46,13 @@ export async function writeLockAfterRun(
   // (same key, same manifest), so skip rebuilding it from every manifest — the no-op path.
   if (
     [...result.outcomes.values()].every((o) => o.status === "cached") &&
-    spec.order.every((id) => keys[id])
+    spec.order.every((id) => own(keys, id))
   ) {
     const existing = await readLockFile(file).catch(() => undefined);
     if (
       existing &&
       Object.keys(existing.stages).length === spec.order.length &&
-      spec.order.every((id) => existing.stages[id]?.key === keys[id])
+      spec.order.every((id) => own(existing.stages, id)?.key === own(keys, id))
     ) {
       await recordLockKeys(store, existing);
       return { file, changed: false };

@@ -4,6 +4,7 @@
  * metrics (timing fields aside), or different. The recomputed results replace the cached ones (a
  * stored copy whose bytes differ is rewritten), and what is compared is read back from the store.
  */
+import { own, setOwn } from "../core/dict.js";
 import os from "node:os";
 import path from "node:path";
 import { hashString } from "../core/hash.js";
@@ -78,7 +79,7 @@ export async function verify(pipeline: Pipeline, opts: VerifyOptions = {}): Prom
         `no lock file ${displayPath(lockFile)}`,
         `'quiver run ${spec.file}' writes it; commit it with the pipeline`,
       );
-    const inLock = spec.order.filter((id) => lock.stages[id]);
+    const inLock = spec.order.filter((id) => own(lock.stages, id));
     let chosen = inLock;
     if (opts.sample !== undefined) {
       const seed = opts.seed ?? "0";
@@ -124,7 +125,7 @@ export async function verify(pipeline: Pipeline, opts: VerifyOptions = {}): Prom
     const stages: { stage: string; verdict: Verdict; detail: string }[] = [];
     for (const id of spec.order) {
       const o = result.outcomes.get(id);
-      const e = lock.stages[id];
+      const e = own(lock.stages, id);
       if (!o || !e || o.status !== "ran") continue;
       let verdict: Verdict;
       let detail: string;
@@ -240,10 +241,10 @@ function headlinesAsObject(metrics: Readonly<Record<string, number>>, port: stri
     let o = root;
     const parts = k.slice(port.length + 1).split(".");
     parts.slice(0, -1).forEach((p) => {
-      if (!isJsonObject(o[p] ?? null)) o[p] = {};
-      o = o[p] as { [k: string]: JsonValue };
+      if (!isJsonObject(own(o, p) ?? null)) setOwn(o, p, {});
+      o = own(o, p) as { [k: string]: JsonValue };
     });
-    o[parts[parts.length - 1]!] = v;
+    setOwn(o, parts[parts.length - 1]!, v);
   }
   return root;
 }
@@ -253,9 +254,13 @@ function onlyLeavesOf(shape: JsonValue, now: JsonValue | undefined): JsonValue {
   if (!isJsonObject(shape)) return now ?? null;
   const out: { [k: string]: JsonValue } = {};
   for (const k of Object.keys(shape))
-    out[k] = onlyLeavesOf(
-      shape[k]!,
-      isJsonObject(now ?? null) ? (now as { [k: string]: JsonValue })[k] : undefined,
+    setOwn(
+      out,
+      k,
+      onlyLeavesOf(
+        shape[k]!,
+        isJsonObject(now ?? null) ? own(now as { [k: string]: JsonValue }, k) : undefined,
+      ),
     );
   return out;
 }

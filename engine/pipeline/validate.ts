@@ -3,6 +3,7 @@
  * Validation never stops at the first error: it collects all of them and the caller fails once.
  */
 import path from "node:path";
+import { hasOwn, own, setOwn } from "../../core/dict.js";
 import { didYouMean, type Diagnostic, type SourceLocation } from "../../core/diagnostics.js";
 import { findCycles, topologicalOrder, type Edge } from "../graph.js";
 import { collectFiles, validate, type ParamPath } from "../../core/schema.js";
@@ -185,7 +186,7 @@ export function validatePipeline(
     }
     for (const [port, ref] of Object.entries(raw)) {
       const loc = at(["stages", id, "inputs", port]);
-      const spec = def.inputs[port];
+      const spec = own(def.inputs, port);
       if (!spec) {
         const near = didYouMean(port, Object.keys(def.inputs));
         err(
@@ -203,7 +204,7 @@ export function validatePipeline(
       const dot = ref.indexOf(".");
       const from = dot < 0 ? ref : ref.slice(0, dot);
       let fromPort = dot < 0 ? undefined : ref.slice(dot + 1);
-      const upstreamRaw = stagesRaw[from];
+      const upstreamRaw = own(stagesRaw, from);
       if (upstreamRaw === undefined) {
         const near = didYouMean(from, ids);
         err(
@@ -233,7 +234,7 @@ export function validatePipeline(
           }
         }
       }
-      const outSpec = up.outputs[fromPort];
+      const outSpec = own(up.outputs, fromPort);
       if (!outSpec) {
         const near = didYouMean(fromPort, outs);
         err(
@@ -253,12 +254,12 @@ export function validatePipeline(
         );
         continue;
       }
-      inputs[port] = { stage: from, port: fromPort, kind: spec.kind };
+      setOwn(inputs, port, { stage: from, port: fromPort, kind: spec.kind });
       consumed.add(`${from}.${fromPort}`);
       edges.push({ from, to: id, label: `${from}.${fromPort} → ${id}.${port}` });
     }
     for (const [port, pspec] of Object.entries(def.inputs)) {
-      if (!pspec.optional && !(port in inputs) && !(isRecord(raw) && port in raw))
+      if (!pspec.optional && !hasOwn(inputs, port) && !(isRecord(raw) && hasOwn(raw, port)))
         err(
           "QV_MISSING_INPUT",
           `stage "${id}" (${def.type}) needs input "${port}" (${pspec.kind}: ${pspec.description})`,
