@@ -5,7 +5,8 @@
  * another checkout's (two checkouts sharing one store) or an older version of this file.
  */
 import { own } from "../core/dict.js";
-import fs from "node:fs";
+import path from "node:path";
+import { writeFileAtomic } from "../cache/atomic.js";
 import { tableToArrowIPC } from "../core/arrow-codec.js";
 import type { ArtifactValue, PortKind } from "../core/stage.js";
 import { cellValue, type Table } from "../core/table.js";
@@ -113,18 +114,22 @@ export async function exportResult(
   const target = opts.to;
   const ext = target.toLowerCase().split(".").pop();
   const v = out.value;
+  let bytes: Uint8Array | string;
   if (v.kind === "metrics" || v.kind === "model") {
     if (ext !== "json") throw new UsageError(`${ref} is a ${v.kind}; export it as .json`);
-    fs.writeFileSync(target, JSON.stringify(v.kind === "metrics" ? v.metrics : v.model.meta, null, 2) + "\n");
+    bytes = JSON.stringify(v.kind === "metrics" ? v.metrics : v.model.meta, null, 2) + "\n";
   } else if (ext === "arrow" || ext === "feather" || ext === "ipc") {
-    fs.writeFileSync(target, await tableToArrowIPC(v.table));
+    bytes = await tableToArrowIPC(v.table);
   } else if (ext === "parquet") {
     const pq = await import("parquet-wasm/node");
     const wasmTable = pq.Table.fromIPCStream(await tableToArrowIPC(v.table, "stream"));
-    fs.writeFileSync(target, pq.writeParquet(wasmTable));
+    bytes = pq.writeParquet(wasmTable);
   } else if (ext === "csv") {
-    fs.writeFileSync(target, tableToCsv(v.table));
+    bytes = tableToCsv(v.table);
   } else throw new UsageError(`cannot export a table as ".${ext}"; use .arrow, .parquet or .csv`);
+  // A temp file beside the target, then a rename: an existing file is replaced whole or not at
+  // all (a full disk used to leave it truncated with part of the new export).
+  await writeFileAtomic(path.resolve(target), bytes, path.dirname(path.resolve(target)));
   return { file: target, output: out };
 }
 

@@ -160,4 +160,35 @@ describe("full disk", () => {
     assert.deepEqual(storeObjects(store), await roomyReference());
     noDebris(store);
   });
+
+  test("export --to FILE on a full disk: the previous FILE is untouched, nothing partial is left", async (t: TestContext) => {
+    const s = tinyStore("256k");
+    if ("skip" in s) return t.skip(s.skip);
+    const r = Rig.create({ "p.yaml": PIPELINE });
+    cleanup.push(() => r.remove());
+    assert.equal((await r.quiver("run", "p.yaml")).code, 0);
+    const target = path.join(s.dir, "events.csv");
+    const previous = "the export of last week\n".repeat(2000);
+    fs.writeFileSync(target, previous);
+    const human = capture();
+    const code = await main(
+      ["export", r.path("p.yaml"), "events.table", "--to", target],
+      human.io,
+      testRegistry,
+    );
+    assert.equal(code, 1, human.text());
+    assert.match(human.text(), /QV_DISK_FULL/);
+    assert.doesNotMatch(human.text(), STACK_FRAME);
+    assert.equal(fs.readFileSync(target, "utf8"), previous, "the previous export is intact");
+    assert.deepEqual(fs.readdirSync(s.dir), ["events.csv"], "no temp file left beside it");
+
+    // With room, the export replaces it whole.
+    execFileSync("mount", ["-o", "remount,size=16m", s.dir], { timeout: 10_000 });
+    assert.equal(
+      await main(["export", r.path("p.yaml"), "events.table", "--to", target], capture().io, testRegistry),
+      0,
+    );
+    assert.match(fs.readFileSync(target, "utf8"), /^lep1_pt,/);
+    assert.deepEqual(fs.readdirSync(s.dir), ["events.csv"]);
+  });
 });
