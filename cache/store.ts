@@ -16,6 +16,7 @@ import path from "node:path";
 import {
   hashBytes,
   hasher,
+  hashFile,
   hashJson,
   isCacheKey,
   isContentHash,
@@ -261,6 +262,49 @@ export class Store {
     if (!m) return undefined;
     for (const ref of Object.values(m.objects)) if (!(await this.hasObject(ref))) return undefined;
     return m;
+  }
+
+  /**
+   * A manifest as it travels to a remote: read and verified here, written with its checksum, so
+   * the receiver verifies what it received rather than checksumming it anew.
+   */
+  async manifestText(key: CacheKey): Promise<string | undefined> {
+    const m = await this.readManifest(key);
+    if (!m) return undefined;
+    return JSON.stringify({ ...m, integrity: manifestChecksum(m) }, null, 1);
+  }
+
+  /** A fresh temp file name in the store's tmp/ folder (for downloads that stream to disk). */
+  async tempFile(label: string): Promise<string> {
+    await fs.promises.mkdir(this.tmp, { recursive: true });
+    return path.join(this.tmp, `${label}.${process.pid}.${Math.random().toString(36).slice(2, 10)}.tmp`);
+  }
+
+  /**
+   * Moves a downloaded file into objects/ if its bytes are `ref` (hashed while streaming from
+   * disk); otherwise removes it and says what it holds instead.
+   */
+  async adoptObject(file: string, ref: ObjectRef): Promise<{ ok: true } | { ok: false; detail: string }> {
+    try {
+      const st = await fs.promises.stat(file);
+      const actual = st.size === ref.size ? await hashFile(file) : undefined;
+      if (actual !== ref.hash)
+        return {
+          ok: false,
+          detail: `expected ${ref.size} bytes hashing to ${ref.hash}, got ${st.size} bytes${actual ? ` hashing to ${actual}` : ""}`,
+        };
+      const target = this.objectPath(ref.hash);
+      await fs.promises.mkdir(path.dirname(target), { recursive: true }).catch(() => {});
+      await fs.promises.rename(file, target).catch(async (err: unknown) => {
+        // Damage where the object belongs (a folder, a file for its folder): clear it, try again.
+        if (!(await this.clearDamage(target))) throw err;
+        await fs.promises.mkdir(path.dirname(target), { recursive: true });
+        await fs.promises.rename(file, target);
+      });
+      return { ok: true };
+    } finally {
+      await fs.promises.rm(file, { force: true });
+    }
   }
 
   async writeManifest(key: CacheKey, manifest: Manifest): Promise<void> {

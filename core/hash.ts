@@ -58,7 +58,7 @@ export function hashJson(doc: unknown): CacheKey {
 }
 
 /** Streams a file through xxhash64 in 4 MiB chunks (bounded memory for large inputs). */
-async function hashFile(file: string): Promise<ContentHash> {
+export async function hashFile(file: string): Promise<ContentHash> {
   const h = ready().create64();
   const fh = await fs.promises.open(file, "r");
   try {

@@ -206,12 +206,13 @@ async function memo(
   compute: () => Promise<ArtifactValue>,
   used: CacheKey[],
 ): Promise<ArtifactValue> {
-  const memoKey = fingerprintKey({
+  const memoDoc: JsonValue = {
     memo: 1,
     format: CACHE_FORMAT,
     stage: { type: def.type, version: def.version },
     key: JSON.parse(canonicalJson(key)) as JsonValue,
-  });
+  };
+  const memoKey = fingerprintKey(memoDoc);
   used.push(memoKey);
   const m = await readManifestAs(store, memoKey, "sub-result", { complete: true });
   if (m) {
@@ -225,6 +226,8 @@ async function memo(
     objects: { value: ref },
     kinds: { value: v.kind },
     memoOf: { type: def.type, stage: job.stageId },
+    // The document the memo key hashes: what lets a remote copy be checked against its key.
+    fingerprint: memoDoc,
     createdAt: new Date().toISOString(),
   };
   await store.writeManifest(memoKey, manifest);

@@ -96,6 +96,8 @@ export interface SubResultManifest {
   readonly objects: { readonly value: ObjectRef };
   readonly kinds: { readonly value: PortKind };
   readonly memoOf: { readonly type: string; readonly stage: string };
+  /** The document the memo key hashes (absent in sub-results stored before it was recorded). */
+  readonly fingerprint?: JsonValue | undefined;
   readonly createdAt: string;
 }
 
@@ -104,6 +106,7 @@ const subResultManifest: Decoder<SubResultManifest> = d.object({
   objects: d.object({ value: objectRef }),
   kinds: d.object({ value: portKind }),
   memoOf: d.object({ type: d.string, stage: d.string }),
+  fingerprint: d.optional(d.json),
   createdAt: d.string,
 });
 

@@ -3,13 +3,14 @@
  * the lock, optionally push and write the report), or only plan them and compare with the lock.
  */
 import os from "node:os";
+import path from "node:path";
 import type { Store } from "../cache/store.js";
 import type { Diagnostic } from "../core/diagnostics.js";
 import type { CacheKey, FileHashMemo } from "../core/hash.js";
 import type { EngineEvent, EventSink, RunReason } from "../engine/events.js";
 import type { FingerprintDoc } from "../engine/fingerprint.js";
 import { readLastRun } from "../engine/history.js";
-import type { LockVerdict, PlannedStage } from "../engine/lock-file.js";
+import { lockPathFor, readLockFile, type LockVerdict, type PlannedStage } from "../engine/lock-file.js";
 import { runEventsRecord, writeRecord, type LastRun } from "../engine/records.js";
 import { createRunner, isRunnerName, runnerNames } from "../engine/runners/index.js";
 import { registerWriter, runPipeline, type RunResult, type StageOutcome } from "../engine/scheduler.js";
@@ -17,7 +18,7 @@ import { OpError, UsageError } from "./errors.js";
 import { displayPath, type Pipeline } from "./load.js";
 import { compareLock, keysOf, writeLockAfterRun } from "./lock.js";
 import { openStore, storeDir } from "./store.js";
-import type { TransferReport } from "./remote.js";
+import type { ExpectedOutputs, TransferReport } from "./remote.js";
 
 export interface PlanOptions {
   /** The store (default: $QUIVER_CACHE, else `.quiver/` next to the pipeline). */
@@ -135,6 +136,8 @@ async function runRegistered(
   // The remote-cache client is loaded only when a remote is named.
   const share = opts.remote ? await import("./remote.js") : undefined;
   const remote = share && opts.remote ? share.remoteFor(store, opts.remote) : undefined;
+  // A result read through from the remote for a key the lock pins must hold the lock's outputs.
+  const expect = remote ? await lockExpectations(spec) : undefined;
   // The run before this one, for the report's "what changed" (this run replaces the record).
   const previous = await readLastRun(store, spec.name);
   const walk = (
@@ -157,7 +160,7 @@ async function runRegistered(
       ...(opts.dataRoots ? { dataRoots: opts.dataRoots } : {}),
       ...(opts.signal ? { signal: opts.signal } : {}),
       runner: () => createRunner(executor, { jobs, ...(opts.command ? { command: opts.command } : {}) }),
-      ...(share && remote ? { remote: share.readThrough(remote, emit) } : {}),
+      ...(share && remote ? { remote: share.readThrough(remote, emit, expect) } : {}),
       recordAsLatest: opts.recordAsLatest !== false,
       ...extra,
     });
@@ -218,6 +221,12 @@ async function runRegistered(
     ...(remote ? { remote: remote.backend.display } : {}),
     ...(report ? { report } : {}),
   };
+}
+
+/** The outputs `<pipeline>.lock` records per key (none when there is no readable lock). */
+async function lockExpectations(spec: Pipeline["spec"]): Promise<ExpectedOutputs | undefined> {
+  const lock = await readLockFile(lockPathFor(path.resolve(spec.file))).catch(() => undefined);
+  return lock ? new Map(Object.values(lock.stages).map((s) => [s.key, s.outputs] as const)) : undefined;
 }
 
 /** Progress lines are many and say nothing the report shows; everything else is kept. */
