@@ -13,6 +13,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
+import { mkdirp } from "./atomic.js";
 import { heartbeat } from "./heartbeat.js";
 import * as layout from "./layout.js";
 import { acquireLock, type Release } from "./lock.js";
@@ -94,7 +95,7 @@ async function register(
     ...(use.pipeline !== undefined ? { pipeline: use.pipeline } : {}),
   };
   const write = async () => {
-    await fs.promises.mkdir(path.dirname(file), { recursive: true });
+    await mkdirp(path.dirname(file));
     await fs.promises.writeFile(file, JSON.stringify(doc));
     return heartbeat(file, (await fs.promises.stat(file)).ino, processToken(), { blocking });
   };

@@ -13,7 +13,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { isNoEntry } from "./atomic.js";
+import { isNoEntry, mkdirp } from "./atomic.js";
 import { heartbeat, StalenessWatch, STALE_MS } from "./heartbeat.js";
 import { currentOwner, ownerOf, ownerState, processToken, type Owner } from "./owner.js";
 
@@ -21,7 +21,10 @@ export type Release = () => Promise<void>;
 
 export type { Owner };
 
-/** A lock that cannot be taken or judged (a permission problem, a read-only store): says which file. */
+/**
+ * A lock that cannot be taken or judged (a permission problem, a read-only store): says which file.
+ * `code` is the errno, so callers report it as the file-system error it is.
+ */
 export class LockError extends Error {
   constructor(
     message: string,
@@ -90,7 +93,7 @@ export interface LockOptions {
 export async function acquireLock(file: string, opts: LockOptions = {}): Promise<Release> {
   const watch = new StalenessWatch(opts.staleMs ?? STALE_MS);
   const dir = path.dirname(file);
-  await fs.promises.mkdir(dir, { recursive: true });
+  await mkdirp(dir);
   await sweepLockJunk(dir);
   let delay = 20;
   let told = false;

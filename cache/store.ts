@@ -25,7 +25,7 @@ import {
 } from "../core/hash.js";
 import { isJsonObject, type JsonObject } from "../core/json.js";
 import { activeUses, holdForMaintenance, registerUse, type StoreUse } from "./activity.js";
-import { isNoEntry, writeFileAtomic } from "./atomic.js";
+import { isNoEntry, mkdirp, writeFileAtomic } from "./atomic.js";
 import * as layout from "./layout.js";
 import { acquireLock, removeAbandonedLocks, type Owner, type Release } from "./lock.js";
 import {
@@ -276,7 +276,7 @@ export class Store {
 
   /** A fresh temp file name in the store's tmp/ folder (for downloads that stream to disk). */
   async tempFile(label: string): Promise<string> {
-    await fs.promises.mkdir(this.tmp, { recursive: true });
+    await mkdirp(this.tmp);
     return path.join(this.tmp, `${label}.${process.pid}.${Math.random().toString(36).slice(2, 10)}.tmp`);
   }
 
@@ -294,11 +294,11 @@ export class Store {
           detail: `expected ${ref.size} bytes hashing to ${ref.hash}, got ${st.size} bytes${actual ? ` hashing to ${actual}` : ""}`,
         };
       const target = this.objectPath(ref.hash);
-      await fs.promises.mkdir(path.dirname(target), { recursive: true }).catch(() => {});
+      await mkdirp(path.dirname(target)).catch(() => {});
       await fs.promises.rename(file, target).catch(async (err: unknown) => {
         // Damage where the object belongs (a folder, a file for its folder): clear it, try again.
         if (!(await this.clearDamage(target))) throw err;
-        await fs.promises.mkdir(path.dirname(target), { recursive: true });
+        await mkdirp(path.dirname(target));
         await fs.promises.rename(file, target);
       });
       return { ok: true };

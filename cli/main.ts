@@ -267,13 +267,13 @@ export async function main(argv: string[], io: Io = defaultIo(), registry?: Regi
     const e = err as { code?: string; path?: string; message?: string };
     if (e.code === "ENOSPC" || e.code === "EDQUOT") {
       io.err(
-        `error QV_DISK_FULL: no space left while writing ${e.path ?? "to the store"}; nothing partial was kept\n  hint: free space or move the store with --cache-dir, then run again`,
+        `error QV_DISK_FULL: no space (or no free inodes) left while writing ${e.path ?? "to the store"}; nothing partial was kept\n  hint: free space or move the store with --cache-dir, then run again`,
       );
       return 1;
     }
-    if (e.code === "EACCES" || e.code === "EROFS") {
+    if (e.code === "EACCES" || e.code === "EPERM" || e.code === "EROFS") {
       io.err(
-        `error QV_STORE_ACCESS: cannot write ${e.path ?? "the store"} (${e.code})\n  hint: use --cache-dir to put the store somewhere writable`,
+        `error QV_STORE_ACCESS: cannot use ${e.path ?? "the store"} (${e.code})\n  hint: give your user read and write access to it (chmod u+rwX) or remove it, or use --cache-dir to put the store somewhere writable`,
       );
       return 1;
     }

@@ -431,8 +431,10 @@ export type StageFailure =
       readonly length?: number | undefined;
       readonly data?: { readonly file?: string; readonly row?: number; readonly column?: string } | undefined;
     }
-  /** The store's disk (or quota) is full while saving results. */
+  /** The store's disk (or quota, or its inodes) is full while saving results. */
   | { readonly kind: "disk-full"; readonly errno: string }
+  /** A file or folder of the store cannot be read or written (permissions, a read-only mount). */
+  | { readonly kind: "store-access"; readonly errno: string; readonly path: string }
   /** Any other exception: a bug in Quiver or in the stage. */
   | { readonly kind: "bug"; readonly message: string; readonly stack?: string | undefined }
   /** The job never reported: its process died, was killed or cancelled; `detail` says how. */
@@ -452,6 +454,7 @@ const failureDecoders: { readonly [K in StageFailure["kind"]]: Decoder<StageFail
     ),
   }),
   "disk-full": d.object({ kind: d.literal("disk-full"), errno: d.string }),
+  "store-access": d.object({ kind: d.literal("store-access"), errno: d.string, path: d.string }),
   bug: d.object({ kind: d.literal("bug"), message: d.string, stack: d.optional(d.string) }),
   lost: d.object({ kind: d.literal("lost"), code: d.string, detail: d.string }),
 };
