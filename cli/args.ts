@@ -32,6 +32,7 @@ export const pipelineOpts = {
   set: { type: "string", multiple: true },
   params: { type: "string" },
   "data-root": { type: "string", multiple: true },
+  "allow-data-roots": { type: "boolean" },
 } as const;
 
 export function intOpt(v: string | undefined, name: string, dflt: number): number {

@@ -14,7 +14,12 @@ export async function cmdDag(argv: string[], registry: Registry, io: Io): Promis
   const format = values.format ?? "text";
   if (format !== "text" && format !== "mermaid" && format !== "dot")
     throw new UsageError(`--format must be text, mermaid or dot, got "${format}"`);
-  const pipeline = loadPipeline(file, registry, { set: values.set }, io);
+  const pipeline = loadPipeline(
+    file,
+    registry,
+    { set: values.set, "allow-data-roots": values["allow-data-roots"] },
+    io,
+  );
   io.out(
     await dag(pipeline, format, {
       ...(values["cache-dir"] !== undefined ? { cacheDir: values["cache-dir"] } : {}),

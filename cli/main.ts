@@ -54,6 +54,8 @@ examples:
                       parallelism across cores); same as --executor subprocess
   --executor NAME     where stages run: in-process (default) or subprocess
   --data-root DIR     allow reading data files under DIR (repeatable)
+  --allow-data-roots  accept the pipeline's data_roots even where they reach your home folder,
+                      a hidden folder in it or system folders (an error without it)
   --cache-dir DIR     the store (default: .quiver/ next to the pipeline, or $QUIVER_CACHE)
   --rehash            read and hash every input file again instead of trusting the memo of
                       file hashes (size, mtime, ctime, inode): for a file rewritten with its
@@ -136,7 +138,7 @@ example:
   --jobs N, -j N          points running at once (default: number of cores)
   --dry-run, -n           print the plan only
   --isolate, --executor NAME   where stages run, as for run
-  --set, --params, --cache-dir, --data-root, --json   as for run
+  --set, --params, --cache-dir, --data-root, --allow-data-roots, --json   as for run
 
 Prints the plan first (per point: stages cached and to run; the stages points share, which run
 once; an estimated time from recorded durations), then a metrics table, with mean ± std over

@@ -51,6 +51,8 @@ export interface SweepOptions {
   /** Points running at once (default: the number of cores). */
   readonly jobs?: number;
   readonly dataRoots?: readonly string[];
+  /** Accept `data_roots:` reaching home or system folders (`--allow-data-roots`). */
+  readonly allowDataRoots?: boolean;
   readonly executor?: string;
   readonly command?: readonly string[];
   /** Warnings of the store. */
@@ -123,7 +125,9 @@ export async function planSweep(file: string, opts: SweepOptions): Promise<Sweep
       return {
         index,
         values,
-        pipeline: validateParsed(parsed, opts.registry, { ...(paramsFile ? { paramsFile } : {}), set }),
+        pipeline: validateParsed(parsed, opts.registry, { ...(paramsFile ? { paramsFile } : {}), set }, [], {
+          allowDataRoots: opts.allowDataRoots === true,
+        }),
       };
     } catch (err) {
       if (err instanceof PipelineError) throw new SweepPointError(pointLabel(values), err);
