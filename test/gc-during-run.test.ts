@@ -89,7 +89,13 @@ describe("gc and clean during a run", () => {
     const release = await store.holdForMaintenance();
     const child = r.spawn("run", "p.yaml", "--force", "src");
     const done = waitFor(child);
-    await new Promise((res) => setTimeout(res, 1500));
+    // Wait until the run says it waits (a loaded machine may take seconds to start it at all).
+    let said = "";
+    child.stderr?.on("data", (d: Buffer) => (said += d.toString()));
+    const t0 = Date.now();
+    while (!said.includes("QV_STORE_WAIT") && child.exitCode === null && Date.now() - t0 < 30_000)
+      await new Promise((res) => setTimeout(res, 25));
+    await new Promise((res) => setTimeout(res, 300));
     assert.equal(child.exitCode, null, "the run waits while gc holds the store");
     await release();
     const res = await done;
