@@ -5,6 +5,7 @@
  * A glob (`data/*.root`) stands for the files it matches now, each confined and hashed like a
  * plain path: a new matching file changes the stage's key, and `status` names it.
  */
+import { setOwn } from "../core/dict.js";
 import fs from "node:fs";
 import path from "node:path";
 import type { Diagnostic } from "../core/diagnostics.js";
@@ -176,7 +177,7 @@ export async function stageFiles(
         });
         continue;
       }
-      globs[f.file] = glob.files;
+      setOwn(globs, f.file, glob.files);
     }
     for (const file of glob ? glob.files : [f.file]) {
       const r = resolveConfined(file, pipeline.dir, [...pipeline.dataRoots, ...extraRoots]);
@@ -190,8 +191,8 @@ export async function stageFiles(
         });
         continue;
       }
-      files[file] = r.abs;
-      fileHashes[file.split("\\").join("/")] = (await memo.hash(r.abs)).hash;
+      setOwn(files, file, r.abs);
+      setOwn(fileHashes, file.split("\\").join("/"), (await memo.hash(r.abs)).hash);
     }
   }
   return diagnostics.length ? { ok: false, diagnostics } : { ok: true, files, fileHashes, globs };

@@ -3,6 +3,7 @@
  * holds its result, and otherwise why it must run. A function of the fingerprint and what the
  * store (and, read through, a remote) holds; it runs nothing and schedules nothing.
  */
+import { own } from "../core/dict.js";
 import type { ObjectRef, Store } from "../cache/store.js";
 import type { CacheKey, ContentHash } from "../core/hash.js";
 import type { JsonValue } from "../core/json.js";
@@ -112,7 +113,7 @@ export async function planWithUnknownInputs(
   environment: () => Promise<JsonValue | undefined>,
   ctx: PlanContext,
 ): Promise<RunReason[]> {
-  const prevKey = ctx.last?.stages[s.id]?.key;
+  const prevKey = own(ctx.last?.stages, s.id)?.key;
   const prev = prevKey ? await readStageResult(ctx.store, prevKey) : undefined;
   if (!prev) return [{ kind: "first-run" }];
   let env: JsonValue | undefined;

@@ -8,6 +8,7 @@
  * Readers import their parsers inside `read`: they pull in wasm (parquet-wasm, h5wasm) and
  * apache-arrow, which planning must not pay for.
  */
+import { own, setOwn } from "../core/dict.js";
 import { didYouMean } from "../core/diagnostics.js";
 import type { JsonObject } from "../core/json.js";
 import { p, validate, type Infer, type Schema, type SchemaSpec } from "../core/schema.js";
@@ -252,18 +253,19 @@ export function makeLoadStage(readers: TableReaders) {
       const missingBefore: Record<string, number> = {};
       for (const [name, c] of out.columns) {
         const m = combine.missingCount(c);
-        if (m > 0) missingBefore[name] = m;
+        if (m > 0) setOwn(missingBefore, name, m);
       }
       const filled: Record<string, number> = {};
       if (prm.fill !== undefined) {
         const fill = prm.fill;
         const cols = new Map(out.columns);
         for (const [name, c] of out.columns) {
-          const value = typeof fill === "number" ? (c.type === "float64" ? fill : undefined) : fill[name];
+          const value =
+            typeof fill === "number" ? (c.type === "float64" ? fill : undefined) : own(fill, name);
           if (value === undefined) continue;
           const r = combine.fillColumn(name, c, value);
           cols.set(name, r.column);
-          if (r.filled) filled[name] = r.filled;
+          if (r.filled) setOwn(filled, name, r.filled);
         }
         out = { numRows: out.numRows, columns: cols };
       }
