@@ -4,10 +4,11 @@
  */
 import { defineStage, metrics, StageError, table, type ParamProblem } from "../core/stage.js";
 import { p } from "../core/schema.js";
-import { numericValues, type Column, type Table } from "../core/table.js";
+import { numericValues, withLineage, type Column, type Table } from "../core/table.js";
 import { requireColumn } from "./lib/columns.js";
 import { fitMinMax, fitStandard, transformMinMax, transformStandard } from "./lib/scalers.js";
-import { parseScaler, scalerMetrics, type FittedScaler } from "./lib/scaler-artifact.js";
+import { parseScaler, scalerMetrics, scalerSteps, type FittedScaler } from "./lib/scaler-artifact.js";
+import { chainAfter } from "./lib/lineage.js";
 
 // The label, the event weight and the training weight reweight writes are never features to scale.
 const DEFAULT_EXCLUDE = ["label", "weight", "training_weight"];
@@ -35,7 +36,8 @@ const params = p.object({
 
 export const scaleStage = defineStage({
   type: "scale",
-  version: 2,
+  // 3: scaled columns carry their lineage (a step per column, part of the table's bytes).
+  version: 3,
   description: "Standard or min-max scaling of numeric columns, fitted on one table and applied to another",
   inputs: {
     fit: {
@@ -91,7 +93,7 @@ export const scaleStage = defineStage({
       });
     return problems;
   },
-  run(ctx) {
+  async run(ctx) {
     const pr = ctx.params;
     const hasFit = ctx.inputs.has("fit");
     const hasScaler = ctx.inputs.has("scaler");
@@ -121,8 +123,8 @@ export const scaleStage = defineStage({
         "with a `scaler` input, connect the table to transform as `apply`",
       );
 
-    const scaled = applyScaler(target, fitted, ctx.inputs.has("apply") ? "apply table" : "fit table");
-    return Promise.resolve({
+    const scaled = await applyScaler(target, fitted, ctx.inputs.has("apply") ? "apply table" : "fit table");
+    return {
       outputs: { table: table(scaled), scaler: metrics(scalerMetrics(fitted)) },
       summary: {
         method: fitted.method,
@@ -130,7 +132,7 @@ export const scaleStage = defineStage({
         rows: scaled.numRows,
         ...(fitted.method === "minmax" ? { range: [fitted.lo, fitted.hi] } : {}),
       },
-    });
+    };
   },
 });
 
@@ -213,8 +215,10 @@ function chooseColumns(
   return chosen;
 }
 
-function applyScaler(t: Table, s: FittedScaler, what: string): Table {
+/** The transformed table; each scaled column gets the scaler's step for it appended to its lineage. */
+export async function applyScaler(t: Table, s: FittedScaler, what: string): Promise<Table> {
   const out = new Map<string, Column>(t.columns);
+  const steps = await scalerSteps(s);
   const source = (name: string): Float64Array => {
     const col = requireColumn(t, name, { what });
     if (col.type === "dict")
@@ -226,14 +230,19 @@ function applyScaler(t: Table, s: FittedScaler, what: string): Table {
   switch (s.method) {
     case "standard":
       for (const c of s.columns)
-        out.set(c.name, { type: "float64", values: transformStandard(source(c.name), c) });
+        out.set(c.name, rewritten(t, c.name, transformStandard(source(c.name), c), steps.get(c.name)!));
       break;
     case "minmax": {
       const clip = s.clip ? { lo: s.lo, hi: s.hi } : undefined;
       for (const c of s.columns)
-        out.set(c.name, { type: "float64", values: transformMinMax(source(c.name), c, clip) });
+        out.set(c.name, rewritten(t, c.name, transformMinMax(source(c.name), c, clip), steps.get(c.name)!));
       break;
     }
   }
   return { numRows: t.numRows, columns: out };
+}
+
+/** New float64 values for column `name` of `t`, with `step` appended to its lineage. */
+function rewritten(t: Table, name: string, values: Float64Array, step: string): Column {
+  return withLineage({ type: "float64", values }, chainAfter(t, name, step));
 }

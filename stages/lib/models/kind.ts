@@ -10,7 +10,8 @@
 import type { JsonObject, JsonValue } from "../../../core/json.js";
 import type { Schema } from "../../../core/schema.js";
 import type { ParamProblem } from "../../../core/stage.js";
-import type { Table } from "../../../core/table.js";
+import type { Lineage, Table } from "../../../core/table.js";
+import type { FittedScaler } from "../scaler-artifact.js";
 import type { BackendChoice } from "../nn/backend.js";
 import type { LabeledData } from "../labeled.js";
 import type { TrainerChoice } from "../nn/wasm-spec.js";
@@ -83,6 +84,12 @@ export interface StoredModel {
   /** The kind's own part of the envelope. */
   readonly meta: JsonObject;
   readonly blobs: Readonly<Record<string, Uint8Array>>;
+  /** The lineage of each feature it was trained on (stages/lib/lineage.ts); null before lineage existed. */
+  readonly lineage: Readonly<Record<string, Lineage>> | null;
+  /** The scalers applied to raw features before the kind scores them (empty: none). */
+  readonly preprocess: readonly FittedScaler[];
+  /** {rows, hash} of the training rows, when the envelope records them. */
+  readonly trainingData: JsonObject | null;
 }
 
 /** Options for scoring: the tfjs backend (for tfjs-trained networks) and threads. */
