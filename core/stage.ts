@@ -77,6 +77,31 @@ export interface StageResult {
   readonly summary?: JsonObject;
 }
 
+/** Where an exported output came from; exporters write it into the file (ONNX metadata, JSON header). */
+export interface ExportProvenance {
+  readonly pipeline: string;
+  readonly stage: string;
+  readonly port: string;
+  /** The cache key of the stage run that produced the output. */
+  readonly cacheKey: string;
+  readonly quiverVersion: string;
+}
+
+export interface ExportRequest {
+  /** The target file's extension, lower case, without the dot: "onnx", "json". */
+  readonly format: string;
+  readonly provenance: ExportProvenance;
+  /** Numeric format options from the command line (e.g. `opset`). */
+  readonly options: Readonly<Record<string, number>>;
+}
+
+/** How one output leaves Quiver in formats other tools read (e.g. a model as ONNX). */
+export interface OutputExporter {
+  /** The file extensions it writes, without the dot. */
+  readonly formats: readonly string[];
+  write(value: ArtifactValue, req: ExportRequest): Promise<Uint8Array>;
+}
+
 /** A parameter-level problem found before running (beyond the schema), e.g. an expression that does not parse. */
 export interface ParamProblem {
   readonly path: ParamPath;
@@ -113,6 +138,11 @@ export interface StageDefinition<P> {
    */
   environment?(params: P): Promise<JsonValue>;
   run(ctx: StageContext<P>): Promise<StageResult>;
+  /**
+   * Exporters of outputs, by port, for `quiver export`: only the stage knows what its artifacts
+   * hold (a model's kinds). Outputs without one are exported in their stored form.
+   */
+  readonly exporters?: Readonly<Record<string, OutputExporter>>;
 }
 
 /** The registry stores definitions with their param type erased (methods are bivariant). */

@@ -45,6 +45,7 @@ import { ownBuffer } from "./lib/nn/network.js";
 import { concatParts, constantColumn } from "./lib/io/combine.js";
 import { tableFromArrowIPC, tableToArrowIPC } from "../core/arrow-codec.js";
 import { modelPreparation } from "./lib/models/preparation.js";
+import { modelExporter } from "./lib/models/exporter.js";
 import { chainMetrics } from "./lib/preprocess.js";
 
 function paramsOf(kinds: ModelKinds) {
@@ -141,6 +142,7 @@ export function makeKfoldStage(kinds: ModelKinds) {
     check: (pr) => [...checkTrainingParams(kinds, pr), ...checkSampling(pr, true)],
     fingerprintParams: samplingFingerprint,
     environment: (pr) => Promise.resolve(trainingEnvironment(kinds, pr)),
+    exporters: { models: modelExporter(kinds) },
     async run(ctx) {
       const pr = ctx.params;
       const kind = kindNamed(kinds, pr.model.kind);

@@ -10,6 +10,7 @@ import { defaultModelKinds, kindNamed, type ModelKinds } from "./lib/models/inde
 import { checkTrainingParams, trainingEnvironment, trainingFields } from "./lib/models/training.js";
 import { labeledData, labeledDataHash } from "./lib/labeled.js";
 import { modelPreparation } from "./lib/models/preparation.js";
+import { modelExporter } from "./lib/models/exporter.js";
 
 export function makeTrainStage(kinds: ModelKinds) {
   const params = p.object({
@@ -62,6 +63,7 @@ export function makeTrainStage(kinds: ModelKinds) {
       return problems;
     },
     environment: (pr) => Promise.resolve(trainingEnvironment(kinds, pr)),
+    exporters: { model: modelExporter(kinds) },
     async run(ctx) {
       const pr = ctx.params;
       const kind = kindNamed(kinds, pr.model.kind);

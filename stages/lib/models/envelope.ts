@@ -12,7 +12,7 @@
  */
 import type { JsonObject, JsonValue } from "../../../core/json.js";
 import { isJsonObject } from "../../../core/json.js";
-import { StageError, type ModelArtifact } from "../../../core/stage.js";
+import { StageError, type ExportProvenance, type ModelArtifact } from "../../../core/stage.js";
 import type { Table } from "../../../core/table.js";
 import { featureColumns } from "../columns.js";
 import type { LabeledData } from "../labeled.js";
@@ -215,11 +215,16 @@ export async function describeModel(kinds: ModelKinds, m: ModelArtifact): Promis
 }
 
 /**
- * The whole model as one portable JSON document: {format, version, kind, features, label,
- * output: "probability of class 1", model: the kind's export; for kfold: folds: [...], the mean
- * of their probabilities}. A kind without an `export` hook cannot be exported.
+ * The whole model as one portable JSON document (schema in docs/models.md): {format, version: 2,
+ * features, label, input, output, provenance?, then for one model: kind, preprocess, lineage,
+ * training_data, model (the kind's export); for kfold: combine, folds: [{kind, preprocess,
+ * lineage, training_data, model}]}. A kind without an `export` hook cannot be exported.
  */
-export async function exportModel(kinds: ModelKinds, m: ModelArtifact): Promise<JsonObject> {
+export async function exportModel(
+  kinds: ModelKinds,
+  m: ModelArtifact,
+  provenance?: ExportProvenance,
+): Promise<JsonObject> {
   const folds = foldModels(m).map(readModel);
   const models: JsonObject[] = [];
   for (const stored of folds) {
@@ -231,15 +236,25 @@ export async function exportModel(kinds: ModelKinds, m: ModelArtifact): Promise<
           .map((k) => k.name)
           .join(", ")}`,
       });
-    models.push({ kind: stored.kind, model: await kind.export(stored) });
+    models.push({
+      kind: stored.kind,
+      preprocess: stored.preprocess.length > 0 ? chainMetrics(stored.preprocess) : null,
+      lineage: stored.lineage
+        ? Object.fromEntries(Object.entries(stored.lineage).map(([f, c]) => [f, [...c]]))
+        : null,
+      training_data: stored.trainingData,
+      model: await kind.export(stored),
+    });
   }
   const first = folds[0]!;
-  const header = {
+  const header: JsonObject = {
     format: PORTABLE_FORMAT,
-    version: 1,
+    version: 2,
     features: [...first.features],
     label: first.label,
+    input: "raw feature values in the order of `features` (the model's preprocessing comes first)",
     output: "probability of class 1",
+    ...(provenance ? { provenance: { ...provenance } } : {}),
   };
   return models.length === 1
     ? { ...header, ...models[0]! }

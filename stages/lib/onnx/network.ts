@@ -1,0 +1,179 @@
+/**
+ * A dense network as ONNX nodes, from its portable form (stages/lib/nn/portable.ts
+ * `exportNetwork`): the network's own input standardisation (Sub, Div), then each dense layer as
+ * Gemm with its activation, the output unit's Sigmoid last.
+ *
+ * Inference only: dropout is the identity and is left out; batch normalisation is an affine map
+ * per unit, folded into the preceding dense layer when that layer is linear (its output is what
+ * the batch norm reads), and otherwise into the following dense layer (after a non-linearity the
+ * preceding one cannot absorb it). Folding is done in float64 from the float32 weights and then
+ * rounded once to float32.
+ */
+import type { JsonObject, JsonValue } from "../../../core/json.js";
+import type { OnnxGraph } from "./graph.js";
+
+interface Dense {
+  /** [inputs][units], Keras layout. */
+  kernel: Float64Array;
+  inputs: number;
+  units: number;
+  bias: Float64Array;
+  activation: string;
+}
+
+/** y = scale·x + shift per unit (batch normalisation at inference). */
+interface Affine {
+  scale: Float64Array;
+  shift: Float64Array;
+}
+
+function numbers(v: JsonValue | undefined, what: string): Float64Array {
+  if (!Array.isArray(v) || !v.every((x) => typeof x === "number"))
+    throw new Error(`network export: ${what} is not a list of numbers`);
+  return Float64Array.from(v as number[]);
+}
+
+function denseOf(l: JsonObject): Dense {
+  const rows = l.kernel;
+  if (!Array.isArray(rows) || rows.length === 0) throw new Error("network export: a kernel is empty");
+  const inputs = rows.length;
+  const units = (rows[0] as number[]).length;
+  const kernel = new Float64Array(inputs * units);
+  rows.forEach((r, i) => kernel.set(numbers(r, "a kernel row"), i * units));
+  return { kernel, inputs, units, bias: numbers(l.bias, "a bias"), activation: String(l.activation) };
+}
+
+function affineOf(l: JsonObject): Affine {
+  const gamma = numbers(l.gamma, "gamma");
+  const beta = numbers(l.beta, "beta");
+  const mean = numbers(l.moving_mean, "moving_mean");
+  const variance = numbers(l.moving_variance, "moving_variance");
+  const eps = Number(l.epsilon);
+  const scale = new Float64Array(gamma.length);
+  const shift = new Float64Array(gamma.length);
+  for (let j = 0; j < gamma.length; j++) {
+    scale[j] = gamma[j]! / Math.sqrt(variance[j]! + eps);
+    shift[j] = beta[j]! - mean[j]! * scale[j]!;
+  }
+  return { scale, shift };
+}
+
+/** Dense then affine: W'[i][j] = W[i][j]·s[j], b'[j] = b[j]·s[j] + c[j]. */
+function foldAfter(d: Dense, a: Affine): void {
+  for (let i = 0; i < d.inputs; i++)
+    for (let j = 0; j < d.units; j++) d.kernel[i * d.units + j] = d.kernel[i * d.units + j]! * a.scale[j]!;
+  for (let j = 0; j < d.units; j++) d.bias[j] = d.bias[j]! * a.scale[j]! + a.shift[j]!;
+}
+
+/** Affine then dense: W'[i][j] = s[i]·W[i][j], b'[j] = b[j] + Σᵢ c[i]·W[i][j]. */
+function foldBefore(a: Affine, d: Dense): void {
+  for (let j = 0; j < d.units; j++) {
+    let extra = 0;
+    for (let i = 0; i < d.inputs; i++) extra += a.shift[i]! * d.kernel[i * d.units + j]!;
+    d.bias[j] = d.bias[j]! + extra;
+  }
+  for (let i = 0; i < d.inputs; i++)
+    for (let j = 0; j < d.units; j++) d.kernel[i * d.units + j] = a.scale[i]! * d.kernel[i * d.units + j]!;
+}
+
+/** The activations ONNX (opset ≥ 13) expresses with their Keras/tfjs definitions. */
+export const ONNX_ACTIVATIONS = [
+  "relu",
+  "sigmoid",
+  "tanh",
+  "linear",
+  "elu",
+  "selu",
+  "softplus",
+  "swish",
+  "gelu",
+];
+
+function activate(g: OnnxGraph, x: string, activation: string): string {
+  switch (activation) {
+    case "linear":
+      return x;
+    case "relu":
+      return g.node("Relu", [x]);
+    case "sigmoid":
+      return g.node("Sigmoid", [x]);
+    case "tanh":
+      return g.node("Tanh", [x]);
+    case "elu":
+      return g.node("Elu", [x], { alpha: { f: 1 } });
+    case "selu":
+      // ONNX's default alpha and gamma are Keras's constants.
+      return g.node("Selu", [x]);
+    case "softplus":
+      return g.node("Softplus", [x]);
+    case "swish":
+      return g.node("Mul", [x, g.node("Sigmoid", [x])]);
+    case "gelu": {
+      // x·½(1 + erf(x/√2)), the exact form Keras and tfjs use.
+      const erf = g.node("Erf", [g.node("Div", [x, g.constant("sqrt2", [], [Math.SQRT2])])]);
+      const cdf = g.node("Mul", [
+        g.node("Add", [erf, g.constant("one", [], [1])]),
+        g.constant("half", [], [0.5]),
+      ]);
+      return g.node("Mul", [x, cdf]);
+    }
+    default:
+      throw new Error(`network export: activation "${activation}" has no ONNX form`);
+  }
+}
+
+/**
+ * Nodes for the network `doc` ({normalization, layers}) reading `input` ([N, inputs] float32);
+ * returns the probability tensor [N, 1].
+ */
+export function networkNodes(g: OnnxGraph, input: string, doc: JsonObject, prefix: string): string {
+  const layers = doc.layers;
+  if (!Array.isArray(layers)) throw new Error("network export: no layers");
+  // Fold batch norms first: a list of dense layers only.
+  const dense: Dense[] = [];
+  let pending: Affine | undefined;
+  for (const raw of layers) {
+    const l = raw as JsonObject;
+    switch (l.type) {
+      case "dropout":
+        break;
+      case "batchnorm": {
+        const a = affineOf(l);
+        const prev = dense[dense.length - 1];
+        if (pending === undefined && prev && prev.activation === "linear") foldAfter(prev, a);
+        else if (pending) {
+          // Two affine maps in a row: compose them.
+          for (let j = 0; j < a.scale.length; j++) {
+            pending.shift[j] = pending.shift[j]! * a.scale[j]! + a.shift[j]!;
+            pending.scale[j] = pending.scale[j]! * a.scale[j]!;
+          }
+        } else pending = a;
+        break;
+      }
+      case "dense": {
+        const d = denseOf(l);
+        if (pending) foldBefore(pending, d);
+        pending = undefined;
+        dense.push(d);
+        break;
+      }
+      default:
+        throw new Error(`network export: unknown layer type ${JSON.stringify(l.type)}`);
+    }
+  }
+  if (pending) throw new Error("network export: a batch norm follows the output unit");
+  let x = input;
+  const norm = doc.normalization;
+  if (norm && typeof norm === "object" && !Array.isArray(norm)) {
+    const mean = numbers(norm.mean, "the normalisation mean");
+    const std = numbers(norm.std, "the normalisation std");
+    x = g.node("Sub", [x, g.constant(`${prefix}norm_mean`, [mean.length], mean)]);
+    x = g.node("Div", [x, g.constant(`${prefix}norm_std`, [std.length], std)]);
+  }
+  dense.forEach((d, k) => {
+    const w = g.constant(`${prefix}dense${k}_kernel`, [d.inputs, d.units], d.kernel);
+    const b = g.constant(`${prefix}dense${k}_bias`, [d.units], d.bias);
+    x = activate(g, g.node("Gemm", [x, w, b]), d.activation);
+  });
+  return x;
+}
