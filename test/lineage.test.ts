@@ -323,29 +323,42 @@ void describe("models that carry their scaler (preprocess)", () => {
     assert.equal(e.code, "QV_FEATURE_LINEAGE");
   });
 
-  void test("a scale stage reads back a metrics artifact holding a chain of scalers", async () => {
+  void test("a chain: scale with `previous` hands on both scalers; reusing it applies both; a model carries it", async () => {
     const t = raw();
     const first = await scaled(t);
     const second = await runStage(scaleStage, {
       params: { method: "minmax", columns: ["x0"] },
-      inputs: { fit: tableValue(first.table) },
+      inputs: { fit: tableValue(first.table), previous: first.scaler },
     });
-    const chain = {
-      method: "chain",
-      steps: [
-        (first.scaler as { metrics: object }).metrics,
-        (second.outputs.scaler as { metrics: object }).metrics,
-      ],
-    };
+    const chain = second.outputs.scaler as unknown as { metrics: { method: string; steps: unknown[] } };
+    assert.equal(chain.metrics.method, "chain");
+    assert.equal(chain.metrics.steps.length, 2);
+    // Reused on another table: both steps, the same lineage as the fitted path.
+    const reuse = tableOut(
+      await runStage(scaleStage, { inputs: { scaler: second.outputs.scaler!, apply: tableValue(t) } }),
+    );
+    assert.deepEqual(lineage(reuse, "x0"), lineage(tableOut(second), "x0"));
+    assert.deepEqual(
+      (reuse.columns.get("x0") as { values: Float64Array }).values,
+      (tableOut(second).columns.get("x0") as { values: Float64Array }).values,
+    );
     const tr = await runStage(trainStage, {
       params: { features: ["x0", "x1", "x2"], model: gbt },
-      inputs: { train: tableValue(t), preprocess: metricsValue(chain as never) },
+      inputs: { train: tableValue(t), preprocess: second.outputs.scaler! },
     });
     const direct = await runStage(trainStage, {
       params: { features: ["x0", "x1", "x2"], model: gbt },
       inputs: { train: tableValue(tableOut(second)) },
     });
     assert.deepEqual(tr.outputs.history, direct.outputs.history);
+    // `previous` must be the scaler that made the fit table.
+    const wrong = await stageError(
+      runStage(scaleStage, {
+        params: { method: "minmax", columns: ["x0"] },
+        inputs: { fit: tableValue(t), previous: first.scaler },
+      }),
+    );
+    assert.equal(wrong.code, "QV_FEATURE_LINEAGE");
   });
 });
 
