@@ -12,7 +12,7 @@ import path from "node:path";
 import fc from "fast-check";
 import ort from "onnxruntime-node";
 import { table as tableValue, type ArtifactValue, type ModelArtifact } from "../core/stage.js";
-import { makeTable, type Table } from "../core/table.js";
+import { lineageOf, makeTable, withLineage, type Table } from "../core/table.js";
 import { scaleStage } from "../stages/scale.js";
 import { trainStage } from "../stages/train.js";
 import { kfoldStage } from "../stages/kfold.js";

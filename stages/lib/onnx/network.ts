@@ -4,10 +4,12 @@
  * Gemm with its activation, the output unit's Sigmoid last.
  *
  * Inference only: dropout is the identity and is left out; batch normalisation is an affine map
- * per unit, folded into the preceding dense layer when that layer is linear (its output is what
- * the batch norm reads), and otherwise into the following dense layer (after a non-linearity the
- * preceding one cannot absorb it). Folding is done in float64 from the float32 weights and then
- * rounded once to float32.
+ * per unit, (x − mean)·scale + beta, folded into the preceding dense layer when that layer is
+ * linear (its output is what the batch norm reads), and otherwise into the following dense layer
+ * (after a non-linearity the preceding one cannot absorb it): its kernel takes the scale and its
+ * bias the shift, and the mean is subtracted by a Sub node before it — subtracting first, as the
+ * batch norm does, keeps float32 from cancelling a large mean against a large product. Folding is
+ * done in float64 from the float32 weights and rounded once to float32.
  */
 import type { JsonObject, JsonValue } from "../../../core/json.js";
 import type { OnnxGraph } from "./graph.js";
@@ -19,12 +21,15 @@ interface Dense {
   units: number;
   bias: Float64Array;
   activation: string;
+  /** Subtracted from the input before the Gemm (a folded batch norm's mean), if any. */
+  inputMean?: Float64Array;
 }
 
-/** y = scale·x + shift per unit (batch normalisation at inference). */
+/** y = (x − mean)·scale + beta per unit (batch normalisation at inference). */
 interface Affine {
+  mean: Float64Array;
   scale: Float64Array;
-  shift: Float64Array;
+  beta: Float64Array;
 }
 
 function numbers(v: JsonValue | undefined, what: string): Float64Array {
@@ -50,30 +55,27 @@ function affineOf(l: JsonObject): Affine {
   const variance = numbers(l.moving_variance, "moving_variance");
   const eps = Number(l.epsilon);
   const scale = new Float64Array(gamma.length);
-  const shift = new Float64Array(gamma.length);
-  for (let j = 0; j < gamma.length; j++) {
-    scale[j] = gamma[j]! / Math.sqrt(variance[j]! + eps);
-    shift[j] = beta[j]! - mean[j]! * scale[j]!;
-  }
-  return { scale, shift };
+  for (let j = 0; j < gamma.length; j++) scale[j] = gamma[j]! / Math.sqrt(variance[j]! + eps);
+  return { mean, scale, beta };
 }
 
-/** Dense then affine: W'[i][j] = W[i][j]·s[j], b'[j] = b[j]·s[j] + c[j]. */
+/** Dense then affine: W'[i][j] = W[i][j]·s[j], b'[j] = (b[j] − m[j])·s[j] + β[j]. */
 function foldAfter(d: Dense, a: Affine): void {
   for (let i = 0; i < d.inputs; i++)
     for (let j = 0; j < d.units; j++) d.kernel[i * d.units + j] = d.kernel[i * d.units + j]! * a.scale[j]!;
-  for (let j = 0; j < d.units; j++) d.bias[j] = d.bias[j]! * a.scale[j]! + a.shift[j]!;
+  for (let j = 0; j < d.units; j++) d.bias[j] = (d.bias[j]! - a.mean[j]!) * a.scale[j]! + a.beta[j]!;
 }
 
-/** Affine then dense: W'[i][j] = s[i]·W[i][j], b'[j] = b[j] + Σᵢ c[i]·W[i][j]. */
+/** Affine then dense: input − m, then W'[i][j] = s[i]·W[i][j], b'[j] = b[j] + Σᵢ β[i]·W[i][j]. */
 function foldBefore(a: Affine, d: Dense): void {
   for (let j = 0; j < d.units; j++) {
     let extra = 0;
-    for (let i = 0; i < d.inputs; i++) extra += a.shift[i]! * d.kernel[i * d.units + j]!;
+    for (let i = 0; i < d.inputs; i++) extra += a.beta[i]! * d.kernel[i * d.units + j]!;
     d.bias[j] = d.bias[j]! + extra;
   }
   for (let i = 0; i < d.inputs; i++)
     for (let j = 0; j < d.units; j++) d.kernel[i * d.units + j] = a.scale[i]! * d.kernel[i * d.units + j]!;
+  d.inputMean = a.mean;
 }
 
 /** The activations ONNX (opset ≥ 13) expresses with their Keras/tfjs definitions. */
@@ -142,9 +144,9 @@ export function networkNodes(g: OnnxGraph, input: string, doc: JsonObject, prefi
         const prev = dense[dense.length - 1];
         if (pending === undefined && prev && prev.activation === "linear") foldAfter(prev, a);
         else if (pending) {
-          // Two affine maps in a row: compose them.
+          // Two batch norms in a row: ((x − m1)s1 + β1 − m2)s2 + β2 = (x − m1)·s1s2 + (β1 − m2)s2 + β2.
           for (let j = 0; j < a.scale.length; j++) {
-            pending.shift[j] = pending.shift[j]! * a.scale[j]! + a.shift[j]!;
+            pending.beta[j] = (pending.beta[j]! - a.mean[j]!) * a.scale[j]! + a.beta[j]!;
             pending.scale[j] = pending.scale[j]! * a.scale[j]!;
           }
         } else pending = a;
@@ -171,6 +173,7 @@ export function networkNodes(g: OnnxGraph, input: string, doc: JsonObject, prefi
     x = g.node("Div", [x, g.constant(`${prefix}norm_std`, [std.length], std)]);
   }
   dense.forEach((d, k) => {
+    if (d.inputMean) x = g.node("Sub", [x, g.constant(`${prefix}bn${k}_mean`, [d.inputs], d.inputMean)]);
     const w = g.constant(`${prefix}dense${k}_kernel`, [d.inputs, d.units], d.kernel);
     const b = g.constant(`${prefix}dense${k}_bias`, [d.units], d.bias);
     x = activate(g, g.node("Gemm", [x, w, b]), d.activation);
