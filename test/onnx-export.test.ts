@@ -396,6 +396,48 @@ void describe("the exported file", () => {
   });
 });
 
+/**
+ * docs/models.md's Node snippet, extracted and run as its reader would (cwd holding tagger.onnx,
+ * the demo's exported network): it prints what Quiver's predict gives for its two events.
+ */
+async function docNodeSnippet(rig: Rig): Promise<void> {
+  const doc = fs.readFileSync(path.join(repoRoot, "docs", "models.md"), "utf8");
+  const at = doc.indexOf("<!-- node-snippet");
+  assert.ok(at >= 0, "docs/models.md marks its Node snippet");
+  const block = /```js\n([\s\S]*?)```/.exec(doc.slice(at));
+  assert.ok(block, "a js block follows the marker");
+  // Inside the repository, so that `import "onnxruntime-node"` resolves as in a user's project.
+  const work = fs.mkdtempSync(path.join(repoRoot, "dist", "test", "snippet-"));
+  try {
+    fs.writeFileSync(path.join(work, "snippet.mjs"), block[1]!);
+    fs.copyFileSync(rig.path("nn.onnx"), path.join(work, "tagger.onnx"));
+    const { execFileSync } = await import("node:child_process");
+    const printed = execFileSync(process.execPath, ["snippet.mjs"], { cwd: work, encoding: "utf8" });
+    const got = JSON.parse(printed.trim()) as number[];
+    const events = /const events = (\[[\s\S]*?\]);/.exec(block[1]!);
+    assert.ok(events);
+    const rows = JSON.parse(events[1]!.replace(/,\s*\]/g, "]")) as number[][];
+    const features = ["lep1_pt", "lep2_pt", "m_ll", "met", "dphi_ll", "ht", "met_sig"];
+    const t = makeTable(
+      features.map((f, j) => [
+        f,
+        { type: "float64", values: Float64Array.from(rows, (r) => Math.fround(r[j]!)) },
+      ]),
+    );
+    const { loadPipeline, show } = await import("../api.js");
+    const m = await show(loadPipeline(rig.path("demo.yaml")), "nn.model", { cacheDir: rig.cacheDir });
+    assert.ok(m.value.kind === "model");
+    const want = await scoreModel(defaultModelKinds, m.value.model, t, opts);
+    assert.equal(got.length, 2);
+    assert.ok(
+      maxAbsDiff(got, want).max <= NETWORK_TOLERANCE,
+      `snippet ${JSON.stringify(got)} vs predict ${Array.from(want).join(", ")}`,
+    );
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
 /** metadata_props of an ONNX file, read back with ONNX's own schema. */
 async function onnxMetadata(file: string): Promise<Record<string, string>> {
   const { default: proto } = await import("onnx-proto");
