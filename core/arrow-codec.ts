@@ -35,7 +35,7 @@ function fieldLineage(
   }
   if (!Array.isArray(v) || !v.every((x) => typeof x === "string"))
     throw new Error(`${source}: column "${name}" has malformed ${LINEAGE_METADATA_KEY} metadata`);
-  return v as string[];
+  return v;
 }
 
 type ArrowModule = typeof import("apache-arrow");

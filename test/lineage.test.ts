@@ -6,12 +6,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { tableFromArrowIPC, tableToArrowIPC } from "../core/arrow-codec.js";
-import {
-  metrics as metricsValue,
-  StageError,
-  table as tableValue,
-  type ArtifactValue,
-} from "../core/stage.js";
+import { StageError, table as tableValue, type ArtifactValue } from "../core/stage.js";
 import { filterRows, lineageOf, makeTable, takeRows, withLineage, type Table } from "../core/table.js";
 import { defineColumnsStage } from "../stages/define.js";
 import { kfoldStage } from "../stages/kfold.js";
@@ -24,6 +19,7 @@ import { splitStage } from "../stages/split.js";
 import { trainStage } from "../stages/train.js";
 import { modelOf, noisyTable } from "./fixtures/nn/helpers.js";
 import { runStage } from "./support/stage-harness.js";
+import { concatParts } from "../stages/lib/io/combine.js";
 import { Rig } from "./support/rig.js";
 
 const tableOut = (r: { outputs: Record<string, ArtifactValue> }, port = "table"): Table => {
@@ -69,6 +65,25 @@ void describe("lineage in tables", () => {
     const back = await tableFromArrowIPC(b);
     assert.deepEqual(lineage(back, "x"), ["standard@0123456789abcdef"]);
     assert.deepEqual(lineage(await tableFromArrowIPC(a), "x"), []);
+  });
+
+  void test("files loaded together keep a lineage they share and refuse one they do not", () => {
+    const col = (lineage: string[]) =>
+      withLineage({ type: "float64", values: Float64Array.of(1, 2) }, lineage);
+    const part = (file: string, lineage: string[]) => ({ file, table: makeTable([["x", col(lineage)]]) });
+    const same = concatParts([
+      part("a.arrow", ["standard@0123456789abcdef"]),
+      part("b.arrow", ["standard@0123456789abcdef"]),
+    ]);
+    assert.deepEqual(lineage(same, "x"), ["standard@0123456789abcdef"]);
+    assert.equal(same.numRows, 4);
+    assert.throws(
+      () => concatParts([part("a.arrow", ["standard@0123456789abcdef"]), part("b.arrow", [])]),
+      (e: unknown) =>
+        e instanceof StageError &&
+        e.code === "QV_FEATURE_LINEAGE" &&
+        /b\.arrow \(as loaded\)/.test(e.message),
+    );
   });
 
   void test("row operations keep it: takeRows, filterRows, select, split", async () => {

@@ -128,7 +128,7 @@ function preprocess(doc: JsonObject, x: number[]): number[] {
   const p = obj(doc.preprocess);
   const steps = p.method === "chain" ? arr(p.steps).map(obj) : [p];
   const names = arr(doc.features) as string[];
-  let v = [...x];
+  const v = [...x];
   for (const s of steps)
     for (const c of arr(s.columns).map(obj)) {
       const j = names.indexOf(c.name as string);
@@ -138,7 +138,7 @@ function preprocess(doc: JsonObject, x: number[]): number[] {
         v[j] = v[j]! * (c.scale as number) + (c.min as number);
         if (s.clip === true) {
           const [lo, hi] = nums(s.range);
-          v[j] = Math.min(hi!, Math.max(lo!, v[j]!));
+          v[j] = Math.min(hi ?? Infinity, Math.max(lo ?? -Infinity, v[j]));
         }
       }
     }

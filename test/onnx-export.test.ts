@@ -55,10 +55,13 @@ async function compare(m: ModelArtifact, t: Table, features: readonly string[]) 
   const t32 = makeTable(
     features.map((f, j) => [
       f,
-      {
-        type: "float64",
-        values: Float64Array.from({ length: t.numRows }, (_, i) => rows[i * features.length + j]!),
-      },
+      withLineage(
+        {
+          type: "float64",
+          values: Float64Array.from({ length: t.numRows }, (_, i) => rows[i * features.length + j]!),
+        },
+        lineageOf(t.columns.get(f)!),
+      ),
     ]),
   );
   const want = await scoreModel(defaultModelKinds, m, t32, opts);
@@ -371,6 +374,7 @@ void describe("the exported file", () => {
         assert.match(meta["quiver.version"]!, /^\d+\.\d+\.\d+/);
         assert.equal(JSON.parse(meta["quiver.preprocess"]!) === null, stage === "bdt");
       }
+      await docNodeSnippet(rig);
       const bad = await rig.quiver(
         "export",
         "demo.yaml",
@@ -442,7 +446,7 @@ async function docNodeSnippet(rig: Rig): Promise<void> {
 async function onnxMetadata(file: string): Promise<Record<string, string>> {
   const { default: proto } = await import("onnx-proto");
   const m = proto.onnx.ModelProto.decode(fs.readFileSync(file));
-  return Object.fromEntries(m.metadataProps.map((p) => [p.key, p.value]));
+  return Object.fromEntries(m.metadataProps.map((p): [string, string] => [p.key ?? "", p.value ?? ""]));
 }
 
 void test("a stored model's features come back in order", () => {

@@ -83,7 +83,7 @@ export function storedLineage(v: JsonValue | undefined): Readonly<Record<string,
   const out: Record<string, Lineage> = {};
   for (const [k, chain] of Object.entries(v)) {
     if (!Array.isArray(chain) || !chain.every((s) => typeof s === "string")) return null;
-    out[k] = chain as string[];
+    out[k] = chain;
   }
   return out;
 }

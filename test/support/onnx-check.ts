@@ -326,7 +326,7 @@ export function float64Scores(doc: JsonObject, rows: Float32Array, d: number): F
               h[j] = h[j]! * (c.scale as number) + (c.min as number);
               if (s.clip === true) {
                 const [lo, hi] = s.range as number[];
-                h[j] = Math.min(hi!, Math.max(lo!, h[j]!));
+                h[j] = Math.min(hi ?? Infinity, Math.max(lo ?? -Infinity, h[j]));
               }
             }
           }
@@ -336,8 +336,9 @@ export function float64Scores(doc: JsonObject, rows: Float32Array, d: number): F
       for (const l of net.layers as JsonObject[]) {
         if (l.type === "dense") {
           const kernel = l.kernel as number[][];
-          const f = act[l.activation as string];
-          assert.ok(f, `activation ${String(l.activation)}`);
+          const name = typeof l.activation === "string" ? l.activation : "";
+          const f = act[name];
+          assert.ok(f, `activation ${name}`);
           h = (l.bias as number[]).map((b, u) => f(b + h.reduce((s, v, k) => s + v * kernel[k]![u]!, 0)));
         } else if (l.type === "batchnorm") {
           const [g, b, mu, v] = [l.gamma, l.beta, l.moving_mean, l.moving_variance] as number[][];

@@ -19,7 +19,6 @@ import type { LabeledData } from "../labeled.js";
 import { checkFeatureLineage, storedLineage, type ScoringNames } from "../lineage.js";
 import { applyToFeatures, chainMetrics, scalerChain } from "../preprocess.js";
 import type { FittedScaler } from "../scaler-artifact.js";
-import type { Lineage } from "../../../core/table.js";
 import { kindNamed, type ModelKinds } from "./index.js";
 import type {
   AnyModelKind,

@@ -188,7 +188,7 @@ export async function encodeOnnxModel(g: OnnxGraph, info: OnnxModelInfo): Promis
       initializer: initializers,
       input: [valueInfo(info.input.name, ["N", info.input.features])],
       output: [valueInfo(info.output.name, ["N", info.output.columns ?? 1])],
-    } as never,
+    },
   });
   return onnx.ModelProto.encode(model).finish();
 }

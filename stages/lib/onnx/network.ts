@@ -35,7 +35,7 @@ interface Affine {
 function numbers(v: JsonValue | undefined, what: string): Float64Array {
   if (!Array.isArray(v) || !v.every((x) => typeof x === "number"))
     throw new Error(`network export: ${what} is not a list of numbers`);
-  return Float64Array.from(v as number[]);
+  return Float64Array.from(v);
 }
 
 function denseOf(l: JsonObject): Dense {
@@ -45,7 +45,8 @@ function denseOf(l: JsonObject): Dense {
   const units = (rows[0] as number[]).length;
   const kernel = new Float64Array(inputs * units);
   rows.forEach((r, i) => kernel.set(numbers(r, "a kernel row"), i * units));
-  return { kernel, inputs, units, bias: numbers(l.bias, "a bias"), activation: String(l.activation) };
+  if (typeof l.activation !== "string") throw new Error("network export: a dense layer has no activation");
+  return { kernel, inputs, units, bias: numbers(l.bias, "a bias"), activation: l.activation };
 }
 
 function affineOf(l: JsonObject): Affine {
@@ -136,7 +137,8 @@ export function networkNodes(g: OnnxGraph, input: string, doc: JsonObject, prefi
   let pending: Affine | undefined;
   for (const raw of layers) {
     const l = raw as JsonObject;
-    switch (l.type) {
+    const type = typeof l.type === "string" ? l.type : "";
+    switch (type) {
       case "dropout":
         break;
       case "batchnorm": {

@@ -118,7 +118,7 @@ export function forestNodes(
         a.targetWeights.push(opts.leafIndices ? id : forest.value[k]!);
         continue;
       }
-      const split = float32Split(forest.threshold[k]!, transforms[f]!);
+      const split = float32Split(forest.threshold[k]!, transforms[f]);
       a.featureids.push(f);
       a.modes.push(split.mode);
       a.values.push(split.value);
