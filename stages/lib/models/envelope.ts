@@ -209,7 +209,23 @@ export async function scoreModel(
 export async function describeModel(kinds: ModelKinds, m: ModelArtifact): Promise<ModelDescription> {
   const folds = foldModels(m);
   const stored = readModel(folds[0]!);
-  const d = await kindNamed(kinds, stored.kind).describe(stored);
+  const described = await kindNamed(kinds, stored.kind).describe(stored);
+  // The scaler a model carries is part of what it is: raw features go in.
+  const d =
+    stored.preprocess.length === 0
+      ? described
+      : {
+          ...described,
+          facts: {
+            ...described.facts,
+            preprocess: stored.preprocess
+              .map(
+                (s) =>
+                  `${s.method} (${s.columns.filter((c) => stored.features.includes(c.name)).length} features)`,
+              )
+              .join(", then "),
+          },
+        };
   return folds.length === 1 ? d : { ...d, summary: `${folds.length} folds of ${d.summary}` };
 }
 
