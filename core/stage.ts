@@ -73,7 +73,11 @@ export interface StageContext<P> {
 
 export interface StageResult {
   readonly outputs: Readonly<Record<string, ArtifactValue>>;
-  /** Small facts about the run shown by `status`, `show` and reports (row counts, backend, ...). */
+  /**
+   * Small facts about the run shown by `status`, `show` and reports (row counts, backend, ...).
+   * `summary.lineage` (column -> step) lists the lineage steps the stage wrote, so that a later
+   * error naming a step (StageError `marks`) can say which stage wrote it and where it is defined.
+   */
   readonly summary?: JsonObject;
 }
 
@@ -156,7 +160,9 @@ export function defineStage<P>(def: StageDefinition<P>): StageDefinition<P> {
 /**
  * An error a stage raises about the user's data or parameters. The engine renders it as a
  * diagnostic: with a YAML position when `param` is given (and an offset inside an expression),
- * and with the file/row/column of the data when `data` is given. Any other exception is a bug.
+ * and with the file/row/column of the data when `data` is given. `marks` are lineage steps the
+ * message names: the engine adds a note for each, located at the upstream stage that wrote it (the
+ * nearest one whose `summary.lineage` lists it). Any other exception is a bug.
  */
 export class StageError extends Error {
   readonly code: string;
@@ -165,6 +171,7 @@ export class StageError extends Error {
   readonly offset: number | undefined;
   readonly length: number | undefined;
   readonly data: { readonly file?: string; readonly row?: number; readonly column?: string } | undefined;
+  readonly marks: readonly string[] | undefined;
   constructor(
     code: string,
     message: string,
@@ -174,6 +181,7 @@ export class StageError extends Error {
       offset?: number;
       length?: number;
       data?: { file?: string; row?: number; column?: string };
+      marks?: readonly string[];
     } = {},
   ) {
     super(message);
@@ -184,5 +192,6 @@ export class StageError extends Error {
     this.offset = opts.offset;
     this.length = opts.length;
     this.data = opts.data;
+    this.marks = opts.marks;
   }
 }

@@ -7,7 +7,7 @@
 import { type ParamProblem, StageError, defineStage, table } from "../core/stage.js";
 import { type Infer, p } from "../core/schema.js";
 import { lineageOf, withLineage, type Column, type Table } from "../core/table.js";
-import { lineageStep } from "./lib/lineage.js";
+import { lineageStep, writtenSteps } from "./lib/lineage.js";
 import { didYouMean } from "../core/diagnostics.js";
 import {
   ExprError,
@@ -241,6 +241,7 @@ export const defineColumnsStage = defineStage({
         replaced,
         dropped: ps.drop ?? [],
         renamed: Object.keys(ps.rename ?? {}).length,
+        lineage: writtenSteps([input], out),
       },
     };
   },

@@ -10,7 +10,7 @@ import { defineStage, metrics, StageError, table, type ParamProblem } from "../c
 import { p } from "../core/schema.js";
 import { takeRows, withColumn, withLineage } from "../core/table.js";
 import { hasher, hashBytes } from "../core/hash.js";
-import { chainAfter, lineageStep } from "./lib/lineage.js";
+import { chainAfter, lineageStep, writtenSteps } from "./lib/lineage.js";
 import { Rng } from "./lib/random.js";
 import { classCode, classLabels, className, countClasses } from "./lib/columns.js";
 import { checkSampling, numpyState, samplingFields, samplingFingerprint } from "./lib/sampling/mode.js";
@@ -140,7 +140,10 @@ export const oversampleStage = defineStage({
       ...(pr.multiplicity_column !== undefined ? { multiplicity_column: pr.multiplicity_column } : {}),
       ...(pr.rng === "numpy" ? { rng: "numpy", random_state: pr.random_state ?? null } : {}),
     };
-    return { outputs: { table: table(out), info: metrics(info) }, summary: info };
+    return {
+      outputs: { table: table(out), info: metrics(info) },
+      summary: { ...info, lineage: writtenSteps([t], out) },
+    };
   },
 });
 

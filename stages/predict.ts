@@ -71,13 +71,15 @@ export function makePredictStage(kinds: ModelKinds) {
           table: `from ${ctx.inputFrom.table ?? "the table input"}`,
         }),
       );
-      const column = withLineage(float64Column(score), [await scoreStep(m)]);
+      const step = await scoreStep(m);
+      const column = withLineage(float64Column(score), [step]);
       const described = await describeModel(kinds, m);
       return {
         outputs: { table: table(withColumn(t, name, column)) },
         summary: {
           rows: t.numRows,
           column: name,
+          lineage: { [name]: step },
           kind: typeof m.meta.kind === "string" ? m.meta.kind : "kfold",
           model: described.summary,
           scorer: described.trainer,

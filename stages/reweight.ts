@@ -6,7 +6,7 @@
 import { defineStage, StageError, table, type ParamProblem } from "../core/stage.js";
 import { p } from "../core/schema.js";
 import { lineageOf, withColumn, withLineage } from "../core/table.js";
-import { chainAfter, lineageStep } from "./lib/lineage.js";
+import { chainAfter, lineageStep, writtenSteps } from "./lib/lineage.js";
 import { classCode, classLabels, weightValues } from "./lib/columns.js";
 
 const REWEIGHT_MODES = ["equalize", "EqualNumEvents", "NumEvents", "None"] as const;
@@ -96,8 +96,9 @@ export const reweightStage = defineStage({
       ...(pr.mode === "equalize" ? { mean: after.signal + after.background } : {}),
     });
     const column = withLineage({ type: "float64", values: w }, chainAfter(t, pr.out, step));
+    const out = withColumn(t, pr.out, column);
     return {
-      outputs: { table: table(withColumn(t, pr.out, column)) },
+      outputs: { table: table(out) },
       summary: {
         mode: pr.mode,
         column: pr.out,
@@ -105,6 +106,7 @@ export const reweightStage = defineStage({
         sum_before: before,
         sum_after: after,
         negative,
+        lineage: writtenSteps([t], out),
       },
     };
   },

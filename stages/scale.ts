@@ -9,7 +9,7 @@ import { requireColumn } from "./lib/columns.js";
 import { fitMinMax, fitStandard, transformMinMax, transformStandard } from "./lib/scalers.js";
 import { scalerSteps, type FittedScaler } from "./lib/scaler-artifact.js";
 import { chainMetrics, scalerChain } from "./lib/preprocess.js";
-import { chainAfter } from "./lib/lineage.js";
+import { chainAfter, writtenSteps } from "./lib/lineage.js";
 
 // The label, the event weight and the training weight reweight writes are never features to scale.
 const DEFAULT_EXCLUDE = ["label", "weight", "training_weight"];
@@ -158,6 +158,7 @@ export const scaleStage = defineStage({
         rows: scaled.numRows,
         ...(fitted.method === "minmax" ? { range: [fitted.lo, fitted.hi] } : {}),
         ...(chain.length > 1 ? { chain: chain.length } : {}),
+        lineage: writtenSteps([target], scaled),
       },
     };
   },

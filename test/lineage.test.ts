@@ -119,6 +119,15 @@ void describe("stages that rewrite columns record a step", () => {
       inputs: { scaler: fit.scaler, apply: tableValue(other) },
     });
     assert.deepEqual(lineage(tableOut(reuse), "x0"), lineage(fit.table, "x0"));
+    assert.deepEqual(
+      reuse.summary?.lineage,
+      {
+        x0: lineage(fit.table, "x0")[0]!,
+        x1: lineage(fit.table, "x1")[0]!,
+        x2: lineage(fit.table, "x2")[0]!,
+      },
+      "a reused scaler writes its steps too",
+    );
     // Scaling twice appends; minmax is another operation.
     const twice = await runStage(scaleStage, {
       params: { method: "minmax", columns: ["x0"] },
@@ -134,7 +143,11 @@ void describe("stages that rewrite columns record a step", () => {
     const t = (await scaled(raw())).table;
     const run = (columns: Record<string, string>) =>
       runStage(defineColumnsStage, { params: { columns }, inputs: { table: tableValue(t) } });
-    const a = tableOut(await run({ x0: "x0 * 2", s: "x1 + x2", alias: "x1" }));
+    const ran = await run({ x0: "x0 * 2", s: "x1 + x2", alias: "x1" });
+    const a = tableOut(ran);
+    // The summary lists the steps this stage wrote (the engine names the stage by them), not the
+    // scaler's step the alias copied.
+    assert.deepEqual(ran.summary?.lineage, { x0: lineage(a, "x0")[1]!, s: lineage(a, "s")[0]! });
     assert.equal(lineage(a, "x0").length, 2);
     assert.equal(lineage(a, "x0")[0], lineage(t, "x0")[0]);
     assert.match(lineage(a, "x0")[1]!, /^define@/);
@@ -401,7 +414,12 @@ stages:
       assert.equal(r.code, 1);
       assert.deepEqual(r.failed, ["scores"]);
       const failed = r.events.find((e) => e.type === "failed") as unknown as {
-        diagnostics: { code: string; message: string; location: { line: number } }[];
+        diagnostics: {
+          code: string;
+          message: string;
+          location: { line: number };
+          related?: { message: string; location: { file: string; line: number } }[];
+        }[];
       };
       const d = failed.diagnostics[0]!;
       assert.equal(d.code, "QV_FEATURE_LINEAGE");
@@ -410,6 +428,17 @@ stages:
         d.message,
         /bdt was trained on lep1_pt as loaded; in this table \(from test_scaled\.table\) lep1_pt was standardised/,
       );
+      // The step is named with the stage that wrote it (the nearest: test_scaled applied the
+      // scaler train_scaled fitted, and wrote the same step) and where that stage is defined.
+      assert.match(d.message, /; standard@[0-9a-f]{16} was written by test_scaled \(\S*p\.yaml:7\)$/);
+      assert.equal(d.related?.length, 1);
+      assert.match(d.related[0]!.message, /^test_scaled wrote standard@[0-9a-f]{16}$/);
+      assert.equal(d.related[0]!.location.line, 7);
+      assert.match(d.related[0]!.location.file, /p\.yaml$/);
+      // A rerun reads the writer from the cached run's summary and says the same.
+      const again = await rig.quiver("run", "p.yaml");
+      const d2 = (again.events.find((e) => e.type === "failed") as unknown as typeof failed).diagnostics[0]!;
+      assert.equal(d2.message, d.message);
     } finally {
       rig.remove();
     }

@@ -67,6 +67,22 @@ export function describeLineage(chain: Lineage): string {
     .join(", then ");
 }
 
+/**
+ * The steps a stage wrote into `after`: those on its columns that no column of its input tables
+ * carries (so a renamed or copied column reports nothing). For the run summary's `lineage`: the
+ * engine reads it to name the stage that wrote a step a later QV_FEATURE_LINEAGE error mentions.
+ */
+export function writtenSteps(inputs: readonly Table[], after: Table): JsonObject {
+  const known = new Set<string>();
+  for (const t of inputs) for (const c of t.columns.values()) for (const s of lineageOf(c)) known.add(s);
+  const out: JsonObject = {};
+  for (const [name, c] of after.columns) {
+    const added = lineageOf(c).filter((s) => !known.has(s));
+    if (added.length > 0) out[name] = added.length === 1 ? added[0]! : [...added];
+  }
+  return out;
+}
+
 /** The lineage of each of `features` in `t`, as the model envelope stores it. */
 export function featureLineage(t: Table, features: readonly string[]): JsonObject {
   const out: JsonObject = {};
@@ -125,6 +141,8 @@ export function checkFeatureLineage(
       `${n.model} was trained on ${f} ${describeLineage(want)}; in this table (${n.table}) ${f} was ${extra ? `further ${describeLineage(done)}` : describeLineage(have)}`,
       {
         data: { column: f },
+        // The engine names the stages that wrote these steps, with their place in the file.
+        marks: [...new Set([...have, ...want])],
         hint: carriesPreprocessing
           ? `${n.model} applies its own preprocessing: score the table as it was before scaling (the same one its train stage was given)`
           : `score a table prepared like ${n.model}'s training table (e.g. the output of the scale stage that applies the same scaler), or let the model carry its scaler (train's \`preprocess\` input) and score raw tables`,
