@@ -6,7 +6,9 @@
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import fs from "node:fs";
+import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
 import fc from "fast-check";
@@ -456,4 +458,41 @@ void test("a stored model's features come back in order", () => {
     blobs: {},
   } as ModelArtifact;
   assert.deepEqual(readModel(m).features, ["b", "a"]);
+});
+
+void describe("installing onnxruntime-node downloads nothing beyond the npm registry", () => {
+  // Its install script fetches CUDA libraries from NuGet on Linux x64 unless told to skip; the
+  // repository's .npmrc tells it, and npm hands project config to install scripts as npm_config_*.
+  void test(".npmrc sets the switch, npm reads it, and the install script honours it", (t) => {
+    const npm = spawnSync("npm", ["config", "get", "onnxruntime-node-install"], {
+      cwd: repoRoot,
+      encoding: "utf8",
+    });
+    if (npm.error) return t.skip(`npm is not on PATH (${npm.error.message})`);
+    assert.equal(npm.status, 0, npm.stderr);
+    assert.equal(npm.stdout.trim(), "skip", "npm reads the switch from the repository's .npmrc");
+
+    const pkgDir = path.dirname(createRequire(import.meta.url).resolve("onnxruntime-node/package.json"));
+    const env: NodeJS.ProcessEnv = {};
+    for (const [k, v] of Object.entries(process.env)) if (!/^npm_/i.test(k)) env[k] = v;
+    // As npm runs it during `npm ci`; a proxy that refuses connections makes any download fail.
+    Object.assign(env, {
+      npm_config_onnxruntime_node_install: npm.stdout.trim(),
+      HTTPS_PROXY: "http://127.0.0.1:9",
+      GLOBAL_AGENT_HTTPS_PROXY: "http://127.0.0.1:9",
+    });
+    const binDir = path.join(pkgDir, "bin", "napi-v6", `${process.platform}`, process.arch);
+    const before = fs.existsSync(binDir) ? fs.readdirSync(binDir).sort() : [];
+    const install = spawnSync(process.execPath, [path.join(pkgDir, "script", "install.js")], {
+      cwd: pkgDir,
+      env,
+      encoding: "utf8",
+      timeout: 60_000,
+    });
+    assert.equal(install.status, 0, install.stderr);
+    assert.equal(install.stdout + install.stderr, "", "it exits at once, saying and fetching nothing");
+    assert.deepEqual(fs.existsSync(binDir) ? fs.readdirSync(binDir).sort() : [], before);
+    // The CPU runtime it ships in the npm package is what the tests above run.
+    assert.ok(before.some((f) => f.startsWith("libonnxruntime")) || process.platform !== "linux");
+  });
 });
