@@ -273,6 +273,7 @@ void describe("scoring checks the features' lineage", () => {
       e.message,
       /training table's x0 is standardised .* but the validation table's x0 is as loaded/,
     );
+    assert.deepEqual(e.marks, lineage(s.table, "x0"), "the engine is asked to name the stage that scaled it");
   });
 });
 

@@ -88,6 +88,7 @@ export async function checkNotPrescaled(
         `the ${what}'s ${f} was already transformed by the scaler on the preprocess input (${from}); the model would apply it twice`,
         {
           data: { column: f },
+          marks: [step],
           hint: "connect the unscaled table (the one the scale stage was fitted on) when the model carries its scaler",
         },
       );

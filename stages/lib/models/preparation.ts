@@ -41,6 +41,7 @@ export async function modelPreparation(
         `the ${first.what}'s ${f} is ${describeLineage(la)}, but the ${other.what}'s ${f} is ${describeLineage(lb)}`,
         {
           data: { column: f },
+          marks: [...new Set([...la, ...lb])],
           hint: `prepare both tables the same way (e.g. scale the ${other.what} with the scaler fitted on the ${first.what}: a scale stage with \`scaler:\` and \`apply:\`)`,
         },
       );
