@@ -115,13 +115,27 @@ function renderMetrics(m: JsonValue): string {
 }
 
 export async function cmdExport(argv: string[], registry: Registry, io: Io): Promise<number> {
-  const { values, positionals } = parse(argv, { ...pipelineOpts, to: { type: "string", short: "o" } });
+  const { values, positionals } = parse(argv, {
+    ...pipelineOpts,
+    to: { type: "string", short: "o" },
+    opset: { type: "string" },
+  });
   const [file, ref] = positionals;
   if (!file || !ref || !values.to)
-    throw new UsageError("usage: quiver export PIPELINE.yaml STAGE.PORT --to FILE.(arrow|parquet|csv|json)");
+    throw new UsageError(
+      "usage: quiver export PIPELINE.yaml STAGE.PORT --to FILE.(arrow|parquet|csv|json|onnx) [--opset N]",
+    );
+  let opset: number | undefined;
+  if (values.opset !== undefined) {
+    opset = Number(values.opset);
+    if (!Number.isInteger(opset)) throw new UsageError(`--opset must be an integer, got "${values.opset}"`);
+    if (!values.to.toLowerCase().endsWith(".onnx"))
+      throw new UsageError("--opset applies to .onnx exports only");
+  }
   const pipeline = loadPipeline(file, registry, values, io);
   const r = await exportResult(pipeline, ref, {
     to: values.to,
+    ...(opset !== undefined ? { formatOptions: { opset } } : {}),
     ...(values["cache-dir"] !== undefined ? { cacheDir: values["cache-dir"] } : {}),
     dataRoots: dataRootsOf(values),
     onEvent: (e) => printWarning(io, e, pipeline.sources),

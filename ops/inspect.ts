@@ -5,10 +5,11 @@
  * another checkout's (two checkouts sharing one store) or an older version of this file.
  */
 import { own } from "../core/dict.js";
+import fs from "node:fs";
 import path from "node:path";
 import { writeFileAtomic } from "../cache/atomic.js";
 import { tableToArrowIPC } from "../core/arrow-codec.js";
-import type { ArtifactValue, PortKind } from "../core/stage.js";
+import { StageError, type ArtifactValue, type PortKind } from "../core/stage.js";
 import { cellValue, type Table } from "../core/table.js";
 import { decodeArtifact } from "../engine/artifacts.js";
 import type { EngineEvent, EventSink } from "../engine/events.js";
@@ -100,8 +101,25 @@ export async function show(pipeline: Pipeline, ref: string, opts: ResultOptions 
 }
 
 export interface ExportOptions extends ResultOptions {
-  /** The file to write; its extension picks the format (.arrow/.feather/.ipc, .parquet, .csv, .json). */
+  /**
+   * The file to write; its extension picks the format (.arrow/.feather/.ipc, .parquet, .csv,
+   * .json; a model also .onnx, and .json is then the whole model, through its stage's exporter).
+   */
   readonly to: string;
+  /** Numeric options for the stage's exporter, e.g. {opset: 13} for ONNX. */
+  readonly formatOptions?: Readonly<Record<string, number>>;
+}
+
+/** This Quiver's version (dist/ops/inspect.js → ../../package.json), written into exported files. */
+function quiverVersion(): string {
+  try {
+    const pkg = JSON.parse(fs.readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+      version?: unknown;
+    };
+    return typeof pkg.version === "string" ? pkg.version : "unknown";
+  } catch {
+    return "unknown";
+  }
 }
 
 /** Writes one output of the latest run to a file in a format other tools read. */
@@ -112,10 +130,32 @@ export async function exportResult(
 ): Promise<{ readonly file: string; readonly output: StoredOutput }> {
   const out = await show(pipeline, ref, opts);
   const target = opts.to;
-  const ext = target.toLowerCase().split(".").pop();
+  const ext = target.toLowerCase().split(".").pop() ?? "";
   const v = out.value;
   let bytes: Uint8Array | string;
-  if (v.kind === "metrics" || v.kind === "model") {
+  const exporter = pipeline.spec.stages.get(out.stage)?.def.exporters?.[out.port];
+  if (exporter?.formats.includes(ext)) {
+    bytes = await exporter
+      .write(v, {
+        format: ext,
+        provenance: {
+          pipeline: pipeline.spec.name,
+          stage: out.stage,
+          port: out.port,
+          cacheKey: out.key,
+          quiverVersion: quiverVersion(),
+        },
+        options: opts.formatOptions ?? {},
+      })
+      .catch((e: unknown) => {
+        if (e instanceof StageError) throw OpError.of(e.code, `${ref}: ${e.message}`, e.hint);
+        throw e;
+      });
+  } else if (exporter) {
+    throw new UsageError(
+      `${ref} exports as ${exporter.formats.map((f) => `.${f}`).join(" or ")}, not ".${ext}"`,
+    );
+  } else if (v.kind === "metrics" || v.kind === "model") {
     if (ext !== "json") throw new UsageError(`${ref} is a ${v.kind}; export it as .json`);
     bytes = JSON.stringify(v.kind === "metrics" ? v.metrics : v.model.meta, null, 2) + "\n";
   } else if (ext === "arrow" || ext === "feather" || ext === "ipc") {

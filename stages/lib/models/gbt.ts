@@ -243,4 +243,11 @@ export const gbtKind = defineModelKind<GbtSpec>({
     }
     return { objective: "binary:logistic", base_score: forest.baseScore, trees };
   },
+  // TreeEnsembleRegressor + Sigmoid; the scaler the model carries is folded into the thresholds
+  // (stages/lib/onnx/trees.ts), so every branch matches Quiver's on float32 inputs.
+  async onnx(model, g, input) {
+    const { forest } = await forestOf(model);
+    const { forestNodes } = await import("../onnx/trees.js");
+    return forestNodes(g, input.name, forest, model.features, input.preprocess);
+  },
 });
