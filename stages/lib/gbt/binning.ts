@@ -78,13 +78,13 @@ export function binOf(edges: Float64Array, v: number): number {
   return lo;
 }
 
-/** Bin codes of all columns, column-major: code of row r, feature f at f * n + r. */
+/** Bin codes of all columns, column-major: code of row r, feature f at f * n + r (into `codes` if given). */
 export function binColumns(
   features: readonly Float64Array[],
   edges: readonly Float64Array[],
   n: number,
-): Uint8Array {
-  const codes = new Uint8Array(features.length * n);
+  codes: Uint8Array<ArrayBufferLike> = new Uint8Array(features.length * n),
+): Uint8Array<ArrayBufferLike> {
   for (let f = 0; f < features.length; f++) {
     const out = codes.subarray(f * n, (f + 1) * n);
     if (!binByBuckets(features[f]!, edges[f]!, out)) binBySearch(features[f]!, edges[f]!, out);
@@ -100,7 +100,7 @@ const BUCKETS = 4096;
  * only. Several times faster than a full search on millions of rows. Returns false when the edge
  * range is unusable for buckets (fewer than two edges, or a span that overflows).
  */
-function binByBuckets(col: Float64Array, e: Float64Array, out: Uint8Array): boolean {
+function binByBuckets(col: Float64Array, e: Float64Array, out: Uint8Array<ArrayBufferLike>): boolean {
   const m = e.length;
   if (m < 2) return false;
   const first = e[0]!;
@@ -135,6 +135,6 @@ function binByBuckets(col: Float64Array, e: Float64Array, out: Uint8Array): bool
   return true;
 }
 
-function binBySearch(col: Float64Array, e: Float64Array, out: Uint8Array): void {
+function binBySearch(col: Float64Array, e: Float64Array, out: Uint8Array<ArrayBufferLike>): void {
   for (let r = 0; r < col.length; r++) out[r] = binOf(e, col[r]!);
 }
