@@ -1,11 +1,11 @@
 /**
  * Grows one regression tree on gradient/hessian statistics, depth-wise, level by level: per level
- * one partition job (the rows of every splitting node, with each child's totals) and one histogram
+ * one partition job (the rows of every splitting node) and one histogram
  * job (the smaller child of each split built from its rows, the larger one by subtracting it from
  * the parent, then the best split of each child on each feature). The rows of the tree and their
  * (gradient, hessian) pairs are already in the session's memory. No randomness, no I/O.
  */
-import { HT, HTD, KIND_HISTOGRAMS, KIND_PARTITION, PT, PTD, SPLIT_BYTES, TASK_BYTES } from "./layout.js";
+import { HT, HTD, KIND_HISTOGRAMS, KIND_PARTITION, PT, SPLIT_BYTES, TASK_BYTES } from "./layout.js";
 import type { GbtSession } from "./session.js";
 
 /** Smallest hessian sum allowed in a child (weights are normalised to mean 1), as scikit-learn's default. */
@@ -54,6 +54,9 @@ interface Split {
   readonly column: number;
   readonly bin: number;
   readonly missingLeft: boolean;
+  /** Gradient and hessian sums of the left child (from the histogram). */
+  readonly leftG: number;
+  readonly leftH: number;
 }
 
 export function growTree(
@@ -119,7 +122,6 @@ export function growTree(
 
     const part = s.tasks(splits.length);
     const w = TASK_BYTES / 4;
-    const d = TASK_BYTES / 8;
     splits.forEach((sp, i) => {
       part.i32[i * w + PT.start] = sp.node.start;
       part.i32[i * w + PT.end] = sp.node.end;
@@ -128,21 +130,22 @@ export function growTree(
       part.i32[i * w + PT.missingLeft] = sp.missingLeft ? 1 : 0;
     });
     s.run(KIND_PARTITION, splits.length);
-    const done = { i32: s.mem.i32(part.ptr, splits.length * w), f64: s.mem.f64(part.ptr, splits.length * d) };
+    const mids = s.mem.i32(part.ptr, splits.length * w);
 
     const next: Node[] = [];
     const builds: HistBuild[] = [];
     let outRows = 0;
     splits.forEach((sp, i) => {
       const node = sp.node;
-      const mid = done.i32[i * w + PT.mid]!;
-      const o = i * d + 8; // float64 fields start at byte 64
+      const mid = mids[i * w + PT.mid]!;
+      // Child totals as scikit-learn takes them: the left side's from the histogram scan, the
+      // right side's as the parent's minus it.
       const left: Node = {
         index: newNode(),
         start: node.start,
         end: mid,
-        g: done.f64[o + PTD.leftG]!,
-        h: done.f64[o + PTD.leftH]!,
+        g: sp.leftG,
+        h: sp.leftH,
         slot: 0,
         out: -1,
       };
@@ -150,8 +153,8 @@ export function growTree(
         index: newNode(),
         start: mid,
         end: node.end,
-        g: done.f64[o + PTD.rightG]!,
-        h: done.f64[o + PTD.rightH]!,
+        g: node.g - sp.leftG,
+        h: node.h - sp.leftH,
         slot: 0,
         out: -1,
       };
@@ -246,12 +249,12 @@ function histogramJob(s: GbtSession, builds: readonly HistBuild[], outRows: numb
 function bestSplit(s: GbtSession, node: Node, histCols: Int32Array): Split | undefined {
   const numHist = s.numHist;
   const base = s.splitTable(0) + node.out * numHist * SPLIT_BYTES;
-  const gains = s.mem.f64(base, numHist * 2);
-  const words = s.mem.i32(base, numHist * 4);
+  const f64 = s.mem.f64(base, numHist * 4);
+  const words = s.mem.i32(base, numHist * 8);
   let best = -1;
   let bestGain = 0;
   for (let j = 0; j < numHist; j++) {
-    const g = gains[2 * j]!;
+    const g = f64[4 * j]!;
     if (g > bestGain) {
       bestGain = g;
       best = j;
@@ -261,8 +264,10 @@ function bestSplit(s: GbtSession, node: Node, histCols: Int32Array): Split | und
   return {
     node,
     column: histCols[best]!,
-    bin: words[4 * best + 2]!,
-    missingLeft: words[4 * best + 3] === 1,
+    bin: words[8 * best + 2]!,
+    missingLeft: words[8 * best + 3] === 1,
+    leftG: f64[4 * best + 2]!,
+    leftH: f64[4 * best + 3]!,
   };
 }
 

@@ -19,9 +19,12 @@ export const X = {
   splits: 11,
   minExamples: 12,
   blockRows: 13,
+  rowCodes: 14,
+  tmpGh: 15,
+  tmpCodes: 16,
 } as const;
-export const XD_L2 = 64;
-export const XD_MIN_HESS = 72;
+export const XD_L2 = 96;
+export const XD_MIN_HESS = 104;
 export const CTX_BYTES = 128;
 
 export const J = {
@@ -41,6 +44,7 @@ export const KIND_GRADIENTS = 1;
 export const KIND_HISTOGRAMS = 2;
 export const KIND_PARTITION = 3;
 export const KIND_APPLY = 4;
+export const KIND_TRANSPOSE = 5;
 
 export const TASK_BYTES = 128;
 /** Byte offset of a task record's float64 fields. */
@@ -61,13 +65,12 @@ export const HT = {
 export const HTD = { smallG: 0, smallH: 1, largeG: 2, largeH: 3 } as const;
 
 export const PT = { start: 0, end: 1, col: 2, bin: 3, missingLeft: 4, mid: 5 } as const;
-export const PTD = { leftG: 0, leftH: 1, rightG: 2, rightH: 3 } as const;
 
 export const AT = { start: 0, end: 1 } as const;
 export const ATD = { value: 0 } as const;
 
 export const FEATURE_HIST_BYTES = 5120;
-export const SPLIT_BYTES = 16;
+export const SPLIT_BYTES = 32;
 export const NODE_BYTES = 32;
 /** Per gradient block: float64 loss sum, gradient sum, hessian sum, padding. */
 export const BLOCK_OUT_BYTES = 32;

@@ -82,6 +82,10 @@ export class GbtSession {
     const histCols = mem.alloc(4 * this.numHist);
     const numBins = mem.alloc(4 * this.numHist);
     this.codes = mem.alloc(numFeatures * n);
+    // Row-major codes of the histogram features, padded so that 16-byte copies may read past the end.
+    const rowCodes = mem.alloc(this.numHist * n + 16);
+    const tmpCodes = mem.alloc(Math.ceil(this.numHist / 16) * 16 * shape.sampleSize);
+    const tmpGh = mem.alloc(16 * shape.sampleSize);
     this.labels = mem.alloc(nPad);
     this.weights = mem.alloc(8 * nPad);
     this.scores = mem.alloc(8 * nPad);
@@ -100,6 +104,9 @@ export class GbtSession {
     words[X.n] = n;
     words[X.numHist] = this.numHist;
     words[X.codes] = this.codes;
+    words[X.rowCodes] = rowCodes;
+    words[X.tmpGh] = tmpGh;
+    words[X.tmpCodes] = tmpCodes;
     words[X.gh] = gh;
     words[X.scores] = this.scores;
     words[X.labels] = this.labels;

@@ -12,7 +12,16 @@ import { encodeModel } from "./artifact.js";
 import { binColumns, binEdges } from "./binning.js";
 import { growTree, MIN_CHILD_HESSIAN } from "./grow.js";
 import type { GrownTree } from "./grow.js";
-import { AT, ATD, BLOCK_OUT_BYTES, KIND_APPLY, KIND_GRADIENTS, NODE_BYTES, TASK_BYTES } from "./layout.js";
+import {
+  AT,
+  ATD,
+  BLOCK_OUT_BYTES,
+  KIND_APPLY,
+  KIND_GRADIENTS,
+  KIND_TRANSPOSE,
+  NODE_BYTES,
+  TASK_BYTES,
+} from "./layout.js";
 import { GbtSession } from "./session.js";
 import type { GbtOptions, GbtRunOptions, GbtTrainData, GbtTrainResult } from "./types.js";
 
@@ -76,6 +85,7 @@ export function trainGbt(
   });
   try {
     binColumns(features, edges, n, s.mem.u8(s.codes, numFeatures * n));
+    s.run(KIND_TRANSPOSE, s.blocks);
     s.mem.u8(s.labels, n).set(labels);
     s.mem.f64(s.weights, n).set(weights);
     s.mem.f64(s.scores, n).fill(baseScore);

@@ -3,7 +3,7 @@
 // shared memory and run tasks of the same job.
 
 import { gradientTask } from "./loss";
-import { histogramTask } from "./hist";
+import { histogramTask, transposeTask } from "./hist";
 import { applyTask, partitionTask } from "./rows";
 import {
   word,
@@ -16,6 +16,7 @@ import {
   KIND_GRADIENTS,
   KIND_HISTOGRAMS,
   KIND_PARTITION,
+  KIND_TRANSPOSE,
   TASK_BYTES,
 } from "./layout";
 
@@ -35,6 +36,7 @@ export function runJob(ctx: usize, job: usize): i32 {
     else if (kind == KIND_HISTOGRAMS) histogramTask(ctx, task);
     else if (kind == KIND_PARTITION) partitionTask(ctx, task);
     else if (kind == KIND_APPLY) applyTask(ctx, task);
+    else if (kind == KIND_TRANSPOSE) transposeTask(ctx, t);
     else unreachable();
     ran++;
     t = atomic.add<i32>(job + ((<usize>J_NEXT) << 2), 1);

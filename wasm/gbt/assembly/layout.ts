@@ -2,7 +2,7 @@
 // context, a job header and its task records. stages/lib/gbt/layout.ts holds the same numbers and
 // must stay in step with this file.
 
-// Context (i32 words, then f64 at byte 64): written once per training.
+// Context (i32 words 0..23, then f64 at byte 96): written once per training.
 export const X_N = 0;
 export const X_NUM_HIST = 1;
 export const X_CODES = 2;
@@ -17,8 +17,13 @@ export const X_NUM_BINS = 10;
 export const X_SPLITS = 11;
 export const X_MIN_EXAMPLES = 12;
 export const X_BLOCK_ROWS = 13;
-export const XD_L2 = 64;
-export const XD_MIN_HESS = 72;
+/** Codes of the histogram features, row-major: row r's at r * numHist. */
+export const X_ROW_CODES = 14;
+/** Copies of small nodes' gradient pairs (16 bytes per row position) and row-major codes (rows padded to 16 bytes). */
+export const X_TMP_GH = 15;
+export const X_TMP_CODES = 16;
+export const XD_L2 = 96;
+export const XD_MIN_HESS = 104;
 
 // Job header (i32 words).
 export const J_KIND = 0;
@@ -41,6 +46,7 @@ export const KIND_GRADIENTS = 1;
 export const KIND_HISTOGRAMS = 2;
 export const KIND_PARTITION = 3;
 export const KIND_APPLY = 4;
+export const KIND_TRANSPOSE = 5;
 
 export const TASK_BYTES = 128;
 /** f64 fields of a task record start here. */
@@ -69,10 +75,6 @@ export const P_COL = 2;
 export const P_BIN = 3;
 export const P_MISSING_LEFT = 4;
 export const P_MID = 5;
-export const PD_LEFT_G = 0;
-export const PD_LEFT_H = 1;
-export const PD_RIGHT_G = 2;
-export const PD_RIGHT_H = 3;
 
 // Apply task: add a leaf value to the scores of rows[start, end).
 export const A_START = 0;
@@ -84,8 +86,8 @@ export const FEATURE_HIST_BYTES = 5120;
 export const COUNT_OFFSET = 4096;
 export const MISSING_BIN = 255;
 
-/** One split candidate per (node, feature): f64 gain, i32 bin, i32 missing-left. */
-export const SPLIT_BYTES = 16;
+/** One split candidate per (node, feature): f64 gain, i32 bin, i32 missing-left, f64 left gradient and hessian sums. */
+export const SPLIT_BYTES = 32;
 
 /** A node of a tree in bin form, for walking rows: i32 column (-1 leaf), bin, left, right, missing-left, pad; f64 value. */
 export const NODE_BYTES = 32;

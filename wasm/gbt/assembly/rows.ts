@@ -5,13 +5,10 @@
 import {
   dbl,
   ptr,
-  setDbl,
   setWord,
   word,
   MISSING_BIN,
   NODE_BYTES,
-  PD_LEFT_G,
-  PD_RIGHT_G,
   P_BIN,
   P_COL,
   P_END,
@@ -22,7 +19,6 @@ import {
   A_START,
   AD_VALUE,
   X_CODES,
-  X_GH,
   X_N,
   X_ROWS,
   X_SCORES,
@@ -31,13 +27,12 @@ import {
 
 /**
  * Splits rows[start, end) into the rows going left, in their order, then those going right, in
- * theirs, and sums each side's (gradient, hessian) in row order on the way.
+ * theirs.
  */
 export function partitionTask(ctx: usize, task: usize): void {
   const n = word(ctx, X_N);
   const rows = ptr(ctx, X_ROWS);
   const scratch = ptr(ctx, X_SCRATCH);
-  const gh = ptr(ctx, X_GH);
   const start = word(task, P_START);
   const end = word(task, P_END);
   const col = ptr(ctx, X_CODES) + <usize>word(task, P_COL) * <usize>n;
@@ -45,8 +40,6 @@ export function partitionTask(ctx: usize, task: usize): void {
   const missingLeft = word(task, P_MISSING_LEFT);
   let left = rows + ((<usize>start) << 2);
   let right = scratch + ((<usize>start) << 2);
-  let sumLeft = f64x2.splat(0);
-  let sumRight = f64x2.splat(0);
   for (let k = start; k < end; k++) {
     const r = load<u32>(rows + ((<usize>k) << 2));
     const c = <i32>load<u8>(col + <usize>r);
@@ -56,20 +49,11 @@ export function partitionTask(ctx: usize, task: usize): void {
     store<u32>(right, r);
     left += (<usize>goLeft) << 2;
     right += (<usize>(1 - goLeft)) << 2;
-    const v = v128.load(gh + ((<usize>r) << 4));
-    const m = i64x2.splat(-(<i64>goLeft));
-    // Adding +0 leaves a sum unchanged, so each side's sum runs over its own rows in order.
-    sumLeft = f64x2.add(sumLeft, v128.and(v, m));
-    sumRight = f64x2.add(sumRight, v128.andnot(v, m));
   }
   const mid = <i32>((left - rows) >> 2);
   const spill = right - (scratch + ((<usize>start) << 2));
   memory.copy(left, scratch + ((<usize>start) << 2), spill);
   setWord(task, P_MID, mid);
-  setDbl(task, PD_LEFT_G, f64x2.extract_lane(sumLeft, 0));
-  setDbl(task, PD_LEFT_G + 1, f64x2.extract_lane(sumLeft, 1));
-  setDbl(task, PD_RIGHT_G, f64x2.extract_lane(sumRight, 0));
-  setDbl(task, PD_RIGHT_G + 1, f64x2.extract_lane(sumRight, 1));
 }
 
 /** Adds a leaf's value to the score of each of its rows. */
