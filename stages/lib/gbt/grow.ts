@@ -67,6 +67,8 @@ export function growTree(
   sampleSize: number,
   rootG: number,
   rootH: number,
+  /** How the root's row counts are obtained (0: counted; ROOT_COUNTS_SAVE / _REUSE). */
+  rootCounts: number,
 ): GrownTree {
   const tree: GrownTree = {
     feature: [],
@@ -96,7 +98,7 @@ export function growTree(
   if (mayScan(1, sampleSize)) {
     root.slot = s.allocSlot();
     root.out = 0;
-    histogramJob(s, [{ small: root, large: undefined, parentSlot: 0 }], 1);
+    histogramJob(s, [{ small: root, large: undefined, parentSlot: 0 }], 1, rootCounts);
   }
   let level: Node[] = [root];
   for (let depth = 1; level.length > 0; depth++) {
@@ -180,7 +182,7 @@ export function growTree(
       builds.push({ small, large: scanLarge ? large : undefined, parentSlot: scanLarge ? 0 : node.slot });
     });
     if (builds.length > 0) {
-      histogramJob(s, builds, outRows);
+      histogramJob(s, builds, outRows, 0);
       for (const b of builds) {
         if (b.small.out < 0) {
           s.freeSlot(b.small.slot);
@@ -207,7 +209,12 @@ interface HistBuild {
  * One task per (build, range of features). With several threads and few nodes, each node's
  * features are split into ranges so that every thread has work; the ranges never change a result.
  */
-function histogramJob(s: GbtSession, builds: readonly HistBuild[], outRows: number): void {
+function histogramJob(
+  s: GbtSession,
+  builds: readonly HistBuild[],
+  outRows: number,
+  rootCounts: number,
+): void {
   const numHist = s.numHist;
   const threads = s.threadCount;
   const chunks =
@@ -232,6 +239,7 @@ function histogramJob(s: GbtSession, builds: readonly HistBuild[], outRows: numb
       t.i32[o + HT.largeOut] = b.large ? b.large.out : -1;
       t.i32[o + HT.smallCount] = b.small.end - b.small.start;
       t.i32[o + HT.largeCount] = b.large ? b.large.end - b.large.start : 0;
+      t.i32[o + HT.rootCounts] = rootCounts;
       const od = i * d + 8;
       t.f64[od + HTD.smallG] = b.small.g;
       t.f64[od + HTD.smallH] = b.small.h;

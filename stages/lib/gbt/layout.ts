@@ -22,6 +22,7 @@ export const X = {
   rowCodes: 14,
   tmpGh: 15,
   tmpCodes: 16,
+  rootCounts: 17,
 } as const;
 export const XD_L2 = 96;
 export const XD_MIN_HESS = 104;
@@ -61,7 +62,10 @@ export const HT = {
   largeOut: 7,
   smallCount: 8,
   largeCount: 9,
+  rootCounts: 10,
 } as const;
+export const ROOT_COUNTS_SAVE = 1;
+export const ROOT_COUNTS_REUSE = 2;
 export const HTD = { smallG: 0, smallH: 1, largeG: 2, largeH: 3 } as const;
 
 export const PT = { start: 0, end: 1, col: 2, bin: 3, missingLeft: 4, mid: 5 } as const;

@@ -86,6 +86,7 @@ export class GbtSession {
     const rowCodes = mem.alloc(this.numHist * n + 16);
     const tmpCodes = mem.alloc(Math.ceil(this.numHist / 16) * 16 * shape.sampleSize);
     const tmpGh = mem.alloc(16 * shape.sampleSize);
+    const rootCounts = mem.alloc(1024 * this.numHist);
     this.labels = mem.alloc(nPad);
     this.weights = mem.alloc(8 * nPad);
     this.scores = mem.alloc(8 * nPad);
@@ -107,6 +108,7 @@ export class GbtSession {
     words[X.rowCodes] = rowCodes;
     words[X.tmpGh] = tmpGh;
     words[X.tmpCodes] = tmpCodes;
+    words[X.rootCounts] = rootCounts;
     words[X.gh] = gh;
     words[X.scores] = this.scores;
     words[X.labels] = this.labels;

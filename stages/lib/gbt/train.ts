@@ -20,6 +20,8 @@ import {
   KIND_GRADIENTS,
   KIND_TRANSPOSE,
   NODE_BYTES,
+  ROOT_COUNTS_REUSE,
+  ROOT_COUNTS_SAVE,
   TASK_BYTES,
 } from "./layout.js";
 import { GbtSession } from "./session.js";
@@ -133,7 +135,8 @@ export function trainGbt(
       if (t > 0) trainLoss[t - 1] = loss / n;
       if (last) break;
 
-      const tree = growTree(s, options, edges, histCols, sampleSize, rootG, rootH);
+      const rootCounts = subsampled ? 0 : t === 0 ? ROOT_COUNTS_SAVE : ROOT_COUNTS_REUSE;
+      const tree = growTree(s, options, edges, histCols, sampleSize, rootG, rootH, rootCounts);
       applyLeaves(s, tree);
       treeStart[t] = forest.feature.length;
       for (const k of ["feature", "threshold", "bin", "left", "right", "missingLeft", "value"] as const)

@@ -16,6 +16,8 @@ export interface GbtExports {
   heapBase(): number;
   /** Runs tasks of the job until none is left; returns how many this thread ran. */
   runJob(ctx: number, job: number): number;
+  /** Sorts n float64 (no NaN) at a ascending, -0 before +0; tmp: n float64, counts: 2048 uint32 of scratch. */
+  sortFloat64(a: number, tmp: number, counts: number, n: number): void;
 }
 
 let compiled: WebAssembly.Module | undefined;
@@ -57,17 +59,20 @@ export class GbtMemory {
   readonly memory: WebAssembly.Memory;
   readonly ex: GbtExports;
   private top: number;
+  private readonly base: number;
   private readonly maxPages: number;
 
-  constructor(module: WebAssembly.Module) {
+  /** maxPages: the memory's limit; by default the largest this process can reserve. */
+  constructor(module: WebAssembly.Module, maxPages?: number) {
     let last: unknown;
-    for (const maxPages of MAX_PAGES_TRIED) {
+    for (const limit of maxPages === undefined ? MAX_PAGES_TRIED : [maxPages]) {
       try {
-        const memory = new WebAssembly.Memory({ initial: 32, maximum: maxPages, shared: true });
+        const memory = new WebAssembly.Memory({ initial: 32, maximum: limit, shared: true });
         this.ex = instantiateGbt(module, memory);
         this.memory = memory;
-        this.maxPages = maxPages;
-        this.top = align(this.ex.heapBase());
+        this.maxPages = limit;
+        this.base = align(this.ex.heapBase());
+        this.top = this.base;
         return;
       } catch (e) {
         if (!(e instanceof WebAssembly.LinkError || e instanceof RangeError)) throw e;
@@ -77,6 +82,11 @@ export class GbtMemory {
     throw new GbtMemoryError("could not reserve a shared WebAssembly memory for gbt training", {
       cause: last,
     });
+  }
+
+  /** Forgets every allocation (the memory keeps its size). */
+  reset(): void {
+    this.top = this.base;
   }
 
   alloc(bytes: number): number {

@@ -20,16 +20,20 @@ import {
   H_LARGE_COUNT,
   H_LARGE_OUT,
   H_LARGE_SLOT,
+  H_ROOT_COUNTS,
   H_SMALL_COUNT,
   H_SMALL_OUT,
   H_SMALL_SLOT,
   H_START,
   MISSING_BIN,
+  ROOT_COUNTS_REUSE,
+  ROOT_COUNTS_SAVE,
   SPLIT_BYTES,
   XD_L2,
   XD_MIN_HESS,
   X_BLOCK_ROWS,
   X_CODES,
+  X_ROOT_COUNTS,
   X_ROW_CODES,
   X_TMP_CODES,
   X_TMP_GH,
@@ -53,12 +57,18 @@ function accumulate(h: usize, b: usize, v: v128): void {
   store<i32>(q, load<i32>(q) + 1);
 }
 
+/** accumulate() without the row count, for the root when its counts are known. */
+function accumulateSums(h: usize, b: usize, v: v128): void {
+  const p = h + (b << 4);
+  v128.store(p, f64x2.add(v128.load(p), v));
+}
+
 /**
  * Histograms of features [f0, f1) (hist indices) over rows[start, end), into hist (zeroed), from
  * the row-major codes: a row's codes share a cache line, so a row costs one memory access, not
  * one per feature.
  */
-function build(ctx: usize, start: i32, end: i32, f0: i32, f1: i32, hist: usize): void {
+function build(ctx: usize, start: i32, end: i32, f0: i32, f1: i32, hist: usize, counted: bool): void {
   const stride = <usize>word(ctx, X_NUM_HIST);
   const rows = ptr(ctx, X_ROWS);
   let gh = ptr(ctx, X_GH);
@@ -89,23 +99,45 @@ function build(ctx: usize, start: i32, end: i32, f0: i32, f1: i32, hist: usize):
   const h0 = hist + <usize>f0 * FH;
   const quads = (f1 - f0) >> 2;
   const rest = (f1 - f0) & 3;
-  for (let k = start; k < end; k++) {
-    const r = sequential ? <usize>k : <usize>load<u32>(rows + ((<usize>k) << 2));
-    const v = v128.load(gh + (r << 4));
-    let c = codes + r * codeStride + <usize>f0;
-    let h = h0;
-    for (let q = 0; q < quads; q++) {
-      accumulate(h, <usize>load<u8>(c), v);
-      accumulate(h + FH, <usize>load<u8>(c, 1), v);
-      accumulate(h + 2 * FH, <usize>load<u8>(c, 2), v);
-      accumulate(h + 3 * FH, <usize>load<u8>(c, 3), v);
-      c += 4;
-      h += 4 * FH;
+  if (counted) {
+    for (let k = start; k < end; k++) {
+      const r = sequential ? <usize>k : <usize>load<u32>(rows + ((<usize>k) << 2));
+      const v = v128.load(gh + (r << 4));
+      let c = codes + r * codeStride + <usize>f0;
+      let h = h0;
+      for (let q = 0; q < quads; q++) {
+        accumulate(h, <usize>load<u8>(c), v);
+        accumulate(h + FH, <usize>load<u8>(c, 1), v);
+        accumulate(h + 2 * FH, <usize>load<u8>(c, 2), v);
+        accumulate(h + 3 * FH, <usize>load<u8>(c, 3), v);
+        c += 4;
+        h += 4 * FH;
+      }
+      for (let q = 0; q < rest; q++) {
+        accumulate(h, <usize>load<u8>(c), v);
+        c += 1;
+        h += FH;
+      }
     }
-    for (let q = 0; q < rest; q++) {
-      accumulate(h, <usize>load<u8>(c), v);
-      c += 1;
-      h += FH;
+  } else {
+    for (let k = start; k < end; k++) {
+      const r = sequential ? <usize>k : <usize>load<u32>(rows + ((<usize>k) << 2));
+      const v = v128.load(gh + (r << 4));
+      let c = codes + r * codeStride + <usize>f0;
+      let h = h0;
+      for (let q = 0; q < quads; q++) {
+        accumulateSums(h, <usize>load<u8>(c), v);
+        accumulateSums(h + FH, <usize>load<u8>(c, 1), v);
+        accumulateSums(h + 2 * FH, <usize>load<u8>(c, 2), v);
+        accumulateSums(h + 3 * FH, <usize>load<u8>(c, 3), v);
+        c += 4;
+        h += 4 * FH;
+      }
+      for (let q = 0; q < rest; q++) {
+        accumulateSums(h, <usize>load<u8>(c), v);
+        c += 1;
+        h += FH;
+      }
     }
   }
 }
@@ -253,7 +285,17 @@ export function histogramTask(ctx: usize, task: usize): void {
   const small = ptr(task, H_SMALL_SLOT);
   const large = ptr(task, H_LARGE_SLOT);
   memory.fill(small + <usize>f0 * FH, 0, <usize>(f1 - f0) * FH);
-  build(ctx, word(task, H_START), word(task, H_END), f0, f1, small);
+  // The root's row counts are the same for every tree when every row is used: counted once,
+  // then copied (counting is a third of a histogram update).
+  const rootCounts = word(task, H_ROOT_COUNTS);
+  const cache = ptr(ctx, X_ROOT_COUNTS);
+  build(ctx, word(task, H_START), word(task, H_END), f0, f1, small, rootCounts != ROOT_COUNTS_REUSE);
+  for (let f = f0; f < f1; f++) {
+    const counts = small + <usize>f * FH + COUNTS;
+    const cached = cache + ((<usize>f) << 10);
+    if (rootCounts == ROOT_COUNTS_SAVE) memory.copy(cached, counts, 1024);
+    else if (rootCounts == ROOT_COUNTS_REUSE) memory.copy(counts, cached, 1024);
+  }
   if (large != 0) subtract(large, small, f0, f1);
   const numHist = word(ctx, X_NUM_HIST);
   const numBins = ptr(ctx, X_NUM_BINS);

@@ -44,6 +44,8 @@ export function runJob(ctx: usize, job: usize): i32 {
   return ran;
 }
 
+export { sortFloat64 } from "./sort";
+
 /** First byte the host may use. */
 export function heapBase(): usize {
   return __heap_base;

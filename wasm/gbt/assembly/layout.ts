@@ -22,6 +22,8 @@ export const X_ROW_CODES = 14;
 /** Copies of small nodes' gradient pairs (16 bytes per row position) and row-major codes (rows padded to 16 bytes). */
 export const X_TMP_GH = 15;
 export const X_TMP_CODES = 16;
+/** The root's row counts per histogram feature (256 i32 each), when they are reused. */
+export const X_ROOT_COUNTS = 17;
 export const XD_L2 = 96;
 export const XD_MIN_HESS = 104;
 
@@ -63,6 +65,10 @@ export const H_SMALL_OUT = 6;
 export const H_LARGE_OUT = 7;
 export const H_SMALL_COUNT = 8;
 export const H_LARGE_COUNT = 9;
+/** 0: count rows; ROOT_COUNTS_SAVE: count and keep the counts; ROOT_COUNTS_REUSE: copy them. */
+export const H_ROOT_COUNTS = 10;
+export const ROOT_COUNTS_SAVE = 1;
+export const ROOT_COUNTS_REUSE = 2;
 export const HD_SMALL_G = 0;
 export const HD_SMALL_H = 1;
 export const HD_LARGE_G = 2;

@@ -29,11 +29,40 @@ import {
   X_WEIGHTS,
 } from "./layout";
 
-// ln 2 split so that k * LN2_HI is exact for |k| < 2^20 (LN2_HI has 32 significant bits).
-const LN2_HI: f64 = 0.6931471806019545;
-const LN2_LO: f64 = -4.2009150726810846e-11;
-const LN2: f64 = 0.6931471805599453;
-const INV_LN2: f64 = 1.4426950408889634;
+// Scalars used by the kernels, each twice (one v128): see ec() for why they live in memory.
+const K = memory.data<f64>([
+  -746.0,
+  -746.0, // below this exp(x) rounds to 0 anyway
+  1.4426950408889634,
+  1.4426950408889634, // 1 / ln 2
+  // ln 2 split so that k * LN2_HI is exact for |k| < 2^20 (LN2_HI has 32 significant bits)
+  0.6931471806019545,
+  0.6931471806019545,
+  -4.2009150726810846e-11,
+  -4.2009150726810846e-11,
+  0.6931471805599453,
+  0.6931471805599453, // ln 2
+  0.5,
+  0.5,
+  1.0,
+  1.0,
+  2.0,
+  2.0,
+]);
+const K_MIN_X = 0;
+const K_INV_LN2 = 1;
+const K_LN2_HI = 2;
+const K_LN2_LO = 3;
+const K_LN2 = 4;
+const K_HALF = 5;
+const K_ONE = 6;
+const K_TWO = 7;
+/** The exponent bias of f64, in both i64 lanes. */
+const BIAS = memory.data<i64>([1023, 1023]);
+
+function kk(i: i32): v128 {
+  return v128.load(K + ((<usize>i) << 4));
+}
 
 /** 1/k!, k = 0..13, each twice (one v128 per coefficient). */
 const EXP_COEF = memory.data<f64>([
@@ -72,9 +101,9 @@ function lin(a: v128, b: v128, x: v128): v128 {
  * scaled by 2^k in two steps so that subnormal results round once.
  */
 function expNonPositive(x: v128): v128 {
-  x = f64x2.pmax(x, f64x2.splat(-746.0)); // below this exp(x) rounds to 0 anyway
-  const k = f64x2.nearest(f64x2.mul(x, f64x2.splat(INV_LN2)));
-  const r = f64x2.sub(f64x2.sub(x, f64x2.mul(k, f64x2.splat(LN2_HI))), f64x2.mul(k, f64x2.splat(LN2_LO)));
+  x = f64x2.pmax(x, kk(K_MIN_X));
+  const k = f64x2.nearest(f64x2.mul(x, kk(K_INV_LN2)));
+  const r = f64x2.sub(f64x2.sub(x, f64x2.mul(k, kk(K_LN2_HI))), f64x2.mul(k, kk(K_LN2_LO)));
   const r2 = f64x2.mul(r, r);
   const r4 = f64x2.mul(r2, r2);
   const r8 = f64x2.mul(r4, r4);
@@ -87,7 +116,7 @@ function expNonPositive(x: v128): v128 {
   const ki = i32x4.trunc_sat_f64x2_s_zero(k);
   const k1 = i32x4.shr_s(ki, 1);
   const k2 = i32x4.sub(ki, k1);
-  const bias = i64x2.splat(1023);
+  const bias = v128.load(BIAS);
   const s1 = i64x2.shl(i64x2.add(i64x2.extend_low_i32x4_s(k1), bias), 52);
   const s2 = i64x2.shl(i64x2.add(i64x2.extend_low_i32x4_s(k2), bias), 52);
   return f64x2.mul(f64x2.mul(p, s1), s2);
@@ -99,9 +128,9 @@ function expNonPositive(x: v128): v128 {
  * series to s^25 (truncation below 1e-17).
  */
 function log1pUnit(e: v128): v128 {
-  const big = f64x2.ge(e, f64x2.splat(0.5));
-  const f = v128.bitselect(f64x2.mul(f64x2.sub(e, f64x2.splat(1.0)), f64x2.splat(0.5)), e, big);
-  const s = f64x2.div(f, f64x2.add(f64x2.splat(2.0), f));
+  const big = f64x2.ge(e, kk(K_HALF));
+  const f = v128.bitselect(f64x2.mul(f64x2.sub(e, kk(K_ONE)), kk(K_HALF)), e, big);
+  const s = f64x2.div(f, f64x2.add(kk(K_TWO), f));
   const z = f64x2.mul(s, s);
   const z2 = f64x2.mul(z, z);
   const z4 = f64x2.mul(z2, z2);
@@ -114,7 +143,7 @@ function log1pUnit(e: v128): v128 {
   // 2 s (1 + z p): the leading term exactly, the small correction rounded.
   const twoS = f64x2.add(s, s);
   const l = f64x2.add(twoS, f64x2.mul(twoS, zp));
-  return v128.bitselect(f64x2.add(l, f64x2.splat(LN2)), l, big);
+  return v128.bitselect(f64x2.add(l, kk(K_LN2)), l, big);
 }
 
 export function gradientTask(ctx: usize, job: usize, block: i32): void {
@@ -143,7 +172,7 @@ export function gradientTask(ctx: usize, job: usize, block: i32): void {
   const weights = ptr(ctx, X_WEIGHTS);
   const mask = ptr(job, J_CUR_MASK);
   const zero = f64x2.splat(0);
-  const one = f64x2.splat(1);
+  const one = kk(K_ONE);
   let loss = zero;
   let tg = zero; // (gradient, hessian) totals of the sampled rows
   // Two rows per step; the arrays are padded to an even length with a zero-weight row.
