@@ -51,6 +51,8 @@ export class GbtSession {
   readonly labels: number;
   readonly weights: number;
   readonly scores: number;
+  /** (gradient, hessian) float64 pairs, one per row. */
+  readonly gh: number;
   readonly rows: number;
   readonly blockOut: number;
   /** Sample masks (1 byte per row), swapped every tree; 0 when every row is used. */
@@ -91,6 +93,7 @@ export class GbtSession {
     this.weights = mem.alloc(8 * nPad);
     this.scores = mem.alloc(8 * nPad);
     const gh = mem.alloc(16 * nPad);
+    this.gh = gh;
     this.rows = mem.alloc(4 * shape.sampleSize);
     const scratch = mem.alloc(4 * shape.sampleSize);
     this.masks = shape.subsampled ? [mem.alloc(nPad), mem.alloc(nPad)] : [0, 0];

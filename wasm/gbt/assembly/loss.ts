@@ -30,29 +30,22 @@ import {
 } from "./layout";
 
 // Scalars used by the kernels, each twice (one v128): see ec() for why they live in memory.
+// prettier-ignore
 const K = memory.data<f64>([
-  -746.0,
-  -746.0, // below this exp(x) rounds to 0 anyway
-  1.4426950408889634,
-  1.4426950408889634, // 1 / ln 2
-  // ln 2 split so that k * LN2_HI is exact for |k| < 2^20 (LN2_HI has 32 significant bits)
-  0.6931471806019545,
-  0.6931471806019545,
-  -4.2009150726810846e-11,
-  -4.2009150726810846e-11,
-  0.6931471805599453,
-  0.6931471805599453, // ln 2
-  0.5,
-  0.5,
-  1.0,
-  1.0,
-  2.0,
-  2.0,
+  -746.0, -746.0, // below this exp(x) rounds to 0 anyway
+  46.16624130844683, 46.16624130844683, // 32 / ln 2
+  // ln 2 / 32 split so that k * hi is exact for |k| < 2^17 (hi has 30 significant bits)
+  0.021660849393811077, 0.021660849393811077,
+  -1.312785960212839e-12, -1.312785960212839e-12,
+  0.6931471805599453, 0.6931471805599453, // ln 2
+  0.5, 0.5,
+  1.0, 1.0,
+  2.0, 2.0,
 ]);
 const K_MIN_X = 0;
-const K_INV_LN2 = 1;
-const K_LN2_HI = 2;
-const K_LN2_LO = 3;
+const K_32_OVER_LN2 = 1;
+const K_LN2_32_HI = 2;
+const K_LN2_32_LO = 3;
 const K_LN2 = 4;
 const K_HALF = 5;
 const K_ONE = 6;
@@ -95,31 +88,44 @@ function lin(a: v128, b: v128, x: v128): v128 {
   return f64x2.add(a, f64x2.mul(b, x));
 }
 
+/** 2^(j/32), j = 0..31, correctly rounded. */
+const EXP2_TABLE = memory.data<f64>([
+  1.0, 1.0218971486541166, 1.0442737824274138, 1.0671404006768237, 1.0905077326652577, 1.1143867425958924,
+  1.1387886347566916, 1.1637248587775775, 1.189207115002721, 1.215247359980469, 1.241857812073484,
+  1.2690509571917332, 1.2968395546510096, 1.3252366431597413, 1.3542555469368927, 1.383909881963832,
+  1.4142135623730951, 1.4451808069770467, 1.4768261459394993, 1.5091644275934228, 1.5422108254079407,
+  1.5759808451078865, 1.6104903319492543, 1.645755478153965, 1.681792830507429, 1.718619298122478,
+  1.7562521603732995, 1.7947090750031072, 1.8340080864093424, 1.8741676341103, 1.9152065613971474,
+  1.9571441241754002,
+]);
+
 /**
- * exp(x) for x <= 0 (any x <= 0, including values far below the underflow limit): x = k ln2 + r
- * with |r| <= ln2 / 2, exp(r) by its Taylor series to degree 13 (truncation below 1e-17), then
- * scaled by 2^k in two steps so that subnormal results round once.
+ * exp(x) for x <= 0 (any x <= 0, including values far below the underflow limit):
+ * x = (32 m + j) ln2 / 32 + r with |r| <= ln2 / 64, exp(x) = 2^m 2^(j/32) exp(r), exp(r) by its
+ * Taylor series to degree 6 (truncation below 1e-17), 2^(j/32) from a table, 2^m applied in two
+ * steps so that subnormal results round once.
  */
 function expNonPositive(x: v128): v128 {
   x = f64x2.pmax(x, kk(K_MIN_X));
-  const k = f64x2.nearest(f64x2.mul(x, kk(K_INV_LN2)));
-  const r = f64x2.sub(f64x2.sub(x, f64x2.mul(k, kk(K_LN2_HI))), f64x2.mul(k, kk(K_LN2_LO)));
+  const k = f64x2.nearest(f64x2.mul(x, kk(K_32_OVER_LN2)));
+  const r = f64x2.sub(f64x2.sub(x, f64x2.mul(k, kk(K_LN2_32_HI))), f64x2.mul(k, kk(K_LN2_32_LO)));
   const r2 = f64x2.mul(r, r);
   const r4 = f64x2.mul(r2, r2);
-  const r8 = f64x2.mul(r4, r4);
-  const u0 = lin(lin(ec(0), ec(1), r), lin(ec(2), ec(3), r), r2);
-  const u1 = lin(lin(ec(4), ec(5), r), lin(ec(6), ec(7), r), r2);
-  const u2 = lin(lin(ec(8), ec(9), r), lin(ec(10), ec(11), r), r2);
-  const u3 = lin(ec(12), ec(13), r);
-  const p = lin(lin(u0, u1, r4), lin(u2, u3, r4), r8);
-  // 2^k = 2^k1 * 2^k2 with k1 = floor(k / 2): both factors are normal numbers down to k = -1077.
+  const low = lin(lin(ec(0), ec(1), r), lin(ec(2), ec(3), r), r2);
+  const high = lin(lin(ec(4), ec(5), r), ec(6), r2);
+  const p = lin(low, high, r4);
   const ki = i32x4.trunc_sat_f64x2_s_zero(k);
-  const k1 = i32x4.shr_s(ki, 1);
-  const k2 = i32x4.sub(ki, k1);
+  const t0 = load<f64>(EXP2_TABLE + ((<usize>(i32x4.extract_lane(ki, 0) & 31)) << 3));
+  const t1 = load<f64>(EXP2_TABLE + ((<usize>(i32x4.extract_lane(ki, 1) & 31)) << 3));
+  const t = f64x2.replace_lane(f64x2.splat(t0), 1, t1);
+  // 2^m = 2^m1 * 2^m2 with m1 = floor(m / 2): both factors are normal numbers down to m = -1077.
+  const m = i32x4.shr_s(ki, 5);
+  const m1 = i32x4.shr_s(m, 1);
+  const m2 = i32x4.sub(m, m1);
   const bias = v128.load(BIAS);
-  const s1 = i64x2.shl(i64x2.add(i64x2.extend_low_i32x4_s(k1), bias), 52);
-  const s2 = i64x2.shl(i64x2.add(i64x2.extend_low_i32x4_s(k2), bias), 52);
-  return f64x2.mul(f64x2.mul(p, s1), s2);
+  const s1 = i64x2.shl(i64x2.add(i64x2.extend_low_i32x4_s(m1), bias), 52);
+  const s2 = i64x2.shl(i64x2.add(i64x2.extend_low_i32x4_s(m2), bias), 52);
+  return f64x2.mul(f64x2.mul(f64x2.mul(p, t), s1), s2);
 }
 
 /**
