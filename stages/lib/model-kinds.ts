@@ -39,7 +39,7 @@ export interface TrainRequest {
   /** Which trainer fits a network (auto: the WebAssembly trainer when it supports the spec). */
   readonly trainer: TrainerChoice;
   readonly backend: BackendChoice;
-  /** Threads the WebAssembly trainer may use; results do not depend on it. */
+  /** Threads the WebAssembly network trainer and gbt may use; results do not depend on it. */
   readonly threads: number;
   /** How messages name the training rows ("training table", "training rows of fold 2"). */
   readonly what?: string;
@@ -194,6 +194,7 @@ async function trainGbtModel(req: TrainRequest, spec: GbtSpec): Promise<Trained>
       l2: spec.l2,
     },
     req.seed,
+    { threads: req.threads },
   );
   const seconds = (performance.now() - t0) / 1000;
   const trainFig = classifierFigures(predictGbt(r.model, req.train.features), req.train);
@@ -224,7 +225,7 @@ async function trainGbtModel(req: TrainRequest, spec: GbtSpec): Promise<Trained>
       ["loss", float64Column(Float64Array.from(r.trainLoss))],
     ]),
     metrics,
-    run: { trainer: "quiver-gbt", training_seconds: Math.round(seconds * 1000) / 1000 },
+    run: { trainer: "quiver-gbt", threads: r.threads, training_seconds: Math.round(seconds * 1000) / 1000 },
   };
 }
 
