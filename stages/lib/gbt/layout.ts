@@ -30,8 +30,6 @@ export const CTX_BYTES = 128;
 
 export const J = {
   kind: 0,
-  tasks: 1,
-  next: 2,
   taskPtr: 3,
   walkTree: 4,
   prevMask: 5,

@@ -2,22 +2,24 @@
  * Threads for gbt training: the calling thread plus worker threads, all running the same
  * WebAssembly module on one shared memory. A job (a list of tasks) is published through a control
  * block in that memory; every thread claims tasks until none is left (wasm `runJob`), and the
- * caller returns when all have finished. Which thread runs a task never changes its result, so
- * models are bit-identical for any thread count.
+ * caller returns when all tasks have finished. Which thread runs a task never changes its result,
+ * so models are bit-identical for any thread count.
  *
- * Training is synchronous, so the caller blocks in Atomics.wait while the workers run. Workers
- * are started once per process (unref'd: they never keep it alive) and attached to one training's
+ * Nobody waits for a thread to start: a worker that wakes late finds the tasks taken and goes back
+ * to sleep, so on a machine whose cores are busy with other work a second thread costs little.
+ * Training is synchronous, so the caller blocks in Atomics.wait while tasks finish. Workers are
+ * started once per process (unref'd: they never keep it alive) and attached to one training's
  * memory at a time; between trainings they sit in their event loop holding no memory.
  */
 import { Worker } from "node:worker_threads";
 import type { GbtExports } from "./wasm.js";
 
-/** Control block (int32 words in the shared memory). */
+/** Control block: int32 words, and the claim word (int64) at byte 32. */
 export const CTRL_WORDS = 16;
 const W = {
-  /** Bumped to publish a command. */
+  /** Number of the current job; bumped to publish one. */
   gen: 0,
-  /** Workers that finished the current job. */
+  /** Tasks of the current job finished. */
   done: 1,
   /** Set by a worker whose task trapped. */
   error: 2,
@@ -26,14 +28,16 @@ const W = {
   job: 5,
   /** Workers attached to this memory. */
   attached: 6,
-  /** Workers that should take part in the current job. */
-  active: 7,
 } as const;
+const CLAIM_BYTE = 32;
 const CMD_JOB = 1;
 const CMD_DETACH = 2;
+/** Jobs are numbered modulo 2^24 and hold at most 2^20 - 1 tasks (the claim word's fields). */
+const GEN_MASK = 0xffffff;
+export const MAX_TASKS = 0xfffff;
 
-/** Busy-wait rounds before sleeping: a tree's jobs follow each other within microseconds. */
-const SPIN = 20_000;
+/** Busy-wait rounds before sleeping: short, since a spinning thread takes a core from others. */
+const SPIN = 2_000;
 /** How long a worker may take to start and attach before training gives up. */
 const ATTACH_TIMEOUT_MS = 60_000;
 
@@ -42,7 +46,6 @@ export interface AttachMessage {
   readonly module: WebAssembly.Module;
   readonly memory: WebAssembly.Memory;
   readonly ctrlPtr: number;
-  readonly id: number;
   readonly startGen: number;
 }
 
@@ -65,12 +68,11 @@ export function serveJobs(ex: GbtExports, m: AttachMessage): void {
       Atomics.notify(ctrl, W.attached);
       return;
     }
-    if (m.id < Atomics.load(ctrl, W.active)) {
-      try {
-        ex.runJob(Atomics.load(ctrl, W.ctx), Atomics.load(ctrl, W.job));
-      } catch {
-        Atomics.store(ctrl, W.error, 1);
-      }
+    try {
+      ex.runJob(ctrl[W.ctx]!, ctrl[W.job]!, m.ctrlPtr + CLAIM_BYTE, m.ctrlPtr + 4 * W.done, gen);
+    } catch {
+      // A trap ends the task it happened in: count it, so the caller stops waiting, and report.
+      Atomics.store(ctrl, W.error, 1);
       Atomics.add(ctrl, W.done, 1);
       Atomics.notify(ctrl, W.done);
     }
@@ -87,9 +89,12 @@ function spawn(): Worker {
 }
 
 export class GbtThreads {
+  private gen = 0;
   private constructor(
     private readonly ex: GbtExports,
+    private readonly ctrlPtr: number,
     private readonly ctrl: Int32Array,
+    private readonly claim: BigInt64Array,
     private readonly workers: Worker[],
   ) {}
 
@@ -107,14 +112,15 @@ export class GbtThreads {
     threads: number,
   ): GbtThreads {
     const ctrl = new Int32Array(memory.buffer, ctrlPtr, CTRL_WORDS);
+    const claim = new BigInt64Array(memory.buffer, ctrlPtr + CLAIM_BYTE, 1);
     const workers: Worker[] = [];
     for (let id = 1; id < threads; id++) {
       const w = idle.pop() ?? spawn();
-      const message: AttachMessage = { type: "attach", module, memory, ctrlPtr, id, startGen: 0 };
+      const message: AttachMessage = { type: "attach", module, memory, ctrlPtr, startGen: 0 };
       w.postMessage(message);
       workers.push(w);
     }
-    const pool = new GbtThreads(ex, ctrl, workers);
+    const pool = new GbtThreads(ex, ctrlPtr, ctrl, claim, workers);
     const deadline = Date.now() + ATTACH_TIMEOUT_MS;
     for (;;) {
       const attached = Atomics.load(ctrl, W.attached);
@@ -128,40 +134,35 @@ export class GbtThreads {
     return pool;
   }
 
-  /**
-   * Runs the job at `job` (with `tasks` tasks) on up to all threads; returns when every task has
-   * finished. A job of one task runs here without waking anyone.
-   */
+  /** Runs the job at `job` (with `tasks` tasks) on the threads; returns when every task has finished. */
   run(ctx: number, job: number, tasks: number): void {
+    if (tasks > MAX_TASKS)
+      throw new RangeError(`a gbt job of ${tasks} tasks is above the limit of ${MAX_TASKS}`);
     const ctrl = this.ctrl;
-    const others = Math.min(this.workers.length, tasks - 1);
-    if (others > 0) {
-      ctrl[W.cmd] = CMD_JOB;
-      ctrl[W.ctx] = ctx;
-      ctrl[W.job] = job;
-      ctrl[W.active] = others + 1; // worker ids run from 1
-      Atomics.store(ctrl, W.done, 0);
-      Atomics.add(ctrl, W.gen, 1);
-      Atomics.notify(ctrl, W.gen);
-    }
-    let failure: unknown;
+    const gen = (this.gen = (this.gen + 1) & GEN_MASK);
+    ctrl[W.cmd] = CMD_JOB;
+    ctrl[W.ctx] = ctx;
+    ctrl[W.job] = job;
+    Atomics.store(ctrl, W.done, 0);
+    Atomics.store(this.claim, 0, (BigInt(gen) << 40n) | (BigInt(tasks) << 20n));
+    Atomics.store(ctrl, W.gen, gen);
+    // A job of one task runs here without waking anyone.
+    if (tasks > 1 && this.workers.length > 0) Atomics.notify(ctrl, W.gen, this.workers.length);
     try {
-      this.ex.runJob(ctx, job);
+      this.ex.runJob(ctx, job, this.ctrlPtr + CLAIM_BYTE, this.ctrlPtr + 4 * W.done, gen);
     } catch (e) {
-      failure = e;
+      // Take the remaining tasks away from the workers; close() waits for those still running.
+      Atomics.store(this.claim, 0, 0n);
+      throw e;
     }
-    if (others > 0) {
-      let spins = 0;
-      for (;;) {
-        const done = Atomics.load(ctrl, W.done);
-        if (done >= others) break;
-        if (++spins > SPIN) Atomics.wait(ctrl, W.done, done, 50);
-      }
-      if (Atomics.exchange(ctrl, W.error, 0) !== 0 && failure === undefined)
-        failure = new Error("a gbt worker thread failed (WebAssembly trap)");
+    let spins = 0;
+    for (;;) {
+      const done = Atomics.load(ctrl, W.done);
+      if (done >= tasks) break;
+      if (++spins > SPIN) Atomics.wait(ctrl, W.done, done, 1);
     }
-    if (failure !== undefined)
-      throw failure instanceof Error ? failure : new Error("gbt task failed", { cause: failure });
+    if (Atomics.exchange(ctrl, W.error, 0) !== 0)
+      throw new Error("a gbt worker thread failed (WebAssembly trap)");
   }
 
   /** Detaches the workers (they drop this memory) and returns them to the process-wide pool. */
@@ -169,7 +170,7 @@ export class GbtThreads {
     if (this.workers.length === 0) return;
     const ctrl = this.ctrl;
     Atomics.store(ctrl, W.cmd, CMD_DETACH);
-    Atomics.add(ctrl, W.gen, 1);
+    Atomics.store(ctrl, W.gen, (this.gen = (this.gen + 1) & GEN_MASK));
     Atomics.notify(ctrl, W.gen);
     const deadline = Date.now() + ATTACH_TIMEOUT_MS;
     for (;;) {

@@ -41,7 +41,7 @@ export interface SessionShape {
 export class GbtSession {
   readonly mem: GbtMemory;
   readonly ex: GbtExports;
-  readonly threads: GbtThreads | undefined;
+  private readonly pool: GbtThreads;
   readonly n: number;
   readonly numHist: number;
   readonly blocks: number;
@@ -125,12 +125,11 @@ export class GbtSession {
     const doubles = mem.f64(this.ctx, CTX_BYTES / 8);
     doubles[XD_L2 / 8] = shape.l2;
     doubles[XD_MIN_HESS / 8] = shape.minChildHessian;
-    this.threads =
-      shape.threads > 1 ? GbtThreads.open(module, mem.memory, this.ex, ctrl, shape.threads) : undefined;
+    this.pool = GbtThreads.open(module, mem.memory, this.ex, ctrl, shape.threads);
   }
 
   get threadCount(): number {
-    return this.threads?.threads ?? 1;
+    return this.pool.threads;
   }
 
   /** Task records for a job of `count` tasks (zeroed), as int32 and float64 views of the whole table. */
@@ -150,11 +149,9 @@ export class GbtSession {
     const words = this.mem.i32(this.job, JOB_BYTES / 4);
     words.fill(0);
     words[J.kind] = kind;
-    words[J.tasks] = count;
     words[J.taskPtr] = this.taskPtr;
     if (header) for (const [k, v] of Object.entries(header)) words[J[k as keyof typeof J]] = v;
-    if (this.threads) this.threads.run(this.ctx, this.job, count);
-    else this.ex.runJob(this.ctx, this.job);
+    this.pool.run(this.ctx, this.job, count);
   }
 
   /** Split candidates of `rows` nodes (one row of numHist entries each); returns the table's address. */
@@ -186,6 +183,6 @@ export class GbtSession {
   }
 
   close(): void {
-    this.threads?.close();
+    this.pool.close();
   }
 }

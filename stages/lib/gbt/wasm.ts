@@ -14,8 +14,8 @@ const PAGE = 65536;
 
 export interface GbtExports {
   heapBase(): number;
-  /** Runs tasks of the job until none is left; returns how many this thread ran. */
-  runJob(ctx: number, job: number): number;
+  /** Runs tasks of job number `gen` until none is left (see wasm/gbt/assembly/index.ts); returns how many this thread ran. */
+  runJob(ctx: number, job: number, claim: number, done: number, gen: number): number;
   /** Sorts n float64 (no NaN) at a ascending, -0 before +0; tmp: n float64, counts: 2048 uint32 of scratch. */
   sortFloat64(a: number, tmp: number, counts: number, n: number): void;
 }

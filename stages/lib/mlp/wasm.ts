@@ -78,6 +78,7 @@ export interface MlpExports {
     bias: number,
     act: number,
     aux: number,
+    pack: number,
   ): void;
 }
 

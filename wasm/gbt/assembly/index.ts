@@ -9,8 +9,6 @@ import {
   word,
   ptr,
   J_KIND,
-  J_NEXT,
-  J_TASKS,
   J_TASK_PTR,
   KIND_APPLY,
   KIND_GRADIENTS,
@@ -21,25 +19,37 @@ import {
 } from "./layout";
 
 /**
- * Runs tasks of the job at `job` until none is left: each thread calls this, and each task goes to
- * whichever thread claims it first. Returns the number of tasks this thread ran.
+ * Runs tasks of job number `gen` until none is left, and returns how many this thread ran. Every
+ * thread calls this; a task goes to whichever thread claims it first, and a thread that wakes up
+ * late (or for a job that is over) claims nothing, so no thread ever waits for a slow one to start.
+ *
+ * The claim word (i64 at `claim`) holds job number (24 bits), task count (20) and next task (20):
+ * a claim is one compare-exchange that succeeds only for the current job while tasks remain, and
+ * the job header is read only after it, when the job cannot be over. `done` counts finished tasks.
  */
-export function runJob(ctx: usize, job: usize): i32 {
-  const kind = word(job, J_KIND);
-  const count = word(job, J_TASKS);
-  const tasks = ptr(job, J_TASK_PTR);
+export function runJob(ctx: usize, job: usize, claim: usize, done: usize, gen: i32): i32 {
   let ran = 0;
-  let t = atomic.add<i32>(job + ((<usize>J_NEXT) << 2), 1);
-  while (t < count) {
-    const task = tasks + <usize>t * TASK_BYTES;
-    if (kind == KIND_GRADIENTS) gradientTask(ctx, job, t);
+  let old = atomic.load<i64>(claim);
+  // While the word is this job's and tasks remain.
+  while (<i32>(old >>> 40) == (gen & 0xffffff) && <i32>(old & 0xfffff) < <i32>((old >>> 20) & 0xfffff)) {
+    const seen = atomic.cmpxchg<i64>(claim, old, old + 1);
+    if (seen != old) {
+      old = seen;
+      continue;
+    }
+    const next = <i32>(old & 0xfffff);
+    const kind = word(job, J_KIND);
+    const task = ptr(job, J_TASK_PTR) + <usize>next * TASK_BYTES;
+    if (kind == KIND_GRADIENTS) gradientTask(ctx, job, next);
     else if (kind == KIND_HISTOGRAMS) histogramTask(ctx, task);
     else if (kind == KIND_PARTITION) partitionTask(ctx, task);
     else if (kind == KIND_APPLY) applyTask(ctx, task);
-    else if (kind == KIND_TRANSPOSE) transposeTask(ctx, t);
+    else if (kind == KIND_TRANSPOSE) transposeTask(ctx, next);
     else unreachable();
     ran++;
-    t = atomic.add<i32>(job + ((<usize>J_NEXT) << 2), 1);
+    atomic.add<i32>(done, 1);
+    atomic.notify(done, 1);
+    old = atomic.load<i64>(claim);
   }
   return ran;
 }

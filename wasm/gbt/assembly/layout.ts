@@ -29,9 +29,6 @@ export const XD_MIN_HESS = 104;
 
 // Job header (i32 words).
 export const J_KIND = 0;
-export const J_TASKS = 1;
-/** Next task to take: threads claim tasks with an atomic add, so any thread may run any task. */
-export const J_NEXT = 2;
 export const J_TASK_PTR = 3;
 /** Gradient job: the previous tree (bin form) to add to rows outside its sample, or 0. */
 export const J_WALK_TREE = 4;

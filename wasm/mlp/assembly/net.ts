@@ -35,6 +35,8 @@ const H_GB = 8;
 const H_GRAD = 9;
 const H_LOSS = 10;
 const H_CAP = 11;
+/** Slot-relative scratch for the GEMM's packed A (64 bytes per k). */
+const H_PACK = 12;
 export const HEADER_WORDS = 16;
 export const LAYER_WORDS = 24;
 
@@ -77,6 +79,7 @@ function innerAct(net: usize, l: i32): i32 {
 
 function forward(net: usize, slot: usize, nr: i32, training: bool, step: u32, seed: u32, r0: i32): void {
   const nL = wi(net, H_NLAYERS);
+  const pack = slot + wp(net, H_PACK);
   let inp = slot + wp(net, H_IN);
   let inW = wi(net, H_INPAD);
   for (let l = 0; l < nL; l++) {
@@ -87,7 +90,7 @@ function forward(net: usize, slot: usize, nr: i32, training: bool, step: u32, se
     const kind = wi(L, L_KIND);
     if (kind == DENSE) {
       const act = innerAct(net, l);
-      gemm(nr, outW, inW, inp, inW, 1, wp(L, L_W), outW, out, outW, EPI_BIAS_ACT, wp(L, L_B), act, 0);
+      gemm(nr, outW, inW, inp, inW, 1, wp(L, L_W), outW, out, outW, EPI_BIAS_ACT, wp(L, L_B), act, 0, pack);
       finishActivation(out, nr, outW, valid, act);
     } else if (kind == DROPOUT) {
       if (training) dropoutForward(L, slot, inp, out, nr, outW, step, seed, r0, l);
@@ -277,6 +280,7 @@ function lossAndGradient(
 
 function backward(net: usize, slot: usize, nr: i32): void {
   const nL = wi(net, H_NLAYERS);
+  const pack = slot + wp(net, H_PACK);
   const grad = slot + wp(net, H_GRAD);
   let cur = slot + wp(net, H_GA);
   let other = slot + wp(net, H_GB);
@@ -290,13 +294,13 @@ function backward(net: usize, slot: usize, nr: i32): void {
     if (kind == DENSE) {
       const act = innerAct(net, l);
       if (!isDZ && act != LINEAR) maskInPlace(cur, slot + wp(L, L_OUTREL), nr, outW, act);
-      gemm(inW, outW, nr, inp, 1, inW, cur, outW, grad + wp(L, L_GW), outW, EPI_STORE, 0, 0, 0);
+      gemm(inW, outW, nr, inp, 1, inW, cur, outW, grad + wp(L, L_GW), outW, EPI_STORE, 0, 0, 0, pack);
       columnSums(cur, nr, outW, grad + wp(L, L_GB));
       if (l > 0) {
         const prevDense = wi(layerAt(net, l - 1), L_KIND) == DENSE;
         const mode = prevDense ? EPI_MASK : EPI_STORE;
         const pact = prevDense ? innerAct(net, l - 1) : LINEAR;
-        gemm(nr, inW, outW, cur, outW, 1, wp(L, L_WT), inW, other, inW, mode, 0, pact, inp);
+        gemm(nr, inW, outW, cur, outW, 1, wp(L, L_WT), inW, other, inW, mode, 0, pact, inp, pack);
         isDZ = prevDense;
       }
     } else if (kind == DROPOUT) {
