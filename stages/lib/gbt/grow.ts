@@ -5,7 +5,19 @@
  * the parent, then the best split of each child on each feature). The rows of the tree and their
  * (gradient, hessian) pairs are already in the session's memory. No randomness, no I/O.
  */
-import { HT, HTD, KIND_HISTOGRAMS, KIND_PARTITION, PT, SPLIT_BYTES, TASK_BYTES } from "./layout.js";
+import {
+  BT,
+  HIST_BLOCK_ROWS,
+  HT,
+  HTD,
+  KIND_HIST_BUILD,
+  KIND_HISTOGRAMS,
+  KIND_PARTITION,
+  PT,
+  ROOT_COUNTS_REUSE,
+  SPLIT_BYTES,
+  TASK_BYTES,
+} from "./layout.js";
 import type { GbtSession } from "./session.js";
 
 /** Smallest hessian sum allowed in a child (weights are normalised to mean 1), as scikit-learn's default. */
@@ -206,8 +218,12 @@ interface HistBuild {
 }
 
 /**
- * One task per (build, range of features). With several threads and few nodes, each node's
- * features are split into ranges so that every thread has work; the ranges never change a result.
+ * Two jobs. Building: one task per block of HIST_BLOCK_ROWS rows of each smaller child, into the
+ * child's slot (one block) or a partial slot (several). Then one task per (build, range of
+ * features): partial histograms added in block order, the larger child's by subtraction, the
+ * split scans. Blocks have a fixed size and ranges of features never change a result, so the
+ * histograms are the same for any thread count; with several threads and few nodes, each node's
+ * features are split into ranges so that every thread has work in the second job.
  */
 function histogramJob(
   s: GbtSession,
@@ -216,6 +232,36 @@ function histogramJob(
   rootCounts: number,
 ): void {
   const numHist = s.numHist;
+  const w = TASK_BYTES / 4;
+  const d = TASK_BYTES / 8;
+  const blocksOf = (b: HistBuild) => Math.ceil((b.small.end - b.small.start) / HIST_BLOCK_ROWS);
+  let buildTasks = 0;
+  let partialCount = 0;
+  for (const b of builds) {
+    const blocks = blocksOf(b);
+    buildTasks += blocks;
+    if (blocks > 1) partialCount += blocks;
+  }
+  const partialTable = s.partialTable(partialCount);
+  const partials: number[] = [];
+  const first: number[] = []; // index of each build's first partial slot
+  const bt = s.tasks(buildTasks);
+  let i = 0;
+  for (const b of builds) {
+    const blocks = blocksOf(b);
+    first.push(partials.length);
+    for (let k = 0; k < blocks; k++, i++) {
+      const slot = blocks === 1 ? b.small.slot : s.allocSlot();
+      if (blocks > 1) partials.push(slot);
+      bt.i32[i * w + BT.start] = b.small.start + k * HIST_BLOCK_ROWS;
+      bt.i32[i * w + BT.end] = Math.min(b.small.end, b.small.start + (k + 1) * HIST_BLOCK_ROWS);
+      bt.i32[i * w + BT.slot] = slot;
+      bt.i32[i * w + BT.counted] = rootCounts === ROOT_COUNTS_REUSE ? 0 : 1;
+    }
+  }
+  s.mem.i32(partialTable, partials.length).set(partials);
+  s.run(KIND_HIST_BUILD, buildTasks);
+
   const threads = s.threadCount;
   const chunks =
     threads === 1
@@ -223,10 +269,9 @@ function histogramJob(
       : Math.max(1, Math.min(Math.ceil(numHist / 2), Math.ceil((4 * threads) / builds.length)));
   s.splitTable(outRows);
   const t = s.tasks(builds.length * chunks);
-  const w = TASK_BYTES / 4;
-  const d = TASK_BYTES / 8;
-  let i = 0;
-  for (const b of builds) {
+  i = 0;
+  builds.forEach((b, j) => {
+    const blocks = blocksOf(b);
     for (let c = 0; c < chunks; c++, i++) {
       const o = i * w;
       t.i32[o + HT.start] = b.small.start;
@@ -240,14 +285,17 @@ function histogramJob(
       t.i32[o + HT.smallCount] = b.small.end - b.small.start;
       t.i32[o + HT.largeCount] = b.large ? b.large.end - b.large.start : 0;
       t.i32[o + HT.rootCounts] = rootCounts;
+      t.i32[o + HT.partials] = blocks > 1 ? partialTable + 4 * first[j]! : 0;
+      t.i32[o + HT.partialCount] = blocks > 1 ? blocks : 0;
       const od = i * d + 8;
       t.f64[od + HTD.smallG] = b.small.g;
       t.f64[od + HTD.smallH] = b.small.h;
       t.f64[od + HTD.largeG] = b.large ? b.large.g : 0;
       t.f64[od + HTD.largeH] = b.large ? b.large.h : 0;
     }
-  }
+  });
   s.run(KIND_HISTOGRAMS, i);
+  for (const slot of partials) s.freeSlot(slot);
 }
 
 /**

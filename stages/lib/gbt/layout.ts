@@ -44,6 +44,7 @@ export const KIND_HISTOGRAMS = 2;
 export const KIND_PARTITION = 3;
 export const KIND_APPLY = 4;
 export const KIND_TRANSPOSE = 5;
+export const KIND_HIST_BUILD = 6;
 
 export const TASK_BYTES = 128;
 /** Byte offset of a task record's float64 fields. */
@@ -61,7 +62,15 @@ export const HT = {
   smallCount: 8,
   largeCount: 9,
   rootCounts: 10,
+  partials: 11,
+  partialCount: 12,
 } as const;
+export const BT = { start: 0, end: 1, slot: 2, counted: 3 } as const;
+/**
+ * Rows per histogram-building task. Fixed (never derived from the thread count): a larger node's
+ * histograms are the sum of its blocks' in block order, the same for any thread count.
+ */
+export const HIST_BLOCK_ROWS = 65536;
 export const ROOT_COUNTS_SAVE = 1;
 export const ROOT_COUNTS_REUSE = 2;
 export const HTD = { smallG: 0, smallH: 1, largeG: 2, largeH: 3 } as const;

@@ -62,6 +62,8 @@ export class GbtSession {
   private splitPtr = 0;
   private splitCap = 0;
   private treePtr = 0;
+  private partialPtr = 0;
+  private partialCap = 0;
   private treeCap = 0;
   private readonly freeSlots: number[] = [];
   private readonly slotBytes: number;
@@ -162,6 +164,15 @@ export class GbtSession {
       this.mem.i32(this.ctx, CTX_BYTES / 4)[X.splits] = this.splitPtr;
     }
     return this.splitPtr;
+  }
+
+  /** Room for `count` slot addresses (int32); returns the table's address. */
+  partialTable(count: number): number {
+    if (count > this.partialCap) {
+      this.partialCap = Math.max(count, 2 * this.partialCap, 64);
+      this.partialPtr = this.mem.alloc(4 * this.partialCap);
+    }
+    return this.partialPtr;
   }
 
   /** Room for a tree of `nodes` nodes in bin form (for walking rows outside the sample). */

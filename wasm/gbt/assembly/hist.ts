@@ -20,7 +20,13 @@ import {
   H_LARGE_COUNT,
   H_LARGE_OUT,
   H_LARGE_SLOT,
+  H_PARTIALS,
+  H_PARTIAL_COUNT,
   H_ROOT_COUNTS,
+  B_COUNTED,
+  B_END,
+  B_SLOT,
+  B_START,
   H_SMALL_COUNT,
   H_SMALL_OUT,
   H_SMALL_SLOT,
@@ -279,17 +285,52 @@ function scan(ctx: usize, hist: usize, numBins: i32, g: f64, h: f64, count: i32,
   store<f64>(out, bestH, 24);
 }
 
+/**
+ * The histogram-building job: one task per block of at most HIST_BLOCK_ROWS rows of a node (a
+ * fixed size, never derived from the thread count), building all features into a slot: the
+ * node's own when it has one block, else a partial one that the histogram job adds up.
+ */
+export function buildTask(ctx: usize, task: usize): void {
+  const slot = ptr(task, B_SLOT);
+  const numHist = word(ctx, X_NUM_HIST);
+  memory.fill(slot, 0, <usize>numHist * FH);
+  build(ctx, word(task, B_START), word(task, B_END), 0, numHist, slot, word(task, B_COUNTED) != 0);
+}
+
+/** hist = sum of the partial histograms in order, over features [f0, f1). */
+function addPartials(hist: usize, partials: usize, count: i32, f0: i32, f1: i32): void {
+  const from = <usize>f0 * FH;
+  const bytes = <usize>(f1 - f0) * FH;
+  memory.copy(hist + from, <usize>load<u32>(partials) + from, bytes);
+  for (let i = 1; i < count; i++) {
+    const p = <usize>load<u32>(partials + ((<usize>i) << 2));
+    for (let o = from; o < from + bytes; o += FH) {
+      for (let b: usize = 0; b < COUNTS; b += 16) {
+        v128.store(hist + o + b, f64x2.add(v128.load(hist + o + b), v128.load(p + o + b)));
+      }
+      for (let b: usize = COUNTS; b < FH; b += 16) {
+        v128.store(hist + o + b, i32x4.add(v128.load(hist + o + b), v128.load(p + o + b)));
+      }
+    }
+  }
+}
+
+/**
+ * The histogram job, after the building job: per (node, range of features), the smaller child's
+ * histograms (its partial ones added up in block order), the larger child's by subtraction from
+ * the parent's, and the best split of each child on each feature of the range.
+ */
 export function histogramTask(ctx: usize, task: usize): void {
   const f0 = word(task, H_F0);
   const f1 = word(task, H_F1);
   const small = ptr(task, H_SMALL_SLOT);
   const large = ptr(task, H_LARGE_SLOT);
-  memory.fill(small + <usize>f0 * FH, 0, <usize>(f1 - f0) * FH);
+  const partialCount = word(task, H_PARTIAL_COUNT);
+  if (partialCount > 0) addPartials(small, ptr(task, H_PARTIALS), partialCount, f0, f1);
   // The root's row counts are the same for every tree when every row is used: counted once,
   // then copied (counting is a third of a histogram update).
   const rootCounts = word(task, H_ROOT_COUNTS);
   const cache = ptr(ctx, X_ROOT_COUNTS);
-  build(ctx, word(task, H_START), word(task, H_END), f0, f1, small, rootCounts != ROOT_COUNTS_REUSE);
   for (let f = f0; f < f1; f++) {
     const counts = small + <usize>f * FH + COUNTS;
     const cached = cache + ((<usize>f) << 10);

@@ -3,7 +3,7 @@
 // shared memory and run tasks of the same job.
 
 import { gradientTask } from "./loss";
-import { histogramTask, transposeTask } from "./hist";
+import { buildTask, histogramTask, transposeTask } from "./hist";
 import { applyTask, partitionTask } from "./rows";
 import {
   word,
@@ -12,6 +12,7 @@ import {
   J_TASK_PTR,
   KIND_APPLY,
   KIND_GRADIENTS,
+  KIND_HIST_BUILD,
   KIND_HISTOGRAMS,
   KIND_PARTITION,
   KIND_TRANSPOSE,
@@ -45,6 +46,7 @@ export function runJob(ctx: usize, job: usize, claim: usize, done: usize, gen: i
     else if (kind == KIND_PARTITION) partitionTask(ctx, task);
     else if (kind == KIND_APPLY) applyTask(ctx, task);
     else if (kind == KIND_TRANSPOSE) transposeTask(ctx, next);
+    else if (kind == KIND_HIST_BUILD) buildTask(ctx, task);
     else unreachable();
     ran++;
     atomic.add<i32>(done, 1);

@@ -46,6 +46,7 @@ export const KIND_HISTOGRAMS = 2;
 export const KIND_PARTITION = 3;
 export const KIND_APPLY = 4;
 export const KIND_TRANSPOSE = 5;
+export const KIND_HIST_BUILD = 6;
 
 export const TASK_BYTES = 128;
 /** f64 fields of a task record start here. */
@@ -66,6 +67,16 @@ export const H_LARGE_COUNT = 9;
 export const H_ROOT_COUNTS = 10;
 export const ROOT_COUNTS_SAVE = 1;
 export const ROOT_COUNTS_REUSE = 2;
+/** The smaller child's partial histograms (i32 addresses, in block order) and their number (0: built in place). */
+export const H_PARTIALS = 11;
+export const H_PARTIAL_COUNT = 12;
+
+// Histogram-building task.
+export const B_START = 0;
+export const B_END = 1;
+export const B_SLOT = 2;
+/** 0 when the root's cached row counts will be copied in instead. */
+export const B_COUNTED = 3;
 export const HD_SMALL_G = 0;
 export const HD_SMALL_H = 1;
 export const HD_LARGE_G = 2;
