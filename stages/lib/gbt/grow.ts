@@ -13,7 +13,9 @@ import {
   KIND_HIST_BUILD,
   KIND_HISTOGRAMS,
   KIND_PARTITION,
+  KIND_SPLIT_APPLY,
   PT,
+  PTD,
   ROOT_COUNTS_REUSE,
   SPLIT_BYTES,
   TASK_BYTES,
@@ -45,7 +47,10 @@ export interface GrownTree {
   missingLeft: number[];
   /** Leaf output (already multiplied by the shrinkage); 0 for internal nodes. */
   value: number[];
-  /** The leaves' rows (a range of the session's row array) and values, to update the scores. */
+  /**
+   * Leaves whose values are still to be added to their rows' scores (a range of the session's row
+   * array each); the children of a split with two leaves are added while growing.
+   */
   leaves: { start: number; end: number; value: number }[];
 }
 
@@ -66,9 +71,10 @@ interface Split {
   readonly column: number;
   readonly bin: number;
   readonly missingLeft: boolean;
-  /** Gradient and hessian sums of the left child (from the histogram). */
+  /** Gradient and hessian sums and row count of the left child (from the histogram). */
   readonly leftG: number;
   readonly leftH: number;
+  readonly leftCount: number;
 }
 
 export function growTree(
@@ -134,22 +140,34 @@ export function growTree(
     }
     if (splits.length === 0) break;
 
-    const part = s.tasks(splits.length);
+    // A split whose children both end as leaves needs no partition: one pass adds the children's
+    // values to the scores of the node's rows.
+    const direct: Split[] = [];
+    const partitioned: Split[] = [];
+    for (const sp of splits) {
+      const rows = sp.node.end - sp.node.start;
+      const leaves = !mayScan(depth + 1, sp.leftCount) && !mayScan(depth + 1, rows - sp.leftCount);
+      (leaves ? direct : partitioned).push(sp);
+    }
+    if (direct.length > 0) splitApply(s, tree, direct, newNode, opts);
+    if (partitioned.length === 0) break;
+
+    const part = s.tasks(partitioned.length);
     const w = TASK_BYTES / 4;
-    splits.forEach((sp, i) => {
+    partitioned.forEach((sp, i) => {
       part.i32[i * w + PT.start] = sp.node.start;
       part.i32[i * w + PT.end] = sp.node.end;
       part.i32[i * w + PT.col] = sp.column;
       part.i32[i * w + PT.bin] = sp.bin;
       part.i32[i * w + PT.missingLeft] = sp.missingLeft ? 1 : 0;
     });
-    s.run(KIND_PARTITION, splits.length);
-    const mids = s.mem.i32(part.ptr, splits.length * w);
+    s.run(KIND_PARTITION, partitioned.length);
+    const mids = s.mem.i32(part.ptr, partitioned.length * w);
 
     const next: Node[] = [];
     const builds: HistBuild[] = [];
     let outRows = 0;
-    splits.forEach((sp, i) => {
+    partitioned.forEach((sp, i) => {
       const node = sp.node;
       const mid = mids[i * w + PT.mid]!;
       // Child totals as scikit-learn takes them: the left side's from the histogram scan, the
@@ -305,12 +323,14 @@ function histogramJob(
 function bestSplit(s: GbtSession, node: Node, histCols: Int32Array): Split | undefined {
   const numHist = s.numHist;
   const base = s.splitTable(0) + node.out * numHist * SPLIT_BYTES;
-  const f64 = s.mem.f64(base, numHist * 4);
-  const words = s.mem.i32(base, numHist * 8);
+  const f64 = s.mem.f64(base, (numHist * SPLIT_BYTES) / 8);
+  const words = s.mem.i32(base, (numHist * SPLIT_BYTES) / 4);
+  const w = SPLIT_BYTES / 4;
+  const d = SPLIT_BYTES / 8;
   let best = -1;
   let bestGain = 0;
   for (let j = 0; j < numHist; j++) {
-    const g = f64[4 * j]!;
+    const g = f64[d * j]!;
     if (g > bestGain) {
       bestGain = g;
       best = j;
@@ -320,11 +340,43 @@ function bestSplit(s: GbtSession, node: Node, histCols: Int32Array): Split | und
   return {
     node,
     column: histCols[best]!,
-    bin: words[8 * best + 2]!,
-    missingLeft: words[8 * best + 3] === 1,
-    leftG: f64[4 * best + 2]!,
-    leftH: f64[4 * best + 3]!,
+    bin: words[w * best + 2]!,
+    missingLeft: words[w * best + 3] === 1,
+    leftG: f64[d * best + 2]!,
+    leftH: f64[d * best + 3]!,
+    leftCount: words[w * best + 8]!,
   };
+}
+
+/** Children of these splits become leaves; their values go straight to the rows' scores. */
+function splitApply(
+  s: GbtSession,
+  tree: GrownTree,
+  splits: readonly Split[],
+  newNode: () => number,
+  opts: TreeOptions,
+): void {
+  const t = s.tasks(splits.length);
+  const w = TASK_BYTES / 4;
+  const d = TASK_BYTES / 8;
+  splits.forEach((sp, i) => {
+    const node = sp.node;
+    const left = newNode();
+    const right = newNode();
+    tree.left[node.index] = left;
+    tree.right[node.index] = right;
+    tree.value[left] = leafValue(sp.leftG, sp.leftH, opts);
+    tree.value[right] = leafValue(node.g - sp.leftG, node.h - sp.leftH, opts);
+    if (node.slot !== 0) s.freeSlot(node.slot);
+    t.i32[i * w + PT.start] = node.start;
+    t.i32[i * w + PT.end] = node.end;
+    t.i32[i * w + PT.col] = sp.column;
+    t.i32[i * w + PT.bin] = sp.bin;
+    t.i32[i * w + PT.missingLeft] = sp.missingLeft ? 1 : 0;
+    t.f64[i * d + 8 + PTD.leftValue] = tree.value[left]!;
+    t.f64[i * d + 8 + PTD.rightValue] = tree.value[right]!;
+  });
+  s.run(KIND_SPLIT_APPLY, splits.length);
 }
 
 /** Newton step of the binary log-loss, shrunk: -G / (H + l2) * shrinkage. */

@@ -45,6 +45,7 @@ export const KIND_PARTITION = 3;
 export const KIND_APPLY = 4;
 export const KIND_TRANSPOSE = 5;
 export const KIND_HIST_BUILD = 6;
+export const KIND_SPLIT_APPLY = 7;
 
 export const TASK_BYTES = 128;
 /** Byte offset of a task record's float64 fields. */
@@ -76,12 +77,14 @@ export const ROOT_COUNTS_REUSE = 2;
 export const HTD = { smallG: 0, smallH: 1, largeG: 2, largeH: 3 } as const;
 
 export const PT = { start: 0, end: 1, col: 2, bin: 3, missingLeft: 4, mid: 5 } as const;
+/** Split-apply tasks: partition fields plus the two leaf values (float64). */
+export const PTD = { leftValue: 0, rightValue: 1 } as const;
 
 export const AT = { start: 0, end: 1 } as const;
 export const ATD = { value: 0 } as const;
 
 export const FEATURE_HIST_BYTES = 5120;
-export const SPLIT_BYTES = 32;
+export const SPLIT_BYTES = 48;
 export const NODE_BYTES = 32;
 /** Per gradient block: float64 loss sum, gradient sum, hessian sum, padding. */
 export const BLOCK_OUT_BYTES = 32;

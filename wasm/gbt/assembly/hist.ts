@@ -210,8 +210,8 @@ function gainOf(
  * Best split of one feature's histogram for a node with totals (g, h, count): bins 0..j go left,
  * missing values to the side that gains more (or, when the node has none, to the side with more
  * rows). Only gains above 0 count; the first bin reaching the best gain wins (missing right before
- * missing left). Writes (gain, bin, missingLeft, left gradient sum, left hessian sum); gain 0 and
- * bin -1 when nothing qualifies.
+ * missing left). Writes (gain, bin, missingLeft, left gradient sum, left hessian sum, left row
+ * count); gain 0 and bin -1 when nothing qualifies.
  */
 function scan(ctx: usize, hist: usize, numBins: i32, g: f64, h: f64, count: i32, out: usize): void {
   const minExamples = word(ctx, X_MIN_EXAMPLES);
@@ -228,6 +228,7 @@ function scan(ctx: usize, hist: usize, numBins: i32, g: f64, h: f64, count: i32,
   let bestMissingLeft = 0;
   let bestG: f64 = 0;
   let bestH: f64 = 0;
+  let bestCount = 0;
   let cumG: f64 = 0;
   let cumH: f64 = 0;
   let cumCount = 0;
@@ -244,6 +245,7 @@ function scan(ctx: usize, hist: usize, numBins: i32, g: f64, h: f64, count: i32,
         bestMissingLeft = 0;
         bestG = cumG;
         bestH = cumH;
+        bestCount = cumCount;
       }
       if (j < numBins - 1) {
         const g2 = gainOf(
@@ -264,6 +266,7 @@ function scan(ctx: usize, hist: usize, numBins: i32, g: f64, h: f64, count: i32,
           bestMissingLeft = 1;
           bestG = cumG + missG;
           bestH = cumH + missH;
+          bestCount = cumCount + missCount;
         }
       }
     } else {
@@ -275,6 +278,7 @@ function scan(ctx: usize, hist: usize, numBins: i32, g: f64, h: f64, count: i32,
         bestMissingLeft = cumCount >= count - cumCount ? 1 : 0;
         bestG = cumG;
         bestH = cumH;
+        bestCount = cumCount;
       }
     }
   }
@@ -283,6 +287,7 @@ function scan(ctx: usize, hist: usize, numBins: i32, g: f64, h: f64, count: i32,
   store<i32>(out, bestMissingLeft, 12);
   store<f64>(out, bestG, 16);
   store<f64>(out, bestH, 24);
+  store<i32>(out, bestCount, 32);
 }
 
 /**

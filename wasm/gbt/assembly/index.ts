@@ -4,7 +4,7 @@
 
 import { gradientTask } from "./loss";
 import { buildTask, histogramTask, transposeTask } from "./hist";
-import { applyTask, partitionTask } from "./rows";
+import { applyTask, partitionTask, splitApplyTask } from "./rows";
 import {
   word,
   ptr,
@@ -15,6 +15,7 @@ import {
   KIND_HIST_BUILD,
   KIND_HISTOGRAMS,
   KIND_PARTITION,
+  KIND_SPLIT_APPLY,
   KIND_TRANSPOSE,
   TASK_BYTES,
 } from "./layout";
@@ -47,6 +48,7 @@ export function runJob(ctx: usize, job: usize, claim: usize, done: usize, gen: i
     else if (kind == KIND_APPLY) applyTask(ctx, task);
     else if (kind == KIND_TRANSPOSE) transposeTask(ctx, next);
     else if (kind == KIND_HIST_BUILD) buildTask(ctx, task);
+    else if (kind == KIND_SPLIT_APPLY) splitApplyTask(ctx, task);
     else unreachable();
     ran++;
     atomic.add<i32>(done, 1);

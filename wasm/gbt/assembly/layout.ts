@@ -47,6 +47,7 @@ export const KIND_PARTITION = 3;
 export const KIND_APPLY = 4;
 export const KIND_TRANSPOSE = 5;
 export const KIND_HIST_BUILD = 6;
+export const KIND_SPLIT_APPLY = 7;
 
 export const TASK_BYTES = 128;
 /** f64 fields of a task record start here. */
@@ -89,6 +90,8 @@ export const P_COL = 2;
 export const P_BIN = 3;
 export const P_MISSING_LEFT = 4;
 export const P_MID = 5;
+/** Split-apply task (partition fields): the leaf values of the two children, left then right. */
+export const PD_LEFT_VALUE = 0;
 
 // Apply task: add a leaf value to the scores of rows[start, end).
 export const A_START = 0;
@@ -100,8 +103,8 @@ export const FEATURE_HIST_BYTES = 5120;
 export const COUNT_OFFSET = 4096;
 export const MISSING_BIN = 255;
 
-/** One split candidate per (node, feature): f64 gain, i32 bin, i32 missing-left, f64 left gradient and hessian sums. */
-export const SPLIT_BYTES = 32;
+/** One split candidate per (node, feature): f64 gain, i32 bin, i32 missing-left, f64 left gradient and hessian sums, i32 left rows. */
+export const SPLIT_BYTES = 48;
 
 /** A node of a tree in bin form, for walking rows: i32 column (-1 leaf), bin, left, right, missing-left, pad; f64 value. */
 export const NODE_BYTES = 32;
