@@ -260,27 +260,37 @@ function histogramJob(
     buildTasks += blocks;
     if (blocks > 1) partialCount += blocks;
   }
+  const threads = s.threadCount;
+  // Too few blocks to keep every thread busy (small data): split each block's features into
+  // ranges too. Each (block, feature) histogram is still summed by one task in row order.
+  const featureRanges =
+    threads > 1 && buildTasks < 2 * threads
+      ? Math.min(Math.ceil(numHist / 2), Math.ceil((2 * threads) / buildTasks))
+      : 1;
   const partialTable = s.partialTable(partialCount);
   const partials: number[] = [];
   const first: number[] = []; // index of each build's first partial slot
-  const bt = s.tasks(buildTasks);
+  const bt = s.tasks(buildTasks * featureRanges);
   let i = 0;
   for (const b of builds) {
     const blocks = blocksOf(b);
     first.push(partials.length);
-    for (let k = 0; k < blocks; k++, i++) {
+    for (let k = 0; k < blocks; k++) {
       const slot = blocks === 1 ? b.small.slot : s.allocSlot();
       if (blocks > 1) partials.push(slot);
-      bt.i32[i * w + BT.start] = b.small.start + k * HIST_BLOCK_ROWS;
-      bt.i32[i * w + BT.end] = Math.min(b.small.end, b.small.start + (k + 1) * HIST_BLOCK_ROWS);
-      bt.i32[i * w + BT.slot] = slot;
-      bt.i32[i * w + BT.counted] = rootCounts === ROOT_COUNTS_REUSE ? 0 : 1;
+      for (let c = 0; c < featureRanges; c++, i++) {
+        bt.i32[i * w + BT.start] = b.small.start + k * HIST_BLOCK_ROWS;
+        bt.i32[i * w + BT.end] = Math.min(b.small.end, b.small.start + (k + 1) * HIST_BLOCK_ROWS);
+        bt.i32[i * w + BT.slot] = slot;
+        bt.i32[i * w + BT.counted] = rootCounts === ROOT_COUNTS_REUSE ? 0 : 1;
+        bt.i32[i * w + BT.f0] = Math.floor((c * numHist) / featureRanges);
+        bt.i32[i * w + BT.f1] = Math.floor(((c + 1) * numHist) / featureRanges);
+      }
     }
   }
   s.mem.i32(partialTable, partials.length).set(partials);
-  s.run(KIND_HIST_BUILD, buildTasks);
+  s.run(KIND_HIST_BUILD, i);
 
-  const threads = s.threadCount;
   const chunks =
     threads === 1
       ? 1

@@ -66,7 +66,7 @@ export const HT = {
   partials: 11,
   partialCount: 12,
 } as const;
-export const BT = { start: 0, end: 1, slot: 2, counted: 3 } as const;
+export const BT = { start: 0, end: 1, slot: 2, counted: 3, f0: 4, f1: 5 } as const;
 /**
  * Rows per histogram-building task. Fixed (never derived from the thread count): a larger node's
  * histograms are the sum of its blocks' in block order, the same for any thread count.

@@ -37,7 +37,7 @@ const GEN_MASK = 0xffffff;
 export const MAX_TASKS = 0xfffff;
 
 /** Busy-wait rounds before sleeping: short, since a spinning thread takes a core from others. */
-const SPIN = 2_000;
+const SPIN = Number(process.env.QV_SPIN ?? 2_000);
 /** How long a worker may take to start and attach before training gives up. */
 const ATTACH_TIMEOUT_MS = 60_000;
 

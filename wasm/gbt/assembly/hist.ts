@@ -26,6 +26,8 @@ import {
   B_COUNTED,
   B_END,
   B_SLOT,
+  B_F0,
+  B_F1,
   B_START,
   H_SMALL_COUNT,
   H_SMALL_OUT,
@@ -292,14 +294,15 @@ function scan(ctx: usize, hist: usize, numBins: i32, g: f64, h: f64, count: i32,
 
 /**
  * The histogram-building job: one task per block of at most HIST_BLOCK_ROWS rows of a node (a
- * fixed size, never derived from the thread count), building all features into a slot: the
- * node's own when it has one block, else a partial one that the histogram job adds up.
+ * fixed size, never derived from the thread count) and range of features, building into a slot:
+ * the node's own when it has one block, else a partial one that the histogram job adds up.
  */
 export function buildTask(ctx: usize, task: usize): void {
   const slot = ptr(task, B_SLOT);
-  const numHist = word(ctx, X_NUM_HIST);
-  memory.fill(slot, 0, <usize>numHist * FH);
-  build(ctx, word(task, B_START), word(task, B_END), 0, numHist, slot, word(task, B_COUNTED) != 0);
+  const f0 = word(task, B_F0);
+  const f1 = word(task, B_F1);
+  memory.fill(slot + <usize>f0 * FH, 0, <usize>(f1 - f0) * FH);
+  build(ctx, word(task, B_START), word(task, B_END), f0, f1, slot, word(task, B_COUNTED) != 0);
 }
 
 /** hist = sum of the partial histograms in order, over features [f0, f1). */

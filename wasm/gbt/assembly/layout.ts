@@ -78,6 +78,9 @@ export const B_END = 1;
 export const B_SLOT = 2;
 /** 0 when the root's cached row counts will be copied in instead. */
 export const B_COUNTED = 3;
+/** Histogram features [f0, f1) of the block. */
+export const B_F0 = 4;
+export const B_F1 = 5;
 export const HD_SMALL_G = 0;
 export const HD_SMALL_H = 1;
 export const HD_LARGE_G = 2;
