@@ -36,8 +36,11 @@ const CMD_DETACH = 2;
 const GEN_MASK = 0xffffff;
 export const MAX_TASKS = 0xfffff;
 
-/** Busy-wait rounds before sleeping: short, since a spinning thread takes a core from others. */
-const SPIN = Number(process.env.QV_SPIN ?? 2_000);
+/**
+ * Busy-wait rounds before sleeping (about 50 µs): long enough to catch the next job of a tree (the
+ * host needs tens of microseconds between jobs), short enough not to hold a core others need.
+ */
+const SPIN = 20_000;
 /** How long a worker may take to start and attach before training gives up. */
 const ATTACH_TIMEOUT_MS = 60_000;
 

@@ -32,9 +32,10 @@ export const MAX_DEPTH_LIMIT = 16;
 
 /**
  * Bin codes (rows x histogram features) a thread needs before a second one pays for the
- * synchronisation after every job (a tree of depth d has about 2d jobs). bench/results/gbt.md.
+ * synchronisation after every job (a tree of depth d has about 2d jobs): on the dark-matter set
+ * (15,687 x 7 = 110k codes) a second thread gains nothing measurable (bench/results/gbt.md).
  */
-const MIN_CELLS_PER_THREAD = Number(process.env.QV_GBT_CELLS ?? 500_000);
+const MIN_CELLS_PER_THREAD = 500_000;
 
 /** Threads worth using for n rows and f splittable features, up to `allowed`. */
 export function usefulGbtThreads(n: number, f: number, allowed: number): number {
