@@ -146,7 +146,15 @@ function darkMatter(): Case | undefined {
     name: "dark matter, 150 stumps",
     featureNames: DM_FEATURES,
     ...split(features, labels, weights, isTest),
-    options: { numTrees: 150, maxDepth: 2, minExamples: 1, subsample: 1, shrinkage: 0.2, maxBins: 255, l2: 0 },
+    options: {
+      numTrees: 150,
+      maxDepth: 2,
+      minExamples: 1,
+      subsample: 1,
+      shrinkage: 0.2,
+      maxBins: 255,
+      l2: 0,
+    },
   };
 }
 
@@ -173,7 +181,15 @@ function synthetic(rows: number, numFeatures: number): Case {
     name: `synthetic ${rows} x ${numFeatures}, 200 trees depth 6`,
     featureNames: features.map((_, f) => `x${f}`),
     ...split(features, labels, weights, isTest),
-    options: { numTrees: 200, maxDepth: 7, minExamples: 1, subsample: 1, shrinkage: 0.1, maxBins: 255, l2: 1 },
+    options: {
+      numTrees: 200,
+      maxDepth: 7,
+      minExamples: 1,
+      subsample: 1,
+      shrinkage: 0.1,
+      maxBins: 255,
+      l2: 1,
+    },
   };
 }
 
