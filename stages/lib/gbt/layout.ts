@@ -46,6 +46,8 @@ export const KIND_APPLY = 4;
 export const KIND_TRANSPOSE = 5;
 export const KIND_HIST_BUILD = 6;
 export const KIND_SPLIT_APPLY = 7;
+export const KIND_PARTITION_BLOCK = 8;
+export const KIND_PARTITION_MERGE = 9;
 
 export const TASK_BYTES = 128;
 /** Byte offset of a task record's float64 fields. */
@@ -76,7 +78,18 @@ export const ROOT_COUNTS_SAVE = 1;
 export const ROOT_COUNTS_REUSE = 2;
 export const HTD = { smallG: 0, smallH: 1, largeG: 2, largeH: 3 } as const;
 
-export const PT = { start: 0, end: 1, col: 2, bin: 3, missingLeft: 4, mid: 5 } as const;
+export const PT = {
+  start: 0,
+  end: 1,
+  col: 2,
+  bin: 3,
+  missingLeft: 4,
+  mid: 5,
+  dstLeft: 6,
+  dstRight: 7,
+} as const;
+/** Rows per task of a partition that threads share (nodes this large or larger are split). */
+export const PARTITION_BLOCK_ROWS = 65536;
 /** Split-apply tasks: partition fields plus the two leaf values (float64). */
 export const PTD = { leftValue: 0, rightValue: 1 } as const;
 

@@ -4,7 +4,7 @@
 
 import { gradientTask } from "./loss";
 import { buildTask, histogramTask, transposeTask } from "./hist";
-import { applyTask, partitionTask, splitApplyTask } from "./rows";
+import { applyTask, partitionBlockTask, partitionMergeTask, partitionTask, splitApplyTask } from "./rows";
 import {
   word,
   ptr,
@@ -15,6 +15,8 @@ import {
   KIND_HIST_BUILD,
   KIND_HISTOGRAMS,
   KIND_PARTITION,
+  KIND_PARTITION_BLOCK,
+  KIND_PARTITION_MERGE,
   KIND_SPLIT_APPLY,
   KIND_TRANSPOSE,
   TASK_BYTES,
@@ -49,6 +51,8 @@ export function runJob(ctx: usize, job: usize, claim: usize, done: usize, gen: i
     else if (kind == KIND_TRANSPOSE) transposeTask(ctx, next);
     else if (kind == KIND_HIST_BUILD) buildTask(ctx, task);
     else if (kind == KIND_SPLIT_APPLY) splitApplyTask(ctx, task);
+    else if (kind == KIND_PARTITION_BLOCK) partitionBlockTask(ctx, task);
+    else if (kind == KIND_PARTITION_MERGE) partitionMergeTask(ctx, task);
     else unreachable();
     ran++;
     atomic.add<i32>(done, 1);

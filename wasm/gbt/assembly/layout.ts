@@ -48,6 +48,8 @@ export const KIND_APPLY = 4;
 export const KIND_TRANSPOSE = 5;
 export const KIND_HIST_BUILD = 6;
 export const KIND_SPLIT_APPLY = 7;
+export const KIND_PARTITION_BLOCK = 8;
+export const KIND_PARTITION_MERGE = 9;
 
 export const TASK_BYTES = 128;
 /** f64 fields of a task record start here. */
@@ -93,6 +95,9 @@ export const P_COL = 2;
 export const P_BIN = 3;
 export const P_MISSING_LEFT = 4;
 export const P_MID = 5;
+/** Partition merge task: where the block's left and right rows go. */
+export const P_DST_LEFT = 6;
+export const P_DST_RIGHT = 7;
 /** Split-apply task (partition fields): the leaf values of the two children, left then right. */
 export const PD_LEFT_VALUE = 0;
 

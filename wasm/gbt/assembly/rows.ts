@@ -14,6 +14,8 @@ import {
   P_COL,
   P_END,
   P_MID,
+  P_DST_LEFT,
+  P_DST_RIGHT,
   P_MISSING_LEFT,
   PD_LEFT_VALUE,
   P_START,
@@ -56,6 +58,54 @@ export function partitionTask(ctx: usize, task: usize): void {
   const spill = right - (scratch + ((<usize>start) << 2));
   memory.copy(left, scratch + ((<usize>start) << 2), spill);
   setWord(task, P_MID, mid);
+}
+
+/**
+ * One block of a large node's partition, for threads to share (the result is the same as
+ * partitionTask's): the block's rows going left, in order, to scratch from the block's start, and
+ * those going right, in reverse order, to scratch from its end; returns the left count in P_MID.
+ */
+export function partitionBlockTask(ctx: usize, task: usize): void {
+  const n = word(ctx, X_N);
+  const rows = ptr(ctx, X_ROWS);
+  const scratch = ptr(ctx, X_SCRATCH);
+  const start = word(task, P_START);
+  const end = word(task, P_END);
+  const col = ptr(ctx, X_CODES) + <usize>word(task, P_COL) * <usize>n;
+  const bin = word(task, P_BIN);
+  const missingLeft = word(task, P_MISSING_LEFT);
+  let left = scratch + ((<usize>start) << 2);
+  let right = scratch + ((<usize>end) << 2) - 4;
+  for (let k = start; k < end; k++) {
+    const r = load<u32>(rows + ((<usize>k) << 2));
+    const c = <i32>load<u8>(col + <usize>r);
+    const goLeft = select<i32>(missingLeft, <i32>(c <= bin), c == MISSING_BIN);
+    // Both ends are written; the one that does not advance is overwritten later.
+    store<u32>(left, r);
+    store<u32>(right, r);
+    left += (<usize>goLeft) << 2;
+    right -= (<usize>(1 - goLeft)) << 2;
+  }
+  setWord(task, P_MID, <i32>((left - scratch) >> 2) - start);
+}
+
+/** Second half of a block partition: the block's left rows to rows[P_DST_LEFT..], its right rows to rows[P_DST_RIGHT..]. */
+export function partitionMergeTask(ctx: usize, task: usize): void {
+  const rows = ptr(ctx, X_ROWS);
+  const scratch = ptr(ctx, X_SCRATCH);
+  const start = word(task, P_START);
+  const end = word(task, P_END);
+  const nLeft = word(task, P_MID);
+  memory.copy(
+    rows + ((<usize>word(task, P_DST_LEFT)) << 2),
+    scratch + ((<usize>start) << 2),
+    (<usize>nLeft) << 2,
+  );
+  let dst = rows + ((<usize>word(task, P_DST_RIGHT)) << 2);
+  for (let k = end - 1; k >= start + nLeft; k--) {
+    store<u32>(dst, load<u32>(scratch + ((<usize>k) << 2)));
+    dst += 4;
+  }
 }
 
 /**
