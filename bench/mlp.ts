@@ -19,10 +19,10 @@
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
-import { Worker } from "node:worker_threads";
 import { Rng } from "../stages/lib/random.js";
 import { createMlpTrainer, type MlpLayer } from "../stages/lib/mlp/index.js";
 import { createMlpInstance, loadMlpModule } from "../stages/lib/mlp/wasm.js";
+import { freeSecondCore, loadAverage } from "./machine.js";
 
 const PYTHON = "/usr/bin/python3";
 
@@ -247,51 +247,19 @@ async function quiverGemm(shapes: Record<string, [number, number, number]>): Pro
   return out;
 }
 
-/** A busy loop of about a second (the same loop runs in the worker, as source text). */
-function spinLoop(): number {
-  let x = 0;
-  for (let i = 0; i < 2e8; i++) x = (x + i * 7) % 1000003;
-  return x;
-}
-const SPIN_WORKER = `const { parentPort } = require("node:worker_threads");
-let x = 0;
-for (let i = 0; i < 2e8; i++) x = (x + i * 7) % 1000003;
-parentPort.postMessage(x);`;
-
-/** Parallel efficiency of two busy threads against one: 1.0 means a second core is free. */
-async function freeSecondCore(): Promise<number> {
-  let t0 = performance.now();
-  spinLoop();
-  const alone = performance.now() - t0;
-  t0 = performance.now();
-  const w = new Worker(SPIN_WORKER, { eval: true });
-  const done = new Promise((resolve) => w.once("message", resolve));
-  spinLoop();
-  await done;
-  const both = performance.now() - t0;
-  await w.terminate();
-  return alone / both;
-}
-
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(name);
   return i >= 0 ? (process.argv[i + 1] ?? fallback) : fallback;
 }
 
 const fmt = (s: number): string => s.toFixed(s < 1 ? 3 : 2);
-const load = (): string =>
-  os
-    .loadavg()
-    .map((v) => v.toFixed(1))
-    .join(" / ");
-
 async function main(): Promise<void> {
   const check = spawnSync(PYTHON, ["-c", "import torch, numpy"], { encoding: "utf8" });
   if (check.status !== 0)
     throw new Error(`this benchmark needs ${PYTHON} with torch (Debian python3-torch):\n${check.stderr}`);
   const repeats = Number(arg("--repeats", "3"));
   const only = arg("--only", "");
-  const loadStart = load();
+  const loadStart = loadAverage();
   const freeBefore = await freeSecondCore();
   const lines: string[] = [];
 
@@ -368,7 +336,7 @@ async function main(): Promise<void> {
     "",
     `Command: \`node dist/bench/mlp.js${process.argv.slice(2).length ? " " + process.argv.slice(2).join(" ") : ""}\`; ${new Date().toISOString().slice(0, 10)};`,
     `${os.cpus()[0]?.model ?? "unknown CPU"}, ${os.cpus().length} cores, Node ${process.version}, PyTorch ${torchVersion} under ${PYTHON}.`,
-    `Load average (1 / 5 / 15 min) at the start: ${loadStart}; at the end: ${load()}.`,
+    `Load average (1 / 5 / 15 min) at the start: ${loadStart}; at the end: ${loadAverage()}.`,
     `Free second core (two busy threads against one; 1.00 = fully free): ${freeBefore.toFixed(2)} before, ${freeAfter.toFixed(2)} after.`,
     "Synthetic data of the real shapes; Adam (lr 1e-3). GFLOP/s per core counts the forward, weight-gradient and input-gradient products (not the first layer's input gradient).",
   ];
