@@ -109,9 +109,10 @@ void test("dark-matter data: AUC matches scikit-learn HistGradientBoosting withi
     const auc = weightedAuc(predictGbt(model, test.features), test.labels, test.weights);
     const what = `maxDepth ${ref.maxDepth} (sklearn ${ref.sklearnMaxDepth}), ${ref.weighted ? "weighted" : "unweighted"}`;
     assert.ok(Math.abs(auc - ref.auc) < 0.01, `${what}: ours ${auc}, sklearn ${ref.auc}`);
-    // Same bins, gains, tie-breaks and leaf values as scikit-learn: the AUCs agree to rounding.
+    // Same bins, gains, tie-breaks and splits as scikit-learn: the AUCs agree to rounding
+    // (leaf values differ in the last bits: scikit-learn keeps float32 gradients).
     assert.ok(
-      Math.abs(auc - ref.auc) < 1e-6,
+      Math.abs(auc - ref.auc) < 1e-12,
       `${what}: ours ${auc}, sklearn ${ref.auc} (bin-level agreement lost)`,
     );
   }
