@@ -2,8 +2,9 @@
  * The dark-matter and four-top pipelines on the real data (../shared/data):
  *
  *  1. Seed study: each pipeline run with `--set seed=N` for five seeds, headline figures as
- *     mean ± sample standard deviation (ddof 1). One store per pipeline, shared by the seeds, as a
- *     user would run them.
+ *     mean ± sample standard deviation (ddof 1): the model seeds vary, the rows stay the notebook's
+ *     (rng: numpy). A second study sets the pipeline's row seeds (its `random_state` params) to N too.
+ *     One store per study, shared by the seeds, as a user would run them.
  *  2. Rerun timings, each as a ratio to the full run measured in the same repeat: full run (empty
  *     store), no-op rerun, and rerun after a one-line edit of the last stage in the file. `quiver run`
  *     is a child process, so the times include Node start-up, as a user sees them.
@@ -31,6 +32,8 @@ interface Analysis {
   /** The last stage in the file, and a one-line edit of one of its params. */
   lastStage: string;
   edit: (text: string) => string;
+  /** Pipeline params holding the notebooks' random_state values (the rows drawn in numpy mode). */
+  rowSeeds: string[];
   figures: Record<string, [ref: string, path: string[]]>;
 }
 
@@ -49,9 +52,14 @@ const analyses: Analysis[] = [
     file: "dark-matter.yaml",
     lastStage: "fixed_significance_gbt",
     edit: (t) => editInStage(t, "fixed_significance_gbt", "epsilon_b: 0.001", "epsilon_b: 0.002"),
+    rowSeeds: ["sampling_seed"],
     figures: {
       "max Z, NN (notebook: 1.12)": ["significance_nn.metrics", ["best", "z"]],
       "max Z, GBT (notebook: 1.41)": ["significance_gbt.metrics", ["best", "z"]],
+      "Z_A at the best S/√B cut, NN": ["significance_nn.metrics", ["best", "z_by_formula", "asimov"]],
+      "Z_A at the best S/√B cut, GBT": ["significance_gbt.metrics", ["best", "z_by_formula", "asimov"]],
+      "test accuracy, NN": ["test_metrics.metrics", ["scores", "nn", "accuracy"]],
+      "test accuracy, GBT": ["test_metrics.metrics", ["scores", "gbt", "accuracy"]],
       "weighted AUC, NN": ["roc.metrics", ["scores", "nn", "auc"]],
       "weighted AUC, GBT": ["roc.metrics", ["scores", "gbt", "auc"]],
       "unweighted AUC, NN (the notebook's printed AUC)": ["roc_unweighted.metrics", ["scores", "nn", "auc"]],
@@ -60,6 +68,22 @@ const analyses: Analysis[] = [
       "KS p, NN background": ["overtraining.metrics", ["scores", "nn", "background", "p_value"]],
       "KS p, GBT signal": ["overtraining.metrics", ["scores", "gbt", "signal", "p_value"]],
       "KS p, GBT background": ["overtraining.metrics", ["scores", "gbt", "background", "p_value"]],
+      "bin-height KS p (notebook's test), NN signal": [
+        "overtraining_notebook.metrics",
+        ["scores", "nn", "signal", "p_value"],
+      ],
+      "bin-height KS p, NN background": [
+        "overtraining_notebook.metrics",
+        ["scores", "nn", "background", "p_value"],
+      ],
+      "bin-height KS p, GBT signal": [
+        "overtraining_notebook.metrics",
+        ["scores", "gbt", "signal", "p_value"],
+      ],
+      "bin-height KS p, GBT background": [
+        "overtraining_notebook.metrics",
+        ["scores", "gbt", "background", "p_value"],
+      ],
       "split first: max Z, NN": ["fixed_significance_nn.metrics", ["best", "z"]],
       "split first: max Z, GBT": ["fixed_significance_gbt.metrics", ["best", "z"]],
       "split first: weighted AUC, NN": ["fixed_roc.metrics", ["scores", "nn", "auc"]],
@@ -72,6 +96,7 @@ const analyses: Analysis[] = [
     lastStage: "cv_metrics",
     edit: (t) =>
       editInStage(t, "cv_metrics", "with: { scores: [cv] }", "with: { scores: [cv], threshold: 0.4 }"),
+    rowSeeds: ["split_seed", "folds_seed"],
     figures: {
       "test accuracy (book's LinearSVC: 0.948 ± 0.008)": [
         "test_metrics.metrics",
@@ -149,36 +174,30 @@ function copyPipeline(tmp: string, file: string): string {
 }
 
 /**
- * Runs the pipeline for each seed. With `splits`, the stages' fixed seeds (the notebooks' split
- * `random_state`) are set to the seed too, in a copy of the file, so the split varies as well.
+ * Runs the pipeline for each seed. With `splits`, the pipeline's row seeds (the notebooks'
+ * `random_state` values, drawn as NumPy draws them) are set to the seed too, so the rows vary as well.
  */
 async function seedStudy(a: Analysis, tmp: string, splits: boolean): Promise<string[]> {
-  const file = splits ? copyPipeline(tmp, a.file) : path.join(repo, "pipelines", a.file);
-  const original = fs.readFileSync(file, "utf8");
+  const file = path.join(repo, "pipelines", a.file);
   const store = path.join(tmp, `${a.name}-seeds${splits ? "-splits" : ""}`);
   const values: Record<string, number[]> = Object.fromEntries(Object.keys(a.figures).map((k) => [k, []]));
   const runMs: number[] = [];
   for (const seed of seeds) {
-    if (splits) {
-      const text = original.replace(/^( {4}seed: )\d+/gm, `$1${seed}`);
-      if (text === original && seed !== 420) throw new Error(`${a.file}: no stage seed to vary`);
-      fs.writeFileSync(file, text);
-    }
-    const r = quiverRun(file, store, "--set", `seed=${seed}`);
+    const rows = splits ? a.rowSeeds.flatMap((p) => ["--set", `${p}=${seed}`]) : [];
+    const r = quiverRun(file, store, "--set", `seed=${seed}`, ...rows);
     runMs.push(r.wallMs);
     for (const [label, [ref, keys]] of Object.entries(a.figures))
       values[label]!.push(dig(await metricsOf(file, store, ref), keys));
   }
+  const rowSets = a.rowSeeds.map((p) => `--set ${p}=N`).join(" ");
   const lines = [
     splits
-      ? `### ${a.name}: ${seeds.length} seeds, the split's seed varied too`
-      : `### ${a.name}: ${seeds.length} seeds (${seeds.join(", ")}), the notebook's split kept`,
+      ? `### ${a.name}: ${seeds.length} seeds, the rows varied too`
+      : `### ${a.name}: ${seeds.length} seeds (${seeds.join(", ")}), the notebook's rows kept`,
     "",
-    `${
-      splits
-        ? "Each stage-level `seed:` (the split's) set to N in a copy of the file, and `--set seed=N`"
-        : `Command per seed: \`node bin/quiver.js run pipelines/${a.file} --set seed=N\``
-    } (run times ${runMs.map((ms) => (ms / 1000).toFixed(1)).join(", ")} s; one store, so stages that do not depend on the seed ran once).`,
+    `Command per seed: \`node bin/quiver.js run pipelines/${a.file} --set seed=N${splits ? ` ${rowSets}` : ""}\` (run times ${runMs
+      .map((ms) => (ms / 1000).toFixed(1))
+      .join(", ")} s; one store, so stages that do not depend on the seed ran once).`,
     "",
     "| figure | mean ± std | per seed |",
     "| --- | --: | --- |",

@@ -14,8 +14,9 @@
  * for dark matter, no row subsampling, no early stopping; quiver minExamples 1 with its hessian
  * floor 1e-3, XGBoost min_child_weight 1e-3, scikit-learn min_samples_leaf 1 (its floor is 1e-3).
  * Test AUC: weighted, on held-out rows (dark matter: the fixture's test rows; synthetic: 1 in 5).
- * The Python tools run under /usr/bin/python3 (Debian python3-xgboost, python3-sklearn); the
- * benchmark stops with an error if a module is missing.
+ * The interpreter with xgboost and scikit-learn (Debian python3-xgboost, python3-sklearn) is found
+ * by bench/peer.ts ($PYTHON, python3, /usr/bin/python3); without one the benchmark stops, unless
+ * run with --no-peer (then quiver alone is timed and the peers' cells say "peer not measured").
  */
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
@@ -26,8 +27,8 @@ import { predictGbt, trainGbt, weightedAuc } from "../stages/lib/gbt/index.js";
 import type { GbtOptions } from "../stages/lib/gbt/index.js";
 import { Rng } from "../stages/lib/random.js";
 import { freeSecondCore, loadAverage } from "./machine.js";
+import { requirePeer } from "./peer.js";
 
-const PYTHON = "/usr/bin/python3";
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 const DM_DIR = path.resolve(repoRoot, "..", "shared", "data", "atlas_dm_ml_notebook");
 const PROCESSES = ["Non-resonant_ll", "Z+jets", "WZ", "ZZ", "DM_300"];
@@ -205,7 +206,7 @@ function writePart(prefix: string, part: Part): void {
 
 const versions: Record<string, string> = {};
 
-function python(tool: "xgboost" | "sklearn", c: Case, dir: string, threads: number): Run {
+function python(py: string, tool: "xgboost" | "sklearn", c: Case, dir: string, threads: number): Run {
   const spec = {
     ...c.options,
     tool,
@@ -216,12 +217,12 @@ function python(tool: "xgboost" | "sklearn", c: Case, dir: string, threads: numb
     nTrain: c.train.labels.length,
     nTest: c.test.labels.length,
   };
-  const r = spawnSync(PYTHON, ["-c", PY_SCRIPT, JSON.stringify(spec)], {
+  const r = spawnSync(py, ["-c", PY_SCRIPT, JSON.stringify(spec)], {
     encoding: "utf8",
     env: { ...process.env, OMP_NUM_THREADS: String(threads) },
     maxBuffer: 1 << 20,
   });
-  if (r.status !== 0) throw new Error(`${tool} run failed under ${PYTHON}:\n${r.stderr || String(r.error)}`);
+  if (r.status !== 0) throw new Error(`${tool} run failed under ${py}:\n${r.stderr || String(r.error)}`);
   const out = JSON.parse(r.stdout.trim().split("\n").pop() ?? "{}") as Run & { version: string };
   versions[tool] = out.version;
   return out;
@@ -234,14 +235,6 @@ function quiver(c: Case, threads: number): Run {
   return { seconds, auc: weightedAuc(predictGbt(model, c.test.features), c.test.labels, c.test.weights) };
 }
 
-function checkPython(): void {
-  const r = spawnSync(PYTHON, ["-c", "import xgboost, sklearn, numpy"], { encoding: "utf8" });
-  if (r.status !== 0)
-    throw new Error(
-      `this benchmark needs ${PYTHON} with xgboost, scikit-learn and numpy (Debian python3-xgboost, python3-sklearn):\n${r.stderr || String(r.error)}`,
-    );
-}
-
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(name);
   return i >= 0 ? (process.argv[i + 1] ?? fallback) : fallback;
@@ -249,7 +242,7 @@ function arg(name: string, fallback: string): string {
 
 const median = (a: number[]): number => [...a].sort((p, q) => p - q)[Math.floor(a.length / 2)] ?? NaN;
 async function main(): Promise<void> {
-  checkPython();
+  const py = requirePeer(["xgboost", "sklearn", "numpy"])?.python;
   const rows = Number(arg("--rows", "1000000"));
   const numFeatures = Number(arg("--features", "20"));
   const repeats = Number(arg("--repeats", "3"));
@@ -279,8 +272,10 @@ async function main(): Promise<void> {
         for (const t of [1, 2]) {
           process.stderr.write(`${c.name}: repeat ${i + 1}/${times}, ${t} thread(s)\n`);
           add(`quiver ${t}`, quiver(c, t));
-          add(`xgboost ${t}`, python("xgboost", c, dir, t));
-          add(`sklearn ${t}`, python("sklearn", c, dir, t));
+          if (py) {
+            add(`xgboost ${t}`, python(py, "xgboost", c, dir, t));
+            add(`sklearn ${t}`, python(py, "sklearn", c, dir, t));
+          }
         }
       }
       lines.push(`\n### ${c.name} (${c.train.labels.length} training rows)\n`);
@@ -290,7 +285,11 @@ async function main(): Promise<void> {
       );
       for (const tool of ["quiver", "xgboost", "sklearn"] as Tool[]) {
         for (const t of [1, 2]) {
-          const rs = runs.get(`${tool} ${t}`)!;
+          const rs = runs.get(`${tool} ${t}`);
+          if (!rs) {
+            lines.push(`| ${tool} | ${t} | peer not measured | | | |`);
+            continue;
+          }
           const ours = runs.get(`quiver ${t}`)!;
           const ratio = median(rs.map((r, i) => ours[i]!.seconds / r.seconds));
           const label = tool === "quiver" ? "quiver" : `${tool} ${versions[tool] ?? ""}`;
@@ -313,7 +312,7 @@ async function main(): Promise<void> {
     "# GBT training: quiver vs XGBoost and scikit-learn",
     "",
     `Command: \`node dist/bench/gbt.js${process.argv.slice(2).length ? " " + process.argv.slice(2).join(" ") : ""}\`; ${new Date().toISOString().slice(0, 10)};`,
-    `${os.cpus()[0]?.model ?? "unknown CPU"}, ${os.cpus().length} cores, Node ${process.version}, Python tools under ${PYTHON}.`,
+    `${os.cpus()[0]?.model ?? "unknown CPU"}, ${os.cpus().length} cores, Node ${process.version}, Python tools under ${py ?? "(peer not measured)"}.`,
     `Load average (1 / 5 / 15 min) at the start: ${loadStart}; at the end: ${loadAverage()}.`,
     `Free second core (two busy threads against one; 1.00 = fully free): ${freeBefore.toFixed(2)} before, ${(await freeSecondCore()).toFixed(2)} after.`,
     `${repeats} repeats (dark matter: ${5 * repeats}), each running every tool at 1 and 2 threads in turn; ratios are taken within a repeat.`,

@@ -11,10 +11,11 @@
  *
  *   node dist/bench/mlp.js [--repeats 3] [--only big|small]
  *
- * PyTorch runs under /usr/bin/python3 (Debian python3-torch, OpenBLAS) with torch.set_num_threads,
- * OMP_NUM_THREADS and OPENBLAS_NUM_THREADS all set to the thread count; the benchmark stops with
- * an error if torch is missing. Before the cases it measures how much of a second core is free
- * (two busy threads against one), since other work on the machine decides what 2 threads can give.
+ * PyTorch (Debian python3-torch, OpenBLAS) runs with torch.set_num_threads, OMP_NUM_THREADS and
+ * OPENBLAS_NUM_THREADS all set to the thread count, under the interpreter bench/peer.ts finds
+ * ($PYTHON, python3, /usr/bin/python3); without one the benchmark stops. Before and after the
+ * cases it measures how much of a second core is free (two busy threads against one), since other
+ * work on the machine decides what 2 threads can give.
  */
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
@@ -23,8 +24,9 @@ import { Rng } from "../stages/lib/random.js";
 import { createMlpTrainer, type MlpLayer } from "../stages/lib/mlp/index.js";
 import { createMlpInstance, loadMlpModule } from "../stages/lib/mlp/wasm.js";
 import { freeSecondCore, loadAverage } from "./machine.js";
+import { requirePeer } from "./peer.js";
 
-const PYTHON = "/usr/bin/python3";
+let PYTHON = "";
 
 interface Case {
   name: string;
@@ -254,9 +256,9 @@ function arg(name: string, fallback: string): string {
 
 const fmt = (s: number): string => s.toFixed(s < 1 ? 3 : 2);
 async function main(): Promise<void> {
-  const check = spawnSync(PYTHON, ["-c", "import torch, numpy"], { encoding: "utf8" });
-  if (check.status !== 0)
-    throw new Error(`this benchmark needs ${PYTHON} with torch (Debian python3-torch):\n${check.stderr}`);
+  const peer = requirePeer(["torch", "numpy"]);
+  if (!peer) throw new Error("this benchmark is a comparison with PyTorch: it has no --no-peer mode");
+  PYTHON = peer.python;
   const repeats = Number(arg("--repeats", "3"));
   const only = arg("--only", "");
   const loadStart = loadAverage();

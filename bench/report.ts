@@ -14,11 +14,12 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { decodeArtifact } from "../engine/artifacts.js";
 import { main } from "../cli/main.js";
-import { loadPipeline, openStore } from "../cli/load.js";
+import { loadPipeline } from "../ops/load.js";
+import { openStore } from "../ops/store.js";
+import { paramOptions } from "../cli/args.js";
 import { readLastRun } from "../engine/history.js";
-import type { RunManifest } from "../engine/job.js";
+import { readStageResult } from "../engine/results.js";
 import { generateReport } from "../report/html.js";
-import type { PortKind } from "../core/stage.js";
 import { registry } from "../stages/index.js";
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -40,20 +41,22 @@ try {
     `ran ${path.relative(repo, file)} in ${((performance.now() - t0) / 1000).toFixed(1)} s (not timed)`,
   );
 
-  const loaded = loadPipeline(file, registry, { set: sets }, quiet)!;
-  const { store: st } = await openStore(store, quiet);
+  const { problems: _problems, ...overrides } = paramOptions({ set: sets });
+  const loaded = loadPipeline(file, { registry, ...overrides });
+  const { store: st } = await openStore(store);
 
   // Reference: read and decode every output of the latest run.
   const last = (await readLastRun(st, loaded.spec.name))!;
   const decodeAll = async () => {
     let bytes = 0;
     for (const { key } of Object.values(last.stages)) {
-      const m = (await st.readManifest(key)) as RunManifest | undefined;
+      const m = await readStageResult(st, key);
       for (const [port, ref] of Object.entries(m?.objects ?? {})) {
         const b = await st.getObject(ref);
-        if (b) {
+        const kind = m?.kinds[port];
+        if (b && kind) {
           bytes += b.length;
-          await decodeArtifact(m!.kinds[port] as PortKind, b);
+          await decodeArtifact(kind, b);
         }
       }
     }

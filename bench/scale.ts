@@ -1,10 +1,11 @@
 /**
  * Benchmark: the `scale` stage (standard scaling, fit + transform) on 10 million rows × 25 float64
  * columns. Reports rows per second and peak memory as a multiple of the table's size, against
- * scikit-learn's StandardScaler on the same data in the same run when a Python with
- * scikit-learn is available (QUIVER_PYTHON, else python3), and against a plain JS loop otherwise.
+ * scikit-learn's StandardScaler on the same data in the same run (the interpreter with
+ * scikit-learn is found by bench/peer.ts; without one the benchmark stops). With --no-peer the
+ * reference is a plain JS loop and scikit-learn is reported as not measured.
  *
- *   node dist/bench/scale.js [--rows 10000000] [--cols 25]
+ *   node dist/bench/scale.js [--rows 10000000] [--cols 25] [--no-peer]
  */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, openSync, rmSync, writeFileSync, writeSync, closeSync } from "node:fs";
@@ -14,6 +15,7 @@ import { scaleStage } from "../stages/scale.js";
 import { table as tableArtifact } from "../core/stage.js";
 import { makeTable, type Column, type Table } from "../core/table.js";
 import { runStage } from "../test/support/stage-harness.js";
+import { requirePeer } from "./peer.js";
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -103,15 +105,6 @@ print(json.dumps({"seconds": seconds, "peak_multiple": (peak - before) / X.nbyte
                   "sklearn": sklearn.__version__, "numpy": np.__version__}))
 `;
 
-function findPython(): string | undefined {
-  for (const exe of [process.env.QUIVER_PYTHON, "python3"]) {
-    if (!exe) continue;
-    const r = spawnSync(exe, ["-c", "import sklearn, numpy"], { stdio: "ignore" });
-    if (r.status === 0) return exe;
-  }
-  return undefined;
-}
-
 /** Row-major float64, as numpy reads it with fromfile(...).reshape(rows, cols). */
 function writeRowMajor(t: Table, file: string): void {
   const columns = [...t.columns.values()].map((c) => (c.type === "float64" ? c.values : new Float64Array(0)));
@@ -155,9 +148,9 @@ function runPython(python: string, t: Table): PythonResult {
 }
 
 async function main(): Promise<void> {
+  const python = requirePeer(["sklearn", "numpy"])?.python;
   console.log(`scale benchmark: ${rows} rows × ${cols} float64 columns (${mb(tableBytes)} MiB)`);
   const t = makeData();
-  const python = findPython();
   const py = python ? runPython(python, t) : undefined;
   const q = await quiver(t);
   console.log(
@@ -178,7 +171,7 @@ async function main(): Promise<void> {
     console.log(`fitted mean/scale, max relative difference to sklearn: ${maxRel.toExponential(2)}`);
   } else {
     const s = naiveJs(t);
-    console.log(`no Python with scikit-learn; reference = naive JS loop: ${s.toFixed(3)} s`);
+    console.log(`scikit-learn: peer not measured (--no-peer); reference = naive JS loop: ${s.toFixed(3)} s`);
     console.log(`ratio (naive time / quiver time): ${(s / q.seconds).toFixed(2)}`);
   }
 }

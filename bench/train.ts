@@ -5,7 +5,7 @@
  * run. Then where a tfjs step spends its time: kernels per step, the cost of dispatching a tiny
  * kernel, and the matrix products alone.
  *
- *   node dist/bench/train.js [rows]          (PYTHON selects the interpreter; default python3)
+ *   node dist/bench/train.js [rows]          (the interpreter with torch: bench/peer.ts; --no-peer without)
  *   node dist/bench/train.js --stages        (the train/kfold stages in the real pipelines,
  *                                             default trainer vs tfjs: bench/train-e2e.ts)
  */
@@ -19,6 +19,7 @@ import { loadTf, resolveBackend, type BackendChoice } from "../stages/lib/nn/bac
 import { buildNet, forwardLogits } from "../stages/lib/nn/network.js";
 import { trainNn, weightedBceFromLogits } from "../stages/lib/nn/train-loop.js";
 import type { NnSpec } from "../stages/lib/nn/spec.js";
+import { benchArgs, requirePeer } from "./peer.js";
 
 const D = 24;
 const BATCH = 128;
@@ -219,15 +220,9 @@ for epoch in range(3):
 print(json.dumps({"torch": torch.__version__, "seconds": times}))
 `;
 
-/** The first interpreter that imports torch: $PYTHON, python3, then the system one (Debian's python3-torch). */
-function torchPython(): string | undefined {
-  const candidates = process.env.PYTHON ? [process.env.PYTHON] : ["python3", "/usr/bin/python3"];
-  return candidates.find((py) => spawnSync(py, ["-c", "import torch"], { encoding: "utf8" }).status === 0);
-}
-
 function runTorch(n: number): { version: string; secondsPerEpoch: number; python: string } | string {
-  const py = torchPython();
-  if (!py) return "PyTorch not found (set PYTHON to an interpreter with torch)";
+  const py = requirePeer(["torch"])?.python;
+  if (!py) return "PyTorch: peer not measured (--no-peer)";
   const r = spawnSync(py, ["-c", TORCH, String(n)], { encoding: "utf8" });
   if (r.status !== 0)
     return `PyTorch run failed (${py}): ${(r.stderr || String(r.error)).trim().split("\n").pop()}`;
@@ -250,7 +245,7 @@ async function main(): Promise<void> {
     await stageTimings(path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", ".."));
     return;
   }
-  const n = Number(args[0] ?? 100_000);
+  const n = Number(benchArgs()[0] ?? 100_000);
   const self = fileURLToPath(import.meta.url);
   const backends: BackendChoice[] = ["wasm", "cpu"];
   if (resolveBackend("auto") === "tensorflow") backends.unshift("tensorflow");

@@ -1,13 +1,14 @@
 /**
  * Benchmark of `select` and `define` on a generated table (default 10 million rows × 25 float64
  * columns): rows per second, and peak memory as a multiple of the table's bytes. The reference is
- * a hand-written JavaScript loop doing the same work, measured in the same run (and numpy, when
- * python3 with numpy is available).
+ * a hand-written JavaScript loop doing the same work, measured in the same run, and numpy (the
+ * interpreter is found by bench/peer.ts; without one the benchmark stops unless run with --no-peer,
+ * and the table then says "peer not measured").
  *
  * Each case runs in its own child process, so each peak RSS belongs to one case only.
- *   node dist/bench/transform.js [--rows N] [--cols C] [--reps R]
+ *   node dist/bench/transform.js [--rows N] [--cols C] [--reps R] [--no-peer]
  */
-import { execFileSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import os from "node:os";
 import { selectStage } from "../stages/select.js";
@@ -16,6 +17,7 @@ import { runStage } from "../test/support/stage-harness.js";
 import { table as tableArtifact } from "../core/stage.js";
 import { type Column, type Table, makeTable } from "../core/table.js";
 import { Rng } from "../stages/lib/random.js";
+import { requirePeer } from "./peer.js";
 
 const CUT = "c0 > 0.2 && abs(c1 - 0.5) < 0.3 && c2 + c3 < 1.5";
 const DEFS = {
@@ -166,17 +168,8 @@ peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 print(json.dumps({"case": "numpy-" + case, "seconds": best, "rowsOut": n, "peakRss": peak, "baseRss": base, "tableBytes": rows * cols * 8}))
 `;
 
-function numpyVersion(): string | undefined {
-  try {
-    return execFileSync("python3", ["-c", "import numpy; print(numpy.__version__)"], {
-      encoding: "utf8",
-    }).trim();
-  } catch {
-    return undefined;
-  }
-}
-
 function parent(rows: number, cols: number, reps: number): void {
+  const peer = requirePeer(["numpy"]);
   const self = fileURLToPath(import.meta.url);
   const results: Measurement[] = [];
   for (const c of CASES) {
@@ -202,14 +195,14 @@ function parent(rows: number, cols: number, reps: number): void {
     if (r.status !== 0) throw new Error(`case ${c} failed: ${r.stderr}`);
     results.push(JSON.parse(r.stdout.trim()) as Measurement);
   }
-  const np = numpyVersion();
-  if (np !== undefined) {
+  const np = peer?.versions.numpy;
+  if (peer !== undefined) {
     for (const c of ["select", "define"]) {
-      const r = spawnSync("python3", ["-c", NUMPY, String(rows), String(cols), String(reps), c], {
+      const r = spawnSync(peer.python, ["-c", NUMPY, String(rows), String(cols), String(reps), c], {
         encoding: "utf8",
       });
-      if (r.status === 0) results.push(JSON.parse(r.stdout.trim()) as Measurement);
-      else process.stderr.write(`numpy ${c} failed: ${r.stderr}\n`);
+      if (r.status !== 0) throw new Error(`numpy ${c} failed (${peer.python}): ${r.stderr}`);
+      results.push(JSON.parse(r.stdout.trim()) as Measurement);
     }
   }
   const by = new Map(results.map((m) => [m.case, m]));
@@ -220,7 +213,7 @@ function parent(rows: number, cols: number, reps: number): void {
     `define: ${Object.entries(DEFS)
       .map(([k, v]) => `${k} = ${v}`)
       .join("; ")}`,
-    `node ${process.version}, ${os.cpus().length} cores${np ? `, numpy ${np}` : ""}`,
+    `node ${process.version}, ${os.cpus().length} cores, ${np ? `numpy ${np} (${peer?.python})` : "numpy: peer not measured"}`,
     "",
     "| case | time (s) | rows/s (M) | vs hand-written JS | rows out | peak RSS / table | extra over table (× table) |",
     "|---|---:|---:|---:|---:|---:|---:|",
@@ -236,6 +229,8 @@ function parent(rows: number, cols: number, reps: number): void {
       `| ${m.case} | ${fmt(m.seconds, 3)} | ${fmt(rows / m.seconds / 1e6, 1)} | ${ref ? fmt(m.seconds / ref.seconds) + "×" : "-"} | ${m.rowsOut.toLocaleString("en")} | ${fmt(m.peakRss / m.tableBytes)} | ${fmt((m.peakRss - m.baseRss) / m.tableBytes)} |`,
     );
   }
+  if (peer === undefined)
+    for (const c of ["select", "define"]) lines.push(`| numpy-${c} | peer not measured | | | | | |`);
   process.stdout.write(lines.join("\n") + "\n");
 }
 

@@ -6,6 +6,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { d, decode } from "../core/decode.js";
 import { isNoEntry } from "./atomic.js";
 
 export type Release = () => Promise<void>;
@@ -24,6 +25,24 @@ function ownerAlive(info: LockInfo): boolean {
     return true;
   } catch (err) {
     return (err as { code?: string }).code === "EPERM";
+  }
+}
+
+const lockInfo = d.object({ pid: d.number, host: d.string, at: d.number });
+
+/** The owner a lock file names; "gone" when it does not exist, "unreadable" when it names none. */
+async function readLockInfo(file: string): Promise<LockInfo | "gone" | "unreadable"> {
+  let text: string;
+  try {
+    text = await fs.promises.readFile(file, "utf8");
+  } catch (err) {
+    return isNoEntry(err) ? "gone" : "unreadable";
+  }
+  try {
+    const r = decode(lockInfo, JSON.parse(text));
+    return r.ok ? r.value : "unreadable";
+  } catch {
+    return "unreadable";
   }
 }
 
@@ -54,16 +73,16 @@ export async function acquireLock(
       // Also on a full disk: no stray file is left behind for the next run.
       await fs.promises.rm(mine, { force: true });
     }
-    let info: LockInfo | undefined;
-    try {
-      info = JSON.parse(await fs.promises.readFile(file, "utf8")) as LockInfo;
-    } catch (err) {
-      // Gone between our link attempt and this read (released): try again. An unreadable lock
-      // (written by an older Quiver that created it empty first) is broken once it is old.
-      if (!isNoEntry(err)) {
-        const st = await fs.promises.stat(file).catch(() => undefined);
-        if (st && Date.now() - st.mtimeMs > 10_000) await fs.promises.rm(file, { force: true });
-      }
+    const info = await readLockInfo(file);
+    // Gone between our link attempt and this read (released): try again.
+    if (info === "gone") continue;
+    if (info === "unreadable") {
+      // Written by an older Quiver that created it empty first, or damaged: broken once it is old.
+      const st = await fs.promises.stat(file).catch(() => undefined);
+      if (st && Date.now() - st.mtimeMs > 10_000)
+        await fs.promises.rm(file, { force: true, recursive: st.isDirectory() });
+      await new Promise((r) => setTimeout(r, delay));
+      delay = Math.min(500, delay * 2);
       continue;
     }
     if (!ownerAlive(info) || Date.now() - info.at > staleMs) {
@@ -88,14 +107,10 @@ async function breakStale(file: string, info: LockInfo): Promise<void> {
   } catch {
     return;
   }
-  try {
-    const moved = JSON.parse(await fs.promises.readFile(aside, "utf8")) as LockInfo;
-    if (moved.pid !== info.pid || moved.at !== info.at) {
-      // We moved a fresh lock by accident: put it back if the slot is still free.
-      await fs.promises.link(aside, file).catch(() => {});
-    }
-  } catch {
-    /* unreadable: it was stale anyway */
+  const moved = await readLockInfo(aside);
+  if (typeof moved === "object" && (moved.pid !== info.pid || moved.at !== info.at)) {
+    // We moved a fresh lock by accident: put it back if the slot is still free.
+    await fs.promises.link(aside, file).catch(() => {});
   }
   await fs.promises.rm(aside, { force: true });
 }

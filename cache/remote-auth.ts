@@ -15,9 +15,9 @@ import os from "node:os";
 import path from "node:path";
 import { RemoteAuthError, type HttpRemoteOptions } from "./remote-http.js";
 
-export const TOKEN_VAR = "QUIVER_REMOTE_TOKEN";
-export const USER_VAR = "QUIVER_REMOTE_USER";
-export const PASSWORD_VAR = "QUIVER_REMOTE_PASSWORD";
+const TOKEN_VAR = "QUIVER_REMOTE_TOKEN";
+const USER_VAR = "QUIVER_REMOTE_USER";
+const PASSWORD_VAR = "QUIVER_REMOTE_PASSWORD";
 
 /** Credentials that are present but unusable (half set, malformed): a usage error. */
 export class RemoteCredentialsError extends Error {}
@@ -104,7 +104,7 @@ export function parseNetrc(text: string): NetrcEntry[] {
 }
 
 /** The netrc entry for a host: its `machine` entry (case-insensitive), else `default`. */
-export function netrcEntryFor(entries: readonly NetrcEntry[], host: string): NetrcEntry | undefined {
+function netrcEntryFor(entries: readonly NetrcEntry[], host: string): NetrcEntry | undefined {
   const h = host.toLowerCase();
   return (
     entries.find((e) => e.machine !== undefined && e.machine.toLowerCase() === h) ??

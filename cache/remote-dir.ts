@@ -6,7 +6,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { isNoEntry, writeFileAtomic } from "./atomic.js";
-import type { RemoteBackend } from "./remote.js";
+import type { RemoteBackend } from "./remote-backend.js";
 
 export class DirRemote implements RemoteBackend {
   readonly display: string;

@@ -9,7 +9,7 @@
  * URL's origin (redirects are not followed) and never appears in `display` or in errors.
  */
 import crypto from "node:crypto";
-import type { RemoteBackend } from "./remote.js";
+import type { RemoteBackend } from "./remote-backend.js";
 
 export interface HttpRemoteOptions {
   readonly authorization?: string;
@@ -162,6 +162,6 @@ export class HttpRemote implements RemoteBackend {
 }
 
 /** A URL fit for messages: no user, password, query or fragment. */
-export function safeUrl(u: URL): string {
+function safeUrl(u: URL): string {
   return `${u.protocol}//${u.host}${u.pathname}`;
 }

@@ -1,6 +1,6 @@
 /**
  * Remote caches: a shared directory or an HTTP server holding the same paths as a local store
- * (`objects/ab/<hash>`, `runs/ab/<key>.json`, `records/<name>.json`).
+ * (layout.ts: `objects/ab/<hash>`, `runs/ab/<key>.json`, `records/<name>.json`).
  *
  * Push uploads objects before the manifest that names them, so a remote manifest always has its
  * objects. Pull verifies every object against the xxhash64 in its name (and every stage manifest
@@ -9,22 +9,14 @@
  */
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { hashBytes } from "../core/hash.js";
-import { fingerprintKey } from "../engine/fingerprint.js";
-import type { JsonValue } from "../core/json.js";
+import { hashBytes, hashJson, isCacheKey, isContentHash, type CacheKey } from "../core/hash.js";
+import { manifestPath, objectPath, recordPath } from "./layout.js";
+import type { RemoteBackend } from "./remote-backend.js";
 import { DirRemote } from "./remote-dir.js";
 import { HttpRemote, type HttpRemoteOptions } from "./remote-http.js";
-import { isManifest, type Manifest, type ObjectRef, type Store } from "./store.js";
+import { isManifest, linkedKeys, type ObjectRef, type Store } from "./store.js";
 
-export interface RemoteBackend {
-  /** Where it is, fit for messages (never with credentials). */
-  readonly display: string;
-  /** Size in bytes of the file at `rel`, -1 when the server does not say, undefined when absent. */
-  size(rel: string): Promise<number | undefined>;
-  get(rel: string): Promise<Uint8Array | undefined>;
-  /** Atomic from a reader's point of view, or at least never readable as a valid object. */
-  put(rel: string, bytes: Uint8Array): Promise<void>;
-}
+export type { RemoteBackend };
 
 export class RemoteSpecError extends Error {}
 
@@ -40,12 +32,6 @@ export function openRemote(spec: string, opts: HttpRemoteOptions = {}): RemoteBa
   return new DirRemote(path.resolve(spec));
 }
 
-export const objectPath = (hash: string) => `objects/${hash.slice(0, 2)}/${hash}`;
-export const manifestPath = (key: string) => `runs/${key.slice(0, 2)}/${key}.json`;
-export const recordPath = (name: string) => `records/${encodeURIComponent(name)}.json`;
-
-const HEX = /^[0-9a-f]{16}$/;
-
 export interface TransferReport {
   /** Manifests transferred. */
   manifests: number;
@@ -54,7 +40,7 @@ export interface TransferReport {
   /** Keys already present at the destination. */
   present: number;
   /** Keys the source does not have. */
-  missing: string[];
+  missing: CacheKey[];
   /** Verification failures and damaged files: named, never used. */
   problems: string[];
 }
@@ -76,10 +62,10 @@ export class RemoteCache {
   ) {}
 
   /** Uploads each key's objects, then its manifest, then those of the sub-results it used. */
-  async push(keys: Iterable<string>): Promise<TransferReport> {
+  async push(keys: Iterable<CacheKey>): Promise<TransferReport> {
     const r = emptyReport();
     const seen = new Set<string>();
-    const one = async (key: string): Promise<string[]> => {
+    const one = async (key: CacheKey): Promise<CacheKey[]> => {
       const m = await this.store.readManifest(key);
       if (!m) {
         r.missing.push(key);
@@ -100,27 +86,27 @@ export class RemoteCache {
         await this.backend.put(manifestPath(key), Buffer.from(JSON.stringify(m, null, 1)));
         r.manifests++;
       } else r.present++;
-      return memosOf(m);
+      return linkedKeys(m);
     };
     await this.walk(keys, seen, one);
     return r;
   }
 
   /** Downloads each key's manifest and objects (and its sub-results), verifying everything. */
-  async pull(keys: Iterable<string>): Promise<TransferReport> {
+  async pull(keys: Iterable<CacheKey>): Promise<TransferReport> {
     const r = emptyReport();
     await this.walk(keys, new Set(), (key) => this.pullOne(key, r));
     return r;
   }
 
   /** Read-through for `run --remote`: true when the key's complete result is now in the store. */
-  async fetch(key: string): Promise<{ ok: boolean; report: TransferReport }> {
+  async fetch(key: CacheKey): Promise<{ ok: boolean; report: TransferReport }> {
     const r = emptyReport();
     await this.walk([key], new Set(), (k) => this.pullOne(k, r));
     return { ok: r.problems.length === 0 && !r.missing.includes(key), report: r };
   }
 
-  async putRecord(name: string, value: JsonValue): Promise<void> {
+  async putRecord(name: string, value: unknown): Promise<void> {
     await this.backend.put(recordPath(name), Buffer.from(JSON.stringify(value, null, 1)));
   }
 
@@ -134,24 +120,24 @@ export class RemoteCache {
     }
   }
 
-  private async pullOne(key: string, r: TransferReport): Promise<string[]> {
-    if (!HEX.test(key)) {
-      r.problems.push(`"${key}" is not a cache key`);
+  private async pullOne(key: CacheKey, r: TransferReport): Promise<CacheKey[]> {
+    if (!isCacheKey(key)) {
+      r.problems.push(`"${String(key)}" is not a cache key`);
       return [];
     }
     const local = await this.store.readCompleteManifest(key);
     if (local) {
       r.present++;
-      return memosOf(local);
+      return linkedKeys(local);
     }
     const raw = await this.backend.get(manifestPath(key));
     if (!raw) {
       r.missing.push(key);
       return [];
     }
-    let m: Manifest;
+    let m: unknown;
     try {
-      m = JSON.parse(Buffer.from(raw).toString("utf8")) as Manifest;
+      m = JSON.parse(Buffer.from(raw).toString("utf8"));
     } catch {
       r.problems.push(`remote manifest ${key} does not parse: not used`);
       return [];
@@ -160,8 +146,9 @@ export class RemoteCache {
       r.problems.push(`remote manifest ${key} has no valid objects map: not used`);
       return [];
     }
-    const fp = (m as { fingerprint?: JsonValue }).fingerprint;
-    if (fp !== undefined && fingerprintKey(fp) !== key) {
+    // A manifest that carries the document its key hashes (a stage's fingerprint) must match it.
+    const fp = m.fingerprint;
+    if (fp !== undefined && hashJson(fp) !== key) {
       r.problems.push(`remote manifest ${key} holds the fingerprint of another key: not used`);
       return [];
     }
@@ -175,12 +162,12 @@ export class RemoteCache {
     }
     await this.store.writeManifest(key, m);
     r.manifests++;
-    return memosOf(m);
+    return linkedKeys(m);
   }
 
   /** Downloads and verifies one object; returns what was wrong, or undefined when stored. */
   private async pullObject(ref: ObjectRef, r: TransferReport): Promise<string | undefined> {
-    if (!HEX.test(ref.hash)) return `object name "${ref.hash}" is not a content hash`;
+    if (!isContentHash(ref.hash)) return `object name "${String(ref.hash)}" is not a content hash`;
     const bytes = await this.backend.get(objectPath(ref.hash));
     if (!bytes) return `object ${ref.hash} is missing on the remote`;
     const actual = hashBytes(bytes);
@@ -194,9 +181,9 @@ export class RemoteCache {
 
   /** Processes keys and the keys they lead to, each once, `concurrency` at a time. */
   private async walk(
-    start: Iterable<string>,
+    start: Iterable<CacheKey>,
     seen: Set<string>,
-    one: (key: string) => Promise<string[]>,
+    one: (key: CacheKey) => Promise<CacheKey[]>,
   ): Promise<void> {
     const queue = [...start];
     const running = new Set<Promise<void>>();
@@ -217,9 +204,4 @@ export class RemoteCache {
     await Promise.all(running);
     if (failure !== undefined) throw failure;
   }
-}
-
-function memosOf(m: Manifest): string[] {
-  const memos = (m as { memos?: unknown }).memos;
-  return Array.isArray(memos) ? memos.filter((k): k is string => typeof k === "string") : [];
 }

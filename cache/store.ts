@@ -1,11 +1,6 @@
 /**
- * The on-disk store: content-addressed objects and small manifests that point to them.
- *
- *   objects/ab/abcdef0123456789   bytes, named by their xxhash64
- *   runs/ab/<key>.json            manifest of one cache key (what a stage run produced)
- *   records/<name>.json           small named documents (latest run of each pipeline, ...)
- *   locks/<key>.lock              single-flight locks
- *   tmp/                          temp files before rename; orphans are removed by gc
+ * The on-disk store: content-addressed objects and small manifests that point to them, plus
+ * named records and locks (the layout is in layout.ts).
  *
  * The store knows nothing about stages: a manifest is any JSON document with an `objects` map.
  * Objects are written before the manifest that references them, each by temp file + rename.
@@ -15,29 +10,46 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { hashBytes, hasher, hashString } from "../core/hash.js";
-import { canonicalJson } from "../core/json.js";
+import {
+  hashBytes,
+  hasher,
+  hashJson,
+  isCacheKey,
+  isContentHash,
+  type CacheKey,
+  type ContentHash,
+} from "../core/hash.js";
+import { isJsonObject, type JsonObject } from "../core/json.js";
 import { isNoEntry, readJsonFile, writeFileAtomic } from "./atomic.js";
+import * as layout from "./layout.js";
 import { acquireLock, type Release } from "./lock.js";
 
 export interface ObjectRef {
-  readonly hash: string;
+  readonly hash: ContentHash;
   readonly size: number;
 }
 
+/**
+ * What the store relies on in a manifest: a map of named objects, and optionally `linked`, the keys
+ * of other manifests this one needs (gc keeps them with it, push and pull carry them along).
+ * Every other field is the caller's.
+ */
 export interface Manifest {
   readonly objects: Readonly<Record<string, ObjectRef>>;
-  readonly [key: string]: unknown;
+  readonly linked?: readonly CacheKey[];
+}
+
+/** The keys a manifest links to (ill-formed entries are ignored). */
+export function linkedKeys(m: Manifest): CacheKey[] {
+  const linked: unknown = m.linked;
+  return Array.isArray(linked) ? linked.filter(isCacheKey) : [];
 }
 
 export type StoreProblem = {
-  kind: "corrupt-object" | "missing-object" | "corrupt-manifest";
+  kind: "corrupt-object" | "missing-object" | "corrupt-manifest" | "bad-record";
   what: string;
   detail: string;
 };
-
-const HEX = /^[0-9a-f]{16}$/;
-const KEY = /^[0-9a-f]{16}$/;
 
 export class Store {
   private constructor(
@@ -51,14 +63,23 @@ export class Store {
     return new Store(path.resolve(root), onProblem);
   }
 
-  private objectPath(hash: string): string {
-    return path.join(this.root, "objects", hash.slice(0, 2), hash);
+  /** The absolute path of a layout path. */
+  private abs(rel: string): string {
+    return path.join(this.root, ...rel.split("/"));
   }
-  private manifestPath(key: string): string {
-    return path.join(this.root, "runs", key.slice(0, 2), `${key}.json`);
+  private objectPath(hash: ContentHash): string {
+    return this.abs(layout.objectPath(hash));
+  }
+  private manifestPath(key: CacheKey): string {
+    return this.abs(layout.manifestPath(key));
   }
   private get tmp(): string {
-    return path.join(this.root, "tmp");
+    return this.abs(layout.TMP);
+  }
+
+  /** Reports a damaged entry found by a reader of this store (a record that does not decode, ...). */
+  report(problem: StoreProblem): void {
+    this.onProblem(problem);
   }
 
   /** Stores bytes under their hash; a no-op when an intact copy is already there. */
@@ -72,7 +93,7 @@ export class Store {
 
   /** The bytes of an object, verified against its hash; undefined (and the bad copy removed) otherwise. */
   async getObject(ref: ObjectRef): Promise<Uint8Array | undefined> {
-    if (!HEX.test(ref.hash)) return undefined;
+    if (!isContentHash(ref.hash)) return undefined;
     const file = this.objectPath(ref.hash);
     const read = await readWithInode(file);
     if (!read) {
@@ -95,7 +116,7 @@ export class Store {
 
   /** Cheap presence check (exists with the right size); full verification happens on read. */
   async hasObject(ref: ObjectRef): Promise<boolean> {
-    if (!HEX.test(ref.hash)) return false;
+    if (!isContentHash(ref.hash)) return false;
     const st = await fs.promises.stat(this.objectPath(ref.hash)).catch(() => undefined);
     if (!st) return false;
     if (st.size !== ref.size) {
@@ -110,8 +131,8 @@ export class Store {
     return true;
   }
 
-  async readManifest(key: string): Promise<Manifest | undefined> {
-    if (!KEY.test(key)) return undefined;
+  async readManifest(key: CacheKey): Promise<Manifest | undefined> {
+    if (!isCacheKey(key)) return undefined;
     const file = this.manifestPath(key);
     // A missing manifest is a plain miss. One that exists but is damaged is reported and removed —
     // only if it is still the file we read: another process may have renamed a good one into place.
@@ -136,54 +157,69 @@ export class Store {
   }
 
   /** A manifest whose objects are all present (by size); otherwise undefined. */
-  async readCompleteManifest(key: string): Promise<Manifest | undefined> {
+  async readCompleteManifest(key: CacheKey): Promise<Manifest | undefined> {
     const m = await this.readManifest(key);
     if (!m) return undefined;
     for (const ref of Object.values(m.objects)) if (!(await this.hasObject(ref))) return undefined;
     return m;
   }
 
-  async writeManifest(key: string, manifest: Manifest): Promise<void> {
+  async writeManifest(key: CacheKey, manifest: Manifest): Promise<void> {
     // Checksum what will be read back (JSON drops undefined fields and turns NaN into null).
-    const { integrity: _old, ...body } = JSON.parse(JSON.stringify(manifest)) as Manifest;
+    const parsed: unknown = JSON.parse(JSON.stringify(manifest));
+    const { integrity: _old, ...body } = isJsonObject(parsed) ? parsed : {};
     const text = JSON.stringify({ ...body, integrity: manifestChecksum(body) }, null, 1);
     await writeFileAtomic(this.manifestPath(key), text, this.tmp);
   }
 
-  async deleteManifest(key: string): Promise<void> {
+  async deleteManifest(key: CacheKey): Promise<void> {
     await fs.promises.rm(this.manifestPath(key), { force: true });
   }
 
+  /** A record's parsed JSON; undefined when it is missing or does not parse (callers decode it). */
   async readRecord(name: string): Promise<unknown> {
-    return readJsonFile(path.join(this.root, "records", `${encodeURIComponent(name)}.json`));
+    return readJsonFile(this.abs(layout.recordPath(name)));
   }
 
   async writeRecord(name: string, value: unknown): Promise<void> {
-    await writeFileAtomic(
-      path.join(this.root, "records", `${encodeURIComponent(name)}.json`),
-      JSON.stringify(value, null, 1),
-      this.tmp,
-    );
+    await writeFileAtomic(this.abs(layout.recordPath(name)), JSON.stringify(value, null, 1), this.tmp);
+  }
+
+  async deleteRecord(name: string): Promise<void> {
+    await fs.promises.rm(this.abs(layout.recordPath(name)), { force: true });
   }
 
   async listRecords(): Promise<string[]> {
-    const dir = path.join(this.root, "records");
-    const names = await fs.promises.readdir(dir).catch(() => [] as string[]);
-    return names.filter((n) => n.endsWith(".json")).map((n) => decodeURIComponent(n.slice(0, -5)));
+    const names = await fs.promises.readdir(this.abs(layout.RECORDS)).catch(() => [] as string[]);
+    return names.flatMap((n) => layout.recordNameOf(n) ?? []);
   }
 
-  lock(key: string, onWait?: () => void): Promise<Release> {
-    return acquireLock(path.join(this.root, "locks", `${key}.lock`), { onWait: () => onWait?.() });
+  lock(key: CacheKey, onWait?: () => void): Promise<Release> {
+    return acquireLock(this.abs(layout.lockPath(key)), { onWait: () => onWait?.() });
+  }
+
+  /** `roots` and every manifest they link to, transitively. */
+  async closure(roots: Iterable<CacheKey>): Promise<Set<CacheKey>> {
+    const keep = new Set<CacheKey>();
+    const todo = [...roots];
+    for (let key = todo.pop(); key !== undefined; key = todo.pop()) {
+      if (keep.has(key)) continue;
+      keep.add(key);
+      const m = await this.readManifest(key);
+      if (m) todo.push(...linkedKeys(m));
+    }
+    return keep;
   }
 
   /**
-   * Removes every manifest not in `keep` and every object no kept manifest references, plus
-   * orphan temp files. Returns what was (or, with dryRun, would be) removed.
+   * Removes every manifest not in `keep` (or linked from a kept one) and every object no kept
+   * manifest references, plus orphan temp files. Returns what was (or, with dryRun, would be) removed.
    */
   async gc(
-    keep: ReadonlySet<string>,
+    roots: ReadonlySet<CacheKey>,
     dryRun: boolean,
   ): Promise<{ manifests: number; objects: number; bytes: number }> {
+    const keep = await this.closure(roots);
     const live = new Set<string>();
     let manifests = 0;
     for (const key of await this.listManifestKeys()) {
@@ -197,7 +233,7 @@ export class Store {
     }
     let objects = 0;
     let bytes = 0;
-    const objRoot = path.join(this.root, "objects");
+    const objRoot = this.abs(layout.OBJECTS);
     for (const sub of await fs.promises.readdir(objRoot).catch(() => [] as string[])) {
       for (const name of await fs.promises.readdir(path.join(objRoot, sub)).catch(() => [] as string[])) {
         if (live.has(name)) continue;
@@ -219,12 +255,13 @@ export class Store {
     return { manifests, objects, bytes };
   }
 
-  async listManifestKeys(): Promise<string[]> {
-    const out: string[] = [];
-    const runs = path.join(this.root, "runs");
+  async listManifestKeys(): Promise<CacheKey[]> {
+    const out: CacheKey[] = [];
+    const runs = this.abs(layout.MANIFESTS);
     for (const sub of await fs.promises.readdir(runs).catch(() => [] as string[])) {
       for (const name of await fs.promises.readdir(path.join(runs, sub)).catch(() => [] as string[])) {
-        if (name.endsWith(".json")) out.push(name.slice(0, -5));
+        const key = name.slice(0, -5);
+        if (name.endsWith(".json") && isCacheKey(key)) out.push(key);
       }
     }
     return out;
@@ -233,19 +270,19 @@ export class Store {
   /** Every object file with its size (for size budgets). */
   async listObjects(): Promise<ObjectRef[]> {
     const out: ObjectRef[] = [];
-    const objRoot = path.join(this.root, "objects");
+    const objRoot = this.abs(layout.OBJECTS);
     for (const sub of await fs.promises.readdir(objRoot).catch(() => [] as string[])) {
       for (const name of await fs.promises.readdir(path.join(objRoot, sub)).catch(() => [] as string[])) {
         const st = await fs.promises.stat(path.join(objRoot, sub, name)).catch(() => undefined);
-        if (st && HEX.test(name)) out.push({ hash: name, size: st.size });
+        if (st && isContentHash(name)) out.push({ hash: name, size: st.size });
       }
     }
     return out;
   }
 
   /** Removes one object; manifests naming it become cache misses (value-aware gc). */
-  async deleteObject(hash: string): Promise<void> {
-    if (HEX.test(hash)) await fs.promises.rm(this.objectPath(hash), { force: true });
+  async deleteObject(hash: ContentHash): Promise<void> {
+    if (isContentHash(hash)) await fs.promises.rm(this.objectPath(hash), { force: true });
   }
 
   async clean(): Promise<void> {
@@ -254,20 +291,16 @@ export class Store {
 }
 
 function manifestChecksum(body: object): string {
-  return hashString(canonicalJson(body));
+  return hashJson(body);
 }
 
 /** A parsed document with a well-formed `objects` map (the part of a manifest the store relies on). */
-export function isManifest(v: unknown): v is Manifest {
-  if (typeof v !== "object" || v === null) return false;
-  const objects = (v as { objects?: unknown }).objects;
-  if (typeof objects !== "object" || objects === null) return false;
+export function isManifest(v: unknown): v is Manifest & JsonObject {
+  if (!isJsonObject(v)) return false;
+  const objects = v.objects;
+  if (!isJsonObject(objects)) return false;
   return Object.values(objects).every(
-    (r) =>
-      typeof r === "object" &&
-      r !== null &&
-      typeof (r as ObjectRef).hash === "string" &&
-      typeof (r as ObjectRef).size === "number",
+    (r) => isJsonObject(r) && isContentHash(r.hash) && typeof r.size === "number",
   );
 }
 

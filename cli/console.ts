@@ -1,7 +1,10 @@
 /** The console reporter: one line per stage decision, a live progress line for long stages. */
-import { renderDiagnostics } from "../core/diagnostics.js";
-import type { Change, EngineEvent, RunReason } from "../engine/events.js";
+import { renderDiagnostic, renderDiagnostics } from "../core/diagnostics.js";
+import type { EngineEvent } from "../engine/events.js";
+import { describeReasons } from "../engine/explain.js";
 import type { Io } from "./load.js";
+
+export { describeReasons };
 
 export function fmtMs(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)} ms`;
@@ -9,38 +12,13 @@ export function fmtMs(ms: number): string {
   return `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
 }
 
-function short(v: unknown): string {
-  const s = typeof v === "string" ? JSON.stringify(v) : v === undefined ? "(none)" : JSON.stringify(v);
-  return s.length > 60 ? s.slice(0, 57) + "…" : s;
-}
-
-export function describeChange(c: Change): string {
-  if (c.path.startsWith("inputs.") && c.upstream)
-    return `input ${c.path.slice(7)} changed (upstream ${c.upstream})`;
-  if (c.path.startsWith("files.")) return `file ${c.path.slice(6)} changed content`;
-  const where = c.location ? ` (${c.location.file}:${c.location.line}:${c.location.col})` : "";
-  if (c.before === undefined) return `${c.path} added: ${short(c.after)}${where}`;
-  if (c.after === undefined) return `${c.path} removed (was ${short(c.before)})${where}`;
-  return `${c.path}: ${short(c.before)} → ${short(c.after)}${where}`;
-}
-
-export function describeReasons(reasons: readonly RunReason[]): string {
-  return reasons
-    .map((r) => {
-      switch (r.kind) {
-        case "first-run":
-          return "no earlier run";
-        case "forced":
-          return "forced (--force)";
-        case "cache-missing":
-          return r.detail;
-        case "repair":
-          return `repair: ${r.detail}`;
-        case "changed":
-          return r.changes.map(describeChange).join("; ");
-      }
-    })
-    .join("; ");
+/** Warnings go to stderr whatever the output format: a person should see them. */
+export function printWarning(
+  io: Io,
+  e: EngineEvent,
+  sources: (f: string) => string | undefined = () => undefined,
+): void {
+  if (e.type === "warning") io.err(renderDiagnostic(e.diagnostic, sources, io.color));
 }
 
 export function consoleReporter(
@@ -100,7 +78,7 @@ export function consoleReporter(
         );
         break;
       case "warning":
-        io.err(renderDiagnostics([e.diagnostic], sources, io.color));
+        io.err(renderDiagnostic(e.diagnostic, sources, io.color));
         break;
       case "run-end": {
         const c = e.counts;

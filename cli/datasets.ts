@@ -1,7 +1,6 @@
 /** `quiver datasets list` and `quiver datasets make NAME --out DIR [--scale F] [--seed N]`. */
-import path from "node:path";
 import { datasets, DEFAULT_DATASET_SEED } from "../stages/lib/datasets/index.js";
-import { didYouMean } from "../core/diagnostics.js";
+import { makeDataset } from "../ops/datasets.js";
 import { parse, UsageError } from "./args.js";
 import { displayPath, type Io } from "./load.js";
 
@@ -24,14 +23,7 @@ export async function cmdDatasets(argv: string[], io: Io): Promise<number> {
   if (sub !== "make") throw new UsageError(`unknown datasets subcommand "${sub}" (use list or make)`);
   if (!name) throw new UsageError(`datasets make needs a data set name: ${[...datasets.keys()].join(", ")}`);
   if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`);
-  const gen = datasets.get(name);
-  if (!gen) {
-    const guess = didYouMean(name, [...datasets.keys()]);
-    throw new UsageError(
-      `no data set "${name}"${guess ? `; did you mean "${guess}"?` : ""} (known: ${[...datasets.keys()].join(", ")})`,
-    );
-  }
-  if (!values.out)
+  if (datasets.has(name) && !values.out)
     throw new UsageError("datasets make needs --out DIR (e.g. --out pipelines/data/" + name + ")");
   const scale = values.scale === undefined ? 1 : Number(values.scale);
   if (!Number.isFinite(scale) || scale <= 0 || scale > 10)
@@ -39,17 +31,14 @@ export async function cmdDatasets(argv: string[], io: Io): Promise<number> {
   const seed = values.seed === undefined ? DEFAULT_DATASET_SEED : Number(values.seed);
   if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff)
     throw new UsageError(`--seed expects an integer in [0, 2^32), got "${values.seed}"`);
-  const outDir = path.resolve(values.out);
-  const t0 = performance.now();
-  const files = await gen.make(outDir, { scale, seed });
-  const seconds = (performance.now() - t0) / 1000;
+  const r = await makeDataset(datasets, name, { out: values.out ?? ".", scale, seed });
   if (values.json) {
-    io.out(JSON.stringify({ dataset: name, out: outDir, scale, seed, seconds, files }));
+    io.out(JSON.stringify({ dataset: name, out: r.out, scale, seed, seconds: r.seconds, files: r.files }));
     return 0;
   }
-  for (const f of files) io.out(`wrote ${displayPath(f.file)}  ${f.rows} rows  (${f.note})`);
+  for (const f of r.files) io.out(`wrote ${displayPath(f.file)}  ${f.rows} rows  (${f.note})`);
   io.out(
-    `${name}: ${files.length} file(s) in ${seconds.toFixed(1)} s (scale ${scale}, seed ${seed}); generated data, not the real samples`,
+    `${name}: ${r.files.length} file(s) in ${r.seconds.toFixed(1)} s (scale ${scale}, seed ${seed}); generated data, not the real samples`,
   );
   return 0;
 }

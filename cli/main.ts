@@ -1,7 +1,16 @@
-/** The `quiver` command line: dispatch, help, and the promise that users never see a stack trace for their own mistakes. */
+/**
+ * The `quiver` command line: dispatch, help, and the promise that users never see a stack trace
+ * for their own mistakes. Each command is a file here that parses its arguments, calls its
+ * operation in ops/ and prints the result; commands load on demand, so a no-op `run` pays for
+ * nothing else.
+ */
+import fs from "node:fs";
+import { renderDiagnostic, renderDiagnostics } from "../core/diagnostics.js";
+import { d, decode } from "../core/decode.js";
+import type { Registry } from "../engine/pipeline/validate.js";
+import { OpError, PipelineError } from "../ops/errors.js";
 import { UsageError } from "./args.js";
 import type { Io } from "./load.js";
-import type { Registry } from "../engine/pipeline/validate.js";
 
 const HELP: Record<string, string> = {
   "": `quiver — declarative, cached pipelines for ML analyses
@@ -22,7 +31,7 @@ commands:
   push PIPELINE --remote URL   upload the results the lock and the latest run use
   pull PIPELINE --remote URL   download (and verify) the results the lock references
   clean [PIPELINE]  remove the whole store
-  exec --cache-dir STORE KEY    run one stage job from the store (used by other executors)
+  exec --cache-dir STORE KEY    run one stage job from the store (what other runners start)
   datasets make NAME --out DIR  write generated stand-in data (higgs-4l, photon-id); 'datasets list'
 
 examples:
@@ -41,6 +50,9 @@ examples:
   --until STAGE       run only STAGE and what it needs (repeatable)
   --keep-going        after a failure, keep running stages that do not depend on it
   --dry-run           plan only: same as 'quiver status'
+  --isolate           run each stage in its own process ('quiver exec'; same results, true
+                      parallelism across cores); same as --executor subprocess
+  --executor NAME     where stages run: in-process (default) or subprocess
   --data-root DIR     allow reading data files under DIR (repeatable)
   --cache-dir DIR     the store (default: .quiver/ next to the pipeline, or $QUIVER_CACHE)
   --json              print events as NDJSON instead of text
@@ -96,6 +108,7 @@ so status, diff and history keep working. --dry-run shows what would go and the 
 example:
   quiver gc pipelines/demo.yaml --max-size 2G --dry-run`,
   verify: `usage: quiver verify PIPELINE.yaml [--sample N] [--seed S] [--tolerance T] [--lock FILE]
+                                   [--isolate | --executor NAME]
 
 Reruns the stages recorded in <pipeline>.lock (all, or a deterministic sample of N chosen by
 --seed) and reports per stage: bit-identical to the lock, metrics within a relative tolerance
@@ -111,6 +124,7 @@ example:
                           the headline metrics of the final stages that vary across points)
   --jobs N, -j N          points running at once (default: number of cores)
   --dry-run, -n           print the plan only
+  --isolate, --executor NAME   where stages run, as for run
   --set, --params, --cache-dir, --data-root, --json   as for run
 
 Prints the plan first (per point: stages cached and to run; the stages points share, which run
@@ -168,8 +182,8 @@ export async function main(argv: string[], io: Io = defaultIo(), registry?: Regi
     io.out(HELP[rest[0] ?? ""] ?? HELP[""]!);
     return cmd ? 0 : 2;
   }
-  if (cmd === "--version") {
-    io.out("quiver 0.1.0");
+  if (cmd === "--version" || cmd === "-V") {
+    io.out(`quiver ${packageVersion()}`);
     return 0;
   }
   if (rest.includes("--help") || rest.includes("-h")) {
@@ -222,6 +236,14 @@ export async function main(argv: string[], io: Io = defaultIo(), registry?: Regi
       io.err(`quiver ${cmd}: ${err.message}\n(see 'quiver ${cmd} --help')`);
       return 2;
     }
+    if (err instanceof PipelineError) {
+      io.err(renderDiagnostics(err.diagnostics, err.sources, io.color));
+      return 2;
+    }
+    if (err instanceof OpError) {
+      io.err(err.diagnostics.map((d) => renderDiagnostic(d, err.sources, io.color)).join("\n"));
+      return 1;
+    }
     const e = err as { code?: string; path?: string; message?: string };
     if (e.code === "ENOSPC" || e.code === "EDQUOT") {
       io.err(
@@ -237,6 +259,15 @@ export async function main(argv: string[], io: Io = defaultIo(), registry?: Regi
     }
     throw err;
   }
+}
+
+/** The version in this package's package.json (dist/cli/main.js → ../../package.json). */
+function packageVersion(): string {
+  const r = decode(
+    d.object({ version: d.string }),
+    JSON.parse(fs.readFileSync(new URL("../../package.json", import.meta.url), "utf8")),
+  );
+  return r.ok ? r.value.version : "(unknown version)";
 }
 
 function defaultIo(): Io {

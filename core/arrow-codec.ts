@@ -4,7 +4,7 @@
  *
  * apache-arrow is imported lazily: a fully cached run never decodes a table.
  */
-import type { Column, Table } from "./table.js";
+import { canonicalDictionaries, type Column, type Table } from "./table.js";
 
 type ArrowModule = typeof import("apache-arrow");
 let arrowModule: Promise<ArrowModule> | undefined;
@@ -13,8 +13,10 @@ function arrow(): Promise<ArrowModule> {
   return arrowModule;
 }
 
-export async function tableToArrowIPC(t: Table, format: "file" | "stream" = "file"): Promise<Uint8Array> {
+export async function tableToArrowIPC(table: Table, format: "file" | "stream" = "file"): Promise<Uint8Array> {
   const A = await arrow();
+  // Equal values must give equal bytes: string dictionaries are written in canonical order.
+  const t = canonicalDictionaries(table);
   const fields: InstanceType<ArrowModule["Field"]>[] = [];
   const data: ReturnType<ArrowModule["makeData"]>[] = [];
   // Explicit dictionary ids: arrow's default comes from a process-wide counter, which made the
@@ -58,8 +60,8 @@ export async function tableToArrowIPC(t: Table, format: "file" | "stream" = "fil
   const schema = new A.Schema(fields);
   const structData = A.makeData({ type: new A.Struct(fields), length: t.numRows, children: data });
   const batch = new A.RecordBatch(schema, structData);
-  const table = new A.Table(schema, [batch]);
-  return A.tableToIPC(table, format);
+  const arrowTable = new A.Table(schema, [batch]);
+  return A.tableToIPC(arrowTable, format);
 }
 
 /** Any Arrow IPC (file or stream format) to a Table. Columns of other Arrow types are converted:

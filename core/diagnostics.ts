@@ -34,12 +34,8 @@ export class DiagnosticError extends Error {
   }
 }
 
-export function hasErrors(diags: readonly Diagnostic[]): boolean {
-  return diags.some((d) => d.severity === "error");
-}
-
 /** Errors first, then by file, line, column, code: a stable order for output and golden tests. */
-export function sortDiagnostics(diags: readonly Diagnostic[]): Diagnostic[] {
+function sortDiagnostics(diags: readonly Diagnostic[]): Diagnostic[] {
   const rank = (d: Diagnostic) => (d.severity === "error" ? 0 : 1);
   return [...diags].sort(
     (a, b) =>

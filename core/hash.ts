@@ -7,6 +7,22 @@
  */
 import fs from "node:fs";
 import type { XXHashAPI } from "xxhash-wasm";
+import { canonicalJson } from "./json.js";
+
+/** The name of stored bytes: their xxhash64 as 16 hex digits. */
+export type ContentHash = string & { readonly __brand: "ContentHash" };
+/** The name of a stored result: the xxhash64 of a canonical JSON document (a fingerprint) as 16 hex digits. */
+export type CacheKey = string & { readonly __brand: "CacheKey" };
+
+const HEX16 = /^[0-9a-f]{16}$/;
+
+export function isContentHash(v: unknown): v is ContentHash {
+  return typeof v === "string" && HEX16.test(v);
+}
+
+export function isCacheKey(v: unknown): v is CacheKey {
+  return typeof v === "string" && HEX16.test(v);
+}
 
 let api: XXHashAPI | undefined;
 let loading: Promise<XXHashAPI> | undefined;
@@ -24,16 +40,24 @@ function ready(): XXHashAPI {
   return api;
 }
 
-export function hashBytes(bytes: Uint8Array): string {
-  return ready().h64Raw(bytes).toString(16).padStart(16, "0");
+export function hashBytes(bytes: Uint8Array): ContentHash {
+  return ready().h64Raw(bytes).toString(16).padStart(16, "0") as ContentHash;
 }
 
 export function hashString(s: string): string {
   return hashBytes(Buffer.from(s, "utf8"));
 }
 
+/**
+ * The key of a JSON document: the hash of its canonical form, so key order and number spelling
+ * never matter. Cache keys, memo keys and remote checks all use this one function.
+ */
+export function hashJson(doc: unknown): CacheKey {
+  return hashString(canonicalJson(doc)) as CacheKey;
+}
+
 /** Streams a file through xxhash64 in 4 MiB chunks (bounded memory for large inputs). */
-export async function hashFile(file: string): Promise<string> {
+async function hashFile(file: string): Promise<ContentHash> {
   const h = ready().create64();
   const fh = await fs.promises.open(file, "r");
   try {
@@ -46,37 +70,20 @@ export async function hashFile(file: string): Promise<string> {
   } finally {
     await fh.close();
   }
-  return h.digest().toString(16).padStart(16, "0");
+  return h.digest().toString(16).padStart(16, "0") as ContentHash;
 }
 
 export interface FileStamp {
   size: number;
   mtimeMs: number;
   ino: number;
-  hash: string;
+  hash: ContentHash;
 }
 
-/** The memo of file hashes; persisted by the caller (see cache/store.ts). */
+/** The memo of file hashes; persisted by the caller (record `file-hashes`, engine/records.ts). */
 export class FileHashMemo {
   private changed = false;
   constructor(private readonly entries: Map<string, FileStamp> = new Map()) {}
-
-  static fromJson(v: unknown): FileHashMemo {
-    const m = new Map<string, FileStamp>();
-    if (typeof v === "object" && v !== null) {
-      for (const [k, s] of Object.entries(v as Record<string, unknown>)) {
-        const st = s as Partial<FileStamp>;
-        if (
-          typeof st.size === "number" &&
-          typeof st.mtimeMs === "number" &&
-          typeof st.ino === "number" &&
-          typeof st.hash === "string"
-        )
-          m.set(k, { size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, hash: st.hash });
-      }
-    }
-    return new FileHashMemo(m);
-  }
 
   toJson(): Record<string, FileStamp> {
     return Object.fromEntries(this.entries);
@@ -87,7 +94,7 @@ export class FileHashMemo {
   }
 
   /** Hash of the file at the absolute path `file`, from the memo when its stamp is unchanged. */
-  async hash(file: string): Promise<{ hash: string; size: number }> {
+  async hash(file: string): Promise<{ hash: ContentHash; size: number }> {
     const st = await fs.promises.stat(file);
     const known = this.entries.get(file);
     if (known && known.size === st.size && known.mtimeMs === st.mtimeMs && known.ino === st.ino) {

@@ -133,7 +133,7 @@ function describe(v: unknown): string {
   return typeof v;
 }
 
-export function typeName(spec: SchemaSpec): string {
+function typeName(spec: SchemaSpec): string {
   switch (spec.kind) {
     case "number":
       return spec.integer ? "an integer" : "a number";
@@ -259,16 +259,23 @@ function check(spec: SchemaSpec, v: unknown, path: ParamPath, issues: SchemaIssu
       return out;
     }
     case "union": {
+      // The option the value meant: one whose shape it has (its problems lie deeper than a type
+      // mismatch here), then the one with the fewest problems.
+      const wrongShape = (sub: SchemaIssue[]) =>
+        sub.every((i) => i.code === "QV_PARAM_TYPE" && i.path.length === path.length);
       let best: SchemaIssue[] | undefined;
       for (const o of spec.options) {
         const sub: SchemaIssue[] = [];
         const r = check(o, v, path, sub);
         if (sub.length === 0) return r;
-        if (!best || sub.length < best.length) best = sub;
+        const better =
+          !best ||
+          (wrongShape(best) && !wrongShape(sub)) ||
+          (wrongShape(best) === wrongShape(sub) && sub.length < best.length);
+        if (better) best = sub;
       }
       // When every option fails on type, one message naming all options reads better.
-      if (best && best.every((i) => i.code === "QV_PARAM_TYPE" && i.path.length === path.length))
-        return bad(`expected ${typeName(spec)}, got ${describe(v)}`);
+      if (best && wrongShape(best)) return bad(`expected ${typeName(spec)}, got ${describe(v)}`);
       issues.push(...(best ?? []));
       return v;
     }

@@ -125,3 +125,42 @@ export function cellValue(c: Column, row: number): number | string | null {
     }
   }
 }
+
+/**
+ * The same table with every string dictionary in canonical order: entries in the order their
+ * values first appear in the rows, unused entries dropped. Two tables with equal values then have
+ * equal columns, so they encode to the same bytes and hash the same (a reader that collects strings
+ * in hash-map order must not change a cache key). Decoding from Arrow yields this order too, so a
+ * consumer sees the same codes whether its input came from memory or from the store.
+ * Returns the table itself when it already is canonical.
+ */
+export function canonicalDictionaries(t: Table): Table {
+  let changed = false;
+  const out = new Map<string, Column>();
+  for (const [name, c] of t.columns) {
+    const canon = c.type === "dict" ? canonicalDictionary(c) : c;
+    if (canon !== c) changed = true;
+    out.set(name, canon);
+  }
+  return changed ? { numRows: t.numRows, columns: out } : t;
+}
+
+function canonicalDictionary(c: Extract<Column, { type: "dict" }>): Column {
+  const remap = new Int32Array(c.dictionary.length).fill(-1);
+  const dictionary: string[] = [];
+  let identity = true;
+  for (let i = 0; i < c.codes.length; i++) {
+    const code = c.codes[i]!;
+    if (code < 0 || remap[code] !== -1) continue;
+    remap[code] = dictionary.length;
+    if (code !== dictionary.length) identity = false;
+    dictionary.push(c.dictionary[code]!);
+  }
+  if (identity && dictionary.length === c.dictionary.length) return c;
+  const codes = new Int32Array(c.codes.length);
+  for (let i = 0; i < codes.length; i++) {
+    const code = c.codes[i]!;
+    codes[i] = code < 0 ? -1 : remap[code]!;
+  }
+  return { type: "dict", codes, dictionary };
+}

@@ -3,6 +3,7 @@
  * run record and the tests all read the same stream.
  */
 import type { Diagnostic, SourceLocation } from "../core/diagnostics.js";
+import type { CacheKey, ContentHash } from "../core/hash.js";
 import type { JsonObject, JsonValue } from "../core/json.js";
 
 export interface Change {
@@ -42,22 +43,22 @@ export type EngineEvent =
   | {
       readonly type: "cached";
       readonly stage: string;
-      readonly key: string;
+      readonly key: CacheKey;
       readonly durationMs: number;
       readonly by?: "other-process";
     }
   | {
       readonly type: "planned";
       readonly stage: string;
-      readonly key?: string;
+      readonly key?: CacheKey;
       readonly decision: "cached" | "run" | "run-if-inputs-change";
       readonly reasons: readonly RunReason[];
     }
-  | { readonly type: "waiting"; readonly stage: string; readonly key: string }
+  | { readonly type: "waiting"; readonly stage: string; readonly key: CacheKey }
   | {
       readonly type: "started";
       readonly stage: string;
-      readonly key: string;
+      readonly key: CacheKey;
       readonly reasons: readonly RunReason[];
     }
   | {
@@ -70,9 +71,9 @@ export type EngineEvent =
   | {
       readonly type: "finished";
       readonly stage: string;
-      readonly key: string;
+      readonly key: CacheKey;
       readonly durationMs: number;
-      readonly outputs: Readonly<Record<string, { readonly hash: string; readonly size: number }>>;
+      readonly outputs: Readonly<Record<string, { readonly hash: ContentHash; readonly size: number }>>;
       /** True when every output is byte-identical to the previous run's: downstream can stay cached. */
       readonly sameOutputs: boolean | null;
       readonly summary?: JsonObject;
@@ -80,11 +81,12 @@ export type EngineEvent =
   | {
       readonly type: "failed";
       readonly stage: string;
-      readonly key?: string;
+      readonly key?: CacheKey;
       readonly durationMs: number;
       readonly diagnostics: readonly Diagnostic[];
     }
   | { readonly type: "skipped"; readonly stage: string; readonly reason: SkipReason }
+  /** Something the user should know that stops nothing: a damaged cache entry, a remote that failed. */
   | { readonly type: "warning"; readonly stage?: string; readonly diagnostic: Diagnostic }
   | {
       readonly type: "run-end";

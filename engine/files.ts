@@ -5,6 +5,9 @@
  */
 import fs from "node:fs";
 import path from "node:path";
+import type { Diagnostic } from "../core/diagnostics.js";
+import type { ContentHash, FileHashMemo } from "../core/hash.js";
+import type { PipelineSpec, StageSpec } from "./pipeline/spec.js";
 
 export type FileResolution =
   { ok: true; abs: string } | { ok: false; code: string; message: string; hint: string };
@@ -46,4 +49,38 @@ export function resolveConfined(file: string, pipelineDir: string, roots: readon
       hint: "name a file, not a folder",
     };
   return { ok: true, abs: real };
+}
+
+/**
+ * The files a stage reads: each resolved, confined and hashed (through the memo), keyed by the
+ * value as written (hashes by the value with `/`); every problem as a located diagnostic.
+ */
+export async function stageFiles(
+  s: StageSpec,
+  pipeline: PipelineSpec,
+  extraRoots: readonly string[],
+  memo: FileHashMemo,
+): Promise<
+  | { ok: true; files: Record<string, string>; fileHashes: Record<string, ContentHash> }
+  | { ok: false; diagnostics: Diagnostic[] }
+> {
+  const files: Record<string, string> = {};
+  const fileHashes: Record<string, ContentHash> = {};
+  const diagnostics: Diagnostic[] = [];
+  for (const f of s.files) {
+    const r = resolveConfined(f.file, pipeline.dir, [...pipeline.dataRoots, ...extraRoots]);
+    if (!r.ok) {
+      diagnostics.push({
+        severity: "error",
+        code: r.code,
+        message: `${s.id}: ${r.message}`,
+        location: s.locate(f.path),
+        hint: r.hint,
+      });
+      continue;
+    }
+    files[f.file] = r.abs;
+    fileHashes[f.file.split("\\").join("/")] = (await memo.hash(r.abs)).hash;
+  }
+  return diagnostics.length ? { ok: false, diagnostics } : { ok: true, files, fileHashes };
 }

@@ -1,7 +1,7 @@
 /**
  * The pipeline as a graph: stage ids and the edges between them. Pure functions: no I/O, no
  * knowledge of stage types, params or the cache. It does not validate references (the validator
- * does) and does not schedule (the executor does).
+ * does) and does not schedule (the scheduler does).
  */
 
 export interface Edge {
@@ -17,7 +17,7 @@ export interface Graph {
   readonly edges: readonly Edge[];
 }
 
-export function upstreamOf(g: Graph, id: string): string[] {
+function upstreamOf(g: Graph, id: string): string[] {
   return [...new Set(g.edges.filter((e) => e.to === id).map((e) => e.from))];
 }
 
@@ -136,18 +136,6 @@ export function ancestorsInclusive(g: Graph, targets: readonly string[]): Set<st
     if (keep.has(n)) continue;
     keep.add(n);
     todo.push(...upstreamOf(g, n));
-  }
-  return keep;
-}
-
-export function descendantsInclusive(g: Graph, roots: readonly string[]): Set<string> {
-  const keep = new Set<string>();
-  const todo = [...roots];
-  while (todo.length) {
-    const n = todo.pop()!;
-    if (keep.has(n)) continue;
-    keep.add(n);
-    todo.push(...downstreamOf(g, n));
   }
   return keep;
 }

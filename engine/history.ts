@@ -1,39 +1,35 @@
 /**
- * What the last run of a pipeline did, per stage, and why a stage differs from it now. The record
- * lives in the store (records/pipeline-<name>.json); gc keeps everything it references.
+ * What the last run of a pipeline did, per stage (record `pipeline-<name>`), and why a stage
+ * differs from it now. gc keeps everything the record references.
  */
 import type { Store } from "../cache/store.js";
+import type { CacheKey } from "../core/hash.js";
 import type { Change, RunReason } from "./events.js";
 import { diffFingerprints, type FingerprintDoc } from "./fingerprint.js";
-import type { RunManifest } from "./job.js";
 import type { PipelineSpec, StageSpec } from "./pipeline/spec.js";
-import type { StageOutcome } from "./executor.js";
+import { gcEvictedRecord, lastRunRecord, readRecord, writeRecord, type LastRun } from "./records.js";
+import { readStageResult } from "./results.js";
 
-export interface LastRun {
-  readonly pipeline: string;
-  readonly at: string;
-  readonly stages: Readonly<
-    Record<string, { readonly key: string; readonly status: string; readonly durationMs?: number }>
-  >;
+/** What happened to one stage in a run (as far as the last-run record cares). */
+export interface StageRecordEntry {
+  readonly status: string;
+  readonly key?: CacheKey;
+  readonly durationMs?: number;
+  readonly inputNames?: readonly string[];
 }
 
-export function lastRunRecordName(pipeline: string): string {
-  return `pipeline-${pipeline}`;
-}
-
-export async function readLastRun(store: Store, pipeline: string): Promise<LastRun | undefined> {
-  const v = (await store.readRecord(lastRunRecordName(pipeline))) as LastRun | undefined;
-  return v && typeof v === "object" && typeof v.stages === "object" ? v : undefined;
+export function readLastRun(store: Store, pipeline: string): Promise<LastRun | undefined> {
+  return readRecord(store, lastRunRecord, pipeline);
 }
 
 export async function writeLastRun(
   store: Store,
   spec: PipelineSpec,
   previous: LastRun | undefined,
-  outcomes: ReadonlyMap<string, StageOutcome>,
+  outcomes: ReadonlyMap<string, StageRecordEntry>,
 ): Promise<void> {
   // Stages not run this time (--until, failures) keep their previous entry, so status still diffs them.
-  const stages: Record<string, { key: string; status: string; durationMs?: number }> = {};
+  const stages: Record<string, LastRun["stages"][string]> = {};
   for (const id of spec.order) {
     const o = outcomes.get(id);
     if (o?.key && (o.status === "ran" || o.status === "cached")) {
@@ -41,14 +37,16 @@ export async function writeLastRun(
         key: o.key,
         status: o.status,
         ...(o.durationMs !== undefined ? { durationMs: o.durationMs } : {}),
+        ...(o.inputNames?.length ? { inputNames: o.inputNames } : {}),
       };
     } else if (previous?.stages[id]) stages[id] = { ...previous.stages[id] };
   }
-  await store.writeRecord(lastRunRecordName(spec.name), {
-    pipeline: spec.name,
-    at: new Date().toISOString(),
-    stages,
-  });
+  await writeRecord(
+    store,
+    lastRunRecord,
+    { pipeline: spec.name, at: new Date().toISOString(), stages },
+    spec.name,
+  );
 }
 
 /** Why a stage must run: field-level changes against its last run, root causes vs cascades. */
@@ -57,12 +55,11 @@ export async function explainChanges(
   last: LastRun | undefined,
   s: StageSpec,
   doc: FingerprintDoc,
-  upstreamRan: (stage: string) => boolean,
 ): Promise<RunReason[]> {
   const prevKey = last?.stages[s.id]?.key;
   if (!prevKey) return [{ kind: "first-run" }];
-  const prev = (await store.readManifest(prevKey)) as RunManifest | undefined;
-  if (!prev?.fingerprint)
+  const prev = await readStageResult(store, prevKey);
+  if (!prev)
     return [
       {
         kind: "cache-missing",
@@ -71,9 +68,8 @@ export async function explainChanges(
     ];
   const diffs = diffFingerprints(prev.fingerprint, doc);
   if (diffs.length === 0) {
-    // `quiver gc --max-size` records the keys whose payload it evicted (cli/gc-budget.ts).
-    const evicted = ((await store.readRecord("gc-evicted")) as { keys?: Record<string, string> } | undefined)
-      ?.keys?.[prevKey];
+    // `quiver gc --max-size` records the keys whose payload it evicted (ops/gc-budget.ts).
+    const evicted = (await readRecord(store, gcEvictedRecord))?.keys[prevKey];
     return [
       {
         kind: "cache-missing",
@@ -89,13 +85,12 @@ export async function explainChanges(
       const p = parts.slice(1).map((x) => (/^\d+$/.test(x) ? Number(x) : x));
       return { ...d, location: s.locate(p) };
     }
-    if (parts[0] === "inputs" && parts[1]) {
+    if ((parts[0] === "inputs" || parts[0] === "inputNames") && parts[1]) {
       const from = s.inputs[parts[1]]?.stage;
       return { ...d, ...(from ? { upstream: from } : {}) };
     }
     return d;
   });
   const cascade = changes.every((c) => c.path.startsWith("inputs.") && c.upstream !== undefined);
-  void upstreamRan;
   return [{ kind: "changed", changes, cascade }];
 }

@@ -1,68 +1,94 @@
 /**
- * One stage run as a self-contained job: everything needed to compute a cache key's outputs from
- * the store alone. The in-process executor runs jobs directly; `quiver exec` runs one job written
- * to the store by another process (the seam a batch-system executor plugs into).
+ * Executing one stage job: run the stage, check its outputs against the declared ports, store the
+ * objects, then the manifest — or, when it fails, a failure record. Every runner ends up here: the
+ * in-process runner directly, the others through `quiver exec` in another process or on another
+ * machine. The result is in the store either way; that is how the head learns of it.
  */
-import path from "node:path";
-import type { Store, ObjectRef } from "../cache/store.js";
-import { decodeArtifact, encodeArtifact } from "./artifacts.js";
-import type { Diagnostic } from "../core/diagnostics.js";
-import type { FingerprintDoc } from "./fingerprint.js";
-import { canonicalJson, type JsonObject, type JsonValue } from "../core/json.js";
-import { fingerprintKey } from "./fingerprint.js";
+import type { ObjectRef, Store } from "../cache/store.js";
+import type { CacheKey } from "../core/hash.js";
+import { canonicalJson, type JsonValue } from "../core/json.js";
 import type { AnyStageDefinition, ArtifactValue, PortKind, StageContext } from "../core/stage.js";
-
-export interface Job {
-  readonly key: string;
-  readonly stageId: string;
-  readonly doc: FingerprintDoc;
-  /** Validated params as the stage receives them. */
-  readonly params: JsonValue;
-  readonly seed: number;
-  readonly inputs: Readonly<
-    Record<string, { readonly kind: PortKind; readonly ref: ObjectRef; readonly from: string }>
-  >;
-  /** File param value as written → absolute path (resolved and confined by the planner). */
-  readonly files: Readonly<Record<string, string>>;
-  readonly jobs: number;
-}
-
-export interface RunManifest {
-  readonly objects: Record<string, ObjectRef>;
-  readonly kinds: Record<string, PortKind>;
-  readonly fingerprint: FingerprintDoc;
-  readonly stage: { readonly id: string; readonly type: string };
-  readonly summary: JsonObject;
-  readonly notes: string[];
-  /** Keys of sub-results this run cached (kept alive by gc with the manifest). */
-  readonly memos: string[];
-  readonly durationMs: number;
-  readonly createdAt: string;
-  readonly [key: string]: unknown;
-}
+import { canonicalDictionaries } from "../core/table.js";
+import { decodeArtifact, encodeArtifact } from "./artifacts.js";
+import { CACHE_FORMAT, fingerprintKey, withInputNames } from "./fingerprint.js";
+import {
+  jobFailureRecord,
+  readManifestAs,
+  writeRecord,
+  type InputNamesIndex,
+  type Job,
+  type JobFailure,
+  type StageResultManifest,
+  type SubResultManifest,
+} from "./records.js";
+import { describeFailure } from "./stage-errors.js";
 
 export interface JobHooks {
   /** Input values, from memory when the producer ran in this process; from the store otherwise. */
   loadInput(port: string): Promise<ArtifactValue>;
   progress(fraction: number, message?: string): void;
   note(message: string): void;
-  signal: AbortSignal;
+  readonly signal: AbortSignal;
 }
 
 export type JobOutcome =
-  | { readonly ok: true; readonly manifest: RunManifest; readonly values: Record<string, ArtifactValue> }
-  | { readonly ok: false; readonly diagnostics: Diagnostic[]; readonly stageError?: unknown };
+  | {
+      readonly ok: true;
+      /** Where the result is stored: the job's key, or its key with input names (see records.ts). */
+      readonly key: CacheKey;
+      readonly manifest: StageResultManifest;
+      /** The outputs as stored (canonical form), for consumers in this process. */
+      readonly values: Readonly<Record<string, ArtifactValue>>;
+    }
+  | { readonly ok: false; readonly failure: JobFailure };
 
-/** Runs the stage, checks its outputs against the declared ports, stores objects then the manifest. */
-export async function runJob(
+/** Reads a job's inputs from the store (for runs outside the head process). */
+export function inputsFromStore(store: Store, job: Job): (port: string) => Promise<ArtifactValue> {
+  return async (port) => {
+    const i = job.inputs[port];
+    if (!i) throw new Error(`job ${job.key} has no input "${port}"`);
+    const bytes = await store.getObject(i.ref);
+    if (!bytes) throw new Error(`input ${port} (${i.ref.hash}) is missing or damaged in the store`);
+    return decodeArtifact(i.kind, bytes);
+  };
+}
+
+/**
+ * Runs the job to its end: on success its manifest is in the store, on failure its failure record
+ * (as far as the disk allows). Never throws for the stage's own errors.
+ */
+export async function executeJob(
   store: Store,
   job: Job,
   def: AnyStageDefinition,
   hooks: JobHooks,
 ): Promise<JobOutcome> {
   const started = performance.now();
+  try {
+    return await runStage(store, job, def, hooks, started);
+  } catch (err) {
+    const failure: JobFailure = {
+      key: job.key,
+      stageId: job.stageId,
+      at: new Date().toISOString(),
+      durationMs: Math.round(performance.now() - started),
+      failure: describeFailure(err),
+    };
+    // On a full disk this write fails too; the head still gets the failure from the return value.
+    await writeRecord(store, jobFailureRecord, failure, job.key).catch(() => {});
+    return { ok: false, failure };
+  }
+}
+
+async function runStage(
+  store: Store,
+  job: Job,
+  def: AnyStageDefinition,
+  hooks: JobHooks,
+  started: number,
+): Promise<JobOutcome> {
   const notes: string[] = [];
-  const memos: string[] = [];
+  const memos: CacheKey[] = [];
   const loaded = new Map<string, ArtifactValue>();
   for (const port of Object.keys(job.inputs)) loaded.set(port, await hooks.loadInput(port));
   const want = (port: string, kind: PortKind): ArtifactValue => {
@@ -71,13 +97,24 @@ export async function runJob(
     if (v.kind !== kind) throw new Error(`input "${port}" is a ${v.kind}, not a ${kind}`);
     return v;
   };
+  // Input names are out of the key unless the stage reads them: every read is recorded.
+  const namesRead = new Set<string>();
+  const inputFrom: Record<string, string> = {};
+  for (const [port, i] of Object.entries(job.inputs))
+    Object.defineProperty(inputFrom, port, {
+      enumerable: true,
+      get: () => {
+        namesRead.add(port);
+        return i.from;
+      },
+    });
   const ctx: StageContext<unknown> = {
     stageId: job.stageId,
     params: job.params,
     seed: job.seed,
     jobs: job.jobs,
     signal: hooks.signal,
-    inputFrom: Object.fromEntries(Object.entries(job.inputs).map(([p, i]) => [p, i.from])),
+    inputFrom,
     file: (p) => {
       const abs = job.files[p];
       if (abs === undefined)
@@ -104,29 +141,59 @@ export async function runJob(
   const objects: Record<string, ObjectRef> = {};
   const kinds: Record<string, PortKind> = {};
   for (const [port, spec] of Object.entries(def.outputs)) {
-    const v = result.outputs[port];
-    if (!v) throw new Error(`stage type "${def.type}" did not produce its declared output "${port}"`);
-    if (v.kind !== spec.kind)
+    const produced = result.outputs[port];
+    if (!produced) throw new Error(`stage type "${def.type}" did not produce its declared output "${port}"`);
+    if (produced.kind !== spec.kind)
       throw new Error(
-        `stage type "${def.type}" produced a ${v.kind} for output "${port}", declared ${spec.kind}`,
+        `stage type "${def.type}" produced a ${produced.kind} for output "${port}", declared ${spec.kind}`,
       );
+    const v = canonical(produced);
     values[port] = v;
     objects[port] = await store.putObject(await encodeArtifact(v));
     kinds[port] = spec.kind;
   }
-  const manifest: RunManifest = {
+  let key = job.key;
+  let fingerprint = job.doc;
+  const linked = [...memos];
+  if (namesRead.size > 0) {
+    const ports = [...namesRead].sort();
+    const named = withInputNames(job.doc, Object.fromEntries(ports.map((p) => [p, job.inputs[p]!.from])));
+    key = named.key;
+    fingerprint = named.doc;
+    linked.push(job.key);
+  }
+  const manifest: StageResultManifest = {
+    record: "stage-result",
     objects,
     kinds,
-    fingerprint: job.doc,
+    fingerprint,
     stage: { id: job.stageId, type: def.type },
+    inputsFrom: Object.fromEntries(Object.entries(job.inputs).map(([p, i]) => [p, i.from])),
     summary: result.summary ?? {},
     notes,
-    memos,
+    linked,
     durationMs: Math.round(performance.now() - started),
     createdAt: new Date().toISOString(),
   };
-  await store.writeManifest(job.key, manifest);
-  return { ok: true, manifest, values };
+  await store.writeManifest(key, manifest);
+  if (key !== job.key) {
+    // Written after the result it leads to, so a reader never follows it to nothing.
+    const index: InputNamesIndex = {
+      record: "input-names",
+      objects: {},
+      fingerprint: job.doc,
+      ports: [...namesRead].sort(),
+    };
+    await store.writeManifest(job.key, index);
+  }
+  return { ok: true, key, manifest, values };
+}
+
+/** Tables leave a stage in canonical form: what consumers read is what the store holds. */
+function canonical(v: ArtifactValue): ArtifactValue {
+  if (v.kind !== "table") return v;
+  const table = canonicalDictionaries(v.table);
+  return table === v.table ? v : { kind: "table", table };
 }
 
 /** Sub-results cached under their own key; a damaged memo entry is recomputed. */
@@ -136,36 +203,29 @@ async function memo(
   def: AnyStageDefinition,
   key: JsonValue,
   compute: () => Promise<ArtifactValue>,
-  used: string[],
+  used: CacheKey[],
 ): Promise<ArtifactValue> {
   const memoKey = fingerprintKey({
     memo: 1,
+    format: CACHE_FORMAT,
     stage: { type: def.type, version: def.version },
     key: JSON.parse(canonicalJson(key)) as JsonValue,
   });
   used.push(memoKey);
-  const m = (await store.readCompleteManifest(memoKey)) as
-    (RunManifest & { kinds: Record<string, PortKind> }) | undefined;
-  if (m && m.objects.value && m.kinds.value) {
+  const m = await readManifestAs(store, memoKey, "sub-result", { complete: true });
+  if (m) {
     const bytes = await store.getObject(m.objects.value);
     if (bytes) return decodeArtifact(m.kinds.value, bytes);
   }
-  const v = await compute();
+  const v = canonical(await compute());
   const ref = await store.putObject(await encodeArtifact(v));
-  await store.writeManifest(memoKey, {
+  const manifest: SubResultManifest = {
+    record: "sub-result",
     objects: { value: ref },
     kinds: { value: v.kind },
     memoOf: { type: def.type, stage: job.stageId },
     createdAt: new Date().toISOString(),
-  });
+  };
+  await store.writeManifest(memoKey, manifest);
   return v;
-}
-
-export function jobRecordName(key: string): string {
-  return `job-${key}`;
-}
-
-/** Resolves the absolute path of a job file value (for messages). */
-export function describeFile(p: string, base: string): string {
-  return path.relative(base, p) || p;
 }

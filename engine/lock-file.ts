@@ -7,39 +7,35 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import type { Store } from "../cache/store.js";
 import { writeFileAtomic } from "../cache/atomic.js";
-import { diffFingerprints, fingerprintKey, type FingerprintDoc } from "./fingerprint.js";
-import { hasher } from "../core/hash.js";
-import type { RunManifest } from "./job.js";
+import type { ObjectRef, Store } from "../cache/store.js";
+import { d, decode } from "../core/decode.js";
+import { hasher, type CacheKey } from "../core/hash.js";
 import { canonicalJson, isJsonObject, type JsonValue } from "../core/json.js";
+import {
+  contributionOf,
+  diffFingerprints,
+  fingerprintKey,
+  stageContribution,
+  type FingerprintDoc,
+  type StageContribution,
+} from "./fingerprint.js";
 import type { PipelineSpec } from "./pipeline/spec.js";
-import type { PortKind } from "../core/stage.js";
+import {
+  LOCK_VERSION,
+  lockFileDecoder,
+  lockKeysRecord,
+  writeRecord,
+  type LockFile,
+  type LockOutput,
+  type LockStage,
+} from "./records.js";
+import { readStageResult } from "./results.js";
 
-export const LOCK_VERSION = 1;
+export { LOCK_VERSION, type LockFile, type LockOutput, type LockStage };
+
 /** Headline metrics kept per stage: enough for a dashboard, small enough for a readable diff. */
-export const MAX_HEADLINE_METRICS = 24;
-
-export interface LockOutput {
-  readonly kind: PortKind;
-  readonly hash: string;
-  readonly size: number;
-}
-
-export interface LockStage {
-  readonly type: string;
-  readonly key: string;
-  readonly fingerprint: FingerprintDoc;
-  readonly outputs: Readonly<Record<string, LockOutput>>;
-  /** `port.path.to.leaf` → number, for the stage's metrics outputs. */
-  readonly metrics: Readonly<Record<string, number>>;
-}
-
-export interface LockFile {
-  readonly quiver_lock: number;
-  readonly pipeline: string;
-  readonly stages: Readonly<Record<string, LockStage>>;
-}
+const MAX_HEADLINE_METRICS = 24;
 
 export class LockFileError extends Error {}
 
@@ -50,9 +46,10 @@ export function lockPathFor(pipelineFile: string): string {
   return `${base}.lock`;
 }
 
-/** Store record that keeps what a lock references alive through gc. */
-export function lockRecordName(pipeline: string): string {
-  return `lock-${pipeline}`;
+/** Records the keys a lock references in the store, so gc keeps them. */
+export async function recordLockKeys(store: Store, lock: LockFile): Promise<void> {
+  const stages = Object.fromEntries(Object.entries(lock.stages).map(([id, s]) => [id, { key: s.key }]));
+  await writeRecord(store, lockKeysRecord, { pipeline: lock.pipeline, stages }, lock.pipeline);
 }
 
 /**
@@ -92,23 +89,21 @@ export function headlineMetrics(
 }
 
 /** Reads a metrics object from the store (undefined when it is missing or damaged). */
-export async function readMetricsObject(
-  store: Store,
-  ref: { hash: string; size: number },
-): Promise<JsonValue | undefined> {
+export async function readMetricsObject(store: Store, ref: ObjectRef): Promise<JsonValue | undefined> {
   const bytes = await store.getObject(ref);
   if (!bytes) return undefined;
   try {
-    return JSON.parse(Buffer.from(bytes).toString("utf8")) as JsonValue;
+    const r = decode(d.json, JSON.parse(Buffer.from(bytes).toString("utf8")));
+    return r.ok ? r.value : undefined;
   } catch {
     return undefined;
   }
 }
 
 /** The lock entry of one stage result, from its manifest (and its metrics objects) in the store. */
-export async function lockStageFromStore(store: Store, key: string): Promise<LockStage | undefined> {
-  const m = (await store.readManifest(key)) as Partial<RunManifest> | undefined;
-  if (!m?.fingerprint || !m.objects || !m.kinds || !m.stage) return undefined;
+async function lockStageFromStore(store: Store, key: CacheKey): Promise<LockStage | undefined> {
+  const m = await readStageResult(store, key);
+  if (!m) return undefined;
   const outputs: Record<string, LockOutput> = {};
   let metrics: Record<string, number> = {};
   for (const port of Object.keys(m.objects).sort()) {
@@ -127,7 +122,7 @@ export async function lockStageFromStore(store: Store, key: string): Promise<Loc
 /** Lock entries for stage → key (e.g. a run's outcomes); stages whose manifest is gone are left out. */
 export async function snapshotFromKeys(
   store: Store,
-  keys: Readonly<Record<string, string>>,
+  keys: Readonly<Record<string, CacheKey>>,
 ): Promise<Record<string, LockStage>> {
   const out: Record<string, LockStage> = {};
   for (const id of Object.keys(keys).sort()) {
@@ -138,7 +133,7 @@ export async function snapshotFromKeys(
 }
 
 /** Deterministic text: keys sorted at every level, two-space indent, one value per line. */
-export function renderLock(lock: LockFile): string {
+function renderLock(lock: LockFile): string {
   return JSON.stringify(JSON.parse(canonicalJson(lock)), null, 2) + "\n";
 }
 
@@ -154,7 +149,7 @@ export async function readLockFile(file: string): Promise<LockFile | undefined> 
   return parseLock(text, file);
 }
 
-export function parseLock(text: string, file: string): LockFile {
+function parseLock(text: string, file: string): LockFile {
   let v: unknown;
   try {
     v = JSON.parse(text);
@@ -167,19 +162,14 @@ export function parseLock(text: string, file: string): LockFile {
     throw new LockFileError(
       `${file} is lock format ${v.quiver_lock}; this Quiver reads up to ${LOCK_VERSION}`,
     );
-  for (const [id, s] of Object.entries(v.stages)) {
-    if (
-      !isJsonObject(s) ||
-      typeof s.key !== "string" ||
-      !isJsonObject(s.outputs) ||
-      !isJsonObject(s.fingerprint)
-    )
-      throw new LockFileError(`${file}: stage ${id} has no key, fingerprint or outputs`);
+  const r = decode(lockFileDecoder, v);
+  if (!r.ok) throw new LockFileError(`${file}: ${r.error.message}`);
+  for (const [id, s] of Object.entries(r.value.stages)) {
     // A hand-edited fingerprint would make "differs because…" explanations lie.
     if (fingerprintKey(s.fingerprint) !== s.key)
       throw new LockFileError(`${file}: stage ${id}: the fingerprint does not hash to key ${s.key}`);
   }
-  return v as unknown as LockFile;
+  return r.value;
 }
 
 /**
@@ -212,7 +202,16 @@ export async function updateLockFile(
 }
 
 /** One fingerprint difference in words: `param lr 0.001 → 0.003`, `input table (from cuts)`. */
-export function describeFingerprintDiffs(before: FingerprintDoc, after: FingerprintDoc, max = 3): string {
+export function describeFingerprintDiffs(
+  before: StageContribution,
+  after: StageContribution,
+  opts: {
+    /** Where each input comes from now (`stage.port`), to name it; not part of the fingerprint. */
+    readonly inputsFrom?: Readonly<Record<string, string>>;
+    readonly max?: number;
+  } = {},
+): string {
+  const max = opts.max ?? 3;
   const diffs = diffFingerprints(before, after);
   const words = diffs.map((d) => {
     const [head = "", ...rest] = d.path.split(".");
@@ -221,9 +220,11 @@ export function describeFingerprintDiffs(before: FingerprintDoc, after: Fingerpr
       case "params":
         return `param ${name} ${short(d.before)} → ${short(d.after)}`;
       case "inputs": {
-        const from = (isJsonObject(d.after ?? null) ? (d.after as { from?: unknown }).from : undefined) ?? "";
-        return `input ${name}${typeof from === "string" && from ? ` (from ${from})` : ""}`;
+        const from = opts.inputsFrom?.[name];
+        return `input ${name}${from ? ` (from ${from})` : ""}`;
       }
+      case "inputNames":
+        return `input ${name} now from ${short(d.after)}`;
       case "files":
         return `file ${name}`;
       case "seed":
@@ -250,8 +251,8 @@ function short(v: JsonValue | undefined): string {
 
 /** Output ports whose bytes differ between two entries with the same key. */
 export function differingOutputs(
-  a: Readonly<Record<string, { hash: string }>>,
-  b: Readonly<Record<string, { hash: string }>>,
+  a: Readonly<Record<string, { readonly hash: string }>>,
+  b: Readonly<Record<string, { readonly hash: string }>>,
 ): string[] {
   return [...new Set([...Object.keys(a), ...Object.keys(b)])].sort().filter((p) => a[p]?.hash !== b[p]?.hash);
 }
@@ -265,7 +266,7 @@ export interface LockVerdict {
 /** What this checkout plans for a stage (from a dry run): its decision and, when known, its key. */
 export interface PlannedStage {
   readonly decision: "cached" | "run" | "run-if-inputs-change";
-  readonly key?: string;
+  readonly key?: CacheKey;
   readonly doc?: FingerprintDoc;
 }
 
@@ -293,10 +294,12 @@ export async function compareWithLock(
       if (cur.key !== e.key) {
         out.set(id, {
           state: "differs",
-          detail: cur.doc ? describeFingerprintDiffs(e.fingerprint, cur.doc) : "different cache key",
+          detail: cur.doc
+            ? describeFingerprintDiffs(e.fingerprint, cur.doc, { inputsFrom: inputsFromOf(spec, id) })
+            : "different cache key",
         });
       } else if (cur.decision === "cached") {
-        const m = await store.readManifest(cur.key);
+        const m = await readStageResult(store, cur.key);
         const bad = m ? differingOutputs(e.outputs, m.objects) : [];
         out.set(
           id,
@@ -314,14 +317,8 @@ export async function compareWithLock(
     }
     // Inputs unknown until upstream runs: compare what the stage itself contributes.
     const s = spec.stages.get(id)!;
-    const own = (doc: { stage: unknown; params: unknown; seed: unknown }) =>
-      JSON.parse(canonicalJson({ stage: doc.stage, params: doc.params, seed: doc.seed })) as FingerprintDoc;
-    const mine = own({
-      stage: { type: s.def.type, version: s.def.version },
-      params: s.def.fingerprintParams ? s.def.fingerprintParams(s.params) : s.params,
-      seed: s.def.random ? s.seed : null,
-    });
-    const theirs = own(e.fingerprint);
+    const mine = stageContribution(s);
+    const theirs = contributionOf(e.fingerprint);
     const ownDiff = diffFingerprints(theirs, mine).length > 0;
     const upstream = [...new Set(Object.values(s.inputs).map((r) => r.stage))].filter(
       (u) => out.get(u)?.state !== "matches",
@@ -340,4 +337,10 @@ export async function compareWithLock(
       });
   }
   return out;
+}
+
+/** Port → `stage.port` it comes from in this pipeline (for messages). */
+export function inputsFromOf(spec: PipelineSpec, id: string): Record<string, string> {
+  const s = spec.stages.get(id);
+  return Object.fromEntries(Object.entries(s?.inputs ?? {}).map(([p, r]) => [p, `${r.stage}.${r.port}`]));
 }

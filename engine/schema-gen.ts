@@ -3,13 +3,12 @@
  * schema (stages/<type>.ts) is the single source of truth for what its `with:` accepts. Editors
  * with YAML support (the yaml-language-server modeline in the README) use it for completion and
  * inline errors. `npm run build` writes it to schema/quiver-pipeline.json:
- *   node dist/engine/schema-gen.js [OUT.json]
+ *   node dist/cli/write-schema.js [OUT.json]
  * It is a convenience for editors: `quiver` itself validates with the stage schemas directly, and
  * reports what JSON Schema cannot express (unknown stage references, cycles, port kinds).
  */
 import fs from "node:fs";
 import path from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
 import { isJsonObject, type JsonObject, type JsonValue } from "../core/json.js";
 import type { Registry } from "./pipeline/validate.js";
 import { toJsonSchema } from "../core/schema.js";
@@ -148,12 +147,4 @@ export function pipelineJsonSchema(registry: Registry): JsonObject {
 export function writePipelineSchema(registry: Registry, out: string): void {
   fs.mkdirSync(path.dirname(out), { recursive: true });
   fs.writeFileSync(out, JSON.stringify(pipelineJsonSchema(registry), null, 2) + "\n");
-}
-
-if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
-  const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
-  const out = process.argv[2] ?? path.join(repoRoot, "schema", "quiver-pipeline.json");
-  const { registry } = await import("../stages/index.js");
-  writePipelineSchema(registry, out);
-  process.stdout.write(`wrote ${path.relative(process.cwd(), out) || out}\n`);
 }

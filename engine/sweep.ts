@@ -4,8 +4,9 @@
  * points (so they run once), and the metrics table with mean ± std over seeds.
  */
 import { parse as parseYamlValue } from "yaml";
-import { hashString } from "../core/hash.js";
+import { hashJson } from "../core/hash.js";
 import { canonicalJson, isJsonObject, type JsonValue } from "../core/json.js";
+import { stageContribution } from "./fingerprint.js";
 import type { PipelineSpec } from "./pipeline/spec.js";
 
 export class GridError extends Error {}
@@ -16,7 +17,7 @@ export interface GridAxis {
 }
 
 /** A bound on the grid size: a typo like `seed=1..100000` should not start 100k runs. */
-export const MAX_POINTS = 1000;
+const MAX_POINTS = 1000;
 
 /** `lr=0.001,0.003` → [0.001, 0.003]; `seed=420..424` → 420…424 (inclusive). */
 export function parseGridAxis(text: string): GridAxis {
@@ -69,13 +70,6 @@ export function gridPoints(axes: readonly GridAxis[]): GridPoint[] {
   return points;
 }
 
-/** `name=value` strings for `--set`. Strings go through YAML quoting so `"1"` stays a string. */
-export function pointAsSets(p: GridPoint): string[] {
-  return Object.entries(p).map(
-    ([k, v]) => `${k}=${typeof v === "string" ? JSON.stringify(v) : canonicalJson(v)}`,
-  );
-}
-
 export function pointLabel(p: GridPoint, omit?: string): string {
   return (
     Object.entries(p)
@@ -87,29 +81,24 @@ export function pointLabel(p: GridPoint, omit?: string): string {
 
 /**
  * A signature per stage that is equal across points exactly when the stage would do the same
- * work: same type, version, fingerprint params, seed (for random stages), files, and the same
- * signatures upstream. It lets the plan count shared stages before anything has run (cache keys
- * need upstream outputs). Files are compared by path, which is enough within one sweep.
+ * work: the same contribution to its key (type, version, fingerprint params, seed when random),
+ * the same files, and the same signatures upstream. It lets the plan count shared stages before
+ * anything has run (cache keys need upstream outputs). Files are compared by path, which is
+ * enough within one sweep.
  */
 export function stageSignatures(spec: PipelineSpec): Map<string, string> {
   const sig = new Map<string, string>();
   for (const id of spec.order) {
     const s = spec.stages.get(id)!;
-    const params = s.def.fingerprintParams ? s.def.fingerprintParams(s.params) : s.params;
     sig.set(
       id,
-      hashString(
-        canonicalJson({
-          type: s.def.type,
-          version: s.def.version,
-          params: params as JsonValue,
-          seed: s.def.random ? s.seed : null,
-          files: s.files.map((f) => f.file),
-          inputs: Object.fromEntries(
-            Object.entries(s.inputs).map(([port, r]) => [port, `${sig.get(r.stage)}.${r.port}`]),
-          ),
-        }),
-      ),
+      hashJson({
+        ...stageContribution(s),
+        files: s.files.map((f) => f.file),
+        inputs: Object.fromEntries(
+          Object.entries(s.inputs).map(([port, r]) => [port, `${sig.get(r.stage)}.${r.port}`]),
+        ),
+      }),
     );
   }
   return sig;
@@ -127,14 +116,6 @@ export function formatParams(spec: PipelineSpec, omit: ReadonlySet<string> = new
       return `${n}=${typeof p.value === "string" ? p.value : canonicalJson(p.value)} (${origin[p.origin]})`;
     })
     .join(", ")}${omit.has("seed") ? "" : ` · seed ${spec.seed}`}`;
-}
-
-export function meanStd(xs: readonly number[]): { mean: number; std: number; n: number } {
-  const n = xs.length;
-  const mean = xs.reduce((a, b) => a + b, 0) / n;
-  // Sample standard deviation (n − 1): the spread of a new seed's result, not of these seeds'.
-  const std = n > 1 ? Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1)) : 0;
-  return { mean, std, n };
 }
 
 /** `stage.path.to.leaf` → the stage id and the path inside its metrics output. */

@@ -8,8 +8,15 @@ import type { ObjectRef, Store } from "../cache/store.js";
 import { decodeArtifact } from "../engine/artifacts.js";
 import type { EngineEvent, RunReason, SkipReason } from "../engine/events.js";
 import type { Diagnostic } from "../core/diagnostics.js";
-import { readLastRun, type LastRun } from "../engine/history.js";
-import type { RunManifest } from "../engine/job.js";
+import { readLastRun } from "../engine/history.js";
+import {
+  readRecord,
+  runEventsRecord,
+  type LastRun,
+  type RunEvents,
+  type StageResultManifest as RunManifest,
+} from "../engine/records.js";
+import { readStageResult } from "../engine/results.js";
 import type { JsonValue } from "../core/json.js";
 import type { PipelineSpec, StageSpec } from "../engine/pipeline/spec.js";
 import type { ArtifactValue, PortKind } from "../core/stage.js";
@@ -31,25 +38,8 @@ export interface StageInfo {
   readonly params: JsonValue;
 }
 
-/** The record `quiver run` writes for the report: the run's events and the run before it. */
-export interface RunEventsRecord {
-  readonly at: string;
-  readonly events: readonly EngineEvent[];
-  readonly previous: LastRun | undefined;
-}
-
-export function eventsRecordName(pipeline: string): string {
-  return `events-${pipeline}`;
-}
-
-/** Progress lines are many and say nothing the report shows; everything else is kept. */
-export function recordableEvents(events: readonly EngineEvent[]): EngineEvent[] {
-  return events.filter((e) => e.type !== "progress");
-}
-
-export async function readRunEvents(store: Store, pipeline: string): Promise<RunEventsRecord | undefined> {
-  const v = (await store.readRecord(eventsRecordName(pipeline))) as RunEventsRecord | undefined;
-  return v && typeof v === "object" && Array.isArray(v.events) ? v : undefined;
+export function readRunEvents(store: Store, pipeline: string): Promise<RunEvents | undefined> {
+  return readRecord(store, runEventsRecord, pipeline);
 }
 
 export interface ReportData {
@@ -85,7 +75,7 @@ export async function collectReport(
   await Promise.all(
     spec.order.map(async (id) => {
       const key = last?.stages[id]?.key;
-      manifests.set(id, key ? ((await store.readManifest(key)) as RunManifest | undefined) : undefined);
+      manifests.set(id, key ? await readStageResult(store, key) : undefined);
     }),
   );
 
@@ -94,7 +84,7 @@ export async function collectReport(
     const s = spec.stages.get(id)!;
     let state: StageState = "not-run";
     let durationMs: number | undefined;
-    let key = last?.stages[id]?.key;
+    let key: string | undefined = last?.stages[id]?.key;
     let reasons: readonly RunReason[] = [];
     let diagnostics: readonly Diagnostic[] = [];
     let skipReason: SkipReason | undefined;
@@ -181,7 +171,7 @@ export async function collectReport(
       if (!key) return undefined;
       let mp = prevManifests.get(key);
       if (!mp) {
-        mp = store.readManifest(key).then((m) => m as RunManifest | undefined);
+        mp = readStageResult(store, key);
         prevManifests.set(key, mp);
       }
       const m = await mp;

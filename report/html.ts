@@ -4,9 +4,9 @@
  * the plots, and what changed since the previous run. It opens offline and can be mailed.
  */
 import type { Store } from "../cache/store.js";
-import { describeReasons } from "../cli/console.js";
 import type { EngineEvent } from "../engine/events.js";
-import type { LastRun } from "../engine/history.js";
+import { describeReasons } from "../engine/explain.js";
+import type { LastRun } from "../engine/records.js";
 import { isJsonObject, type JsonObject, type JsonValue } from "../core/json.js";
 import type { PipelineSpec } from "../engine/pipeline/spec.js";
 import { collectReport, type ReportData, type StageInfo } from "./collect.js";

@@ -42,7 +42,7 @@ const params = p.object({
 
 export const generateStage = defineStage({
   type: "generate",
-  version: 1,
+  version: 2,
   description: "Seeded toy signal/background events with physics-like columns, a label and event weights",
   inputs: {},
   outputs: { table: { kind: "table", description: "the events, signal and background shuffled together" } },

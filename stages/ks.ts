@@ -1,21 +1,24 @@
 /**
  * `ks`: the overtraining check. For each score column and each class, a two-sample
  * Kolmogorov–Smirnov test of the classifier response on the training events against the test
- * events: scipy.stats.ks_2samp (unweighted), a weighted variant, or the binned variant of TMVA.
- * Numerics: stages/lib/eval/ks.ts.
+ * events: scipy.stats.ks_2samp (unweighted), a weighted variant, or a binned test: TMVA's
+ * (cumulative histograms) or the GRADnet notebook's (ks_2samp on the bin heights).
+ * Numerics: stages/lib/eval/ks.ts, stages/lib/eval/ks-binned.ts.
  */
-import { defineStage, metrics, StageError, table } from "../core/stage.js";
+import { defineStage, metrics, StageError, table, type ParamProblem } from "../core/stage.js";
 import type { JsonObject } from "../core/json.js";
 import { p } from "../core/schema.js";
 import { float64Column, int32Column, makeTable, type Table } from "../core/table.js";
-import { labelColumn, scoreColumn, weightColumn } from "./lib/eval/columns.js";
-import { binnedKs, ks2samp, linspace, weightedKs } from "./lib/eval/ks.js";
-import { argsort } from "./lib/eval/sort.js";
+import { binaryLabels, scoreValues, weightValues } from "./lib/columns.js";
+import { ks2samp, linspace, weightedKs } from "./lib/eval/ks.js";
+import { binnedTest, histogramEdges } from "./lib/eval/ks-binned.js";
+import { sortWithPayload } from "./lib/eval/sort.js";
+import { finite } from "./lib/finite.js";
 
 const params = p.object({
   scores: p.array(p.column({ description: "score column, present in both train and test" }), { minItems: 1 }),
   label: p.withDefault(p.column({ description: "0/1 label column (1 = signal)" }), "label"),
-  weight: p.optional(p.column({ description: "event weight column (used only when weighted or binned)" })),
+  weight: p.optional(p.column({ description: "event weight column (read only with weighted: true)" })),
   method: p.withDefault(
     p.enum(["auto", "exact", "asymp"] as const, {
       description: "p-value of the unweighted test, as scipy's ks_2samp (auto: exact up to 10000 events)",
@@ -25,8 +28,45 @@ const params = p.object({
   weighted: p.withDefault(p.boolean({ description: "weighted ECDFs and Kish effective sizes" }), false),
   binned: p.optional(
     p.object(
-      { bins: p.withDefault(p.integer({ min: 2, description: "number of equal-width bins" }), 40) },
-      { description: "histogram-based test (ROOT/TMVA) instead of the unbinned one" },
+      {
+        bins: p.withDefault(p.integer({ min: 2, description: "number of equal-width bins" }), 40),
+        compare: p.withDefault(
+          p.enum(["cumulative", "bin_heights"] as const, {
+            description:
+              "cumulative: D between the normalised cumulative histograms (ROOT TH1::KolmogorovTest, TMVA); bin_heights: ks_2samp on the two lists of bin heights (GRADnet's plot_overfittingCheck)",
+          }),
+          "cumulative",
+        ),
+        range: p.withDefault(
+          p.union(
+            [
+              p.enum(["per_class", "train"] as const),
+              p.array(p.number(), { minItems: 2, maxItems: 2, description: "[low, high]" }),
+            ],
+            {
+              description:
+                "per_class: each class's train and test responses; train: the train responses of both classes (the notebook); or [low, high]",
+            },
+          ),
+          "per_class",
+        ),
+        test_fraction: p.optional(
+          p.number({
+            exclusiveMin: 0,
+            max: 0.999999,
+            description:
+              "the test split's share f: train heights use w/(1 − f), test heights w/f (the notebook's test_size); default: unscaled",
+          }),
+        ),
+        outside: p.withDefault(
+          p.enum(["drop", "clamp"] as const, {
+            description:
+              "values outside the range: drop (numpy.histogram, the notebook) or clamp into the first/last bin",
+          }),
+          "drop",
+        ),
+      },
+      { description: "a histogram-based test instead of the unbinned one" },
     ),
   ),
   threshold: p.withDefault(
@@ -41,9 +81,10 @@ interface Sample {
 }
 
 function split(t: Table, port: string, score: string, si: number, label: string, weight: string | undefined) {
-  const x = scoreColumn(t, score, ["scores", si], port);
-  const y = labelColumn(t, label, ["label"], port);
-  const w = weightColumn(t, weight, ["weight"], port);
+  const what = `input "${port}"`;
+  const x = scoreValues(t, score, { what, param: ["scores", si] });
+  const y = binaryLabels(t, label, { what, param: ["label"] });
+  const w = weight === undefined ? undefined : weightValues(t, weight, { what, param: ["weight"] });
   const bycls: Sample[] = [];
   for (const cls of [0, 1]) {
     let n = 0;
@@ -62,19 +103,46 @@ function split(t: Table, port: string, score: string, si: number, label: string,
 }
 
 function sortSample(s: Sample): Sample {
-  if (!s.w) return { x: s.x.slice().sort(), w: undefined };
-  const o = argsort(s.x);
-  return {
-    x: o.length ? Float64Array.from(o, (i) => s.x[i]!) : s.x,
-    w: Float64Array.from(o, (i) => s.w![i]!),
-  };
+  // Radix sort of copies, weights carried along: about twice as fast as TypedArray#sort on 5M scores.
+  const x = s.x.slice();
+  const w = s.w?.slice();
+  sortWithPayload(x, w);
+  return { x, w };
 }
 
-const finite = (v: number): number | null => (Number.isFinite(v) ? v : null);
+function extent(samples: Float64Array[]): [number, number] {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const v of samples)
+    for (let i = 0; i < v.length; i++) {
+      if (v[i]! < lo) lo = v[i]!;
+      if (v[i]! > hi) hi = v[i]!;
+    }
+  return [lo, hi];
+}
+
+/**
+ * The bin edges. per_class keeps the range rule this stage always had (a single value widens to
+ * [v, v + 1]); train and explicit ranges use numpy.histogram's edges (a single value: [v − ½, v + ½]).
+ */
+function binEdges(
+  range: "per_class" | "train" | number[],
+  bins: number,
+  classSamples: Float64Array[],
+  trainRange: [number, number],
+): Float64Array {
+  if (range === "per_class") {
+    const [lo, hi] = extent(classSamples);
+    return linspace(lo, lo === hi ? lo + 1 : hi, bins + 1);
+  }
+  const [lo, hi] = range === "train" ? trainRange : (range as [number, number]);
+  return histogramEdges(lo, hi, bins);
+}
 
 export const ksStage = defineStage({
   type: "ks",
-  version: 1,
+  // 2: binned results report compare, range and the values outside it.
+  version: 2,
   description: "Kolmogorov–Smirnov overtraining check: train vs test classifier response, per class",
   inputs: {
     train: { kind: "table", description: "training events, scored" },
@@ -88,6 +156,25 @@ export const ksStage = defineStage({
     },
   },
   params,
+  check(pr) {
+    const problems: ParamProblem[] = [];
+    if (pr.weight !== undefined && !pr.weighted)
+      problems.push({
+        path: ["weight"],
+        code: "QV_PARAM_UNUSED",
+        message: `weight "${pr.weight}" is ignored: the test is unweighted unless weighted: true`,
+        hint: "add `weighted: true` to weight the events, or remove `weight:`",
+        severity: "warning",
+      });
+    const range = pr.binned?.range;
+    if (Array.isArray(range) && !(range[0]! < range[1]!))
+      problems.push({
+        path: ["binned", "range"],
+        code: "QV_PARAM_RANGE",
+        message: `the bin range [${range.join(", ")}] must have low < high`,
+      });
+    return problems;
+  },
   run(ctx) {
     const pr = ctx.params;
     if (pr.weighted && pr.weight === undefined)
@@ -106,6 +193,10 @@ export const ksStage = defineStage({
       hi: [] as number[],
       c: [] as number[],
     };
+    // The notebook's range: the train responses of both classes, per score.
+    const trainRanges = pr.scores.map((name, si) =>
+      extent([scoreValues(train, name, { what: 'input "train"', param: ["scores", si] })]),
+    );
     for (const [si, name] of pr.scores.entries()) {
       const a = split(train, "train", name, si, pr.label, useW);
       const b = split(test, "test", name, si, pr.label, useW);
@@ -124,23 +215,36 @@ export const ksStage = defineStage({
         const r: JsonObject = { n_train: sa.x.length, n_test: sb.x.length };
         let pvalue: number;
         if (pr.binned) {
-          let lo = Infinity;
-          let hi = -Infinity;
-          for (const v of [sa.x, sb.x])
-            for (let i = 0; i < v.length; i++) {
-              if (v[i]! < lo) lo = v[i]!;
-              if (v[i]! > hi) hi = v[i]!;
-            }
-          if (lo === hi) hi = lo + 1;
-          const bk = binnedKs(sa.x, sa.w, sb.x, sb.w, linspace(lo, hi, pr.binned.bins + 1));
+          const b = pr.binned;
+          const edges = binEdges(b.range, b.bins, [sa.x, sb.x], trainRanges[si]!);
+          const bk = binnedTest(sa, sb, edges, {
+            compare: b.compare,
+            testFraction: b.test_fraction,
+            outside: b.outside,
+            method: pr.method,
+          });
           pvalue = bk.pvalue;
           Object.assign(r, {
             statistic: bk.statistic,
             p_value: finite(pvalue),
             method: "binned",
-            bins: pr.binned.bins,
+            compare: b.compare,
+            p_value_method: bk.pvalueMethod,
+            bins: b.bins,
+            range: [edges[0]!, edges[edges.length - 1]!],
+            outside: {
+              treatment: b.outside,
+              train: bk.outsideTrain.n,
+              test: bk.outsideTest.n,
+              train_weight: bk.outsideTrain.weight,
+              test_weight: bk.outsideTest.weight,
+            },
           });
-          for (const [smp, counts] of [bk.countsA, bk.countsB].entries())
+          if (bk.outsideTest.n > 0)
+            ctx.note(
+              `${name} ${key}: ${bk.outsideTest.n} test events outside the bin range [${edges[0]}, ${edges[edges.length - 1]}] were ${b.outside === "drop" ? "dropped" : "clamped into the edge bins"}`,
+            );
+          for (const [smp, counts] of [bk.countsTrain, bk.countsTest].entries())
             for (let k = 0; k < counts.length; k++) {
               hist.score.push(si);
               hist.cls.push(cls);

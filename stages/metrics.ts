@@ -6,8 +6,9 @@
 import { defineStage, metrics, StageError } from "../core/stage.js";
 import type { JsonObject } from "../core/json.js";
 import { p } from "../core/schema.js";
-import { labelColumn, scoreColumn, weightColumn } from "./lib/eval/columns.js";
+import { binaryLabels, scoreValues, weightValues } from "./lib/columns.js";
 import { binaryCrossEntropy, thresholdMetrics } from "./lib/eval/classification.js";
+import { finite } from "./lib/finite.js";
 
 const params = p.object({
   scores: p.array(p.column({ description: "score column (probability of signal)" }), { minItems: 1 }),
@@ -24,8 +25,6 @@ const params = p.object({
   ),
 });
 
-const finite = (v: number): number | null => (Number.isFinite(v) ? v : null);
-
 export const metricsStage = defineStage({
   type: "metrics",
   version: 1,
@@ -36,12 +35,14 @@ export const metricsStage = defineStage({
   run(ctx) {
     const pr = ctx.params;
     const t = ctx.inputs.table("table");
-    const label = labelColumn(t, pr.label, ["label"]);
-    const weight = weightColumn(t, pr.weight, ["weight"]);
+    const what = 'input "table"';
+    const label = binaryLabels(t, pr.label, { what, param: ["label"] });
+    const weight =
+      pr.weight === undefined ? undefined : weightValues(t, pr.weight, { what, param: ["weight"] });
     if (t.numRows === 0) throw new StageError("QV_EVAL_EMPTY", "metrics: the input table has no events");
     const out: JsonObject = {};
     for (const [si, name] of pr.scores.entries()) {
-      const score = scoreColumn(t, name, ["scores", si]);
+      const score = scoreValues(t, name, { what, param: ["scores", si] });
       const m = thresholdMetrics(score, label, weight, pr.threshold);
       const bce = binaryCrossEntropy(score, label, weight, pr.clip_epsilon);
       if (bce === undefined) ctx.note(`${name}: scores outside [0, 1], so no cross-entropy is reported`);

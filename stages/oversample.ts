@@ -3,12 +3,16 @@
  * appended after the original table (as pandas' concat or imbalanced-learn's RandomOverSampler
  * do); weights are copied unchanged, so yields computed from the output must be divided by the
  * recorded factor (or by each row's multiplicity), which the significance stage can do.
+ * With `rng: numpy` the copies are the rows pandas draws: `df[df[label] == class].sample(frac=rate,
+ * replace=True, random_state=R)` (or `n=` extra rows for `ratio`), appended by `pd.concat`.
  */
 import { defineStage, metrics, StageError, table, type ParamProblem } from "../core/stage.js";
 import { p } from "../core/schema.js";
 import { takeRows, withColumn } from "../core/table.js";
 import { Rng } from "./lib/random.js";
 import { classCode, classLabels, className, countClasses } from "./lib/columns.js";
+import { checkSampling, numpyState, samplingFields, samplingFingerprint } from "./lib/sampling/mode.js";
+import { samplePositions } from "./lib/sampling/pandas.js";
 
 const params = p.object({
   label: p.withDefault(p.column({ description: "the class column" }), "label"),
@@ -35,6 +39,7 @@ const params = p.object({
       description: "name of an int32 column: how many times each original row appears in the output",
     }),
   ),
+  ...samplingFields,
 });
 
 export const oversampleStage = defineStage({
@@ -66,13 +71,15 @@ export const oversampleStage = defineStage({
         code: "QV_DUPLICATE_COLUMN",
         message: `the multiplicity column cannot replace the label column "${pr.label}"`,
       });
+    problems.push(...checkSampling(pr, true));
     return problems;
   },
+  fingerprintParams: samplingFingerprint,
   run(ctx) {
     const pr = ctx.params;
     const t = ctx.inputs.table("table");
-    const labels = classLabels(t, pr.label, ["label"]);
-    const code = classCode(t, pr.label, pr.class, ["class"]);
+    const labels = classLabels(t, pr.label, { what: "table", param: ["label"] });
+    const code = classCode(t, pr.label, pr.class, { what: "table", param: ["class"] });
     const counts = countClasses(labels);
     const nClass = counts.get(code) ?? 0;
     if (nClass === 0)
@@ -91,10 +98,15 @@ export const oversampleStage = defineStage({
     // Which rows of the class to copy: uniform draws with replacement.
     const members = new Int32Array(nClass);
     for (let i = 0, j = 0; i < labels.length; i++) if (labels[i] === code) members[j++] = i;
-    const rng = new Rng(ctx.seed);
     const rows = new Int32Array(t.numRows + extra);
     for (let i = 0; i < t.numRows; i++) rows[i] = i;
-    for (let k = 0; k < extra; k++) rows[t.numRows + k] = members[rng.int(nClass)]!;
+    if (pr.rng === "numpy") {
+      const picks = samplePositions(nClass, extra, true, numpyState(pr));
+      for (let k = 0; k < extra; k++) rows[t.numRows + k] = members[picks[k]!]!;
+    } else {
+      const rng = new Rng(ctx.seed);
+      for (let k = 0; k < extra; k++) rows[t.numRows + k] = members[rng.int(nClass)]!;
+    }
     let out = takeRows(t, rows);
 
     if (pr.multiplicity_column !== undefined) {
@@ -117,6 +129,7 @@ export const oversampleStage = defineStage({
       rows_after: out.numRows,
       ...(pr.rate !== undefined ? { rate: pr.rate } : { ratio: pr.ratio! }),
       ...(pr.multiplicity_column !== undefined ? { multiplicity_column: pr.multiplicity_column } : {}),
+      ...(pr.rng === "numpy" ? { rng: "numpy", random_state: pr.random_state ?? null } : {}),
     };
     return Promise.resolve({ outputs: { table: table(out), info: metrics(info) }, summary: info });
   },

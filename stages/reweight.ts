@@ -6,9 +6,9 @@
 import { defineStage, StageError, table, type ParamProblem } from "../core/stage.js";
 import { p } from "../core/schema.js";
 import { withColumn } from "../core/table.js";
-import { classCode, classLabels, requireColumn } from "./lib/columns.js";
+import { classCode, classLabels, weightValues } from "./lib/columns.js";
 
-export const REWEIGHT_MODES = ["equalize", "EqualNumEvents", "NumEvents", "None"] as const;
+const REWEIGHT_MODES = ["equalize", "EqualNumEvents", "NumEvents", "None"] as const;
 export type ReweightMode = (typeof REWEIGHT_MODES)[number];
 
 const params = p.object({
@@ -56,25 +56,16 @@ export const reweightStage = defineStage({
   run(ctx) {
     const pr = ctx.params;
     const t = ctx.inputs.table("table");
-    const wCol = requireColumn(t, pr.weight, ["weight"]);
-    if (wCol.type === "dict")
-      throw new StageError("QV_COLUMN_TYPE", `the weight column "${pr.weight}" holds text`, {
-        param: ["weight"],
-      });
-    const labels = classLabels(t, pr.label, ["label"]);
-    const sig = classCode(t, pr.label, pr.signal, ["signal"]);
+    const weights = weightValues(t, pr.weight, { what: "table", param: ["weight"] });
+    const labels = classLabels(t, pr.label, { what: "table", param: ["label"] });
+    const sig = classCode(t, pr.label, pr.signal, { what: "table", param: ["signal"] });
     const n = t.numRows;
     const w = new Float64Array(n);
     const before = { signal: 0, background: 0 };
     const count = { signal: 0, background: 0 };
     let negative = 0;
     for (let i = 0; i < n; i++) {
-      const x = wCol.values[i]!;
-      if (!Number.isFinite(x))
-        throw new StageError("QV_BAD_WEIGHT", `weight ${x} is not a finite number`, {
-          param: ["weight"],
-          data: { row: i, column: pr.weight },
-        });
+      const x = weights[i]!;
       if (x < 0) negative++;
       const cls = labels[i] === sig ? "signal" : "background";
       before[cls] += x;

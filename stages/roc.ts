@@ -7,7 +7,7 @@ import { defineStage, metrics, StageError, table } from "../core/stage.js";
 import type { JsonObject } from "../core/json.js";
 import { p } from "../core/schema.js";
 import { float64Column, makeTable, type Column } from "../core/table.js";
-import { labelColumn, scoreColumn, weightColumn } from "./lib/eval/columns.js";
+import { binaryLabels, scoreValues, weightValues } from "./lib/columns.js";
 import {
   atBackgroundEfficiency,
   atSignalEfficiency,
@@ -16,6 +16,7 @@ import {
   thinCurve,
   type WorkingPoint,
 } from "./lib/eval/roc.js";
+import { finite } from "./lib/finite.js";
 
 const params = p.object({
   scores: p.array(p.column({ description: "score column (higher = more signal-like)" }), {
@@ -60,7 +61,6 @@ function wpJson(wp: WorkingPoint): JsonObject {
 }
 
 /** JSON has no Infinity/NaN: those become null. */
-const finite = (v: number): number | null => (Number.isFinite(v) ? v : null);
 
 export const rocStage = defineStage({
   type: "roc",
@@ -81,12 +81,16 @@ export const rocStage = defineStage({
   run(ctx) {
     const pr = ctx.params;
     const t = ctx.inputs.table("table");
-    const label = labelColumn(t, pr.label, ["label"]);
-    const weight = applyPolicy(weightColumn(t, pr.weight, ["weight"]), pr.negative_weights);
+    const what = 'input "table"';
+    const label = binaryLabels(t, pr.label, { what, param: ["label"] });
+    const weight = applyPolicy(
+      pr.weight === undefined ? undefined : weightValues(t, pr.weight, { what, param: ["weight"] }),
+      pr.negative_weights,
+    );
     const out: JsonObject = {};
     const parts: { name: string; idx: number[]; c: ReturnType<typeof rocCurve> }[] = [];
     for (const [si, name] of pr.scores.entries()) {
-      const score = scoreColumn(t, name, ["scores", si]);
+      const score = scoreValues(t, name, { what, param: ["scores", si] });
       const c = rocCurve(score, label, weight);
       for (const [cls, tot] of [
         ["signal", c.signal],

@@ -148,7 +148,7 @@ function fit(
   if (t.numRows === 0) throw new StageError("QV_EMPTY", "the fit table has no rows to fit a scaler on");
   const names = chooseColumns(t, pr.columns, pr.exclude, note);
   const data = names.map((name, i) => {
-    const c = requireColumn(t, name, ["columns", i], "fit table");
+    const c = requireColumn(t, name, { what: "fit table", param: ["columns", i] });
     if (c.type === "dict")
       throw new StageError("QV_COLUMN_TYPE", `column "${name}" holds text categories and cannot be scaled`, {
         param: ["columns", i],
@@ -200,7 +200,7 @@ function chooseColumns(
   }
   const skip = new Set(exclude ?? DEFAULT_EXCLUDE);
   for (const [i, name] of (exclude ?? []).entries())
-    if (!t.columns.has(name)) requireColumn(t, name, ["exclude", i], "fit table"); // a typo here would scale the column by accident
+    if (!t.columns.has(name)) requireColumn(t, name, { what: "fit table", param: ["exclude", i] }); // a typo here would scale the column by accident
   const chosen = [...t.columns].filter(([n, c]) => c.type === "float64" && !skip.has(n)).map(([n]) => n);
   if (chosen.length === 0)
     throw new StageError("QV_SCALE_COLUMNS", "no float64 columns to scale after the exclusions", {
@@ -216,7 +216,7 @@ function chooseColumns(
 function applyScaler(t: Table, s: FittedScaler, what: string): Table {
   const out = new Map<string, Column>(t.columns);
   const source = (name: string): Float64Array => {
-    const col = requireColumn(t, name, [], what);
+    const col = requireColumn(t, name, { what });
     if (col.type === "dict")
       throw new StageError("QV_COLUMN_TYPE", `column "${name}" of the ${what} holds text categories`, {
         data: { column: name },

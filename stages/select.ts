@@ -6,8 +6,8 @@
 import { type ParamProblem, StageError, defineStage, metrics, table } from "../core/stage.js";
 import { type Infer, p } from "../core/schema.js";
 import type { JsonObject } from "../core/json.js";
-import { type Column, type Table, filterRows, numericValues } from "../core/table.js";
-import { didYouMean } from "../core/diagnostics.js";
+import { type Table, filterRows } from "../core/table.js";
+import { numericColumn, requireColumn } from "./lib/columns.js";
 import {
   CHUNK,
   type CompiledExpression,
@@ -135,7 +135,8 @@ export const selectStage = defineStage({
     const cuts = normalizeCuts(ps).map((c) => ({ ...c, compiled: compileCut(c, t) }));
 
     let labelName = ps.label ?? (t.columns.has("label") ? "label" : undefined);
-    const labelCol = labelName === undefined ? undefined : requireColumn(t, labelName, ["label"]);
+    const labelCol =
+      labelName === undefined ? undefined : requireColumn(t, labelName, { what: "table", param: ["label"] });
     let classes = classIndex(labelCol, t.numRows);
     if ("tooMany" in classes) {
       if (ps.label !== undefined)
@@ -152,12 +153,11 @@ export const selectStage = defineStage({
       labelName = undefined;
       classes = NO_CLASSES;
     }
-    const weightCol = ps.weight === undefined ? undefined : requireColumn(t, ps.weight, ["weight"]);
-    if (weightCol?.type === "dict")
-      throw new StageError("QV_SELECT_WEIGHT_TYPE", `weight column "${ps.weight}" holds text, not numbers`, {
-        param: ["weight"],
-      });
-    const w = weightCol === undefined ? undefined : numericValues(weightCol);
+    // Missing weights are allowed here: the cut flow counts them as 0 and says so.
+    const w =
+      ps.weight === undefined
+        ? undefined
+        : numericColumn(t, ps.weight, { what: "table", param: ["weight"] }, "a weight");
     if (w !== undefined) {
       let missing = 0;
       for (let i = 0; i < w.length; i++) if (w[i] !== w[i]) missing++;
@@ -258,16 +258,6 @@ function compileCut(c: Cut, t: Table): CompiledExpression {
       },
     );
   return compiled;
-}
-
-function requireColumn(t: Table, name: string, path: (string | number)[]): Column {
-  const col = t.columns.get(name);
-  if (col !== undefined) return col;
-  const near = didYouMean(name, t.columns.keys());
-  throw new StageError("QV_SELECT_UNKNOWN_COLUMN", `unknown column "${name}"`, {
-    param: path,
-    hint: near ? `did you mean "${near}"?` : `columns: ${[...t.columns.keys()].slice(0, 20).join(", ")}`,
-  });
 }
 
 /**

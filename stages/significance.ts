@@ -2,14 +2,17 @@
  * `significance`: scans a cut on a score column and reports, for each threshold, the weighted
  * signal S and background B above it and the significance Z; then the best cut. Corrections for
  * oversampled signal and for evaluating on a fraction of the events are applied to S and B before
- * Z. Numerics: stages/lib/eval/significance.ts.
+ * Z. The best cut (and the no-cut point) also carry S and B with their statistical uncertainties
+ * (√Σw², corrected like S and B) and Z by every formula. Numerics: stages/lib/eval/significance.ts.
  */
 import { defineStage, metrics, StageError, table, type ParamProblem } from "../core/stage.js";
 import type { JsonObject } from "../core/json.js";
 import { p } from "../core/schema.js";
 import { float64Column, makeTable } from "../core/table.js";
-import { labelColumn, scoreColumn, weightColumn } from "./lib/eval/columns.js";
+import { binaryLabels, scoreValues, weightValues } from "./lib/columns.js";
 import { linspaceThresholds, scanSums, significance } from "./lib/eval/significance.js";
+import { allFormulas, yieldsAbove } from "./lib/eval/cut-yields.js";
+import { finite } from "./lib/finite.js";
 
 const params = p.object({
   score: p.column({ description: "score column to cut on (events with score > threshold pass)" }),
@@ -58,11 +61,10 @@ const params = p.object({
   ),
 });
 
-const finite = (v: number): number | null => (Number.isFinite(v) ? v : null);
-
 export const significanceStage = defineStage({
   type: "significance",
-  version: 1,
+  // 2: the best cut and the no-cut point report s_error, b_error and z_by_formula.
+  version: 2,
   description: "Scan a score cut: weighted S and B above each threshold, Z, and the best cut",
   inputs: {
     table: { kind: "table", description: "events with score, label and (optional) weight columns" },
@@ -92,9 +94,11 @@ export const significanceStage = defineStage({
   run(ctx) {
     const pr = ctx.params;
     const t = ctx.inputs.table("table");
-    const score = scoreColumn(t, pr.score, ["score"]);
-    const label = labelColumn(t, pr.label, ["label"]);
-    const weight = weightColumn(t, pr.weight, ["weight"]);
+    const what = 'input "table"';
+    const score = scoreValues(t, pr.score, { what, param: ["score"] });
+    const label = binaryLabels(t, pr.label, { what, param: ["label"] });
+    const weight =
+      pr.weight === undefined ? undefined : weightValues(t, pr.weight, { what, param: ["weight"] });
     if (score.length === 0)
       throw new StageError("QV_EVAL_EMPTY", "significance: the input table has no events");
     let factor = 1;
@@ -163,32 +167,34 @@ export const significanceStage = defineStage({
       ["n_signal", float64Column(sums.ns)],
       ["n_background", float64Column(sums.nb)],
     ]);
+    // Yields with uncertainties, and Z by every formula, at a cut (−∞: no cut). At the best cut S
+    // and B are the scan's own sums, so `best` and the scan table agree to the last bit.
+    const atCut = (threshold: number, scanned?: { s: number; b: number }): JsonObject => {
+      const y = yieldsAbove(score, label, weight, threshold);
+      const sv = scanned?.s ?? y.s * sScale;
+      const bv = scanned?.b ?? y.b * bScale;
+      return {
+        s: sv,
+        b: bv,
+        s_error: Math.sqrt(y.s2) * sScale,
+        b_error: Math.sqrt(y.b2) * bScale,
+        z: finite(significance(pr.formula, sv, bv, opts)),
+        z_by_formula: allFormulas(sv, bv, opts),
+      };
+    };
     const bestJson: JsonObject | null =
       best < 0
         ? null
         : {
             threshold: thresholds[best]!,
-            s: S[best]!,
-            b: B[best]!,
-            z: Z[best]!,
+            ...atCut(thresholds[best]!, { s: S[best]!, b: B[best]! }),
             n_signal: sums.ns[best]!,
             n_background: sums.nb[best]!,
           };
-    let sTot = 0;
-    let bTot = 0;
-    for (let i = 0; i < score.length; i++) {
-      const w = weight ? weight[i]! : 1;
-      if (label[i] === 1) sTot += w;
-      else bTot += w;
-    }
     const m: JsonObject = {
       formula: pr.formula,
       best: bestJson,
-      no_cut: {
-        s: sTot * sScale,
-        b: bTot * bScale,
-        z: finite(significance(pr.formula, sTot * sScale, bTot * bScale, opts)),
-      },
+      no_cut: atCut(-Infinity),
       corrections: {
         signal_scale: pr.signal_scale,
         oversampling_factor: factor,
@@ -198,6 +204,10 @@ export const significanceStage = defineStage({
         b_reg: pr.b_reg,
         min_background: pr.min_background,
       },
+      uncertainties:
+        factor === 1
+          ? "s_error, b_error: √Σw² of the selected events, corrected as S and B"
+          : "s_error, b_error: √Σw² of the selected events, corrected as S and B; copies made by oversampling count as independent events here, so s_error understates the signal's statistical uncertainty",
       thresholds: k,
     };
     return Promise.resolve({

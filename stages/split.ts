@@ -1,7 +1,8 @@
 /**
  * `split`: train / validation / test by fractions or counts, with scikit-learn's sizes
  * (n_test = ceil(test·n), n_train = floor(train·n)) and, when stratified, scikit-learn's class
- * counts per split. Rows are drawn with Quiver's seeded RNG, not numpy's.
+ * counts per split. Rows are drawn with Quiver's seeded RNG (`rng: quiver`), or, with `rng: numpy`, as
+ * scikit-learn draws them for the same random_state (stages/lib/sampling/split-rows.ts).
  */
 import { defineStage, StageError, table, type ParamProblem } from "../core/stage.js";
 import { p, type ParamPath } from "../core/schema.js";
@@ -10,6 +11,8 @@ import type { JsonObject } from "../core/json.js";
 import { Rng } from "./lib/random.js";
 import { approximateMode } from "./lib/folds.js";
 import { classLabels, className, countClasses } from "./lib/columns.js";
+import { checkSampling, numpyState, samplingFields, samplingFingerprint } from "./lib/sampling/mode.js";
+import { checkNumpyCall, numpySplitRows } from "./lib/sampling/split-rows.js";
 
 const size = (what: string) =>
   p.optional(
@@ -25,6 +28,13 @@ const params = p.object({
   train: size("rows for the training split (default: the rest)"),
   shuffle: p.withDefault(p.boolean({ description: "shuffle before splitting (seeded)" }), true),
   stratify: p.optional(p.column({ description: "keep this class column's proportions in every split" })),
+  ...samplingFields,
+  call: p.optional(
+    p.enum(["train_test_split", "shuffle"] as const, {
+      description:
+        "rng: numpy only: the Python call reproduced: train_test_split (default; no validation split) or shuffle (sklearn.utils.shuffle, then train, validation, test slices)",
+    }),
+  ),
 });
 type Params = { test?: number; validation?: number; train?: number };
 
@@ -81,23 +91,21 @@ export const splitStage = defineStage({
         message: "a stratified split must shuffle (as in scikit-learn)",
         hint: "remove `shuffle: false` or `stratify`",
       });
+    problems.push(...checkSampling(pr, pr.shuffle), ...checkNumpyCall(pr));
     return problems;
   },
+  fingerprintParams: samplingFingerprint,
   run(ctx) {
     const t = ctx.inputs.table("table");
     const pr = ctx.params;
     const sizes = splitSizes(t.numRows, pr);
-    const rng = new Rng(ctx.seed);
     let rows: Record<Port, Int32Array>;
-    let labels: Int32Array | undefined;
-    if (pr.stratify !== undefined) {
-      labels = classLabels(t, pr.stratify, ["stratify"]);
-      rows = stratifiedRows(labels, sizes, rng);
-    } else {
-      rows = plainRows(t.numRows, sizes, pr.shuffle ? rng : undefined);
-      const label = t.columns.get("label");
-      if (label?.type === "int32") labels = label.values;
-    }
+    const labels = labelsFor(t, pr.stratify);
+    if (pr.rng === "numpy") {
+      const opts = { call: pr.call ?? "train_test_split", shuffle: pr.shuffle, stratify: pr.stratify };
+      rows = numpySplitRows(t, sizes, opts, () => numpyState(pr));
+    } else if (pr.stratify !== undefined) rows = stratifiedRows(labels!, sizes, new Rng(ctx.seed));
+    else rows = plainRows(t.numRows, sizes, pr.shuffle ? new Rng(ctx.seed) : undefined);
     const classColumn = pr.stratify ?? "label";
     const summary: JsonObject = { rows: t.numRows };
     const outputs: Record<string, ReturnType<typeof table>> = {};
@@ -112,6 +120,12 @@ export const splitStage = defineStage({
     return Promise.resolve({ outputs, summary });
   },
 });
+
+function labelsFor(t: Table, stratify: string | undefined): Int32Array | undefined {
+  if (stratify !== undefined) return classLabels(t, stratify, { what: "table", param: ["stratify"] });
+  const label = t.columns.get("label");
+  return label?.type === "int32" ? label.values : undefined;
+}
 
 /**
  * Sizes of the three splits. Fractions are of all n rows: test and validation round up, train

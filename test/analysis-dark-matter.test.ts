@@ -20,6 +20,7 @@ const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), ".."
 const sharedDir = path.resolve(repoRoot, "..", "shared");
 const dataDir = path.join(sharedDir, "data", "atlas_dm_ml_notebook");
 const pipelineFile = path.join(repoRoot, "pipelines", "dark-matter.yaml");
+const STAGES = 30;
 
 void describe("dark-matter pipeline on the ATLAS open-data CSVs", () => {
   test("headline figures, then an edit of the last stage reruns only that stage", async (t) => {
@@ -32,7 +33,7 @@ void describe("dark-matter pipeline on the ATLAS open-data CSVs", () => {
       const cache = path.join(tmp, "store");
       const first = await run(pipelineFile, cache);
       assert.equal(first.code, 0, first.stderr);
-      assert.equal(first.ran.length, 28, `ran: ${first.ran.join(", ")}`);
+      assert.equal(first.ran.length, STAGES, `ran: ${first.ran.join(", ")}`);
 
       // Data: the notebook's 491 signal and 23039 background events; signal ×5 after oversampling.
       const over = await show(pipelineFile, cache, "oversampled.info");
@@ -54,13 +55,25 @@ void describe("dark-matter pipeline on the ATLAS open-data CSVs", () => {
         8414,
       );
 
-      // KS train vs test per class, for both scores.
+      // KS train vs test per class, for both scores: on the events, and the notebook's bin-height test.
       const ks = await show(pipelineFile, cache, "overtraining.metrics");
+      const ksNotebook = await show(pipelineFile, cache, "overtraining_notebook.metrics");
       for (const score of ["nn", "gbt"])
         for (const cls of ["signal", "background"]) {
           const p = num(ks, "scores", score, cls, "p_value");
           assert.ok(p >= 0 && p <= 1, `${score} ${cls} p ${p}`);
+          const pb = num(ksNotebook, "scores", score, cls, "p_value");
+          assert.ok(pb >= 0 && pb <= 1, `${score} ${cls} bin-height p ${pb}`);
+          assert.equal(num(ksNotebook, "scores", score, cls, "bins"), 20);
         }
+
+      // The notebook's printout: accuracy of both models on the 8414 test events.
+      const acc = await show(pipelineFile, cache, "test_metrics.metrics");
+      for (const score of ["nn", "gbt"]) {
+        const a = num(acc, "scores", score, "accuracy");
+        t.diagnostic(`${score} test accuracy ${a.toFixed(4)}`);
+        assert.ok(a > 0.6 && a < 1, `${score} accuracy ${a}`);
+      }
 
       // Significance: the notebook quotes 1.12σ (NN) and 1.41σ (GBT).
       for (const [stage, lo, hi] of [
@@ -76,7 +89,26 @@ void describe("dark-matter pipeline on the ATLAS open-data CSVs", () => {
         assert.ok(num(m, "best", "b") > 0, `${stage}: best cut keeps background`);
         assert.equal(num(m, "thresholds"), 24);
         assert.equal(num(m, "corrections", "oversampling_factor"), stage.startsWith("fixed") ? 1 : 5);
+        // The other conventions at the same cut, with S and B and their uncertainties.
+        for (const f of ["s_over_sqrt_b", "s_over_sqrt_s_plus_b", "asimov", "ams"])
+          assert.ok(num(m, "best", "z_by_formula", f) > 0, `${stage} ${f}`);
+        assert.equal(num(m, "best", "z_by_formula", "s_over_sqrt_b"), num(m, "best", "z"));
+        assert.ok(num(m, "best", "s_error") > 0 && num(m, "best", "b_error") > 0);
       }
+      // On the notebook's rows (rng: numpy), the test split before any cut is the notebook's:
+      // S/5 over √(B + 0.001) computed by its code on the same split.
+      const notebookRows = JSON.parse(
+        fs.readFileSync(
+          path.join(repoRoot, "test", "fixtures", "numpy-sampling", "dark-matter.json"),
+          "utf8",
+        ),
+      ) as { test: { z_no_cut: number } };
+      const nn = await show(pipelineFile, cache, "significance_nn.metrics");
+      const z0 = num(nn, "no_cut", "z");
+      assert.ok(
+        Math.abs(z0 - notebookRows.test.z_no_cut) < 1e-12,
+        `no-cut Z ${z0} vs ${notebookRows.test.z_no_cut}`,
+      );
 
       // Edit the last stage's formula in a copy that sees the same data by the same relative path,
       // and run it against the same store: only that stage reruns.
@@ -89,7 +121,7 @@ void describe("dark-matter pipeline on the ATLAS open-data CSVs", () => {
       const noop = await run(copy, cache);
       assert.equal(noop.code, 0, noop.stderr);
       assert.deepEqual(noop.ran, [], `an unedited copy reran ${noop.ran.join(", ")}`);
-      assert.equal(noop.cached.length, 28);
+      assert.equal(noop.cached.length, STAGES);
 
       const marker = "  significance_gbt:\n";
       const at = text.indexOf(marker);
@@ -101,7 +133,7 @@ void describe("dark-matter pipeline on the ATLAS open-data CSVs", () => {
       const rerun = await run(copy, cache);
       assert.equal(rerun.code, 0, rerun.stderr);
       assert.deepEqual(rerun.ran, ["significance_gbt"]);
-      assert.equal(rerun.cached.length, 27);
+      assert.equal(rerun.cached.length, STAGES - 1);
       const started = rerun.events.find((e) => e.type === "started" && e.stage === "significance_gbt");
       assert.ok(started && started.type === "started");
       const reason = started.reasons[0];

@@ -1,5 +1,7 @@
 /** Real processes on one store: SIGKILL mid-stage, and concurrent runs. */
 import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
 import { describe, test } from "node:test";
 import { Rig, storeObjects, waitFor } from "./support/rig.js";
 
@@ -63,5 +65,36 @@ describe("isolated execution", () => {
     assert.deepEqual(again.ran, []);
     inline.remove();
     r.remove();
+  });
+});
+
+describe("failures across the process boundary", () => {
+  test("a stage failing under --isolate reports the same code and location as in-process", async () => {
+    const pipeline = `quiver: 1
+name: failing
+stages:
+  src:  { type: source, with: { values: [1, 2] } }
+  bad:  { type: fail, inputs: { table: src }, with: { message: "no good" } }
+`;
+    const inline = Rig.create({ "p.yaml": pipeline });
+    const isolated = Rig.create({ "p.yaml": pipeline });
+    const a = await inline.spawnAndWait("run", "p.yaml");
+    const b = await isolated.spawnAndWait("run", "p.yaml", "--isolate");
+    const located = (r: typeof a) =>
+      r.events.flatMap((e) =>
+        e.type === "failed"
+          ? e.diagnostics.map((d) => [d.code, d.message, d.location?.line, d.location?.col])
+          : [],
+      );
+    assert.equal(b.code, 1);
+    assert.deepEqual(located(a), [["QV_TEST_FAIL", "bad: no good", 5, 64]]);
+    assert.deepEqual(located(b), located(a));
+    assert.deepEqual(
+      fs.readdirSync(path.join(isolated.cacheDir, "records")).filter((f) => /^(job|failure)-/.test(f)),
+      [],
+      "the job and failure records are gone once the head has read them",
+    );
+    inline.remove();
+    isolated.remove();
   });
 });

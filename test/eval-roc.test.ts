@@ -139,6 +139,21 @@ void describe("ROC details", () => {
     close(wp.rejection.value, 1 / eb, 1e-12, "rejection");
   });
 
+  void test("collinear points are decided as numpy's np.diff(fps, 2) decides them", () => {
+    // scikit-learn 1.2.1: roc_curve([0, 0, 0, 0, 1], [.9, .8, .7, .6, .1], sample_weight=[.3, .5, .5, .5, 1])
+    // keeps the thresholds [1.9, 0.9, 0.6, 0.1] (1.9 is its stand-in for +inf). At 0.8 the cumulative
+    // background weights 0.3, 0.8, 1.3 have (1.3 - 0.8) - (0.8 - 0.3) = 0 but 1.3 - 2*0.8 + 0.3 = -5.6e-17.
+    const c = rocCurve(
+      Float64Array.of(0.9, 0.8, 0.7, 0.6, 0.1),
+      Uint8Array.of(0, 0, 0, 0, 1),
+      Float64Array.of(0.3, 0.5, 0.5, 0.5, 1),
+    );
+    assert.deepEqual(
+      dropIntermediate(c).map((k) => c.threshold[k]),
+      [Infinity, 0.9, 0.6, 0.1],
+    );
+  });
+
   void test("thinning keeps the ends and at most max_points", () => {
     const g = genTable({ n: 50000, seed: 3, weights: "positive" });
     const c = rocCurve(g.score, Uint8Array.from(g.y), g.weight);

@@ -217,14 +217,14 @@ void describe("roc stage", () => {
           table: table(events({ s: Float64Array.from([0.1, NaN]), label: Float64Array.from([0, 1]) })),
         },
       }),
-      (e: unknown) => e instanceof StageError && e.code === "QV_EVAL_NAN_SCORE" && e.data?.row === 1,
+      (e: unknown) => e instanceof StageError && e.code === "QV_MISSING_VALUE" && e.data?.row === 1,
     );
     await assert.rejects(
       runStage(rocStage, {
         params: { scores: ["sc"] },
         inputs: { table: table(events({ s: Float64Array.from([0.1]), label: Float64Array.from([0]) })) },
       }),
-      (e: unknown) => e instanceof StageError && e.code === "QV_EVAL_COLUMN",
+      (e: unknown) => e instanceof StageError && e.code === "QV_UNKNOWN_COLUMN",
     );
     await assert.rejects(
       runStage(rocStage, {
@@ -233,7 +233,7 @@ void describe("roc stage", () => {
           table: table(events({ s: Float64Array.from([0.1, 0.3]), label: Float64Array.from([0, 2]) })),
         },
       }),
-      (e: unknown) => e instanceof StageError && e.code === "QV_EVAL_LABEL",
+      (e: unknown) => e instanceof StageError && e.code === "QV_BAD_LABEL",
     );
   });
 });

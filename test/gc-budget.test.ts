@@ -4,7 +4,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { describe, test } from "node:test";
 import { main } from "../cli/main.js";
-import { parseSize, planEviction, type Holder } from "../cli/gc-budget.js";
+import { parseSize, planEviction, type Holder } from "../ops/gc-budget.js";
 import { Rig, storeObjects } from "./support/rig.js";
 import { testRegistry } from "./support/test-stages.js";
 
@@ -29,7 +29,7 @@ async function text(r: Rig, ...args: string[]): Promise<{ code: number; out: str
   return { code, out: out.join("\n") };
 }
 
-const h = (key: string, hash: string, durationMs: number, kind = "table"): Holder => ({
+const h = (key: string, hash: string, durationMs: number, kind = "table"): Holder<string, string> => ({
   key,
   stage: key,
   durationMs,

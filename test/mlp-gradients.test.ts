@@ -4,7 +4,8 @@
  */
 import { test, describe, after } from "node:test";
 import assert from "node:assert/strict";
-import { Rng, deriveSeed } from "../stages/lib/random.js";
+import { Rng } from "../stages/lib/random.js";
+import { deriveSeed } from "../core/seed.js";
 import { createMlpTrainer, type MlpSpec, type MlpTrainer } from "../stages/lib/mlp/index.js";
 
 type Layer = MlpSpec["layers"][number];

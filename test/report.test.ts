@@ -11,12 +11,11 @@ import { after, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { parse as parseYaml } from "yaml";
 import { main } from "../cli/main.js";
-import { loadPipeline, openStore } from "../cli/load.js";
-import { runPipeline } from "../engine/executor.js";
 import type { EngineEvent } from "../engine/events.js";
-import { readLastRun } from "../engine/history.js";
 import type { PipelineSpec } from "../engine/pipeline/spec.js";
-import { eventsRecordName, recordableEvents } from "../report/collect.js";
+import { loadPipeline } from "../ops/load.js";
+import { run } from "../ops/run.js";
+import { openStore } from "../ops/store.js";
 import { generateReport } from "../report/html.js";
 import { registry } from "../stages/index.js";
 import { datasets, DEFAULT_DATASET_SEED } from "../stages/lib/datasets/index.js";
@@ -103,7 +102,7 @@ describe("quiver report", () => {
       );
       assert.match(err.join("\n"), /report: demo-report\.html \(\d+ plots/);
       const html = fs.readFileSync(path.join(dir, "demo-report.html"), "utf8");
-      const loaded = loadPipeline(path.join(dir, "demo.yaml"), registry, {}, quiet)!;
+      const loaded = loadPipeline(path.join(dir, "demo.yaml"), { registry });
       assertPlots(html, expectedPlots(loaded.spec), "demo");
       assertSelfContained(html);
       // The DAG: one box per stage, coloured by this run, linking to its section.
@@ -187,30 +186,18 @@ describe("quiver report", () => {
         return;
       }
       // Small versions: one or two epochs, two folds, fewer rows where the pipeline has a knob.
-      const set: string[] = [];
-      if ("epochs" in params) set.push("epochs=2");
-      if ("folds" in params) set.push("folds=2");
-      if ("events" in params) set.push("events=3000");
-      if ("background" in params) set.push("background=5000");
-      if ("signal" in params) set.push("signal=1000");
-      const loaded = loadPipeline(file, registry, { set }, quiet);
-      assert.ok(loaded, `${f} does not load`);
-      const { store, memo } = await openStore(path.join(tmp, `store-${f}`), quiet);
-      const events: EngineEvent[] = [];
-      const previous = await readLastRun(store, loaded.spec.name);
-      const r = await runPipeline({
-        spec: loaded.spec,
-        store,
-        jobs: 2,
-        emit: (e) => events.push(e),
-        fileMemo: memo,
-      });
-      assert.ok(r.ok, `${f} failed: ${JSON.stringify(events.filter((e) => e.type === "failed"))}`);
-      await store.writeRecord(eventsRecordName(loaded.spec.name), {
-        at: new Date().toISOString(),
-        events: recordableEvents(events),
-        previous,
-      });
+      const set: Record<string, number> = {};
+      if ("epochs" in params) set.epochs = 2;
+      if ("folds" in params) set.folds = 2;
+      if ("events" in params) set.events = 3000;
+      if ("background" in params) set.background = 5000;
+      if ("signal" in params) set.signal = 1000;
+      const loaded = loadPipeline(file, { registry, params: set });
+      const cacheDir = path.join(tmp, `store-${f}`);
+      const r = await run(loaded, { cacheDir, jobs: 2, lock: "never" });
+      const failed: EngineEvent[] = r.events.filter((e) => e.type === "failed");
+      assert.ok(r.ok, `${f} failed: ${JSON.stringify(failed)}`);
+      const { store } = await openStore(cacheDir);
       const t0 = performance.now();
       const report = await generateReport({ store, spec: loaded.spec });
       t.diagnostic(`${f}: report in ${Math.round(performance.now() - t0)} ms, ${report.plots.length} plots`);

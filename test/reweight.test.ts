@@ -126,7 +126,7 @@ void describe("reweight", () => {
     ]);
     await assert.rejects(
       runStage(reweightStage, { inputs: { table: tableArtifact(nan) } }),
-      (e: { code?: string; data?: { row?: number } }) => e.code === "QV_BAD_WEIGHT" && e.data?.row === 1,
+      (e: { code?: string; data?: { row?: number } }) => e.code === "QV_MISSING_VALUE" && e.data?.row === 1,
     );
     const cancel = makeTable([
       ["label", { type: "int32", values: Int32Array.from([0, 1, 1]) }],

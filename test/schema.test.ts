@@ -134,7 +134,7 @@ describe("pipeline JSON schema", () => {
   test("the committed schema/quiver-pipeline.json is the generated one", () => {
     const file = path.join(repoRoot, "schema", "quiver-pipeline.json");
     const committed = JSON.parse(fs.readFileSync(file, "utf8")) as unknown;
-    assert.deepEqual(committed, schema, "regenerate it: npm run build (node dist/engine/schema-gen.js)");
+    assert.deepEqual(committed, schema, "regenerate it: npm run build (node dist/cli/write-schema.js)");
   });
 
   test("every stage type has its with/inputs schemas", () => {

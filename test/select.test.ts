@@ -186,10 +186,7 @@ void describe("select", () => {
     const n = await stageError(() => select(t, { where: "pt * 2" }));
     assert.deepEqual([n.code, n.param], ["QV_EXPR_TYPE", ["where"]]);
     const l = await stageError(() => select(t, { where: "pt > 1", label: "lable" }));
-    assert.deepEqual(
-      [l.code, l.param, l.hint],
-      ["QV_SELECT_UNKNOWN_COLUMN", ["label"], 'did you mean "label"?'],
-    );
+    assert.deepEqual([l.code, l.param, l.hint], ["QV_UNKNOWN_COLUMN", ["label"], 'did you mean "label"?']);
   });
 
   void test("head and limit_per_class keep the first rows, in input order", async () => {

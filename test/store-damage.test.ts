@@ -10,6 +10,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { after, describe, test } from "node:test";
 import { Store, type StoreProblem } from "../cache/store.js";
+import type { CacheKey, ContentHash } from "../core/hash.js";
 import type { EngineEvent } from "../engine/events.js";
 import { main } from "../cli/main.js";
 import { tableToArrowIPC } from "../core/arrow-codec.js";
@@ -104,11 +105,11 @@ async function readEverything(cacheDir: string, ref: Reference): Promise<StorePr
   const problems: StoreProblem[] = [];
   const store = await Store.open(cacheDir, (p) => problems.push(p));
   for (const [key, want] of ref.manifests) {
-    const m = await store.readManifest(key);
+    const m = await store.readManifest(key as CacheKey);
     if (m) assert.deepEqual(resultPart(m), want, `manifest ${key} read as valid with different content`);
   }
   for (const o of ref.refs) {
-    const bytes = await store.getObject(o);
+    const bytes = await store.getObject({ hash: o.hash as ContentHash, size: o.size });
     if (bytes)
       assert.ok(ref.objects.get(`${o.hash.slice(0, 2)}/${o.hash}`)!.equals(bytes), `object ${o.hash}`);
   }

@@ -2,7 +2,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { main } from "../cli/main.js";
-import { GridError, gridPoints, meanStd, parseGrid, parseGridAxis, pointAsSets } from "../engine/sweep.js";
+import { GridError, gridPoints, parseGrid, parseGridAxis } from "../engine/sweep.js";
+import { meanStd } from "../core/stats.js";
 import { Rig } from "./support/rig.js";
 import { testRegistry } from "./support/test-stages.js";
 
@@ -72,7 +73,7 @@ describe("grid parsing", () => {
     );
   });
 
-  test("points: every combination, first axis slowest; --set strings keep their type", () => {
+  test("points: every combination, first axis slowest; values keep their type", () => {
     const pts = gridPoints(parseGrid(["a=1,2", "b=x,y"]));
     assert.deepEqual(pts, [
       { a: 1, b: "x" },
@@ -80,14 +81,14 @@ describe("grid parsing", () => {
       { a: 2, b: "x" },
       { a: 2, b: "y" },
     ]);
-    assert.deepEqual(pointAsSets({ a: 1, b: "1" }), ["a=1", 'b="1"']);
+    assert.deepEqual(gridPoints(parseGrid(['b="1",2'])), [{ b: "1" }, { b: 2 }]);
   });
 
-  test("mean and sample standard deviation", () => {
-    const m = meanStd([14, 18, 22]);
+  test("the sweep's spread is the sample standard deviation (ddof 1); one seed has none", () => {
+    const m = meanStd([14, 18, 22], 1);
     assert.equal(m.mean, 18);
     assert.equal(m.std, 4);
-    assert.equal(meanStd([3]).std, 0);
+    assert.ok(Number.isNaN(meanStd([3], 1).std));
   });
 });
 

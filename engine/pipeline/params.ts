@@ -8,7 +8,36 @@ import { didYouMean, type Diagnostic, type SourceLocation } from "../../core/dia
 import type { JsonValue } from "../../core/json.js";
 import type { ParamPath } from "../../core/schema.js";
 import type { ParamOrigin } from "./spec.js";
-import type { Overrides } from "./validate.js";
+
+/** Param values given from outside the pipeline file, typed (the command line parses its strings). */
+export interface Overrides {
+  /** Values from a params file (`--params FILE.yaml`). */
+  readonly paramsFile?: Readonly<Record<string, JsonValue>>;
+  /** Values set one by one (`--set name=value`, a sweep point); they win over the params file. */
+  readonly set?: Readonly<Record<string, JsonValue>>;
+}
+
+/**
+ * `name=value` as the command line writes it; the value is read as a YAML scalar, so numbers stay
+ * numbers and `"1"` stays a string.
+ */
+export function parseAssignment(text: string): { name: string; value: JsonValue } | Diagnostic {
+  const eq = text.indexOf("=");
+  if (eq <= 0)
+    return {
+      severity: "error",
+      code: "QV_SET_SYNTAX",
+      message: `--set expects name=value, got "${text}"`,
+      hint: "e.g. --set events=50000",
+    };
+  let value: JsonValue;
+  try {
+    value = (parseYamlValue(text.slice(eq + 1)) as JsonValue) ?? "";
+  } catch {
+    value = text.slice(eq + 1);
+  }
+  return { name: text.slice(0, eq).trim(), value };
+}
 
 const REF = /^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$/;
 const REF_ANY = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
@@ -66,25 +95,8 @@ export function resolveParams(
     params[k] = { value: v, origin };
   };
   for (const [k, v] of Object.entries(overrides.paramsFile ?? {})) setOne(k, v, "file", "--params");
-  for (const s of overrides.set ?? []) {
-    const eq = s.indexOf("=");
-    if (eq <= 0) {
-      diags.push({
-        severity: "error",
-        code: "QV_SET_SYNTAX",
-        message: `--set expects name=value, got "${s}"`,
-        hint: "e.g. --set events=50000",
-      });
-      continue;
-    }
-    let v: JsonValue;
-    try {
-      v = parseYamlValue(s.slice(eq + 1)) as JsonValue;
-    } catch {
-      v = s.slice(eq + 1);
-    }
-    setOne(s.slice(0, eq).trim(), v ?? "", "cli", `--set ${s}`);
-  }
+  for (const [k, v] of Object.entries(overrides.set ?? {}))
+    setOne(k, v, "cli", `--set ${k}=${typeof v === "string" ? v : JSON.stringify(v)}`);
 
   return { params, seed };
 }

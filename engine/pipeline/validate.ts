@@ -5,22 +5,16 @@
 import path from "node:path";
 import { didYouMean, type Diagnostic, type SourceLocation } from "../../core/diagnostics.js";
 import { findCycles, topologicalOrder, type Edge } from "../graph.js";
-import type { JsonValue } from "../../core/json.js";
 import { collectFiles, validate, type ParamPath } from "../../core/schema.js";
-import { deriveSeed } from "../seed.js";
+import { deriveSeed } from "../../core/seed.js";
 import type { AnyStageDefinition } from "../../core/stage.js";
-import { resolveParams, substitute, unsplice, type Splice } from "./params.js";
+import { resolveParams, substitute, unsplice, type Overrides, type Splice } from "./params.js";
 import type { PipelineSource } from "./source.js";
 import type { InputRef, PipelineSpec, StageSpec } from "./spec.js";
 
 export type Registry = ReadonlyMap<string, AnyStageDefinition>;
 
-export interface Overrides {
-  /** `--set name=value` (value is parsed as a YAML scalar: numbers stay numbers). */
-  readonly set?: readonly string[];
-  /** Values from `--params FILE.yaml`. */
-  readonly paramsFile?: Readonly<Record<string, JsonValue>>;
-}
+export type { Overrides };
 
 const TOP_KEYS = [
   "quiver",

@@ -10,7 +10,8 @@
  * column never changes the values of the others, and the result depends only on the seed.
  */
 import { makeTable, type Column, type Table } from "../../core/table.js";
-import { Rng, deriveSeed } from "./random.js";
+import { Rng } from "./random.js";
+import { deriveSeed } from "../../core/seed.js";
 
 export const TOY_FEATURES = [
   "lep1_pt",

@@ -3,21 +3,7 @@
  * Error (reported as a Quiver bug) reaches the user as a StageError naming the data.
  */
 import { StageError } from "../../core/stage.js";
-import type { LabeledData } from "./nn/data.js";
-
-/** Gradient-boosted trees need weights ≥ 0; `row` numbers index the given array. */
-export function checkGbtWeights(weights: Float64Array, column: string | undefined, what: string): void {
-  for (let i = 0; i < weights.length; i++)
-    if (weights[i]! < 0)
-      throw new StageError(
-        "QV_GBT_WEIGHT",
-        `weight "${column ?? "weight"}" is ${weights[i]} in row ${i} of the ${what}; gradient-boosted trees need weights ≥ 0`,
-        {
-          ...(column !== undefined ? { data: { row: i, column } } : {}),
-          hint: "use abs() of the weight in a define stage, or drop rows with negative weights",
-        },
-      );
-}
+import type { LabeledData } from "./labeled.js";
 
 /** A classifier needs rows of both classes with a positive total weight. */
 export function checkBothClasses(data: LabeledData, what: string): void {

@@ -6,7 +6,7 @@ import fs from "node:fs";
 import { p } from "../../core/schema.js";
 import { defineStage, metrics, model, StageError, table, type AnyStageDefinition } from "../../core/stage.js";
 import { registry } from "../../stages/index.js";
-import type { Table } from "../../core/table.js";
+import type { Column, Table } from "../../core/table.js";
 
 const col = (values: number[]): Table => ({
   numRows: values.length,
@@ -131,9 +131,62 @@ export const halvesStage = defineStage({
   },
 });
 
+/**
+ * Equal values, unstable dictionary order: each call lists the dictionary of column `sample` in the
+ * other order (as a reader that collects strings from a hash map might), the codes following it.
+ */
+let labelsCalls = 0;
+export const labelsStage = defineStage({
+  type: "labels",
+  version: 1,
+  description: "column x and a string column sample whose dictionary order alternates per call",
+  inputs: {},
+  outputs: { table: { kind: "table", description: "columns x, sample" } },
+  params: p.object({ values: p.array(p.string()) }),
+  run(ctx) {
+    const words = [...new Set(ctx.params.values)];
+    const dictionary = labelsCalls++ % 2 === 0 ? words : [...words].reverse();
+    const codes = Int32Array.from(ctx.params.values, (v) => dictionary.indexOf(v));
+    const t: Table = {
+      numRows: codes.length,
+      columns: new Map<string, Column>([
+        ["x", { type: "float64", values: Float64Array.from(codes, (_, i) => i) }],
+        ["sample", { type: "dict", codes, dictionary }],
+      ]),
+    };
+    return Promise.resolve({ outputs: { table: table(t) } });
+  },
+});
+
+/** A stage whose result depends on where its input comes from (as `predict` names its column). */
+export const tagStage = defineStage({
+  type: "tag",
+  version: 1,
+  description: "metrics naming the stage its input comes from, and the row count",
+  inputs: { table: { kind: "table", description: "anything" } },
+  outputs: { metrics: { kind: "metrics", description: "{from, rows}" } },
+  params: p.object({}),
+  run(ctx) {
+    const from = ctx.inputFrom.table ?? "";
+    return Promise.resolve({
+      outputs: { metrics: metrics({ from, rows: ctx.inputs.table("table").numRows }) },
+    });
+  },
+});
+
 export const testRegistry: ReadonlyMap<string, AnyStageDefinition> = new Map([
   ...registry,
   ...(
-    [sourceStage, addStage, clipStage, sumStage, failStage, modelStage, halvesStage] as AnyStageDefinition[]
+    [
+      sourceStage,
+      addStage,
+      clipStage,
+      sumStage,
+      failStage,
+      modelStage,
+      halvesStage,
+      labelsStage,
+      tagStage,
+    ] as AnyStageDefinition[]
   ).map((d) => [d.type, d] as const),
 ]);

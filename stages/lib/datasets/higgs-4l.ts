@@ -11,7 +11,8 @@
  * intended fraction fails `flavour sum in [44, 48, 52] && charge sum == 0`. Units: GeV.
  */
 import path from "node:path";
-import { deriveSeed, Rng } from "../random.js";
+import { Rng } from "../random.js";
+import { deriveSeed } from "../../../core/seed.js";
 import {
   breitWigner,
   eta,

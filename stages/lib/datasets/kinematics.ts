@@ -59,7 +59,7 @@ export function twoBodyDecay(rng: Rng, parent: Vec4, m1: number, m2: number, d1:
 }
 
 /** Boosts v (given in the rest frame of `frame`) into the frame where `frame` has its momentum. */
-export function boost(v: Vec4, frame: Vec4): void {
+function boost(v: Vec4, frame: Vec4): void {
   const E = frame[0]!;
   const bx = frame[1]! / E;
   const by = frame[2]! / E;

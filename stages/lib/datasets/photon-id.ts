@@ -11,7 +11,8 @@
 import fs from "node:fs";
 import path from "node:path";
 import { makeTable, float64Column } from "../../../core/table.js";
-import { deriveSeed, Rng } from "../random.js";
+import { Rng } from "../random.js";
+import { deriveSeed } from "../../../core/seed.js";
 import { writeHdf5Matrix } from "../io/hdf5.js";
 import { gammaInt } from "./kinematics.js";
 
@@ -53,7 +54,7 @@ export const PHOTON_COLUMNS: readonly string[] = [
 
 /** Full-size row count: enough that the notebook's 100 000 / 10 000 per-class limits bite after the cuts. */
 export const PHOTON_ROWS = 160_000;
-export const PHOTON_SIGNAL_FRACTION = 0.1;
+const PHOTON_SIGNAL_FRACTION = 0.1;
 export const PHOTON_DATASET = "l1pf_egm_reg";
 // The notebook's file name (an HDF5 file despite the `.z`): a user with the real file drops it in place.
 export const PHOTON_FILE = "xtalTuple_TTbar_PU0.z";

@@ -16,7 +16,7 @@ export interface KsResult {
 }
 
 /** scipy's `method='auto'` uses the exact distribution up to this many events in the larger sample. */
-export const MAX_AUTO_N = 10000;
+const MAX_AUTO_N = 10000;
 const INT32_MAX = 2147483647;
 
 function gcd(a: number, b: number): number {
@@ -25,7 +25,7 @@ function gcd(a: number, b: number): number {
 }
 
 /** D = sup |F₁ − F₂| over the pooled values, ECDFs taken after all ties (searchsorted side='right'). */
-export function ksStatistic(a: Float64Array, b: Float64Array): number {
+function ksStatistic(a: Float64Array, b: Float64Array): number {
   const n1 = a.length;
   const n2 = b.length;
   let i = 0;
@@ -99,7 +99,7 @@ function exactPvalue(n1: number, n2: number, g: number, d: number): { d: number;
 }
 
 /** Asymptotic two-sided p-value: kstwo.sf(D, round(n₁n₂/(n₁+n₂))). */
-export function asympPvalue(d: number, n1: number, n2: number): number {
+function asympPvalue(d: number, n1: number, n2: number): number {
   const m = Math.max(n1, n2);
   const n = Math.min(n1, n2);
   const en = (m * n) / (m + n);
@@ -134,7 +134,7 @@ export function ks2samp(a: Float64Array, b: Float64Array, method: KsMethod = "au
 }
 
 /** Kish effective sample size (Σw)²/Σw². */
-export function kish(w: Float64Array): number {
+function kish(w: Float64Array): number {
   let s = 0;
   let s2 = 0;
   for (let i = 0; i < w.length; i++) {

@@ -4,9 +4,9 @@
  * curve starts at (0, 0) with threshold +∞, fpr/tpr are the cumulative weights divided by the
  * totals, and the AUC is the trapezoid area (equal to the weighted Mann–Whitney statistic, ties
  * counting one half). Negative weights are kept as given: the curve may then step backwards, and
- * the AUC is still the weighted Mann–Whitney statistic. One sort, then cumulative sums.
+ * the AUC is still the weighted Mann–Whitney statistic. A sort per class, then cumulative sums.
  */
-import { argsort } from "./sort.js";
+import { sortWithPayload } from "./sort.js";
 
 export interface RocCurve {
   /** Point k selects score ≥ threshold[k]; point 0 is (0, 0) at +∞. */
@@ -29,58 +29,134 @@ export interface ClassTotals {
   n: number;
 }
 
-/** Builds the full (unthinned) curve. `weight` undefined means unit weights. */
+/** The events of one class with non-zero weight: scores (−0 made +0) and weights, in input order. */
+interface ClassEvents {
+  score: Float64Array;
+  weight: Float64Array | undefined;
+}
+
+/** Splits the events by label, dropping zero weights (sklearn drops them before anything else). */
+function splitByClass(
+  score: Float64Array,
+  label: Uint8Array,
+  weight: Float64Array | undefined,
+): [signal: ClassEvents, background: ClassEvents] {
+  const n = score.length;
+  if (label.length !== n || (weight !== undefined && weight.length !== n))
+    throw new RangeError(
+      `rocCurve: ${n} scores, ${label.length} labels` + (weight ? `, ${weight.length} weights` : ""),
+    );
+  let ns = 0;
+  let nb = 0;
+  for (let i = 0; i < n; i++) {
+    if (weight !== undefined && weight[i] === 0) continue;
+    if (label[i] === 1) ns++;
+    else nb++;
+  }
+  const sig = { score: new Float64Array(ns), weight: weight ? new Float64Array(ns) : undefined };
+  const bkg = { score: new Float64Array(nb), weight: weight ? new Float64Array(nb) : undefined };
+  let js = 0;
+  let jb = 0;
+  for (let i = 0; i < n; i++) {
+    const s = score[i]! + 0;
+    if (s !== s) throw new RangeError(`rocCurve: score ${i} is NaN`);
+    const w = weight === undefined ? 1 : weight[i]!;
+    if (w === 0) continue;
+    if (label[i] === 1) {
+      sig.score[js] = s;
+      if (sig.weight) sig.weight[js] = w;
+      js++;
+    } else {
+      bkg.score[jb] = s;
+      if (bkg.weight) bkg.weight[jb] = w;
+      jb++;
+    }
+  }
+  return [sig, bkg];
+}
+
+/** Distinct values in the union of two ascending arrays. */
+function distinctInUnion(a: Float64Array, b: Float64Array): number {
+  let i = a.length - 1;
+  let j = b.length - 1;
+  let m = 0;
+  while (i >= 0 || j >= 0) {
+    const v = j < 0 || (i >= 0 && a[i]! >= b[j]!) ? a[i]! : b[j]!;
+    while (i >= 0 && a[i] === v) i--;
+    while (j >= 0 && b[j] === v) j--;
+    m++;
+  }
+  return m;
+}
+
+/**
+ * Builds the full (unthinned) curve. `weight` undefined means unit weights. Scores must not be
+ * NaN (RangeError).
+ *
+ * Each class is sorted on its own with its weights carried along (stages/lib/eval/sort.ts), then
+ * the two sorted lists are merged from the top. Within each class, tied events are summed in
+ * descending input order, as sklearn's cumsum over its stable descending sort does, so the
+ * cumulative sums are bit-identical to sklearn's; events of the other class never enter a class's
+ * sum, so how the classes interleave within a tie does not matter.
+ */
 export function rocCurve(score: Float64Array, label: Uint8Array, weight?: Float64Array): RocCurve {
-  const order = argsort(score);
-  const n = order.length;
-  // Points: one per distinct score among events with non-zero weight, plus the origin.
-  const thr = new Float64Array(n + 1);
-  const tpsA = new Float64Array(n + 1);
-  const fpsA = new Float64Array(n + 1);
-  const tps2A = new Float64Array(n + 1);
-  const fps2A = new Float64Array(n + 1);
+  const [sig, bkg] = splitByClass(score, label, weight);
+  sortWithPayload(sig.score, sig.weight);
+  sortWithPayload(bkg.score, bkg.weight);
+  const ss = sig.score;
+  const sb = bkg.score;
+  const ws = sig.weight;
+  const wb = bkg.weight;
+  // Points: one per distinct score, plus the origin at +∞.
+  const m = distinctInUnion(ss, sb) + 1;
+  const thr = new Float64Array(m);
+  const tpsA = new Float64Array(m);
+  const fpsA = new Float64Array(m);
+  const tps2A = new Float64Array(m);
+  const fps2A = new Float64Array(m);
   thr[0] = Infinity;
-  let m = 1;
   let tp = 0;
   let fp = 0;
   let tp2 = 0;
   let fp2 = 0;
-  let np = 0;
-  let nn = 0;
-  let last = NaN;
-  for (let k = n - 1; k >= 0; k--) {
-    const i = order[k]!;
-    const w = weight === undefined ? 1 : weight[i]!;
-    if (w === 0) continue;
-    const s = score[i]! + 0;
-    // A new distinct score closes the previous point (NaN !== anything, so not on the first event).
-    if (s !== last && m + np + nn > 1) {
-      thr[m] = last;
-      tpsA[m] = tp;
-      fpsA[m] = fp;
-      tps2A[m] = tp2;
-      fps2A[m] = fp2;
-      m++;
-    }
-    if (label[i] === 1) {
-      tp += w;
-      tp2 += w * w;
-      np++;
+  let i = ss.length - 1;
+  let j = sb.length - 1;
+  for (let k = 1; k < m; k++) {
+    const v = j < 0 || (i >= 0 && ss[i]! >= sb[j]!) ? ss[i]! : sb[j]!;
+    if (ws === undefined) {
+      while (i >= 0 && ss[i] === v) {
+        tp++;
+        i--;
+      }
     } else {
-      fp += w;
-      fp2 += w * w;
-      nn++;
+      while (i >= 0 && ss[i] === v) {
+        const w = ws[i]!;
+        tp += w;
+        tp2 += w * w;
+        i--;
+      }
     }
-    last = s;
+    if (wb === undefined) {
+      while (j >= 0 && sb[j] === v) {
+        fp++;
+        j--;
+      }
+    } else {
+      while (j >= 0 && sb[j] === v) {
+        const w = wb[j]!;
+        fp += w;
+        fp2 += w * w;
+        j--;
+      }
+    }
+    thr[k] = v;
+    tpsA[k] = tp;
+    fpsA[k] = fp;
+    tps2A[k] = ws === undefined ? tp : tp2;
+    fps2A[k] = wb === undefined ? fp : fp2;
   }
-  if (np + nn > 0) {
-    thr[m] = last;
-    tpsA[m] = tp;
-    fpsA[m] = fp;
-    tps2A[m] = tp2;
-    fps2A[m] = fp2;
-    m++;
-  }
+  if (ws === undefined) tp2 = tp;
+  if (wb === undefined) fp2 = fp;
   const fpr = new Float64Array(m);
   const tpr = new Float64Array(m);
   for (let k = 0; k < m; k++) {
@@ -88,15 +164,15 @@ export function rocCurve(score: Float64Array, label: Uint8Array, weight?: Float6
     tpr[k] = tpsA[k]! / tp;
   }
   return {
-    threshold: thr.slice(0, m),
+    threshold: thr,
     fpr,
     tpr,
-    tps: tpsA.slice(0, m),
-    fps: fpsA.slice(0, m),
-    tps2: tps2A.slice(0, m),
-    fps2: fps2A.slice(0, m),
-    signal: { sumw: tp, sumw2: tp2, n: np },
-    background: { sumw: fp, sumw2: fp2, n: nn },
+    tps: tpsA,
+    fps: fpsA,
+    tps2: tps2A,
+    fps2: fps2A,
+    signal: { sumw: tp, sumw2: tp2, n: ss.length },
+    background: { sumw: fp, sumw2: fp2, n: sb.length },
   };
 }
 
@@ -108,18 +184,31 @@ export function rocAuc(c: RocCurve): number {
   return area;
 }
 
-/** Indices kept by sklearn's drop_intermediate: points where the curve does not change slope. */
+/**
+ * Indices kept by sklearn's drop_intermediate: points where the curve changes slope, decided as
+ * numpy does it (`np.diff(fps, 2)`, a difference of differences: written as f₂ − 2f₁ + f₀ it
+ * rounds differently and keeps points sklearn drops).
+ */
 export function dropIntermediate(c: RocCurve): number[] {
   const m = c.fpr.length;
-  // sklearn decides on the points after the origin, and always keeps the first of them.
-  const keep: number[] = m > 1 ? [0, 1] : [0];
+  if (m <= 2) return m === 2 ? [0, 1] : [0];
+  const { fps, tps } = c;
+  // sklearn decides on the points after the origin, and always keeps the first and last of them.
+  const keep = new Uint8Array(m);
+  keep[0] = keep[1] = keep[m - 1] = 1;
+  let count = 3;
   for (let k = 2; k < m - 1; k++) {
-    const d2f = c.fps[k + 1]! - 2 * c.fps[k]! + c.fps[k - 1]!;
-    const d2t = c.tps[k + 1]! - 2 * c.tps[k]! + c.tps[k - 1]!;
-    if (d2f !== 0 || d2t !== 0) keep.push(k);
+    const f = fps[k]!;
+    const t = tps[k]!;
+    if (fps[k + 1]! - f - (f - fps[k - 1]!) !== 0 || tps[k + 1]! - t - (t - tps[k - 1]!) !== 0) {
+      keep[k] = 1;
+      count++;
+    }
   }
-  if (m > 2) keep.push(m - 1);
-  return keep;
+  // Sized once: a 10M-point curve would otherwise spend most of this function growing the array.
+  const idx = new Array<number>(count);
+  for (let k = 0, j = 0; k < m; k++) if (keep[k] === 1) idx[j++] = k;
+  return idx;
 }
 
 /**

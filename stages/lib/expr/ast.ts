@@ -33,8 +33,6 @@ export type Expr =
       readonly negated: boolean;
     });
 
-export type ExprKind = Expr["kind"];
-
 /**
  * A problem with an expression: a stable code and the span of the offending text. Parse, type
  * and lookup errors all use this one type, so callers (the stages' `check` and `run`) turn it into

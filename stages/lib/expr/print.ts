@@ -48,7 +48,7 @@ function precedence(e: Expr): number {
   }
 }
 
-export function formatNumber(v: number): string {
+function formatNumber(v: number): string {
   return String(v);
 }
 

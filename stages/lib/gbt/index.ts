@@ -9,5 +9,5 @@ import { predictGbt as predict } from "./predict.js";
 export const trainGbt: TrainGbt = train;
 export const predictGbt: PredictGbt = predict;
 export { decodeModel, GBT_FORMAT, GBT_FORMAT_VERSION } from "./artifact.js";
-export { weightedAuc } from "./auc.js";
+export { weightedAuc } from "../eval/auc.js";
 export type { GbtOptions, GbtRunOptions, GbtTrainData, GbtTrainResult } from "./types.js";

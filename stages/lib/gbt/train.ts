@@ -7,7 +7,8 @@
  * for the memory and grow.ts for the tree. Every sum has a fixed order that does not depend on
  * the thread count, so the model is bit-identical for any number of threads.
  */
-import { deriveSeed, Rng } from "../random.js";
+import { Rng } from "../random.js";
+import { deriveSeed } from "../../../core/seed.js";
 import { encodeModel } from "./artifact.js";
 import { binColumns, binEdges } from "./binning.js";
 import { growTree, MIN_CHILD_HESSIAN } from "./grow.js";

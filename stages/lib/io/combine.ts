@@ -8,7 +8,7 @@ import type { ColumnTypeName } from "./csv.js";
 import { NUM_BAD, parseNumber, type NumberScan } from "./csv-number.js";
 import { DictBuilder } from "./dict-builder.js";
 
-/** A file's table with the name used in messages and its first row in the combined table. */
+/** A file's (or a `files:` entry's) table with the name used in messages. */
 export interface Part {
   readonly file: string;
   readonly table: Table;
@@ -22,14 +22,20 @@ export function constantColumn(value: number | string, n: number): Column {
   return { type: "float64", values: new Float64Array(n).fill(value) };
 }
 
+/** A file's row count in the combined table, in file order. */
+export interface FileRows {
+  readonly file: string;
+  readonly rows: number;
+}
+
 /** Maps a row of the combined table back to its file and 1-based row there, for messages. */
-export function locateRow(parts: readonly Part[], row: number): { file: string; row: number } {
+export function locateRow(files: readonly FileRows[], row: number): { file: string; row: number } {
   let start = 0;
-  for (const p of parts) {
-    if (row < start + p.table.numRows) return { file: p.file, row: row - start + 1 };
-    start += p.table.numRows;
+  for (const f of files) {
+    if (row < start + f.rows) return { file: f.file, row: row - start + 1 };
+    start += f.rows;
   }
-  return { file: parts[parts.length - 1]?.file ?? "", row: row + 1 };
+  return { file: files[files.length - 1]?.file ?? "", row: row + 1 };
 }
 
 /**
@@ -192,9 +198,14 @@ function fillTypeError(name: string, kind: string, value: number | string): Stag
  * Converts a column to the type `types:` asks for. int32 requires whole numbers in range and no
  * missing value; text → number requires every value to parse.
  */
-export function coerceColumn(name: string, c: Column, to: ColumnTypeName, parts: readonly Part[]): Column {
+export function coerceColumn(
+  name: string,
+  c: Column,
+  to: ColumnTypeName,
+  files: readonly FileRows[],
+): Column {
   const where = (row: number, what: string) => {
-    const at = locateRow(parts, row);
+    const at = locateRow(files, row);
     return new StageError(
       "QV_LOAD_TYPE",
       `${at.file}: row ${at.row}, column "${name}": ${what}, so the column cannot be ${to}`,

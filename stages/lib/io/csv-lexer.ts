@@ -5,13 +5,13 @@
  */
 import { StageError } from "../../../core/stage.js";
 
-export const QUOTE = 0x22;
+const QUOTE = 0x22;
 export const LF = 0x0a;
 export const CR = 0x0d;
 
 /** What ended the field just scanned. */
 export const END_FIELD = 0;
-export const END_RECORD = 1;
+const END_RECORD = 1;
 export const END_FILE = 2;
 
 export class CsvLexer {
@@ -173,7 +173,7 @@ export class CsvLexer {
   }
 }
 
-export function describeByte(c: number): string {
+function describeByte(c: number): string {
   if (c >= 0x21 && c < 0x7f) return `character "${String.fromCharCode(c)}"`;
   return `byte 0x${c.toString(16).padStart(2, "0")}`;
 }

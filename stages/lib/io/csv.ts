@@ -27,8 +27,6 @@ import {
   Utf8Decoder,
 } from "./csv-support.js";
 
-export { sniffBinary } from "./csv-support.js";
-
 export type ColumnTypeName = "float64" | "int32" | "string";
 
 export interface CsvOptions {

@@ -1,7 +1,15 @@
 /** Epoch loop with Keras-style early stopping on top of MlpTrainer. */
-import { deriveSeed } from "../random.js";
+import { deriveSeed } from "../../../core/seed.js";
 import { MlpDataError } from "./spec.js";
-import type { EpochStats, EvaluateResult, MlpData, MlpTrainer } from "./trainer.js";
+import type { EpochStats, EvaluateResult, MlpData } from "./types.js";
+
+/** What the epoch loop needs of a trainer (MlpTrainer is one). */
+export interface EpochTrainer {
+  trainEpoch(data: MlpData, batchSize: number, shuffleSeed: number | undefined): EpochStats;
+  evaluate(data: MlpData): EvaluateResult;
+  getWeights(): Float32Array[];
+  setWeights(weights: readonly ArrayLike<number>[]): void;
+}
 
 export type Monitor = "val_loss" | "val_accuracy" | "loss" | "accuracy";
 
@@ -31,7 +39,7 @@ export interface FitHistory {
 }
 
 /** The epoch loop with early stopping (see MlpTrainer.fit). */
-export function fitMlp(trainer: MlpTrainer, data: MlpData, opts: FitOptions): FitHistory {
+export function fitMlp(trainer: EpochTrainer, data: MlpData, opts: FitOptions): FitHistory {
   const history: FitHistory = {
     loss: [],
     accuracy: [],

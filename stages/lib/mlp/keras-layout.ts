@@ -3,7 +3,8 @@
  * layer the kernel [in, out] row-major and the bias [out]; per batchnorm layer gamma, beta,
  * moving mean, moving variance.
  */
-import { Rng, deriveSeed } from "../random.js";
+import { Rng } from "../random.js";
+import { deriveSeed } from "../../../core/seed.js";
 import { KIND_BATCHNORM, KIND_DENSE, type Plan } from "./layout.js";
 
 export function kerasShapes(plan: Plan): number[][] {

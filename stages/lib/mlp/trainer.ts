@@ -5,7 +5,8 @@
  * batchnorm: gamma, beta, moving_mean, moving_variance), so the tfjs path and this one can hand
  * weights to each other. All results are independent of `threads`, bit for bit.
  */
-import { Rng, deriveSeed } from "../random.js";
+import { Rng } from "../random.js";
+import { deriveSeed } from "../../../core/seed.js";
 import { copyData, validateData } from "./data.js";
 import { fitMlp, type FitHistory, type FitOptions } from "./fit.js";
 import { fromKeras, initialWeights, kerasMismatch, kerasShapes, toKeras } from "./keras-layout.js";
@@ -25,30 +26,8 @@ import {
 import { MlpDataError, resolveSpec, type MlpSpec, type ResolvedSpec } from "./spec.js";
 
 export { MlpDataError };
-export type { FitHistory, FitOptions };
 import { createMlpInstance, loadMlpModule, type MlpExports } from "./wasm.js";
-
-/** A data set copied into the trainer's memory (rows padded); free it with release(). */
-export interface MlpData {
-  readonly rows: number;
-  /** Sum of the sample weights (rows when unweighted). */
-  readonly weightSum: number;
-  release(): void;
-}
-
-export interface EvaluateResult {
-  /** Weighted mean loss (normalised as in training) plus the L2 term, as Keras reports it. */
-  loss: number;
-  /** Unweighted fraction of rows whose thresholded output (0.5) equals the label. */
-  accuracy: number;
-}
-
-export interface EpochStats {
-  /** Mean batch loss weighted by batch size, with the L2 term. */
-  loss: number;
-  /** Fraction of outputs classified right (threshold 0.5) during the epoch's training steps. */
-  accuracy: number;
-}
+import type { EpochStats, EvaluateResult, MlpData } from "./types.js";
 
 interface DataBlock extends MlpData {
   x: number;

@@ -8,7 +8,8 @@
  * apply the sigmoid themselves in float64, which keeps the loss stable and scores near 1 distinct.
  */
 import type { JsonObject, JsonValue } from "../../../core/json.js";
-import { Rng, deriveSeed } from "../random.js";
+import { Rng } from "../random.js";
+import { deriveSeed } from "../../../core/seed.js";
 import type { Tf } from "./backend.js";
 import { layerKind, type NnSpec } from "./spec.js";
 
@@ -16,8 +17,8 @@ type LayersModel = import("@tensorflow/tfjs").LayersModel;
 type Tensor = import("@tensorflow/tfjs").Tensor;
 type Tensor2D = import("@tensorflow/tfjs").Tensor2D;
 
-export const LOGIT_LAYER = "logit";
-export const OUTPUT_LAYER = "output";
+const LOGIT_LAYER = "logit";
+const OUTPUT_LAYER = "output";
 
 export interface SavedNet {
   readonly modelTopology: JsonObject;

@@ -1,5 +1,5 @@
 /**
- * The model spec users write under `model:` in a `train` or `kfold` stage, for both model kinds.
+ * The network spec users write under `model:` with `kind: nn` in a `train` or `kfold` stage.
  *
  * Kept free of tfjs (types and schema only) so another trainer (e.g. a WebAssembly one) can read
  * the same spec. What the fields mean is documented in docs/training.md.
@@ -33,7 +33,7 @@ const batchnormLayer = p.object({
   }),
 });
 
-export const layerSchema = p.union([denseLayer, dropoutLayer, batchnormLayer], {
+const layerSchema = p.union([denseLayer, dropoutLayer, batchnormLayer], {
   description: "one hidden layer: {dense: units, activation}, {dropout: rate} or {batchnorm: {}}",
 });
 export type LayerSpec = Infer<typeof layerSchema>;
@@ -45,7 +45,7 @@ const adamFields = {
   beta2: p.withDefault(p.number({ min: 0, max: 1 }), 0.999),
   epsilon: p.withDefault(p.number({ exclusiveMin: 0 }), 1e-7),
 };
-export const optimizerSchema = p.union(
+const optimizerSchema = p.union(
   [
     p.object({ adam: p.object(adamFields) }),
     p.object({
@@ -69,10 +69,10 @@ export const optimizerSchema = p.union(
 );
 export type OptimizerSpec = Infer<typeof optimizerSchema>;
 
-export const MONITORS = ["val_loss", "val_accuracy", "loss", "accuracy"] as const;
+const MONITORS = ["val_loss", "val_accuracy", "loss", "accuracy"] as const;
 export type Monitor = (typeof MONITORS)[number];
 
-export const earlyStoppingSchema = p.object({
+const earlyStoppingSchema = p.object({
   monitor: p.withDefault(p.enum(MONITORS), "val_loss"),
   patience: p.withDefault(
     p.integer({ min: 0, description: "epochs without improvement before stopping" }),
@@ -120,24 +120,6 @@ export const nnSpecSchema = p.object({
   early_stopping: p.optional(earlyStoppingSchema),
 });
 export type NnSpec = Infer<typeof nnSpecSchema>;
-
-/** TF-DF's GradientBoostedTreesModel defaults, so a spec that sets nothing trains what TF-DF would. */
-export const gbtSpecSchema = p.object({
-  kind: p.enum(["gbt"] as const),
-  num_trees: p.withDefault(p.integer({ min: 1 }), 300),
-  max_depth: p.withDefault(p.integer({ min: 1, max: 30 }), 6),
-  min_examples: p.withDefault(p.integer({ min: 1 }), 5),
-  subsample: p.withDefault(p.number({ exclusiveMin: 0, max: 1 }), 1),
-  shrinkage: p.withDefault(p.number({ exclusiveMin: 0, max: 1 }), 0.1),
-  max_bins: p.withDefault(p.integer({ min: 2, max: 255 }), 255),
-  l2: p.withDefault(p.number({ min: 0 }), 0),
-});
-export type GbtSpec = Infer<typeof gbtSpecSchema>;
-
-export const modelSpecSchema = p.union([nnSpecSchema, gbtSpecSchema], {
-  description: "the model: {kind: nn, layers: [...], optimizer: ...} or {kind: gbt, num_trees: ...}",
-});
-export type ModelSpec = Infer<typeof modelSpecSchema>;
 
 /** Name of the optimizer a spec selects, and its settings. */
 export function optimizerOf(

@@ -15,10 +15,13 @@
 import { EarlyStopping } from "./early-stopping.js";
 import type { JsonObject } from "../../../core/json.js";
 import { StageError } from "../../../core/stage.js";
-import { Rng, deriveSeed } from "../random.js";
+import { Rng } from "../random.js";
+import { deriveSeed } from "../../../core/seed.js";
 import { loadTf, type BackendChoice, type Tf } from "./backend.js";
-import { fitNormalization, rowMajor, type LabeledData, type Normalization } from "./data.js";
-import { accuracy, bceOfLogit, rocAuc, weightedMean } from "./metrics.js";
+import { fitNormalization, rowMajor, type Normalization } from "./data.js";
+import type { LabeledData } from "../labeled.js";
+import { accuracy, bceOfLogit, weightedMean } from "./metrics.js";
+import { weightedAuc } from "../eval/auc.js";
 import {
   buildNet,
   countParameters,
@@ -110,7 +113,7 @@ export function evaluateLogits(
   return {
     loss: weightedMean(losses, data.weights, normalization) + penalty,
     accuracy: accuracy(prob, data.labels),
-    auc: rocAuc(prob, data.labels, data.weights),
+    auc: weightedAuc(prob, data.labels, data.weights),
   };
 }
 
@@ -143,7 +146,7 @@ export function reportEpoch(
   );
 }
 
-export function fmtSeconds(s: number): string {
+function fmtSeconds(s: number): string {
   if (s < 60) return `${s.toFixed(1)} s`;
   const m = Math.floor(s / 60);
   return `${m}m ${Math.round(s - 60 * m)}s`;

@@ -4,7 +4,8 @@
  * into the WebAssembly trainer's spec. See docs/training.md "Which trainer".
  */
 import { MLP_TRAINER_ID, mlpSpecProblems, type MlpLayer, type MlpSpec } from "../mlp/spec.js";
-import { Rng, deriveSeed } from "../random.js";
+import { Rng } from "../random.js";
+import { deriveSeed } from "../../../core/seed.js";
 import { layerKind, optimizerOf, type NnSpec } from "./spec.js";
 
 export { MLP_TRAINER_ID };

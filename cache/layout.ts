@@ -1,0 +1,49 @@
+/**
+ * The store's layout, in one place: where each kind of file lives, relative to the store's root
+ * ('/'-separated). The local store (store.ts) and remote caches (remote.ts), which hold the same
+ * paths, both build their paths here.
+ *
+ *   objects/ab/abcdef0123456789   bytes, named by their xxhash64
+ *   runs/ab/<key>.json            manifest of one cache key (what a stage run produced)
+ *   records/<name>.json           small named documents (latest run of each pipeline, jobs, ...)
+ *   locks/<key>.lock              single-flight locks
+ *   tmp/                          temp files before rename; orphans are removed by gc
+ */
+import type { CacheKey, ContentHash } from "../core/hash.js";
+
+export const OBJECTS = "objects";
+export const MANIFESTS = "runs";
+export const RECORDS = "records";
+const LOCKS = "locks";
+export const TMP = "tmp";
+
+export function objectPath(hash: ContentHash): string {
+  return `${OBJECTS}/${hash.slice(0, 2)}/${hash}`;
+}
+
+export function manifestPath(key: CacheKey): string {
+  return `${MANIFESTS}/${key.slice(0, 2)}/${key}.json`;
+}
+
+/** Record names are free text (pipeline names); the file name encodes them. */
+export function recordPath(name: string): string {
+  return `${RECORDS}/${recordFileName(name)}`;
+}
+
+function recordFileName(name: string): string {
+  return `${encodeURIComponent(name)}.json`;
+}
+
+/** The record name a file in records/ holds, or undefined for other files. */
+export function recordNameOf(fileName: string): string | undefined {
+  if (!fileName.endsWith(".json")) return undefined;
+  try {
+    return decodeURIComponent(fileName.slice(0, -5));
+  } catch {
+    return undefined;
+  }
+}
+
+export function lockPath(key: string): string {
+  return `${LOCKS}/${key}.lock`;
+}

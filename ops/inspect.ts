@@ -1,0 +1,185 @@
+/**
+ * `show`, `export` and `dag`: looking at a pipeline and the results of its latest run.
+ */
+import fs from "node:fs";
+import { tableToArrowIPC } from "../core/arrow-codec.js";
+import type { ArtifactValue, PortKind } from "../core/stage.js";
+import { cellValue, type Table } from "../core/table.js";
+import { decodeArtifact } from "../engine/artifacts.js";
+import type { EventSink } from "../engine/events.js";
+import { readLastRun } from "../engine/history.js";
+import type { LastRun, StageResultManifest } from "../engine/records.js";
+import { readStageResult } from "../engine/results.js";
+import type { PipelineSpec } from "../engine/pipeline/spec.js";
+import { OpError, UsageError } from "./errors.js";
+import type { Pipeline } from "./load.js";
+import { openStore, storeDir } from "./store.js";
+
+export interface ResultOptions {
+  readonly cacheDir?: string;
+  readonly onEvent?: EventSink;
+}
+
+export interface StoredOutput {
+  readonly stage: string;
+  readonly port: string;
+  readonly kind: PortKind;
+  readonly value: ArtifactValue;
+  readonly manifest: StageResultManifest;
+}
+
+/** One output (`STAGE` or `STAGE.PORT`) of the pipeline's latest run, decoded. */
+export async function show(pipeline: Pipeline, ref: string, opts: ResultOptions = {}): Promise<StoredOutput> {
+  const { spec } = pipeline;
+  const [stage, portArg] = ref.split(".", 2) as [string, string | undefined];
+  const s = spec.stages.get(stage);
+  if (!s) throw new UsageError(`no stage "${stage}" in ${spec.file}; stages: ${spec.order.join(", ")}`);
+  const ports = Object.keys(s.def.outputs);
+  const port = portArg ?? (ports.length === 1 ? ports[0]! : undefined);
+  if (!port)
+    throw new UsageError(
+      `stage "${stage}" has several outputs; name one: ${ports.map((p) => `${stage}.${p}`).join(", ")}`,
+    );
+  const out = s.def.outputs[port];
+  if (!out) throw new UsageError(`stage "${stage}" has no output "${port}"; outputs: ${ports.join(", ")}`);
+  const { store } = await openStore(storeDir(spec.file, opts.cacheDir), opts.onEvent);
+  const last = await readLastRun(store, spec.name);
+  const key = last?.stages[stage]?.key;
+  const manifest = key ? await readStageResult(store, key) : undefined;
+  const objRef = manifest?.objects[port];
+  if (!manifest || !objRef)
+    throw OpError.of(
+      "QV_NOT_RUN",
+      `stage "${stage}" has no stored result yet`,
+      `run it first: quiver run ${spec.file} --until ${stage}`,
+    );
+  const bytes = await store.getObject(objRef);
+  if (!bytes)
+    throw OpError.of(
+      "QV_CACHE_DAMAGED",
+      `the stored output ${stage}.${port} is damaged or missing`,
+      `rerun: quiver run ${spec.file} --until ${stage}`,
+    );
+  return { stage, port, kind: out.kind, value: await decodeArtifact(out.kind, bytes), manifest };
+}
+
+export interface ExportOptions extends ResultOptions {
+  /** The file to write; its extension picks the format (.arrow/.feather/.ipc, .parquet, .csv, .json). */
+  readonly to: string;
+}
+
+/** Writes one output of the latest run to a file in a format other tools read. */
+export async function exportResult(
+  pipeline: Pipeline,
+  ref: string,
+  opts: ExportOptions,
+): Promise<{ readonly file: string; readonly output: StoredOutput }> {
+  const out = await show(pipeline, ref, opts);
+  const target = opts.to;
+  const ext = target.toLowerCase().split(".").pop();
+  const v = out.value;
+  if (v.kind === "metrics" || v.kind === "model") {
+    if (ext !== "json") throw new UsageError(`${ref} is a ${v.kind}; export it as .json`);
+    fs.writeFileSync(target, JSON.stringify(v.kind === "metrics" ? v.metrics : v.model.meta, null, 2) + "\n");
+  } else if (ext === "arrow" || ext === "feather" || ext === "ipc") {
+    fs.writeFileSync(target, await tableToArrowIPC(v.table));
+  } else if (ext === "parquet") {
+    const pq = await import("parquet-wasm/node");
+    const wasmTable = pq.Table.fromIPCStream(await tableToArrowIPC(v.table, "stream"));
+    fs.writeFileSync(target, pq.writeParquet(wasmTable));
+  } else if (ext === "csv") {
+    fs.writeFileSync(target, tableToCsv(v.table));
+  } else throw new UsageError(`cannot export a table as ".${ext}"; use .arrow, .parquet or .csv`);
+  return { file: target, output: out };
+}
+
+function tableToCsv(t: Table): string {
+  const names = [...t.columns.keys()];
+  const esc = (s: string) => (/[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
+  const parts: string[] = [names.map(esc).join(",")];
+  const cols = names.map((n) => t.columns.get(n)!);
+  for (let i = 0; i < t.numRows; i++) {
+    parts.push(
+      cols
+        .map((c) => {
+          const v = cellValue(c, i);
+          return v === null ? "" : typeof v === "number" ? String(v) : esc(v);
+        })
+        .join(","),
+    );
+  }
+  return parts.join("\n") + "\n";
+}
+
+export type DagFormat = "text" | "mermaid" | "dot";
+
+/** The stage graph as text, Mermaid or Graphviz dot, coloured by the latest run when known. */
+export async function dag(pipeline: Pipeline, format: DagFormat, opts: ResultOptions = {}): Promise<string> {
+  const { store } = await openStore(storeDir(pipeline.spec.file, opts.cacheDir), opts.onEvent);
+  return renderDag(pipeline.spec, format, await readLastRun(store, pipeline.spec.name));
+}
+
+function renderDag(spec: PipelineSpec, format: DagFormat, last?: LastRun): string {
+  const status = (id: string) => last?.stages[id]?.status;
+  switch (format) {
+    case "text": {
+      const lines = [`${spec.name} (${spec.order.length} stages)`];
+      const width = Math.max(...spec.order.map((id) => id.length));
+      for (const id of spec.order) {
+        const s = spec.stages.get(id)!;
+        const ins = Object.entries(s.inputs).map(([port, r]) => `${port} ← ${r.stage}.${r.port}`);
+        const st = status(id);
+        lines.push(
+          `  ${id.padEnd(width)}  [${s.def.type}]${st ? ` (${st})` : ""}${ins.length ? "  " + ins.join(", ") : ""}`,
+        );
+      }
+      return lines.join("\n");
+    }
+    case "mermaid": {
+      const lines = ["flowchart TD"];
+      for (const id of spec.order)
+        lines.push(`  ${safe(id)}["${id}<br/><small>${spec.stages.get(id)!.def.type}</small>"]`);
+      for (const e of spec.graph.edges) {
+        const label = e.label.split(" → ");
+        lines.push(
+          `  ${safe(e.from)} -->|${label[0]?.split(".")[1] ?? ""}→${label[1]?.split(".")[1] ?? ""}| ${safe(e.to)}`,
+        );
+      }
+      for (const id of spec.order) {
+        const st = status(id);
+        if (st) lines.push(`  class ${safe(id)} ${st}`);
+      }
+      lines.push(
+        "  classDef ran fill:#cfe8ff,stroke:#3b82f6",
+        "  classDef cached fill:#dcfce7,stroke:#16a34a",
+      );
+      return lines.join("\n");
+    }
+    case "dot": {
+      const colour: Record<string, string> = { ran: "#cfe8ff", cached: "#dcfce7" };
+      const lines = [
+        `digraph "${spec.name.replace(/"/g, '\\"')}" {`,
+        "  rankdir=TB;",
+        '  node [shape=box, style="rounded,filled", fillcolor="#ffffff", fontname="Helvetica"];',
+      ];
+      for (const id of spec.order) {
+        const st = status(id);
+        lines.push(
+          `  "${id}" [label="${id}\\n${spec.stages.get(id)!.def.type}"${st && colour[st] ? `, fillcolor="${colour[st]}"` : ""}];`,
+        );
+      }
+      for (const e of spec.graph.edges) {
+        const [a, b] = e.label.split(" → ");
+        lines.push(
+          `  "${e.from}" -> "${e.to}" [label="${a?.split(".")[1] ?? ""} → ${b?.split(".")[1] ?? ""}", fontsize=10];`,
+        );
+      }
+      lines.push("}");
+      return lines.join("\n");
+    }
+  }
+}
+
+function safe(id: string): string {
+  return id.replace(/[^A-Za-z0-9_]/g, "_");
+}
