@@ -259,6 +259,7 @@ async function main(): Promise<void> {
   const freeBefore = await freeSecondCore();
   for (const c of cases) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "quiver-gbt-bench-"));
+    const caseLoad = loadAverage();
     try {
       writePart(path.join(dir, "train"), c.train);
       writePart(path.join(dir, "test"), c.test);
@@ -278,7 +279,10 @@ async function main(): Promise<void> {
           }
         }
       }
-      lines.push(`\n### ${c.name} (${c.train.labels.length} training rows)\n`);
+      lines.push(
+        `\n### ${c.name} (${c.train.labels.length} training rows)\n`,
+        `Load average (1 / 5 / 15 min) when this case started: ${caseLoad}; when it ended: ${loadAverage()}.\n`,
+      );
       lines.push(
         "| tool | threads | seconds (median) | all runs | quiver / tool, same repeat (median) | test AUC |",
         "| --- | ---: | ---: | --- | ---: | ---: |",
@@ -302,8 +306,20 @@ async function main(): Promise<void> {
       const q2 = runs.get("quiver 2")!;
       lines.push(
         "",
-        `quiver 2 threads / 1 thread, same repeat (median): ${median(q2.map((r, i) => r.seconds / q1[i]!.seconds)).toFixed(2)}.`,
+        `- quiver 2 threads / 1 thread, same repeat (median): ${median(q2.map((r, i) => r.seconds / q1[i]!.seconds)).toFixed(2)}.`,
       );
+      for (const t of [1, 2]) {
+        const xs = runs.get(`xgboost ${t}`);
+        if (!xs) continue;
+        const ours = runs.get(`quiver ${t}`)!;
+        const ratio = median(xs.map((r, i) => ours[i]!.seconds / r.seconds));
+        // Every quiver run gives the same model; XGBoost's AUC is taken from its first run.
+        const dAuc = ours[0]!.auc - xs[0]!.auc;
+        lines.push(
+          `- ${t} thread${t > 1 ? "s" : ""}: quiver / XGBoost ${ratio.toFixed(2)} (goal ≤ 1.00: ${ratio <= 1 ? "met" : "not met"}); ` +
+            `test AUC quiver − XGBoost ${dAuc >= 0 ? "+" : "−"}${Math.abs(dAuc).toFixed(5)} (goal |Δ| ≤ 0.001: ${Math.abs(dAuc) <= 0.001 ? "met" : "not met"}).`,
+        );
+      }
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

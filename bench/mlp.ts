@@ -294,6 +294,7 @@ async function main(): Promise<void> {
     const add = (k: string, v: number) => runs.set(k, [...(runs.get(k) ?? []), v]);
     const losses = new Map<number, number>();
     const spec = { kind: "train", ...c };
+    const caseLoad = loadAverage();
     for (let i = 0; i < repeats; i++) {
       for (const t of [1, 2]) {
         process.stderr.write(`${c.name}: repeat ${i + 1}/${repeats}, ${t} thread(s)\n`);
@@ -305,7 +306,10 @@ async function main(): Promise<void> {
     }
     const unit = c.perEpoch ? "s/epoch" : "s total";
     const flops = c.perEpoch ? flopsPerRow(c.dims) * c.rows : flopsPerRow(c.dims) * c.rows * c.epochs;
-    lines.push(`\n### ${c.name} (${unit}, median of ${repeats} repeats)\n`);
+    lines.push(
+      `\n### ${c.name} (${unit}, median of ${repeats} repeats)\n`,
+      `Load average (1 / 5 / 15 min) when this case started: ${caseLoad}; when it ended: ${loadAverage()}.\n`,
+    );
     lines.push(
       "| trainer | threads | seconds | all runs | GFLOP/s per core | quiver / PyTorch, same repeat and threads |",
       "| --- | ---: | ---: | --- | ---: | ---: |",
@@ -326,9 +330,10 @@ async function main(): Promise<void> {
     const t1 = runs.get("torch 1")!;
     lines.push(
       "",
-      `quiver 2 threads / 1 thread (same repeat, median): ${median(q2.map((s, i) => s / q1[i]!)).toFixed(2)}; ` +
-        `quiver 1 thread / PyTorch 1 thread: ${median(q1.map((s, i) => s / t1[i]!)).toFixed(2)}. ` +
-        `Final loss, 1 and 2 threads: ${losses.get(1)?.toFixed(6)} / ${losses.get(2)?.toFixed(6)}` +
+      `- quiver 2 threads / 1 thread (same repeat, median): ${median(q2.map((s, i) => s / q1[i]!)).toFixed(2)}.`,
+      `- quiver 1 thread / PyTorch 1 thread: ${median(q1.map((s, i) => s / t1[i]!)).toFixed(2)}; ` +
+        `quiver 2 threads / PyTorch 1 thread: ${median(q2.map((s, i) => s / t1[i]!)).toFixed(2)} (same repeat, median).`,
+      `- Final loss, 1 and 2 threads: ${losses.get(1)?.toFixed(6)} / ${losses.get(2)?.toFixed(6)}` +
         (losses.get(1) === losses.get(2) ? " (bit-identical)." : " (DIFFERENT)."),
     );
   }

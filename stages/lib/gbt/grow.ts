@@ -1,9 +1,11 @@
 /**
  * Grows one regression tree on gradient/hessian statistics, depth-wise, level by level: per level
- * one partition job (the rows of every splitting node) and one histogram
- * job (the smaller child of each split built from its rows, the larger one by subtracting it from
- * the parent, then the best split of each child on each feature). The rows of the tree and their
- * (gradient, hessian) pairs are already in the session's memory. No randomness, no I/O.
+ * one split-apply job (splits whose children both end as leaves: their values go straight to the
+ * rows' scores), one partition job (the rows of the other splitting nodes, partition.ts) and the
+ * histogram jobs (the smaller child of each split built from its rows, the larger one by
+ * subtracting it from the parent, then the best split of each child on each feature). The rows of
+ * the tree and their (gradient, hessian) pairs are already in the session's memory. No randomness,
+ * no I/O.
  */
 import {
   BT,
@@ -12,17 +14,14 @@ import {
   HTD,
   KIND_HIST_BUILD,
   KIND_HISTOGRAMS,
-  KIND_PARTITION,
-  KIND_PARTITION_BLOCK,
-  KIND_PARTITION_MERGE,
   KIND_SPLIT_APPLY,
-  PARTITION_BLOCK_ROWS,
   PT,
   PTD,
   ROOT_COUNTS_REUSE,
   SPLIT_BYTES,
   TASK_BYTES,
 } from "./layout.js";
+import { partitionRows } from "./partition.js";
 import type { GbtSession } from "./session.js";
 
 /** Smallest hessian sum allowed in a child (weights are normalised to mean 1), as scikit-learn's default. */
@@ -155,7 +154,16 @@ export function growTree(
     if (direct.length > 0) splitApply(s, tree, direct, newNode, opts);
     if (partitioned.length === 0) break;
 
-    const mids = partition(s, partitioned);
+    const mids = partitionRows(
+      s,
+      partitioned.map((sp) => ({
+        start: sp.node.start,
+        end: sp.node.end,
+        column: sp.column,
+        bin: sp.bin,
+        missingLeft: sp.missingLeft,
+      })),
+    );
 
     const next: Node[] = [];
     const builds: HistBuild[] = [];
@@ -349,64 +357,6 @@ function bestSplit(s: GbtSession, node: Node, histCols: Int32Array): Split | und
     leftH: f64[d * best + 3]!,
     leftCount: words[w * best + 8]!,
   };
-}
-
-/**
- * Stable partitions of the splitting nodes' rows; returns where each node's right child starts.
- * With several threads, nodes of more than PARTITION_BLOCK_ROWS rows are partitioned by blocks
- * (each block's left and right rows, then copied into place): the same rows in the same order.
- */
-function partition(s: GbtSession, splits: readonly Split[]): number[] {
-  const w = TASK_BYTES / 4;
-  const write = (t: Int32Array, i: number, sp: Split, start: number, end: number) => {
-    t[i * w + PT.start] = start;
-    t[i * w + PT.end] = end;
-    t[i * w + PT.col] = sp.column;
-    t[i * w + PT.bin] = sp.bin;
-    t[i * w + PT.missingLeft] = sp.missingLeft ? 1 : 0;
-  };
-  const rowsOf = (sp: Split) => sp.node.end - sp.node.start;
-  const big = s.threadCount > 1 ? splits.filter((sp) => rowsOf(sp) > PARTITION_BLOCK_ROWS) : [];
-  const whole = big.length > 0 ? splits.filter((sp) => rowsOf(sp) <= PARTITION_BLOCK_ROWS) : splits;
-  const mid = new Map<Split, number>();
-  if (whole.length > 0) {
-    const t = s.tasks(whole.length);
-    whole.forEach((sp, i) => write(t.i32, i, sp, sp.node.start, sp.node.end));
-    s.run(KIND_PARTITION, whole.length);
-    const done = s.mem.i32(t.ptr, whole.length * w);
-    whole.forEach((sp, i) => mid.set(sp, done[i * w + PT.mid]!));
-  }
-  if (big.length > 0) {
-    const blocks: { sp: Split; start: number; end: number }[] = [];
-    for (const sp of big)
-      for (let b = sp.node.start; b < sp.node.end; b += PARTITION_BLOCK_ROWS)
-        blocks.push({ sp, start: b, end: Math.min(sp.node.end, b + PARTITION_BLOCK_ROWS) });
-    const t = s.tasks(blocks.length);
-    blocks.forEach((b, i) => write(t.i32, i, b.sp, b.start, b.end));
-    s.run(KIND_PARTITION_BLOCK, blocks.length);
-    const done = s.mem.i32(t.ptr, blocks.length * w);
-    const lefts = Int32Array.from(blocks, (_, i) => done[i * w + PT.mid]!);
-    // Where each block's rows go: lefts in block order from the node's start, rights from its middle.
-    for (const sp of big) {
-      let m = sp.node.start;
-      blocks.forEach((b, i) => {
-        if (b.sp === sp) m += lefts[i]!;
-      });
-      mid.set(sp, m);
-    }
-    const m = s.tasks(blocks.length);
-    const placed = new Map<Split, { left: number; right: number }>();
-    blocks.forEach((b, i) => {
-      const at = placed.get(b.sp) ?? { left: b.sp.node.start, right: mid.get(b.sp)! };
-      write(m.i32, i, b.sp, b.start, b.end);
-      m.i32[i * w + PT.mid] = lefts[i]!;
-      m.i32[i * w + PT.dstLeft] = at.left;
-      m.i32[i * w + PT.dstRight] = at.right;
-      placed.set(b.sp, { left: at.left + lefts[i]!, right: at.right + (b.end - b.start - lefts[i]!) });
-    });
-    s.run(KIND_PARTITION_MERGE, blocks.length);
-  }
-  return splits.map((sp) => mid.get(sp)!);
 }
 
 /** Children of these splits become leaves; their values go straight to the rows' scores. */
