@@ -11,6 +11,7 @@ import { trainGbt } from "../stages/lib/gbt/index.js";
 import type { GbtOptions, GbtTrainData } from "../stages/lib/gbt/index.js";
 import { BLOCK_OUT_BYTES, BLOCK_ROWS, KIND_GRADIENTS } from "../stages/lib/gbt/layout.js";
 import { GbtSession } from "../stages/lib/gbt/session.js";
+import { GbtMemory, GbtMemoryError, gbtModule } from "../stages/lib/gbt/wasm.js";
 import { Rng } from "../stages/lib/random.js";
 
 /** Distance in units in the last place of the larger magnitude (0 when equal). */
@@ -197,4 +198,13 @@ void describe("gbt threads", () => {
     );
     assert.equal(threads, 1);
   });
+});
+
+void test("a training that does not fit its memory's limit is refused with GbtMemoryError", () => {
+  const m = new GbtMemory(gbtModule(), 64); // 4 MiB
+  m.alloc(1 << 20);
+  assert.throws(
+    () => m.alloc(8 << 20),
+    (e: unknown) => e instanceof GbtMemoryError && /needs 10 MiB, above the 4 MiB/.test(e.message),
+  );
 });

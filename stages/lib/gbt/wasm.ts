@@ -99,7 +99,16 @@ export class GbtMemory {
         throw new GbtMemoryError(
           `gbt training needs ${Math.ceil(end / 2 ** 20)} MiB, above the ${this.maxPages / 16} MiB a WebAssembly memory can hold here; train on fewer rows or features`,
         );
-      this.memory.grow(pages);
+      try {
+        this.memory.grow(pages);
+      } catch (e) {
+        // The limit was reserved, but the system would not commit the pages.
+        if (!(e instanceof RangeError)) throw e;
+        throw new GbtMemoryError(
+          `gbt training needs ${Math.ceil(end / 2 ** 20)} MiB and the system would not give it; train on fewer rows or features`,
+          { cause: e },
+        );
+      }
     }
     this.top = end;
     return at;
