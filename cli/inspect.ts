@@ -1,11 +1,12 @@
 /** `quiver dag`, `quiver show`, `quiver export`: arguments and printing. */
+import { setOwn } from "../core/dict.js";
 import { isJsonObject, type JsonValue } from "../core/json.js";
 import type { Registry } from "../engine/pipeline/validate.js";
 import { cellValue, type Table } from "../core/table.js";
 import { dag, exportResult, show } from "../ops/inspect.js";
-import { common, parse, pipelineOpts, UsageError } from "./args.js";
+import { parse, pipelineOpts, UsageError } from "./args.js";
 import { printWarning } from "./console.js";
-import { loadPipeline, type Io } from "./load.js";
+import { dataRootsOf, loadPipeline, type Io } from "./load.js";
 
 export async function cmdDag(argv: string[], registry: Registry, io: Io): Promise<number> {
   const { values, positionals } = parse(argv, { ...pipelineOpts, format: { type: "string", short: "f" } });
@@ -14,7 +15,12 @@ export async function cmdDag(argv: string[], registry: Registry, io: Io): Promis
   const format = values.format ?? "text";
   if (format !== "text" && format !== "mermaid" && format !== "dot")
     throw new UsageError(`--format must be text, mermaid or dot, got "${format}"`);
-  const pipeline = loadPipeline(file, registry, { set: values.set }, io);
+  const pipeline = loadPipeline(
+    file,
+    registry,
+    { set: values.set, "allow-data-roots": values["allow-data-roots"] },
+    io,
+  );
   io.out(
     await dag(pipeline, format, {
       ...(values["cache-dir"] !== undefined ? { cacheDir: values["cache-dir"] } : {}),
@@ -25,14 +31,15 @@ export async function cmdDag(argv: string[], registry: Registry, io: Io): Promis
 }
 
 export async function cmdShow(argv: string[], registry: Registry, io: Io): Promise<number> {
-  const { values, positionals } = parse(argv, { ...common, rows: { type: "string", short: "n" } });
+  const { values, positionals } = parse(argv, { ...pipelineOpts, rows: { type: "string", short: "n" } });
   const [file, ref] = positionals;
   if (!file || !ref) throw new UsageError("usage: quiver show PIPELINE.yaml STAGE[.PORT] [--rows N]");
   const rows = values.rows === undefined ? 10 : Number(values.rows);
-  const pipeline = loadPipeline(file, registry, {}, io);
+  const pipeline = loadPipeline(file, registry, values, io);
   const out = await show(pipeline, ref, {
     ...(values["cache-dir"] !== undefined ? { cacheDir: values["cache-dir"] } : {}),
-    onEvent: (e) => printWarning(io, e),
+    dataRoots: dataRootsOf(values),
+    onEvent: (e) => printWarning(io, e, pipeline.sources),
   });
   if (!Number.isInteger(rows) || rows < 0)
     throw new UsageError(`--rows expects a number ≥ 0, got "${values.rows}"`);
@@ -110,25 +117,37 @@ function renderMetrics(m: JsonValue): string {
 
 export async function cmdExport(argv: string[], registry: Registry, io: Io): Promise<number> {
   const { values, positionals } = parse(argv, {
-    ...common,
+    ...pipelineOpts,
     to: { type: "string", short: "o" },
+    opset: { type: "string" },
     unit: { type: "string", multiple: true },
   });
   const [file, ref] = positionals;
   if (!file || !ref || !values.to)
-    throw new UsageError("usage: quiver export PIPELINE.yaml STAGE.PORT --to FILE.(arrow|parquet|csv|json)");
+    throw new UsageError(
+      "usage: quiver export PIPELINE.yaml STAGE.PORT --to FILE.(arrow|parquet|csv|json|onnx) [--opset N] [--unit COLUMN=UNIT ...]",
+    );
+  let opset: number | undefined;
+  if (values.opset !== undefined) {
+    opset = Number(values.opset);
+    if (!Number.isInteger(opset)) throw new UsageError(`--opset must be an integer, got "${values.opset}"`);
+    if (!values.to.toLowerCase().endsWith(".onnx"))
+      throw new UsageError("--opset applies to .onnx exports only");
+  }
   const units: Record<string, string> = {};
   for (const u of values.unit ?? []) {
     const eq = u.indexOf("=");
     if (eq <= 0 || eq === u.length - 1) throw new UsageError(`--unit takes COLUMN=UNIT, got "${u}"`);
-    units[u.slice(0, eq)] = u.slice(eq + 1);
+    setOwn(units, u.slice(0, eq), u.slice(eq + 1));
   }
-  const pipeline = loadPipeline(file, registry, {}, io);
+  const pipeline = loadPipeline(file, registry, values, io);
   const r = await exportResult(pipeline, ref, {
     to: values.to,
     units,
+    ...(opset !== undefined ? { formatOptions: { opset } } : {}),
     ...(values["cache-dir"] !== undefined ? { cacheDir: values["cache-dir"] } : {}),
-    onEvent: (e) => printWarning(io, e),
+    dataRoots: dataRootsOf(values),
+    onEvent: (e) => printWarning(io, e, pipeline.sources),
   });
   io.out(`wrote ${r.file}`);
   return 0;

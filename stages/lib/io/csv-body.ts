@@ -3,6 +3,7 @@
  * arrays, with the column kinds decided beforehand (csv.ts `prepareCsv`). Both threads of a
  * two-thread read run this on their half; csv.ts `finishCsv` joins the halves.
  */
+import { own } from "../../../core/dict.js";
 import { CR, CsvLexer, END_FIELD, END_FILE, LF } from "./csv-lexer.js";
 import {
   NUM_MISSING,
@@ -170,7 +171,7 @@ function parseBody(
               rowBase + row + 1,
               recordLine,
               header[c]!,
-              forced[header[c]!] !== undefined,
+              own(forced, header[c]!) !== undefined,
               inferRows,
             );
           }

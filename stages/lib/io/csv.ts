@@ -13,6 +13,7 @@
  *   in text columns (where only the empty field is missing: "NA" may be a real label).
  * - Text is decoded as UTF-8; invalid bytes become U+FFFD and are counted (`invalidUtf8`).
  */
+import { own, setOwn } from "../../../core/dict.js";
 import { StageError } from "../../../core/stage.js";
 import type { Column, Table } from "../../../core/table.js";
 import {
@@ -99,7 +100,7 @@ export function prepareCsv(buf: Buffer, opts: CsvOptions): CsvLayout {
   for (let c = 0; c < ncol; c++) {
     const name = header[c]!;
     if (opts.keep && !opts.keep.has(name)) kinds[c] = K_SKIP;
-    else if (forced[name] === "string") kinds[c] = K_STR;
+    else if (own(forced, name) === "string") kinds[c] = K_STR;
     else kinds[c] = K_NUM;
   }
   const inferRows = opts.inferRows ?? 1000;
@@ -130,7 +131,7 @@ export function finishCsv(layout: CsvLayout, bodies: readonly CsvBody[]): CsvRes
     const name = header[c]!;
     if (kinds[c] === K_SKIP) continue;
     const missing = bodies.reduce((s, b) => s + b.missing[c]!, 0);
-    missingOut[name] = missing;
+    setOwn(missingOut, name, missing);
     if (kinds[c] === K_NUM) {
       const values = joined(
         bodies.map((b) => b.f64[c]!),
@@ -139,7 +140,7 @@ export function finishCsv(layout: CsvLayout, bodies: readonly CsvBody[]): CsvRes
         (n) => new Float64Array(n),
       );
       const intLiteral = bodies.every((b) => b.intLiteral[c] === 1);
-      const asInt = intLiteral && missing === 0 && rows > 0 && forced[name] !== "float64";
+      const asInt = intLiteral && missing === 0 && rows > 0 && own(forced, name) !== "float64";
       columns.set(
         name,
         asInt ? (toInt32(values) ?? { type: "float64", values }) : { type: "float64", values },
@@ -287,7 +288,7 @@ function inferTypes(
   }
   const undecided = new Uint8Array(ncol);
   for (let c = 0; c < ncol; c++) {
-    if (kinds[c] !== K_NUM || forced[header[c]!] !== undefined) continue;
+    if (kinds[c] !== K_NUM || own(forced, header[c]!) !== undefined) continue;
     if (sawText[c]) kinds[c] = K_STR;
     else if (!sawValue[c]) {
       kinds[c] = K_STR;
