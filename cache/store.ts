@@ -8,6 +8,7 @@
  * does not match its checksum (`integrity`) or names a missing object, is a miss (reported through
  * `onProblem`), never a wrong result.
  */
+import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import {
@@ -89,6 +90,98 @@ export class Store {
     const st = await fs.promises.stat(file).catch(() => undefined);
     if (!st || st.size !== bytes.length) await writeFileAtomic(file, bytes, this.tmp);
     return { hash, size: bytes.length };
+  }
+
+  /**
+   * Stores an object written piece by piece by `write` (for objects too large for one Buffer): the
+   * pieces go to a temp file, hashed as they pass, which is then renamed to its hash's name —
+   * replacing any file already there, so a damaged copy never survives a rewrite. `check` runs on
+   * the finished temp file before the rename: a writer can refuse bytes it cannot read back.
+   */
+  async putObjectStreamed(
+    write: (sink: (chunk: Uint8Array) => Promise<void>) => Promise<void>,
+    check?: (file: fs.promises.FileHandle) => Promise<void>,
+  ): Promise<ObjectRef> {
+    await fs.promises.mkdir(this.tmp, { recursive: true });
+    const tmp = path.join(this.tmp, `object.${process.pid}.${crypto.randomBytes(6).toString("hex")}.tmp`);
+    const h = (await hasher()).create64();
+    let size = 0;
+    const fh = await fs.promises.open(tmp, "w+");
+    try {
+      await write(async (chunk) => {
+        h.update(chunk);
+        let done = 0;
+        while (done < chunk.byteLength) {
+          const { bytesWritten } = await fh.write(chunk, done, chunk.byteLength - done, size + done);
+          done += bytesWritten;
+        }
+        size += chunk.byteLength;
+      });
+      await fh.sync();
+      const st = await fh.stat();
+      if (st.size !== size) throw new Error(`object written as ${size} bytes, but its file has ${st.size}`);
+      if (check) await check(fh);
+      await fh.close();
+      const hash = h.digest().toString(16).padStart(16, "0") as ContentHash;
+      const file = this.objectPath(hash);
+      // A copy already there is kept when intact; a damaged one is reported, then replaced.
+      const existing = await fs.promises.open(file, "r").catch(() => undefined);
+      if (existing) {
+        const found = await hashOpenFile(existing).finally(() => existing.close());
+        if (found.hash === hash && found.size === size) {
+          await fs.promises.rm(tmp, { force: true });
+          return { hash, size };
+        }
+        this.onProblem({
+          kind: "corrupt-object",
+          what: hash,
+          detail: `expected ${size} bytes hashing to ${hash}, found ${found.size} bytes hashing to ${found.hash}; replaced`,
+        });
+      }
+      await fs.promises.mkdir(path.dirname(file), { recursive: true });
+      await fs.promises.rename(tmp, file);
+      return { hash, size };
+    } catch (err) {
+      await fh.close().catch(() => {});
+      await fs.promises.rm(tmp, { force: true }).catch(() => {});
+      throw err;
+    }
+  }
+
+  /**
+   * An object's file, opened for reading after its content was verified against its hash by a
+   * streamed pass (bounded memory, any size); undefined (and the bad copy removed) otherwise.
+   * The caller closes the handle.
+   */
+  async openObject(ref: ObjectRef): Promise<fs.promises.FileHandle | undefined> {
+    if (!isContentHash(ref.hash)) return undefined;
+    const file = this.objectPath(ref.hash);
+    let fh: fs.promises.FileHandle;
+    try {
+      fh = await fs.promises.open(file, "r");
+    } catch (err) {
+      if (!isNoEntry(err)) throw err;
+      this.onProblem({ kind: "missing-object", what: ref.hash, detail: "object file is missing" });
+      return undefined;
+    }
+    try {
+      const st = await fh.stat();
+      const { hash: actual, size: pos } = await hashOpenFile(fh);
+      if (pos !== ref.size || actual !== ref.hash) {
+        this.onProblem({
+          kind: "corrupt-object",
+          what: ref.hash,
+          detail: `expected ${ref.size} bytes hashing to ${ref.hash}, found ${pos} bytes hashing to ${actual}`,
+        });
+        await fh.close();
+        await removeIfSame(file, st.ino);
+        return undefined;
+      }
+      return fh;
+    } catch (err) {
+      await fh.close().catch(() => {});
+      throw err;
+    }
   }
 
   /** The bytes of an object, verified against its hash; undefined (and the bad copy removed) otherwise. */
@@ -325,4 +418,18 @@ async function readWithInode(file: string): Promise<{ bytes: Buffer; ino: number
 async function removeIfSame(file: string, ino: number): Promise<void> {
   const st = await fs.promises.stat(file).catch(() => undefined);
   if (st && st.ino === ino) await fs.promises.rm(file, { force: true });
+}
+
+/** Hashes an open file from its start in 4 MiB pieces (bounded memory, any size). */
+async function hashOpenFile(fh: fs.promises.FileHandle): Promise<{ hash: string; size: number }> {
+  const h = (await hasher()).create64();
+  const buf = Buffer.allocUnsafe(4 << 20);
+  let size = 0;
+  for (;;) {
+    const { bytesRead } = await fh.read(buf, 0, buf.length, size);
+    if (bytesRead === 0) break;
+    h.update(bytesRead === buf.length ? buf : buf.subarray(0, bytesRead));
+    size += bytesRead;
+  }
+  return { hash: h.digest().toString(16).padStart(16, "0"), size };
 }

@@ -1,11 +1,13 @@
 /**
  * `show`, `export` and `dag`: looking at a pipeline and the results of its latest run.
  */
+import crypto from "node:crypto";
 import fs from "node:fs";
-import { tableToArrowIPC } from "../core/arrow-codec.js";
+import path from "node:path";
+import { tableToArrowIPC, writeTableArrow } from "../core/arrow-codec.js";
 import type { ArtifactValue, PortKind } from "../core/stage.js";
 import { cellValue, type Table } from "../core/table.js";
-import { decodeArtifact } from "../engine/artifacts.js";
+import { getArtifact } from "../engine/artifacts-store.js";
 import type { EventSink } from "../engine/events.js";
 import { readLastRun } from "../engine/history.js";
 import type { LastRun, StageResultManifest } from "../engine/records.js";
@@ -53,14 +55,14 @@ export async function show(pipeline: Pipeline, ref: string, opts: ResultOptions 
       `stage "${stage}" has no stored result yet`,
       `run it first: quiver run ${spec.file} --until ${stage}`,
     );
-  const bytes = await store.getObject(objRef);
-  if (!bytes)
+  const value = await getArtifact(store, out.kind, objRef);
+  if (!value)
     throw OpError.of(
       "QV_CACHE_DAMAGED",
       `the stored output ${stage}.${port} is damaged or missing`,
       `rerun: quiver run ${spec.file} --until ${stage}`,
     );
-  return { stage, port, kind: out.kind, value: await decodeArtifact(out.kind, bytes), manifest };
+  return { stage, port, kind: out.kind, value, manifest };
 }
 
 export interface ExportOptions extends ResultOptions {
@@ -82,23 +84,58 @@ export async function exportResult(
     if (ext !== "json") throw new UsageError(`${ref} is a ${v.kind}; export it as .json`);
     fs.writeFileSync(target, JSON.stringify(v.kind === "metrics" ? v.metrics : v.model.meta, null, 2) + "\n");
   } else if (ext === "arrow" || ext === "feather" || ext === "ipc") {
-    fs.writeFileSync(target, await tableToArrowIPC(v.table));
+    const table = v.table;
+    await writeFileStreamed(target, (sink) => writeTableArrow(table, sink));
   } else if (ext === "parquet") {
     const pq = await import("parquet-wasm/node");
     const wasmTable = pq.Table.fromIPCStream(await tableToArrowIPC(v.table, "stream"));
     fs.writeFileSync(target, pq.writeParquet(wasmTable));
   } else if (ext === "csv") {
-    fs.writeFileSync(target, tableToCsv(v.table));
+    const table = v.table;
+    await writeFileStreamed(target, (sink) => writeCsv(table, sink));
   } else throw new UsageError(`cannot export a table as ".${ext}"; use .arrow, .parquet or .csv`);
   return { file: target, output: out };
 }
 
-function tableToCsv(t: Table): string {
+/**
+ * Writes a file piece by piece (a table of any size, in bounded memory) to a temp file beside
+ * `target`, renamed over it when complete: on failure the previous file is untouched.
+ */
+async function writeFileStreamed(
+  target: string,
+  write: (sink: (chunk: Uint8Array) => Promise<void>) => Promise<unknown>,
+): Promise<void> {
+  const tmp = path.join(
+    path.dirname(target),
+    `.${path.basename(target)}.${process.pid}.${crypto.randomBytes(6).toString("hex")}.tmp`,
+  );
+  const fh = await fs.promises.open(tmp, "w");
+  try {
+    await write(async (chunk) => {
+      let done = 0;
+      while (done < chunk.byteLength)
+        done += (await fh.write(chunk, done, chunk.byteLength - done)).bytesWritten;
+    });
+    await fh.close();
+    await fs.promises.rename(tmp, target);
+  } catch (err) {
+    await fh.close().catch(() => {});
+    await fs.promises.rm(tmp, { force: true }).catch(() => {});
+    throw err;
+  }
+}
+
+/** CSV, written in blocks of rows (one string of the whole table would hit V8's string limit). */
+async function writeCsv(t: Table, sink: (chunk: Uint8Array) => Promise<void>): Promise<void> {
   const names = [...t.columns.keys()];
   const esc = (s: string) => (/[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
-  const parts: string[] = [names.map(esc).join(",")];
+  let parts: string[] = [names.map(esc).join(",")];
   const cols = names.map((n) => t.columns.get(n)!);
   for (let i = 0; i < t.numRows; i++) {
+    if (parts.length >= 65536) {
+      await sink(Buffer.from(parts.join("\n") + "\n", "utf8"));
+      parts = [];
+    }
     parts.push(
       cols
         .map((c) => {
@@ -108,7 +145,7 @@ function tableToCsv(t: Table): string {
         .join(","),
     );
   }
-  return parts.join("\n") + "\n";
+  if (parts.length) await sink(Buffer.from(parts.join("\n") + "\n", "utf8"));
 }
 
 export type DagFormat = "text" | "mermaid" | "dot";
