@@ -144,8 +144,21 @@ export class Store {
     } catch (err) {
       await fh.close().catch(() => {});
       await fs.promises.rm(tmp, { force: true }).catch(() => {});
+      // Errors from a file handle carry no path; messages (a full disk) should name the store's file.
+      if (typeof err === "object" && err !== null && !("path" in err)) Object.assign(err, { path: tmp });
       throw err;
     }
+  }
+
+  /**
+   * Whether an intact copy of the object is stored, checked by hashing it (streamed): a writer that
+   * knows an object's hash skips writing it again. A damaged copy is reported and removed.
+   */
+  async hasIntactObject(ref: ObjectRef): Promise<boolean> {
+    if (!(await this.hasObject(ref))) return false;
+    const fh = await this.openObject(ref);
+    await fh?.close();
+    return fh !== undefined;
   }
 
   /**

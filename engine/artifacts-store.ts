@@ -10,6 +10,7 @@ import {
   writeTableArrow,
   type WriteOptions,
 } from "../core/arrow-codec.js";
+import { hashPieces } from "../core/hash.js";
 import type { ArtifactValue, PortKind } from "../core/stage.js";
 import { decodeArtifact, encodeArtifact } from "./artifacts.js";
 
@@ -21,6 +22,10 @@ export async function putArtifact(
   opts: WriteOptions = {},
 ): Promise<ObjectRef> {
   if (v.kind !== "table") return store.putObject(await encodeArtifact(v));
+  // Hash first (encoding is cheap: batches are views of the columns): a table the store already
+  // holds intact — a stage passing its input through, a rerun — is not written a second time.
+  const known = await hashPieces(async (sink) => void (await writeTableArrow(v.table, sink, opts)));
+  if (await store.hasIntactObject(known)) return known;
   let batches = 0;
   return store.putObjectStreamed(
     async (sink) => {

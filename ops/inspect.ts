@@ -121,6 +121,7 @@ async function writeFileStreamed(
   } catch (err) {
     await fh.close().catch(() => {});
     await fs.promises.rm(tmp, { force: true }).catch(() => {});
+    if (typeof err === "object" && err !== null && !("path" in err)) Object.assign(err, { path: target });
     throw err;
   }
 }
