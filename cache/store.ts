@@ -199,7 +199,7 @@ export class Store {
   async hasIntactObject(ref: ObjectRef): Promise<boolean> {
     if (!isContentHash(ref.hash)) return false;
     if (!(await fs.promises.lstat(this.objectPath(ref.hash)).catch(() => undefined))) return false;
-    const fh = await this.openObject(ref);
+    const fh = await this.openObject(ref, "write");
     await fh?.close();
     return fh !== undefined;
   }
@@ -209,7 +209,12 @@ export class Store {
    * streamed pass (bounded memory, any size); undefined (and the bad copy removed) otherwise.
    * The caller closes the handle.
    */
-  async openObject(ref: ObjectRef): Promise<fs.promises.FileHandle | undefined> {
+  async openObject(
+    ref: ObjectRef,
+    purpose: "read" | "write" = "read",
+  ): Promise<fs.promises.FileHandle | undefined> {
+    // A writer about to replace a damaged copy says so (the same words as putObject's).
+    const replaced = purpose === "write" ? "; replaced" : "";
     if (!isContentHash(ref.hash)) return undefined;
     const file = this.objectPath(ref.hash);
     let fh: fs.promises.FileHandle;
@@ -226,7 +231,7 @@ export class Store {
     try {
       const st = await fh.stat();
       if (!st.isFile()) {
-        this.onProblem({ kind: "corrupt-object", what: ref.hash, detail: "a folder, not a file" });
+        this.onProblem({ kind: "corrupt-object", what: ref.hash, detail: `a folder, not a file${replaced}` });
         await fh.close();
         return undefined;
       }
@@ -235,7 +240,10 @@ export class Store {
         this.onProblem({
           kind: "corrupt-object",
           what: ref.hash,
-          detail: `expected ${ref.size} bytes hashing to ${ref.hash}, found ${pos} bytes hashing to ${actual}`,
+          detail:
+            purpose === "write"
+              ? `the stored copy (${pos} bytes) differs from the bytes being written${replaced}`
+              : `expected ${ref.size} bytes hashing to ${ref.hash}, found ${pos} bytes hashing to ${actual}`,
         });
         await fh.close();
         await removeIfSame(file, st.ino);
