@@ -1,6 +1,7 @@
 /**
  * Table <-> Arrow IPC (file format). Arrow is how tables live on disk in the store and how
- * `load` reads .arrow/.feather and Parquet (parquet-wasm hands back Arrow IPC).
+ * `load` reads .arrow/.feather (Parquet has its own reader, stages/lib/io/parquet.ts, with the same
+ * type mapping).
  *
  * A stored table is one Arrow IPC file of record batches of bounded size (`BATCH_BYTES` of column
  * values each), written to a sink piece by piece and read back batch by batch from a file handle:
@@ -12,7 +13,39 @@
  * apache-arrow is imported lazily: a fully cached run never decodes a table.
  */
 import type { FileHandle } from "node:fs/promises";
-import { canonicalDictionaries, type Column, type Table } from "./table.js";
+import { canonicalDictionaries, withLineage, type Column, type Lineage, type Table } from "./table.js";
+
+/**
+ * The Arrow field-metadata key of a column's lineage (core/table.ts `Column.lineage`): a JSON
+ * array of strings. Written only when the chain is not empty, so a table without lineage encodes
+ * to the bytes it always did.
+ */
+export const LINEAGE_METADATA_KEY = "quiver.lineage";
+
+function lineageMetadata(c: Column): Map<string, string> | undefined {
+  return c.lineage && c.lineage.length > 0
+    ? new Map([[LINEAGE_METADATA_KEY, JSON.stringify(c.lineage)]])
+    : undefined;
+}
+
+/** The lineage stored on a field; metadata that is not Quiver's (or not a list of strings) is ignored. */
+function fieldLineage(
+  metadata: ReadonlyMap<string, string> | undefined,
+  source: string,
+  name: string,
+): Lineage {
+  const raw = metadata?.get(LINEAGE_METADATA_KEY);
+  if (raw === undefined) return [];
+  let v: unknown;
+  try {
+    v = JSON.parse(raw);
+  } catch {
+    throw new Error(`${source}: column "${name}" has malformed ${LINEAGE_METADATA_KEY} metadata`);
+  }
+  if (!Array.isArray(v) || !v.every((x) => typeof x === "string"))
+    throw new Error(`${source}: column "${name}" has malformed ${LINEAGE_METADATA_KEY} metadata`);
+  return v;
+}
 
 type ArrowModule = typeof import("apache-arrow");
 type RecordBatchReader = import("apache-arrow").RecordBatchReader;
@@ -69,13 +102,20 @@ export async function writeTableArrow(
   for (const [name, c] of t.columns) {
     switch (c.type) {
       case "float64":
-        fields.push(new A.Field(name, new A.Float64(), true));
+        fields.push(new A.Field(name, new A.Float64(), true, lineageMetadata(c)));
         break;
       case "int32":
-        fields.push(new A.Field(name, new A.Int32(), false));
+        fields.push(new A.Field(name, new A.Int32(), false, lineageMetadata(c)));
         break;
       case "dict":
-        fields.push(new A.Field(name, new A.Dictionary(new A.Utf8(), new A.Int32(), dictionaryId++), true));
+        fields.push(
+          new A.Field(
+            name,
+            new A.Dictionary(new A.Utf8(), new A.Int32(), dictionaryId++),
+            true,
+            lineageMetadata(c),
+          ),
+        );
         // One dictionary for the whole file (the file format has no replacement dictionaries).
         dictionaries.set(name, A.vectorFromArray([...c.dictionary], new A.Utf8()));
         break;
@@ -255,10 +295,10 @@ export async function readTableArrow(
   const columns = new Map<string, Column>();
   fields.forEach((f, j) => {
     const c = out[j]!;
-    columns.set(
-      f.name,
-      c.type === "dict" ? { type: "dict", codes: c.codes, dictionary: dictionaries[j] ?? [] } : c,
-    );
+    const col: Column =
+      c.type === "dict" ? { type: "dict", codes: c.codes, dictionary: dictionaries[j] ?? [] } : c;
+    const lineage = fieldLineage(f.metadata, source, f.name);
+    columns.set(f.name, lineage.length > 0 ? withLineage(col, lineage) : col);
   });
   return { table: { numRows, columns }, batches };
 }
@@ -351,6 +391,11 @@ function fromArrowTable(A: ArrowModule, at: InstanceType<ArrowModule["Table"]>, 
         `${source}: column "${field.name}" has Arrow type ${(field.type as { toString(): string }).toString()}, which Quiver cannot use`,
       );
     }
+  }
+  for (const field of at.schema.fields) {
+    const lineage = fieldLineage(field.metadata, source, field.name);
+    const c = columns.get(field.name);
+    if (c && lineage.length > 0) columns.set(field.name, withLineage(c, lineage));
   }
   return { numRows: n, columns };
 }

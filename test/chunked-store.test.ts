@@ -67,7 +67,13 @@ async function tempStore(): Promise<{ store: Store; dir: string }> {
 test("a table of many record batches round-trips bit-identically through the store", async () => {
   const { store, dir } = await tempStore();
   try {
-    const t = sample(10_000);
+    const base = sample(10_000);
+    // A column's lineage travels in its field metadata, in one batch or many.
+    const lineage = ["load events.csv", "define x = 2 * y"];
+    const t: Table = {
+      numRows: base.numRows,
+      columns: new Map([...base.columns].map(([n, c]) => [n, n === "x" ? { ...c, lineage } : c] as const)),
+    };
     // ~16.5 bytes a row: 1 KiB batches give 63 rows each, 159 batches.
     const ref = await putArtifact(store, { kind: "table", table: t }, { batchBytes: 1024 });
     const file = await store.openObject(ref);
@@ -76,7 +82,11 @@ test("a table of many record batches round-trips bit-identically through the sto
     await file.close();
     const back = await getArtifact(store, "table", ref);
     assert.equal(back?.kind, "table");
-    if (back?.kind === "table") assertSameTable(t, back.table);
+    if (back?.kind === "table") {
+      assertSameTable(t, back.table);
+      assert.deepEqual(back.table.columns.get("x")?.lineage, lineage);
+      assert.equal(back.table.columns.get("k")?.lineage, undefined);
+    }
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
