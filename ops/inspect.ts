@@ -4,14 +4,15 @@
  * planned exactly as a run would — never "the latest run of a pipeline of that name", which may be
  * another checkout's (two checkouts sharing one store) or an older version of this file.
  */
+import crypto from "node:crypto";
 import { own, setOwn } from "../core/dict.js";
 import fs from "node:fs";
 import path from "node:path";
 import { writeFileAtomic } from "../cache/atomic.js";
-import { tableToArrowIPC } from "../core/arrow-codec.js";
+import { writeTableArrow } from "../core/arrow-codec.js";
 import { StageError, type ArtifactValue, type PortKind } from "../core/stage.js";
 import { cellValue, type Table } from "../core/table.js";
-import { decodeArtifact } from "../engine/artifacts.js";
+import { getArtifact } from "../engine/artifacts-store.js";
 import type { EngineEvent, EventSink } from "../engine/events.js";
 import { describeReasons } from "../engine/explain.js";
 import { readLastRun } from "../engine/history.js";
@@ -90,14 +91,14 @@ export async function show(pipeline: Pipeline, ref: string, opts: ResultOptions 
       `run it first: quiver run ${spec.file} --until ${stage}`,
     );
   }
-  const bytes = await store.getObject(objRef);
-  if (!bytes)
+  const value = await getArtifact(store, out.kind, objRef);
+  if (!value)
     throw OpError.of(
       "QV_CACHE_DAMAGED",
       `the stored output ${stage}.${port} is damaged or missing`,
       `rerun: quiver run ${spec.file} --until ${stage}`,
     );
-  return { stage, port, kind: out.kind, value: await decodeArtifact(out.kind, bytes), manifest, key };
+  return { stage, port, kind: out.kind, value, manifest, key };
 }
 
 export interface ExportOptions extends ResultOptions {
@@ -161,7 +162,10 @@ export async function exportResult(
     if (ext !== "json") throw new UsageError(`${ref} is a ${v.kind}; export it as .json`);
     bytes = JSON.stringify(v.kind === "metrics" ? v.metrics : v.model.meta, null, 2) + "\n";
   } else if (ext === "arrow" || ext === "feather" || ext === "ipc") {
-    bytes = await tableToArrowIPC(v.table);
+    // Written piece by piece (a table of any size) to a temp file renamed over the target.
+    const table = v.table;
+    await writeFileStreamed(target, (sink) => writeTableArrow(table, sink));
+    return { file: target, output: out };
   } else if (ext === "parquet") {
     const unknown = Object.keys(opts.units ?? {}).filter((c) => !v.table.columns.has(c));
     if (unknown.length)
@@ -176,7 +180,9 @@ export async function exportResult(
     await writeParquetFile(target, v.table, { metadata: parquetMetadata(pipeline, out, units) });
     bytes = undefined; // written by writeParquetFile through its own temp file and rename
   } else if (ext === "csv") {
-    bytes = tableToCsv(v.table);
+    const table = v.table;
+    await writeFileStreamed(target, (sink) => writeCsv(table, sink));
+    return { file: target, output: out };
   } else throw new UsageError(`cannot export a table as ".${ext}"; use .arrow, .parquet or .csv`);
   // A temp file beside the target, then a rename: an existing file is replaced whole or not at
   // all (a full disk used to leave it truncated with part of the new export).
@@ -209,12 +215,46 @@ function parquetMetadata(
   return meta;
 }
 
-function tableToCsv(t: Table): string {
+/**
+ * Writes a file piece by piece (a table of any size, in bounded memory) to a temp file beside
+ * `target`, renamed over it when complete: on failure the previous file is untouched.
+ */
+async function writeFileStreamed(
+  target: string,
+  write: (sink: (chunk: Uint8Array) => Promise<void>) => Promise<unknown>,
+): Promise<void> {
+  const tmp = path.join(
+    path.dirname(target),
+    `.${path.basename(target)}.${process.pid}.${crypto.randomBytes(6).toString("hex")}.tmp`,
+  );
+  const fh = await fs.promises.open(tmp, "w");
+  try {
+    await write(async (chunk) => {
+      let done = 0;
+      while (done < chunk.byteLength)
+        done += (await fh.write(chunk, done, chunk.byteLength - done)).bytesWritten;
+    });
+    await fh.close();
+    await fs.promises.rename(tmp, target);
+  } catch (err) {
+    await fh.close().catch(() => {});
+    await fs.promises.rm(tmp, { force: true }).catch(() => {});
+    if (typeof err === "object" && err !== null && !("path" in err)) Object.assign(err, { path: target });
+    throw err;
+  }
+}
+
+/** CSV, written in blocks of rows (one string of the whole table would hit V8's string limit). */
+async function writeCsv(t: Table, sink: (chunk: Uint8Array) => Promise<void>): Promise<void> {
   const names = [...t.columns.keys()];
   const esc = (s: string) => (/[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
-  const parts: string[] = [names.map(esc).join(",")];
+  let parts: string[] = [names.map(esc).join(",")];
   const cols = names.map((n) => t.columns.get(n)!);
   for (let i = 0; i < t.numRows; i++) {
+    if (parts.length >= 65536) {
+      await sink(Buffer.from(parts.join("\n") + "\n", "utf8"));
+      parts = [];
+    }
     parts.push(
       cols
         .map((c) => {
@@ -224,7 +264,7 @@ function tableToCsv(t: Table): string {
         .join(","),
     );
   }
-  return parts.join("\n") + "\n";
+  if (parts.length) await sink(Buffer.from(parts.join("\n") + "\n", "utf8"));
 }
 
 export type DagFormat = "text" | "mermaid" | "dot";

@@ -6,7 +6,7 @@
  */
 import { own } from "../core/dict.js";
 import type { ObjectRef, Store } from "../cache/store.js";
-import { decodeArtifact } from "../engine/artifacts.js";
+import { getArtifact } from "../engine/artifacts-store.js";
 import type { EngineEvent, RunReason, SkipReason } from "../engine/events.js";
 import type { Diagnostic } from "../core/diagnostics.js";
 import { readLastRun } from "../engine/history.js";
@@ -152,7 +152,7 @@ export async function collectReport(
     if (!ref || !kind) return Promise.resolve(undefined);
     let p = cache.get(ref.hash);
     if (!p) {
-      p = store.getObject(ref).then((bytes) => (bytes ? decodeArtifact(kind, bytes) : undefined));
+      p = getArtifact(store, kind, ref);
       cache.set(ref.hash, p);
     }
     return p;
