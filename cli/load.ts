@@ -8,9 +8,27 @@ import { paramOptions } from "./args.js";
 export { displayPath } from "../ops/load.js";
 
 export interface Io {
+  /** Standard output: results (text, or with --json only JSON, through `json`). */
   out(s: string): void;
+  /** Standard error: progress, warnings, diagnostics, and every line of text in --json mode. */
   err(s: string): void;
+  /** Colour on standard output. */
   readonly color: boolean;
+  /** Colour on standard error (default: `color`); each stream decides for itself. */
+  readonly errColor?: boolean;
+  /** With --json: writes one JSON document (or one NDJSON line of a stream) to standard output. */
+  readonly json?: (doc: unknown) => void;
+}
+
+/** Writes a JSON document to standard output: through `io.json` in --json mode, else as a line. */
+export function emitJson(io: Io, doc: unknown): void {
+  if (io.json) io.json(doc);
+  else io.out(JSON.stringify(doc));
+}
+
+/** Whether text written to standard error may carry colour codes. */
+export function errColor(io: Io): boolean {
+  return io.errColor ?? io.color;
 }
 
 /**
@@ -26,7 +44,7 @@ export function loadPipeline(
   const { problems, ...overrides } = paramOptions(values);
   if (problems.length) throw new PipelineError(problems, () => undefined);
   const p = load(file, { registry, ...overrides });
-  if (p.warnings.length) io.err(renderDiagnostics(p.warnings, p.sources, io.color));
+  if (p.warnings.length) io.err(renderDiagnostics(p.warnings, p.sources, errColor(io)));
   return p;
 }
 

@@ -3,6 +3,7 @@
  */
 import fs from "node:fs";
 import { tableToArrowIPC } from "../core/arrow-codec.js";
+import type { JsonObject } from "../core/json.js";
 import type { ArtifactValue, PortKind } from "../core/stage.js";
 import { cellValue, type Table } from "../core/table.js";
 import { decodeArtifact } from "../engine/artifacts.js";
@@ -117,6 +118,30 @@ export type DagFormat = "text" | "mermaid" | "dot";
 export async function dag(pipeline: Pipeline, format: DagFormat, opts: ResultOptions = {}): Promise<string> {
   const { store } = await openStore(storeDir(pipeline.spec.file, opts.cacheDir), opts.onEvent);
   return renderDag(pipeline.spec, format, await readLastRun(store, pipeline.spec.name));
+}
+
+/** The stage graph as data: stages with their type, latest status and inputs, and the edges. */
+export async function dagJson(pipeline: Pipeline, opts: ResultOptions = {}): Promise<JsonObject> {
+  const { spec } = pipeline;
+  const { store } = await openStore(storeDir(spec.file, opts.cacheDir), opts.onEvent);
+  const last = await readLastRun(store, spec.name);
+  return {
+    pipeline: spec.name,
+    file: spec.file,
+    stages: spec.order.map((id) => {
+      const s = spec.stages.get(id)!;
+      return {
+        id,
+        type: s.def.type,
+        status: last?.stages[id]?.status ?? null,
+        key: last?.stages[id]?.key ?? null,
+        inputs: Object.fromEntries(
+          Object.entries(s.inputs).map(([port, r]) => [port, `${r.stage}.${r.port}`]),
+        ),
+      };
+    }),
+    edges: spec.graph.edges.map((e) => ({ from: e.from, to: e.to, label: e.label })),
+  };
 }
 
 function renderDag(spec: PipelineSpec, format: DagFormat, last?: LastRun): string {

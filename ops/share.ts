@@ -7,12 +7,13 @@
 import path from "node:path";
 import type { Store } from "../cache/store.js";
 import type { CacheKey } from "../core/hash.js";
-import { readLastRun } from "../engine/history.js";
+import { readLastRun, recordDistinctRun } from "../engine/history.js";
+import { readStageResult } from "../engine/results.js";
 import { lockPathFor, readLockFile, recordLockKeys } from "../engine/lock-file.js";
 import { decode } from "../core/decode.js";
 import type { EventSink } from "../engine/events.js";
 import type { PipelineSpec } from "../engine/pipeline/spec.js";
-import { lastRunDecoder, lastRunRecord } from "../engine/records.js";
+import { lastRunDecoder, lastRunRecord, writeRecord } from "../engine/records.js";
 import { OpError } from "./errors.js";
 import { displayPath, type Pipeline } from "./load.js";
 import { remoteFor, withRemoteErrors, type RemoteCache, type TransferReport } from "./remote.js";
@@ -75,6 +76,35 @@ export async function push(pipeline: Pipeline, opts: ShareOptions): Promise<Shar
   });
 }
 
+/**
+ * Without a run of its own here, the store takes the pulled results as the pipeline's latest run
+ * (status `cached`), so `show`, `results` and `report` read them at once; a local run is never
+ * replaced.
+ */
+async function adoptPulled(
+  store: Store,
+  spec: PipelineSpec,
+  byStage: Record<string, CacheKey> | undefined,
+  keys: readonly CacheKey[],
+): Promise<void> {
+  if (await readLastRun(store, spec.name)) return;
+  let stageKeys = byStage;
+  if (!stageKeys) {
+    stageKeys = {};
+    for (const key of keys) {
+      const m = await readStageResult(store, key);
+      if (m) stageKeys[m.stage.id] = key;
+    }
+  }
+  const stages: Record<string, { key: CacheKey; status: "cached" }> = {};
+  for (const [id, key] of Object.entries(stageKeys))
+    if (spec.stages.has(id) && (await readStageResult(store, key))) stages[id] = { key, status: "cached" };
+  if (!Object.keys(stages).length) return;
+  const last = { pipeline: spec.name, at: new Date().toISOString(), stages };
+  await writeRecord(store, lastRunRecord, last, spec.name);
+  await recordDistinctRun(store, last);
+}
+
 export async function pull(pipeline: Pipeline, opts: ShareOptions): Promise<ShareReport> {
   return withRemoteErrors(async () => {
     const { spec } = pipeline;
@@ -99,6 +129,12 @@ export async function pull(pipeline: Pipeline, opts: ShareOptions): Promise<Shar
     const t0 = performance.now();
     const report = await remote.pull(keys);
     if (lock) await recordLockKeys(store, lock);
+    await adoptPulled(
+      store,
+      spec,
+      lock ? Object.fromEntries(Object.entries(lock.stages).map(([id, s]) => [id, s.key])) : undefined,
+      keys,
+    );
     return {
       report,
       remote: remote.backend.display,

@@ -5,10 +5,11 @@
  * once, and stages whose outputs no plot needs cost only their manifest.
  */
 import type { ObjectRef, Store } from "../cache/store.js";
+import type { CacheKey } from "../core/hash.js";
 import { decodeArtifact } from "../engine/artifacts.js";
 import type { EngineEvent, RunReason, SkipReason } from "../engine/events.js";
 import type { Diagnostic } from "../core/diagnostics.js";
-import { readLastRun } from "../engine/history.js";
+import { keysOfRun, previousDistinct, readLastRun, readRunHistory } from "../engine/history.js";
 import {
   readRecord,
   runEventsRecord,
@@ -48,13 +49,22 @@ export interface ReportData {
   readonly events: readonly EngineEvent[];
   readonly eventsAt: string | undefined;
   readonly previous: LastRun | undefined;
+  /** The newest recorded run whose results differ from the latest's: what "what changed" compares with. */
+  readonly previousDistinct:
+    { readonly at: string; readonly stages: Readonly<Record<string, CacheKey>> } | undefined;
   readonly stages: ReadonlyMap<string, StageInfo>;
+  /** A stage result's manifest by key (memoised), e.g. of the previous different run. */
+  manifest(key: CacheKey): Promise<RunManifest | undefined>;
   /** An output of a stage in the latest run; undefined when not stored (not run, collected, damaged). */
   artifact(stage: string, port: string): Promise<ArtifactValue | undefined>;
+  /** An output of the stage result stored under `key` (e.g. of the previous different run). */
+  resultArtifact(key: CacheKey, port: string): Promise<ArtifactValue | undefined>;
   /** An output of a stage in the previous run, for deltas. */
   previousArtifact(stage: string, port: string): Promise<ArtifactValue | undefined>;
   /** The object an input port of `stage` read, found through the producing stage's manifest. */
   input(stage: string, port: string): Promise<ArtifactValue | undefined>;
+  /** The content hash of the object an input port of `stage` read (from its fingerprint). */
+  inputHash(stage: string, port: string): string | undefined;
   objectRef(stage: string, port: string): ObjectRef | undefined;
 }
 
@@ -64,6 +74,7 @@ export async function collectReport(
   runEvents?: { events: readonly EngineEvent[]; previous: LastRun | undefined; at?: string },
 ): Promise<ReportData> {
   const last = await readLastRun(store, spec.name);
+  const history = await readRunHistory(store, spec.name);
   const record = runEvents ? undefined : await readRunEvents(store, spec.name);
   // A stored event list belongs to the latest run only if it is not older than the run record.
   const stale = record !== undefined && last !== undefined && record.at < last.at;
@@ -157,26 +168,36 @@ export async function collectReport(
   };
   const objectRef = (stage: string, port: string) => manifests.get(stage)?.objects[port];
   const prevManifests = new Map<string, Promise<RunManifest | undefined>>();
+  const byKey = (key: CacheKey): Promise<RunManifest | undefined> => {
+    let mp = prevManifests.get(key);
+    if (!mp) {
+      mp = readStageResult(store, key);
+      prevManifests.set(key, mp);
+    }
+    return mp;
+  };
   return {
     spec,
     last,
     events,
     eventsAt,
     previous,
+    previousDistinct: last ? previousDistinct(history, keysOfRun(last)) : undefined,
     stages,
+    manifest: byKey,
+    resultArtifact: async (key, port) => {
+      const m = await byKey(key);
+      return load(m?.objects[port], m?.kinds[port]);
+    },
     objectRef,
     artifact: (stage, port) => load(objectRef(stage, port), manifests.get(stage)?.kinds[port]),
     previousArtifact: async (stage, port) => {
       const key = previous?.stages[stage]?.key;
       if (!key) return undefined;
-      let mp = prevManifests.get(key);
-      if (!mp) {
-        mp = readStageResult(store, key);
-        prevManifests.set(key, mp);
-      }
-      const m = await mp;
+      const m = await byKey(key);
       return load(m?.objects[port], m?.kinds[port]);
     },
+    inputHash: (stage, port) => manifests.get(stage)?.fingerprint.inputs[port]?.hash,
     input: (stage, port) => {
       const m = manifests.get(stage);
       const inp = m?.fingerprint.inputs[port];

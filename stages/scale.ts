@@ -55,7 +55,11 @@ export const scaleStage = defineStage({
     },
   },
   outputs: {
-    table: { kind: "table", description: "the transformed table; columns not scaled pass through unchanged" },
+    table: {
+      kind: "table",
+      description: "the transformed table; columns not scaled pass through unchanged",
+      rescales: ["apply", "fit"],
+    },
     scaler: {
       kind: "metrics",
       description: "the fitted parameters per column (mean/scale or min/max/scale)",
