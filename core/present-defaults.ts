@@ -67,6 +67,9 @@ function quantityOf(v: JsonObject): Quantity | undefined {
   return { value, ...(error !== null ? { error } : {}) };
 }
 
+/** Record keys that name a row, put in the first column. */
+const NAMING = ["name", "fold", "feature", "column", "score"];
+
 /** An array of flat records: a table. */
 function isRecordList(v: JsonValue): v is JsonObject[] {
   return (
@@ -101,7 +104,10 @@ export function metricsBlocks(port: string, m: JsonObject): Block[] {
     const nested: [string, JsonObject][] = [];
     for (const [k, v] of Object.entries(o)) {
       if (isRecordList(v)) {
-        const keys = [...new Set(v.flatMap((r) => Object.keys(r)))];
+        // Keys that name the row first (stored metrics have their keys sorted).
+        const keys = [...new Set(v.flatMap((r) => Object.keys(r)))].sort(
+          (a, b) => Number(NAMING.includes(b)) - Number(NAMING.includes(a)),
+        );
         tables.push({
           kind: "table",
           id: `output:${port}:${at ? `${at}.` : ""}${k}`,

@@ -58,6 +58,8 @@ export async function generateReport(opts: ReportOptions): Promise<Report> {
     for (const b of p.blocks) if (b.summary) summaryBlocks.push({ stage: p.stage, block: b });
   const summaryHtml: string[] = [];
   const done = new Set<string>();
+  // Blocks drawn as they are in the summary are not drawn again in their stage's details.
+  const inSummary = new Set<Block>();
   const sorted = [...summaryBlocks].sort((a, b) => a.block.summary!.rank - b.block.summary!.rank);
   for (const placed of sorted) {
     const merge = placed.block.summary?.merge;
@@ -71,6 +73,7 @@ export async function generateReport(opts: ReportOptions): Promise<Report> {
         continue;
       }
     }
+    inSummary.add(placed.block);
     summaryHtml.push(blockHtml(placed.block, ctxOf(placed.stage)));
   }
 
@@ -80,7 +83,7 @@ export async function generateReport(opts: ReportOptions): Promise<Report> {
   const sections: string[] = [];
   const shared = new Map<string, string>();
   for (const p of presented)
-    sections.push(stageSection(data, data.stages.get(p.stage)!, p, shared, ctxOf(p.stage)));
+    sections.push(stageSection(data, data.stages.get(p.stage)!, p, shared, ctxOf(p.stage), inSummary));
 
   const counts = { ran: 0, cached: 0, failed: 0, skipped: 0, "not-run": 0 };
   for (const s of data.stages.values()) counts[s.state]++;
@@ -185,6 +188,7 @@ function stageSection(
   p: StagePresentation,
   shared: Map<string, string>,
   ctx: BlockContext,
+  summarised: ReadonlySet<Block>,
 ): string {
   const s = info.spec;
   const parts: string[] = [
@@ -207,7 +211,7 @@ function stageSection(
   const elsewhere = new Map<string, number>();
   const inSummary: string[] = [];
   for (const b of p.blocks) {
-    if (b.summary && !b.summary.merge) {
+    if (summarised.has(b)) {
       inSummary.push(b.title);
       continue;
     }

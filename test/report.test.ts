@@ -25,28 +25,39 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "quiver-report-"));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 const quiet = { out: () => {}, err: () => {}, color: false };
 
-/** Plot ids the report must hold for a pipeline, from its stage types and params. */
+/**
+ * Plot ids (`stage:block`) the report must hold for a pipeline, from its stage types and params.
+ * Input variables are drawn once per training table, with the first stage that reads it.
+ */
 function expectedPlots(spec: PipelineSpec): string[] {
   const ids: string[] = [];
+  const tables = new Set<string>();
+  const rocs = spec.order.filter((id) => spec.stages.get(id)!.def.type === "roc");
+  if (rocs.length > 1) ids.push("summary:roc");
   for (const id of spec.order) {
     const s = spec.stages.get(id)!;
     const pr = s.params as Record<string, unknown>;
     switch (s.def.type) {
       case "train":
-        ids.push(`loss:${id}`);
-        for (const f of pr.features as string[]) ids.push(`input:${id}:${f}`);
+      case "kfold": {
+        ids.push(`${id}:loss`);
+        const from = s.inputs[s.def.type === "train" ? "train" : "table"]!;
+        const key = `${from.stage}.${from.port}`;
+        if (!tables.has(key)) for (const f of pr.features as string[]) ids.push(`${id}:input:${f}`);
+        tables.add(key);
         break;
-      case "kfold":
-        ids.push(`loss:${id}`);
-        break;
+      }
       case "roc":
-        ids.push(`roc:${id}`, `rejection:${id}`);
+        ids.push(`${id}:roc`, `${id}:rejection`);
         break;
       case "ks":
-        for (const sc of pr.scores as string[]) ids.push(`response:${id}:${sc}`);
+        for (const sc of pr.scores as string[]) ids.push(`${id}:response:${sc}`);
         break;
       case "significance":
-        ids.push(`significance:${id}`);
+        ids.push(`${id}:scan`, `${id}:yields`);
+        break;
+      case "importance":
+        ids.push(`${id}:permutation`);
         break;
     }
   }
@@ -112,34 +123,57 @@ describe("quiver report", () => {
       }
       has(html, /data-stage="nn" data-state="ran"/);
       has(html, /data-stage="bdt" data-state="cached"/);
-      // What changed: nn reran because of its epochs, with the line; downstream as cascades; deltas.
-      const changes = html.slice(html.indexOf('id="changes"'), html.indexOf('class="stage"'));
-      has(changes, /nn<\/a>.*params\.model\.epochs: 2 → 3/);
-      has(changes, /scores<\/a>.*input table changed \(upstream nn_test\)/);
+      // Results first: the headline table before any stage's details, with AUC, Z and KS verdicts.
+      assert.ok(html.indexOf("data-headline") < html.indexOf('id="details"'));
+      assert.ok(html.indexOf('id="summary"') < html.indexOf('id="pipeline"'));
+      const summary = html.slice(html.indexOf('id="summary"'), html.indexOf('id="changes"'));
+      has(summary, /<td>AUC<\/td><td>nn<\/td><td class="num value">0\.\d{4}<\/td>/);
+      has(summary, /<td>Z at best cut<\/td><td>bdt<\/td>/);
+      has(summary, /Z_A = √/);
+      has(summary, /<td>KS p-value<\/td><td>nn · signal<\/td>/);
+      has(summary, /class="tone-(good|warn)">(compatible|overtrained\?)<\/td>/);
+      has(summary, /data-block="cuts:cutflow"/);
+      has(summary, /data-plot="roc:roc"/);
+      has(summary, /data-plot="significance:scan"/);
+      // What changed: nn reran because of its epochs; downstream stages because of their inputs; deltas.
+      const changes = html.slice(html.indexOf('id="changes"'), html.indexOf('id="pipeline"'));
+      has(changes, /nn<\/a>: .*epochs.*2 → 3/);
+      has(changes, /scores<\/a>: /);
       has(changes, /bdt<\/a>/, false);
       has(changes, /<td>val_loss<\/td>/);
-      // Results: cutflow, scaler params, model summary, table schemas.
-      has(html, /<table class="grid cutflow">/);
-      has(html, /<th>leptons: lep1_pt &gt; 25 &amp;&amp; lep2_pt &gt; 20<\/th>/);
-      has(html, /<th>mean<\/th>.*<th>scale<\/th>/);
-      has(html, /<th>layers<\/th><td>\[Dense 16 relu, Dense 16 relu/);
-      has(html, /<th>parameters<\/th><td>417<\/td>/);
-      has(html, /lep1_pt<\/code><span class="dim">:float64/);
-      // Axis units from the pipeline's units:, except for inputs that went through a scale stage.
+      // The stage graph is folded, below the results.
+      has(html, /<section id="pipeline"><details><summary>/);
+      // Details: cutflow in the summary, scaler params, model description, table schemas.
+      has(html, /<th>leptons<\/th><td>lep1_pt &gt; 25 &amp;&amp; lep2_pt &gt; 20<\/td>/);
+      has(html, /<th>name<\/th><th>mean<\/th>/);
+      has(html, /<th>model<\/th><td>network 7 → 16 → 16 → 1/);
+      has(html, /<th>parameters<\/th><td class="num">417<\/td>/);
+      has(html, /Columns [^<]*lep1_pt: float64/);
+      // Input variables in physical units: the values before the scale stage, with their units.
       has(html, /lep1_pt \[GeV\]/);
-      has(html, /1\/N dN\/d\(lep1_pt\) \[1\/GeV\]/);
-      has(html, /lep1_pt \(scaled\)/);
+      has(html, /1\/N dN\/dlep1_pt \[1\/GeV\]/);
+      has(html, /Values before rescaling, from split\.train/);
+      has(html, /\(scaled\)|\(rescaled\)/, false);
+      // The best epoch, the working points and the confusion-free demo's correlation matrices.
+      has(html, /data-plot="nn:correlation:signal"/);
+      has(html, /data-series="nn working points"/);
+      // Every plot says what its axes are, with units where the pipeline gives them.
+      for (const m of html.matchAll(/<svg class="plot" data-plot="([^"]+)"[\s\S]*?<\/svg>/g)) {
+        has(m[0], /data-axis="x">[^<]+</);
+        has(m[0], /data-axis="y">[^<]+</);
+      }
 
-      // Standalone `quiver report` reads the stored events: same plots, same story.
+      // Standalone `quiver report` reads the store: same plots, same story.
       assert.equal(await main(["report", "demo.yaml", "--out", "again.html"], quiet, registry), 0);
       const again = fs.readFileSync(path.join(dir, "again.html"), "utf8");
       assert.deepEqual([...plotsIn(again).keys()], [...plotsIn(html).keys()]);
-      has(again, /params\.model\.epochs: 2 → 3/);
-      // A cached rerun: nothing reran.
+      has(again, /epochs.*2 → 3/);
+      // A cached rerun changes nothing, and what changed before it is still what the report says.
       assert.equal(await main(["run", "demo.yaml", ...small, "--set", "epochs=3"], quiet, registry), 0);
       assert.equal(await main(["report", "demo.yaml", "--out", "cached.html"], quiet, registry), 0);
       const cached = fs.readFileSync(path.join(dir, "cached.html"), "utf8");
-      has(cached, /Nothing reran: every stage came from the cache/);
+      has(cached, /The latest run \([^)]+\) reran nothing/);
+      has(cached, /nn<\/a>: .*epochs.*2 → 3/);
       has(cached, /data-state="ran"/, false);
     } finally {
       process.chdir(cwd);
@@ -155,6 +189,7 @@ describe("quiver report", () => {
     const html = fs.readFileSync(out, "utf8");
     assert.equal(plotsIn(html).size, 0);
     has(html, /No stored result for this stage/);
+    has(html, /No stage reports headline figures: the pipeline has not run/);
     assertSelfContained(html);
   });
 
@@ -203,6 +238,15 @@ describe("quiver report", () => {
       t.diagnostic(`${f}: report in ${Math.round(performance.now() - t0)} ms, ${report.plots.length} plots`);
       assertPlots(report.html, expectedPlots(loaded.spec), f);
       assertSelfContained(report.html);
+      // No plot drawn twice: each id once in the page.
+      const ids = [...report.html.matchAll(/data-plot="([^"]+)"/g)].map((m) => m[1]!);
+      assert.deepEqual(
+        ids.filter((x, i) => ids.indexOf(x) !== i),
+        [],
+        `${f}: plots drawn twice`,
+      );
+      // Every evaluation stage that ran declares its figures.
+      assert.ok(report.figures.length > 0, `${f}: no headline figures`);
     });
   }
 });
