@@ -53,7 +53,8 @@ export async function presentResult(
       `run it first: quiver run ${spec.file} --until ${stage}`,
     );
   const p = await presentStage(data, info, "full");
-  const port = output?.port;
+  // Blocks of one port when one is named; `STAGE` alone shows the whole stage.
+  const port = dot >= 0 ? output?.port : undefined;
   // The default view of a port the stage presents itself is folded: left out unless asked for.
   const wanted = p.blocks.filter(
     (b) =>

@@ -74,7 +74,10 @@ export async function generateReport(opts: ReportOptions): Promise<Report> {
       }
     }
     inSummary.add(placed.block);
-    summaryHtml.push(blockHtml(placed.block, ctxOf(placed.stage)));
+    // In the summary a block names its stage: several stages draw the same kind of plot.
+    summaryHtml.push(
+      blockHtml({ ...placed.block, title: `${placed.stage}: ${placed.block.title}` }, ctxOf(placed.stage)),
+    );
   }
 
   const figures = presented
@@ -131,19 +134,41 @@ export async function generateReport(opts: ReportOptions): Promise<Report> {
   return { html, plots, notes, figures };
 }
 
-/** One table of every stage's headline figures. */
+/**
+ * One table of every stage's headline figures, compact: one row per stage and figure, the values
+ * of each subject side by side (with their verdicts); the formula, and the detail when a row has
+ * one value (else in each value's tooltip).
+ */
 export function headlineTable(groups: readonly { stage: string; figures: readonly Figure[] }[]): string {
   const rows: string[] = [];
-  for (const g of groups)
-    g.figures.forEach((f, i) => {
+  for (const g of groups) {
+    const byName = new Map<string, Figure[]>();
+    for (const f of g.figures) {
+      let list = byName.get(f.name);
+      if (!list) byName.set(f.name, (list = []));
+      list.push(f);
+    }
+    [...byName.entries()].forEach(([name, figs], i) => {
+      const values = figs
+        .map(
+          (f) =>
+            `<span class="fig" title="${esc(f.detail ?? "")}">${f.subject ? `<span class="dim">${esc(f.subject)}</span> ` : ""}<b>${esc(formatQuantity(f))}</b>` +
+            `${f.verdict ? ` <span class="tone-${f.verdict.tone}">${esc(f.verdict.text)}</span>` : ""}</span>`,
+        )
+        .join("");
+      const formulas = [...new Set(figs.map((f) => f.formula).filter((x): x is string => x !== undefined))];
+      const details = [...new Set(figs.map((f) => f.detail).filter((x): x is string => x !== undefined))];
+      const how = [
+        ...formulas.map((f) => `<span class="formula">${esc(f)}</span>`),
+        ...(details.length === 1 ? [`<span class="dim">${esc(details[0]!)}</span>`] : []),
+      ].join(" ");
       rows.push(
-        `<tr>${i === 0 ? `<th rowspan="${g.figures.length}"><a href="#stage-${esc(g.stage)}">${esc(g.stage)}</a></th>` : ""}` +
-          `<td>${esc(f.name)}</td><td>${esc(f.subject ?? "")}</td><td class="num value">${esc(formatQuantity(f))}</td>` +
-          `<td class="${f.verdict ? `tone-${f.verdict.tone}` : ""}">${esc(f.verdict?.text ?? "")}</td>` +
-          `<td>${f.formula ? `<span class="formula">${esc(f.formula)}</span> ` : ""}<span class="dim">${esc(f.detail ?? "")}</span></td></tr>`,
+        `<tr>${i === 0 ? `<th rowspan="${byName.size}"><a href="#stage-${esc(g.stage)}">${esc(g.stage)}</a></th>` : ""}` +
+          `<td>${esc(name)}</td><td class="values">${values}</td><td>${how}</td></tr>`,
       );
     });
-  return `<table class="grid headline" data-headline=""><thead><tr><th>stage</th><th>figure</th><th>of</th><th>value</th><th>verdict</th><th>how</th></tr></thead><tbody>${rows.join("")}</tbody></table>`;
+  }
+  return `<table class="grid headline" data-headline=""><thead><tr><th>stage</th><th>figure</th><th>values</th><th>how</th></tr></thead><tbody>${rows.join("")}</tbody></table>`;
 }
 
 /** Plots of several stages as one: series named after their stage, colours by curve, common series once. */
@@ -167,7 +192,9 @@ function mergePlots(parts: readonly { stage: string; block: PlotBlock }[]): Plot
         series.push(s);
         continue;
       }
-      const renamed = { ...s, name: `${stage}: ${s.name}`, colour: colourFor(s.colour) } as Series;
+      // Markers keep their name: one legend entry for all of them.
+      const name = s.kind === "markers" ? s.name : `${stage}: ${s.name}`;
+      const renamed = { ...s, name, colour: colourFor(s.colour) } as Series;
       series.push(renamed);
     }
   }

@@ -22,7 +22,8 @@ table.kv{margin:2px 16px 6px 0;display:inline-table;vertical-align:top}
 table.kv caption{text-align:left;font-weight:bold;font-size:12px;color:#333}
 table.kv th{font-weight:normal;color:#444;text-align:left;padding:1px 12px 1px 0;font-family:monospace;font-size:12px}
 table.kv td{padding:1px 0;font-family:monospace;font-size:12px}
-table.headline td.value{font-weight:bold;font-size:14px}
+table.headline td.values .fig{display:inline-block;margin-right:14px;white-space:nowrap}
+table.headline td.values b{font-size:14px}
 .formula{font-family:Georgia,serif;font-style:italic}
 .tone-good{color:#15803d}.tone-warn{color:#b45309;font-weight:bold}.tone-bad{color:#b91c1c;font-weight:bold}
 td.up{color:#15803d}td.down{color:#b91c1c}

@@ -221,9 +221,18 @@ export function renderPlot(p: PlotBlock, opts: RenderOptions): string {
     )
       items.push({ name: s.excludedName, swatch: swatch("excluded", MUTED, clip) });
   }
+  // One legend entry per name (markers of several curves share theirs).
+  const seenNames = new Set<string>();
+  for (let i = 0; i < items.length; i++) {
+    if (seenNames.has(items[i]!.name)) {
+      items.splice(i--, 1);
+      continue;
+    }
+    seenNames.add(items[i]!.name);
+  }
   // Room above the data for the label block and the legend, as physics plots leave it.
   const legendRows = items.length;
-  const topRoom = Math.max(labelHeight, Math.min(legendRows, 8) * 15 + 10);
+  const topRoom = Math.max(labelHeight + 14, Math.min(legendRows, 8) * 15 + 10);
   const share = Math.min(0.55, topRoom / (y0 - y1));
   const sx = makeScale(p.x, extent(p.series, "x", p.x.log === true), x0, x1, 5, 0);
   const sy = makeScale(p.y, extent(p.series, "y", p.y.log === true), y0, y1, 5, share / (1 - share));

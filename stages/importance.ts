@@ -56,6 +56,12 @@ export function makeImportanceStage(kinds: ModelKinds) {
     },
     params,
     random: true,
+    // What scoring depends on beyond the model, as for predict (the model's kind is not known yet).
+    environment(pr) {
+      const env: JsonObject = {};
+      for (const k of kinds.values()) Object.assign(env, k.scoringEnvironment?.({ backend: pr.backend }));
+      return Promise.resolve(env);
+    },
     async run(ctx) {
       const pr = ctx.params;
       const m = ctx.inputs.model("model");

@@ -127,11 +127,19 @@ describe("quiver report", () => {
       assert.ok(html.indexOf("data-headline") < html.indexOf('id="details"'));
       assert.ok(html.indexOf('id="summary"') < html.indexOf('id="pipeline"'));
       const summary = html.slice(html.indexOf('id="summary"'), html.indexOf('id="changes"'));
-      has(summary, /<td>AUC<\/td><td>nn<\/td><td class="num value">0\.\d{4}<\/td>/);
-      has(summary, /<td>Z at best cut<\/td><td>bdt<\/td>/);
+      has(
+        summary,
+        /<td>AUC<\/td><td class="values"><span class="fig" title="[^"]*"><span class="dim">nn<\/span> <b>0\.\d{4}<\/b>/,
+      );
+      has(
+        summary,
+        /<td>Z at best cut<\/td><td class="values"><span class="fig" title="[^"]*"><span class="dim">bdt<\/span>/,
+      );
       has(summary, /Z_A = √/);
-      has(summary, /<td>KS p-value<\/td><td>nn · signal<\/td>/);
-      has(summary, /class="tone-(good|warn)">(compatible|overtrained\?)<\/td>/);
+      has(
+        summary,
+        /<span class="dim">nn · signal<\/span> <b>[0-9.e-]+<\/b> <span class="tone-(good|warn)">(compatible|overtrained\?)<\/span>/,
+      );
       has(summary, /data-block="cuts:cutflow"/);
       has(summary, /data-plot="roc:roc"/);
       has(summary, /data-plot="significance:scan"/);
@@ -156,7 +164,7 @@ describe("quiver report", () => {
       has(html, /\(scaled\)|\(rescaled\)/, false);
       // The best epoch, the working points and the confusion-free demo's correlation matrices.
       has(html, /data-plot="nn:correlation:signal"/);
-      has(html, /data-series="nn working points"/);
+      has(html, /data-series="working points at fixed ε_B"/);
       // Every plot says what its axes are, with units where the pipeline gives them.
       for (const m of html.matchAll(/<svg class="plot" data-plot="([^"]+)"[\s\S]*?<\/svg>/g)) {
         has(m[0], /data-axis="x">[^<]+</);

@@ -57,7 +57,7 @@ export async function presentRoc(ctx: PresentContext<RocParams>): Promise<Presen
       if (wps.length)
         roc.push({
           kind: "markers",
-          name: `${name} working points`,
+          name: "working points at fixed ε_B",
           x: wps.map((w) => w.eb),
           y: wps.map((w) => w.es),
           labels: wps.map((w) => `ε_B = ${formatNumber(w.eb, 2)}`),
@@ -74,7 +74,7 @@ export async function presentRoc(ctx: PresentContext<RocParams>): Promise<Presen
       if (sig.length)
         rej.push({
           kind: "markers",
-          name: `${name} working points`,
+          name: "working points at fixed ε_S",
           x: sig.map((w) => w.es),
           y: sig.map((w) => (w.eb > 0 ? 1 / w.eb : NaN)),
           labels: sig.map((w) => `ε_S = ${formatNumber(w.es, 2)}`),
