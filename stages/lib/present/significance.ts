@@ -34,7 +34,7 @@ export function formulaText(
     case "asimov":
       return p.sigma_b > 0
         ? `Asimov Z_A with σ_B = ${formatNumber(p.sigma_b)}·B`
-        : `Z_A = √(2((S + ${b})·ln(1 + S/(${b})) − S))`;
+        : `Z_A = √(2((S + ${b})·ln(1 + S/${p.epsilon_b > 0 ? `(${b})` : "B"}) − S))`;
     case "ams":
       return `AMS = √(2((S + B + ${formatNumber(p.b_reg)})·ln(1 + S/(B + ${formatNumber(p.b_reg)})) − S))`;
     default:
