@@ -52,7 +52,7 @@ async function physicalInput(
 ): Promise<PhysicalTable | undefined> {
   const v = await data.input(stage, port);
   if (v?.kind !== "table") return undefined;
-  const id = data.inputHash(stage, port) ?? `${stage}.${port}`;
+  let id = data.inputHash(stage, port) ?? `${stage}.${port}`;
   let ref = data.spec.stages.get(stage)?.inputs[port];
   let from = ref ? `${ref.stage}.${ref.port}` : `${stage}.${port}`;
   const columns = new Map(v.table.columns);
@@ -68,13 +68,17 @@ async function physicalInput(
       for (const [name, c] of columns) if (c.type === "float64" && !restored.has(name)) scaled.push(name);
       break;
     }
+    let all = up.table.columns.size === columns.size;
     for (const [name, c] of columns) {
       const before = up.table.columns.get(name);
-      if (before && !sameValues(c, before)) {
+      if (!before) all = false;
+      else if (!sameValues(c, before)) {
         columns.set(name, before);
         restored.add(name);
       }
     }
+    // Every column now holds the upstream table's values: it is that table (drawn once for all readers).
+    if (all) id = data.inputHash(ref.stage, via) ?? id;
     ref = producer.inputs[via];
     if (ref) from = `${ref.stage}.${ref.port}`;
   }

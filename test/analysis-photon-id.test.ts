@@ -45,7 +45,7 @@ describe("photon-id pipeline on generated data", () => {
 
   test("runs every stage", () => {
     assert.equal(first.code, 0, first.stderr + first.stdout.slice(-2000));
-    assert.equal(first.ran.length, 15);
+    assert.equal(first.ran.length, 17);
   });
 
   test("cuts, per-class limits and the 30 / 56 / 14 split", async () => {
@@ -93,6 +93,6 @@ describe("photon-id pipeline on generated data", () => {
     const edit = await rig.quiver("run", "photon-id.yaml", ...QUICK);
     assert.equal(edit.code, 0, edit.stderr);
     assert.deepEqual(edit.ran, ["roc"]);
-    assert.equal(edit.cached.length, 14);
+    assert.equal(edit.cached.length, 16);
   });
 });

@@ -50,7 +50,11 @@ function overlap(a: Box, b: Box): boolean {
 }
 
 /** Opens a report and checks it; returns after saving a screenshot of its summary block. */
-async function checkInBrowser(report: string, name: string, units: Readonly<Record<string, string>>): Promise<void> {
+async function checkInBrowser(
+  report: string,
+  name: string,
+  units: Readonly<Record<string, string>>,
+): Promise<void> {
   const expected = [...fs.readFileSync(report, "utf8").matchAll(/data-plot="([^"]+)"/g)].map((m) => m[1]!);
   assert.ok(expected.length >= 5, `only ${expected.length} plots in the ${name} report`);
   const { chromium } = await import("playwright-core");
@@ -85,13 +89,21 @@ async function checkInBrowser(report: string, name: string, units: Readonly<Reco
     await page.goto(pathToFileURL(report).href, { waitUntil: "load", timeout: 30_000 });
 
     // Results first: the first plot starts within the first screen.
-    const first = await page.$eval("svg.plot", (e) => ({ top: e.getBoundingClientRect().top, id: e.getAttribute("data-plot") }));
-    assert.ok(first.top < VIEWPORT.height, `${name}: the first plot (${first.id}) starts at ${first.top} px, below the first screen`);
+    const first = await page.$eval("svg.plot", (e) => ({
+      top: e.getBoundingClientRect().top,
+      id: e.getAttribute("data-plot"),
+    }));
+    assert.ok(
+      first.top < VIEWPORT.height,
+      `${name}: the first plot (${first.id}) starts at ${first.top} px, below the first screen`,
+    );
     fs.mkdirSync(artifacts, { recursive: true });
-    await page.locator("#summary").screenshot({ path: path.join(artifacts, `${name}-summary.png`), timeout: 30_000 });
+    await page
+      .locator("#summary")
+      .screenshot({ path: path.join(artifacts, `${name}-summary.png`), timeout: 30_000 });
 
     // Open every folded part, so every plot is laid out.
-    await page.$$eval("details", (ds) => ds.forEach((d) => ((d as HTMLDetailsElement).open = true)));
+    await page.$$eval("details", (ds) => ds.forEach((d) => (d.open = true)));
     const facts: PlotFacts[] = await page.$$eval("svg.plot", (els) =>
       els.map((e) => {
         const box = (el: Element | null) => {
@@ -127,11 +139,17 @@ async function checkInBrowser(report: string, name: string, units: Readonly<Reco
       // Input variables with a unit in the pipeline's units: carry it on the axis.
       const feature = /:input:(.+)$/.exec(f.id)?.[1];
       if (feature && Object.hasOwn(units, feature))
-        assert.ok(f.xAxis!.includes(`[${units[feature]}]`), `${name}: ${f.id} x axis "${f.xAxis}" lacks [${units[feature]}]`);
+        assert.ok(
+          f.xAxis!.includes(`[${units[feature]}]`),
+          `${name}: ${f.id} x axis "${f.xAxis}" lacks [${units[feature]}]`,
+        );
       // The legend is a box that must not cover a marker line nor the experiment label.
       if (f.legend) {
         for (const v of f.vlines)
-          assert.ok(!overlap(f.legend, { ...v, x: v.x - 1, w: v.w + 2 }), `${name}: ${f.id}: the legend covers a marker line`);
+          assert.ok(
+            !overlap(f.legend, { ...v, x: v.x - 1, w: v.w + 2 }),
+            `${name}: ${f.id}: the legend covers a marker line`,
+          );
         if (f.label) assert.ok(!overlap(f.legend, f.label), `${name}: ${f.id}: the legend covers the label`);
       }
     }
@@ -140,7 +158,11 @@ async function checkInBrowser(report: string, name: string, units: Readonly<Reco
       as.map((a) => a.getAttribute("href") ?? "").filter((h) => !document.getElementById(h.slice(1))),
     );
     assert.deepEqual(dangling, []);
-    await page.screenshot({ path: path.join(artifacts, `${name}-report.png`), fullPage: true, timeout: 30_000 });
+    await page.screenshot({
+      path: path.join(artifacts, `${name}-report.png`),
+      fullPage: true,
+      timeout: 30_000,
+    });
     assert.deepEqual(problems, []);
   } finally {
     await context.close();

@@ -36,12 +36,21 @@ async function quiver(args: string[], reg: Registry = registry): Promise<Capture
 
 /** Standard output of a --json command: one JSON document per line, nothing else. */
 function jsonLines(c: Captured, what: string): Record<string, unknown>[] {
-  const lines = c.out.join("\n").split("\n").filter((l) => l.length > 0);
+  const lines = c.out
+    .join("\n")
+    .split("\n")
+    .filter((l) => l.length > 0);
   assert.ok(lines.length > 0, `${what}: nothing on standard output`);
   return lines.map((l) => {
     let v: unknown;
-    assert.doesNotThrow(() => (v = JSON.parse(l)), `${what}: not JSON on standard output: ${l.slice(0, 120)}`);
-    assert.ok(typeof v === "object" && v !== null && !Array.isArray(v), `${what}: ${l.slice(0, 80)} is not an object`);
+    assert.doesNotThrow(
+      () => (v = JSON.parse(l)),
+      `${what}: not JSON on standard output: ${l.slice(0, 120)}`,
+    );
+    assert.ok(
+      typeof v === "object" && v !== null && !Array.isArray(v),
+      `${what}: ${l.slice(0, 80)} is not an object`,
+    );
     return v as Record<string, unknown>;
   });
 }
@@ -76,14 +85,21 @@ void describe("the answer on the console", () => {
     assert.match(table[1]!, /^ {2}stage +figure +of +value +verdict +how$/);
     assert.match(table[2]!, /^ {2}─+ {2}─+/);
     assert.ok(table.some((l) => /^ {2}roc +AUC +nn +0\.\d{4}/.test(l)));
-    assert.ok(table.some((l) => /^ {2}overtraining +KS p-value +nn · signal +[0-9.e-]+ +(compatible|overtrained\?)/.test(l)));
+    assert.ok(
+      table.some((l) =>
+        /^ {2}overtraining +KS p-value +nn · signal +[0-9.e-]+ +(compatible|overtrained\?)/.test(l),
+      ),
+    );
     assert.ok(table.some((l) => /Z at best cut +bdt +\d+\.\d+ +Z_A = √/.test(l)));
     // The value column is right-aligned: every value ends where the header "value" ends.
     const valueEnd = table[1]!.indexOf("value") + "value".length;
     for (const l of table.slice(3).filter((x) => x.trim())) assert.equal(l[valueEnd], " ", l);
     const results = await quiver(["results", file]);
     assert.equal(results.code, 0);
-    assert.deepEqual(results.out.join("\n").split("\n").slice(1), table.slice(1).filter((l) => l !== ""));
+    assert.deepEqual(
+      results.out.join("\n").split("\n").slice(1),
+      table.slice(1).filter((l) => l !== ""),
+    );
   });
 
   void test("run --json ends with one results event holding the same figures", async () => {
@@ -91,7 +107,10 @@ void describe("the answer on the console", () => {
     const events = jsonLines(r, "run --json");
     const last = events[events.length - 1]!;
     assert.equal(last.type, "results");
-    const stages = last.stages as { stage: string; figures: { name: string; subject?: string; value: number }[] }[];
+    const stages = last.stages as {
+      stage: string;
+      figures: { name: string; subject?: string; value: number }[];
+    }[];
     const roc = stages.find((s) => s.stage === "roc")!;
     assert.deepEqual(
       roc.figures.map((f) => [f.name, f.subject]),
@@ -116,7 +135,8 @@ void describe("the answer on the console", () => {
     const starts = [...rule.matchAll(/─+/g)].map((m) => m.index);
     for (const l of [lines[head]!, lines[head + 2]!, lines[head + 3]!]) {
       assert.ok(l.length <= rule.length, `row wider than its rule: ${l}`);
-      for (const s of starts.slice(1)) if (s < l.length) assert.equal(l[s - 1], " ", `column boundary at ${s} in: ${l}`);
+      for (const s of starts.slice(1))
+        if (s < l.length) assert.equal(l[s - 1], " ", `column boundary at ${s} in: ${l}`);
     }
     assert.match(lines[head + 2]!, /^ {2}input +7000/);
     assert.match(lines[head + 3]!, /^ {2}leptons +lep1_pt > 25 && lep2_pt > 20/);
@@ -144,16 +164,21 @@ void describe("--json prints JSON only", () => {
   before(async () => {
     file = smallDemo(dir);
     assert.equal((await quiver(["run", file, "--jobs", "2"])).code, 0);
-    fs.writeFileSync(path.join(dir, "broken.yaml"), "quiver: 1\nname: broken\nstages:\n  a: { type: nosuch }\n");
+    fs.writeFileSync(
+      path.join(dir, "broken.yaml"),
+      "quiver: 1\nname: broken\nstages:\n  a: { type: nosuch }\n",
+    );
   });
 
-  const single = (args: () => string[], type: string, code = 0) => async () => {
-    const c = await quiver([...args(), "--json"]);
-    const docs = jsonLines(c, args().join(" "));
-    assert.equal(docs.length, 1, `${args().join(" ")}: ${docs.length} documents`);
-    assert.equal(docs[0]!.type, type, JSON.stringify(docs[0]).slice(0, 200));
-    assert.equal(c.code, code, c.err.join("\n"));
-  };
+  const single =
+    (args: () => string[], type: string, code = 0) =>
+    async () => {
+      const c = await quiver([...args(), "--json"]);
+      const docs = jsonLines(c, args().join(" "));
+      assert.equal(docs.length, 1, `${args().join(" ")}: ${docs.length} documents`);
+      assert.equal(docs[0]!.type, type, JSON.stringify(docs[0]).slice(0, 200));
+      assert.equal(c.code, code, c.err.join("\n"));
+    };
   const stream = (args: () => string[]) => async () => {
     const c = await quiver([...args(), "--json"]);
     const docs = jsonLines(c, args().join(" "));
@@ -221,8 +246,11 @@ void describe("colour", () => {
     delete env.NO_COLOR;
     delete env.FORCE_COLOR;
     const runIt = (extra: Record<string, string>, ...args: string[]) =>
-      spawnSync(process.execPath, [bin, "status", bad, ...args], { env: { ...env, ...extra }, encoding: "utf8" });
-    const esc = /\u001b\[/;
+      spawnSync(process.execPath, [bin, "status", bad, ...args], {
+        env: { ...env, ...extra },
+        encoding: "utf8",
+      });
+    const esc = new RegExp(String.fromCharCode(27) + "\\[");
     assert.doesNotMatch(runIt({}).stderr, esc);
     assert.match(runIt({ FORCE_COLOR: "1" }).stderr, esc);
     assert.doesNotMatch(runIt({ FORCE_COLOR: "1", NO_COLOR: "1" }).stderr, esc);
@@ -258,7 +286,11 @@ void describe("diff after a run", () => {
     assert.equal((await quiver(["run", file], testRegistry)).code, 0);
     for (const args of [[], ["--against", "previous"]]) {
       const c = await quiver(["diff", file, ...args, "--json"], testRegistry);
-      const doc = jsonLines(c, "diff")[0]! as { against: string; a: string; stages: { stage: string; state: string; detail: string }[] };
+      const doc = jsonLines(c, "diff")[0]! as {
+        against: string;
+        a: string;
+        stages: { stage: string; state: string; detail: string }[];
+      };
       assert.equal(doc.against, "previous");
       assert.match(doc.a, /^previous run \(/);
       assert.deepEqual(
@@ -273,7 +305,10 @@ void describe("diff after a run", () => {
     const text = await quiver(["diff", file], testRegistry);
     assert.match(text.out.join("\n"), /compares with the run before it/);
     // Against the lock the run just wrote: everything the same.
-    const lock = jsonLines(await quiver(["diff", file, "--against", "lock", "--json"], testRegistry), "diff")[0]!;
+    const lock = jsonLines(
+      await quiver(["diff", file, "--against", "lock", "--json"], testRegistry),
+      "diff",
+    )[0]!;
     assert.ok((lock.stages as { state: string }[]).every((s) => s.state === "same"));
     // A rerun that changes nothing keeps the previous run what it was.
     assert.equal((await quiver(["run", file], testRegistry)).code, 0);
@@ -283,7 +318,10 @@ void describe("diff after a run", () => {
       t.diagnostic("git is not available: git:REV not checked");
       return;
     }
-    const committed = jsonLines(await quiver(["diff", file, "--against", "git:HEAD", "--json"], testRegistry), "diff")[0]!;
+    const committed = jsonLines(
+      await quiver(["diff", file, "--against", "git:HEAD", "--json"], testRegistry),
+      "diff",
+    )[0]!;
     assert.equal(committed.a, "p.lock at HEAD");
     assert.deepEqual(
       (committed.stages as { stage: string; state: string }[]).map((s) => s.state),
@@ -302,7 +340,10 @@ void describe("store discovery", () => {
     const p2 = path.join(root, "b", "c", "q.yaml");
     for (const f of [p1, p2]) {
       fs.mkdirSync(path.dirname(f), { recursive: true });
-      fs.writeFileSync(f, `quiver: 1\nname: ${path.basename(f, ".yaml")}\nstages:\n  n: { type: source, with: { values: [1] } }\n`);
+      fs.writeFileSync(
+        f,
+        `quiver: 1\nname: ${path.basename(f, ".yaml")}\nstages:\n  n: { type: source, with: { values: [1] } }\n`,
+      );
       assert.equal((await quiver(["run", f], testRegistry)).code, 0);
     }
     fs.mkdirSync(path.join(root, "node_modules", ".quiver", "objects"), { recursive: true });
@@ -320,7 +361,10 @@ void describe("store discovery", () => {
       );
       // A pipeline or --cache-dir picks one store, as for run.
       const one = jsonLines(await quiver(["gc", p1, "--dry-run", "--json"], testRegistry), "gc")[0]!;
-      assert.deepEqual((one.stores as { store: string }[]).map((s) => s.store), [path.join(root, "a", ".quiver")]);
+      assert.deepEqual(
+        (one.stores as { store: string }[]).map((s) => s.store),
+        [path.join(root, "a", ".quiver")],
+      );
       process.env.QUIVER_CACHE = path.join(root, "b", "c", ".quiver");
       const env = jsonLines(await quiver(["gc", "--dry-run", "--json"], testRegistry), "gc")[0]!;
       assert.equal(env.source, "QUIVER_CACHE");
@@ -332,7 +376,10 @@ void describe("store discovery", () => {
       assert.ok(fs.existsSync(path.join(root, "a", ".quiver")));
       const all = jsonLines(await quiver(["clean", "--all", "--json"], testRegistry), "clean")[0]!;
       assert.equal((all.removed as string[]).length, 2);
-      assert.ok(!fs.existsSync(path.join(root, "a", ".quiver")) && !fs.existsSync(path.join(root, "b", "c", ".quiver")));
+      assert.ok(
+        !fs.existsSync(path.join(root, "a", ".quiver")) &&
+          !fs.existsSync(path.join(root, "b", "c", ".quiver")),
+      );
       const nothing = await quiver(["gc"], testRegistry);
       assert.match(nothing.out.join("\n"), /no store found below/);
     } finally {

@@ -121,7 +121,7 @@ void describe("permutation importance", () => {
         .slice(0, 2)
         .sort();
     const value = (v: unknown, key?: string): number => {
-      const x = key && isJsonObject(v as JsonObject) ? (v as JsonObject)[key] : v;
+      const x = key && isJsonObject(v) ? v[key] : v;
       return typeof x === "number" ? x : NaN;
     };
     for (const stage of ["trees_importance", "net_importance"]) {
@@ -136,7 +136,7 @@ void describe("permutation importance", () => {
       assert.deepEqual(top2(perm, "mean"), ["x0", "x1"], `${stage}: ${JSON.stringify(perm)}`);
       if (stage === "trees_importance") {
         const own = m.kind as JsonObject;
-        assert.match(String(own.method), /total gain/);
+        assert.match(typeof own.method === "string" ? own.method : "", /total gain/);
         assert.deepEqual(top2(own.values as JsonObject), ["x0", "x1"], JSON.stringify(own.values));
       } else assert.equal(m.kind, undefined, "networks have no importance of their own");
       // The presentation: bars with the spread, and the ranking table.

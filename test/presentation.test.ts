@@ -77,7 +77,7 @@ const meanStage = defineStage({
 
 const withMean: ReadonlyMap<string, AnyStageDefinition> = new Map([
   ...testRegistry,
-  [meanStage.type, meanStage as AnyStageDefinition],
+  [meanStage.type, meanStage],
 ]);
 
 function write(name: string, text: string): string {
@@ -115,7 +115,10 @@ void describe("a presentation added with a stage type", () => {
         figures: [{ name: "mean of x", subject: "x", value: 6, unit: "GeV", formula: "x̄ = Σx/n" }],
       },
     ]);
-    assert.match(report.html, /<td>mean of x<\/td><td>x<\/td><td class="num value">6 GeV<\/td>/);
+    assert.match(
+      report.html,
+      /<td>mean of x<\/td><td class="values"><span class="fig" title=""><span class="dim">x<\/span> <b>6 GeV<\/b>/,
+    );
     // Its plot in the summary, labelled as the pipeline asks, axis with unit; its table in its details.
     const summary = report.html.slice(
       report.html.indexOf('id="summary"'),

@@ -41,7 +41,10 @@ function expectedPlots(spec: PipelineSpec): string[] {
       case "train":
       case "kfold": {
         ids.push(`${id}:loss`);
-        const from = s.inputs[s.def.type === "train" ? "train" : "table"]!;
+        // The table read, before any scaling: models on a table and on its scaled copy share plots.
+        let from = s.inputs[s.def.type === "train" ? "train" : "table"]!;
+        for (let sc = spec.stages.get(from.stage); sc?.def.type === "scale"; sc = spec.stages.get(from.stage))
+          from = sc.inputs.apply ?? sc.inputs.fit!;
         const key = `${from.stage}.${from.port}`;
         if (!tables.has(key)) for (const f of pr.features as string[]) ids.push(`${id}:input:${f}`);
         tables.add(key);
@@ -67,7 +70,7 @@ function expectedPlots(spec: PipelineSpec): string[] {
 /** The `data-plot` → `data-points` of every plot in the HTML. */
 function plotsIn(html: string): Map<string, number> {
   const out = new Map<string, number>();
-  for (const m of html.matchAll(/<svg class="plot" data-plot="([^"]+)" data-points="(\d+)"/g))
+  for (const m of html.matchAll(/<svg class="plot[^"]*" data-plot="([^"]+)" data-points="(\d+)"/g))
     out.set(m[1]!.replace(/&quot;/g, '"').replace(/&amp;/g, "&"), Number(m[2]));
   return out;
 }

@@ -99,7 +99,8 @@ export async function inputBlocks(
     return c !== undefined && c.type !== "dict";
   });
   const blocks: Block[] = [];
-  const key = `${phys.id}:${cols.label}:${cols.weight ?? ""}`;
+  // Once per table: every model reading it shares the plots (drawn with the first one's weights).
+  const key = `${phys.id}:${cols.label}`;
   for (const f of features) blocks.push(featurePlot(ctx, phys, f, labels, w, samples, cols, key));
   if (features.length >= 2) blocks.push(...correlationBlocks(phys, features, labels, w, key));
   return { blocks, notes: [] };
