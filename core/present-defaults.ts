@@ -8,6 +8,7 @@ import { isJsonObject, type JsonObject, type JsonValue } from "./json.js";
 import type { Block, Cell, KeyValueGroup, Quantity, TableBlock } from "./present.js";
 import type { ArtifactValue, ModelArtifact, PortSpec } from "./stage.js";
 import { cellValue, type Table } from "./table.js";
+import type { TableSummary } from "./arrow-codec.js";
 
 export interface DefaultOptions {
   /** Rows of a table shown (default 5). */
@@ -30,6 +31,29 @@ export function defaultBlocks(
     case "model":
       return [modelBlock(port, value.model)];
   }
+}
+
+/** A table known by its rows and columns only (too large to read for a preview). */
+export function summaryBlock(
+  port: string,
+  spec: PortSpec | undefined,
+  t: TableSummary,
+  bytes: number,
+  opts: DefaultOptions = {},
+): TableBlock {
+  const types = t.columns.map((c) => `${c.name}: ${c.type}`).join(", ");
+  const empty = t.numRows === 0 && spec?.description ? ` It is empty; it holds ${spec.description}.` : "";
+  return {
+    kind: "table",
+    id: `output:${port}`,
+    port,
+    title: `${port} · ${t.numRows.toLocaleString("en-US")} rows × ${t.columns.length} columns`,
+    note: `Columns ${types}.${empty} ${(bytes / 1e6).toFixed(0)} MB: its rows are not read for this view (quiver show prints them).`,
+    columns: t.columns.map((c) => ({ name: c.name, unit: opts.unit?.(c.name) })),
+    rows: [],
+    totalRows: t.numRows,
+    folded: true,
+  };
 }
 
 function tableBlock(port: string, spec: PortSpec | undefined, t: Table, opts: DefaultOptions): TableBlock {

@@ -117,6 +117,11 @@ export interface PresentContext<P> {
   readonly sampleColumns: readonly string[];
   /** The stage's run summary (row counts, trainer, ...). */
   readonly summary: JsonObject;
+  /**
+   * A value computed once per report (or `show`) and shared by every stage's presentation, e.g.
+   * the plots of an input table that several models read. `key` must name everything it depends on.
+   */
+  once<T>(key: string, compute: () => Promise<T>): Promise<T>;
 }
 
 export interface StageDefinition<P> {

@@ -21,6 +21,10 @@ import { readStageResult } from "../engine/results.js";
 import type { JsonValue } from "../core/json.js";
 import type { PipelineSpec, StageSpec } from "../engine/pipeline/spec.js";
 import type { ArtifactValue, PortKind } from "../core/stage.js";
+import { arrowFileSummary, type TableSummary } from "../core/arrow-codec.js";
+
+/** Table outputs larger than this are summarised from their Arrow footer, not decoded, for their default view. */
+const SUMMARY_BYTES = 8 << 20;
 
 export type StageState = "ran" | "cached" | "failed" | "skipped" | "not-run";
 
@@ -66,6 +70,13 @@ export interface ReportData {
   /** The content hash of the object an input port of `stage` read (from its fingerprint). */
   inputHash(stage: string, port: string): string | undefined;
   objectRef(stage: string, port: string): ObjectRef | undefined;
+  /**
+   * Rows and columns of a large table output without reading its data (undefined for a table
+   * small enough to decode, or when its file cannot be read that way).
+   */
+  tableSummary(stage: string, port: string): Promise<TableSummary | undefined>;
+  /** Values shared by the presentations of one report (see PresentContext.once). */
+  readonly memo: Map<string, Promise<unknown>>;
 }
 
 export async function collectReport(
@@ -185,6 +196,13 @@ export async function collectReport(
     previousDistinct: last ? previousDistinct(history, keysOfRun(last)) : undefined,
     stages,
     manifest: byKey,
+    memo: new Map(),
+    tableSummary: async (stage, port) => {
+      const ref = objectRef(stage, port);
+      if (!ref || manifests.get(stage)?.kinds[port] !== "table" || ref.size <= SUMMARY_BYTES)
+        return undefined;
+      return arrowFileSummary((start, length) => store.readObjectRange(ref, start, length), ref.size);
+    },
     resultArtifact: async (key, port) => {
       const m = await byKey(key);
       return load(m?.objects[port], m?.kinds[port]);

@@ -5,7 +5,7 @@
  * the stage shows the port itself), and catches a presenter's failure as a note, so one broken
  * plot never costs the whole report. Knows no stage names: only port declarations and hooks.
  */
-import { defaultBlocks } from "../core/present-defaults.js";
+import { defaultBlocks, summaryBlock } from "../core/present-defaults.js";
 import type { Block, Figure, PhysicalTable, Presentation } from "../core/present.js";
 import type { ArtifactValue, PresentContext } from "../core/stage.js";
 import type { Column, Table } from "../core/table.js";
@@ -106,6 +106,11 @@ function contextFor(data: ReportData, info: StageInfo, detail: "figures" | "full
     unit: (column) => (Object.hasOwn(spec.units, column) ? spec.units[column] : undefined),
     sampleColumns: samples ? [samples] : SAMPLE_COLUMNS,
     summary: info.manifest?.summary ?? {},
+    once: <T>(key: string, compute: () => Promise<T>): Promise<T> => {
+      let p = data.memo.get(key) as Promise<T> | undefined;
+      if (!p) data.memo.set(key, (p = compute()));
+      return p;
+    },
   };
 }
 
@@ -137,6 +142,18 @@ export async function presentStage(
   const shown = new Set(own.blocks.map((b) => b.port).filter((p): p is string => p !== undefined));
   const defaults: Block[] = [];
   for (const [port, kind] of Object.entries(info.manifest.kinds)) {
+    // A large table is described from its Arrow footer: its rows and columns, not its data.
+    const summary = kind === "table" ? await data.tableSummary(info.id, port) : undefined;
+    if (summary) {
+      const b = summaryBlock(
+        port,
+        info.spec.def.outputs[port],
+        summary,
+        info.manifest.objects[port]?.size ?? 0,
+      );
+      defaults.push(shown.has(port) ? { ...b, folded: true } : b);
+      continue;
+    }
     const value: ArtifactValue | undefined = await data.artifact(info.id, port);
     if (!value || value.kind !== kind) {
       notes.push(`${port}: not in the store (collected, or damaged)`);

@@ -76,11 +76,11 @@ export function fillHistogram(x: ArrayLike<number>, edges: Float64Array, opts: F
 }
 
 /**
- * The [q, 1−q] quantile range of the finite values, from at most ~200 000 evenly strided values
+ * The [q, 1−q] quantile range of the finite values, from at most ~50 000 evenly strided values
  * (quantiles of millions of rows need no more). Degenerate ranges widen so a plot has an extent.
  */
 export function quantileRange(x: ArrayLike<number>, q: number): [number, number] {
-  const stride = Math.max(1, Math.floor(x.length / 200_000));
+  const stride = Math.max(1, Math.floor(x.length / 50_000));
   const v = new Float64Array(Math.ceil(x.length / stride));
   let n = 0;
   for (let i = 0; i < x.length; i += stride) {

@@ -85,6 +85,18 @@ export async function inputBlocks(
   const phys = await ctx.physicalInput(port);
   if (!phys)
     return { blocks: [], notes: [`the ${port} table is no longer in the store, so no input distributions`] };
+  // Several models reading one table share these plots: computed once per report.
+  return ctx.once(`inputs:${phys.id}:${cols.label}:${cols.features.join(",")}`, () =>
+    Promise.resolve(tableBlocks(ctx, phys, port, cols)),
+  );
+}
+
+function tableBlocks(
+  ctx: PresentContext<unknown>,
+  phys: PhysicalTable,
+  port: string,
+  cols: InputColumns,
+): { blocks: Block[]; notes: string[] } {
   const t = phys.table;
   let labels: Uint8Array;
   try {
