@@ -78,7 +78,7 @@ export interface ResultsReport {
 export async function results(pipeline: Pipeline, opts: PresentOptions = {}): Promise<ResultsReport> {
   const { spec } = pipeline;
   const { store } = await openStore(storeDir(spec.file, opts.cacheDir), opts.onEvent);
-  const data = await collectReport(store, spec);
+  const data = await collectReport(store, spec, undefined, { figuresOnly: true });
   if (!data.last)
     throw OpError.of("QV_NOT_RUN", `${spec.name} has not run here`, `run it first: quiver run ${spec.file}`);
   const stages = await collectFigures(data);

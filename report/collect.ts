@@ -79,14 +79,24 @@ export interface ReportData {
   readonly memo: Map<string, Promise<unknown>>;
 }
 
+export interface CollectOptions {
+  /**
+   * Only what headline figures need (`results`, the end of `run`): no event record, no run
+   * history, and manifests only of the stages that present something.
+   */
+  readonly figuresOnly?: boolean;
+}
+
 export async function collectReport(
   store: Store,
   spec: PipelineSpec,
   runEvents?: { events: readonly EngineEvent[]; previous: LastRun | undefined; at?: string },
+  opts: CollectOptions = {},
 ): Promise<ReportData> {
+  const light = opts.figuresOnly === true;
   const last = await readLastRun(store, spec.name);
-  const history = await readRunHistory(store, spec.name);
-  const record = runEvents ? undefined : await readRunEvents(store, spec.name);
+  const history = light ? undefined : await readRunHistory(store, spec.name);
+  const record = runEvents || light ? undefined : await readRunEvents(store, spec.name);
   // A stored event list belongs to the latest run only if it is not older than the run record.
   const stale = record !== undefined && last !== undefined && record.at < last.at;
   const events = runEvents?.events ?? (record && !stale ? record.events : []);
@@ -97,7 +107,8 @@ export async function collectReport(
   await Promise.all(
     spec.order.map(async (id) => {
       const key = last?.stages[id]?.key;
-      manifests.set(id, key ? await readStageResult(store, key) : undefined);
+      const wanted = !light || spec.stages.get(id)?.def.present !== undefined;
+      manifests.set(id, key && wanted ? await readStageResult(store, key) : undefined);
     }),
   );
 
