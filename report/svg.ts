@@ -232,7 +232,8 @@ export function renderPlot(p: PlotBlock, opts: RenderOptions): string {
   }
   // Room above the data for the label block and the legend, as physics plots leave it.
   const legendRows = items.length;
-  const topRoom = Math.max(labelHeight + 14, Math.min(legendRows, 8) * 15 + 10);
+  const legendCols = legendColumns(items, x1 - x0);
+  const topRoom = Math.max(labelHeight + 14, Math.ceil(Math.min(legendRows, 16) / legendCols) * 15 + 10);
   const share = Math.min(0.55, topRoom / (y0 - y1));
   const sx = makeScale(p.x, extent(p.series, "x", p.x.log === true), x0, x1, 5, 0);
   const sy = makeScale(p.y, extent(p.series, "y", p.y.log === true), y0, y1, 5, share / (1 - share));
@@ -471,6 +472,13 @@ function swatch(kind: string, colour: string, clip: string, s?: Series): string 
   }
 }
 
+/** Two legend columns for more than five entries, when two fit in the frame. */
+function legendColumns(items: readonly LegendItem[], frameWidth: number): number {
+  if (items.length <= 5) return 1;
+  const colWidth = 30 + 6.2 * Math.max(...items.map((s) => s.name.length));
+  return 2 * colWidth <= frameWidth - 10 ? 2 : 1;
+}
+
 interface Box {
   x: number;
   y: number;
@@ -494,8 +502,11 @@ function legend(
   labelBox: Box | undefined,
 ): string {
   if (!items.length) return "";
-  const width = Math.min(f.x1 - f.x0 - 10, 30 + 6.2 * Math.max(...items.map((s) => s.name.length)));
-  const height = items.length * 15 + 4;
+  const cols = legendColumns(items, f.x1 - f.x0);
+  const colWidth = 30 + 6.2 * Math.max(...items.map((s) => s.name.length));
+  const width = Math.min(f.x1 - f.x0 - 10, cols * colWidth);
+  const rows = Math.ceil(items.length / cols);
+  const height = rows * 15 + 4;
   const boxAt = (pos: LegendPlace): Box => ({
     x: pos.endsWith("left") ? f.x0 + 6 : f.x1 - width - 4,
     y: pos.startsWith("top") ? f.y1 + 6 : f.y0 - 6 - height,
@@ -527,9 +538,10 @@ function legend(
     `<g font-size="11" data-legend="" data-box="${r1(box.x)} ${r1(box.y)} ${r1(box.w)} ${r1(box.h)}">`,
   ];
   items.forEach((it, i) => {
-    const cy = box.y + 8 + i * 15;
+    const cy = box.y + 8 + (i % rows) * 15;
+    const cx = box.x + Math.floor(i / rows) * colWidth;
     parts.push(
-      `<g transform="translate(${r1(box.x)} ${r1(cy)})">${it.swatch}<text x="24" y="4">${esc(it.name)}</text></g>`,
+      `<g transform="translate(${r1(cx)} ${r1(cy)})">${it.swatch}<text x="24" y="4">${esc(it.name)}</text></g>`,
     );
   });
   parts.push("</g>");

@@ -146,9 +146,15 @@ function featurePlot(
     const order = samples.names
       .map((name, s) => ({ name, s, sumw: hists[s]!.sumw, signal: samples.signal[s]! }))
       .filter((o) => o.sumw !== 0);
-    // Backgrounds at the bottom, the largest first; signal samples stacked on top.
+    // Backgrounds at the bottom, the largest first; signal samples stacked on top, in blues.
     order.sort((a, b) => a.signal - b.signal || b.sumw - a.sumw);
-    let bi = 0;
+    // One colour per sample while the palette lasts: blues for signal, the others for backgrounds.
+    const free = new Set([0, 1, 2, 3, 4, 5, 6, 7]);
+    const take = (preferred: readonly number[], k: number): number => {
+      const c = preferred.find((x) => free.has(x)) ?? [...free][0] ?? k;
+      free.delete(c);
+      return c;
+    };
     series = [
       {
         kind: "stack",
@@ -156,7 +162,7 @@ function featurePlot(
         layers: order.map((o) => ({
           name: `${o.name}${o.signal ? " (signal)" : ""}`,
           values: hists[o.s]!.values,
-          colour: o.signal ? ("signal" as const) : 1 + bi++,
+          colour: take(o.signal ? [0, 5, 6] : [1, 2, 3, 4, 7], o.s),
         })),
       },
     ];
@@ -195,7 +201,7 @@ function featurePlot(
     },
     y: { label: yLabel, ...(yUnit ? { unit: yUnit } : {}), ...(log ? { log: true } : {}) },
     series,
-    size: "small",
+    size: samples ? "medium" : "small",
     note: `${f}: ${what}.${log ? " Log scale: the contents span three orders of magnitude or more." : ""}${folded ? ` ${folded}` : ""}${restored}`,
     shared: `input:${key}:${samples?.column ?? ""}:${f}`,
   };
