@@ -107,7 +107,9 @@ export async function presentSignificance(ctx: PresentContext<SignificanceParams
           ]
         : [];
     const excluded = `excluded: B < ${formatNumber(pr.min_background)}`;
-    const zSeries: Series[] = [{ kind: "line", name: `Z (${formula})`, x: thr, y: valid, colour: 0 }];
+    // The formula is in the note and the headline: a legend entry that long would span the frame
+    // and cross the best-cut line in every corner.
+    const zSeries: Series[] = [{ kind: "line", name: "Z", x: thr, y: valid, colour: 0 }];
     if (exX.length)
       zSeries.push({
         kind: "points",
