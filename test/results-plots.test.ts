@@ -3,8 +3,9 @@
  * hoE-like input (a spike at zero, a long tail, a few far outliers) drawn on a log axis with the
  * outliers folded into the last bin and said so; inputs stacked by sample; a significance scan
  * whose excluded cuts are apart from the curve, with S and B beside it and a legend clear of the
- * best-cut line; the confusion matrix as a 2×2 table; the best epoch and the early stop on the
- * loss curve; one ROC with every model in the summary; the empty KS `histograms` output described
+ * best-cut line; input correlations per class; the confusion matrix as a 2×2 table; the best
+ * epoch and the early stop on the loss curve (and per fold for a k-fold); one ROC with every model
+ * in the summary; the empty KS `histograms` output described
  * as what it is; and the help examples naming stages and ports the demo has.
  */
 import assert from "node:assert/strict";
@@ -20,6 +21,8 @@ import { run } from "../ops/run.js";
 import { openStore } from "../ops/store.js";
 import { generateReport } from "../report/html.js";
 import { renderPlot } from "../report/svg.js";
+import { float64Column, int32Column, makeTable } from "../core/table.js";
+import { lossPlot } from "../stages/lib/present/training.js";
 import { registry } from "../stages/index.js";
 import { repoRoot } from "./support/rig.js";
 
@@ -44,7 +47,7 @@ const OUTLIERS = 6; // hoe = 40: above the 99.5 % quantile, folded into the last
 function writeEvents(file: string): void {
   const r = rng(11);
   const gauss = () => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
-  const rows = ["mass,hoe,sample,label,weight"];
+  const rows = ["mass,hoe,iso,sample,label,weight"];
   for (let i = 0; i < N; i++) {
     const signal = i % 4 === 0;
     const sample = signal ? "higgs" : i % 4 === 1 ? "wjets" : "ttbar";
@@ -52,7 +55,9 @@ function writeEvents(file: string): void {
     // Most photons have no hadronic leakage; the rest an exponential tail.
     let hoe = r() < 0.85 ? 0 : -0.02 * Math.log(1 - r());
     if (i < OUTLIERS) hoe = 40;
-    rows.push(`${mass.toFixed(3)},${hoe.toFixed(5)},${sample},${signal ? 1 : 0},1`);
+    // Follows the mass in signal, independent of it in background.
+    const iso = signal ? mass / 100 + 0.01 * gauss() : 0.5 + 1.5 * r();
+    rows.push(`${mass.toFixed(3)},${hoe.toFixed(5)},${iso.toFixed(5)},${sample},${signal ? 1 : 0},1`);
   }
   fs.writeFileSync(file, rows.join("\n") + "\n");
 }
@@ -65,13 +70,13 @@ const PIPELINE = [
   "stages:",
   "  events: { type: load, with: { files: [events.csv] } }",
   "  split: { type: split, inputs: { table: events }, with: { test: 0.4, stratify: label } }",
-  "  scaled: { type: scale, inputs: { fit: split.train }, with: { method: standard, columns: [mass, hoe] } }",
+  "  scaled: { type: scale, inputs: { fit: split.train }, with: { method: standard, columns: [mass, hoe, iso] } }",
   "  scaled_test: { type: scale, inputs: { scaler: scaled.scaler, apply: split.test } }",
   "  nn:",
   "    type: train",
   "    inputs: { train: scaled.table, validation: scaled_test.table }",
   "    with:",
-  "      features: [mass, hoe]",
+  "      features: [mass, hoe, iso]",
   "      model:",
   "        kind: nn",
   "        layers: [{ dense: 8, activation: relu }]",
@@ -83,7 +88,7 @@ const PIPELINE = [
   "    type: train",
   // Trees are blind to a monotone rescaling: trained on the table they will score.
   "    inputs: { train: scaled.table }",
-  "    with: { features: [mass, hoe], model: { kind: gbt, num_trees: 20, max_depth: 3 } }",
+  "    with: { features: [mass, hoe, iso], model: { kind: gbt, num_trees: 20, max_depth: 3 } }",
   "  nn_test: { type: predict, inputs: { model: nn.model, table: scaled_test.table } }",
   "  nn_train: { type: predict, inputs: { model: nn.model, table: scaled.table } }",
   "  scores: { type: predict, inputs: { model: bdt.model, table: nn_test } }",
@@ -198,6 +203,25 @@ void describe("the plots of a small photon-like analysis", () => {
     assert.ok(lx < bx || lx > bx + bw, `legend [${bx}, ${bx + bw}] crosses the best-cut line at ${lx}`);
   });
 
+  void test("input correlations for signal and for background", async () => {
+    const shown = await presentResult(pipeline(), "nn", { cacheDir });
+    for (const [cls, massIso] of [
+      ["signal", (r: number) => r > 0.95],
+      ["background", (r: number) => Math.abs(r) < 0.1],
+    ] as const) {
+      const m = block(shown.blocks, `correlation:${cls}`);
+      assert.ok(m.kind === "matrix");
+      assert.deepEqual(m.labels, ["mass", "hoe", "iso"]);
+      const k = m.labels.length;
+      for (let a = 0; a < k; a++) {
+        assert.ok(Math.abs(m.values[a * k + a]! - 1) < 1e-12, `${cls}: diagonal`);
+        for (let b = 0; b < k; b++)
+          assert.equal(m.values[a * k + b], m.values[b * k + a], `${cls}: symmetric`);
+      }
+      assert.ok(massIso(m.values[2]!), `${cls}: r(mass, iso) = ${m.values[2]}`);
+    }
+  });
+
   void test("the confusion matrix is a 2×2 table whose cells add up to the events", async () => {
     const shown = await presentResult(pipeline(), "classification", { cacheDir });
     const c = block(shown.blocks, "confusion:bdt") as TableBlock;
@@ -264,5 +288,38 @@ void describe("help examples", () => {
       assert.ok(s, `help names stage "${stage}", which pipelines/demo.yaml does not have`);
       if (port) assert.ok(port in s.def.outputs, `stage ${stage} has no output "${port}"`);
     }
+  });
+});
+
+void describe("loss curves of a k-fold", () => {
+  void test("mark the best epoch of each fold on its validation curve, and say where each stopped", () => {
+    const epochs = [1, 2, 3, 4, 5, 1, 2, 3, 4];
+    const fold = [0, 0, 0, 0, 0, 1, 1, 1, 1];
+    const loss = [0.7, 0.6, 0.55, 0.5, 0.48, 0.69, 0.6, 0.56, 0.54];
+    const val = [0.69, 0.62, 0.6, 0.61, 0.63, 0.7, 0.58, 0.6, 0.62];
+    const history = makeTable([
+      ["fold", int32Column(Int32Array.from(fold))],
+      ["epoch", int32Column(Int32Array.from(epochs))],
+      ["loss", float64Column(Float64Array.from(loss))],
+      ["val_loss", float64Column(Float64Array.from(val))],
+    ]);
+    const p = lossPlot(history, [
+      { best: 3, epochsRun: 5, stoppedEarly: true, restored: true },
+      { best: 2, epochsRun: 4, stoppedEarly: true, restored: true },
+    ]);
+    assert.ok(p);
+    assert.deepEqual(
+      p.series.filter((s) => s.kind === "line").map((s) => s.name),
+      ["loss (fold 1)", "val_loss (fold 1)", "loss (fold 2)", "val_loss (fold 2)"],
+    );
+    const markers = p.series.find((s) => s.kind === "markers");
+    assert.ok(markers?.kind === "markers");
+    assert.deepEqual(Array.from(markers.x), [3, 2]);
+    assert.deepEqual(Array.from(markers.y), [0.6, 0.58], "on each fold's validation loss at its best epoch");
+    assert.equal(
+      p.note,
+      "fold 1: best epoch 3, stopped early after epoch 5 (weights of the best epoch restored); " +
+        "fold 2: best epoch 2, stopped early after epoch 4 (weights of the best epoch restored).",
+    );
   });
 });
