@@ -7,15 +7,24 @@
  *   runs/ab/<key>.json            manifest of one cache key (what a stage run produced)
  *   records/<name>.json           small named documents (latest run of each pipeline, jobs, ...)
  *   locks/<key>.lock              single-flight locks
+ *   active/<token>.json           processes using the store now (runs, jobs, pulls): gc and clean wait
  *   tmp/                          temp files before rename; orphans are removed by gc
+ *   quiver-store.json             the marker: this folder is a store (gc and clean touch nothing else)
  */
 import type { CacheKey, ContentHash } from "../core/hash.js";
 
 export const OBJECTS = "objects";
 export const MANIFESTS = "runs";
 export const RECORDS = "records";
-const LOCKS = "locks";
+export const LOCKS = "locks";
+export const ACTIVE = "active";
 export const TMP = "tmp";
+/** The store's marker file, written when the store is created. */
+export const MARKER = "quiver-store.json";
+/** The folders a store consists of (besides its marker); nothing else in its folder is the store's. */
+export const STORE_FOLDERS = [OBJECTS, MANIFESTS, RECORDS, LOCKS, ACTIVE, TMP] as const;
+/** The lock gc and clean hold while they remove things; runs wait for it before they start. */
+export const MAINTENANCE_LOCK = `${LOCKS}/maintenance.lock`;
 
 export function objectPath(hash: ContentHash): string {
   return `${OBJECTS}/${hash.slice(0, 2)}/${hash}`;
@@ -46,4 +55,8 @@ export function recordNameOf(fileName: string): string | undefined {
 
 export function lockPath(key: string): string {
   return `${LOCKS}/${key}.lock`;
+}
+
+export function activePath(token: string): string {
+  return `${ACTIVE}/${token}.json`;
 }

@@ -5,9 +5,9 @@ import type { EngineEvent } from "../engine/events.js";
 import type { Registry } from "../engine/pipeline/validate.js";
 import { cellValue, type Table } from "../core/table.js";
 import { dag, dagJson, exportResult, type StoredOutput } from "../ops/inspect.js";
-import { common, parse, pipelineOpts, UsageError } from "./args.js";
+import { parse, pipelineOpts, UsageError } from "./args.js";
 import { printWarning } from "./console.js";
-import { emitJson, loadPipeline, type Io } from "./load.js";
+import { dataRootsOf, emitJson, loadPipeline, type Io } from "./load.js";
 import { blockText, figuresText } from "./text.js";
 
 export async function cmdDag(argv: string[], registry: Registry, io: Io): Promise<number> {
@@ -17,7 +17,12 @@ export async function cmdDag(argv: string[], registry: Registry, io: Io): Promis
   const format = values.format ?? "text";
   if (format !== "text" && format !== "mermaid" && format !== "dot")
     throw new UsageError(`--format must be text, mermaid or dot, got "${format}"`);
-  const pipeline = loadPipeline(file, registry, { set: values.set }, io);
+  const pipeline = loadPipeline(
+    file,
+    registry,
+    { set: values.set, "allow-data-roots": values["allow-data-roots"] },
+    io,
+  );
   const opts = {
     ...(values["cache-dir"] !== undefined ? { cacheDir: values["cache-dir"] } : {}),
     onEvent: (e: EngineEvent) => printWarning(io, e),
@@ -32,7 +37,7 @@ export async function cmdDag(argv: string[], registry: Registry, io: Io): Promis
 
 export async function cmdShow(argv: string[], registry: Registry, io: Io): Promise<number> {
   const { values, positionals } = parse(argv, {
-    ...common,
+    ...pipelineOpts,
     rows: { type: "string", short: "n" },
     all: { type: "boolean" },
   });
@@ -42,12 +47,13 @@ export async function cmdShow(argv: string[], registry: Registry, io: Io): Promi
   const rows = values.rows === undefined ? 10 : Number(values.rows);
   if (!Number.isInteger(rows) || rows < 0)
     throw new UsageError(`--rows expects a number ≥ 0, got "${values.rows}"`);
-  const pipeline = loadPipeline(file, registry, {}, io);
+  const pipeline = loadPipeline(file, registry, values, io);
   const { presentResult } = await import("../ops/present.js");
   const r = await presentResult(pipeline, ref, {
     ...(values["cache-dir"] !== undefined ? { cacheDir: values["cache-dir"] } : {}),
+    dataRoots: dataRootsOf(values),
     all: values.all === true || values.json === true,
-    onEvent: (e) => printWarning(io, e),
+    onEvent: (e) => printWarning(io, e, pipeline.sources),
   });
   const out = r.output;
   if (values.json) {
@@ -170,15 +176,30 @@ function renderMetrics(m: JsonValue): string {
 }
 
 export async function cmdExport(argv: string[], registry: Registry, io: Io): Promise<number> {
-  const { values, positionals } = parse(argv, { ...common, to: { type: "string", short: "o" } });
+  const { values, positionals } = parse(argv, {
+    ...pipelineOpts,
+    to: { type: "string", short: "o" },
+    opset: { type: "string" },
+  });
   const [file, ref] = positionals;
   if (!file || !ref || !values.to)
-    throw new UsageError("usage: quiver export PIPELINE.yaml STAGE.PORT --to FILE.(arrow|parquet|csv|json)");
-  const pipeline = loadPipeline(file, registry, {}, io);
+    throw new UsageError(
+      "usage: quiver export PIPELINE.yaml STAGE.PORT --to FILE.(arrow|parquet|csv|json|onnx) [--opset N]",
+    );
+  let opset: number | undefined;
+  if (values.opset !== undefined) {
+    opset = Number(values.opset);
+    if (!Number.isInteger(opset)) throw new UsageError(`--opset must be an integer, got "${values.opset}"`);
+    if (!values.to.toLowerCase().endsWith(".onnx"))
+      throw new UsageError("--opset applies to .onnx exports only");
+  }
+  const pipeline = loadPipeline(file, registry, values, io);
   const r = await exportResult(pipeline, ref, {
     to: values.to,
+    ...(opset !== undefined ? { formatOptions: { opset } } : {}),
     ...(values["cache-dir"] !== undefined ? { cacheDir: values["cache-dir"] } : {}),
-    onEvent: (e) => printWarning(io, e),
+    dataRoots: dataRootsOf(values),
+    onEvent: (e) => printWarning(io, e, pipeline.sources),
   });
   if (values.json)
     emitJson(io, {

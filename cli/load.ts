@@ -18,6 +18,11 @@ export interface Io {
   readonly errColor?: boolean;
   /** With --json: writes one JSON document (or one NDJSON line of a stream) to standard output. */
   readonly json?: (doc: unknown) => void;
+  /**
+   * Asks the person at the terminal and returns the answer; absent when nobody can answer (input
+   * is not a terminal: a script, CI, a test), so commands that need a confirmation need a flag.
+   */
+  readonly ask?: (question: string) => Promise<string>;
 }
 
 /** Writes a JSON document to standard output: through `io.json` in --json mode, else as a line. */
@@ -38,12 +43,16 @@ export function errColor(io: Io): boolean {
 export function loadPipeline(
   file: string,
   registry: Registry,
-  values: { set?: string[] | undefined; params?: string | undefined },
+  values: {
+    set?: string[] | undefined;
+    params?: string | undefined;
+    "allow-data-roots"?: boolean | undefined;
+  },
   io: Io,
 ): Pipeline {
   const { problems, ...overrides } = paramOptions(values);
   if (problems.length) throw new PipelineError(problems, () => undefined);
-  const p = load(file, { registry, ...overrides });
+  const p = load(file, { registry, ...overrides, allowDataRoots: values["allow-data-roots"] === true });
   if (p.warnings.length) io.err(renderDiagnostics(p.warnings, p.sources, errColor(io)));
   return p;
 }

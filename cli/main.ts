@@ -25,7 +25,7 @@ commands:
   dag PIPELINE      the stage graph (--format text|mermaid|dot)
   show PIPELINE STAGE[.PORT]    a result as its stage presents it: tables, cut flow, metrics
   report PIPELINE   an HTML report of the latest run: graph, results, plots (--out FILE, --open)
-  export PIPELINE STAGE.PORT --to FILE   write a result as .arrow, .parquet, .csv or .json
+  export PIPELINE STAGE.PORT --to FILE   write a result as .arrow, .parquet, .csv, .json or (a model) .onnx
   gc [PIPELINE]     remove results no pipeline's latest run uses (--dry-run, --max-size 5G);
                     without a pipeline, in every store found below this folder
   verify PIPELINE   rerun stages and compare their outputs with the lock file (--sample N)
@@ -63,7 +63,12 @@ FORCE_COLOR on; otherwise each stream is coloured only when it is a terminal.
                       parallelism across cores); same as --executor subprocess
   --executor NAME     where stages run: in-process (default) or subprocess
   --data-root DIR     allow reading data files under DIR (repeatable)
+  --allow-data-roots  accept the pipeline's data_roots even where they reach your home folder,
+                      a hidden folder in it or system folders (an error without it)
   --cache-dir DIR     the store (default: .quiver/ next to the pipeline, or $QUIVER_CACHE)
+  --rehash            read and hash every input file again instead of trusting the memo of
+                      file hashes (size, mtime, ctime, inode): for a file rewritten with its
+                      size and times restored on purpose
   --json              print events as NDJSON instead of text (the last line: a "results" event)
   --remote URL        read through a remote cache: on a local miss, fetch the result (verified)
   --push              after a successful run, upload its results to --remote
@@ -75,12 +80,14 @@ FORCE_COLOR on; otherwise each stream is coloured only when it is a terminal.
 examples:
   quiver run pipelines/demo.yaml --set events=200000
   quiver run pipelines/demo.yaml --until cuts --force cuts`,
-  status: `usage: quiver status PIPELINE.yaml [--set NAME=VALUE ...] [--json]
+  status: `usage: quiver status PIPELINE.yaml [--set NAME=VALUE ...] [--rehash] [--json]
 
 For each stage: cached, or will run and why (the fields that changed since its last run, with the
 line in the pipeline file), separating root causes from stages that rerun because of them.
 When <pipeline>.lock exists (or with --lock FILE), each line also says whether the stage
 matches the lock, differs (which param, input, file or output bytes), or has not run here.
+Input files are hashed through a memo keyed by size, mtime, ctime and inode; --rehash reads
+every one of them again.
 
 example:
   quiver status pipelines/demo.yaml --set events=5000`,
@@ -96,7 +103,7 @@ with their verdict, accuracy, k-fold mean ± std — in one table (--json: one "
 
 example:
   quiver results pipelines/demo.yaml`,
-  show: `usage: quiver show PIPELINE.yaml STAGE[.PORT] [--rows N] [--all] [--json]
+  show: `usage: quiver show PIPELINE.yaml STAGE[.PORT] [--rows N] [--all] [--json] [--set NAME=VALUE ...]
 
 A result as its stage presents it, as aligned tables: metrics grouped by what they are, the cut
 flow of a select stage as its table, working points, a model's description; a table output's
@@ -104,16 +111,25 @@ schema and first rows (--rows); --all adds every value of an output the stage pr
 alone shows every output of the stage. --json: one
 document with the value, the presentation and the run summary.
 
+Shows the stored result of the pipeline file as it is now (with --set/--params: as overridden):
+the stage's current cache key, as a run would compute it. A stage whose params, inputs or files
+changed since it ran has no stored result until it runs again, and show says so.
+
 examples:
   quiver show pipelines/demo.yaml cuts.cutflow
   quiver show pipelines/demo.yaml train_scaled.table --rows 5
   quiver show pipelines/demo.yaml roc`,
-  export: `usage: quiver export PIPELINE.yaml STAGE.PORT --to FILE
+  export: `usage: quiver export PIPELINE.yaml STAGE.PORT --to FILE [--opset N] [--set NAME=VALUE ...]
 
-FILE's extension picks the format: .arrow/.feather, .parquet, .csv (tables), .json (metrics, models).
+FILE's extension picks the format: .arrow/.feather, .parquet, .csv (tables), .json (metrics; a model
+as its whole portable document), .onnx (a model of train or kfold; --opset 13..17, default 13).
+Models are described in docs/models.md. Exports the stored result of the pipeline file as it is now
+(see 'quiver show --help'). FILE is written to a temp file beside it and renamed: an existing FILE
+is replaced whole or not at all.
 
-example:
-  quiver export pipelines/demo.yaml train_scaled.table --to scaled.parquet`,
+examples:
+  quiver export pipelines/demo.yaml train_scaled.table --to scaled.parquet
+  quiver export pipelines/demo.yaml nn.model --to tagger.onnx`,
   report: `usage: quiver report PIPELINE.yaml [--out FILE.html] [--open] [--cache-dir DIR]
 
 One self-contained HTML file (opens offline, can be mailed). It leads with the results: the
@@ -155,7 +171,7 @@ example:
   --jobs N, -j N          points running at once (default: number of cores)
   --dry-run, -n           print the plan only
   --isolate, --executor NAME   where stages run, as for run
-  --set, --params, --cache-dir, --data-root, --json   as for run
+  --set, --params, --cache-dir, --data-root, --allow-data-roots, --json   as for run
 
 Prints the plan first (per point: stages cached and to run; the stages points share, which run
 once; an estimated time from recorded durations), then a metrics table, with mean ± std over
@@ -193,10 +209,17 @@ remote object is reported and never used. Then 'quiver run' finds every stage ca
 
 example:
   quiver pull pipelines/demo.yaml --remote /eos/lab/quiver-cache`,
-  clean: `usage: quiver clean [PIPELINE.yaml] [--cache-dir DIR] [--all] [--json]
+  clean: `usage: quiver clean [PIPELINE.yaml] [--cache-dir DIR] [--all] [--yes] [--json]
 
 Removes the store found as 'run' finds it (--cache-dir, $QUIVER_CACHE, next to PIPELINE). With
-none of them it lists the stores below the current folder and removes them only with --all.`,
+none of them it lists the stores below the current folder and removes them only with --all.
+It removes a store's objects, result manifests, records, locks and temp files, and its marker
+file. Only a folder carrying the marker (quiver-store.json, written when the store was created)
+is touched, and nothing in it that is not the store's. Asks for confirmation on a terminal;
+elsewhere (scripts, CI) it needs --yes. Refuses while a run, job or pull uses the store.
+
+example:
+  quiver clean pipelines/demo.yaml --yes`,
   exec: `usage: quiver exec --cache-dir STORE KEY`,
   datasets: `usage: quiver datasets list
        quiver datasets make NAME --out DIR [--scale F] [--seed N] [--json]
@@ -336,17 +359,17 @@ async function dispatch(
     }
     const e = err as { code?: string; path?: string; message?: string };
     if (e.code === "ENOSPC" || e.code === "EDQUOT") {
-      const message = `no space left while writing ${e.path ?? "to the store"}; nothing partial was kept`;
+      const message = `no space (or no free inodes) left while writing ${e.path ?? "to the store"}; nothing partial was kept`;
       io.err(
         `error QV_DISK_FULL: ${message}\n  hint: free space or move the store with --cache-dir, then run again`,
       );
       if (io.json) io.json(errorDoc(cmd, 1, [{ severity: "error", code: "QV_DISK_FULL", message }]));
       return 1;
     }
-    if (e.code === "EACCES" || e.code === "EROFS") {
-      const message = `cannot write ${e.path ?? "the store"} (${e.code})`;
+    if (e.code === "EACCES" || e.code === "EPERM" || e.code === "EROFS") {
+      const message = `cannot use ${e.path ?? "the store"} (${e.code})`;
       io.err(
-        `error QV_STORE_ACCESS: ${message}\n  hint: use --cache-dir to put the store somewhere writable`,
+        `error QV_STORE_ACCESS: ${message}\n  hint: give your user read and write access to it (chmod u+rwX) or remove it, or use --cache-dir to put the store somewhere writable`,
       );
       if (io.json) io.json(errorDoc(cmd, 1, [{ severity: "error", code: "QV_STORE_ACCESS", message }]));
       return 1;
@@ -389,5 +412,17 @@ function defaultIo(): Io {
     err: (s) => process.stderr.write(s + "\n"),
     color: colourFor(process.stdout.isTTY === true),
     errColor: colourFor(process.stderr.isTTY === true),
+    ...(process.stdin.isTTY === true ? { ask } : {}),
   };
+}
+
+/** One line from the terminal (the prompt goes to stderr, so stdout stays clean for pipes). */
+async function ask(question: string): Promise<string> {
+  const { createInterface } = await import("node:readline/promises");
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return await rl.question(question);
+  } finally {
+    rl.close();
+  }
 }

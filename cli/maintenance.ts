@@ -113,13 +113,39 @@ export async function cmdClean(argv: string[], io: Io): Promise<number> {
     if (values.json) emitJson(io, { type: "clean", searched: process.cwd(), found: where.dirs, removed: [] });
     return where.dirs.length ? 2 : 0;
   }
+  const yes = values.yes === true;
+  const ask = io.ask;
+  if (!yes && !ask && where.dirs.length)
+    throw new UsageError("clean removes the whole store: confirm with --yes (no terminal to ask on)");
   const removed: string[] = [];
+  let declined = false;
   for (const dir of where.dirs) {
-    const r = await clean({ cacheDir: dir });
-    io.out(r.removed ? `removed the store ${r.store}` : `no store at ${r.store}`);
-    if (r.removed) removed.push(r.store);
+    const r = await clean({
+      cacheDir: dir,
+      ...(!yes && ask
+        ? {
+            confirm: async ({ store, results }) =>
+              /^y(es)?$/i.test(
+                (await ask(`remove the store ${store} (${results} stored result(s))? [y/N] `)).trim(),
+              ),
+          }
+        : {}),
+      onEvent: (e) => printWarning(io, e),
+    });
+    if (!r.removed) {
+      declined ||= r.reason === "declined";
+      io.out(r.reason === "declined" ? `nothing removed from ${r.store}` : `no store at ${r.store}`);
+      continue;
+    }
+    removed.push(r.store);
+    io.out(`removed the store ${r.store}: ${r.files} file(s), ${fmtBytes(r.bytes)}`);
+    if (r.kept.length)
+      io.out(
+        `left in place (not the store's): ${r.kept.slice(0, 10).join(", ")}${r.kept.length > 10 ? ` and ${r.kept.length - 10} more` : ""}`,
+      );
   }
   if (values.json) emitJson(io, { type: "clean", source: where.source, removed });
+  return declined ? 1 : 0;
   return 0;
 }
 

@@ -61,6 +61,11 @@ export interface StageContext<P> {
   readonly inputs: StageInputs;
   /** Absolute path of a `file` param value (already resolved, confined and hashed by the engine). */
   file(path: string): string;
+  /**
+   * The files a `file` param value stands for, as written relative to the pipeline, sorted: the
+   * matches of a glob (`data/*.root`), or the path itself. Each one is a valid `file()` argument.
+   */
+  files(pattern: string): readonly string[];
   /** Reports progress of a long stage: fraction in [0, 1] and a short line of text. */
   progress(fraction: number, message?: string): void;
   /** A note for the run summary and the console (e.g. "12 rows with missing values"). */
@@ -80,8 +85,37 @@ export interface StageContext<P> {
 
 export interface StageResult {
   readonly outputs: Readonly<Record<string, ArtifactValue>>;
-  /** Small facts about the run shown by `status`, `show` and reports (row counts, backend, ...). */
+  /**
+   * Small facts about the run shown by `status`, `show` and reports (row counts, backend, ...).
+   * `summary.lineage` (column -> step) lists the lineage steps the stage wrote, so that a later
+   * error naming a step (StageError `marks`) can say which stage wrote it and where it is defined.
+   */
   readonly summary?: JsonObject;
+}
+
+/** Where an exported output came from; exporters write it into the file (ONNX metadata, JSON header). */
+export interface ExportProvenance {
+  readonly pipeline: string;
+  readonly stage: string;
+  readonly port: string;
+  /** The cache key of the stage run that produced the output. */
+  readonly cacheKey: string;
+  readonly quiverVersion: string;
+}
+
+export interface ExportRequest {
+  /** The target file's extension, lower case, without the dot: "onnx", "json". */
+  readonly format: string;
+  readonly provenance: ExportProvenance;
+  /** Numeric format options from the command line (e.g. `opset`). */
+  readonly options: Readonly<Record<string, number>>;
+}
+
+/** How one output leaves Quiver in formats other tools read (e.g. a model as ONNX). */
+export interface OutputExporter {
+  /** The file extensions it writes, without the dot. */
+  readonly formats: readonly string[];
+  write(value: ArtifactValue, req: ExportRequest): Promise<Uint8Array>;
 }
 
 /** A parameter-level problem found before running (beyond the schema), e.g. an expression that does not parse. */
@@ -154,6 +188,11 @@ export interface StageDefinition<P> {
    * not show get their kind's default view. Import plotting helpers inside the hook, like `run`.
    */
   present?(ctx: PresentContext<P>): Promise<Presentation>;
+  /**
+   * Exporters of outputs, by port, for `quiver export`: only the stage knows what its artifacts
+   * hold (a model's kinds). Outputs without one are exported in their stored form.
+   */
+  readonly exporters?: Readonly<Record<string, OutputExporter>>;
 }
 
 /** The registry stores definitions with their param type erased (methods are bivariant). */
@@ -167,7 +206,9 @@ export function defineStage<P>(def: StageDefinition<P>): StageDefinition<P> {
 /**
  * An error a stage raises about the user's data or parameters. The engine renders it as a
  * diagnostic: with a YAML position when `param` is given (and an offset inside an expression),
- * and with the file/row/column of the data when `data` is given. Any other exception is a bug.
+ * and with the file/row/column of the data when `data` is given. `marks` are lineage steps the
+ * message names: the engine adds a note for each, located at the upstream stage that wrote it (the
+ * nearest one whose `summary.lineage` lists it). Any other exception is a bug.
  */
 export class StageError extends Error {
   readonly code: string;
@@ -176,6 +217,7 @@ export class StageError extends Error {
   readonly offset: number | undefined;
   readonly length: number | undefined;
   readonly data: { readonly file?: string; readonly row?: number; readonly column?: string } | undefined;
+  readonly marks: readonly string[] | undefined;
   constructor(
     code: string,
     message: string,
@@ -185,6 +227,7 @@ export class StageError extends Error {
       offset?: number;
       length?: number;
       data?: { file?: string; row?: number; column?: string };
+      marks?: readonly string[];
     } = {},
   ) {
     super(message);
@@ -195,5 +238,6 @@ export class StageError extends Error {
     this.offset = opts.offset;
     this.length = opts.length;
     this.data = opts.data;
+    this.marks = opts.marks;
   }
 }

@@ -9,10 +9,11 @@
  * remote, repair of damaged cached outputs, failures and what they stop, in-memory hand-off of
  * values between stages, the last-run record. How a job runs is the runner's business.
  */
+import { own } from "../core/dict.js";
 import type { ObjectRef, Store } from "../cache/store.js";
 import type { Diagnostic } from "../core/diagnostics.js";
 import type { CacheKey, FileHashMemo } from "../core/hash.js";
-import type { JsonValue } from "../core/json.js";
+import type { JsonObject, JsonValue } from "../core/json.js";
 import type { ArtifactValue } from "../core/stage.js";
 import type { EventSink, RunReason, SkipReason } from "./events.js";
 import { stageFiles } from "./files.js";
@@ -31,7 +32,7 @@ import {
 } from "./records.js";
 import { findResult, readStageResult } from "./results.js";
 import type { StageRunner } from "./runners/runner.js";
-import { failureDiagnostic, stageErrorToDiagnostic } from "./stage-errors.js";
+import { failureDiagnostic, markWriters, stageErrorToDiagnostic } from "./stage-errors.js";
 
 export interface RunOptions {
   readonly spec: PipelineSpec;
@@ -40,6 +41,11 @@ export interface RunOptions {
   readonly emit: EventSink;
   readonly fileMemo: FileHashMemo;
   readonly force?: readonly string[];
+  /**
+   * Stages whose stored result turned out to be damaged after the run used it (a metrics object
+   * that does not read back): recomputed as a repair, like a forced stage with that reason.
+   */
+  readonly repair?: readonly string[];
   readonly until?: readonly string[];
   readonly keepGoing?: boolean;
   readonly dryRun?: boolean;
@@ -85,6 +91,8 @@ interface Node {
   job?: Job;
   outputs?: Record<string, ObjectRef>;
   durationMs?: number;
+  /** The run summary (ran or cached), read to name the stage that wrote a lineage step. */
+  summary?: JsonObject;
   inputNames?: readonly string[];
   /** The root failure when skipped. */
   failedRoot?: string;
@@ -101,11 +109,45 @@ interface Queue {
   onIdle(): Promise<void>;
 }
 
+/**
+ * Registers a writer of the store (a run, a sweep, verify), so gc and clean leave its results
+ * alone; waits for a gc or clean already under way, saying so. Nested registrations of one
+ * process share one entry.
+ */
+export function registerWriter(
+  store: Store,
+  emit: EventSink,
+  command: string,
+  pipeline: string,
+): Promise<() => Promise<void>> {
+  return store.registerUse({ command, pipeline }, () =>
+    emit({
+      type: "warning",
+      diagnostic: {
+        severity: "warning",
+        code: "QV_STORE_WAIT",
+        message: `waiting for a gc or clean of ${store.root} to finish`,
+      },
+    }),
+  );
+}
+
 export async function runPipeline(opts: RunOptions): Promise<RunResult> {
+  if (opts.dryRun) return walk(opts);
+  const leave = await registerWriter(opts.store, opts.emit, "run", opts.spec.name);
+  try {
+    return await walk(opts);
+  } finally {
+    await leave();
+  }
+}
+
+async function walk(opts: RunOptions): Promise<RunResult> {
   const { spec, store, emit } = opts;
   const t0 = performance.now();
   const selected = opts.until?.length ? ancestorsInclusive(spec.graph, opts.until) : new Set(spec.order);
   const forced = new Set(opts.force ?? []);
+  const repairs = new Set(opts.repair ?? []);
   const last: LastRun | undefined = "last" in opts ? opts.last : await readLastRun(store, spec.name);
   const planCtx: PlanContext = {
     store,
@@ -192,16 +234,31 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
         },
       });
       if (!outcome.ok) {
-        fail(n, [failureDiagnostic(outcome.failure.failure, n.spec, store.root)], outcome.failure.durationMs);
+        const f = outcome.failure.failure;
+        const writers = f.kind === "stage-error" && f.marks ? writersOf(n, f.marks) : undefined;
+        fail(n, [failureDiagnostic(f, n.spec, store.root, writers)], outcome.failure.durationMs);
         return false;
       }
       await recordFinished(n, outcome.key, outcome.manifest, prevOutputs, outcome.values);
       return true;
     } catch (err) {
-      fail(n, [stageErrorToDiagnostic(err, n.spec, store.root)], performance.now() - t);
+      fail(
+        n,
+        [stageErrorToDiagnostic(err, n.spec, store.root, (marks) => writersOf(n, marks))],
+        performance.now() - t,
+      );
       return false;
     }
   };
+
+  /** The upstream stages that wrote the lineage steps a failure of `n` names. */
+  const writersOf = (n: Node, marks: readonly string[]) =>
+    markWriters(
+      marks,
+      n.spec,
+      (id) => nodes.get(id)?.spec,
+      (id) => nodes.get(id)?.summary,
+    );
 
   /** A stage ran: keep its outputs (in memory while consumers need them) and report early cutoff. */
   const recordFinished = async (
@@ -215,6 +272,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
     n.key = key;
     n.outputs = { ...m.objects };
     n.durationMs = m.durationMs;
+    n.summary = m.summary;
     n.inputNames = Object.keys(m.fingerprint.inputNames ?? {});
     n.values.clear();
     if (n.pendingConsumers > 0)
@@ -233,7 +291,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
   };
 
   const previousOutputs = async (n: Node): Promise<Record<string, ObjectRef> | undefined> => {
-    const prevKey = last?.stages[n.spec.id]?.key;
+    const prevKey = own(last?.stages, n.spec.id)?.key;
     if (!prevKey) return undefined;
     return (await readStageResult(store, prevKey))?.objects;
   };
@@ -243,6 +301,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
     n.key = key;
     n.outputs = { ...m.objects };
     n.durationMs = m.durationMs;
+    n.summary = m.summary;
     n.inputNames = Object.keys(m.fingerprint.inputNames ?? {});
   };
 
@@ -266,13 +325,13 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
       emitSkip(n, { kind: "stopped", after: stopAfter ?? "interrupt" });
       return;
     }
-    // Files: resolve, confine, hash (through the memo).
+    // Files: expand globs, resolve, confine, hash (through the memo).
     const resolved = await stageFiles(n.spec, spec, opts.dataRoots ?? [], opts.fileMemo);
     if (!resolved.ok) {
       fail(n, resolved.diagnostics, 0);
       return;
     }
-    const { files, fileHashes } = resolved;
+    const { files, fileHashes, globs } = resolved;
     // Upstream stages that would run in a dry run have no output hashes yet.
     if (ups.some((u) => !u.outputs)) {
       const reasons = await planWithUnknownInputs(n.spec, fileHashes, environmentOf(n.spec), planCtx);
@@ -299,12 +358,19 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
         ref: nodes.get(r.stage)!.outputs![r.port]!,
         from: `${r.stage}.${r.port}`,
       };
-    const isForced = forced.has(id);
-    const plan = await planStage(
-      { spec: n.spec, inputs, files, fileHashes, environment, jobs: opts.jobs },
+    const isForced = forced.has(id) || repairs.has(id);
+    const planned = await planStage(
+      { spec: n.spec, inputs, files, fileHashes, globs, environment, jobs: opts.jobs },
       planCtx,
       isForced,
     );
+    const plan: typeof planned =
+      planned.decision === "run" && repairs.has(id) && !forced.has(id)
+        ? {
+            ...planned,
+            reasons: [{ kind: "repair", detail: "its stored result did not read back complete" }],
+          }
+        : planned;
     n.key = plan.key;
     n.job = plan.job;
     opts.onFingerprint?.(id, plan.key, plan.doc);

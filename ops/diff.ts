@@ -7,6 +7,7 @@
  * keys are the run's), then the previous run, so a diff right after a run shows what it changed.
  */
 import { spawnSync } from "node:child_process";
+import { own } from "../core/dict.js";
 import path from "node:path";
 import type { Store } from "../cache/store.js";
 import type { EventSink } from "../engine/events.js";
@@ -185,8 +186,8 @@ function compare(
   inputsFrom: (id: string) => Record<string, string>,
 ): DiffReport["stages"][number][] {
   return ids.map((id) => {
-    const x = a.stages[id];
-    const y = b.stages[id];
+    const x = own(a.stages, id);
+    const y = own(b.stages, id);
     if (!x && !y) return { stage: id, state: "absent", detail: "in neither" };
     if (!x) return { stage: id, state: "added", detail: `only in ${b.label}` };
     if (!y) return { stage: id, state: "removed", detail: `only in ${a.label}` };
@@ -206,8 +207,8 @@ function compare(
 function metricRows(ids: readonly string[], a: Side, b: Side): DiffReport["metrics"][number][] {
   const rows: DiffReport["metrics"][number][] = [];
   for (const id of ids) {
-    const ma = a.stages[id]?.metrics ?? {};
-    const mb = b.stages[id]?.metrics ?? {};
+    const ma = own(a.stages, id)?.metrics ?? {};
+    const mb = own(b.stages, id)?.metrics ?? {};
     for (const k of [...new Set([...Object.keys(ma), ...Object.keys(mb)])].sort())
       rows.push({ name: `${id}.${k}`, a: ma[k], b: mb[k] });
   }

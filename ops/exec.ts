@@ -3,7 +3,8 @@
  * are read from the store, the result or a failure record is written to it. What the subprocess
  * runner starts on this machine, and a batch system's node starts elsewhere.
  */
-import { isCacheKey } from "../core/hash.js";
+import type { Store } from "../cache/store.js";
+import { isCacheKey, type CacheKey } from "../core/hash.js";
 import type { JobEvent } from "../engine/runners/index.js";
 import { executeJob, inputsFromStore } from "../engine/job.js";
 import type { Registry } from "../engine/pipeline/validate.js";
@@ -27,8 +28,20 @@ export type ExecReport =
   | { readonly ok: false; readonly stage: string; readonly failure: JobFailure };
 
 export async function exec(opts: ExecOptions): Promise<ExecReport> {
-  if (!isCacheKey(opts.key)) throw new UsageError(`"${opts.key}" is not a cache key`);
+  const key = opts.key;
+  if (!isCacheKey(key)) throw new UsageError(`"${key}" is not a cache key`);
   const { store } = await openStore(opts.cacheDir);
+  // Registered (and heartbeated from a worker thread, whatever the stage does to the main one) for
+  // as long as the job runs — on this machine or on a cluster node — so gc leaves what it writes.
+  const leave = await store.registerUse({ command: "exec" }, undefined, { blocking: true });
+  try {
+    return await execRegistered(store, { ...opts, key });
+  } finally {
+    await leave();
+  }
+}
+
+async function execRegistered(store: Store, opts: ExecOptions & { key: CacheKey }): Promise<ExecReport> {
   const job = await readRecord(store, jobRecord, opts.key);
   if (!job || job.key !== opts.key) throw OpError.of("QV_NO_JOB", `no job ${opts.key} in ${opts.cacheDir}`);
   const def = opts.registry.get(job.doc.stage.type);

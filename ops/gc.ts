@@ -1,7 +1,10 @@
 /**
  * `gc` and `clean`. gc removes every result that no pipeline's latest run, lock file or sweep
  * references (and what those link to: sub-results), then, with a size budget, evicts the payloads
- * cheapest to recompute per byte (gc-budget.ts). clean removes a whole store.
+ * cheapest to recompute per byte (gc-budget.ts). clean removes a store's own files.
+ *
+ * Both act only on a folder marked as a store, and only while no other process uses it: they hold
+ * the store's maintenance lock, and stop (QV_STORE_BUSY) if a live run, job or pull is registered.
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -11,9 +14,8 @@ import type { CacheKey } from "../core/hash.js";
 import type { EventSink } from "../engine/events.js";
 import { lockPathFor, readLockFile } from "../engine/lock-file.js";
 import { keysKeptBy, TRANSIENT_RECORD } from "../engine/records.js";
-import { OpError } from "./errors.js";
 import { applyEviction, holdersOf, planEviction, type EvictionPlan } from "./gc-budget.js";
-import { openStore, storeDir } from "./store.js";
+import { openExistingStore, storeDir, withStoreErrors } from "./store.js";
 
 export interface GcOptions {
   /** The store (default: that of `pipeline`, else $QUIVER_CACHE or ./.quiver). */
@@ -50,8 +52,17 @@ async function liveKeys(store: Store): Promise<Set<CacheKey>> {
 
 export async function gc(opts: GcOptions = {}): Promise<GcReport> {
   const dir = storeDir(opts.pipeline, opts.cacheDir);
-  if (!fs.existsSync(dir)) return { store: dir, exists: false };
-  const { store } = await openStore(dir, opts.onEvent);
+  const store = await openExistingStore(dir, opts.onEvent);
+  if (!store) return { store: dir, exists: false };
+  const release = await withStoreErrors(() => store.holdForMaintenance());
+  try {
+    return await collect(store, dir, opts);
+  } finally {
+    await release();
+  }
+}
+
+async function collect(store: Store, dir: string, opts: GcOptions): Promise<GcReport> {
   const keep = await liveKeys(store);
   const lock = opts.pipeline ? await readLockFile(lockPathFor(path.resolve(opts.pipeline))) : undefined;
   for (const s of Object.values(lock?.stages ?? {})) keep.add(s.key);
@@ -79,14 +90,45 @@ async function removeStaleJobRecords(store: Store): Promise<void> {
   }
 }
 
-export type CleanReport = { readonly store: string; readonly removed: boolean };
+export type CleanReport =
+  | { readonly store: string; readonly removed: false; readonly reason: "no-store" | "declined" }
+  | {
+      readonly store: string;
+      readonly removed: true;
+      readonly files: number;
+      readonly bytes: number;
+      /** What was in the store's folder but is not the store's: left in place. */
+      readonly kept: readonly string[];
+    };
 
-/** Removes the whole store; refuses a folder that does not look like one. */
-export function clean(opts: { cacheDir?: string; pipeline?: string } = {}): Promise<CleanReport> {
+export interface CleanOptions {
+  readonly cacheDir?: string;
+  readonly pipeline?: string;
+  /**
+   * Called with the store and what it holds before anything is removed; false stops (the command
+   * line asks on a terminal, and needs --yes otherwise).
+   */
+  readonly confirm?: (what: { readonly store: string; readonly results: number }) => Promise<boolean>;
+  readonly onEvent?: EventSink;
+}
+
+/**
+ * Removes a store's own files (objects, manifests, records, locks, temp files) and its marker;
+ * refuses any folder that is not a marked store, and a store in use.
+ */
+export async function clean(opts: CleanOptions = {}): Promise<CleanReport> {
   const dir = storeDir(opts.pipeline, opts.cacheDir);
-  if (!fs.existsSync(dir)) return Promise.resolve({ store: dir, removed: false });
-  if (!fs.existsSync(path.join(dir, "objects")) && !fs.existsSync(path.join(dir, "runs")))
-    throw OpError.of("QV_NOT_A_STORE", `${dir} does not look like a Quiver store; refusing to delete it`);
-  fs.rmSync(dir, { recursive: true, force: true });
-  return Promise.resolve({ store: dir, removed: true });
+  const store = await openExistingStore(dir, opts.onEvent);
+  if (!store) return { store: dir, removed: false, reason: "no-store" };
+  const release = await withStoreErrors(() => store.holdForMaintenance());
+  let released = false;
+  try {
+    const results = (await store.listManifestKeys()).length;
+    if (opts.confirm && !(await opts.confirm({ store: dir, results })))
+      return { store: dir, removed: false, reason: "declined" };
+    released = true;
+    return { store: dir, removed: true, ...(await store.clean(release)) };
+  } finally {
+    if (!released) await release();
+  }
 }

@@ -1,14 +1,24 @@
 /**
- * `show`, `export` and `dag`: looking at a pipeline and the results of its latest run.
+ * `show`, `export` and `dag`: looking at a pipeline and its stored results. What `show` and
+ * `export` give is the result of the pipeline file as it is now — the stage's current cache key,
+ * planned exactly as a run would — never "the latest run of a pipeline of that name", which may be
+ * another checkout's (two checkouts sharing one store) or an older version of this file.
  */
+import { own, setOwn } from "../core/dict.js";
 import fs from "node:fs";
+import path from "node:path";
+import { writeFileAtomic } from "../cache/atomic.js";
+import type { Store } from "../cache/store.js";
 import { tableToArrowIPC } from "../core/arrow-codec.js";
 import type { JsonObject } from "../core/json.js";
-import type { ArtifactValue, PortKind } from "../core/stage.js";
+import { StageError, type ArtifactValue, type PortKind } from "../core/stage.js";
 import { cellValue, type Table } from "../core/table.js";
 import { decodeArtifact } from "../engine/artifacts.js";
-import type { EventSink } from "../engine/events.js";
+import type { EngineEvent, EventSink } from "../engine/events.js";
+import { describeReasons } from "../engine/explain.js";
 import { readLastRun } from "../engine/history.js";
+import { runPipeline } from "../engine/scheduler.js";
+import type { CacheKey } from "../core/hash.js";
 import type { LastRun, StageResultManifest } from "../engine/records.js";
 import { readStageResult } from "../engine/results.js";
 import type { PipelineSpec } from "../engine/pipeline/spec.js";
@@ -18,6 +28,8 @@ import { openStore, storeDir } from "./store.js";
 
 export interface ResultOptions {
   readonly cacheDir?: string;
+  /** Extra folders data files may be read from (to hash the inputs as a run would). */
+  readonly dataRoots?: readonly string[];
   readonly onEvent?: EventSink;
 }
 
@@ -27,9 +39,11 @@ export interface StoredOutput {
   readonly kind: PortKind;
   readonly value: ArtifactValue;
   readonly manifest: StageResultManifest;
+  /** The cache key the result is stored under: the stage's key in the pipeline as it is now. */
+  readonly key: CacheKey;
 }
 
-/** One output (`STAGE` or `STAGE.PORT`) of the pipeline's latest run, decoded. */
+/** One output (`STAGE` or `STAGE.PORT`) of the pipeline as it is now, decoded from the store. */
 export async function show(pipeline: Pipeline, ref: string, opts: ResultOptions = {}): Promise<StoredOutput> {
   const { spec } = pipeline;
   const [stage, portArg] = ref.split(".", 2) as [string, string | undefined];
@@ -43,17 +57,11 @@ export async function show(pipeline: Pipeline, ref: string, opts: ResultOptions 
     );
   const out = s.def.outputs[port];
   if (!out) throw new UsageError(`stage "${stage}" has no output "${port}"; outputs: ${ports.join(", ")}`);
-  const { store } = await openStore(storeDir(spec.file, opts.cacheDir), opts.onEvent);
-  const last = await readLastRun(store, spec.name);
-  const key = last?.stages[stage]?.key;
+  const { store, keys, events } = await currentResults(pipeline, stage, opts);
+  const key = own(keys, stage);
   const manifest = key ? await readStageResult(store, key) : undefined;
   const objRef = manifest?.objects[port];
-  if (!manifest || !objRef)
-    throw OpError.of(
-      "QV_NOT_RUN",
-      `stage "${stage}" has no stored result yet`,
-      `run it first: quiver run ${spec.file} --until ${stage}`,
-    );
+  if (!key || !manifest || !objRef) throw notStored(pipeline, stage, events);
   const bytes = await store.getObject(objRef);
   if (!bytes)
     throw OpError.of(
@@ -61,12 +69,82 @@ export async function show(pipeline: Pipeline, ref: string, opts: ResultOptions 
       `the stored output ${stage}.${port} is damaged or missing`,
       `rerun: quiver run ${spec.file} --until ${stage}`,
     );
-  return { stage, port, kind: out.kind, value: await decodeArtifact(out.kind, bytes), manifest };
+  return { stage, port, kind: out.kind, value: await decodeArtifact(out.kind, bytes), manifest, key };
+}
+
+/**
+ * The stored results of `stage` and every stage it needs, for the pipeline file as it is now:
+ * planned exactly as a run would (a dry run), so the keys are the ones a run would look up.
+ * Stages without a stored result are absent; `events` says why (for `notStored`).
+ */
+export async function currentResults(
+  pipeline: Pipeline,
+  stage: string,
+  opts: ResultOptions = {},
+): Promise<{
+  readonly store: Store;
+  readonly keys: Readonly<Record<string, CacheKey>>;
+  readonly events: readonly EngineEvent[];
+}> {
+  const { spec } = pipeline;
+  const { store, memo } = await openStore(storeDir(spec.file, opts.cacheDir), opts.onEvent);
+  const events: EngineEvent[] = [];
+  const plan = await runPipeline({
+    spec,
+    store,
+    jobs: 1,
+    emit: (e) => {
+      events.push(e);
+      if (e.type === "warning") opts.onEvent?.(e);
+    },
+    fileMemo: memo,
+    dryRun: true,
+    until: [stage],
+    ...(opts.dataRoots ? { dataRoots: opts.dataRoots } : {}),
+    runner: () => Promise.reject(new Error("show runs nothing")),
+  });
+  const keys: Record<string, CacheKey> = {};
+  for (const [id, o] of plan.outcomes) if (o.status === "cached" && o.key) setOwn(keys, id, o.key);
+  return { store, keys, events };
+}
+
+/** Why `stage` has no stored result for the pipeline as it is now: its failure, or what would run. */
+export function notStored(pipeline: Pipeline, stage: string, events: readonly EngineEvent[]): OpError {
+  const { spec } = pipeline;
+  const failed = events.flatMap((e) => (e.type === "failed" ? e.diagnostics : []));
+  if (failed.length) return new OpError(failed, pipeline.sources);
+  const planned = events.find((e) => e.type === "planned" && e.stage === stage);
+  const why =
+    planned?.type === "planned" && planned.decision === "run"
+      ? describeReasons(planned.reasons)
+      : "a stage it depends on has no stored result either";
+  return OpError.of(
+    "QV_NOT_RUN",
+    `stage "${stage}" has no stored result for ${spec.file} as it is now (${why})`,
+    `run it first: quiver run ${spec.file} --until ${stage}`,
+  );
 }
 
 export interface ExportOptions extends ResultOptions {
-  /** The file to write; its extension picks the format (.arrow/.feather/.ipc, .parquet, .csv, .json). */
+  /**
+   * The file to write; its extension picks the format (.arrow/.feather/.ipc, .parquet, .csv,
+   * .json; a model also .onnx, and .json is then the whole model, through its stage's exporter).
+   */
   readonly to: string;
+  /** Numeric options for the stage's exporter, e.g. {opset: 13} for ONNX. */
+  readonly formatOptions?: Readonly<Record<string, number>>;
+}
+
+/** This Quiver's version (dist/ops/inspect.js → ../../package.json), written into exported files. */
+function quiverVersion(): string {
+  try {
+    const pkg = JSON.parse(fs.readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+      version?: unknown;
+    };
+    return typeof pkg.version === "string" ? pkg.version : "unknown";
+  } catch {
+    return "unknown";
+  }
 }
 
 /** Writes one output of the latest run to a file in a format other tools read. */
@@ -77,20 +155,46 @@ export async function exportResult(
 ): Promise<{ readonly file: string; readonly output: StoredOutput }> {
   const out = await show(pipeline, ref, opts);
   const target = opts.to;
-  const ext = target.toLowerCase().split(".").pop();
+  const ext = target.toLowerCase().split(".").pop() ?? "";
   const v = out.value;
-  if (v.kind === "metrics" || v.kind === "model") {
+  let bytes: Uint8Array | string;
+  const exporter = pipeline.spec.stages.get(out.stage)?.def.exporters?.[out.port];
+  if (exporter?.formats.includes(ext)) {
+    bytes = await exporter
+      .write(v, {
+        format: ext,
+        provenance: {
+          pipeline: pipeline.spec.name,
+          stage: out.stage,
+          port: out.port,
+          cacheKey: out.key,
+          quiverVersion: quiverVersion(),
+        },
+        options: opts.formatOptions ?? {},
+      })
+      .catch((e: unknown) => {
+        if (e instanceof StageError) throw OpError.of(e.code, `${ref}: ${e.message}`, e.hint);
+        throw e;
+      });
+  } else if (exporter) {
+    throw new UsageError(
+      `${ref} exports as ${exporter.formats.map((f) => `.${f}`).join(" or ")}, not ".${ext}"`,
+    );
+  } else if (v.kind === "metrics" || v.kind === "model") {
     if (ext !== "json") throw new UsageError(`${ref} is a ${v.kind}; export it as .json`);
-    fs.writeFileSync(target, JSON.stringify(v.kind === "metrics" ? v.metrics : v.model.meta, null, 2) + "\n");
+    bytes = JSON.stringify(v.kind === "metrics" ? v.metrics : v.model.meta, null, 2) + "\n";
   } else if (ext === "arrow" || ext === "feather" || ext === "ipc") {
-    fs.writeFileSync(target, await tableToArrowIPC(v.table));
+    bytes = await tableToArrowIPC(v.table);
   } else if (ext === "parquet") {
     const pq = await import("parquet-wasm/node");
     const wasmTable = pq.Table.fromIPCStream(await tableToArrowIPC(v.table, "stream"));
-    fs.writeFileSync(target, pq.writeParquet(wasmTable));
+    bytes = pq.writeParquet(wasmTable);
   } else if (ext === "csv") {
-    fs.writeFileSync(target, tableToCsv(v.table));
+    bytes = tableToCsv(v.table);
   } else throw new UsageError(`cannot export a table as ".${ext}"; use .arrow, .parquet or .csv`);
+  // A temp file beside the target, then a rename: an existing file is replaced whole or not at
+  // all (a full disk used to leave it truncated with part of the new export).
+  await writeFileAtomic(path.resolve(target), bytes, path.dirname(path.resolve(target)));
   return { file: target, output: out };
 }
 
@@ -133,8 +237,8 @@ export async function dagJson(pipeline: Pipeline, opts: ResultOptions = {}): Pro
       return {
         id,
         type: s.def.type,
-        status: last?.stages[id]?.status ?? null,
-        key: last?.stages[id]?.key ?? null,
+        status: own(last?.stages, id)?.status ?? null,
+        key: own(last?.stages, id)?.key ?? null,
         inputs: Object.fromEntries(
           Object.entries(s.inputs).map(([port, r]) => [port, `${r.stage}.${r.port}`]),
         ),
@@ -145,7 +249,7 @@ export async function dagJson(pipeline: Pipeline, opts: ResultOptions = {}): Pro
 }
 
 function renderDag(spec: PipelineSpec, format: DagFormat, last?: LastRun): string {
-  const status = (id: string) => last?.stages[id]?.status;
+  const status = (id: string) => own(last?.stages, id)?.status;
   switch (format) {
     case "text": {
       const lines = [`${spec.name} (${spec.order.length} stages)`];

@@ -4,19 +4,17 @@
  * report draws, here as data for the command line and the API.
  */
 import type { Block, Figure } from "../core/present.js";
-import type { EventSink } from "../engine/events.js";
+import { own } from "../core/dict.js";
 import { collectReport } from "../report/collect.js";
 import { collectFigures, presentStage } from "../report/present.js";
 import { OpError, UsageError } from "./errors.js";
-import { show, type StoredOutput } from "./inspect.js";
+import { currentResults, notStored, show, type ResultOptions, type StoredOutput } from "./inspect.js";
 import type { Pipeline } from "./load.js";
 import { openStore, storeDir } from "./store.js";
 
-export interface PresentOptions {
-  readonly cacheDir?: string;
+export interface PresentOptions extends ResultOptions {
   /** Also every value of an output the stage presents itself (its default view). */
   readonly all?: boolean;
-  readonly onEvent?: EventSink;
 }
 
 export interface PresentedResult {
@@ -29,7 +27,7 @@ export interface PresentedResult {
   readonly notes: readonly string[];
 }
 
-/** `STAGE.PORT` (one output) or `STAGE` (all of it) of the latest run, as its stage presents it. */
+/** `STAGE.PORT` (one output) or `STAGE` (all of it) of the pipeline as it is now, as its stage presents it. */
 export async function presentResult(
   pipeline: Pipeline,
   ref: string,
@@ -43,8 +41,10 @@ export async function presentResult(
   const ports = Object.keys(s.def.outputs);
   // One output: resolved, checked and decoded as `show` does; a single-output stage is that output.
   const output = dot >= 0 || ports.length === 1 ? await show(pipeline, ref, opts) : undefined;
-  const { store } = await openStore(storeDir(spec.file, opts.cacheDir), opts.onEvent);
-  const data = await collectReport(store, spec);
+  // The stage and what it reads as the pipeline file is now (as `show`), not the latest run's.
+  const { store, keys, events } = await currentResults(pipeline, stage, opts);
+  if (own(keys, stage) === undefined) throw notStored(pipeline, stage, events);
+  const data = await collectReport(store, spec, undefined, { keys });
   const info = data.stages.get(stage)!;
   if (!info.manifest)
     throw OpError.of(

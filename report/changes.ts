@@ -3,6 +3,7 @@
  * history skips reruns that changed nothing, so a no-op rerun or `verify` never hides it): which
  * stages have another result and why, from their fingerprints, and the metric values that moved.
  */
+import { own } from "../core/dict.js";
 import { isJsonObject, type JsonValue } from "../core/json.js";
 import { formatNumber } from "../core/present.js";
 import { describeFingerprintDiffs, inputsFromOf } from "../engine/lock-file.js";
@@ -34,8 +35,8 @@ export async function changesSection(data: ReportData): Promise<string> {
   const metricRows: string[] = [];
   let missing = 0;
   for (const id of data.spec.order) {
-    const cur = last.stages[id]?.key;
-    const old = prev.stages[id];
+    const cur = own(last.stages, id)?.key;
+    const old = own(prev.stages, id);
     if (cur === old) continue;
     let detail: string;
     if (!old) detail = "not in the earlier run";

@@ -4,6 +4,7 @@
  * metric deltas). Artifacts are decoded on demand and memoised: a plot that needs a table reads it
  * once, and stages whose outputs no plot needs cost only their manifest.
  */
+import { own, setOwn } from "../core/dict.js";
 import type { ObjectRef, Store } from "../cache/store.js";
 import type { CacheKey } from "../core/hash.js";
 import { decodeArtifact } from "../engine/artifacts.js";
@@ -85,6 +86,11 @@ export interface CollectOptions {
    * history, and manifests only of the stages that present something.
    */
   readonly figuresOnly?: boolean;
+  /**
+   * The results to collect, by stage, instead of the latest run's (`show`: the stage and what it
+   * needs, for the pipeline file as it is now); stages not named have none. No run history is read.
+   */
+  readonly keys?: Readonly<Record<string, CacheKey>>;
 }
 
 export async function collectReport(
@@ -93,8 +99,8 @@ export async function collectReport(
   runEvents?: { events: readonly EngineEvent[]; previous: LastRun | undefined; at?: string },
   opts: CollectOptions = {},
 ): Promise<ReportData> {
-  const light = opts.figuresOnly === true;
-  const last = await readLastRun(store, spec.name);
+  const light = opts.figuresOnly === true || opts.keys !== undefined;
+  const last = opts.keys ? resultsAsRun(spec.name, opts.keys) : await readLastRun(store, spec.name);
   const history = light ? undefined : await readRunHistory(store, spec.name);
   const record = runEvents || light ? undefined : await readRunEvents(store, spec.name);
   // A stored event list belongs to the latest run only if it is not older than the run record.
@@ -106,8 +112,8 @@ export async function collectReport(
   const manifests = new Map<string, RunManifest | undefined>();
   await Promise.all(
     spec.order.map(async (id) => {
-      const key = last?.stages[id]?.key;
-      const wanted = !light || spec.stages.get(id)?.def.present !== undefined;
+      const key = own(last?.stages, id)?.key;
+      const wanted = !light || opts.keys !== undefined || spec.stages.get(id)?.def.present !== undefined;
       manifests.set(id, key && wanted ? await readStageResult(store, key) : undefined);
     }),
   );
@@ -117,7 +123,7 @@ export async function collectReport(
     const s = spec.stages.get(id)!;
     let state: StageState = "not-run";
     let durationMs: number | undefined;
-    let key: string | undefined = last?.stages[id]?.key;
+    let key: string | undefined = own(last?.stages, id)?.key;
     let reasons: readonly RunReason[] = [];
     let diagnostics: readonly Diagnostic[] = [];
     let skipReason: SkipReason | undefined;
@@ -155,12 +161,13 @@ export async function collectReport(
           break;
       }
     }
-    if (events.length === 0 && last?.stages[id]) {
-      const st = last.stages[id].status;
+    const lastEntry = own(last?.stages, id);
+    if (events.length === 0 && lastEntry) {
+      const st = lastEntry.status;
       state = st === "ran" || st === "cached" ? st : "not-run";
-      durationMs = last.stages[id].durationMs;
+      durationMs = lastEntry.durationMs;
     }
-    const manifest = key === last?.stages[id]?.key ? manifests.get(id) : undefined;
+    const manifest = key === own(last?.stages, id)?.key ? manifests.get(id) : undefined;
     stages.set(id, {
       id,
       spec: s,
@@ -221,7 +228,7 @@ export async function collectReport(
     objectRef,
     artifact: (stage, port) => load(objectRef(stage, port), manifests.get(stage)?.kinds[port]),
     previousArtifact: async (stage, port) => {
-      const key = previous?.stages[stage]?.key;
+      const key = own(previous?.stages, stage)?.key;
       if (!key) return undefined;
       const m = await byKey(key);
       return load(m?.objects[port], m?.kinds[port]);
@@ -238,4 +245,11 @@ export async function collectReport(
       return load(upstream, ref.kind);
     },
   };
+}
+
+/** Chosen results in the shape of a run record, every one found cached. */
+function resultsAsRun(pipeline: string, keys: Readonly<Record<string, CacheKey>>): LastRun {
+  const stages: Record<string, { key: CacheKey; status: "cached" }> = {};
+  for (const [id, key] of Object.entries(keys)) setOwn(stages, id, { key, status: "cached" });
+  return { pipeline, at: new Date().toISOString(), stages };
 }

@@ -9,11 +9,18 @@
 import { defineStage, metrics, StageError } from "../core/stage.js";
 import type { JsonObject } from "../core/json.js";
 import { p } from "../core/schema.js";
-import { float64Column, makeTable, takeRows, type Table } from "../core/table.js";
+import { float64Column, lineageOf, makeTable, takeRows, withLineage, type Table } from "../core/table.js";
 import { BACKEND_CHOICES } from "./lib/nn/backend.js";
 import { defaultModelKinds, kindNamed, type ModelKinds } from "./lib/models/index.js";
 import { labeledData } from "./lib/labeled.js";
 import { Rng } from "./lib/random.js";
+
+/** "stage.port" → "stage". */
+function producingStage(inputFrom: string | undefined): string | undefined {
+  if (inputFrom === undefined) return undefined;
+  const dot = inputFrom.indexOf(".");
+  return dot < 0 ? inputFrom : inputFrom.slice(0, dot);
+}
 
 export function makeImportanceStage(kinds: ModelKinds) {
   const params = p.object({
@@ -104,12 +111,23 @@ export function makeImportanceStage(kinds: ModelKinds) {
           },
         );
       const opts = { backend: pr.backend, threads: Math.max(1, Math.min(ctx.jobs, 64)) };
+      // Shuffled columns keep the table's lineage: the model refuses a table prepared unlike its
+      // training table (QV_FEATURE_LINEAGE) here as in predict. The names are read only for the
+      // error message (a read puts them in the result's key).
+      const lineages = first.features.map((f) => lineageOf(t.columns.get(f)!));
+      const names = () => ({
+        model: producingStage(ctx.inputFrom.model) ?? "the model",
+        table: `from ${ctx.inputFrom.table ?? "the table input"}`,
+      });
       const score = (cols: readonly Float64Array[]) =>
         scoreModel(
           kinds,
           m,
-          makeTable(first.features.map((f, i) => [f, float64Column(cols[i]!)] as const)),
+          makeTable(
+            first.features.map((f, i) => [f, withLineage(float64Column(cols[i]!), lineages[i]!)] as const),
+          ),
           opts,
+          names,
         );
       const r = await permutationImportance(
         score,

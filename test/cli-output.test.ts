@@ -210,7 +210,7 @@ void describe("--json prints JSON only", () => {
     await single(() => ["push", file, "--remote", remote], "push")();
     await single(() => ["pull", file, "--remote", remote, "--cache-dir", path.join(dir, "other")], "pull")();
     await single(() => ["gc", file, "--dry-run"], "gc")();
-    await single(() => ["clean", "--cache-dir", path.join(dir, "other")], "clean")();
+    await single(() => ["clean", "--cache-dir", path.join(dir, "other"), "--yes"], "clean")();
     await single(() => ["datasets", "list"], "datasets")();
   });
   void test("errors are one JSON document too", async () => {
@@ -369,12 +369,12 @@ void describe("store discovery", () => {
       const env = jsonLines(await quiver(["gc", "--dry-run", "--json"], testRegistry), "gc")[0]!;
       assert.equal(env.source, "QUIVER_CACHE");
       delete process.env.QUIVER_CACHE;
-      // clean lists and refuses without a choice; --all removes every store found.
+      // clean lists and refuses without a choice; --all (confirmed with --yes) removes every store found.
       const listed = await quiver(["clean"], testRegistry);
       assert.equal(listed.code, 2);
       assert.match(listed.out.join("\n"), /a\/\.quiver\n {2}b\/c\/\.quiver/);
       assert.ok(fs.existsSync(path.join(root, "a", ".quiver")));
-      const all = jsonLines(await quiver(["clean", "--all", "--json"], testRegistry), "clean")[0]!;
+      const all = jsonLines(await quiver(["clean", "--all", "--yes", "--json"], testRegistry), "clean")[0]!;
       assert.equal((all.removed as string[]).length, 2);
       assert.ok(
         !fs.existsSync(path.join(root, "a", ".quiver")) &&

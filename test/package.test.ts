@@ -62,7 +62,12 @@ test("npm pack → install in an empty folder → quiver --version, quiver run, 
       ["install", "--prefer-offline", "--no-audit", "--no-fund", path.join(tmp, filename)],
       app,
     );
-    if (install.status !== 0 && /ENOTCACHED|EAI_AGAIN|ENOTFOUND|ECONNREFUSED|ETIMEDOUT/.test(install.stderr))
+    // Only npm's own error code decides: a dependency's install script that fails after a download
+    // timed out (a native build) is a failure of the package, not an unreachable registry.
+    if (
+      install.status !== 0 &&
+      /^npm error code (ENOTCACHED|EAI_AGAIN|ENOTFOUND|ECONNREFUSED|ETIMEDOUT)/m.test(install.stderr)
+    )
       return t.skip(
         `the npm registry cannot be reached and the npm cache lacks the dependencies: ${install.stderr.trim().split("\n")[0]}`,
       );
@@ -76,7 +81,7 @@ test("npm pack → install in an empty folder → quiver --version, quiver run, 
     fs.copyFileSync(path.join(repoRoot, "pipelines", "demo.yaml"), path.join(app, "demo.yaml"));
     const run = sh(bin, ["run", "demo.yaml", "--set", "events=3000", "--set", "epochs=2"], app);
     assert.equal(run.status, 0, run.stderr);
-    assert.match(run.stdout, /done: 14 ran, 0 cached/);
+    assert.match(run.stdout, /done: 13 ran, 0 cached/);
 
     fs.writeFileSync(
       path.join(app, "use.mjs"),
@@ -87,7 +92,7 @@ console.log(s.planned.filter((x) => x.decision === "cached").length);`,
     );
     const api = sh(process.execPath, ["use.mjs"], app);
     assert.equal(api.status, 0, api.stderr);
-    assert.equal(api.stdout.trim(), "14", "the API sees the run the command made");
+    assert.equal(api.stdout.trim(), "13", "the API sees the run the command made");
     assert.ok(fs.existsSync(path.join(app, "node_modules", pkg.name, "dist", "api.d.ts")), "types ship");
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });

@@ -5,7 +5,7 @@
  */
 import type { Block, Cell, Presentation } from "../../../core/present.js";
 import type { PresentContext } from "../../../core/stage.js";
-import { metricsOf, num, obj, str } from "./read.js";
+import { at, metricsOf, num, obj, str } from "./read.js";
 
 const METRIC_NAMES: Record<string, string> = {
   auc: "AUC",
@@ -64,7 +64,7 @@ export async function presentImportance(ctx: PresentContext<unknown>): Promise<P
       value: num(perm, f, "mean") ?? null,
       ...(num(perm, f, "std") !== undefined ? { error: num(perm, f, "std")! } : {}),
     },
-    ...(own ? [share(values[f], total)] : []),
+    ...(own ? [share(at(values, f), total)] : []),
   ]);
   blocks.push({
     kind: "table",

@@ -1,4 +1,5 @@
 /** Typed reads of stored outputs and metrics objects for presenters: absent or mistyped is undefined. */
+import { own } from "../../../core/dict.js";
 import { isJsonObject, type JsonObject, type JsonValue } from "../../../core/json.js";
 import type { ArtifactValue, ModelArtifact } from "../../../core/stage.js";
 import type { Table } from "../../../core/table.js";
@@ -15,10 +16,10 @@ export function modelOf(v: ArtifactValue | undefined): ModelArtifact | undefined
   return v?.kind === "model" ? v.model : undefined;
 }
 
-/** The value at a path of nested objects. */
+/** The value at a path of nested objects (own members only: a model or column may be called `constructor`). */
 export function at(o: JsonValue | undefined, ...path: string[]): JsonValue | undefined {
   let v = o;
-  for (const k of path) v = isJsonObject(v ?? null) ? (v as JsonObject)[k] : undefined;
+  for (const k of path) v = isJsonObject(v ?? null) ? own(v as JsonObject, k) : undefined;
   return v;
 }
 
