@@ -1,4 +1,5 @@
 /** `quiver dag`, `quiver show`, `quiver export`: arguments and printing. */
+import { setOwn } from "../core/dict.js";
 import { isJsonObject, type JsonValue } from "../core/json.js";
 import { presentationJson } from "../core/present.js";
 import type { EngineEvent } from "../engine/events.js";
@@ -180,11 +181,12 @@ export async function cmdExport(argv: string[], registry: Registry, io: Io): Pro
     ...pipelineOpts,
     to: { type: "string", short: "o" },
     opset: { type: "string" },
+    unit: { type: "string", multiple: true },
   });
   const [file, ref] = positionals;
   if (!file || !ref || !values.to)
     throw new UsageError(
-      "usage: quiver export PIPELINE.yaml STAGE.PORT --to FILE.(arrow|parquet|csv|json|onnx) [--opset N]",
+      "usage: quiver export PIPELINE.yaml STAGE.PORT --to FILE.(arrow|parquet|csv|json|onnx) [--opset N] [--unit COLUMN=UNIT ...]",
     );
   let opset: number | undefined;
   if (values.opset !== undefined) {
@@ -193,9 +195,16 @@ export async function cmdExport(argv: string[], registry: Registry, io: Io): Pro
     if (!values.to.toLowerCase().endsWith(".onnx"))
       throw new UsageError("--opset applies to .onnx exports only");
   }
+  const units: Record<string, string> = {};
+  for (const u of values.unit ?? []) {
+    const eq = u.indexOf("=");
+    if (eq <= 0 || eq === u.length - 1) throw new UsageError(`--unit takes COLUMN=UNIT, got "${u}"`);
+    setOwn(units, u.slice(0, eq), u.slice(eq + 1));
+  }
   const pipeline = loadPipeline(file, registry, values, io);
   const r = await exportResult(pipeline, ref, {
     to: values.to,
+    units,
     ...(opset !== undefined ? { formatOptions: { opset } } : {}),
     ...(values["cache-dir"] !== undefined ? { cacheDir: values["cache-dir"] } : {}),
     dataRoots: dataRootsOf(values),

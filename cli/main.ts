@@ -119,13 +119,15 @@ examples:
   quiver show pipelines/demo.yaml cuts.cutflow
   quiver show pipelines/demo.yaml train_scaled.table --rows 5
   quiver show pipelines/demo.yaml roc`,
-  export: `usage: quiver export PIPELINE.yaml STAGE.PORT --to FILE [--opset N] [--set NAME=VALUE ...]
+  export: `usage: quiver export PIPELINE.yaml STAGE.PORT --to FILE [--opset N] [--unit COLUMN=UNIT ...] [--set NAME=VALUE ...]
 
 FILE's extension picks the format: .arrow/.feather, .parquet, .csv (tables), .json (metrics; a model
 as its whole portable document), .onnx (a model of train or kfold; --opset 13..17, default 13).
-Models are described in docs/models.md. Exports the stored result of the pipeline file as it is now
-(see 'quiver show --help'). FILE is written to a temp file beside it and renamed: an existing FILE
-is replaced whole or not at all.
+Models are described in docs/models.md. Parquet files are zstd-compressed and carry the result's
+provenance (pipeline, stage, output, cache key) and the columns' units (the pipeline's units:, and
+--unit) in their key-value metadata ("quiver.provenance", "quiver.units"). Exports the stored result
+of the pipeline file as it is now (see 'quiver show --help'). FILE is written to a temp file beside
+it and renamed: an existing FILE is replaced whole or not at all.
 
 examples:
   quiver export pipelines/demo.yaml train_scaled.table --to scaled.parquet

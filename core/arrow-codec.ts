@@ -1,6 +1,7 @@
 /**
  * Table <-> Arrow IPC (file format). Arrow is how tables live on disk in the store and how
- * `load` reads .arrow/.feather and Parquet (parquet-wasm hands back Arrow IPC).
+ * `load` reads .arrow/.feather (Parquet has its own reader, stages/lib/io/parquet.ts, with the same
+ * type mapping).
  *
  * apache-arrow is imported lazily: a fully cached run never decodes a table.
  */

@@ -3,7 +3,7 @@
  * their kinds, its parameter schema (with defaults), and `run`. The engine knows nothing else
  * about what a stage computes.
  *
- * Stage files must import heavy libraries (tfjs, parquet-wasm, ...) lazily inside `run`, so that
+ * Stage files must import heavy libraries (tfjs, h5wasm, ...) lazily inside `run`, so that
  * planning a fully cached pipeline never pays for them.
  */
 import type { JsonObject, JsonValue } from "./json.js";

@@ -131,6 +131,8 @@ export interface ExportOptions extends ResultOptions {
    * .json; a model also .onnx, and .json is then the whole model, through its stage's exporter).
    */
   readonly to: string;
+  /** Units of columns (column → unit) for a Parquet file's metadata, over the pipeline's `units:`. */
+  readonly units?: Readonly<Record<string, string>>;
   /** Numeric options for the stage's exporter, e.g. {opset: 13} for ONNX. */
   readonly formatOptions?: Readonly<Record<string, number>>;
 }
@@ -157,7 +159,7 @@ export async function exportResult(
   const target = opts.to;
   const ext = target.toLowerCase().split(".").pop() ?? "";
   const v = out.value;
-  let bytes: Uint8Array | string;
+  let bytes: Uint8Array | string | undefined;
   const exporter = pipeline.spec.stages.get(out.stage)?.def.exporters?.[out.port];
   if (exporter?.formats.includes(ext)) {
     bytes = await exporter
@@ -186,16 +188,50 @@ export async function exportResult(
   } else if (ext === "arrow" || ext === "feather" || ext === "ipc") {
     bytes = await tableToArrowIPC(v.table);
   } else if (ext === "parquet") {
-    const pq = await import("parquet-wasm/node");
-    const wasmTable = pq.Table.fromIPCStream(await tableToArrowIPC(v.table, "stream"));
-    bytes = pq.writeParquet(wasmTable);
+    const unknown = Object.keys(opts.units ?? {}).filter((c) => !v.table.columns.has(c));
+    if (unknown.length)
+      throw new UsageError(
+        `units: ${ref} has no column ${unknown.map((c) => `"${c}"`).join(", ")}; its columns: ${[...v.table.columns.keys()].join(", ")}`,
+      );
+    const { writeParquetFile } = await import("../core/parquet-write.js");
+    // Units: the pipeline's `units:` for the table's columns, then those given here.
+    const units: Record<string, string> = {};
+    for (const [c, u] of Object.entries(pipeline.spec.units)) if (v.table.columns.has(c)) setOwn(units, c, u);
+    for (const [c, u] of Object.entries(opts.units ?? {})) setOwn(units, c, u);
+    await writeParquetFile(target, v.table, { metadata: parquetMetadata(pipeline, out, units) });
+    bytes = undefined; // written by writeParquetFile through its own temp file and rename
   } else if (ext === "csv") {
     bytes = tableToCsv(v.table);
   } else throw new UsageError(`cannot export a table as ".${ext}"; use .arrow, .parquet or .csv`);
   // A temp file beside the target, then a rename: an existing file is replaced whole or not at
   // all (a full disk used to leave it truncated with part of the new export).
-  await writeFileAtomic(path.resolve(target), bytes, path.dirname(path.resolve(target)));
+  if (bytes !== undefined)
+    await writeFileAtomic(path.resolve(target), bytes, path.dirname(path.resolve(target)));
   return { file: target, output: out };
+}
+
+/**
+ * The footer metadata of an exported Parquet file: where the table came from (pipeline, stage,
+ * output, the result's cache key, when it was made) and the columns' units, if any. Values
+ * are JSON documents, which pyarrow (`schema.metadata`) and DuckDB (`parquet_kv_metadata`) show.
+ */
+function parquetMetadata(
+  pipeline: Pipeline,
+  out: StoredOutput,
+  units: Readonly<Record<string, string>> | undefined,
+): Record<string, string> {
+  const provenance = {
+    pipeline: pipeline.spec.name,
+    file: pipeline.spec.file,
+    stage: out.stage,
+    stageType: out.manifest.stage.type,
+    port: out.port,
+    key: out.key,
+    createdAt: out.manifest.createdAt,
+  };
+  const meta: Record<string, string> = { "quiver.provenance": JSON.stringify(provenance) };
+  if (units && Object.keys(units).length) meta["quiver.units"] = JSON.stringify(units);
+  return meta;
 }
 
 function tableToCsv(t: Table): string {

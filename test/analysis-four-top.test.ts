@@ -39,7 +39,7 @@ void describe("four-top pipeline on the Acquaviva 4top vs ttbar files", () => {
         { model: "net.model", table: "scored_test", column: "net" },
         { model: "cv.models", table: "split.test" },
       ]) {
-        const c = await checkOnnxOnPipeline(pipelineFile, cache, check);
+        const c = await checkOnnxOnPipeline(pipelineFile, cache, check, EPOCHS);
         t.diagnostic(`ONNX ${check.model}: max |ONNX − Quiver| ${c.max.toExponential(2)} on ${c.rows} rows`);
       }
 

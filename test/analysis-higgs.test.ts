@@ -57,8 +57,13 @@ describe("higgs-4l pipeline on generated data", () => {
 
   test("the network and the 3 fold models exported to ONNX give predict's scores on the test table", async () => {
     const file = rig.path("higgs-4l.yaml");
-    await checkOnnxOnPipeline(file, rig.cacheDir, { model: "dnn.model", table: "scored", column: "dnn" });
-    await checkOnnxOnPipeline(file, rig.cacheDir, { model: "crossval.models", table: "split.test" });
+    await checkOnnxOnPipeline(
+      file,
+      rig.cacheDir,
+      { model: "dnn.model", table: "scored", column: "dnn" },
+      QUICK,
+    );
+    await checkOnnxOnPipeline(file, rig.cacheDir, { model: "crossval.models", table: "split.test" }, QUICK);
   });
 
   test("the cut flow per sample follows the course's yield table", async () => {

@@ -51,11 +51,16 @@ describe("photon-id pipeline on generated data", () => {
 
   test("all five networks exported to ONNX (batch norm folded, dropout dropped) give predict's scores", async (t) => {
     for (const m of ["logistic", "mlp", "mlp3", "mlp3_batchnorm", "mlp3_dropout"]) {
-      const c = await checkOnnxOnPipeline(rig.path("photon-id.yaml"), rig.cacheDir, {
-        model: `${m}.model`,
-        table: "score_dropout",
-        column: m,
-      });
+      const c = await checkOnnxOnPipeline(
+        rig.path("photon-id.yaml"),
+        rig.cacheDir,
+        {
+          model: `${m}.model`,
+          table: "score_dropout",
+          column: m,
+        },
+        QUICK,
+      );
       t.diagnostic(
         `ONNX ${m}: max |ONNX − Quiver| ${c.max.toExponential(2)}${c.floor ? ` (float32 floor: ONNX ${c.floor.onnx.toExponential(2)}, Quiver ${c.floor.quiver.toExponential(2)} from the float64 value)` : ""}`,
       );

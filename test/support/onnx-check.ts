@@ -4,6 +4,8 @@
  * checker through Debian's python3-onnx when it is installed (skipped otherwise: the suite never
  * needs Python).
  */
+import { parse as parseYaml } from "yaml";
+import type { JsonValue } from "../../core/json.js";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
@@ -201,6 +203,8 @@ export async function checkOnnxOnPipeline(
   file: string,
   cacheDir: string,
   check: PipelineModelCheck,
+  /** The run's `--set NAME=VALUE` arguments: show and export name the result of the pipeline as run. */
+  setArgs: readonly string[] = [],
 ): Promise<{
   max: number;
   rows: number;
@@ -210,7 +214,13 @@ export async function checkOnnxOnPipeline(
   floor?: { onnx: number; quiver: number };
 }> {
   const { loadPipeline, show, exportResult } = await import("../../api.js");
-  const pipeline = loadPipeline(file);
+  const params: Record<string, JsonValue> = {};
+  for (let i = 0; i + 1 < setArgs.length; i += 2) {
+    const assignment = setArgs[i + 1]!;
+    const eq = assignment.indexOf("=");
+    params[assignment.slice(0, eq)] = parseYaml(assignment.slice(eq + 1)) as JsonValue;
+  }
+  const pipeline = loadPipeline(file, { params });
   const m = await show(pipeline, check.model, { cacheDir });
   const t = await show(pipeline, check.table, { cacheDir });
   assert.ok(m.value.kind === "model" && t.value.kind === "table");
