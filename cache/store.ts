@@ -327,6 +327,36 @@ export class Store {
     return bytes;
   }
 
+  /**
+   * A byte range of an object, not verified against its hash (that needs the whole object): for
+   * reading a large table's schema and row count without reading its data. Callers treat the
+   * bytes as untrusted; undefined when the object is missing, has the wrong size, or the range
+   * is outside it.
+   */
+  async readObjectRange(ref: ObjectRef, start: number, length: number): Promise<Uint8Array | undefined> {
+    if (!isContentHash(ref.hash) || start < 0 || length < 0 || start + length > ref.size) return undefined;
+    let fh: fs.promises.FileHandle;
+    try {
+      fh = await fs.promises.open(this.objectPath(ref.hash), "r");
+    } catch (err) {
+      if (isNoEntry(err)) return undefined;
+      throw err;
+    }
+    try {
+      if ((await fh.stat()).size !== ref.size) return undefined;
+      const out = new Uint8Array(length);
+      let done = 0;
+      while (done < length) {
+        const { bytesRead } = await fh.read(out, done, length - done, start + done);
+        if (bytesRead === 0) return undefined;
+        done += bytesRead;
+      }
+      return out;
+    } finally {
+      await fh.close();
+    }
+  }
+
   /** Cheap presence check (exists with the right size); full verification happens on read. */
   async hasObject(ref: ObjectRef): Promise<boolean> {
     if (!isContentHash(ref.hash)) return false;

@@ -2,7 +2,7 @@
 import { renderDiagnostic, renderDiagnostics } from "../core/diagnostics.js";
 import type { EngineEvent } from "../engine/events.js";
 import { describeReasons } from "../engine/explain.js";
-import type { Io } from "./load.js";
+import { errColor, type Io } from "./load.js";
 
 export { describeReasons };
 
@@ -18,7 +18,7 @@ export function printWarning(
   e: EngineEvent,
   sources: (f: string) => string | undefined = () => undefined,
 ): void {
-  if (e.type === "warning") io.err(renderDiagnostic(e.diagnostic, sources, io.color));
+  if (e.type === "warning") io.err(renderDiagnostic(e.diagnostic, sources, errColor(io)));
 }
 
 export function consoleReporter(
@@ -70,7 +70,7 @@ export function consoleReporter(
         io.out(
           `  ${paint("31", "✗")} ${pad(e.stage)}  failed${e.durationMs ? ` after ${fmtMs(e.durationMs)}` : ""}`,
         );
-        io.err(renderDiagnostics(e.diagnostics, sources, io.color));
+        io.err(renderDiagnostics(e.diagnostics, sources, errColor(io)));
         break;
       case "skipped":
         io.out(
@@ -78,7 +78,7 @@ export function consoleReporter(
         );
         break;
       case "warning":
-        io.err(renderDiagnostic(e.diagnostic, sources, io.color));
+        io.err(renderDiagnostic(e.diagnostic, sources, errColor(io)));
         break;
       case "run-end": {
         const c = e.counts;

@@ -399,3 +399,57 @@ function fromArrowTable(A: ArrowModule, at: InstanceType<ArrowModule["Table"]>, 
   }
   return { numRows: n, columns };
 }
+
+/** What a table is without its data: rows and typed columns. */
+export interface TableSummary {
+  readonly numRows: number;
+  readonly columns: readonly { readonly name: string; readonly type: Column["type"] | "other" }[];
+}
+
+/**
+ * The row count and columns of an Arrow IPC file read through `read(start, length)`: the footer
+ * (schema and record-batch blocks) and each batch's message header, never the data. For a large
+ * stored table whose schema is all a reader wants. Undefined when the bytes are not an Arrow file.
+ */
+export async function arrowFileSummary(
+  read: (start: number, length: number) => Promise<Uint8Array | undefined>,
+  size: number,
+): Promise<TableSummary | undefined> {
+  const A = await arrow();
+  const { Footer } = await import("apache-arrow/ipc/metadata/file");
+  const magic = "ARROW1";
+  try {
+    const tail = await read(size - 10, 10);
+    if (!tail || new TextDecoder().decode(tail.subarray(4)) !== magic) return undefined;
+    const footerLength = new DataView(tail.buffer, tail.byteOffset, 10).getInt32(0, true);
+    if (!(footerLength > 0 && footerLength < size - 18)) return undefined;
+    const footerBytes = await read(size - 10 - footerLength, footerLength);
+    if (!footerBytes) return undefined;
+    const footer = Footer.decode(footerBytes);
+    let numRows = 0;
+    for (const block of footer.recordBatches()) {
+      const meta = await read(Number(block.offset), block.metaDataLength);
+      if (!meta || meta.length < 8) return undefined;
+      // A message: the continuation marker (since format 0.15) and the metadata length, then it.
+      const skip = new DataView(meta.buffer, meta.byteOffset, 4).getUint32(0, true) === 0xffffffff ? 8 : 4;
+      const message = A.Message.decode(meta.subarray(skip));
+      if (!message.isRecordBatch()) return undefined;
+      numRows += Number(message.header().length);
+    }
+    return {
+      numRows,
+      columns: footer.schema.fields.map((f) => ({
+        name: f.name,
+        type: A.DataType.isFloat(f.type)
+          ? "float64"
+          : A.DataType.isInt(f.type)
+            ? "int32"
+            : A.DataType.isDictionary(f.type)
+              ? "dict"
+              : "other",
+      })),
+    };
+  } catch {
+    return undefined;
+  }
+}

@@ -10,6 +10,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { writeFileAtomic } from "../cache/atomic.js";
 import { writeTableArrow } from "../core/arrow-codec.js";
+import type { Store } from "../cache/store.js";
+import type { JsonObject } from "../core/json.js";
 import { StageError, type ArtifactValue, type PortKind } from "../core/stage.js";
 import { cellValue, type Table } from "../core/table.js";
 import { getArtifact } from "../engine/artifacts-store.js";
@@ -56,8 +58,37 @@ export async function show(pipeline: Pipeline, ref: string, opts: ResultOptions 
     );
   const out = s.def.outputs[port];
   if (!out) throw new UsageError(`stage "${stage}" has no output "${port}"; outputs: ${ports.join(", ")}`);
+  const { store, keys, events } = await currentResults(pipeline, stage, opts);
+  const key = own(keys, stage);
+  const manifest = key ? await readStageResult(store, key) : undefined;
+  const objRef = manifest?.objects[port];
+  if (!key || !manifest || !objRef) throw notStored(pipeline, stage, events);
+  const value = await getArtifact(store, out.kind, objRef);
+  if (!value)
+    throw OpError.of(
+      "QV_CACHE_DAMAGED",
+      `the stored output ${stage}.${port} is damaged or missing`,
+      `rerun: quiver run ${spec.file} --until ${stage}`,
+    );
+  return { stage, port, kind: out.kind, value, manifest, key };
+}
+
+/**
+ * The stored results of `stage` and every stage it needs, for the pipeline file as it is now:
+ * planned exactly as a run would (a dry run), so the keys are the ones a run would look up.
+ * Stages without a stored result are absent; `events` says why (for `notStored`).
+ */
+export async function currentResults(
+  pipeline: Pipeline,
+  stage: string,
+  opts: ResultOptions = {},
+): Promise<{
+  readonly store: Store;
+  readonly keys: Readonly<Record<string, CacheKey>>;
+  readonly events: readonly EngineEvent[];
+}> {
+  const { spec } = pipeline;
   const { store, memo } = await openStore(storeDir(spec.file, opts.cacheDir), opts.onEvent);
-  // Plan the stage and what it needs exactly as a run would: its key now, and whether it is stored.
   const events: EngineEvent[] = [];
   const plan = await runPipeline({
     spec,
@@ -73,32 +104,26 @@ export async function show(pipeline: Pipeline, ref: string, opts: ResultOptions 
     ...(opts.dataRoots ? { dataRoots: opts.dataRoots } : {}),
     runner: () => Promise.reject(new Error("show runs nothing")),
   });
-  const outcome = plan.outcomes.get(stage);
-  const key = outcome?.status === "cached" ? outcome.key : undefined;
-  const manifest = key ? await readStageResult(store, key) : undefined;
-  const objRef = manifest?.objects[port];
-  if (!key || !manifest || !objRef) {
-    const failed = events.flatMap((e) => (e.type === "failed" ? e.diagnostics : []));
-    if (failed.length) throw new OpError(failed, pipeline.sources);
-    const planned = events.find((e) => e.type === "planned" && e.stage === stage);
-    const why =
-      planned?.type === "planned" && planned.decision === "run"
-        ? describeReasons(planned.reasons)
-        : "a stage it depends on has no stored result either";
-    throw OpError.of(
-      "QV_NOT_RUN",
-      `stage "${stage}" has no stored result for ${spec.file} as it is now (${why})`,
-      `run it first: quiver run ${spec.file} --until ${stage}`,
-    );
-  }
-  const value = await getArtifact(store, out.kind, objRef);
-  if (!value)
-    throw OpError.of(
-      "QV_CACHE_DAMAGED",
-      `the stored output ${stage}.${port} is damaged or missing`,
-      `rerun: quiver run ${spec.file} --until ${stage}`,
-    );
-  return { stage, port, kind: out.kind, value, manifest, key };
+  const keys: Record<string, CacheKey> = {};
+  for (const [id, o] of plan.outcomes) if (o.status === "cached" && o.key) setOwn(keys, id, o.key);
+  return { store, keys, events };
+}
+
+/** Why `stage` has no stored result for the pipeline as it is now: its failure, or what would run. */
+export function notStored(pipeline: Pipeline, stage: string, events: readonly EngineEvent[]): OpError {
+  const { spec } = pipeline;
+  const failed = events.flatMap((e) => (e.type === "failed" ? e.diagnostics : []));
+  if (failed.length) return new OpError(failed, pipeline.sources);
+  const planned = events.find((e) => e.type === "planned" && e.stage === stage);
+  const why =
+    planned?.type === "planned" && planned.decision === "run"
+      ? describeReasons(planned.reasons)
+      : "a stage it depends on has no stored result either";
+  return OpError.of(
+    "QV_NOT_RUN",
+    `stage "${stage}" has no stored result for ${spec.file} as it is now (${why})`,
+    `run it first: quiver run ${spec.file} --until ${stage}`,
+  );
 }
 
 export interface ExportOptions extends ResultOptions {
@@ -273,6 +298,30 @@ export type DagFormat = "text" | "mermaid" | "dot";
 export async function dag(pipeline: Pipeline, format: DagFormat, opts: ResultOptions = {}): Promise<string> {
   const { store } = await openStore(storeDir(pipeline.spec.file, opts.cacheDir), opts.onEvent);
   return renderDag(pipeline.spec, format, await readLastRun(store, pipeline.spec.name));
+}
+
+/** The stage graph as data: stages with their type, latest status and inputs, and the edges. */
+export async function dagJson(pipeline: Pipeline, opts: ResultOptions = {}): Promise<JsonObject> {
+  const { spec } = pipeline;
+  const { store } = await openStore(storeDir(spec.file, opts.cacheDir), opts.onEvent);
+  const last = await readLastRun(store, spec.name);
+  return {
+    pipeline: spec.name,
+    file: spec.file,
+    stages: spec.order.map((id) => {
+      const s = spec.stages.get(id)!;
+      return {
+        id,
+        type: s.def.type,
+        status: own(last?.stages, id)?.status ?? null,
+        key: own(last?.stages, id)?.key ?? null,
+        inputs: Object.fromEntries(
+          Object.entries(s.inputs).map(([port, r]) => [port, `${r.stage}.${r.port}`]),
+        ),
+      };
+    }),
+    edges: spec.graph.edges.map((e) => ({ from: e.from, to: e.to, label: e.label })),
+  };
 }
 
 function renderDag(spec: PipelineSpec, format: DagFormat, last?: LastRun): string {
