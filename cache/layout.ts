@@ -7,6 +7,10 @@
  *   runs/ab/<key>.json            manifest of one cache key (what a stage run produced)
  *   records/<name>.json           small named documents (latest run of each pipeline, jobs, ...)
  *   locks/<key>.lock              single-flight locks
+ *   jobs/<key>/                   one folder per job handed to a runner: the job, what it said
+ *                                 (events, log, exit), its failure, its batch submission
+ *   jobs/@<name>/<i>              array task i of a batch submission → ../<key> (a symlink), so a
+ *                                 batch system that names logs by task index writes into the job's folder
  *   tmp/                          temp files before rename; orphans are removed by gc
  */
 import type { CacheKey, ContentHash } from "../core/hash.js";
@@ -15,6 +19,7 @@ export const OBJECTS = "objects";
 export const MANIFESTS = "runs";
 export const RECORDS = "records";
 const LOCKS = "locks";
+export const JOBS = "jobs";
 export const TMP = "tmp";
 
 export function objectPath(hash: ContentHash): string {
@@ -46,4 +51,18 @@ export function recordNameOf(fileName: string): string | undefined {
 
 export function lockPath(key: string): string {
   return `${LOCKS}/${key}.lock`;
+}
+
+/** A job's folder (`file` omitted) or a file in it. */
+export function jobPath(key: CacheKey, file?: string): string {
+  return file === undefined ? `${JOBS}/${key}` : `${JOBS}/${key}/${file}`;
+}
+
+/** Names of array folders start with `@`, which no cache key does. */
+export const ARRAY_PREFIX = "@";
+
+/** The folder of a batch array's task links (`task` omitted), or the link of one task. */
+export function arrayPath(name: string, task?: number): string {
+  const dir = `${JOBS}/${ARRAY_PREFIX}${name}`;
+  return task === undefined ? dir : `${dir}/${task}`;
 }

@@ -114,3 +114,17 @@ async function breakStale(file: string, info: LockInfo): Promise<void> {
   }
   await fs.promises.rm(aside, { force: true });
 }
+
+/**
+ * Whether a live process holds the lock at `file`, by the rules acquiring it follows: a lock whose
+ * owner is gone, or that is stale, is not held.
+ */
+export async function lockHeld(file: string, staleMs = 6 * 3600_000): Promise<boolean> {
+  const info = await readLockInfo(file);
+  if (info === "gone") return false;
+  if (info === "unreadable") {
+    const st = await fs.promises.stat(file).catch(() => undefined);
+    return st !== undefined && Date.now() - st.mtimeMs <= 10_000;
+  }
+  return ownerAlive(info) && Date.now() - info.at <= staleMs;
+}

@@ -1,6 +1,6 @@
 /** The console reporter: one line per stage decision, a live progress line for long stages. */
 import { renderDiagnostic, renderDiagnostics } from "../core/diagnostics.js";
-import type { EngineEvent } from "../engine/events.js";
+import type { EngineEvent, SkipReason } from "../engine/events.js";
 import { describeReasons } from "../engine/explain.js";
 import type { Io } from "./load.js";
 
@@ -19,6 +19,17 @@ export function printWarning(
   sources: (f: string) => string | undefined = () => undefined,
 ): void {
   if (e.type === "warning") io.err(renderDiagnostic(e.diagnostic, sources, io.color));
+}
+
+function skipText(r: SkipReason): string {
+  switch (r.kind) {
+    case "upstream-failed":
+      return `upstream ${r.upstream} failed`;
+    case "stopped":
+      return `run stopped after ${r.after} failed (use --keep-going to run independent stages)`;
+    case "interrupted":
+      return "the run was interrupted";
+  }
 }
 
 export function consoleReporter(
@@ -61,6 +72,9 @@ export function consoleReporter(
       case "note":
         io.out(`    ${pad(e.stage)}  note: ${e.message}`);
         break;
+      case "queued":
+        io.out(`    ${pad(e.stage)}  queued: ${e.system} job ${e.id}`);
+        break;
       case "finished":
         io.out(
           `  ${paint("32", "✓")} ${pad(e.stage)}  ran in ${fmtMs(e.durationMs)}${e.sameOutputs === true ? " · output unchanged (downstream stays cached)" : ""}`,
@@ -73,9 +87,7 @@ export function consoleReporter(
         io.err(renderDiagnostics(e.diagnostics, sources, io.color));
         break;
       case "skipped":
-        io.out(
-          `  - ${pad(e.stage)}  skipped: ${e.reason.kind === "upstream-failed" ? `upstream ${e.reason.upstream} failed` : `run stopped after ${e.reason.after} failed (use --keep-going to run independent stages)`}`,
-        );
+        io.out(`  - ${pad(e.stage)}  skipped: ${skipText(e.reason)}`);
         break;
       case "warning":
         io.err(renderDiagnostic(e.diagnostic, sources, io.color));

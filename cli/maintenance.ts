@@ -1,4 +1,5 @@
 /** `quiver gc`, `quiver clean` and `quiver exec`: arguments and printing. */
+import os from "node:os";
 import type { Registry } from "../engine/pipeline/validate.js";
 import { failureSummary } from "../engine/stage-errors.js";
 import { exec } from "../ops/exec.js";
@@ -33,7 +34,7 @@ export async function cmdGc(argv: string[], io: Io): Promise<number> {
     return 0;
   }
   io.out(
-    `${dryRun ? "would remove" : "removed"} ${r.manifests} run manifest(s) and ${r.objects} object(s), freeing ${fmtBytes(r.bytes)}; kept ${r.kept} result(s) referenced by the latest runs`,
+    `${dryRun ? "would remove" : "removed"} ${r.manifests} run manifest(s) and ${r.objects} object(s), freeing ${fmtBytes(r.bytes)}${r.jobs ? `, and ${r.jobs} finished job folder(s) (failure records, events, logs)` : ""}; kept ${r.kept} result(s) referenced by the latest runs`,
   );
   const plan = r.eviction;
   if (budget !== undefined && plan) {
@@ -65,22 +66,32 @@ export async function cmdClean(argv: string[], io: Io): Promise<number> {
 }
 
 /**
- * Runs one stage job that another process wrote to the store. Progress and notes go to stdout as
- * NDJSON lines (the subprocess runner reads them); a failure is in the store (its failure record)
- * and on stderr.
+ * Runs one stage job that another process wrote to the store. Everything the job says goes to the
+ * store (its events, result or failure record); what is printed here is for the job's log.
  */
 export async function cmdExec(argv: string[], registry: Registry, io: Io): Promise<number> {
   const { values, positionals } = parse(argv, { ...common });
   const key = positionals[0];
   const cacheDir = values["cache-dir"];
   if (!key || !cacheDir) throw new UsageError("usage: quiver exec --cache-dir STORE KEY");
-  // SIGTERM (a cancelled run) ends the process: the head records the job as cancelled.
-  const r = await exec({ cacheDir, key, registry, onEvent: (e) => io.out(JSON.stringify(e)) });
+  io.err(`quiver exec ${key} on ${os.hostname()} (pid ${process.pid})`);
+  // SIGTERM (a cancelled run, a batch system's time limit) ends the process: the head says why.
+  const r = await exec({
+    cacheDir,
+    key,
+    registry,
+    onEvent: (e) => {
+      if (e.type === "note") io.err(`${e.stage}: note: ${e.message}`);
+    },
+  });
   if (!r.ok) {
     io.err(`${r.stage}: ${failureSummary(r.failure.failure)}`);
     return 1;
   }
-  io.out(JSON.stringify({ type: "exec-done", key: r.key, durationMs: r.durationMs }));
-  io.err(`ran ${r.stage} (${key}) in ${fmtMs(r.durationMs)}`);
+  io.err(
+    r.byOther
+      ? `${r.stage} (${key}) was computed by another execution of the same job`
+      : `ran ${r.stage} (${key}) in ${fmtMs(r.durationMs)}`,
+  );
   return 0;
 }

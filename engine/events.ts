@@ -30,7 +30,9 @@ export type RunReason =
 
 export type SkipReason =
   | { readonly kind: "upstream-failed"; readonly upstream: string }
-  | { readonly kind: "stopped"; readonly after: string };
+  | { readonly kind: "stopped"; readonly after: string }
+  /** The run was interrupted (Ctrl-C, SIGTERM, the caller's signal). */
+  | { readonly kind: "interrupted" };
 
 export type EngineEvent =
   | {
@@ -68,6 +70,8 @@ export type EngineEvent =
       readonly message?: string;
     }
   | { readonly type: "note"; readonly stage: string; readonly message: string }
+  /** The stage's job was handed to a batch system (`system`), which knows it as `id`. */
+  | { readonly type: "queued"; readonly stage: string; readonly system: string; readonly id: string }
   | {
       readonly type: "finished";
       readonly stage: string;

@@ -12,9 +12,9 @@ import { canonicalDictionaries } from "../core/table.js";
 import { decodeArtifact, encodeArtifact } from "./artifacts.js";
 import { CACHE_FORMAT, fingerprintKey, withInputNames } from "./fingerprint.js";
 import {
-  jobFailureRecord,
+  jobFailureFile,
   readManifestAs,
-  writeRecord,
+  writeJobDoc,
   type InputNamesIndex,
   type Job,
   type JobFailure,
@@ -75,7 +75,7 @@ export async function executeJob(
       failure: describeFailure(err),
     };
     // On a full disk this write fails too; the head still gets the failure from the return value.
-    await writeRecord(store, jobFailureRecord, failure, job.key).catch(() => {});
+    await writeJobDoc(store, jobFailureFile, failure, job.key).catch(() => {});
     return { ok: false, failure };
   }
 }

@@ -116,6 +116,9 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
   let stopAfter: string | undefined;
   const abort = new AbortController();
   opts.signal?.addEventListener("abort", () => abort.abort());
+  // Aborted at the first failure without keepGoing: runners that can cancel queued or running jobs
+  // cheaply (a batch system) do, so nothing of a stopped run is left in a queue.
+  const stopping = new AbortController();
 
   // The runner, the queue and the dispatcher load when something has to run: a fully cached run
   // never pays for them.
@@ -136,7 +139,10 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
     n.status = "failed";
     emit({ type: "failed", stage: n.spec.id, ...(n.key ? { key: n.key } : {}), durationMs, diagnostics });
     // A plan (dry run) goes on past a failure: status should show every independent stage.
-    if (!opts.keepGoing && !opts.dryRun) stopAfter ??= n.spec.id;
+    if (!opts.keepGoing && !opts.dryRun) {
+      stopAfter ??= n.spec.id;
+      stopping.abort();
+    }
   };
 
   const loadValue = async (id: string, port: string): Promise<ArtifactValue> => {
@@ -182,15 +188,29 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
     const prevOutputs = n.outputs;
     try {
       const { runner, dispatchJob } = await execution();
-      const outcome = await dispatchJob(store, runner, job, {
+      const resources = n.spec.resources;
+      const threads = runner.threads?.(resources);
+      const outcome = await dispatchJob(store, runner, threads ? { ...job, jobs: threads } : job, {
         def: n.spec.def,
         signal: abort.signal,
+        stopping: stopping.signal,
         emit: (e) => emit({ ...e, stage: n.spec.id }),
         loadInput: (port) => {
           const ref = n.spec.inputs[port]!;
           return loadValue(ref.stage, ref.port);
         },
+        resources,
       });
+      if ("cancelled" in outcome) {
+        // Cancelled by this run (interrupted, or stopped after another stage failed).
+        n.status = "skipped";
+        n.failedRoot = stopAfter;
+        emitSkip(
+          n,
+          stopAfter !== undefined ? { kind: "stopped", after: stopAfter } : { kind: "interrupted" },
+        );
+        return false;
+      }
       if (!outcome.ok) {
         fail(n, [failureDiagnostic(outcome.failure.failure, n.spec, store.root)], outcome.failure.durationMs);
         return false;
@@ -263,7 +283,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
     if (stopAfter !== undefined || abort.signal.aborted) {
       n.status = "skipped";
       n.failedRoot = stopAfter;
-      emitSkip(n, { kind: "stopped", after: stopAfter ?? "interrupt" });
+      emitSkip(n, stopAfter !== undefined ? { kind: "stopped", after: stopAfter } : { kind: "interrupted" });
       return;
     }
     // Files: resolve, confine, hash (through the memo).
@@ -322,9 +342,13 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
     }
     const { queue } = await execution();
     await queue.add(async () => {
-      if (stopAfter !== undefined && !opts.keepGoing) {
+      if ((stopAfter !== undefined && !opts.keepGoing) || abort.signal.aborted) {
         n.status = "skipped";
-        emitSkip(n, { kind: "stopped", after: stopAfter });
+        n.failedRoot = stopAfter;
+        emitSkip(
+          n,
+          stopAfter !== undefined ? { kind: "stopped", after: stopAfter } : { kind: "interrupted" },
+        );
         return;
       }
       const job = plan.job;

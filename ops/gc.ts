@@ -1,16 +1,18 @@
 /**
  * `gc` and `clean`. gc removes every result that no pipeline's latest run, lock file or sweep
- * references (and what those link to: sub-results), then, with a size budget, evicts the payloads
- * cheapest to recompute per byte (gc-budget.ts). clean removes a whole store.
+ * references (and what those link to: sub-results), the folders of finished jobs, then, with a
+ * size budget, evicts the payloads cheapest to recompute per byte (gc-budget.ts). clean removes a
+ * whole store, unless jobs of a run still use it.
  */
 import fs from "node:fs";
 import path from "node:path";
-import { recordPath } from "../cache/layout.js";
 import type { Store } from "../cache/store.js";
 import type { CacheKey } from "../core/hash.js";
 import type { EventSink } from "../engine/events.js";
 import { lockPathFor, readLockFile } from "../engine/lock-file.js";
-import { keysKeptBy, TRANSIENT_RECORD } from "../engine/records.js";
+import { jobFolders } from "../engine/job-folder.js";
+import { keysKeptBy } from "../engine/records.js";
+import { stillQueued } from "../engine/runners/index.js";
 import { OpError } from "./errors.js";
 import { applyEviction, holdersOf, planEviction, type EvictionPlan } from "./gc-budget.js";
 import { openStore, storeDir } from "./store.js";
@@ -35,6 +37,8 @@ export type GcReport =
       readonly manifests: number;
       readonly objects: number;
       readonly bytes: number;
+      /** Job folders (failure records, events, logs) of finished or abandoned jobs removed. */
+      readonly jobs: number;
       /** Results kept (referenced by latest runs, locks, sweeps). */
       readonly kept: number;
       /** With `maxSize`: what is (or would be) evicted to fit. */
@@ -56,7 +60,7 @@ export async function gc(opts: GcOptions = {}): Promise<GcReport> {
   const lock = opts.pipeline ? await readLockFile(lockPathFor(path.resolve(opts.pipeline))) : undefined;
   for (const s of Object.values(lock?.stages ?? {})) keep.add(s.key);
   const r = await store.gc(keep, opts.dryRun === true);
-  if (!opts.dryRun) await removeStaleJobRecords(store);
+  const jobs = await removeFinishedJobs(store, opts.dryRun === true);
   let eviction: EvictionPlan | undefined;
   if (opts.maxSize !== undefined) {
     // In a dry run the unreferenced objects are still on disk: plan as if they were gone.
@@ -66,27 +70,69 @@ export async function gc(opts: GcOptions = {}): Promise<GcReport> {
     eviction = planEviction(objects, holders, opts.maxSize);
     if (!opts.dryRun && eviction.evict.length) await applyEviction(store, eviction);
   }
-  return { store: dir, exists: true, ...r, kept: keep.size, ...(eviction ? { eviction } : {}) };
+  return { store: dir, exists: true, ...r, jobs, kept: keep.size, ...(eviction ? { eviction } : {}) };
 }
 
-/** Job and failure records of runs that were killed before they could remove them. */
-async function removeStaleJobRecords(store: Store): Promise<void> {
-  for (const name of await store.listRecords()) {
-    if (!TRANSIENT_RECORD.test(name)) continue;
-    const file = path.join(store.root, ...recordPath(name).split("/"));
-    const st = await fs.promises.stat(file).catch(() => undefined);
-    if (st && Date.now() - st.mtimeMs > 3600_000) await store.deleteRecord(name);
+/**
+ * The folders of finished jobs (their failure records, events and logs) and of jobs nobody waits
+ * for any more (a run killed before it could read them); not those a live run or `quiver exec`
+ * holds, nor those a batch system still has queued or running. Then the array links left behind.
+ */
+async function removeFinishedJobs(store: Store, dryRun: boolean): Promise<number> {
+  const folders = await jobFolders(store);
+  const queued = new Set(
+    (await stillQueued(folders.flatMap((f) => (f.submission && !f.inUse ? [f.submission] : [])))).map(
+      (s) => s.id,
+    ),
+  );
+  let removed = 0;
+  for (const f of folders) {
+    if (f.inUse || (f.submission && queued.has(f.submission.id))) continue;
+    removed++;
+    if (!dryRun) await store.removeJob(f.key);
   }
+  if (!dryRun) {
+    const left = new Set(await store.listJobs());
+    for (const a of await store.listArrays())
+      if (!a.keys.some((k) => left.has(k))) await store.removeArray(a.name);
+  }
+  return removed;
 }
 
 export type CleanReport = { readonly store: string; readonly removed: boolean };
 
-/** Removes the whole store; refuses a folder that does not look like one. */
-export function clean(opts: { cacheDir?: string; pipeline?: string } = {}): Promise<CleanReport> {
+/**
+ * Removes the whole store; refuses a folder that does not look like one, and a store that jobs of
+ * a run still use (queued or running on a batch system, or held by a live run).
+ */
+export async function clean(opts: { cacheDir?: string; pipeline?: string } = {}): Promise<CleanReport> {
   const dir = storeDir(opts.pipeline, opts.cacheDir);
-  if (!fs.existsSync(dir)) return Promise.resolve({ store: dir, removed: false });
+  if (!fs.existsSync(dir)) return { store: dir, removed: false };
   if (!fs.existsSync(path.join(dir, "objects")) && !fs.existsSync(path.join(dir, "runs")))
     throw OpError.of("QV_NOT_A_STORE", `${dir} does not look like a Quiver store; refusing to delete it`);
+  const { store } = await openStore(dir);
+  const folders = await jobFolders(store);
+  const queued = await stillQueued(folders.flatMap((f) => (f.submission ? [f.submission] : [])));
+  if (queued.length) {
+    const names = [...new Set(queued.map((s) => s.name))];
+    throw OpError.of(
+      "QV_JOBS_QUEUED",
+      `${queued.length} job(s) of a run are still queued or running on ${[...new Set(queued.map((s) => s.runner))].join(", ")} (${queued
+        .slice(0, 5)
+        .map((s) => s.id)
+        .join(
+          ", ",
+        )}${queued.length > 5 ? ", …" : ""}); removing ${dir} now would pull the store from under them`,
+      `wait for the run to end, or cancel its jobs first (Slurm: scancel --name=${names.join(",")})`,
+    );
+  }
+  const busy = folders.filter((f) => f.inUse);
+  if (busy.length)
+    throw OpError.of(
+      "QV_STORE_BUSY",
+      `a run is using ${dir} (${busy.length} job(s) in progress); refusing to remove it`,
+      "wait for the run to end (or stop it), then clean",
+    );
   fs.rmSync(dir, { recursive: true, force: true });
-  return Promise.resolve({ store: dir, removed: true });
+  return { store: dir, removed: true };
 }

@@ -10,9 +10,9 @@ import type { FingerprintDoc } from "../engine/fingerprint.js";
 import { readLastRun } from "../engine/history.js";
 import type { LockVerdict, PlannedStage } from "../engine/lock-file.js";
 import { runEventsRecord, writeRecord } from "../engine/records.js";
-import { createRunner, isRunnerName, runnerNames } from "../engine/runners/index.js";
 import { runPipeline, type RunResult, type StageOutcome } from "../engine/scheduler.js";
 import { UsageError } from "./errors.js";
+import { executorFor } from "./executor.js";
 import type { Pipeline } from "./load.js";
 import { compareLock, keysOf, writeLockAfterRun } from "./lock.js";
 import { openStore, storeDir } from "./store.js";
@@ -36,7 +36,7 @@ export interface RunOptions extends PlanOptions {
   readonly jobs?: number;
   /** After a failure, keep running the stages that do not depend on it. */
   readonly keepGoing?: boolean;
-  /** Where stages run: a runner name (`in-process`, the default, or `subprocess`). */
+  /** Where stages run: a runner name (`in-process`, the default, `subprocess` or `slurm`). */
   readonly executor?: string;
   /** The command that starts Quiver's command line, for runners that start `quiver exec`. */
   readonly command?: readonly string[];
@@ -91,10 +91,12 @@ function checkStages(p: Pipeline, opts: PlanOptions): void {
 export async function run(pipeline: Pipeline, opts: RunOptions = {}): Promise<RunReport> {
   const { spec } = pipeline;
   checkStages(pipeline, opts);
-  const executor = opts.executor ?? "in-process";
-  if (!isRunnerName(executor))
-    throw new UsageError(`no executor "${executor}"; executors: ${runnerNames.join(", ")}`);
   const jobs = opts.jobs ?? os.availableParallelism();
+  const executor = await executorFor(opts.executor, {
+    jobs,
+    pipeline: spec.name,
+    ...(opts.command ? { command: opts.command } : {}),
+  });
   const events: EngineEvent[] = [];
   const emit: EventSink = (e) => {
     events.push(e);
@@ -106,22 +108,27 @@ export async function run(pipeline: Pipeline, opts: RunOptions = {}): Promise<Ru
   const remote = share && opts.remote ? share.remoteFor(store, opts.remote) : undefined;
   // The run before this one, for the report's "what changed" (this run replaces the record).
   const previous = await readLastRun(store, spec.name);
-  const result = await runPipeline({
-    spec,
-    store,
-    jobs,
-    emit,
-    fileMemo: memo,
-    ...(opts.force ? { force: opts.force } : {}),
-    ...(opts.until ? { until: opts.until } : {}),
-    keepGoing: opts.keepGoing === true,
-    ...(opts.dataRoots ? { dataRoots: opts.dataRoots } : {}),
-    ...(opts.signal ? { signal: opts.signal } : {}),
-    runner: () => createRunner(executor, { jobs, ...(opts.command ? { command: opts.command } : {}) }),
-    ...(share && remote ? { remote: share.readThrough(remote, emit) } : {}),
-    recordAsLatest: opts.recordAsLatest !== false,
-    last: previous,
-  });
+  let result: RunResult;
+  try {
+    result = await runPipeline({
+      spec,
+      store,
+      jobs,
+      emit,
+      fileMemo: memo,
+      ...(opts.force ? { force: opts.force } : {}),
+      ...(opts.until ? { until: opts.until } : {}),
+      keepGoing: opts.keepGoing === true,
+      ...(opts.dataRoots ? { dataRoots: opts.dataRoots } : {}),
+      ...(opts.signal ? { signal: opts.signal } : {}),
+      runner: executor.runner,
+      ...(share && remote ? { remote: share.readThrough(remote, emit) } : {}),
+      recordAsLatest: opts.recordAsLatest !== false,
+      last: previous,
+    });
+  } finally {
+    await executor.close();
+  }
   let report: RunReport["report"];
   if (opts.recordAsLatest !== false) {
     const at = new Date().toISOString();

@@ -94,9 +94,11 @@ function why(info: StageInfo): string {
     case "skipped":
       return info.skipReason?.kind === "upstream-failed"
         ? `upstream ${info.skipReason.upstream} failed`
-        : info.skipReason
-          ? `stopped after ${info.skipReason.after}`
-          : "";
+        : info.skipReason?.kind === "interrupted"
+          ? "run interrupted"
+          : info.skipReason
+            ? `stopped after ${info.skipReason.after}`
+            : "";
     case "cached":
     case "not-run":
       return "";
