@@ -583,7 +583,10 @@ export function decodeJobEvent(line: string): JobEventLine | undefined {
 export interface BatchSubmission {
   /** The runner's name (`slurm`, ...). */
   readonly runner: string;
-  /** The batch system's id of this job (`1234`, or `1234_5` for a task of an array). */
+  /**
+   * The batch system's id of this job (`1234`, or `1234_5` for a task of an array); empty while
+   * the submission is on its way (the run's jobs are then found by `name`).
+   */
   readonly id: string;
   /** The name the jobs of the run carry in the queue. */
   readonly name: string;

@@ -352,7 +352,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
         return;
       }
       const job = plan.job;
-      const release = await store.lock(job.key, () => emit({ type: "waiting", stage: id, key: job.key }));
+      const release = await lockKey(store, job.key, () => emit({ type: "waiting", stage: id, key: job.key }));
       try {
         if (!isForced) {
           // Another process may have computed it while we waited for the lock (single-flight).
@@ -437,6 +437,46 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
     emit({ type: "run-end", ok, durationMs: Math.round(performance.now() - t0), counts });
   }
   return { ok, outcomes };
+}
+
+/**
+ * Keys being computed by runs of this process (a sweep's points share it): a second run of the
+ * same key waits for the first here, and wakes the moment it is done — together with every other
+ * waiter, so that their next stages are ready together (one array on a batch system) — instead of
+ * each polling the lock file on its own schedule. The file lock still guards against other processes.
+ */
+const computing = new Map<string, Promise<void>>();
+
+async function lockKey(store: Store, key: CacheKey, onWait: () => void): Promise<() => Promise<void>> {
+  const id = `${store.root}\0${key}`;
+  let told = false;
+  for (let other = computing.get(id); other; other = computing.get(id)) {
+    if (!told) onWait();
+    told = true;
+    await other;
+  }
+  let done!: () => void;
+  computing.set(
+    id,
+    new Promise<void>((resolve) => {
+      done = resolve;
+    }),
+  );
+  try {
+    const release = await store.lock(key, told ? undefined : onWait);
+    return async () => {
+      try {
+        await release();
+      } finally {
+        computing.delete(id);
+        done();
+      }
+    };
+  } catch (err) {
+    computing.delete(id);
+    done();
+    throw err;
+  }
 }
 
 function upstreamIds(n: Node): Set<string> {

@@ -81,13 +81,11 @@ export async function gc(opts: GcOptions = {}): Promise<GcReport> {
 async function removeFinishedJobs(store: Store, dryRun: boolean): Promise<number> {
   const folders = await jobFolders(store);
   const queued = new Set(
-    (await stillQueued(folders.flatMap((f) => (f.submission && !f.inUse ? [f.submission] : [])))).map(
-      (s) => s.id,
-    ),
+    await stillQueued(folders.flatMap((f) => (f.submission && !f.inUse ? [f.submission] : []))),
   );
   let removed = 0;
   for (const f of folders) {
-    if (f.inUse || (f.submission && queued.has(f.submission.id))) continue;
+    if (f.inUse || (f.submission && queued.has(f.submission))) continue;
     removed++;
     if (!dryRun) await store.removeJob(f.key);
   }
@@ -108,7 +106,7 @@ export type CleanReport = { readonly store: string; readonly removed: boolean };
 export async function clean(opts: { cacheDir?: string; pipeline?: string } = {}): Promise<CleanReport> {
   const dir = storeDir(opts.pipeline, opts.cacheDir);
   if (!fs.existsSync(dir)) return { store: dir, removed: false };
-  if (!fs.existsSync(path.join(dir, "objects")) && !fs.existsSync(path.join(dir, "runs")))
+  if (!["objects", "runs", "jobs"].some((sub) => fs.existsSync(path.join(dir, sub))))
     throw OpError.of("QV_NOT_A_STORE", `${dir} does not look like a Quiver store; refusing to delete it`);
   const { store } = await openStore(dir);
   const folders = await jobFolders(store);
@@ -119,7 +117,7 @@ export async function clean(opts: { cacheDir?: string; pipeline?: string } = {})
       "QV_JOBS_QUEUED",
       `${queued.length} job(s) of a run are still queued or running on ${[...new Set(queued.map((s) => s.runner))].join(", ")} (${queued
         .slice(0, 5)
-        .map((s) => s.id)
+        .map((s) => s.id || s.name)
         .join(
           ", ",
         )}${queued.length > 5 ? ", …" : ""}); removing ${dir} now would pull the store from under them`,

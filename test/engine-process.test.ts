@@ -89,12 +89,51 @@ stages:
     assert.equal(b.code, 1);
     assert.deepEqual(located(a), [["QV_TEST_FAIL", "bad: no good", 5, 64]]);
     assert.deepEqual(located(b), located(a));
+    // The failed job keeps its folder (for the user to read) until the next attempt or gc.
+    const jobs = fs.readdirSync(path.join(isolated.cacheDir, "jobs"));
+    assert.equal(jobs.length, 1);
+    assert.deepEqual(fs.readdirSync(path.join(isolated.cacheDir, "jobs", jobs[0]!)).sort(), [
+      "events.ndjson",
+      "failure.json",
+      "job.json",
+      "log",
+    ]);
+    const gc = await isolated.spawnAndWait("gc", "p.yaml");
+    assert.equal(gc.code, 0, gc.stderr);
     assert.deepEqual(
-      fs.readdirSync(path.join(isolated.cacheDir, "records")).filter((f) => /^(job|failure)-/.test(f)),
+      fs.readdirSync(path.join(isolated.cacheDir, "jobs")),
       [],
-      "the job and failure records are gone once the head has read them",
+      "gc removes finished job folders",
     );
     inline.remove();
     isolated.remove();
+  });
+
+  test("a child's progress and notes reach the head through the store; a crash is told with its log", async () => {
+    const r = Rig.create({
+      "p.yaml": `quiver: 1
+name: chatty
+stages:
+  th:   { type: threads }
+  boom: { type: crash, with: { code: 7 } }
+`,
+    });
+    const res = await r.spawnAndWait("run", "p.yaml", "--isolate", "--keep-going");
+    assert.equal(res.code, 1);
+    assert.ok(
+      res.events.some((e) => e.type === "note" && e.stage === "th" && /running with/.test(e.message)),
+    );
+    assert.ok(res.events.some((e) => e.type === "progress" && e.stage === "th" && e.fraction === 0.5));
+    const failed = res.events.find((e) => e.type === "failed");
+    assert.ok(failed?.type === "failed");
+    assert.equal(failed.diagnostics[0]!.code, "QV_EXEC_FAILED");
+    assert.match(failed.diagnostics[0]!.message, /exit code 7/);
+    assert.match(failed.diagnostics[0]!.message, /crash stage boom: exiting with 7/);
+    assert.deepEqual(
+      fs.readdirSync(path.join(r.cacheDir, "jobs")).length,
+      1,
+      "only the crashed job's folder is left",
+    );
+    r.remove();
   });
 });

@@ -129,8 +129,8 @@ interface Active {
 /** Time for an outcome written on a node to become visible here (network filesystems cache lookups). */
 const SETTLE_MS = 30_000;
 /** How long jobs wait for siblings to be submitted with them (after the last one came). */
-const GATHER_MS = 40;
-const GATHER_MAX_MS = 250;
+const GATHER_MS = 100;
+const GATHER_MAX_MS = 500;
 const DEFAULT_POLL_MS = 5_000;
 const FIRST_POLL_MS = 1_000;
 
@@ -245,6 +245,16 @@ export function batchRunner(system: BatchSystem, opts: RunnerOptions, site: Site
     const arrayName = `${name}.${++submissions}`;
     if (group.length > 1) arrays.push({ store, name: arrayName });
     const p = (async () => {
+      // Recorded before the submission: a head killed in between leaves jobs that `clean` and `gc`
+      // still find in the queue by their name.
+      const at = new Date().toISOString();
+      await Promise.all(
+        group.map((a) =>
+          writeJobDoc(store, batchSubmissionFile, { runner: system.name, id: "", name, at }, a.job.key).catch(
+            () => {},
+          ),
+        ),
+      );
       let ids: string[];
       try {
         ids = await system.submit({
@@ -268,19 +278,18 @@ export function batchRunner(system: BatchSystem, opts: RunnerOptions, site: Site
           });
         return;
       }
-      const at = new Date().toISOString();
       for (const [i, a] of group.entries()) {
         const id = ids[i]!;
         a.id = id;
+        await writeJobDoc(store, batchSubmissionFile, { runner: system.name, id, name, at }, a.job.key).catch(
+          () => {},
+        );
         if (a.cancelRequested) {
           requestCancel([id]);
           continue;
         }
         active.set(a.job.key, a);
         a.ctx.emit({ type: "queued", system: system.name, id });
-        await writeJobDoc(store, batchSubmissionFile, { runner: system.name, id, name, at }, a.job.key).catch(
-          () => {},
-        );
       }
       queueDelay = FIRST_POLL_MS;
       startTimers();

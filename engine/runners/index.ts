@@ -11,8 +11,8 @@ export { SiteConfigError } from "./site.js";
 
 interface RunnerModule {
   readonly create: (opts: RunnerOptions) => StageRunner;
-  /** For batch systems: the ids, among these submissions, that are still queued or running. */
-  readonly inQueue?: (subs: readonly BatchSubmission[]) => Promise<ReadonlySet<string>>;
+  /** For batch systems: the submissions whose jobs are still queued or running. */
+  readonly inQueue?: (subs: readonly BatchSubmission[]) => Promise<BatchSubmission[]>;
   /** Checks the runner's settings (the site file) before a run; throws SiteConfigError. */
   readonly check?: () => void;
 }
@@ -68,14 +68,11 @@ export async function stillQueued(subs: readonly BatchSubmission[]): Promise<Bat
     const load = Object.hasOwn(runners, name) ? runners[name] : undefined;
     const probe = load ? (await load()).inQueue : undefined;
     if (!probe) continue;
-    let ids: ReadonlySet<string>;
     try {
-      ids = await probe(list);
+      out.push(...(await probe(list)));
     } catch {
       out.push(...list);
-      continue;
     }
-    out.push(...list.filter((s) => ids.has(s.id)));
   }
   return out;
 }

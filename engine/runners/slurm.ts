@@ -84,6 +84,8 @@ function slurmMessage(stderr: string): string {
 }
 
 function submitHint(message: string): string | undefined {
+  if (/configuration source|Unable to contact slurm controller|Connection refused/i.test(message))
+    return "sbatch cannot reach a Slurm controller: run on a login node of the cluster (or set SLURM_CONF)";
   if (/account/i.test(message))
     return "set the account in the site settings (slurm.account in ~/.config/quiver/site.yaml, or QUIVER_SLURM_ACCOUNT)";
   if (/partition/i.test(message))
@@ -293,16 +295,22 @@ export function slurmSystem(): BatchSystem {
   };
 }
 
-/** Of these submissions, the job ids Slurm still has queued or running (one squeue). */
-export async function slurmInQueue(subs: readonly BatchSubmission[]): Promise<ReadonlySet<string>> {
+/**
+ * The submissions whose job Slurm still has queued or running (one squeue by the runs' names); one
+ * whose id was never recorded (its head died while submitting) counts when any job of its run does.
+ */
+export async function slurmInQueue(subs: readonly BatchSubmission[]): Promise<BatchSubmission[]> {
   const names = [...new Set(subs.map((s) => s.name))];
-  const live = new Set<string>();
-  if (!names.length) return live;
-  const res = await slurm("squeue", ["-h", "-r", `--name=${names.join(",")}`, "-o", "%i|%T"]);
+  if (!names.length) return [];
+  const res = await slurm("squeue", ["-h", "-r", `--name=${names.join(",")}`, "-o", "%i|%T|%j"]);
   if (res.code !== 0) throw new BatchError(slurmMessage(res.stderr));
+  const ids = new Set<string>();
+  const runs = new Set<string>();
   for (const line of res.stdout.split("\n")) {
-    const [id, state] = line.trim().split("|");
-    if (id && state && stateOf(state, "", "").phase !== "ended") live.add(id);
+    const [id, state, name] = line.trim().split("|");
+    if (!id || !state || stateOf(state, "", "").phase === "ended") continue;
+    ids.add(id);
+    if (name) runs.add(name);
   }
-  return live;
+  return subs.filter((s) => (s.id ? ids.has(s.id) : runs.has(s.name)));
 }
