@@ -24,7 +24,8 @@ commands:
   show PIPELINE STAGE[.PORT]    a result: table schema and rows, or metrics
   report PIPELINE   an HTML report of the latest run: graph, results, plots (--out FILE, --open)
   export PIPELINE STAGE.PORT --to FILE   write a result as .arrow, .parquet, .csv or .json
-  gc [PIPELINE]     remove results no pipeline's latest run uses (--dry-run, --max-size 5G)
+  gc [PIPELINE]     remove results no pipeline's latest run uses, and finished jobs' folders
+                    (--dry-run, --max-size 5G)
   verify PIPELINE   rerun stages and compare their outputs with the lock file (--sample N)
   sweep PIPELINE --grid NAME=V1,V2   run a parameter grid, sharing the stages points have in common
   diff PIPELINE     stages and metrics of two results side by side (--against LOCK|last|sweep:N)
@@ -52,7 +53,10 @@ examples:
   --dry-run           plan only: same as 'quiver status'
   --isolate           run each stage in its own process ('quiver exec'; same results, true
                       parallelism across cores); same as --executor subprocess
-  --executor NAME     where stages run: in-process (default) or subprocess
+  --executor NAME     where stages run: in-process (default), subprocess, or slurm (each stage
+                      a Slurm batch job; resources from the pipeline, account and partition
+                      from ~/.config/quiver/site.yaml or QUIVER_SLURM_*; see docs/cluster.md).
+                      Ctrl-C cancels the run's jobs
   --data-root DIR     allow reading data files under DIR (repeatable)
   --cache-dir DIR     the store (default: .quiver/ next to the pipeline, or $QUIVER_CACHE)
   --json              print events as NDJSON instead of text
@@ -104,6 +108,8 @@ Removes every result that no pipeline's latest run, lock file or sweep reference
 --max-size (e.g. 5G, 500M) it then evicts the table and model payloads that are cheapest to
 recompute per byte (recorded stage durations) until the store fits; manifests and metrics stay,
 so status, diff and history keep working. --dry-run shows what would go and the recompute time.
+It also removes the folders of finished jobs (failure records, events, logs), but not those of
+jobs a live run holds or a batch system still has queued.
 
 example:
   quiver gc pipelines/demo.yaml --max-size 2G --dry-run`,
@@ -132,7 +138,11 @@ once; an estimated time from recorded durations), then a metrics table, with mea
 seeds when seed is swept.
 
 example:
-  quiver sweep pipelines/demo.yaml --grid epochs=3,6 --grid seed=420..424`,
+  quiver sweep pipelines/demo.yaml --grid epochs=3,6 --grid seed=420..424
+  quiver sweep pipelines/dark-matter.yaml --grid seed=420..424 --grid lr=0.005,0.01 --executor slurm
+
+With a batch executor every point is queued at once; the same stage of points that become ready
+together goes out as one job array.`,
   diff: `usage: quiver diff PIPELINE.yaml [--against REF] [--to REF] [--all] [--json]
 
 REF: a lock file, 'lock' (the pipeline's lock, the default for --against), 'last' (the latest
@@ -161,8 +171,15 @@ remote object is reported and never used. Then 'quiver run' finds every stage ca
 
 example:
   quiver pull pipelines/demo.yaml --remote /eos/lab/quiver-cache`,
-  clean: `usage: quiver clean [PIPELINE.yaml] [--cache-dir DIR]`,
-  exec: `usage: quiver exec --cache-dir STORE KEY`,
+  clean: `usage: quiver clean [PIPELINE.yaml] [--cache-dir DIR]
+
+Removes the whole store. Refuses while jobs of a run are still queued or running on a batch
+system (cancel them first, e.g. scancel --name=NAME) or while a run holds jobs in it.`,
+  exec: `usage: quiver exec --cache-dir STORE KEY
+
+Runs one stage job that a run wrote to the store (STORE/jobs/KEY/job.json): what --isolate and
+the batch executors start, here or on a cluster node. Everything it says goes to the store (its
+events, its result or failure record); its output is the job's log.`,
   datasets: `usage: quiver datasets list
        quiver datasets make NAME --out DIR [--scale F] [--seed N] [--json]
 
