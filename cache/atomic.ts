@@ -11,6 +11,8 @@ export async function writeFileAtomic(
   target: string,
   data: Uint8Array | string,
   tmpDir: string,
+  /** Flush to the disk before the rename (default). Transient files may skip it: a crash loses them whole. */
+  sync = true,
 ): Promise<void> {
   await fs.promises.mkdir(path.dirname(target), { recursive: true });
   await fs.promises.mkdir(tmpDir, { recursive: true });
@@ -22,7 +24,7 @@ export async function writeFileAtomic(
   try {
     fh = await fs.promises.open(tmp, "w");
     await fh.writeFile(data);
-    await fh.sync();
+    if (sync) await fh.sync();
     await fh.close();
     fh = undefined;
     await fs.promises.rename(tmp, target);
@@ -32,7 +34,7 @@ export async function writeFileAtomic(
     // The target is on another filesystem than tmpDir (a file next to the pipeline, the store on
     // a scratch disk): rename cannot cross, so stage the temp file beside the target instead.
     if ((err as { code?: string }).code === "EXDEV" && path.dirname(target) !== tmpDir)
-      return writeFileAtomic(target, data, path.dirname(target));
+      return writeFileAtomic(target, data, path.dirname(target), sync);
     // Errors from a file handle carry no path; messages should name the file meant to be written.
     if (typeof err === "object" && err !== null && !("path" in err)) Object.assign(err, { path: target });
     throw err;

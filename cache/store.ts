@@ -202,9 +202,12 @@ export class Store {
     return this.abs(layout.jobPath(key, file));
   }
 
-  /** Writes a file of a job's folder atomically. */
+  /**
+   * Writes a file of a job's folder atomically. Not flushed to the disk first: job files live as
+   * long as a run, and a crash that loses one costs a rerun of the job, never a wrong result.
+   */
   async writeJobFile(key: CacheKey, file: string, data: string | Uint8Array): Promise<void> {
-    await writeFileAtomic(this.jobPath(key, file), data, this.tmp);
+    await writeFileAtomic(this.jobPath(key, file), data, this.tmp, false);
   }
 
   /** A file of a job's folder; undefined when it does not exist. */

@@ -230,7 +230,7 @@ export async function main(argv: string[], io: Io = defaultIo(), registry?: Regi
       case "clean":
         return await (await import("./maintenance.js")).cmdClean(rest, io);
       case "exec":
-        return await (await import("./maintenance.js")).cmdExec(rest, await stages(), io);
+        return await (await import("./exec.js")).cmdExec(rest, await stages(), io);
       case "verify":
         return await (await import("./share.js")).cmdVerify(rest, await stages(), io);
       case "sweep":

@@ -1,8 +1,4 @@
-/** `quiver gc`, `quiver clean` and `quiver exec`: arguments and printing. */
-import os from "node:os";
-import type { Registry } from "../engine/pipeline/validate.js";
-import { failureSummary } from "../engine/stage-errors.js";
-import { exec } from "../ops/exec.js";
+/** `quiver gc` and `quiver clean`: arguments and printing. */
 import { clean, gc } from "../ops/gc.js";
 import { parseSize } from "../ops/gc-budget.js";
 import { common, parse, UsageError } from "./args.js";
@@ -62,36 +58,5 @@ export async function cmdClean(argv: string[], io: Io): Promise<number> {
     ...(positionals[0] !== undefined ? { pipeline: positionals[0] } : {}),
   });
   io.out(r.removed ? `removed the store ${r.store}` : `no store at ${r.store}`);
-  return 0;
-}
-
-/**
- * Runs one stage job that another process wrote to the store. Everything the job says goes to the
- * store (its events, result or failure record); what is printed here is for the job's log.
- */
-export async function cmdExec(argv: string[], registry: Registry, io: Io): Promise<number> {
-  const { values, positionals } = parse(argv, { ...common });
-  const key = positionals[0];
-  const cacheDir = values["cache-dir"];
-  if (!key || !cacheDir) throw new UsageError("usage: quiver exec --cache-dir STORE KEY");
-  io.err(`quiver exec ${key} on ${os.hostname()} (pid ${process.pid})`);
-  // SIGTERM (a cancelled run, a batch system's time limit) ends the process: the head says why.
-  const r = await exec({
-    cacheDir,
-    key,
-    registry,
-    onEvent: (e) => {
-      if (e.type === "note") io.err(`${e.stage}: note: ${e.message}`);
-    },
-  });
-  if (!r.ok) {
-    io.err(`${r.stage}: ${failureSummary(r.failure.failure)}`);
-    return 1;
-  }
-  io.err(
-    r.byOther
-      ? `${r.stage} (${key}) was computed by another execution of the same job`
-      : `ran ${r.stage} (${key}) in ${fmtMs(r.durationMs)}`,
-  );
   return 0;
 }

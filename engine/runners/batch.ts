@@ -129,7 +129,7 @@ interface Active {
 /** Time for an outcome written on a node to become visible here (network filesystems cache lookups). */
 const SETTLE_MS = 30_000;
 /** How long jobs wait for siblings to be submitted with them (after the last one came). */
-const GATHER_MS = 100;
+const GATHER_MS = 50;
 const GATHER_MAX_MS = 500;
 const DEFAULT_POLL_MS = 5_000;
 const FIRST_POLL_MS = 1_000;
@@ -309,8 +309,8 @@ export function batchRunner(system: BatchSystem, opts: RunnerOptions, site: Site
     clearTimeout(queueTimer);
     storeTimer = queueTimer = undefined;
   };
-  // A few hundred opens a second at most, however many jobs wait.
-  const storeDelay = () => Math.max(250, active.size * 2);
+  // Ten looks a second at a job while few run; a couple of hundred opens a second at most.
+  const storeDelay = () => Math.max(100, active.size * 5);
 
   /** Reads what each job said since the last look; finishes the ones that wrote `exit`. */
   const readEvents = async (a: Active) => {
