@@ -159,7 +159,7 @@ console.log(
 // 3. The 10-point sweep.
 const grid = ["--grid", "seed=420..424", "--grid", "lr=0.005,0.01"];
 const sweeps: Record<string, number[]> = { local: [], slurm: [], "slurm, light stages local": [] };
-let jobs: Record<string, number> = {};
+const jobs: Record<string, number> = {};
 if (!skipSweep)
   for (let i = 0; i < repeats; i++) {
     const kinds = Object.keys(sweeps);

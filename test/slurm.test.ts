@@ -13,7 +13,7 @@ import path from "node:path";
 import { describe, test, type TestContext } from "node:test";
 import type { EngineEvent } from "../engine/events.js";
 import { Rig, repoRoot, storeObjects } from "./support/rig.js";
-import { jobsNamed, slurmUnavailable, stillInQueue, watch } from "./support/slurm.js";
+import { jobsNamed, leftInQueue, slurmUnavailable, stillInQueue, watch } from "./support/slurm.js";
 
 const unavailable = slurmUnavailable();
 const dataDir = path.resolve(repoRoot, "..", "shared", "data", "atlas_dm_ml_notebook");
@@ -252,7 +252,7 @@ stages:
       }
     });
 
-    test("the first job proves the nodes see the store, or says they do not", async (t) => {
+    test("the first job proves the nodes see the store, or says they do not", (t) => {
       if (skipped(t)) return;
       // The head in its own mount namespace, with the store on a tmpfs only it sees.
       const probe = spawnSync("unshare", ["-m", "--propagation", "private", "true"]);
@@ -309,7 +309,7 @@ stages:
         const res = await run.done;
         assert.equal(res.code, 1, res.stdout + res.stderr);
         assert.deepEqual(located(res.events), [["a", "QV_JOB_CANCELLED", 4, 3]]);
-        assert.deepEqual(stillInQueue([id!]), []);
+        assert.deepEqual(await leftInQueue([id!]), []);
       } finally {
         r.remove();
       }
@@ -326,7 +326,7 @@ stages:
         run.child.kill("SIGINT");
         const res = await run.done;
         assert.equal(res.code, 130, res.stdout + res.stderr);
-        assert.deepEqual(stillInQueue(ids), [], "nothing left pending or running");
+        assert.deepEqual(await leftInQueue(ids), [], "nothing left pending or running");
         assert.deepEqual(res.ran, [], res.stdout + res.stderr);
         assert.deepEqual(res.events.flatMap((e) => (e.type === "skipped" ? [e.stage] : [])).sort(), [
           "a",
@@ -341,15 +341,27 @@ stages:
 
     test("a failure without --keep-going cancels the run's other jobs", async (t) => {
       if (skipped(t)) return;
-      // `bad` first: task 0 of the array, so it starts before the slow ones if a core is short.
-      const r = Rig.create({ "p.yaml": SLOW.replace("stages:\n", "stages:\n  bad: { type: fail }\n") });
+      // The slow job is queued first; `bad` fails a few seconds later, beside it (one core each).
+      const r = Rig.create({
+        "p.yaml": `quiver: 1
+name: stop
+stages:
+  src:   { type: source, with: { values: [1] } }
+  slow:  { type: add, inputs: { table: src }, with: { sleep_ms: 120000 } }
+  after: { type: add, inputs: { table: slow } }
+  wait:  { type: source, with: { values: [2], sleep_ms: 4000 } }
+  bad:   { type: fail, inputs: { table: wait } }
+`,
+      });
       try {
         const run = watch(["run", r.path("p.yaml"), "--json", "--executor", "slurm"]);
         const res = await run.done;
-        assert.equal(res.code, 1);
+        assert.equal(res.code, 1, res.stderr);
         assert.deepEqual(res.failed, ["bad"]);
-        assert.deepEqual(stillInQueue(run.queuedIds()), [], "the slow jobs were cancelled");
-        assert.ok(res.skipped.includes("a"));
+        const slow = res.events.find((e) => e.type === "queued" && e.stage === "slow");
+        assert.ok(slow?.type === "queued", "the slow job was submitted before bad failed");
+        assert.deepEqual(await leftInQueue([slow.id]), [], "and cancelled when it did");
+        assert.deepEqual(res.skipped.sort(), ["after", "slow"]);
       } finally {
         r.remove();
       }

@@ -14,13 +14,13 @@
  *  - cancels every job it has in the queue when the run is interrupted, stops after a failure, or
  *    closes: nothing is left behind.
  *
- * The adapter (`BatchSystem`) knows the commands: submit, query, cancel, and what its end states
- * mean. Stages with `resources: { local: true }` run in this process instead.
+ * The adapter (`BatchSystem`, ./batch-system.ts) knows the commands: submit, query, cancel, and
+ * what its end states mean. Stages with `resources: { local: true }` run in this process instead.
  */
 import type { Store } from "../../cache/store.js";
 import type { CacheKey } from "../../core/hash.js";
 import { hasLog, JobEventsReader, logTail, reportedEvent } from "../job-folder.js";
-import { fmtDuration, fmtMemory, type ResourceField, type Resources } from "../pipeline/resources.js";
+import type { Resources } from "../pipeline/resources.js";
 import {
   batchSubmissionFile,
   jobFailureFile,
@@ -31,83 +31,10 @@ import {
   type StageFailure,
 } from "../records.js";
 import { readJobOutcome } from "../results.js";
+import { BatchError, endedFailure, type BatchState, type BatchSystem } from "./batch-system.js";
 import { inProcessRunner } from "./in-process.js";
 import type { RunnerContext, RunnerOptions, RunnerResult, StageRunner } from "./runner.js";
 import type { SiteSettings } from "./site.js";
-
-/** One job of a submission: task i of an array runs `tasks[i]`. */
-export interface BatchTask {
-  readonly key: CacheKey;
-  readonly stageId: string;
-}
-
-export interface BatchRequest {
-  readonly store: Store;
-  readonly tasks: readonly BatchTask[];
-  /** The resources every task asks for (the stage's, else the pipeline's, else the site's). */
-  readonly resources: Resources;
-  /** The name every job of the run carries in the queue. */
-  readonly name: string;
-  /** For several tasks: a name for the folder of their task links (Store.linkArray), unique in the run. */
-  readonly arrayName: string;
-  /** The command that starts Quiver on a node (`quiver exec` is appended). */
-  readonly command: readonly string[];
-  readonly site: SiteSettings;
-}
-
-export type BatchState =
-  | { readonly phase: "queued"; readonly reason?: string | undefined }
-  | { readonly phase: "running"; readonly node?: string | undefined }
-  | {
-      readonly phase: "ended";
-      /** The batch system's word for how it ended (COMPLETED, TIMEOUT, ...). */
-      readonly state: string;
-      readonly node?: string | undefined;
-      readonly reason?: string | undefined;
-      readonly exitCode?: number | undefined;
-    };
-
-/** How a job that the batch system ended without a word in the store failed. */
-export interface Explained {
-  readonly code: string;
-  readonly detail: string;
-  readonly hint?: string;
-  /** The resource it concerns (a time limit, memory), to point at it in the pipeline. */
-  readonly resource?: ResourceField;
-}
-
-/** What a batch system adapter provides (engine/runners/slurm.ts is one). */
-export interface BatchSystem {
-  /** The runner's name (`slurm`). */
-  readonly name: string;
-  /** Its name in messages (`Slurm`). */
-  readonly label: string;
-  /** Submits the tasks (an array when several); returns their ids in order. Throws BatchError. */
-  submit(req: BatchRequest): Promise<string[]>;
-  /** The state of the run's jobs, in one query; ids it does not know are absent. Throws BatchError. */
-  poll(name: string, ids: readonly string[]): Promise<ReadonlyMap<string, BatchState>>;
-  /** Cancels these jobs, in one call; ids already over are ignored. */
-  cancel(ids: readonly string[]): Promise<void>;
-  /** Why a job ended, when the state says it did not complete; undefined for a normal end. */
-  explain(
-    id: string,
-    s: Extract<BatchState, { phase: "ended" }>,
-    resources: Resources,
-  ): Explained | undefined;
-  /** Why a queued job can never start (a limit no node meets), when the reason says so. */
-  unschedulable(reason: string): string | undefined;
-}
-
-/** A batch command failed (sbatch refused a request, squeue could not reach the controller). */
-export class BatchError extends Error {
-  constructor(
-    message: string,
-    readonly hint?: string,
-  ) {
-    super(message);
-    this.name = "BatchError";
-  }
-}
 
 interface Active {
   readonly job: Job;
@@ -301,8 +228,8 @@ export function batchRunner(system: BatchSystem, opts: RunnerOptions, site: Site
 
   const startTimers = () => {
     if (closed) return;
-    storeTimer ??= setTimeout(storeTick, storeDelay());
-    if (!queueTimer) queueTimer = setTimeout(queueTick, queueDelay);
+    storeTimer ??= setTimeout(() => void storeTick(), storeDelay());
+    queueTimer ??= setTimeout(() => void queueTick(), queueDelay);
   };
   const stopTimers = () => {
     clearTimeout(storeTimer);
@@ -347,7 +274,7 @@ export function batchRunner(system: BatchSystem, opts: RunnerOptions, site: Site
         ticking = false;
       }
     }
-    if (active.size && !closed) storeTimer = setTimeout(storeTick, storeDelay());
+    if (active.size && !closed) storeTimer = setTimeout(() => void storeTick(), storeDelay());
   };
 
   const queueTick = async () => {
@@ -373,7 +300,7 @@ export function batchRunner(system: BatchSystem, opts: RunnerOptions, site: Site
         }
     }
     queueDelay = changed ? FIRST_POLL_MS : Math.min(pollMs, Math.round(queueDelay * 1.5));
-    if (active.size && !closed) queueTimer = setTimeout(queueTick, queueDelay);
+    if (active.size && !closed) queueTimer = setTimeout(() => void queueTick(), queueDelay);
   };
 
   const onState = async (a: Active, s: BatchState | undefined) => {
@@ -417,51 +344,24 @@ export function batchRunner(system: BatchSystem, opts: RunnerOptions, site: Site
   /** The job ended without its outcome in the store: say why, as precisely as the evidence allows. */
   const failEnded = async (a: Active, s: Extract<BatchState, { phase: "ended" }> | undefined) => {
     const store = a.ctx.store;
-    const log = store.jobPath(a.job.key, JOB_LOG_FILE);
-    const tail = await logTail(store, a.job.key);
-    const logText = tail ? `; its log ends:\n${tail}` : "";
-    if (!a.events.started && !(await hasLog(store, a.job.key)) && s?.state !== "CANCELLED") {
-      // Nothing of the job reached the store, not even the batch system's own output file.
-      const failure: StageFailure = {
-        kind: "lost",
-        code: "QV_STORE_NOT_SHARED",
-        detail: `${describeJob(a)} ended${s?.node ? ` on ${s.node}` : ""} without writing anything to the store ${store.root}: the nodes do not see it at that path, or cannot write it`,
-        hint: "put the store on a filesystem every node mounts at the same path (--cache-dir or QUIVER_CACHE), writable by you on the nodes",
-      };
-      if (!verified) {
-        broken = failure;
-        // Every other job would fail the same way: cancel them now.
-        for (const other of [...active.values()]) if (other !== a) void failWith(other, failure);
-        requestCancel([...active.values()].flatMap((o) => (o.id ? [o.id] : [])));
-      }
-      return failWith(a, failure);
-    }
-    const why = s ? system.explain(a.id!, s, a.resources) : undefined;
-    if (!a.events.started && s && why === undefined)
-      return failWith(a, {
-        kind: "lost",
-        code: "QV_EXEC_FAILED",
-        detail: `quiver exec did not start in ${describeJob(a)}${s.node ? ` on ${s.node}` : ""}${logText}`,
-        hint: "the nodes must run the same Quiver as this machine: see `command` in docs/cluster.md",
-        log,
-      });
-    if (!why)
-      return failWith(a, {
-        kind: "lost",
-        code: s ? "QV_EXEC_FAILED" : "QV_JOB_LOST",
-        detail: s
-          ? `${describeJob(a)} ended without a result or a failure record${logText}`
-          : `${system.label} no longer knows ${describeJob(a)}, and it left no result in the store${logText}`,
-        log,
-      });
-    return failWith(a, {
-      kind: "lost",
-      code: why.code,
-      detail: `${why.detail}${logText}`,
-      ...(why.hint ? { hint: why.hint } : {}),
-      ...(why.resource ? { resource: why.resource } : {}),
-      log,
+    const failure = endedFailure(system, {
+      id: a.id ?? "(not submitted)",
+      state: s,
+      resources: a.resources,
+      started: a.events.started !== undefined,
+      hasLog: await hasLog(store, a.job.key),
+      tail: await logTail(store, a.job.key),
+      log: store.jobPath(a.job.key, JOB_LOG_FILE),
+      store: store.root,
     });
+    if (failure.kind === "lost" && failure.code === "QV_STORE_NOT_SHARED" && !verified) {
+      // The first job proves the store is shared, or that it is not: then every other job would
+      // fail the same way, so they are cancelled now and new ones fail at once.
+      broken = failure;
+      for (const other of [...active.values()]) if (other !== a) void failWith(other, failure);
+      requestCancel([...active.values()].flatMap((o) => (o.id ? [o.id] : [])));
+    }
+    return failWith(a, failure);
   };
 
   const describeJob = (a: Active) => `${system.label} job ${a.id ?? "(not submitted)"}`;
@@ -531,18 +431,6 @@ export function batchRunner(system: BatchSystem, opts: RunnerOptions, site: Site
       await Promise.all(arrays.map((x) => x.store.removeArray(x.name)));
     },
   };
-}
-
-/** A resource request in words, for messages. */
-export function describeResources(r: Resources): string {
-  return [
-    r.cpus !== undefined ? `${r.cpus} cpu${r.cpus === 1 ? "" : "s"}` : "",
-    r.memory !== undefined ? fmtMemory(r.memory) : "",
-    r.time !== undefined ? fmtDuration(r.time) : "",
-    r.partition ? `partition ${r.partition}` : "",
-  ]
-    .filter(Boolean)
-    .join(", ");
 }
 
 /** At most `n` holders at once. */

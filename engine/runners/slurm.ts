@@ -11,7 +11,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { fmtDuration, fmtMemory, slurmTime } from "../pipeline/resources.js";
 import { JOB_LOG_FILE, type BatchSubmission } from "../records.js";
-import { BatchError, batchRunner, type BatchRequest, type BatchState, type BatchSystem } from "./batch.js";
+import { batchRunner } from "./batch.js";
+import { BatchError, type BatchRequest, type BatchState, type BatchSystem } from "./batch-system.js";
 import type { RunnerOptions, StageRunner } from "./runner.js";
 import { readSiteSettings, type SiteSettings } from "./site.js";
 

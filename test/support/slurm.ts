@@ -26,6 +26,19 @@ export function stillInQueue(ids: readonly string[]): string[] {
   return ids.filter((id) => live.has(id));
 }
 
+/**
+ * `stillInQueue(ids)` once cancelled jobs have had their moment: a cancelled job goes through
+ * COMPLETING while its processes get SIGTERM (then SIGKILL after KillWait), so it is given that.
+ */
+export async function leftInQueue(ids: readonly string[], waitMs = 15_000): Promise<string[]> {
+  const until = Date.now() + waitMs;
+  for (;;) {
+    const left = stillInQueue(ids);
+    if (!left.length || Date.now() > until) return left;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
 /** Every job (any state, until MinJobAge) whose name starts with `prefix`: id → name. */
 export function jobsNamed(prefix: string): Map<string, string> {
   const r = spawnSync("squeue", ["-h", "-r", "-t", "all", "-o", "%i|%j"], { encoding: "utf8" });
