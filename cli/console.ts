@@ -1,6 +1,6 @@
 /** The console reporter: one line per stage decision, a live progress line for long stages. */
 import { renderDiagnostic, renderDiagnostics } from "../core/diagnostics.js";
-import type { EngineEvent, SkipReason } from "../engine/events.js";
+import type { BatchJobRef, EngineEvent, SkipReason } from "../engine/events.js";
 import { describeReasons } from "../engine/explain.js";
 import type { Io } from "./load.js";
 
@@ -21,14 +21,18 @@ export function printWarning(
   if (e.type === "warning") io.err(renderDiagnostic(e.diagnostic, sources, io.color));
 }
 
+function cancelledText(job: BatchJobRef | undefined): string {
+  return job ? `; its ${job.system} job ${job.id} was cancelled` : "";
+}
+
 function skipText(r: SkipReason): string {
   switch (r.kind) {
     case "upstream-failed":
       return `upstream ${r.upstream} failed`;
     case "stopped":
-      return `run stopped after ${r.after} failed (use --keep-going to run independent stages)`;
+      return `run stopped after ${r.after} failed (use --keep-going to run independent stages)${cancelledText(r.cancelled)}`;
     case "interrupted":
-      return "the run was interrupted";
+      return `the run was interrupted${cancelledText(r.cancelled)}`;
   }
 }
 

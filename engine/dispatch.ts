@@ -7,13 +7,16 @@
  * or `gc`.
  */
 import type { Store } from "../cache/store.js";
+import type { BatchJobRef } from "./events.js";
 import type { JobOutcome } from "./job.js";
 import { removeJob, writeJob } from "./job-folder.js";
 import { jobFailureFile, writeJobDoc, type Job, type JobFailure } from "./records.js";
 import { readJobOutcome } from "./results.js";
 import type { RunnerContext, StageRunner } from "./runners/runner.js";
 
-export type DispatchOutcome = JobOutcome | { readonly ok: false; readonly cancelled: true };
+export type DispatchOutcome =
+  | JobOutcome
+  | { readonly ok: false; readonly cancelled: true; readonly cancelledJob?: BatchJobRef };
 
 export async function dispatchJob(
   store: Store,
@@ -27,7 +30,7 @@ export async function dispatchJob(
   if (result.cancelled) {
     // Interrupted or stopped by the run itself: nothing of the stage's to keep.
     await removeJob(store, job.key);
-    return { ok: false, cancelled: true };
+    return { ok: false, cancelled: true, ...(result.cancelledJob ? { cancelledJob: result.cancelledJob } : {}) };
   }
   let outcome: JobOutcome | undefined = result.outcome;
   if (!outcome) {

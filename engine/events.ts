@@ -30,9 +30,16 @@ export type RunReason =
 
 export type SkipReason =
   | { readonly kind: "upstream-failed"; readonly upstream: string }
-  | { readonly kind: "stopped"; readonly after: string }
-  /** The run was interrupted (Ctrl-C, SIGTERM, the caller's signal). */
-  | { readonly kind: "interrupted" };
+  /** Stopped after a failure elsewhere; `cancelled`: the batch job of the stage that was cancelled. */
+  | { readonly kind: "stopped"; readonly after: string; readonly cancelled?: BatchJobRef }
+  /** The run was interrupted (Ctrl-C, SIGTERM, the caller's signal); `cancelled` as for stopped. */
+  | { readonly kind: "interrupted"; readonly cancelled?: BatchJobRef };
+
+/** A job in a batch system's queue: the system's name (`slurm`) and its id there. */
+export interface BatchJobRef {
+  readonly system: string;
+  readonly id: string;
+}
 
 export type EngineEvent =
   | {

@@ -205,9 +205,13 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
         // Cancelled by this run (interrupted, or stopped after another stage failed).
         n.status = "skipped";
         n.failedRoot = stopAfter;
+        // A batch job taken out of the queue is named, so the run's record says what was cancelled.
+        const cancelled = outcome.cancelledJob ? { cancelled: outcome.cancelledJob } : {};
         emitSkip(
           n,
-          stopAfter !== undefined ? { kind: "stopped", after: stopAfter } : { kind: "interrupted" },
+          stopAfter !== undefined
+            ? { kind: "stopped", after: stopAfter, ...cancelled }
+            : { kind: "interrupted", ...cancelled },
         );
         return false;
       }

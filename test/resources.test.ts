@@ -180,3 +180,26 @@ describe("site settings", () => {
     }
   });
 });
+
+describe("executors on the command line", () => {
+  test("run, sweep and verify document --isolate and --executor in their --help, and accept them", async () => {
+    for (const cmd of ["run", "sweep", "verify"]) {
+      const help = await quiver(cmd, "--help");
+      assert.equal(help.code, 0);
+      assert.match(help.out, /--isolate\b/, `${cmd} --help names --isolate`);
+      assert.match(help.out, /--executor NAME/, `${cmd} --help names --executor`);
+    }
+    // (That --isolate runs stages in child processes with the same results: engine-process.test.ts.)
+    const r = chainRig();
+    try {
+      const clash = await quiver("run", r.path("p.yaml"), "--isolate", "--executor", "slurm");
+      assert.equal(clash.code, 2);
+      assert.match(clash.err, /--isolate runs stages with the subprocess executor, not "slurm"/);
+      const unknown = await quiver("run", r.path("p.yaml"), "--executor", "condor");
+      assert.equal(unknown.code, 2);
+      assert.match(unknown.err, /condor/);
+    } finally {
+      r.remove();
+    }
+  });
+});

@@ -298,46 +298,102 @@ stages:
   });
 
   describe("the queue", { concurrency: 1 }, () => {
-    test("a job cancelled from outside (scancel) is reported as cancelled", async (t) => {
+    test("resources and site flags reach sbatch; a job cancelled from outside (scancel) is reported as cancelled", async (t) => {
       if (skipped(t)) return;
-      const r = Rig.create({ "p.yaml": SLOW });
+      // The cluster's default partition, named explicitly as a stage would at a site.
+      const partition = spawnSync("sinfo", ["-h", "-o", "%P"], { encoding: "utf8" })
+        .stdout.split("\n")
+        .find((p) => p.endsWith("*"))!
+        .slice(0, -1);
+      const r = Rig.create({
+        "p.yaml": `quiver: 1
+name: slow
+resources: { time: 7m }
+stages:
+  a: { type: source, with: { values: [1], sleep_ms: 120000 }, resources: { memory: 300M, partition: ${partition} } }
+`,
+      });
       try {
-        const run = watch(["run", r.path("p.yaml"), "--json", "--until", "a", "--executor", "slurm"]);
+        const run = watch(["run", r.path("p.yaml"), "--json", "--executor", "slurm"], {
+          env: { QUIVER_SLURM_FLAGS: "--comment=from-the-site --nice=10" },
+        });
         await run.until((es) => es.some((e) => e.type === "queued"));
         const [id] = run.queuedIds();
+        const job = spawnSync("scontrol", ["show", "job", "-o", id!], { encoding: "utf8" }).stdout;
+        const field = (name: string) => new RegExp(`\\b${name}=(\\S+)`).exec(job)?.[1];
+        assert.deepEqual(
+          {
+            time: field("TimeLimit"),
+            memory: field("MinMemoryNode"),
+            partition: field("Partition"),
+            cpus: field("CPUs/Task"),
+            comment: field("Comment"),
+            nice: field("Nice"),
+          },
+          {
+            time: "00:07:00",
+            memory: "300M",
+            partition,
+            cpus: "1",
+            comment: "from-the-site",
+            nice: "10",
+          },
+          job,
+        );
         spawnSync("scancel", [id!]);
         const res = await run.done;
         assert.equal(res.code, 1, res.stdout + res.stderr);
-        assert.deepEqual(located(res.events), [["a", "QV_JOB_CANCELLED", 4, 3]]);
+        assert.deepEqual(located(res.events), [["a", "QV_JOB_CANCELLED", 5, 3]]);
         assert.deepEqual(await leftInQueue([id!]), []);
       } finally {
         r.remove();
       }
     });
 
-    test("Ctrl-C on the head takes every job of the run out of the queue", async (t) => {
-      if (skipped(t)) return;
-      const r = Rig.create({ "p.yaml": SLOW });
-      try {
-        const run = watch(["run", r.path("p.yaml"), "--json", "--executor", "slurm"]);
-        await run.until((es) => es.filter((e) => e.type === "queued").length === 3);
-        const ids = run.queuedIds();
-        assert.ok(stillInQueue(ids).length > 0, "the jobs are in the queue");
-        run.child.kill("SIGINT");
-        const res = await run.done;
-        assert.equal(res.code, 130, res.stdout + res.stderr);
-        assert.deepEqual(await leftInQueue(ids), [], "nothing left pending or running");
-        assert.deepEqual(res.ran, [], res.stdout + res.stderr);
-        assert.deepEqual(res.events.flatMap((e) => (e.type === "skipped" ? [e.stage] : [])).sort(), [
-          "a",
-          "after",
-          "b",
-          "c",
-        ]);
-      } finally {
-        r.remove();
-      }
-    });
+    for (const signal of ["SIGINT", "SIGTERM"] as const)
+      test(`${signal} on the head takes every job of the run out of the queue, and the run's record says so`, async (t) => {
+        if (skipped(t)) return;
+        const r = Rig.create({ "p.yaml": SLOW });
+        try {
+          const run = watch(["run", r.path("p.yaml"), "--json", "--executor", "slurm"]);
+          await run.until((es) => es.filter((e) => e.type === "queued").length === 3);
+          const ids = run.queuedIds();
+          assert.ok(stillInQueue(ids).length > 0, "the jobs are in the queue");
+          run.child.kill(signal);
+          const res = await run.done;
+          assert.equal(res.code, 130, res.stdout + res.stderr);
+          assert.deepEqual(await leftInQueue(ids), [], "nothing left pending or running");
+          assert.deepEqual(res.ran, [], res.stdout + res.stderr);
+          // Every stage is skipped; those whose job was in the queue name the job that was cancelled.
+          const skips = (events: EngineEvent[]) =>
+            events
+              .flatMap((e) => {
+                if (e.type !== "skipped") return [];
+                const r = e.reason;
+                const id =
+                  r.kind === "interrupted" || r.kind === "stopped" ? (r.cancelled?.id ?? null) : null;
+                return [[e.stage, id] as const];
+              })
+              .sort();
+          const queued = new Map(res.events.flatMap((e) => (e.type === "queued" ? [[e.stage, e.id]] : [])));
+          const expected = [
+            ["a", queued.get("a")],
+            ["after", null],
+            ["b", queued.get("b")],
+            ["c", queued.get("c")],
+          ];
+          assert.deepEqual(skips(res.events), expected, "each job's cancellation, with its Slurm id");
+          const recordDir = path.join(r.cacheDir, "records");
+          const file = fs.readdirSync(recordDir).find((f) => f.startsWith("events-slow"));
+          assert.ok(file, "the run's events are recorded in the store");
+          const recorded = JSON.parse(fs.readFileSync(path.join(recordDir, file), "utf8")) as {
+            events: EngineEvent[];
+          };
+          assert.deepEqual(skips(recorded.events), expected);
+        } finally {
+          r.remove();
+        }
+      });
 
     test("a failure without --keep-going cancels the run's other jobs", async (t) => {
       if (skipped(t)) return;

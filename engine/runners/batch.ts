@@ -139,7 +139,7 @@ export function batchRunner(system: BatchSystem, opts: RunnerOptions, site: Site
     if (i >= 0) pending.splice(i, 1);
     else if (a.id) requestCancel([a.id]);
     // Without an id yet, the submission in flight cancels it when the id comes back.
-    settle(a, { cancelled: true });
+    settle(a, cancelledResult(a));
   };
 
   // ---- submission ------------------------------------------------------------------------
@@ -364,6 +364,12 @@ export function batchRunner(system: BatchSystem, opts: RunnerOptions, site: Site
     return failWith(a, failure);
   };
 
+  /** Cancelled by this run: the job it was in the queue, for the run's record. */
+  const cancelledResult = (a: Active): RunnerResult => ({
+    cancelled: true,
+    ...(a.id ? { cancelledJob: { system: system.name, id: a.id } } : {}),
+  });
+
   const describeJob = (a: Active) => `${system.label} job ${a.id ?? "(not submitted)"}`;
 
   return {
@@ -425,7 +431,7 @@ export function batchRunner(system: BatchSystem, opts: RunnerOptions, site: Site
       stopTimers();
       const left = [...active.values()];
       requestCancel(left.flatMap((a) => (a.id ? [a.id] : [])));
-      for (const a of left) settle(a, { cancelled: true });
+      for (const a of left) settle(a, cancelledResult(a));
       await Promise.all([...cancelling]);
       // Array task links are only needed while their tasks run.
       await Promise.all(arrays.map((x) => x.store.removeArray(x.name)));

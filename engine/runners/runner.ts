@@ -14,6 +14,7 @@
  */
 import type { Store } from "../../cache/store.js";
 import type { AnyStageDefinition, ArtifactValue } from "../../core/stage.js";
+import type { BatchJobRef } from "../events.js";
 import type { JobOutcome } from "../job.js";
 import type { Resources } from "../pipeline/resources.js";
 import type { Job } from "../records.js";
@@ -54,6 +55,8 @@ export interface RunnerResult {
   readonly outcome?: JobOutcome;
   /** The runner cancelled the job because the run was interrupted or stopped: not a failure of its own. */
   readonly cancelled?: boolean;
+  /** The batch job a cancelled job was taken out of the queue as (`scancel`), for the run's record. */
+  readonly cancelledJob?: BatchJobRef;
 }
 
 export interface StageRunner {
