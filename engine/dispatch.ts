@@ -15,8 +15,7 @@ import { readJobOutcome } from "./results.js";
 import type { RunnerContext, StageRunner } from "./runners/runner.js";
 
 export type DispatchOutcome =
-  | JobOutcome
-  | { readonly ok: false; readonly cancelled: true; readonly cancelledJob?: BatchJobRef };
+  JobOutcome | { readonly ok: false; readonly cancelled: true; readonly cancelledJob?: BatchJobRef };
 
 export async function dispatchJob(
   store: Store,
@@ -30,7 +29,11 @@ export async function dispatchJob(
   if (result.cancelled) {
     // Interrupted or stopped by the run itself: nothing of the stage's to keep.
     await removeJob(store, job.key);
-    return { ok: false, cancelled: true, ...(result.cancelledJob ? { cancelledJob: result.cancelledJob } : {}) };
+    return {
+      ok: false,
+      cancelled: true,
+      ...(result.cancelledJob ? { cancelledJob: result.cancelledJob } : {}),
+    };
   }
   let outcome: JobOutcome | undefined = result.outcome;
   if (!outcome) {
