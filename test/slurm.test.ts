@@ -10,10 +10,18 @@ import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { describe, test, type TestContext } from "node:test";
+import { after, describe, test, type TestContext } from "node:test";
 import type { EngineEvent } from "../engine/events.js";
 import { Rig, repoRoot, storeObjects } from "./support/rig.js";
-import { jobsNamed, leftInQueue, slurmUnavailable, stillInQueue, watch } from "./support/slurm.js";
+import {
+  jobsNamed,
+  leftInQueue,
+  runHead,
+  slurmUnavailable,
+  stillInQueue,
+  stopHeads,
+  watch,
+} from "./support/slurm.js";
 
 const unavailable = slurmUnavailable();
 const dataDir = path.resolve(repoRoot, "..", "shared", "data", "atlas_dm_ml_notebook");
@@ -42,7 +50,10 @@ stages:
 // Two groups side by side: stages that compute (their jobs share the cluster's cores), and the
 // queue's behaviour (slow jobs cancelled one way or another), one test at a time so that their
 // sleeping jobs never hold every core while another test waits for one.
-describe("stages as Slurm jobs", { concurrency: true }, () => {
+// Bounded: a test over its time limit fails, and the heads it left are stopped (their jobs cancelled).
+after(stopHeads);
+
+describe("stages as Slurm jobs", { concurrency: true, timeout: 12 * 60_000 }, () => {
   describe("results", { concurrency: true }, () => {
     test("demo: the same lock and objects as a local run, a second run submits nothing", async (t) => {
       if (skipped(t)) return;
@@ -52,8 +63,8 @@ describe("stages as Slurm jobs", { concurrency: true }, () => {
       const cluster = Rig.create({ "demo.yaml": local.read("demo.yaml") });
       try {
         const [a, b] = await Promise.all([
-          local.spawnAndWait("run", "demo.yaml"),
-          cluster.spawnAndWait("run", "demo.yaml", "--executor", "slurm"),
+          runHead(local, "run", "demo.yaml"),
+          runHead(cluster, "run", "demo.yaml", "--executor", "slurm"),
         ]);
         assert.equal(a.code, 0, a.stderr);
         assert.equal(b.code, 0, b.stderr);
@@ -78,7 +89,7 @@ describe("stages as Slurm jobs", { concurrency: true }, () => {
           [],
           "no job folder left behind",
         );
-        const again = await cluster.spawnAndWait("run", "demo.yaml", "--executor", "slurm");
+        const again = await runHead(cluster, "run", "demo.yaml", "--executor", "slurm");
         assert.equal(again.code, 0, again.stderr);
         assert.deepEqual(again.ran, []);
         assert.equal(
@@ -108,7 +119,7 @@ describe("stages as Slurm jobs", { concurrency: true }, () => {
       });
       fs.symlinkSync(path.resolve(repoRoot, "..", "shared"), r.path("shared"));
       try {
-        const res = await r.spawnAndWait("run", "x/pipelines/dark-matter.yaml", "--executor", "slurm");
+        const res = await runHead(r, "run", "x/pipelines/dark-matter.yaml", "--executor", "slurm");
         assert.equal(res.code, 0, res.stderr);
         assert.equal(res.ran.length, 30);
         assert.equal(
@@ -136,9 +147,9 @@ stages:
       const cluster = Rig.create({ "p.yaml": pipeline });
       try {
         const [a, b, c] = await Promise.all([
-          local.spawnAndWait("run", "p.yaml", "--keep-going"),
-          isolated.spawnAndWait("run", "p.yaml", "--keep-going", "--isolate"),
-          cluster.spawnAndWait("run", "p.yaml", "--keep-going", "--executor", "slurm"),
+          runHead(local, "run", "p.yaml", "--keep-going"),
+          runHead(isolated, "run", "p.yaml", "--keep-going", "--isolate"),
+          runHead(cluster, "run", "p.yaml", "--keep-going", "--executor", "slurm"),
         ]);
         assert.equal(c.code, 1);
         const byStage = (r: typeof a) => new Map(located(r.events).map((l) => [l[0], l]));
@@ -155,7 +166,7 @@ stages:
         // The failed jobs keep their folders (failure record, events, log) until the next attempt or gc.
         const kept = fs.readdirSync(path.join(cluster.cacheDir, "jobs")).filter((n) => !n.startsWith("@"));
         assert.equal(kept.length, 3);
-        const gc = await cluster.spawnAndWait("gc", "p.yaml");
+        const gc = await runHead(cluster, "gc", "p.yaml");
         assert.equal(gc.code, 0, gc.stderr);
         assert.match(gc.stdout, /3 finished job folder\(s\)/);
         assert.deepEqual(fs.readdirSync(path.join(cluster.cacheDir, "jobs")), []);
@@ -178,10 +189,10 @@ stages:
 `,
       });
       try {
-        const res = await r.spawnAndWait("run", "p.yaml", "--executor", "slurm", "--jobs", "3");
+        const res = await runHead(r, "run", "p.yaml", "--executor", "slurm", "--jobs", "3");
         assert.equal(res.code, 0, res.stderr);
         const metrics = async (stage: string) => {
-          const show = await r.spawnAndWait("show", "p.yaml", `${stage}.metrics`);
+          const show = await runHead(r, "show", "p.yaml", `${stage}.metrics`);
           return JSON.parse(show.stdout.slice(show.stdout.indexOf("{"))) as {
             jobs: number;
             cpus: number;
@@ -227,8 +238,8 @@ stages:
       const before = new Set(jobsNamed("quiver-arrays-").keys());
       try {
         const [a, b] = await Promise.all([
-          local.spawnAndWait("sweep", "p.yaml", "--grid", "amount=1..10"),
-          cluster.spawnAndWait("sweep", "p.yaml", "--grid", "amount=1..10", "--executor", "slurm"),
+          runHead(local, "sweep", "p.yaml", "--grid", "amount=1..10"),
+          runHead(cluster, "sweep", "p.yaml", "--grid", "amount=1..10", "--executor", "slurm"),
         ]);
         assert.equal(a.code, 0, a.stderr);
         assert.equal(b.code, 0, b.stderr);
@@ -434,12 +445,12 @@ stages:
         await run.done;
         const [id] = run.queuedIds();
         assert.deepEqual(stillInQueue([id!]), [id]);
-        const clean = await r.spawnAndWait("clean", "p.yaml");
+        const clean = await runHead(r, "clean", "p.yaml");
         assert.equal(clean.code, 1);
         assert.match(clean.stderr, /QV_JOBS_QUEUED/);
         assert.match(clean.stderr, /scancel --name=quiver-slow-/);
         assert.ok(fs.existsSync(r.cacheDir), "the store is still there");
-        const gc = await r.spawnAndWait("gc", "p.yaml");
+        const gc = await runHead(r, "gc", "p.yaml");
         assert.equal(gc.code, 0, gc.stderr);
         assert.equal(
           fs.readdirSync(path.join(r.cacheDir, "jobs")).length,
@@ -449,10 +460,10 @@ stages:
         spawnSync("scancel", [id!]);
         for (let i = 0; i < 40 && stillInQueue([id!]).length; i++)
           await new Promise((res) => setTimeout(res, 250));
-        const gc2 = await r.spawnAndWait("gc", "p.yaml");
+        const gc2 = await runHead(r, "gc", "p.yaml");
         assert.equal(gc2.code, 0, gc2.stderr);
         assert.deepEqual(fs.readdirSync(path.join(r.cacheDir, "jobs")), []);
-        const clean2 = await r.spawnAndWait("clean", "p.yaml");
+        const clean2 = await runHead(r, "clean", "p.yaml");
         assert.equal(clean2.code, 0, clean2.stderr);
         assert.ok(!fs.existsSync(r.cacheDir));
       } finally {

@@ -5,7 +5,40 @@
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import type { EngineEvent } from "../../engine/events.js";
-import { testCli, waitFor, type RunResult } from "./rig.js";
+import { testCli, waitFor, type Rig, type RunResult } from "./rig.js";
+
+/** Heads started by the tests that may still run (and have jobs in the queue). */
+const heads = new Set<ChildProcess>();
+
+function track(child: ChildProcess): ChildProcess {
+  heads.add(child);
+  child.on("close", () => heads.delete(child));
+  return child;
+}
+
+/** `r.spawnAndWait(...)` for a head that may submit jobs: tracked, so that `stopHeads` ends it. */
+export function runHead(r: Rig, cmd: string, pipeline: string, ...args: string[]): Promise<RunResult> {
+  return waitFor(track(r.spawn(cmd, pipeline, ...args)));
+}
+
+/**
+ * Ends every head a test left running (a failed assertion, a test's time limit): SIGTERM, on which a
+ * head cancels its jobs, then SIGKILL if it has not ended within 30 s. The cluster tests call it
+ * after each file, so a failing test neither hangs the suite nor leaves jobs in the queue.
+ */
+export async function stopHeads(): Promise<void> {
+  await Promise.all(
+    [...heads].map(async (child) => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const closed = new Promise<void>((resolve) => child.once("close", () => resolve()));
+      child.kill("SIGTERM");
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<"late">((resolve) => (timer = setTimeout(() => resolve("late"), 30_000)));
+      if ((await Promise.race([closed, late])) === "late") child.kill("SIGKILL");
+      clearTimeout(timer);
+    }),
+  );
+}
 
 /** Why the cluster tests cannot run here, or undefined when they can. */
 export function slurmUnavailable(): string | undefined {
@@ -21,7 +54,10 @@ export function slurmUnavailable(): string | undefined {
 /** Jobs Slurm has pending or running among `ids`. */
 export function stillInQueue(ids: readonly string[]): string[] {
   if (!ids.length) return [];
-  const r = spawnSync("squeue", ["-h", "-r", "-t", "PD,R,CG,S,CF", "-o", "%i"], { encoding: "utf8" });
+  const r = spawnSync("squeue", ["-h", "-r", "-t", "PD,R,CG,S,CF", "-o", "%i"], {
+    encoding: "utf8",
+    timeout: 20_000,
+  });
   const live = new Set(r.stdout.split("\n").map((l) => l.trim()));
   return ids.filter((id) => live.has(id));
 }
@@ -41,7 +77,10 @@ export async function leftInQueue(ids: readonly string[], waitMs = 15_000): Prom
 
 /** Every job (any state, until MinJobAge) whose name starts with `prefix`: id → name. */
 export function jobsNamed(prefix: string): Map<string, string> {
-  const r = spawnSync("squeue", ["-h", "-r", "-t", "all", "-o", "%i|%j"], { encoding: "utf8" });
+  const r = spawnSync("squeue", ["-h", "-r", "-t", "all", "-o", "%i|%j"], {
+    encoding: "utf8",
+    timeout: 20_000,
+  });
   const out = new Map<string, string>();
   for (const line of r.stdout.split("\n")) {
     const [id, name] = line.trim().split("|");
@@ -100,5 +139,5 @@ export function watch(
     stdio: ["ignore", "pipe", "pipe"],
   });
   // RunResult parses stdout again; Watched reads it as it comes (both listen).
-  return new Watched(child);
+  return new Watched(track(child));
 }
