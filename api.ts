@@ -29,6 +29,11 @@ export interface LoadOptions {
   readonly params?: Readonly<Record<string, JsonValue>>;
   /** A YAML file of param values (`params` wins over it). */
   readonly paramsFile?: string;
+  /**
+   * Accept `data_roots:` that reach the home folder, a hidden folder in it or system folders (a
+   * warning then); without it they are an error (`QV_DATA_ROOT_OUTSIDE`).
+   */
+  readonly allowDataRoots?: boolean;
 }
 
 /** Reads, parses and validates a pipeline file; throws PipelineError with every problem found. */

@@ -7,15 +7,29 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 
+/**
+ * `mkdir -p`. Node's asynchronous recursive mkdir reports ENOENT when the real cause is ENOSPC (a
+ * file system out of inodes); the synchronous one, asked again, reports the true error.
+ */
+export async function mkdirp(dir: string): Promise<void> {
+  try {
+    await fs.promises.mkdir(dir, { recursive: true });
+  } catch (err) {
+    if (!isNoEntry(err)) throw err;
+    fs.mkdirSync(dir, { recursive: true });
+  }
+}
+
 export async function writeFileAtomic(
   target: string,
   data: Uint8Array | string,
   tmpDir: string,
   /** Flush to the disk before the rename (default). Transient files may skip it: a crash loses them whole. */
   sync = true,
+  retries = 2,
 ): Promise<void> {
-  await fs.promises.mkdir(path.dirname(target), { recursive: true });
-  await fs.promises.mkdir(tmpDir, { recursive: true });
+  await mkdirp(path.dirname(target));
+  await mkdirp(tmpDir);
   const tmp = path.join(
     tmpDir,
     `${path.basename(target)}.${process.pid}.${crypto.randomBytes(6).toString("hex")}.tmp`,
@@ -34,19 +48,12 @@ export async function writeFileAtomic(
     // The target is on another filesystem than tmpDir (a file next to the pipeline, the store on
     // a scratch disk): rename cannot cross, so stage the temp file beside the target instead.
     if ((err as { code?: string }).code === "EXDEV" && path.dirname(target) !== tmpDir)
-      return writeFileAtomic(target, data, path.dirname(target), sync);
+      return writeFileAtomic(target, data, path.dirname(target), sync, retries);
+    // A folder vanished between the temp write and the rename (the store removed or cleaned
+    // under us): make the folders again and write once more.
+    if (isNoEntry(err) && retries > 0) return writeFileAtomic(target, data, tmpDir, sync, retries - 1);
     // Errors from a file handle carry no path; messages should name the file meant to be written.
     if (typeof err === "object" && err !== null && !("path" in err)) Object.assign(err, { path: target });
-    throw err;
-  }
-}
-
-export async function readJsonFile(file: string): Promise<unknown> {
-  try {
-    return JSON.parse(await fs.promises.readFile(file, "utf8")) as unknown;
-  } catch (err) {
-    if (isNoEntry(err)) return undefined;
-    if (err instanceof SyntaxError) return undefined;
     throw err;
   }
 }

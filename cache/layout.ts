@@ -11,16 +11,25 @@
  *                                 (events, log, exit), its failure, its batch submission
  *   jobs/@<name>/<i>              array task i of a batch submission → ../<key> (a symlink), so a
  *                                 batch system that names logs by task index writes into the job's folder
+ *   active/<token>.json           processes using the store now (runs, jobs, pulls): gc and clean wait
  *   tmp/                          temp files before rename; orphans are removed by gc
+ *   quiver-store.json             the marker: this folder is a store (gc and clean touch nothing else)
  */
 import type { CacheKey, ContentHash } from "../core/hash.js";
 
 export const OBJECTS = "objects";
 export const MANIFESTS = "runs";
 export const RECORDS = "records";
-const LOCKS = "locks";
+export const LOCKS = "locks";
 export const JOBS = "jobs";
+export const ACTIVE = "active";
 export const TMP = "tmp";
+/** The store's marker file, written when the store is created. */
+export const MARKER = "quiver-store.json";
+/** The folders a store consists of (besides its marker); nothing else in its folder is the store's. */
+export const STORE_FOLDERS = [OBJECTS, MANIFESTS, RECORDS, LOCKS, ACTIVE, JOBS, TMP] as const;
+/** The lock gc and clean hold while they remove things; runs wait for it before they start. */
+export const MAINTENANCE_LOCK = `${LOCKS}/maintenance.lock`;
 
 export function objectPath(hash: ContentHash): string {
   return `${OBJECTS}/${hash.slice(0, 2)}/${hash}`;
@@ -65,4 +74,8 @@ export const ARRAY_PREFIX = "@";
 export function arrayPath(name: string, task?: number): string {
   const dir = `${JOBS}/${ARRAY_PREFIX}${name}`;
   return task === undefined ? dir : `${dir}/${task}`;
+}
+
+export function activePath(token: string): string {
+  return `${ACTIVE}/${token}.json`;
 }

@@ -1,12 +1,13 @@
 /**
  * A remote store in a shared directory (a lab NFS or EOS mount): the same layout as a local
  * store. Uploads go to `tmp/` on the same file system first and are renamed into place, so a
- * reader never sees a partial file; downloads are verified by the caller anyway.
+ * reader never sees a partial file, and are checked by size afterwards; downloads are bounded and
+ * verified by the caller anyway.
  */
 import fs from "node:fs";
 import path from "node:path";
 import { isNoEntry, writeFileAtomic } from "./atomic.js";
-import type { RemoteBackend } from "./remote-backend.js";
+import { RemoteError, RemoteTooLargeError, type RemoteBackend } from "./remote-backend.js";
 
 export class DirRemote implements RemoteBackend {
   readonly display: string;
@@ -29,16 +30,41 @@ export class DirRemote implements RemoteBackend {
     return st?.size;
   }
 
-  async get(rel: string): Promise<Uint8Array | undefined> {
+  async get(rel: string, maxBytes: number): Promise<Uint8Array | undefined> {
+    const n = await this.size(rel);
+    if (n === undefined) return undefined;
+    if (n > maxBytes) throw new RemoteTooLargeError(rel, maxBytes);
     try {
-      return await fs.promises.readFile(this.file(rel));
+      const bytes = await fs.promises.readFile(this.file(rel));
+      if (bytes.length > maxBytes) throw new RemoteTooLargeError(rel, maxBytes);
+      return bytes;
     } catch (err) {
       if (isNoEntry(err)) return undefined;
       throw err;
     }
   }
 
+  async getToFile(rel: string, file: string, maxBytes: number): Promise<number | undefined> {
+    const n = await this.size(rel);
+    if (n === undefined) return undefined;
+    if (n > maxBytes) throw new RemoteTooLargeError(rel, maxBytes);
+    try {
+      await fs.promises.copyFile(this.file(rel), file);
+    } catch (err) {
+      if (isNoEntry(err)) return undefined;
+      throw err;
+    }
+    const copied = (await fs.promises.stat(file)).size;
+    if (copied > maxBytes) throw new RemoteTooLargeError(rel, maxBytes);
+    return copied;
+  }
+
   async put(rel: string, bytes: Uint8Array): Promise<void> {
     await writeFileAtomic(this.file(rel), bytes, path.join(this.root, "tmp"));
+    const n = await this.size(rel);
+    if (n !== bytes.length)
+      throw new RemoteError(
+        `${this.display}: ${rel} holds ${n ?? "nothing"} after writing ${bytes.length} bytes`,
+      );
   }
 }

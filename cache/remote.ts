@@ -3,18 +3,33 @@
  * (layout.ts: `objects/ab/<hash>`, `runs/ab/<key>.json`, `records/<name>.json`).
  *
  * Push uploads objects before the manifest that names them, so a remote manifest always has its
- * objects. Pull verifies every object against the xxhash64 in its name (and every stage manifest
- * against the key its fingerprint hashes to) before writing it into the local store through the
- * store's atomic writes: a corrupted or truncated remote file is reported and never used.
+ * objects; manifests travel with their checksum. Nothing pulled is trusted: a manifest must carry
+ * the checksum it was pushed with (a changed digit in a summary is caught as received, not given a
+ * fresh local checksum) and the document its key hashes (its fingerprint: a manifest filed under
+ * another key, or with the fingerprint removed, is rejected); when the caller knows what the
+ * result should hold (the lock's output hashes), the manifest's objects must be exactly those; and
+ * every object must hash to its name. Objects stream to a temp file, never past their size. A
+ * record that fails is reported naming the remote and the key, and never enters the store.
+ *
+ * The checks stop accidents and tampering that does not recompute checksums; someone who can
+ * write to a remote can still plant a consistent result for a key no lock pins down. The lock
+ * file is what binds a result to its outputs (docs/security.md).
  */
+import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { hashBytes, hashJson, isCacheKey, isContentHash, type CacheKey } from "../core/hash.js";
+import { hashJson, isCacheKey, isContentHash, type CacheKey } from "../core/hash.js";
 import { manifestPath, objectPath, recordPath } from "./layout.js";
-import type { RemoteBackend } from "./remote-backend.js";
+import { RemoteTooLargeError, type RemoteBackend } from "./remote-backend.js";
 import { DirRemote } from "./remote-dir.js";
 import { HttpRemote, type HttpRemoteOptions } from "./remote-http.js";
-import { isManifest, linkedKeys, type ObjectRef, type Store } from "./store.js";
+import { isManifest, linkedKeys, type Manifest, type ObjectRef, type Store } from "./store.js";
+
+/** The largest manifest or record a remote may send (they are small JSON documents). */
+const MAX_DOCUMENT_BYTES = 64 << 20;
+
+/** What a result must hold when something else (the lock) says so: port → object. */
+export type ExpectedOutputs = ReadonlyMap<CacheKey, Readonly<Record<string, { hash: string; size: number }>>>;
 
 export type { RemoteBackend };
 
@@ -83,7 +98,12 @@ export class RemoteCache {
         r.bytes += bytes.length;
       }
       if ((await this.backend.size(manifestPath(key))) === undefined) {
-        await this.backend.put(manifestPath(key), Buffer.from(JSON.stringify(m, null, 1)));
+        const text = await this.store.manifestText(key);
+        if (!text) {
+          r.problems.push(`local manifest ${key} is damaged: not pushed`);
+          return [];
+        }
+        await this.backend.put(manifestPath(key), Buffer.from(text));
         r.manifests++;
       } else r.present++;
       return linkedKeys(m);
@@ -92,17 +112,20 @@ export class RemoteCache {
     return r;
   }
 
-  /** Downloads each key's manifest and objects (and its sub-results), verifying everything. */
-  async pull(keys: Iterable<CacheKey>): Promise<TransferReport> {
+  /**
+   * Downloads each key's manifest and objects (and its sub-results), verifying everything;
+   * `expect` gives the outputs some keys must have (from the lock).
+   */
+  async pull(keys: Iterable<CacheKey>, expect?: ExpectedOutputs): Promise<TransferReport> {
     const r = emptyReport();
-    await this.walk(keys, new Set(), (key) => this.pullOne(key, r));
+    await this.walk(keys, new Set(), (key) => this.pullOne(key, r, expect));
     return r;
   }
 
   /** Read-through for `run --remote`: true when the key's complete result is now in the store. */
-  async fetch(key: CacheKey): Promise<{ ok: boolean; report: TransferReport }> {
+  async fetch(key: CacheKey, expect?: ExpectedOutputs): Promise<{ ok: boolean; report: TransferReport }> {
     const r = emptyReport();
-    await this.walk([key], new Set(), (k) => this.pullOne(k, r));
+    await this.walk([key], new Set(), (k) => this.pullOne(k, r, expect));
     return { ok: r.problems.length === 0 && !r.missing.includes(key), report: r };
   }
 
@@ -111,7 +134,10 @@ export class RemoteCache {
   }
 
   async getRecord(name: string): Promise<unknown> {
-    const bytes = await this.backend.get(recordPath(name));
+    const bytes = await this.backend.get(recordPath(name), MAX_DOCUMENT_BYTES).catch((err: unknown) => {
+      if (err instanceof RemoteTooLargeError) return undefined;
+      throw err;
+    });
     if (!bytes) return undefined;
     try {
       return JSON.parse(Buffer.from(bytes).toString("utf8")) as unknown;
@@ -120,7 +146,8 @@ export class RemoteCache {
     }
   }
 
-  private async pullOne(key: CacheKey, r: TransferReport): Promise<CacheKey[]> {
+  private async pullOne(key: CacheKey, r: TransferReport, expect?: ExpectedOutputs): Promise<CacheKey[]> {
+    const where = this.backend.display;
     if (!isCacheKey(key)) {
       r.problems.push(`"${String(key)}" is not a cache key`);
       return [];
@@ -130,52 +157,52 @@ export class RemoteCache {
       r.present++;
       return linkedKeys(local);
     }
-    const raw = await this.backend.get(manifestPath(key));
+    const reject = (why: string): CacheKey[] => {
+      r.problems.push(`${where}: manifest ${key} ${why}: not used`);
+      return [];
+    };
+    let raw: Uint8Array | undefined;
+    try {
+      raw = await this.backend.get(manifestPath(key), MAX_DOCUMENT_BYTES);
+    } catch (err) {
+      if (err instanceof RemoteTooLargeError) return reject(`is larger than ${MAX_DOCUMENT_BYTES} bytes`);
+      throw err;
+    }
     if (!raw) {
       r.missing.push(key);
       return [];
     }
-    let m: unknown;
-    try {
-      m = JSON.parse(Buffer.from(raw).toString("utf8"));
-    } catch {
-      r.problems.push(`remote manifest ${key} does not parse: not used`);
-      return [];
-    }
-    if (!isManifest(m)) {
-      r.problems.push(`remote manifest ${key} has no valid objects map: not used`);
-      return [];
-    }
-    // A manifest that carries the document its key hashes (a stage's fingerprint) must match it.
-    const fp = m.fingerprint;
-    if (fp !== undefined && hashJson(fp) !== key) {
-      r.problems.push(`remote manifest ${key} holds the fingerprint of another key: not used`);
-      return [];
-    }
+    const checked = checkManifest(key, raw, expect?.get(key));
+    if (!checked.ok) return reject(checked.why);
+    const m = checked.manifest;
     for (const ref of Object.values(m.objects)) {
       if (await this.store.hasObject(ref)) continue;
       const bad = await this.pullObject(ref, r);
-      if (bad) {
-        r.problems.push(`${bad} (needed by ${key}): not used`);
-        return [];
-      }
+      if (bad) return reject(`names an object that cannot be used: ${bad}`);
     }
     await this.store.writeManifest(key, m);
     r.manifests++;
     return linkedKeys(m);
   }
 
-  /** Downloads and verifies one object; returns what was wrong, or undefined when stored. */
+  /** Downloads (to a temp file) and verifies one object; returns what was wrong, or undefined when stored. */
   private async pullObject(ref: ObjectRef, r: TransferReport): Promise<string | undefined> {
     if (!isContentHash(ref.hash)) return `object name "${String(ref.hash)}" is not a content hash`;
-    const bytes = await this.backend.get(objectPath(ref.hash));
-    if (!bytes) return `object ${ref.hash} is missing on the remote`;
-    const actual = hashBytes(bytes);
-    if (actual !== ref.hash || bytes.length !== ref.size)
-      return `remote object ${ref.hash} is corrupt: expected ${ref.size} bytes hashing to ${ref.hash}, got ${bytes.length} bytes hashing to ${actual}`;
-    await this.store.putObject(bytes);
+    const tmp = await this.store.tempFile(ref.hash);
+    let n: number | undefined;
+    try {
+      n = await this.backend.getToFile(objectPath(ref.hash), tmp, ref.size);
+    } catch (err) {
+      await fs.promises.rm(tmp, { force: true });
+      if (err instanceof RemoteTooLargeError)
+        return `remote object ${ref.hash} is corrupt: larger than its ${ref.size} bytes`;
+      throw err;
+    }
+    if (n === undefined) return `object ${ref.hash} is missing on the remote`;
+    const adopted = await this.store.adoptObject(tmp, ref);
+    if (!adopted.ok) return `remote object ${ref.hash} is corrupt: ${adopted.detail}`;
     r.objects++;
-    r.bytes += bytes.length;
+    r.bytes += n;
     return undefined;
   }
 
@@ -204,4 +231,46 @@ export class RemoteCache {
     await Promise.all(running);
     if (failure !== undefined) throw failure;
   }
+}
+
+/**
+ * A manifest as received, checked: it parses, its checksum is the one it was pushed with, it holds
+ * the document its key hashes, and (when known) its objects are the expected ones.
+ */
+function checkManifest(
+  key: CacheKey,
+  raw: Uint8Array,
+  expected: Readonly<Record<string, { hash: string; size: number }>> | undefined,
+): { ok: true; manifest: Manifest } | { ok: false; why: string } {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(raw).toString("utf8"));
+  } catch {
+    const start = Buffer.from(raw.subarray(0, 64)).toString("utf8").trimStart();
+    return {
+      ok: false,
+      why: `does not parse${start.startsWith("<") ? " (the server sent an HTML page)" : ""}`,
+    };
+  }
+  if (!isManifest(parsed)) return { ok: false, why: "has no valid objects map" };
+  const { integrity, ...body } = parsed;
+  if (typeof integrity !== "string") return { ok: false, why: "carries no checksum" };
+  if (integrity !== hashJson(body))
+    return { ok: false, why: "does not match its checksum (altered or damaged on the remote)" };
+  if (!("fingerprint" in body) || body.fingerprint === undefined)
+    return { ok: false, why: "names no document for its key (no fingerprint)" };
+  if (hashJson(body.fingerprint) !== key) return { ok: false, why: "holds the fingerprint of another key" };
+  if (expected) {
+    const ports = [...new Set([...Object.keys(expected), ...Object.keys(body.objects)])].sort();
+    for (const port of ports) {
+      const want = Object.hasOwn(expected, port) ? expected[port] : undefined;
+      const got = Object.hasOwn(body.objects, port) ? body.objects[port] : undefined;
+      if (!want || !got || want.hash !== got.hash || want.size !== got.size)
+        return {
+          ok: false,
+          why: `does not hold what the lock records: ${port} is ${got ? got.hash : "missing"} on the remote, ${want ? want.hash : "absent"} in the lock`,
+        };
+    }
+  }
+  return { ok: true, manifest: body };
 }

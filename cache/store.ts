@@ -1,18 +1,22 @@
 /**
  * The on-disk store: content-addressed objects and small manifests that point to them, plus
- * named records and locks (the layout is in layout.ts).
+ * named records and locks (the layout is in layout.ts), in a folder marked as a store
+ * (store-folder.ts).
  *
  * The store knows nothing about stages: a manifest is any JSON document with an `objects` map.
  * Objects are written before the manifest that references them, each by temp file + rename.
  * Reads verify: an object whose bytes do not hash to its name, or a manifest that does not parse,
  * does not match its checksum (`integrity`) or names a missing object, is a miss (reported through
- * `onProblem`), never a wrong result.
+ * `onProblem`), never a wrong result. So is an entry that cannot be read at all (replaced by a
+ * folder, no read permission): the next write of it replaces it. Writing an object that exists
+ * checks the existing copy's bytes and replaces a damaged one.
  */
 import fs from "node:fs";
 import path from "node:path";
 import {
   hashBytes,
   hasher,
+  hashFile,
   hashJson,
   isCacheKey,
   isContentHash,
@@ -20,9 +24,17 @@ import {
   type ContentHash,
 } from "../core/hash.js";
 import { isJsonObject, type JsonObject } from "../core/json.js";
-import { isNoEntry, readJsonFile, writeFileAtomic } from "./atomic.js";
+import { activeUses, holdForMaintenance, registerUse, type StoreUse } from "./activity.js";
+import { isNoEntry, mkdirp, writeFileAtomic } from "./atomic.js";
 import * as layout from "./layout.js";
-import { acquireLock, lockHeld, type Release } from "./lock.js";
+import { acquireLock, lockHeld, removeAbandonedLocks, type Owner, type Release } from "./lock.js";
+import {
+  prepareStoreFolder,
+  removeEmptyStoreFolders,
+  removeStoreFiles,
+  requireStoreFolder,
+  type RemovedStore,
+} from "./store-folder.js";
 
 export interface ObjectRef {
   readonly hash: ContentHash;
@@ -46,7 +58,7 @@ export function linkedKeys(m: Manifest): CacheKey[] {
 }
 
 export type StoreProblem = {
-  kind: "corrupt-object" | "missing-object" | "corrupt-manifest" | "bad-record";
+  kind: "corrupt-object" | "missing-object" | "corrupt-manifest" | "bad-record" | "bad-entry";
   what: string;
   detail: string;
 };
@@ -57,10 +69,28 @@ export class Store {
     private readonly onProblem: (p: StoreProblem) => void,
   ) {}
 
+  /**
+   * Opens the store at `root`, creating it (with its marker) when the folder is missing or empty.
+   * Throws StoreFolderError for a folder that is something else (a store needs its own folder).
+   */
   static async open(root: string, onProblem: (p: StoreProblem) => void = () => {}): Promise<Store> {
     await hasher();
-    await fs.promises.mkdir(root, { recursive: true });
-    return new Store(path.resolve(root), onProblem);
+    const abs = path.resolve(root);
+    prepareStoreFolder(abs);
+    return new Store(abs, onProblem);
+  }
+
+  /**
+   * For gc and clean: the store at `root` if it is a marked store, undefined when there is no
+   * folder; StoreFolderError for any other folder. Creates nothing.
+   */
+  static async openExisting(
+    root: string,
+    onProblem: (p: StoreProblem) => void = () => {},
+  ): Promise<Store | undefined> {
+    await hasher();
+    const abs = path.resolve(root);
+    return requireStoreFolder(abs) === "missing" ? undefined : new Store(abs, onProblem);
   }
 
   /** The absolute path of a layout path. */
@@ -82,22 +112,84 @@ export class Store {
     this.onProblem(problem);
   }
 
-  /** Stores bytes under their hash; a no-op when an intact copy is already there. */
+  /**
+   * Stores bytes under their hash. A copy already there is kept only when its bytes are these
+   * bytes; a damaged one (same size or not) is reported and replaced.
+   */
   async putObject(bytes: Uint8Array): Promise<ObjectRef> {
     const hash = hashBytes(bytes);
     const file = this.objectPath(hash);
-    const st = await fs.promises.stat(file).catch(() => undefined);
-    if (!st || st.size !== bytes.length) await writeFileAtomic(file, bytes, this.tmp);
+    const existing = await readEntry(file);
+    if (existing && "bytes" in existing && Buffer.from(bytes).equals(existing.bytes))
+      return { hash, size: bytes.length };
+    if (existing)
+      this.onProblem({
+        kind: "corrupt-object",
+        what: hash,
+        detail:
+          "bytes" in existing
+            ? `the stored copy (${existing.bytes.length} bytes) differs from the bytes being written; replaced`
+            : `${existing.problem}; replaced`,
+      });
+    await this.write(file, bytes);
     return { hash, size: bytes.length };
+  }
+
+  /**
+   * Writes a store file by temp file + rename. Whatever damage sits at its path — a folder where
+   * the file belongs, a file where one of its folders belongs — is part of the store and is
+   * removed first.
+   */
+  private async write(file: string, data: Uint8Array | string): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await writeFileAtomic(file, data, this.tmp);
+        return;
+      } catch (err) {
+        const code = (err as { code?: string }).code;
+        if (
+          attempt > 0 ||
+          !(code === "EISDIR" || code === "ENOTDIR" || code === "EEXIST" || code === "ENOTEMPTY")
+        )
+          throw err;
+        if (!(await this.clearDamage(file))) throw err;
+      }
+    }
+  }
+
+  /** Removes a folder at `file`, or a file at one of its folders (inside the store); true if any. */
+  private async clearDamage(file: string): Promise<boolean> {
+    let cleared = false;
+    const rel = path.relative(this.root, file).split(path.sep);
+    for (let i = 1; i <= rel.length; i++) {
+      const p = path.join(this.root, ...rel.slice(0, i));
+      const st = await fs.promises.lstat(p).catch(() => undefined);
+      if (!st) break;
+      const wrong = i === rel.length ? st.isDirectory() : !st.isDirectory();
+      if (!wrong) continue;
+      this.onProblem({
+        kind: "bad-entry",
+        what: path.relative(this.root, p),
+        detail: `found a ${st.isDirectory() ? "folder" : "file"} where the store keeps a ${i === rel.length ? "file" : "folder"}; removed`,
+      });
+      await fs.promises.rm(p, { recursive: true, force: true });
+      cleared = true;
+      break;
+    }
+    return cleared;
   }
 
   /** The bytes of an object, verified against its hash; undefined (and the bad copy removed) otherwise. */
   async getObject(ref: ObjectRef): Promise<Uint8Array | undefined> {
     if (!isContentHash(ref.hash)) return undefined;
     const file = this.objectPath(ref.hash);
-    const read = await readWithInode(file);
+    const read = await readEntry(file);
     if (!read) {
       this.onProblem({ kind: "missing-object", what: ref.hash, detail: "object file is missing" });
+      return undefined;
+    }
+    if ("problem" in read) {
+      this.onProblem({ kind: "corrupt-object", what: ref.hash, detail: read.problem });
       return undefined;
     }
     const bytes = read.bytes;
@@ -119,6 +211,10 @@ export class Store {
     if (!isContentHash(ref.hash)) return false;
     const st = await fs.promises.stat(this.objectPath(ref.hash)).catch(() => undefined);
     if (!st) return false;
+    if (!st.isFile()) {
+      this.onProblem({ kind: "corrupt-object", what: ref.hash, detail: "a folder, not a file" });
+      return false;
+    }
     if (st.size !== ref.size) {
       this.onProblem({
         kind: "corrupt-object",
@@ -136,8 +232,12 @@ export class Store {
     const file = this.manifestPath(key);
     // A missing manifest is a plain miss. One that exists but is damaged is reported and removed —
     // only if it is still the file we read: another process may have renamed a good one into place.
-    const read = await readWithInode(file);
+    const read = await readEntry(file);
     if (!read) return undefined;
+    if ("problem" in read) {
+      this.onProblem({ kind: "corrupt-manifest", what: key, detail: read.problem });
+      return undefined;
+    }
     const bad = async (detail: string) => {
       this.onProblem({ kind: "corrupt-manifest", what: key, detail });
       await removeIfSame(file, read.ino);
@@ -164,29 +264,86 @@ export class Store {
     return m;
   }
 
+  /**
+   * A manifest as it travels to a remote: read and verified here, written with its checksum, so
+   * the receiver verifies what it received rather than checksumming it anew.
+   */
+  async manifestText(key: CacheKey): Promise<string | undefined> {
+    const m = await this.readManifest(key);
+    if (!m) return undefined;
+    return JSON.stringify({ ...m, integrity: manifestChecksum(m) }, null, 1);
+  }
+
+  /** A fresh temp file name in the store's tmp/ folder (for downloads that stream to disk). */
+  async tempFile(label: string): Promise<string> {
+    await mkdirp(this.tmp);
+    return path.join(this.tmp, `${label}.${process.pid}.${Math.random().toString(36).slice(2, 10)}.tmp`);
+  }
+
+  /**
+   * Moves a downloaded file into objects/ if its bytes are `ref` (hashed while streaming from
+   * disk); otherwise removes it and says what it holds instead.
+   */
+  async adoptObject(file: string, ref: ObjectRef): Promise<{ ok: true } | { ok: false; detail: string }> {
+    try {
+      const st = await fs.promises.stat(file);
+      const actual = st.size === ref.size ? await hashFile(file) : undefined;
+      if (actual !== ref.hash)
+        return {
+          ok: false,
+          detail: `expected ${ref.size} bytes hashing to ${ref.hash}, got ${st.size} bytes${actual ? ` hashing to ${actual}` : ""}`,
+        };
+      const target = this.objectPath(ref.hash);
+      await mkdirp(path.dirname(target)).catch(() => {});
+      await fs.promises.rename(file, target).catch(async (err: unknown) => {
+        // Damage where the object belongs (a folder, a file for its folder): clear it, try again.
+        if (!(await this.clearDamage(target))) throw err;
+        await mkdirp(path.dirname(target));
+        await fs.promises.rename(file, target);
+      });
+      return { ok: true };
+    } finally {
+      await fs.promises.rm(file, { force: true });
+    }
+  }
+
   async writeManifest(key: CacheKey, manifest: Manifest): Promise<void> {
     // Checksum what will be read back (JSON drops undefined fields and turns NaN into null).
     const parsed: unknown = JSON.parse(JSON.stringify(manifest));
     const { integrity: _old, ...body } = isJsonObject(parsed) ? parsed : {};
     const text = JSON.stringify({ ...body, integrity: manifestChecksum(body) }, null, 1);
-    await writeFileAtomic(this.manifestPath(key), text, this.tmp);
+    await this.write(this.manifestPath(key), text);
   }
 
   async deleteManifest(key: CacheKey): Promise<void> {
-    await fs.promises.rm(this.manifestPath(key), { force: true });
+    if (isCacheKey(key)) await fs.promises.rm(this.manifestPath(key), { force: true, recursive: true });
   }
 
-  /** A record's parsed JSON; undefined when it is missing or does not parse (callers decode it). */
+  /**
+   * A record's parsed JSON; undefined when it is missing, does not parse, or cannot be read
+   * (reported; callers decode it). Records are hints and bookkeeping: a lost one costs a
+   * recomputation or a re-hash, and the next write replaces it.
+   */
   async readRecord(name: string): Promise<unknown> {
-    return readJsonFile(this.abs(layout.recordPath(name)));
+    const read = await readEntry(this.abs(layout.recordPath(name)));
+    if (!read) return undefined;
+    if ("problem" in read) {
+      this.onProblem({ kind: "bad-record", what: `record ${name}`, detail: read.problem });
+      return undefined;
+    }
+    try {
+      return JSON.parse(read.bytes.toString("utf8")) as unknown;
+    } catch {
+      return undefined;
+    }
   }
 
   async writeRecord(name: string, value: unknown): Promise<void> {
-    await writeFileAtomic(this.abs(layout.recordPath(name)), JSON.stringify(value, null, 1), this.tmp);
+    await this.write(this.abs(layout.recordPath(name)), JSON.stringify(value, null, 1));
   }
 
   async deleteRecord(name: string): Promise<void> {
-    await fs.promises.rm(this.abs(layout.recordPath(name)), { force: true });
+    await fs.promises.rm(this.abs(layout.recordPath(name)), { force: true, recursive: true });
   }
 
   async listRecords(): Promise<string[]> {
@@ -273,17 +430,40 @@ export class Store {
   }
 
   /**
-   * The single-flight lock of a key. `scope` names another lock of the same key: `exec` is held by
-   * the process that executes a job (on a batch node), apart from the head's lock around the job.
+   * The single-flight lock of a key (heartbeated while held; see lock.ts). `scope` names another
+   * lock of the same key: `exec` is held by the process that executes a job (on a batch node),
+   * apart from the head's lock around the job.
    */
-  lock(key: CacheKey, onWait?: () => void, scope?: "exec"): Promise<Release> {
+  lock(key: CacheKey, onWait?: (owner: Owner) => void, scope?: "exec"): Promise<Release> {
     const name = scope ? `${key}.${scope}` : key;
-    return acquireLock(this.abs(layout.lockPath(name)), { onWait: () => onWait?.() });
+    return acquireLock(this.abs(layout.lockPath(name)), { ...(onWait ? { onWait } : {}) });
   }
 
   /** Whether a live process holds the key's lock (or its `scope` lock). */
   isLocked(key: CacheKey, scope?: "exec"): Promise<boolean> {
     return lockHeld(this.abs(layout.lockPath(scope ? `${key}.${scope}` : key)));
+  }
+
+  /**
+   * Registers this process as writing to the store until the returned release (see activity.ts);
+   * waits for a gc or clean under way (`onWait` says so). `blocking`: this process may block its
+   * main thread meanwhile (a job computing a stage), so heartbeat from a worker thread.
+   */
+  async registerUse(use: StoreUse, onWait?: () => void, opts: { blocking?: boolean } = {}): Promise<Release> {
+    const release = await registerUse(this.root, use, onWait, opts);
+    // A clean that finished while we waited removed the marker: this is a store again.
+    prepareStoreFolder(this.root);
+    return release;
+  }
+
+  /** Other processes using the store now (live registrations). */
+  activeUses(): ReturnType<typeof activeUses> {
+    return activeUses(this.root);
+  }
+
+  /** For gc and clean: exclusive use, or StoreBusyError naming who else uses the store. */
+  holdForMaintenance(onWait?: (o: Owner) => void): Promise<Release> {
+    return holdForMaintenance(this.root, onWait);
   }
 
   /** `roots` and every manifest they link to, transitively. */
@@ -323,13 +503,15 @@ export class Store {
     let bytes = 0;
     const objRoot = this.abs(layout.OBJECTS);
     for (const sub of await fs.promises.readdir(objRoot).catch(() => [] as string[])) {
+      // Only what is shaped like the store's own entries is ever removed.
+      if (!/^[0-9a-f]{2}$/.test(sub)) continue;
       for (const name of await fs.promises.readdir(path.join(objRoot, sub)).catch(() => [] as string[])) {
-        if (live.has(name)) continue;
+        if (live.has(name) || !isContentHash(name)) continue;
         const file = path.join(objRoot, sub, name);
-        const st = await fs.promises.stat(file).catch(() => undefined);
+        const st = await fs.promises.lstat(file).catch(() => undefined);
         objects++;
-        bytes += st?.size ?? 0;
-        if (!dryRun) await fs.promises.rm(file, { force: true });
+        bytes += st?.isFile() ? st.size : 0;
+        if (!dryRun) await fs.promises.rm(file, { force: true, recursive: true });
       }
     }
     if (!dryRun) {
@@ -337,8 +519,11 @@ export class Store {
       for (const name of await fs.promises.readdir(this.tmp).catch(() => [] as string[])) {
         const file = path.join(this.tmp, name);
         const st = await fs.promises.stat(file).catch(() => undefined);
-        if (st && Date.now() - st.mtimeMs > 3600_000) await fs.promises.rm(file, { force: true });
+        if (st && Date.now() - st.mtimeMs > 3600_000)
+          await fs.promises.rm(file, { force: true, recursive: true }).catch(() => {});
       }
+      // Locks and lock debris of killed runs (gc holds the store: nobody else is running here).
+      await removeAbandonedLocks(this.abs(layout.LOCKS), 10 * 60_000);
     }
     return { manifests, objects, bytes };
   }
@@ -373,8 +558,16 @@ export class Store {
     if (isContentHash(hash)) await fs.promises.rm(this.objectPath(hash), { force: true });
   }
 
-  async clean(): Promise<void> {
-    await fs.promises.rm(this.root, { recursive: true, force: true });
+  /**
+   * Removes the store's own files and folders, and nothing else (see store-folder.ts). Call it
+   * holding the store for maintenance, and `release` that afterwards: the maintenance lock stays
+   * until then, so a run waiting to start does not start in the middle of it.
+   */
+  async clean(release: Release): Promise<RemovedStore> {
+    const removed = removeStoreFiles(this.root, [layout.MAINTENANCE_LOCK]);
+    await release();
+    removeEmptyStoreFolders(this.root);
+    return removed;
   }
 }
 
@@ -392,21 +585,35 @@ export function isManifest(v: unknown): v is Manifest & JsonObject {
   );
 }
 
-/** A file's bytes and the inode they came from; undefined when the file does not exist. */
-async function readWithInode(file: string): Promise<{ bytes: Buffer; ino: number } | undefined> {
+/**
+ * A store file's bytes and the inode they came from; undefined when it does not exist; a problem
+ * when something else is there or it cannot be read (a folder, no permission, an I/O error).
+ */
+async function readEntry(
+  file: string,
+): Promise<{ bytes: Buffer; ino: number } | { problem: string } | undefined> {
   let fh: fs.promises.FileHandle;
   try {
     fh = await fs.promises.open(file, "r");
   } catch (err) {
     if (isNoEntry(err)) return undefined;
-    throw err;
+    if ((err as { code?: string }).code === "ENOTDIR")
+      return { problem: "a file stands where its folder should be" };
+    return { problem: `cannot be read (${errCode(err)})` };
   }
   try {
     const st = await fh.stat();
+    if (!st.isFile()) return { problem: `a ${st.isDirectory() ? "folder" : "special file"}, not a file` };
     return { bytes: await fh.readFile(), ino: st.ino };
+  } catch (err) {
+    return { problem: `cannot be read (${errCode(err)})` };
   } finally {
     await fh.close();
   }
+}
+
+function errCode(err: unknown): string {
+  return (err as { code?: string }).code ?? (err instanceof Error ? err.message : String(err));
 }
 
 /** Removes `file` only if it is still the inode that was found damaged (not a newer, good copy). */

@@ -1,6 +1,7 @@
 /** Command-line parsing shared by the commands: node's parseArgs with Quiver's error style. */
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import type { Diagnostic } from "../core/diagnostics.js";
+import { setOwn } from "../core/dict.js";
 import type { JsonValue } from "../core/json.js";
 import { parseAssignment } from "../engine/pipeline/params.js";
 import { UsageError } from "../ops/errors.js";
@@ -31,6 +32,7 @@ export const pipelineOpts = {
   set: { type: "string", multiple: true },
   params: { type: "string" },
   "data-root": { type: "string", multiple: true },
+  "allow-data-roots": { type: "boolean" },
 } as const;
 
 export function intOpt(v: string | undefined, name: string, dflt: number): number {
@@ -51,7 +53,7 @@ export function paramOptions(values: { set?: string[] | undefined; params?: stri
   for (const text of values.set ?? []) {
     const a = parseAssignment(text);
     if ("severity" in a) problems.push(a);
-    else params[a.name] = a.value;
+    else setOwn(params, a.name, a.value);
   }
   return {
     ...(values.set?.length ? { params } : {}),

@@ -16,7 +16,7 @@ export async function cmdDiff(argv: string[], registry: Registry, io: Io): Promi
   const file = positionals[0];
   if (!file || positionals.length > 1)
     throw new UsageError("usage: quiver diff PIPELINE.yaml [--against REF] [--to REF]");
-  const pipeline = loadPipeline(file, registry, {}, io);
+  const pipeline = loadPipeline(file, registry, { "allow-data-roots": values["allow-data-roots"] }, io);
   const r = await diff(pipeline, {
     ...(values["cache-dir"] !== undefined ? { cacheDir: values["cache-dir"] } : {}),
     ...(values.against !== undefined ? { against: values.against } : {}),

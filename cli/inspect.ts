@@ -3,9 +3,9 @@ import { isJsonObject, type JsonValue } from "../core/json.js";
 import type { Registry } from "../engine/pipeline/validate.js";
 import { cellValue, type Table } from "../core/table.js";
 import { dag, exportResult, show } from "../ops/inspect.js";
-import { common, parse, pipelineOpts, UsageError } from "./args.js";
+import { parse, pipelineOpts, UsageError } from "./args.js";
 import { printWarning } from "./console.js";
-import { loadPipeline, type Io } from "./load.js";
+import { dataRootsOf, loadPipeline, type Io } from "./load.js";
 
 export async function cmdDag(argv: string[], registry: Registry, io: Io): Promise<number> {
   const { values, positionals } = parse(argv, { ...pipelineOpts, format: { type: "string", short: "f" } });
@@ -14,7 +14,12 @@ export async function cmdDag(argv: string[], registry: Registry, io: Io): Promis
   const format = values.format ?? "text";
   if (format !== "text" && format !== "mermaid" && format !== "dot")
     throw new UsageError(`--format must be text, mermaid or dot, got "${format}"`);
-  const pipeline = loadPipeline(file, registry, { set: values.set }, io);
+  const pipeline = loadPipeline(
+    file,
+    registry,
+    { set: values.set, "allow-data-roots": values["allow-data-roots"] },
+    io,
+  );
   io.out(
     await dag(pipeline, format, {
       ...(values["cache-dir"] !== undefined ? { cacheDir: values["cache-dir"] } : {}),
@@ -25,14 +30,15 @@ export async function cmdDag(argv: string[], registry: Registry, io: Io): Promis
 }
 
 export async function cmdShow(argv: string[], registry: Registry, io: Io): Promise<number> {
-  const { values, positionals } = parse(argv, { ...common, rows: { type: "string", short: "n" } });
+  const { values, positionals } = parse(argv, { ...pipelineOpts, rows: { type: "string", short: "n" } });
   const [file, ref] = positionals;
   if (!file || !ref) throw new UsageError("usage: quiver show PIPELINE.yaml STAGE[.PORT] [--rows N]");
   const rows = values.rows === undefined ? 10 : Number(values.rows);
-  const pipeline = loadPipeline(file, registry, {}, io);
+  const pipeline = loadPipeline(file, registry, values, io);
   const out = await show(pipeline, ref, {
     ...(values["cache-dir"] !== undefined ? { cacheDir: values["cache-dir"] } : {}),
-    onEvent: (e) => printWarning(io, e),
+    dataRoots: dataRootsOf(values),
+    onEvent: (e) => printWarning(io, e, pipeline.sources),
   });
   if (!Number.isInteger(rows) || rows < 0)
     throw new UsageError(`--rows expects a number ≥ 0, got "${values.rows}"`);
@@ -109,15 +115,16 @@ function renderMetrics(m: JsonValue): string {
 }
 
 export async function cmdExport(argv: string[], registry: Registry, io: Io): Promise<number> {
-  const { values, positionals } = parse(argv, { ...common, to: { type: "string", short: "o" } });
+  const { values, positionals } = parse(argv, { ...pipelineOpts, to: { type: "string", short: "o" } });
   const [file, ref] = positionals;
   if (!file || !ref || !values.to)
     throw new UsageError("usage: quiver export PIPELINE.yaml STAGE.PORT --to FILE.(arrow|parquet|csv|json)");
-  const pipeline = loadPipeline(file, registry, {}, io);
+  const pipeline = loadPipeline(file, registry, values, io);
   const r = await exportResult(pipeline, ref, {
     to: values.to,
     ...(values["cache-dir"] !== undefined ? { cacheDir: values["cache-dir"] } : {}),
-    onEvent: (e) => printWarning(io, e),
+    dataRoots: dataRootsOf(values),
+    onEvent: (e) => printWarning(io, e, pipeline.sources),
   });
   io.out(`wrote ${r.file}`);
   return 0;

@@ -11,6 +11,11 @@ export interface Io {
   out(s: string): void;
   err(s: string): void;
   readonly color: boolean;
+  /**
+   * Asks the person at the terminal and returns the answer; absent when nobody can answer (input
+   * is not a terminal: a script, CI, a test), so commands that need a confirmation need a flag.
+   */
+  readonly ask?: (question: string) => Promise<string>;
 }
 
 /**
@@ -20,12 +25,16 @@ export interface Io {
 export function loadPipeline(
   file: string,
   registry: Registry,
-  values: { set?: string[] | undefined; params?: string | undefined },
+  values: {
+    set?: string[] | undefined;
+    params?: string | undefined;
+    "allow-data-roots"?: boolean | undefined;
+  },
   io: Io,
 ): Pipeline {
   const { problems, ...overrides } = paramOptions(values);
   if (problems.length) throw new PipelineError(problems, () => undefined);
-  const p = load(file, { registry, ...overrides });
+  const p = load(file, { registry, ...overrides, allowDataRoots: values["allow-data-roots"] === true });
   if (p.warnings.length) io.err(renderDiagnostics(p.warnings, p.sources, io.color));
   return p;
 }

@@ -58,7 +58,12 @@ examples:
                       from ~/.config/quiver/site.yaml or QUIVER_SLURM_*; see docs/cluster.md).
                       Ctrl-C cancels the run's jobs
   --data-root DIR     allow reading data files under DIR (repeatable)
+  --allow-data-roots  accept the pipeline's data_roots even where they reach your home folder,
+                      a hidden folder in it or system folders (an error without it)
   --cache-dir DIR     the store (default: .quiver/ next to the pipeline, or $QUIVER_CACHE)
+  --rehash            read and hash every input file again instead of trusting the memo of
+                      file hashes (size, mtime, ctime, inode): for a file rewritten with its
+                      size and times restored on purpose
   --json              print events as NDJSON instead of text
   --remote URL        read through a remote cache: on a local miss, fetch the result (verified)
   --push              after a successful run, upload its results to --remote
@@ -70,12 +75,14 @@ examples:
 examples:
   quiver run pipelines/demo.yaml --set events=200000
   quiver run pipelines/demo.yaml --until cuts --force cuts`,
-  status: `usage: quiver status PIPELINE.yaml [--set NAME=VALUE ...] [--json]
+  status: `usage: quiver status PIPELINE.yaml [--set NAME=VALUE ...] [--rehash] [--json]
 
 For each stage: cached, or will run and why (the fields that changed since its last run, with the
 line in the pipeline file), separating root causes from stages that rerun because of them.
 When <pipeline>.lock exists (or with --lock FILE), each line also says whether the stage
 matches the lock, differs (which param, input, file or output bytes), or has not run here.
+Input files are hashed through a memo keyed by size, mtime, ctime and inode; --rehash reads
+every one of them again.
 
 example:
   quiver status pipelines/demo.yaml --set events=5000`,
@@ -83,13 +90,19 @@ example:
 
 example:
   quiver dag pipelines/demo.yaml --format dot | dot -Tsvg > dag.svg`,
-  show: `usage: quiver show PIPELINE.yaml STAGE[.PORT] [--rows N] [--json]
+  show: `usage: quiver show PIPELINE.yaml STAGE[.PORT] [--rows N] [--json] [--set NAME=VALUE ...]
+
+Shows the stored result of the pipeline file as it is now (with --set/--params: as overridden):
+the stage's current cache key, as a run would compute it. A stage whose params, inputs or files
+changed since it ran has no stored result until it runs again, and show says so.
 
 example:
   quiver show pipelines/demo.yaml scaled.table --rows 5`,
-  export: `usage: quiver export PIPELINE.yaml STAGE.PORT --to FILE
+  export: `usage: quiver export PIPELINE.yaml STAGE.PORT --to FILE [--set NAME=VALUE ...]
 
 FILE's extension picks the format: .arrow/.feather, .parquet, .csv (tables), .json (metrics, models).
+Exports the stored result of the pipeline file as it is now (see 'quiver show --help'). FILE is
+written to a temp file beside it and renamed: an existing FILE is replaced whole or not at all.
 
 example:
   quiver export pipelines/demo.yaml scaled.table --to scaled.parquet`,
@@ -131,7 +144,7 @@ example:
   --jobs N, -j N          points running at once (default: number of cores)
   --dry-run, -n           print the plan only
   --isolate, --executor NAME   where stages run, as for run
-  --set, --params, --cache-dir, --data-root, --json   as for run
+  --set, --params, --cache-dir, --data-root, --allow-data-roots, --json   as for run
 
 Prints the plan first (per point: stages cached and to run; the stages points share, which run
 once; an estimated time from recorded durations), then a metrics table, with mean ± std over
@@ -171,10 +184,17 @@ remote object is reported and never used. Then 'quiver run' finds every stage ca
 
 example:
   quiver pull pipelines/demo.yaml --remote /eos/lab/quiver-cache`,
-  clean: `usage: quiver clean [PIPELINE.yaml] [--cache-dir DIR]
+  clean: `usage: quiver clean [PIPELINE.yaml] [--cache-dir DIR] [--yes]
 
-Removes the whole store. Refuses while jobs of a run are still queued or running on a batch
-system (cancel them first, e.g. scancel --name=NAME) or while a run holds jobs in it.`,
+Removes the store (by default .quiver/ next to the pipeline, or $QUIVER_CACHE): its objects,
+result manifests, records, locks and temp files, and its marker file. Only a folder carrying the
+marker (quiver-store.json, written when the store was created) is touched, and nothing in it that
+is not the store's. Asks for confirmation on a terminal; elsewhere (scripts, CI) it needs --yes.
+Refuses while a run, job or pull uses the store, or while jobs of a run are still queued or
+running on a batch system (cancel them first, e.g. scancel --name=NAME).
+
+example:
+  quiver clean pipelines/demo.yaml --yes`,
   exec: `usage: quiver exec --cache-dir STORE KEY
 
 Runs one stage job that a run wrote to the store (STORE/jobs/KEY/job.json): what --isolate and
@@ -264,13 +284,13 @@ export async function main(argv: string[], io: Io = defaultIo(), registry?: Regi
     const e = err as { code?: string; path?: string; message?: string };
     if (e.code === "ENOSPC" || e.code === "EDQUOT") {
       io.err(
-        `error QV_DISK_FULL: no space left while writing ${e.path ?? "to the store"}; nothing partial was kept\n  hint: free space or move the store with --cache-dir, then run again`,
+        `error QV_DISK_FULL: no space (or no free inodes) left while writing ${e.path ?? "to the store"}; nothing partial was kept\n  hint: free space or move the store with --cache-dir, then run again`,
       );
       return 1;
     }
-    if (e.code === "EACCES" || e.code === "EROFS") {
+    if (e.code === "EACCES" || e.code === "EPERM" || e.code === "EROFS") {
       io.err(
-        `error QV_STORE_ACCESS: cannot write ${e.path ?? "the store"} (${e.code})\n  hint: use --cache-dir to put the store somewhere writable`,
+        `error QV_STORE_ACCESS: cannot use ${e.path ?? "the store"} (${e.code})\n  hint: give your user read and write access to it (chmod u+rwX) or remove it, or use --cache-dir to put the store somewhere writable`,
       );
       return 1;
     }
@@ -299,5 +319,17 @@ function defaultIo(): Io {
     out: (s) => process.stdout.write(s + "\n"),
     err: (s) => process.stderr.write(s + "\n"),
     color: process.stdout.isTTY === true && !process.env.NO_COLOR,
+    ...(process.stdin.isTTY === true ? { ask } : {}),
   };
+}
+
+/** One line from the terminal (the prompt goes to stderr, so stdout stays clean for pipes). */
+async function ask(question: string): Promise<string> {
+  const { createInterface } = await import("node:readline/promises");
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return await rl.question(question);
+  } finally {
+    rl.close();
+  }
 }

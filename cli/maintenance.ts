@@ -53,10 +53,31 @@ export async function cmdGc(argv: string[], io: Io): Promise<number> {
 
 export async function cmdClean(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parse(argv, { ...common, yes: { type: "boolean", short: "y" } });
+  const yes = values.yes === true;
+  const ask = io.ask;
+  if (!yes && !ask)
+    throw new UsageError("clean removes the whole store: confirm with --yes (no terminal to ask on)");
   const r = await clean({
     ...(values["cache-dir"] !== undefined ? { cacheDir: values["cache-dir"] } : {}),
     ...(positionals[0] !== undefined ? { pipeline: positionals[0] } : {}),
+    ...(!yes && ask
+      ? {
+          confirm: async ({ store, results }) =>
+            /^y(es)?$/i.test(
+              (await ask(`remove the store ${store} (${results} stored result(s))? [y/N] `)).trim(),
+            ),
+        }
+      : {}),
+    onEvent: (e) => printWarning(io, e),
   });
-  io.out(r.removed ? `removed the store ${r.store}` : `no store at ${r.store}`);
+  if (!r.removed) {
+    io.out(r.reason === "declined" ? "nothing removed" : `no store at ${r.store}`);
+    return r.reason === "declined" ? 1 : 0;
+  }
+  io.out(`removed the store ${r.store}: ${r.files} file(s), ${fmtBytes(r.bytes)}`);
+  if (r.kept.length)
+    io.out(
+      `left in place (not the store's): ${r.kept.slice(0, 10).join(", ")}${r.kept.length > 10 ? ` and ${r.kept.length - 10} more` : ""}`,
+    );
   return 0;
 }

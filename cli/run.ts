@@ -30,6 +30,7 @@ export async function cmdRun(
     "write-lock": { type: "boolean" },
     lock: { type: "string" },
     report: { type: "boolean" },
+    rehash: { type: "boolean" },
   });
   const file = positionals[0];
   if (!file || positionals.length > 1) throw new UsageError(`usage: quiver ${mode} PIPELINE.yaml [options]`);
@@ -54,6 +55,7 @@ export async function cmdRun(
     ...(values.force ? { force: values.force } : {}),
     ...(values.until ? { until: values.until } : {}),
     dataRoots: dataRootsOf(values),
+    rehash: values.rehash === true,
     onEvent,
   };
   if (dryRun) {

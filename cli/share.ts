@@ -39,7 +39,7 @@ async function share(argv: string[], registry: Registry, io: Io, verb: "push" | 
   const file = positionals[0];
   if (!file || positionals.length > 1)
     throw new UsageError(`usage: quiver ${verb} PIPELINE.yaml --remote URL`);
-  const pipeline = loadPipeline(file, registry, {}, io);
+  const pipeline = loadPipeline(file, registry, { "allow-data-roots": values["allow-data-roots"] }, io);
   const remote = values.remote ?? process.env.QUIVER_REMOTE;
   if (!remote) throw new UsageError("no remote: give --remote URL or set QUIVER_REMOTE");
   const onEvent: EventSink = (e) => printWarning(io, e);

@@ -53,6 +53,7 @@ export async function cmdSweep(argv: string[], registry: Registry, io: Io): Prom
       ...(values["cache-dir"] !== undefined ? { cacheDir: values["cache-dir"] } : {}),
       jobs,
       dataRoots: dataRootsOf(values),
+      allowDataRoots: values["allow-data-roots"] === true,
       ...executorOf(values),
       onEvent: (e) => printWarning(io, e),
     });

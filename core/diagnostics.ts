@@ -65,26 +65,56 @@ export function renderDiagnostic(d: Diagnostic, sources: SourceLookup, color = f
   return lines.join("\n");
 }
 
+/** Longest source line printed whole; a longer one is clipped to a window around the column. */
+export const MAX_EXCERPT_WIDTH = 120;
+
+/** The last text split into lines (a file's diagnostics all look into the same text). */
+let splitCache: { text: string; lines: string[] } | undefined;
+
+function lineOf(text: string, n: number): string | undefined {
+  if (splitCache?.text !== text) splitCache = { text, lines: text.split(/\r?\n/) };
+  return splitCache.lines[n - 1];
+}
+
 function excerpt(loc: SourceLocation, sources: SourceLookup): string[] {
   const text = sources(loc.file);
   if (text === undefined) return [];
-  const line = text.split(/\r?\n/)[loc.line - 1];
-  if (line === undefined) return [];
+  const full = lineOf(text, loc.line);
+  if (full === undefined) return [];
   const gutter = String(loc.line);
   const pad = " ".repeat(gutter.length);
-  const width = Math.max(1, Math.min(loc.length, Math.max(1, line.length - loc.col + 1)));
-  return [`  ${gutter} | ${line}`, `  ${pad} | ${" ".repeat(loc.col - 1)}${"~".repeat(width)}`];
+  // A long line (a flow list of thousands of values) is shown as a window around the column.
+  let start = 0;
+  let line = full;
+  if (full.length > MAX_EXCERPT_WIDTH) {
+    start = Math.max(0, Math.min(loc.col - 1 - 40, full.length - MAX_EXCERPT_WIDTH));
+    const end = start + MAX_EXCERPT_WIDTH;
+    line = `${start > 0 ? "…" : ""}${full.slice(start, end)}${end < full.length ? "…" : ""}`;
+    if (start > 0) start -= 1; // the leading "…" takes a column
+  }
+  const col = loc.col - start;
+  const width = Math.max(1, Math.min(loc.length, Math.max(1, line.length - col + 1)));
+  return [`  ${gutter} | ${line}`, `  ${pad} | ${" ".repeat(col - 1)}${"~".repeat(width)}`];
 }
+
+/** Diagnostics printed in full; the rest are counted (one stray character can make thousands). */
+export const MAX_DIAGNOSTICS_SHOWN = 20;
 
 export function renderDiagnostics(
   diags: readonly Diagnostic[],
   sources: SourceLookup,
   color = false,
+  max = MAX_DIAGNOSTICS_SHOWN,
 ): string {
   const sorted = sortDiagnostics(diags);
   const errors = sorted.filter((d) => d.severity === "error").length;
   const warnings = sorted.length - errors;
-  const body = sorted.map((d) => renderDiagnostic(d, sources, color)).join("\n\n");
+  const shown = sorted.slice(0, max).map((d) => renderDiagnostic(d, sources, color));
+  if (sorted.length > max)
+    shown.push(
+      `… and ${sorted.length - max} more (not shown: fix the first ones, the later ones often follow from them)`,
+    );
+  const body = shown.join("\n\n");
   const tally = [
     errors ? `${errors} error${errors > 1 ? "s" : ""}` : "",
     warnings ? `${warnings} warning${warnings > 1 ? "s" : ""}` : "",

@@ -1,9 +1,10 @@
 /**
  * Content hashing: xxhash64 (xxhash-wasm), written as 16 hex digits.
  *
- * Files are hashed through a memo of (path, size, mtime, inode) → hash kept in the store, so an
- * unchanged multi-gigabyte input is not re-read on every run; a `touch` changes mtime, which costs
- * one re-hash but, the content being equal, no rerun.
+ * Files are hashed through a memo of (path, size, mtime, ctime, inode) → hash kept in the store,
+ * so an unchanged multi-gigabyte input is not re-read on every run; a `touch` changes mtime, which
+ * costs one re-hash but, the content being equal, no rerun. What the memo trusts, and what it
+ * does not: docs/caching.md ("The file-hash memo").
  */
 import fs from "node:fs";
 import type { XXHashAPI } from "xxhash-wasm";
@@ -57,7 +58,7 @@ export function hashJson(doc: unknown): CacheKey {
 }
 
 /** Streams a file through xxhash64 in 4 MiB chunks (bounded memory for large inputs). */
-async function hashFile(file: string): Promise<ContentHash> {
+export async function hashFile(file: string): Promise<ContentHash> {
   const h = ready().create64();
   const fh = await fs.promises.open(file, "r");
   try {
@@ -76,14 +77,45 @@ async function hashFile(file: string): Promise<ContentHash> {
 export interface FileStamp {
   size: number;
   mtimeMs: number;
+  /** Changes with every write and every change of mtime (`touch -r`, `cp -p`, `rsync -t`). */
+  ctimeMs: number;
   ino: number;
+  /** When the file was stat'ed for this hash (this machine's clock, ms since the epoch). */
+  hashedAt: number;
   hash: ContentHash;
+}
+
+/**
+ * A stamp taken within this long of its file's last change is not trusted ("racily clean", as
+ * Git calls it): a second write of the same size in the same timestamp tick would leave size,
+ * mtime and ctime as they were. 2 s covers the coarsest common file systems (FAT; whole seconds on
+ * ext3, HFS+ and some NFS servers); on others it costs one extra hash of a file just written.
+ */
+export const RACY_WINDOW_MS = 2000;
+
+/** Whether a memo entry may stand for the file as just stat'ed. */
+export function stampHolds(
+  known: FileStamp,
+  st: { size: number; mtimeMs: number; ctimeMs: number; ino: number },
+): boolean {
+  if (known.size !== st.size || known.mtimeMs !== st.mtimeMs || known.ctimeMs !== st.ctimeMs) return false;
+  if (known.ino !== st.ino) return false;
+  const changed = Math.max(known.mtimeMs, known.ctimeMs);
+  return changed < known.hashedAt - RACY_WINDOW_MS;
 }
 
 /** The memo of file hashes; persisted by the caller (record `file-hashes`, engine/records.ts). */
 export class FileHashMemo {
   private changed = false;
-  constructor(private readonly entries: Map<string, FileStamp> = new Map()) {}
+  private hashed = 0;
+  /**
+   * `rehash`: trust no entry, hash every file again (`--rehash`); the fresh stamps replace the
+   * old ones.
+   */
+  constructor(
+    private readonly entries: Map<string, FileStamp> = new Map(),
+    private readonly opts: { readonly rehash?: boolean } = {},
+  ) {}
 
   toJson(): Record<string, FileStamp> {
     return Object.fromEntries(this.entries);
@@ -93,15 +125,36 @@ export class FileHashMemo {
     return this.changed;
   }
 
+  /** How many files this memo has read and hashed (rather than trusted). */
+  get filesHashed(): number {
+    return this.hashed;
+  }
+
   /** Hash of the file at the absolute path `file`, from the memo when its stamp is unchanged. */
   async hash(file: string): Promise<{ hash: ContentHash; size: number }> {
+    const hashedAt = Date.now();
     const st = await fs.promises.stat(file);
     const known = this.entries.get(file);
-    if (known && known.size === st.size && known.mtimeMs === st.mtimeMs && known.ino === st.ino) {
-      return { hash: known.hash, size: st.size };
-    }
+    if (known && !this.opts.rehash && stampHolds(known, st)) return { hash: known.hash, size: st.size };
     const hash = await hashFile(file);
-    this.entries.set(file, { size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, hash });
+    this.hashed++;
+    // A file that changed while it was read is hashed again next time, not remembered.
+    const after = await fs.promises.stat(file);
+    const same =
+      after.size === st.size &&
+      after.mtimeMs === st.mtimeMs &&
+      after.ctimeMs === st.ctimeMs &&
+      after.ino === st.ino;
+    if (same)
+      this.entries.set(file, {
+        size: st.size,
+        mtimeMs: st.mtimeMs,
+        ctimeMs: st.ctimeMs,
+        ino: st.ino,
+        hashedAt,
+        hash,
+      });
+    else this.entries.delete(file);
     this.changed = true;
     return { hash, size: st.size };
   }

@@ -232,7 +232,7 @@ function check(spec: SchemaSpec, v: unknown, path: ParamPath, issues: SchemaIssu
       const obj = v as Record<string, unknown>;
       const out: Record<string, unknown> = {};
       for (const k of Object.keys(obj)) {
-        if (!(k in spec.fields)) {
+        if (!Object.hasOwn(spec.fields, k)) {
           const near = didYouMean(k, Object.keys(spec.fields));
           issues.push({
             path: [...path, k],
@@ -246,7 +246,7 @@ function check(spec: SchemaSpec, v: unknown, path: ParamPath, issues: SchemaIssu
         }
       }
       for (const [k, fs] of Object.entries(spec.fields)) {
-        if (k in obj && obj[k] !== undefined && obj[k] !== null)
+        if (Object.hasOwn(obj, k) && obj[k] !== undefined && obj[k] !== null)
           out[k] = check(fs, obj[k], [...path, k], issues);
         else if ("default" in fs && fs.default !== undefined) out[k] = structuredClone(fs.default);
         else if (spec.required.includes(k))

@@ -54,6 +54,11 @@ export interface StageContext<P> {
   readonly inputs: StageInputs;
   /** Absolute path of a `file` param value (already resolved, confined and hashed by the engine). */
   file(path: string): string;
+  /**
+   * The files a `file` param value stands for, as written relative to the pipeline, sorted: the
+   * matches of a glob (`data/*.root`), or the path itself. Each one is a valid `file()` argument.
+   */
+  files(pattern: string): readonly string[];
   /** Reports progress of a long stage: fraction in [0, 1] and a short line of text. */
   progress(fraction: number, message?: string): void;
   /** A note for the run summary and the console (e.g. "12 rows with missing values"). */

@@ -11,7 +11,12 @@ function describeChange(c: Change): string {
     return `input ${c.path.slice(7)} changed (upstream ${c.upstream})`;
   if (c.path.startsWith("inputNames."))
     return `input ${c.path.slice(11)} now comes from ${short(c.after)} (the stage uses its name)`;
-  if (c.path.startsWith("files.")) return `file ${c.path.slice(6)} changed content`;
+  if (c.path.startsWith("files.")) {
+    // Files come and go when a glob matches a different set of them.
+    if (c.before === undefined) return `new file ${c.path.slice(6)}`;
+    if (c.after === undefined) return `file ${c.path.slice(6)} is gone`;
+    return `file ${c.path.slice(6)} changed content`;
+  }
   const where = c.location ? ` (${c.location.file}:${c.location.line}:${c.location.col})` : "";
   if (c.before === undefined) return `${c.path} added: ${short(c.after)}${where}`;
   if (c.after === undefined) return `${c.path} removed (was ${short(c.before)})${where}`;

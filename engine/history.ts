@@ -2,6 +2,7 @@
  * What the last run of a pipeline did, per stage (record `pipeline-<name>`), and why a stage
  * differs from it now. gc keeps everything the record references.
  */
+import { own, setOwn } from "../core/dict.js";
 import type { Store } from "../cache/store.js";
 import type { CacheKey } from "../core/hash.js";
 import type { Change, RunReason } from "./events.js";
@@ -32,14 +33,15 @@ export async function writeLastRun(
   const stages: Record<string, LastRun["stages"][string]> = {};
   for (const id of spec.order) {
     const o = outcomes.get(id);
+    const before = own(previous?.stages, id);
     if (o?.key && (o.status === "ran" || o.status === "cached")) {
-      stages[id] = {
+      setOwn(stages, id, {
         key: o.key,
         status: o.status,
         ...(o.durationMs !== undefined ? { durationMs: o.durationMs } : {}),
         ...(o.inputNames?.length ? { inputNames: o.inputNames } : {}),
-      };
-    } else if (previous?.stages[id]) stages[id] = { ...previous.stages[id] };
+      });
+    } else if (before) setOwn(stages, id, { ...before });
   }
   await writeRecord(
     store,
@@ -56,7 +58,7 @@ export async function explainChanges(
   s: StageSpec,
   doc: FingerprintDoc,
 ): Promise<RunReason[]> {
-  const prevKey = last?.stages[s.id]?.key;
+  const prevKey = own(last?.stages, s.id)?.key;
   if (!prevKey) return [{ kind: "first-run" }];
   const prev = await readStageResult(store, prevKey);
   if (!prev)

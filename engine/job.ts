@@ -4,6 +4,7 @@
  * in-process runner directly, the others through `quiver exec` in another process or on another
  * machine. The result is in the store either way; that is how the head learns of it.
  */
+import { own } from "../core/dict.js";
 import type { ObjectRef, Store } from "../cache/store.js";
 import type { CacheKey } from "../core/hash.js";
 import { canonicalJson, type JsonValue } from "../core/json.js";
@@ -45,7 +46,7 @@ export type JobOutcome =
 /** Reads a job's inputs from the store (for runs outside the head process). */
 export function inputsFromStore(store: Store, job: Job): (port: string) => Promise<ArtifactValue> {
   return async (port) => {
-    const i = job.inputs[port];
+    const i = own(job.inputs, port);
     if (!i) throw new Error(`job ${job.key} has no input "${port}"`);
     const bytes = await store.getObject(i.ref);
     if (!bytes) throw new Error(`input ${port} (${i.ref.hash}) is missing or damaged in the store`);
@@ -116,13 +117,15 @@ async function runStage(
     signal: hooks.signal,
     inputFrom,
     file: (p) => {
-      const abs = job.files[p];
+      const abs = own(job.files, p);
       if (abs === undefined)
         throw new Error(
           `stage ${job.stageId} read file "${p}", which is not one of its declared file params`,
         );
       return abs;
     },
+    // A glob reads exactly the files the planner matched and hashed, not what the folder holds now.
+    files: (p) => job.globs[p] ?? [p],
     progress: (f, m) => hooks.progress(f, m),
     note: (m) => {
       notes.push(m);
@@ -205,12 +208,13 @@ async function memo(
   compute: () => Promise<ArtifactValue>,
   used: CacheKey[],
 ): Promise<ArtifactValue> {
-  const memoKey = fingerprintKey({
+  const memoDoc: JsonValue = {
     memo: 1,
     format: CACHE_FORMAT,
     stage: { type: def.type, version: def.version },
     key: JSON.parse(canonicalJson(key)) as JsonValue,
-  });
+  };
+  const memoKey = fingerprintKey(memoDoc);
   used.push(memoKey);
   const m = await readManifestAs(store, memoKey, "sub-result", { complete: true });
   if (m) {
@@ -224,6 +228,8 @@ async function memo(
     objects: { value: ref },
     kinds: { value: v.kind },
     memoOf: { type: def.type, stage: job.stageId },
+    // The document the memo key hashes: what lets a remote copy be checked against its key.
+    fingerprint: memoDoc,
     createdAt: new Date().toISOString(),
   };
   await store.writeManifest(memoKey, manifest);

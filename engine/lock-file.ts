@@ -5,6 +5,7 @@
  * metrics. The content is deterministic — sorted keys, no times, no durations, no paths of this
  * machine — so rerunning an unchanged pipeline rewrites the identical file.
  */
+import { own, setOwn } from "../core/dict.js";
 import fs from "node:fs";
 import path from "node:path";
 import { writeFileAtomic } from "../cache/atomic.js";
@@ -84,7 +85,8 @@ export function headlineMetrics(
   walk(metrics, prefix, 0);
   found.sort((a, b) => a.depth - b.depth || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const out: Record<string, number> = {};
-  for (const f of found.slice(0, max).sort((a, b) => (a.path < b.path ? -1 : 1))) out[f.path] = f.value;
+  for (const f of found.slice(0, max).sort((a, b) => (a.path < b.path ? -1 : 1)))
+    setOwn(out, f.path, f.value);
   return out;
 }
 
@@ -100,23 +102,52 @@ export async function readMetricsObject(store: Store, ref: ObjectRef): Promise<J
   }
 }
 
-/** The lock entry of one stage result, from its manifest (and its metrics objects) in the store. */
-async function lockStageFromStore(store: Store, key: CacheKey): Promise<LockStage | undefined> {
-  const m = await readStageResult(store, key);
+/**
+ * The lock entry of one stage result, from its manifest (and its metrics objects) in the store.
+ * `strict`: only a complete result (every object present) whose metrics read back, else undefined.
+ */
+async function lockStageFromStore(
+  store: Store,
+  key: CacheKey,
+  strict = false,
+): Promise<LockStage | undefined> {
+  const m = await readStageResult(store, key, { complete: strict });
   if (!m) return undefined;
   const outputs: Record<string, LockOutput> = {};
   let metrics: Record<string, number> = {};
   for (const port of Object.keys(m.objects).sort()) {
     const ref = m.objects[port]!;
     const kind = m.kinds[port];
-    if (!kind) continue;
+    if (!kind) {
+      if (strict) return undefined;
+      continue;
+    }
     outputs[port] = { kind, hash: ref.hash, size: ref.size };
     if (kind === "metrics") {
       const v = await readMetricsObject(store, ref);
       if (v !== undefined) metrics = { ...metrics, ...headlineMetrics(v, port) };
+      else if (strict) return undefined;
     }
   }
   return { type: m.stage.type, key, fingerprint: m.fingerprint, outputs, metrics };
+}
+
+/**
+ * Lock entries for a run's stage → key, each read back complete from the store; `missing` names
+ * the stages whose result is not (all) there any more. A lock is written only when none is.
+ */
+export async function snapshotForLock(
+  store: Store,
+  keys: Readonly<Record<string, CacheKey>>,
+): Promise<{ stages: Record<string, LockStage>; missing: string[] }> {
+  const stages: Record<string, LockStage> = {};
+  const missing: string[] = [];
+  for (const id of Object.keys(keys).sort()) {
+    const e = await lockStageFromStore(store, keys[id]!, true);
+    if (e) setOwn(stages, id, e);
+    else missing.push(id);
+  }
+  return { stages, missing };
 }
 
 /** Lock entries for stage → key (e.g. a run's outcomes); stages whose manifest is gone are left out. */
@@ -127,7 +158,7 @@ export async function snapshotFromKeys(
   const out: Record<string, LockStage> = {};
   for (const id of Object.keys(keys).sort()) {
     const e = await lockStageFromStore(store, keys[id]!);
-    if (e) out[id] = e;
+    if (e) setOwn(out, id, e);
   }
   return out;
 }
@@ -190,8 +221,8 @@ export async function updateLockFile(
   }
   const stages: Record<string, LockStage> = {};
   for (const id of spec.order) {
-    const e = update[id] ?? previous?.stages[id];
-    if (e) stages[id] = e;
+    const e = own(update, id) ?? own(previous?.stages, id);
+    if (e) setOwn(stages, id, e);
   }
   const lock: LockFile = { quiver_lock: LOCK_VERSION, pipeline: spec.name, stages };
   const text = renderLock(lock);
@@ -283,7 +314,7 @@ export async function compareWithLock(
 ): Promise<Map<string, LockVerdict>> {
   const out = new Map<string, LockVerdict>();
   for (const id of spec.order) {
-    const e = lock.stages[id];
+    const e = own(lock.stages, id);
     const cur = planned.get(id);
     if (!cur) continue;
     if (!e) {

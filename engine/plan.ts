@@ -3,6 +3,7 @@
  * holds its result, and otherwise why it must run. A function of the fingerprint and what the
  * store (and, read through, a remote) holds; it runs nothing and schedules nothing.
  */
+import { own } from "../core/dict.js";
 import type { ObjectRef, Store } from "../cache/store.js";
 import type { CacheKey, ContentHash } from "../core/hash.js";
 import type { JsonValue } from "../core/json.js";
@@ -28,6 +29,8 @@ export interface StageFacts {
   /** File param value as written → absolute path, and → content hash (by the value with `/`). */
   readonly files: Readonly<Record<string, string>>;
   readonly fileHashes: Readonly<Record<string, ContentHash>>;
+  /** Glob param value as written → the files it matched (keys of `files`). */
+  readonly globs: Readonly<Record<string, readonly string[]>>;
   readonly environment: JsonValue | undefined;
   /** Threads the stage may use when it runs. */
   readonly jobs: number;
@@ -77,6 +80,7 @@ export async function planStage(facts: StageFacts, ctx: PlanContext, forced: boo
     seed: s.seed,
     inputs: facts.inputs,
     files: facts.files,
+    globs: facts.globs,
     jobs: facts.jobs,
   };
   const from = Object.fromEntries(Object.entries(facts.inputs).map(([p, i]) => [p, i.from]));
@@ -109,7 +113,7 @@ export async function planWithUnknownInputs(
   environment: () => Promise<JsonValue | undefined>,
   ctx: PlanContext,
 ): Promise<RunReason[]> {
-  const prevKey = ctx.last?.stages[s.id]?.key;
+  const prevKey = own(ctx.last?.stages, s.id)?.key;
   const prev = prevKey ? await readStageResult(ctx.store, prevKey) : undefined;
   if (!prev) return [{ kind: "first-run" }];
   let env: JsonValue | undefined;

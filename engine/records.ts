@@ -99,6 +99,8 @@ export interface SubResultManifest {
   readonly objects: { readonly value: ObjectRef };
   readonly kinds: { readonly value: PortKind };
   readonly memoOf: { readonly type: string; readonly stage: string };
+  /** The document the memo key hashes (absent in sub-results stored before it was recorded). */
+  readonly fingerprint?: JsonValue | undefined;
   readonly createdAt: string;
 }
 
@@ -107,6 +109,7 @@ const subResultManifest: Decoder<SubResultManifest> = d.object({
   objects: d.object({ value: objectRef }),
   kinds: d.object({ value: portKind }),
   memoOf: d.object({ type: d.string, stage: d.string }),
+  fingerprint: d.optional(d.json),
   createdAt: d.string,
 });
 
@@ -352,7 +355,15 @@ export const fileHashesRecord: RecordKind<FileHashes, []> = {
   // One bad entry costs one re-hash, not the whole memo.
   decoder: (v, path) => {
     if (!isJsonObject(v)) throw new DecodeError(path, "expected an object");
-    const stamp = d.object({ size: d.number, mtimeMs: d.number, ino: d.number, hash: d.contentHash });
+    // Entries written before ctime and the hashing time were recorded decode to nothing: one re-hash.
+    const stamp = d.object({
+      size: d.number,
+      mtimeMs: d.number,
+      ctimeMs: d.number,
+      ino: d.number,
+      hashedAt: d.number,
+      hash: d.contentHash,
+    });
     return Object.fromEntries(
       Object.entries(v).flatMap(([file, s]) => {
         const r = decode(stamp, s);
@@ -390,6 +401,8 @@ export interface Job {
   >;
   /** File param value as written → absolute path (resolved and confined by the planner). */
   readonly files: Readonly<Record<string, string>>;
+  /** Glob param value as written → the files it matched when planned, sorted (keys of `files`). */
+  readonly globs: Readonly<Record<string, readonly string[]>>;
   /** Threads the stage may use. */
   readonly jobs: number;
 }
@@ -440,6 +453,7 @@ export const jobFile: JobFileKind<Job> = {
     seed: d.number,
     inputs: d.record(d.object({ kind: portKind, ref: objectRef, from: d.string })),
     files: d.record(d.string),
+    globs: d.record(d.array(d.string)),
     jobs: d.number,
   }),
 };
@@ -460,8 +474,10 @@ export type StageFailure =
       readonly length?: number | undefined;
       readonly data?: { readonly file?: string; readonly row?: number; readonly column?: string } | undefined;
     }
-  /** The store's disk (or quota) is full while saving results. */
+  /** The store's disk (or quota, or its inodes) is full while saving results. */
   | { readonly kind: "disk-full"; readonly errno: string }
+  /** A file or folder of the store cannot be read or written (permissions, a read-only mount). */
+  | { readonly kind: "store-access"; readonly errno: string; readonly path: string }
   /** Any other exception: a bug in Quiver or in the stage. */
   | { readonly kind: "bug"; readonly message: string; readonly stack?: string | undefined }
   /**
@@ -493,6 +509,7 @@ const failureDecoders: { readonly [K in StageFailure["kind"]]: Decoder<StageFail
     ),
   }),
   "disk-full": d.object({ kind: d.literal("disk-full"), errno: d.string }),
+  "store-access": d.object({ kind: d.literal("store-access"), errno: d.string, path: d.string }),
   bug: d.object({ kind: d.literal("bug"), message: d.string, stack: d.optional(d.string) }),
   lost: d.object({
     kind: d.literal("lost"),

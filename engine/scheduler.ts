@@ -9,6 +9,7 @@
  * remote, repair of damaged cached outputs, failures and what they stop, in-memory hand-off of
  * values between stages, the last-run record. How a job runs is the runner's business.
  */
+import { own } from "../core/dict.js";
 import type { ObjectRef, Store } from "../cache/store.js";
 import type { Diagnostic } from "../core/diagnostics.js";
 import type { CacheKey, FileHashMemo } from "../core/hash.js";
@@ -40,6 +41,11 @@ export interface RunOptions {
   readonly emit: EventSink;
   readonly fileMemo: FileHashMemo;
   readonly force?: readonly string[];
+  /**
+   * Stages whose stored result turned out to be damaged after the run used it (a metrics object
+   * that does not read back): recomputed as a repair, like a forced stage with that reason.
+   */
+  readonly repair?: readonly string[];
   readonly until?: readonly string[];
   readonly keepGoing?: boolean;
   readonly dryRun?: boolean;
@@ -101,11 +107,45 @@ interface Queue {
   onIdle(): Promise<void>;
 }
 
+/**
+ * Registers a writer of the store (a run, a sweep, verify), so gc and clean leave its results
+ * alone; waits for a gc or clean already under way, saying so. Nested registrations of one
+ * process share one entry.
+ */
+export function registerWriter(
+  store: Store,
+  emit: EventSink,
+  command: string,
+  pipeline: string,
+): Promise<() => Promise<void>> {
+  return store.registerUse({ command, pipeline }, () =>
+    emit({
+      type: "warning",
+      diagnostic: {
+        severity: "warning",
+        code: "QV_STORE_WAIT",
+        message: `waiting for a gc or clean of ${store.root} to finish`,
+      },
+    }),
+  );
+}
+
 export async function runPipeline(opts: RunOptions): Promise<RunResult> {
+  if (opts.dryRun) return walk(opts);
+  const leave = await registerWriter(opts.store, opts.emit, "run", opts.spec.name);
+  try {
+    return await walk(opts);
+  } finally {
+    await leave();
+  }
+}
+
+async function walk(opts: RunOptions): Promise<RunResult> {
   const { spec, store, emit } = opts;
   const t0 = performance.now();
   const selected = opts.until?.length ? ancestorsInclusive(spec.graph, opts.until) : new Set(spec.order);
   const forced = new Set(opts.force ?? []);
+  const repairs = new Set(opts.repair ?? []);
   const last: LastRun | undefined = "last" in opts ? opts.last : await readLastRun(store, spec.name);
   const planCtx: PlanContext = {
     store,
@@ -257,7 +297,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
   };
 
   const previousOutputs = async (n: Node): Promise<Record<string, ObjectRef> | undefined> => {
-    const prevKey = last?.stages[n.spec.id]?.key;
+    const prevKey = own(last?.stages, n.spec.id)?.key;
     if (!prevKey) return undefined;
     return (await readStageResult(store, prevKey))?.objects;
   };
@@ -290,13 +330,13 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
       emitSkip(n, stopAfter !== undefined ? { kind: "stopped", after: stopAfter } : { kind: "interrupted" });
       return;
     }
-    // Files: resolve, confine, hash (through the memo).
+    // Files: expand globs, resolve, confine, hash (through the memo).
     const resolved = await stageFiles(n.spec, spec, opts.dataRoots ?? [], opts.fileMemo);
     if (!resolved.ok) {
       fail(n, resolved.diagnostics, 0);
       return;
     }
-    const { files, fileHashes } = resolved;
+    const { files, fileHashes, globs } = resolved;
     // Upstream stages that would run in a dry run have no output hashes yet.
     if (ups.some((u) => !u.outputs)) {
       const reasons = await planWithUnknownInputs(n.spec, fileHashes, environmentOf(n.spec), planCtx);
@@ -323,12 +363,19 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
         ref: nodes.get(r.stage)!.outputs![r.port]!,
         from: `${r.stage}.${r.port}`,
       };
-    const isForced = forced.has(id);
-    const plan = await planStage(
-      { spec: n.spec, inputs, files, fileHashes, environment, jobs: opts.jobs },
+    const isForced = forced.has(id) || repairs.has(id);
+    const planned = await planStage(
+      { spec: n.spec, inputs, files, fileHashes, globs, environment, jobs: opts.jobs },
       planCtx,
       isForced,
     );
+    const plan: typeof planned =
+      planned.decision === "run" && repairs.has(id) && !forced.has(id)
+        ? {
+            ...planned,
+            reasons: [{ kind: "repair", detail: "its stored result did not read back complete" }],
+          }
+        : planned;
     n.key = plan.key;
     n.job = plan.job;
     opts.onFingerprint?.(id, plan.key, plan.doc);

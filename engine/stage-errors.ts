@@ -4,6 +4,7 @@
  * across processes), then located in the pipeline file by the head that knows the stage's spec —
  * so a stage failing in another process or on a batch node reads exactly as one failing here.
  */
+import { LockError } from "../cache/lock.js";
 import type { Diagnostic } from "../core/diagnostics.js";
 import { StageError } from "../core/stage.js";
 import { RESOURCE_FIELDS, type ResourceField } from "./pipeline/resources.js";
@@ -25,6 +26,11 @@ export function describeFailure(err: unknown): StageFailure {
     };
   const errno = typeof err === "object" && err !== null ? (err as { code?: unknown }).code : undefined;
   if (errno === "ENOSPC" || errno === "EDQUOT") return { kind: "disk-full", errno };
+  if (err instanceof LockError)
+    return { kind: "store-access", errno: err.code ?? "cannot be removed", path: err.path };
+  const where = typeof err === "object" && err !== null ? (err as { path?: unknown }).path : undefined;
+  if ((errno === "EACCES" || errno === "EPERM" || errno === "EROFS") && typeof where === "string")
+    return { kind: "store-access", errno, path: where };
   const message = err instanceof Error ? err.message : String(err);
   const stack = err instanceof Error && err.stack ? err.stack.split("\n").slice(1, 4).join(" | ").trim() : "";
   return { kind: "bug", message, ...(stack ? { stack } : {}) };
@@ -59,9 +65,17 @@ export function failureDiagnostic(f: StageFailure, s: StageSpec, storeRoot?: str
       return {
         severity: "error",
         code: "QV_DISK_FULL",
-        message: `${s.id}: no space left on the device of the store ${storeRoot ?? "(unknown)"} while saving its results (${f.errno}); nothing partial was kept`,
+        message: `${s.id}: no space (or no free inodes) left on the device of the store ${storeRoot ?? "(unknown)"} while saving its results (${f.errno}); nothing partial was kept`,
         location: s.locate([]),
         hint: "free space there, or move the store with --cache-dir, then run again",
+      };
+    case "store-access":
+      return {
+        severity: "error",
+        code: "QV_STORE_ACCESS",
+        message: `${s.id}: cannot use ${f.path} in the store (${f.errno})`,
+        location: s.locate([]),
+        hint: `give your user read and write access to it (e.g. chmod -R u+rwX ${storeRoot ?? "the store"}) or remove it, or use another store with --cache-dir`,
       };
     case "bug":
       return {
@@ -100,7 +114,9 @@ export function failureSummary(f: StageFailure): string {
     case "stage-error":
       return `${f.code}: ${f.message}${f.hint ? ` (hint: ${f.hint})` : ""}`;
     case "disk-full":
-      return `QV_DISK_FULL: no space left on the device of the store (${f.errno}); nothing partial was kept`;
+      return `QV_DISK_FULL: no space (or no free inodes) left on the device of the store (${f.errno}); nothing partial was kept`;
+    case "store-access":
+      return `QV_STORE_ACCESS: cannot use ${f.path} in the store (${f.errno})`;
     case "bug":
       return `QV_STAGE_BUG: ${f.message}${f.stack ? ` (at ${f.stack})` : ""}`;
     case "lost":

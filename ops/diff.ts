@@ -4,6 +4,7 @@
  * pipeline's own lock), `last` (its latest run in the store), or `sweep:N` (point N of its latest
  * sweep, counting from 1).
  */
+import { own } from "../core/dict.js";
 import path from "node:path";
 import type { Store } from "../cache/store.js";
 import type { EventSink } from "../engine/events.js";
@@ -112,8 +113,8 @@ function compare(
   inputsFrom: (id: string) => Record<string, string>,
 ): DiffReport["stages"][number][] {
   return ids.map((id) => {
-    const x = a.stages[id];
-    const y = b.stages[id];
+    const x = own(a.stages, id);
+    const y = own(b.stages, id);
     if (!x && !y) return { stage: id, state: "absent", detail: "in neither" };
     if (!x) return { stage: id, state: "added", detail: `only in ${b.label}` };
     if (!y) return { stage: id, state: "removed", detail: `only in ${a.label}` };
@@ -133,8 +134,8 @@ function compare(
 function metricRows(ids: readonly string[], a: Side, b: Side): DiffReport["metrics"][number][] {
   const rows: DiffReport["metrics"][number][] = [];
   for (const id of ids) {
-    const ma = a.stages[id]?.metrics ?? {};
-    const mb = b.stages[id]?.metrics ?? {};
+    const ma = own(a.stages, id)?.metrics ?? {};
+    const mb = own(b.stages, id)?.metrics ?? {};
     for (const k of [...new Set([...Object.keys(ma), ...Object.keys(mb)])].sort())
       rows.push({ name: `${id}.${k}`, a: ma[k], b: mb[k] });
   }

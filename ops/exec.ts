@@ -10,7 +10,8 @@
  */
 import fs from "node:fs";
 import os from "node:os";
-import { isCacheKey } from "../core/hash.js";
+import type { Store } from "../cache/store.js";
+import { isCacheKey, type CacheKey } from "../core/hash.js";
 import type { JobEvent } from "../engine/runners/index.js";
 import { executeJob, inputsFromStore } from "../engine/job.js";
 import { JobEventsWriter } from "../engine/job-folder.js";
@@ -51,7 +52,8 @@ function batchId(): string | undefined {
 }
 
 export async function exec(opts: ExecOptions): Promise<ExecReport> {
-  if (!isCacheKey(opts.key)) throw new UsageError(`"${opts.key}" is not a cache key`);
+  const key = opts.key;
+  if (!isCacheKey(key)) throw new UsageError(`"${key}" is not a cache key`);
   // Never create a store here: on a machine that does not see the head's, that would hide the problem.
   if (!fs.existsSync(opts.cacheDir))
     throw OpError.of(
@@ -60,6 +62,17 @@ export async function exec(opts: ExecOptions): Promise<ExecReport> {
       "the store must be on a filesystem every node mounts at the same path (--cache-dir)",
     );
   const { store } = await openStore(opts.cacheDir);
+  // Registered (and heartbeated from a worker thread, whatever the stage does to the main one) for
+  // as long as the job runs — on this machine or on a cluster node — so gc leaves what it writes.
+  const leave = await store.registerUse({ command: "exec" }, undefined, { blocking: true });
+  try {
+    return await execRegistered(store, { ...opts, key });
+  } finally {
+    await leave();
+  }
+}
+
+async function execRegistered(store: Store, opts: ExecOptions & { key: CacheKey }): Promise<ExecReport> {
   const job = await readJobDoc(store, jobFile, opts.key);
   if (!job || job.key !== opts.key)
     throw OpError.of("QV_NO_JOB", `no job ${opts.key} in ${opts.cacheDir} (seen from ${os.hostname()})`);

@@ -2,9 +2,11 @@
  * `gc` and `clean`. gc removes every result that no pipeline's latest run, lock file or sweep
  * references (and what those link to: sub-results), the folders of finished jobs, then, with a
  * size budget, evicts the payloads cheapest to recompute per byte (gc-budget.ts). clean removes a
- * whole store, unless jobs of a run still use it.
+ * store's own files, unless jobs of a run still use it (queued or running on a batch system).
+ *
+ * Both act only on a folder marked as a store, and only while no other process uses it: they hold
+ * the store's maintenance lock, and stop (QV_STORE_BUSY) if a live run, job or pull is registered.
  */
-import fs from "node:fs";
 import path from "node:path";
 import type { Store } from "../cache/store.js";
 import type { CacheKey } from "../core/hash.js";
@@ -15,7 +17,7 @@ import { keysKeptBy } from "../engine/records.js";
 import { stillQueued } from "../engine/runners/index.js";
 import { OpError } from "./errors.js";
 import { applyEviction, holdersOf, planEviction, type EvictionPlan } from "./gc-budget.js";
-import { openStore, storeDir } from "./store.js";
+import { openExistingStore, storeDir, withStoreErrors } from "./store.js";
 
 export interface GcOptions {
   /** The store (default: that of `pipeline`, else $QUIVER_CACHE or ./.quiver). */
@@ -54,8 +56,17 @@ async function liveKeys(store: Store): Promise<Set<CacheKey>> {
 
 export async function gc(opts: GcOptions = {}): Promise<GcReport> {
   const dir = storeDir(opts.pipeline, opts.cacheDir);
-  if (!fs.existsSync(dir)) return { store: dir, exists: false };
-  const { store } = await openStore(dir, opts.onEvent);
+  const store = await openExistingStore(dir, opts.onEvent);
+  if (!store) return { store: dir, exists: false };
+  const release = await withStoreErrors(() => store.holdForMaintenance());
+  try {
+    return await collect(store, dir, opts);
+  } finally {
+    await release();
+  }
+}
+
+async function collect(store: Store, dir: string, opts: GcOptions): Promise<GcReport> {
   const keep = await liveKeys(store);
   const lock = opts.pipeline ? await readLockFile(lockPathFor(path.resolve(opts.pipeline))) : undefined;
   for (const s of Object.values(lock?.stages ?? {})) keep.add(s.key);
@@ -97,20 +108,41 @@ async function removeFinishedJobs(store: Store, dryRun: boolean): Promise<number
   return removed;
 }
 
-export type CleanReport = { readonly store: string; readonly removed: boolean };
+export type CleanReport =
+  | { readonly store: string; readonly removed: false; readonly reason: "no-store" | "declined" }
+  | {
+      readonly store: string;
+      readonly removed: true;
+      readonly files: number;
+      readonly bytes: number;
+      /** What was in the store's folder but is not the store's: left in place. */
+      readonly kept: readonly string[];
+    };
+
+export interface CleanOptions {
+  readonly cacheDir?: string;
+  readonly pipeline?: string;
+  /**
+   * Called with the store and what it holds before anything is removed; false stops (the command
+   * line asks on a terminal, and needs --yes otherwise).
+   */
+  readonly confirm?: (what: { readonly store: string; readonly results: number }) => Promise<boolean>;
+  readonly onEvent?: EventSink;
+}
 
 /**
- * Removes the whole store; refuses a folder that does not look like one, and a store that jobs of
- * a run still use (queued or running on a batch system, or held by a live run).
+ * Removes a store's own files (objects, manifests, records, locks, job folders, temp files) and its
+ * marker; refuses any folder that is not a marked store, a store in use, and one whose jobs a batch
+ * system still has queued or running.
  */
-export async function clean(opts: { cacheDir?: string; pipeline?: string } = {}): Promise<CleanReport> {
+export async function clean(opts: CleanOptions = {}): Promise<CleanReport> {
   const dir = storeDir(opts.pipeline, opts.cacheDir);
-  if (!fs.existsSync(dir)) return { store: dir, removed: false };
-  if (!["objects", "runs", "jobs"].some((sub) => fs.existsSync(path.join(dir, sub))))
-    throw OpError.of("QV_NOT_A_STORE", `${dir} does not look like a Quiver store; refusing to delete it`);
-  const { store } = await openStore(dir);
-  const folders = await jobFolders(store);
-  const queued = await stillQueued(folders.flatMap((f) => (f.submission ? [f.submission] : [])));
+  const store = await openExistingStore(dir, opts.onEvent);
+  if (!store) return { store: dir, removed: false, reason: "no-store" };
+  // A run's jobs still in a batch queue (its head killed, so not registered as using the store)
+  // would find the store gone when they start.
+  const submitted = (await jobFolders(store)).flatMap((f) => (f.submission ? [f.submission] : []));
+  const queued = await stillQueued(submitted);
   if (queued.length) {
     const names = [...new Set(queued.map((s) => s.name))];
     throw OpError.of(
@@ -124,13 +156,15 @@ export async function clean(opts: { cacheDir?: string; pipeline?: string } = {})
       `wait for the run to end, or cancel its jobs first (Slurm: scancel --name=${names.join(",")})`,
     );
   }
-  const busy = folders.filter((f) => f.inUse);
-  if (busy.length)
-    throw OpError.of(
-      "QV_STORE_BUSY",
-      `a run is using ${dir} (${busy.length} job(s) in progress); refusing to remove it`,
-      "wait for the run to end (or stop it), then clean",
-    );
-  fs.rmSync(dir, { recursive: true, force: true });
-  return { store: dir, removed: true };
+  const release = await withStoreErrors(() => store.holdForMaintenance());
+  let released = false;
+  try {
+    const results = (await store.listManifestKeys()).length;
+    if (opts.confirm && !(await opts.confirm({ store: dir, results })))
+      return { store: dir, removed: false, reason: "declined" };
+    released = true;
+    return { store: dir, removed: true, ...(await store.clean(release)) };
+  } finally {
+    if (!released) await release();
+  }
 }

@@ -1,13 +1,21 @@
 /**
- * `show`, `export` and `dag`: looking at a pipeline and the results of its latest run.
+ * `show`, `export` and `dag`: looking at a pipeline and its stored results. What `show` and
+ * `export` give is the result of the pipeline file as it is now — the stage's current cache key,
+ * planned exactly as a run would — never "the latest run of a pipeline of that name", which may be
+ * another checkout's (two checkouts sharing one store) or an older version of this file.
  */
-import fs from "node:fs";
+import { own } from "../core/dict.js";
+import path from "node:path";
+import { writeFileAtomic } from "../cache/atomic.js";
 import { tableToArrowIPC } from "../core/arrow-codec.js";
 import type { ArtifactValue, PortKind } from "../core/stage.js";
 import { cellValue, type Table } from "../core/table.js";
 import { decodeArtifact } from "../engine/artifacts.js";
-import type { EventSink } from "../engine/events.js";
+import type { EngineEvent, EventSink } from "../engine/events.js";
+import { describeReasons } from "../engine/explain.js";
 import { readLastRun } from "../engine/history.js";
+import { runPipeline } from "../engine/scheduler.js";
+import type { CacheKey } from "../core/hash.js";
 import type { LastRun, StageResultManifest } from "../engine/records.js";
 import { readStageResult } from "../engine/results.js";
 import type { PipelineSpec } from "../engine/pipeline/spec.js";
@@ -17,6 +25,8 @@ import { openStore, storeDir } from "./store.js";
 
 export interface ResultOptions {
   readonly cacheDir?: string;
+  /** Extra folders data files may be read from (to hash the inputs as a run would). */
+  readonly dataRoots?: readonly string[];
   readonly onEvent?: EventSink;
 }
 
@@ -26,9 +36,11 @@ export interface StoredOutput {
   readonly kind: PortKind;
   readonly value: ArtifactValue;
   readonly manifest: StageResultManifest;
+  /** The cache key the result is stored under: the stage's key in the pipeline as it is now. */
+  readonly key: CacheKey;
 }
 
-/** One output (`STAGE` or `STAGE.PORT`) of the pipeline's latest run, decoded. */
+/** One output (`STAGE` or `STAGE.PORT`) of the pipeline as it is now, decoded from the store. */
 export async function show(pipeline: Pipeline, ref: string, opts: ResultOptions = {}): Promise<StoredOutput> {
   const { spec } = pipeline;
   const [stage, portArg] = ref.split(".", 2) as [string, string | undefined];
@@ -42,17 +54,41 @@ export async function show(pipeline: Pipeline, ref: string, opts: ResultOptions 
     );
   const out = s.def.outputs[port];
   if (!out) throw new UsageError(`stage "${stage}" has no output "${port}"; outputs: ${ports.join(", ")}`);
-  const { store } = await openStore(storeDir(spec.file, opts.cacheDir), opts.onEvent);
-  const last = await readLastRun(store, spec.name);
-  const key = last?.stages[stage]?.key;
+  const { store, memo } = await openStore(storeDir(spec.file, opts.cacheDir), opts.onEvent);
+  // Plan the stage and what it needs exactly as a run would: its key now, and whether it is stored.
+  const events: EngineEvent[] = [];
+  const plan = await runPipeline({
+    spec,
+    store,
+    jobs: 1,
+    emit: (e) => {
+      events.push(e);
+      if (e.type === "warning") opts.onEvent?.(e);
+    },
+    fileMemo: memo,
+    dryRun: true,
+    until: [stage],
+    ...(opts.dataRoots ? { dataRoots: opts.dataRoots } : {}),
+    runner: () => Promise.reject(new Error("show runs nothing")),
+  });
+  const outcome = plan.outcomes.get(stage);
+  const key = outcome?.status === "cached" ? outcome.key : undefined;
   const manifest = key ? await readStageResult(store, key) : undefined;
   const objRef = manifest?.objects[port];
-  if (!manifest || !objRef)
+  if (!key || !manifest || !objRef) {
+    const failed = events.flatMap((e) => (e.type === "failed" ? e.diagnostics : []));
+    if (failed.length) throw new OpError(failed, pipeline.sources);
+    const planned = events.find((e) => e.type === "planned" && e.stage === stage);
+    const why =
+      planned?.type === "planned" && planned.decision === "run"
+        ? describeReasons(planned.reasons)
+        : "a stage it depends on has no stored result either";
     throw OpError.of(
       "QV_NOT_RUN",
-      `stage "${stage}" has no stored result yet`,
+      `stage "${stage}" has no stored result for ${spec.file} as it is now (${why})`,
       `run it first: quiver run ${spec.file} --until ${stage}`,
     );
+  }
   const bytes = await store.getObject(objRef);
   if (!bytes)
     throw OpError.of(
@@ -60,7 +96,7 @@ export async function show(pipeline: Pipeline, ref: string, opts: ResultOptions 
       `the stored output ${stage}.${port} is damaged or missing`,
       `rerun: quiver run ${spec.file} --until ${stage}`,
     );
-  return { stage, port, kind: out.kind, value: await decodeArtifact(out.kind, bytes), manifest };
+  return { stage, port, kind: out.kind, value: await decodeArtifact(out.kind, bytes), manifest, key };
 }
 
 export interface ExportOptions extends ResultOptions {
@@ -78,18 +114,22 @@ export async function exportResult(
   const target = opts.to;
   const ext = target.toLowerCase().split(".").pop();
   const v = out.value;
+  let bytes: Uint8Array | string;
   if (v.kind === "metrics" || v.kind === "model") {
     if (ext !== "json") throw new UsageError(`${ref} is a ${v.kind}; export it as .json`);
-    fs.writeFileSync(target, JSON.stringify(v.kind === "metrics" ? v.metrics : v.model.meta, null, 2) + "\n");
+    bytes = JSON.stringify(v.kind === "metrics" ? v.metrics : v.model.meta, null, 2) + "\n";
   } else if (ext === "arrow" || ext === "feather" || ext === "ipc") {
-    fs.writeFileSync(target, await tableToArrowIPC(v.table));
+    bytes = await tableToArrowIPC(v.table);
   } else if (ext === "parquet") {
     const pq = await import("parquet-wasm/node");
     const wasmTable = pq.Table.fromIPCStream(await tableToArrowIPC(v.table, "stream"));
-    fs.writeFileSync(target, pq.writeParquet(wasmTable));
+    bytes = pq.writeParquet(wasmTable);
   } else if (ext === "csv") {
-    fs.writeFileSync(target, tableToCsv(v.table));
+    bytes = tableToCsv(v.table);
   } else throw new UsageError(`cannot export a table as ".${ext}"; use .arrow, .parquet or .csv`);
+  // A temp file beside the target, then a rename: an existing file is replaced whole or not at
+  // all (a full disk used to leave it truncated with part of the new export).
+  await writeFileAtomic(path.resolve(target), bytes, path.dirname(path.resolve(target)));
   return { file: target, output: out };
 }
 
@@ -120,7 +160,7 @@ export async function dag(pipeline: Pipeline, format: DagFormat, opts: ResultOpt
 }
 
 function renderDag(spec: PipelineSpec, format: DagFormat, last?: LastRun): string {
-  const status = (id: string) => last?.stages[id]?.status;
+  const status = (id: string) => own(last?.stages, id)?.status;
   switch (format) {
     case "text": {
       const lines = [`${spec.name} (${spec.order.length} stages)`];

@@ -11,7 +11,7 @@ import { isJsonObject, type JsonValue } from "../core/json.js";
 import type { Overrides } from "../engine/pipeline/params.js";
 import { parsePipelineSource, type PipelineSource } from "../engine/pipeline/source.js";
 import type { PipelineSpec } from "../engine/pipeline/spec.js";
-import { validatePipeline, type Registry } from "../engine/pipeline/validate.js";
+import { validatePipeline, type Registry, type TrustOptions } from "../engine/pipeline/validate.js";
 import { PipelineError } from "./errors.js";
 
 export type { Registry };
@@ -23,6 +23,8 @@ export interface LoadOptions {
   readonly params?: Readonly<Record<string, JsonValue>>;
   /** A YAML file of param values (`params` wins over it). */
   readonly paramsFile?: string;
+  /** Accept `data_roots:` reaching home or system folders (`--allow-data-roots`); see TrustOptions. */
+  readonly allowDataRoots?: boolean;
 }
 
 /** A validated pipeline, ready for the operations. */
@@ -107,11 +109,12 @@ export function validateParsed(
   registry: Registry,
   overrides: Overrides = {},
   extra: readonly Diagnostic[] = [],
+  trust: TrustOptions = {},
 ): Pipeline {
   let diags = [...extra, ...parsed.diagnostics];
   let spec: PipelineSpec | undefined;
   if (parsed.source) {
-    const v = validatePipeline(parsed.source, registry, overrides);
+    const v = validatePipeline(parsed.source, registry, overrides, trust);
     diags = [...diags, ...v.diagnostics];
     spec = v.spec;
   }
@@ -124,8 +127,14 @@ export function validateParsed(
 export function loadPipeline(file: string, opts: LoadOptions): Pipeline {
   const parsed = parsePipeline(file);
   const paramsFile = opts.paramsFile !== undefined ? readParamsFile(opts.paramsFile) : undefined;
-  return validateParsed(parsed, opts.registry, {
-    ...(paramsFile ? { paramsFile } : {}),
-    ...(opts.params ? { set: opts.params } : {}),
-  });
+  return validateParsed(
+    parsed,
+    opts.registry,
+    {
+      ...(paramsFile ? { paramsFile } : {}),
+      ...(opts.params ? { set: opts.params } : {}),
+    },
+    [],
+    { allowDataRoots: opts.allowDataRoots === true },
+  );
 }

@@ -3,8 +3,9 @@
  * environment or netrc for HTTP), read-through for `run`, and remote failures as diagnostics.
  * Loaded only when a remote is named: an ordinary run never loads the HTTP client.
  */
-import { openRemote, RemoteCache, RemoteSpecError } from "../cache/remote.js";
+import { openRemote, RemoteCache, RemoteSpecError, type ExpectedOutputs } from "../cache/remote.js";
 import { describeAuthFailure, RemoteCredentialsError, remoteOptions } from "../cache/remote-auth.js";
+import { RemoteError } from "../cache/remote-backend.js";
 import { RemoteAuthError, RemoteHttpError } from "../cache/remote-http.js";
 import type { Store } from "../cache/store.js";
 import type { Diagnostic } from "../core/diagnostics.js";
@@ -14,12 +15,34 @@ import { LockFileError } from "../engine/lock-file.js";
 import { OpError, UsageError } from "./errors.js";
 
 export { RemoteCache };
-export type { TransferReport } from "../cache/remote.js";
+export type { ExpectedOutputs, TransferReport } from "../cache/remote.js";
+
+/**
+ * Time limit and retries for an HTTP remote from the environment: $QUIVER_REMOTE_TIMEOUT (seconds
+ * of waiting for a response or for the next bytes of a body, default 30) and
+ * $QUIVER_REMOTE_RETRIES (default 3).
+ */
+function networkOptions(): { timeoutMs?: number; retries?: number } {
+  const num = (name: string, min: number): number | undefined => {
+    const v = process.env[name];
+    if (v === undefined || v === "") return undefined;
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < min)
+      throw new UsageError(`$${name} must be a number ≥ ${min}, got "${v}"`);
+    return n;
+  };
+  const timeout = num("QUIVER_REMOTE_TIMEOUT", 0.01);
+  const retries = num("QUIVER_REMOTE_RETRIES", 0);
+  return {
+    ...(timeout !== undefined ? { timeoutMs: Math.round(timeout * 1000) } : {}),
+    ...(retries !== undefined ? { retries: Math.floor(retries) } : {}),
+  };
+}
 
 /** The remote at `spec` (a directory, file://PATH or http(s)://URL). */
 export function remoteFor(store: Store, spec: string): RemoteCache {
   try {
-    return new RemoteCache(openRemote(spec, remoteOptions(spec)), store);
+    return new RemoteCache(openRemote(spec, { ...remoteOptions(spec), ...networkOptions() }), store);
   } catch (err) {
     if (err instanceof RemoteCredentialsError) throw new UsageError(`remote credentials: ${err.message}`);
     if (err instanceof RemoteSpecError || err instanceof RemoteHttpError || err instanceof TypeError)
@@ -28,10 +51,14 @@ export function remoteFor(store: Store, spec: string): RemoteCache {
   }
 }
 
-/** Read-through for `run`: a remote that fails is reported once (a warning) and then left alone. */
+/**
+ * Read-through for `run`: a remote that fails is reported once (a warning) and then left alone.
+ * `expect`: the outputs the lock records for its keys; a remote result that differs is refused.
+ */
 export function readThrough(
   remote: RemoteCache,
   onEvent: EventSink,
+  expect?: ExpectedOutputs,
 ): { fetch(key: CacheKey): Promise<boolean> } {
   let down = false;
   const warn = (code: string, message: string, hint?: string) =>
@@ -43,7 +70,7 @@ export function readThrough(
     fetch: async (key) => {
       if (down) return false;
       try {
-        const { ok, report } = await remote.fetch(key);
+        const { ok, report } = await remote.fetch(key, expect);
         for (const p of report.problems) warn("QV_REMOTE_CORRUPT", p);
         return ok;
       } catch (err) {
@@ -79,8 +106,9 @@ export function remoteFailure(err: unknown): Diagnostic | undefined {
       severity: "error",
       code: "QV_REMOTE",
       message: err.message,
-      hint: "check the URL and that the server accepts GET/PUT/HEAD/MOVE",
+      hint: "check the URL and that the server accepts GET/PUT/HEAD/MOVE ($QUIVER_REMOTE_TIMEOUT and $QUIVER_REMOTE_RETRIES set the time limit and the retries)",
     };
+  if (err instanceof RemoteError) return { severity: "error", code: "QV_REMOTE", message: err.message };
   if (err instanceof LockFileError) return { severity: "error", code: "QV_LOCK_FILE", message: err.message };
   return undefined;
 }

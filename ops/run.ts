@@ -3,20 +3,22 @@
  * the lock, optionally push and write the report), or only plan them and compare with the lock.
  */
 import os from "node:os";
+import path from "node:path";
+import type { Store } from "../cache/store.js";
 import type { Diagnostic } from "../core/diagnostics.js";
-import type { CacheKey } from "../core/hash.js";
+import type { CacheKey, FileHashMemo } from "../core/hash.js";
 import type { EngineEvent, EventSink, RunReason } from "../engine/events.js";
 import type { FingerprintDoc } from "../engine/fingerprint.js";
 import { readLastRun } from "../engine/history.js";
-import type { LockVerdict, PlannedStage } from "../engine/lock-file.js";
-import { runEventsRecord, writeRecord } from "../engine/records.js";
-import { runPipeline, type RunResult, type StageOutcome } from "../engine/scheduler.js";
-import { UsageError } from "./errors.js";
-import { executorFor } from "./executor.js";
-import type { Pipeline } from "./load.js";
+import { lockPathFor, readLockFile, type LockVerdict, type PlannedStage } from "../engine/lock-file.js";
+import { runEventsRecord, writeRecord, type LastRun } from "../engine/records.js";
+import { registerWriter, runPipeline, type RunResult, type StageOutcome } from "../engine/scheduler.js";
+import { OpError, UsageError } from "./errors.js";
+import { executorFor, type Executor } from "./executor.js";
+import { displayPath, type Pipeline } from "./load.js";
 import { compareLock, keysOf, writeLockAfterRun } from "./lock.js";
 import { openStore, storeDir } from "./store.js";
-import type { TransferReport } from "./remote.js";
+import type { ExpectedOutputs, TransferReport } from "./remote.js";
 
 export interface PlanOptions {
   /** The store (default: $QUIVER_CACHE, else `.quiver/` next to the pipeline). */
@@ -27,6 +29,11 @@ export interface PlanOptions {
   readonly until?: readonly string[];
   /** Extra folders data files may be read from. */
   readonly dataRoots?: readonly string[];
+  /**
+   * Read and hash every input file again instead of trusting the file-hash memo (for a file
+   * rewritten with its size and mtime restored on purpose; see docs/caching.md).
+   */
+  readonly rehash?: boolean;
   /** Every decision as it is made (also returned in the result). */
   readonly onEvent?: EventSink;
 }
@@ -102,15 +109,51 @@ export async function run(pipeline: Pipeline, opts: RunOptions = {}): Promise<Ru
     events.push(e);
     opts.onEvent?.(e);
   };
-  const { store, memo } = await openStore(storeDir(spec.file, opts.cacheDir), emit);
+  const { store, memo } = await openStore(storeDir(spec.file, opts.cacheDir), emit, {
+    rehash: opts.rehash === true,
+  });
+  // Registered until the lock and the records name this run's results (gc keeps what they name).
+  const leave = await registerWriter(store, emit, "run", spec.name);
+  try {
+    return await runRegistered(pipeline, opts, { store, memo, events, emit, executor, jobs });
+  } finally {
+    // The runner is shared by every walk of this run (a repair walk too); a batch runner cancels
+    // anything still queued.
+    await executor.close();
+    await leave();
+  }
+}
+
+async function runRegistered(
+  pipeline: Pipeline,
+  opts: RunOptions,
+  ctx: {
+    store: Store;
+    memo: FileHashMemo;
+    events: EngineEvent[];
+    emit: EventSink;
+    executor: Executor;
+    jobs: number;
+  },
+): Promise<RunReport> {
+  const { spec } = pipeline;
+  const { store, memo, events, emit, executor, jobs } = ctx;
   // The remote-cache client is loaded only when a remote is named.
   const share = opts.remote ? await import("./remote.js") : undefined;
   const remote = share && opts.remote ? share.remoteFor(store, opts.remote) : undefined;
+  // A result read through from the remote for a key the lock pins must hold the lock's outputs.
+  const expect = remote ? await lockExpectations(spec) : undefined;
   // The run before this one, for the report's "what changed" (this run replaces the record).
   const previous = await readLastRun(store, spec.name);
-  let result: RunResult;
-  try {
-    result = await runPipeline({
+  const walk = (
+    extra: {
+      until?: readonly string[];
+      force?: readonly string[];
+      repair?: readonly string[];
+      last?: LastRun | undefined;
+    } = {},
+  ) =>
+    runPipeline({
       spec,
       store,
       jobs,
@@ -122,13 +165,11 @@ export async function run(pipeline: Pipeline, opts: RunOptions = {}): Promise<Ru
       ...(opts.dataRoots ? { dataRoots: opts.dataRoots } : {}),
       ...(opts.signal ? { signal: opts.signal } : {}),
       runner: executor.runner,
-      ...(share && remote ? { remote: share.readThrough(remote, emit) } : {}),
+      ...(share && remote ? { remote: share.readThrough(remote, emit, expect) } : {}),
       recordAsLatest: opts.recordAsLatest !== false,
-      last: previous,
+      ...extra,
     });
-  } finally {
-    await executor.close();
-  }
+  let result = await walk({ last: previous });
   let report: RunReport["report"];
   if (opts.recordAsLatest !== false) {
     const at = new Date().toISOString();
@@ -150,7 +191,20 @@ export async function run(pipeline: Pipeline, opts: RunOptions = {}): Promise<Ru
   if (!result.ok) lock = { state: "skipped", reason: "run-failed" };
   else if (!lockWanted) lock = { state: "skipped", reason: opts.lock === "never" ? "disabled" : "overrides" };
   else {
-    const w = await writeLockAfterRun(spec, store, result);
+    let w = await writeLockAfterRun(spec, store, result);
+    if ("missing" in w) {
+      // A result the run found cached does not read back (a damaged metrics object no stage
+      // consumed in this run): recompute it, then write the lock.
+      const again = await walk({ until: w.missing, force: [], repair: w.missing });
+      result = { ok: again.ok, outcomes: new Map([...result.outcomes, ...again.outcomes]) };
+      w = again.ok ? await writeLockAfterRun(spec, store, result) : w;
+      if ("missing" in w)
+        throw OpError.of(
+          "QV_RESULTS_MISSING",
+          `the results of ${w.missing.join(", ")} are not complete in the store ${store.root} (removed while the run ended?); ${displayPath(w.file)} was not written`,
+          "run again: missing results are recomputed and the lock written",
+        );
+    }
     lock = { state: w.changed ? "written" : "unchanged", file: w.file };
   }
   if (result.ok && share && remote && opts.push) {
@@ -172,6 +226,12 @@ export async function run(pipeline: Pipeline, opts: RunOptions = {}): Promise<Ru
     ...(remote ? { remote: remote.backend.display } : {}),
     ...(report ? { report } : {}),
   };
+}
+
+/** The outputs `<pipeline>.lock` records per key (none when there is no readable lock). */
+async function lockExpectations(spec: Pipeline["spec"]): Promise<ExpectedOutputs | undefined> {
+  const lock = await readLockFile(lockPathFor(path.resolve(spec.file))).catch(() => undefined);
+  return lock ? new Map(Object.values(lock.stages).map((s) => [s.key, s.outputs] as const)) : undefined;
 }
 
 /** Progress lines are many and say nothing the report shows; everything else is kept. */
@@ -217,7 +277,9 @@ export async function status(pipeline: Pipeline, opts: StatusOptions = {}): Prom
     events.push(e);
     opts.onEvent?.(e);
   };
-  const { store, memo } = await openStore(storeDir(spec.file, opts.cacheDir), emit);
+  const { store, memo } = await openStore(storeDir(spec.file, opts.cacheDir), emit, {
+    rehash: opts.rehash === true,
+  });
   const docs = new Map<string, { key: CacheKey; doc: FingerprintDoc }>();
   const result: RunResult = await runPipeline({
     spec,

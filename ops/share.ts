@@ -8,14 +8,20 @@ import path from "node:path";
 import type { Store } from "../cache/store.js";
 import type { CacheKey } from "../core/hash.js";
 import { readLastRun } from "../engine/history.js";
-import { lockPathFor, readLockFile, recordLockKeys } from "../engine/lock-file.js";
+import { lockPathFor, readLockFile, recordLockKeys, type LockFile } from "../engine/lock-file.js";
 import { decode } from "../core/decode.js";
 import type { EventSink } from "../engine/events.js";
 import type { PipelineSpec } from "../engine/pipeline/spec.js";
 import { lastRunDecoder, lastRunRecord } from "../engine/records.js";
 import { OpError } from "./errors.js";
 import { displayPath, type Pipeline } from "./load.js";
-import { remoteFor, withRemoteErrors, type RemoteCache, type TransferReport } from "./remote.js";
+import {
+  remoteFor,
+  withRemoteErrors,
+  type ExpectedOutputs,
+  type RemoteCache,
+  type TransferReport,
+} from "./remote.js";
 import { openStore, storeDir } from "./store.js";
 
 export interface ShareOptions {
@@ -80,11 +86,14 @@ export async function pull(pipeline: Pipeline, opts: ShareOptions): Promise<Shar
     const { spec } = pipeline;
     const { store, remote } = await open(pipeline, opts);
     const lockFile = lockPathFor(path.resolve(spec.file));
+    let expect: ExpectedOutputs | undefined;
     const lock = await readLockFile(lockFile);
     let keys: CacheKey[];
     let source: string;
     if (lock) {
       keys = Object.values(lock.stages).map((s) => s.key);
+      // What the remote gives for a key the lock pins must hold exactly the lock's outputs.
+      expect = expectedOutputs(lock);
       source = `the lock ${displayPath(lockFile)}`;
     } else {
       const rec = decode(lastRunDecoder, await remote.getRecord(lastRunRecord.name(spec.name)));
@@ -97,8 +106,15 @@ export async function pull(pipeline: Pipeline, opts: ShareOptions): Promise<Shar
         );
     }
     const t0 = performance.now();
-    const report = await remote.pull(keys);
-    if (lock) await recordLockKeys(store, lock);
+    // Registered while objects arrive before the manifests that name them: gc leaves them alone.
+    const leave = await store.registerUse({ command: "pull", pipeline: spec.name });
+    let report: TransferReport;
+    try {
+      report = await remote.pull(keys, expect);
+      if (lock) await recordLockKeys(store, lock);
+    } finally {
+      await leave();
+    }
     return {
       report,
       remote: remote.backend.display,
@@ -107,4 +123,9 @@ export async function pull(pipeline: Pipeline, opts: ShareOptions): Promise<Shar
       ok: report.problems.length === 0 && report.missing.length === 0,
     };
   });
+}
+
+/** Key → the outputs the lock records for it. */
+export function expectedOutputs(lock: LockFile): ExpectedOutputs {
+  return new Map(Object.values(lock.stages).map((s) => [s.key, s.outputs] as const));
 }

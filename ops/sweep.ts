@@ -20,7 +20,7 @@ import { readLastRun } from "../engine/history.js";
 import { headlineMetrics, readMetricsObject } from "../engine/lock-file.js";
 import type { Registry } from "../engine/pipeline/validate.js";
 import { sweepRecord, writeRecord } from "../engine/records.js";
-import { runPipeline, type RunResult } from "../engine/scheduler.js";
+import { registerWriter, runPipeline, type RunResult } from "../engine/scheduler.js";
 import {
   GridError,
   gridPoints,
@@ -51,6 +51,8 @@ export interface SweepOptions {
   /** Points running at once (default: the number of cores). */
   readonly jobs?: number;
   readonly dataRoots?: readonly string[];
+  /** Accept `data_roots:` reaching home or system folders (`--allow-data-roots`). */
+  readonly allowDataRoots?: boolean;
   readonly executor?: string;
   readonly command?: readonly string[];
   /** Warnings of the store. */
@@ -123,7 +125,9 @@ export async function planSweep(file: string, opts: SweepOptions): Promise<Sweep
       return {
         index,
         values,
-        pipeline: validateParsed(parsed, opts.registry, { ...(paramsFile ? { paramsFile } : {}), set }),
+        pipeline: validateParsed(parsed, opts.registry, { ...(paramsFile ? { paramsFile } : {}), set }, [], {
+          allowDataRoots: opts.allowDataRoots === true,
+        }),
       };
     } catch (err) {
       if (err instanceof PipelineError) throw new SweepPointError(pointLabel(values), err);
@@ -226,6 +230,22 @@ export interface SweepReport {
 export async function runSweep(
   plan: SweepPlan,
   opts: { onPoint?: (p: PointResult) => void; signal?: AbortSignal } = {},
+): Promise<SweepReport> {
+  const { store } = plan.context;
+  // Registered for the whole sweep: gc must not take points' results before the sweep record
+  // names them.
+  const name = plan.points[0]?.pipeline.spec.name ?? "sweep";
+  const leave = await registerWriter(store, () => {}, "sweep", name);
+  try {
+    return await sweepPoints(plan, opts);
+  } finally {
+    await leave();
+  }
+}
+
+async function sweepPoints(
+  plan: SweepPlan,
+  opts: { onPoint?: (p: PointResult) => void; signal?: AbortSignal },
 ): Promise<SweepReport> {
   const { store, memo, options } = plan.context;
   const t0 = performance.now();

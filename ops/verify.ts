@@ -1,8 +1,10 @@
 /**
  * `verify`: rerun the stages recorded in the lock file (all, or a deterministic sample) and say,
  * per stage, whether the result is bit-identical to the lock, within a relative tolerance on its
- * metrics (timing fields aside), or different. The recomputed results replace the cached ones.
+ * metrics (timing fields aside), or different. The recomputed results replace the cached ones (a
+ * stored copy whose bytes differ is rewritten), and what is compared is read back from the store.
  */
+import { own, setOwn } from "../core/dict.js";
 import os from "node:os";
 import path from "node:path";
 import { hashString } from "../core/hash.js";
@@ -79,7 +81,7 @@ export async function verify(pipeline: Pipeline, opts: VerifyOptions = {}): Prom
         `no lock file ${displayPath(lockFile)}`,
         `'quiver run ${spec.file}' writes it; commit it with the pipeline`,
       );
-    const inLock = spec.order.filter((id) => lock.stages[id]);
+    const inLock = spec.order.filter((id) => own(lock.stages, id));
     let chosen = inLock;
     if (opts.sample !== undefined) {
       const seed = opts.seed ?? "0";
@@ -94,7 +96,8 @@ export async function verify(pipeline: Pipeline, opts: VerifyOptions = {}): Prom
       events.push(e);
       opts.onEvent?.(e);
     };
-    const { store, memo } = await openStore(storeDir(spec.file, opts.cacheDir), emit);
+    // Input files are read and hashed again: a reproduction check trusts no remembered hash.
+    const { store, memo } = await openStore(storeDir(spec.file, opts.cacheDir), emit, { rehash: true });
     const docs = new Map<string, FingerprintDoc>();
     const jobs = opts.jobs ?? os.availableParallelism();
     const executor = await executorFor(opts.executor, {
@@ -131,7 +134,7 @@ export async function verify(pipeline: Pipeline, opts: VerifyOptions = {}): Prom
     const stages: { stage: string; verdict: Verdict; detail: string }[] = [];
     for (const id of spec.order) {
       const o = result.outcomes.get(id);
-      const e = lock.stages[id];
+      const e = own(lock.stages, id);
       if (!o || !e || o.status !== "ran") continue;
       let verdict: Verdict;
       let detail: string;
@@ -140,8 +143,15 @@ export async function verify(pipeline: Pipeline, opts: VerifyOptions = {}): Prom
         const doc = docs.get(id);
         detail = `not comparable: the fingerprint differs from the lock (${doc ? describeFingerprintDiffs(e.fingerprint, doc, { inputsFrom: inputsFromOf(spec, id) }) : "different key"})`;
       } else {
+        // What is compared is what the store gives back: every output read and verified.
+        const unreadable: string[] = [];
+        for (const [port, ref] of Object.entries(o.outputs ?? {}))
+          if (!(await store.getObject(ref))) unreadable.push(port);
         const bad = differingOutputs(e.outputs, o.outputs ?? {});
-        if (bad.length === 0) {
+        if (unreadable.length) {
+          verdict = "differs";
+          detail = `the stored ${unreadable.join(", ")} did not read back intact after the rerun`;
+        } else if (bad.length === 0) {
           verdict = "identical";
           detail = "bit-identical";
         } else {
@@ -240,10 +250,10 @@ function headlinesAsObject(metrics: Readonly<Record<string, number>>, port: stri
     let o = root;
     const parts = k.slice(port.length + 1).split(".");
     parts.slice(0, -1).forEach((p) => {
-      if (!isJsonObject(o[p] ?? null)) o[p] = {};
-      o = o[p] as { [k: string]: JsonValue };
+      if (!isJsonObject(own(o, p) ?? null)) setOwn(o, p, {});
+      o = own(o, p) as { [k: string]: JsonValue };
     });
-    o[parts[parts.length - 1]!] = v;
+    setOwn(o, parts[parts.length - 1]!, v);
   }
   return root;
 }
@@ -253,9 +263,13 @@ function onlyLeavesOf(shape: JsonValue, now: JsonValue | undefined): JsonValue {
   if (!isJsonObject(shape)) return now ?? null;
   const out: { [k: string]: JsonValue } = {};
   for (const k of Object.keys(shape))
-    out[k] = onlyLeavesOf(
-      shape[k]!,
-      isJsonObject(now ?? null) ? (now as { [k: string]: JsonValue })[k] : undefined,
+    setOwn(
+      out,
+      k,
+      onlyLeavesOf(
+        shape[k]!,
+        isJsonObject(now ?? null) ? own(now as { [k: string]: JsonValue }, k) : undefined,
+      ),
     );
   return out;
 }

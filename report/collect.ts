@@ -4,6 +4,7 @@
  * metric deltas). Artifacts are decoded on demand and memoised: a plot that needs a table reads it
  * once, and stages whose outputs no plot needs cost only their manifest.
  */
+import { own } from "../core/dict.js";
 import type { ObjectRef, Store } from "../cache/store.js";
 import { decodeArtifact } from "../engine/artifacts.js";
 import type { EngineEvent, RunReason, SkipReason } from "../engine/events.js";
@@ -74,7 +75,7 @@ export async function collectReport(
   const manifests = new Map<string, RunManifest | undefined>();
   await Promise.all(
     spec.order.map(async (id) => {
-      const key = last?.stages[id]?.key;
+      const key = own(last?.stages, id)?.key;
       manifests.set(id, key ? await readStageResult(store, key) : undefined);
     }),
   );
@@ -84,7 +85,7 @@ export async function collectReport(
     const s = spec.stages.get(id)!;
     let state: StageState = "not-run";
     let durationMs: number | undefined;
-    let key: string | undefined = last?.stages[id]?.key;
+    let key: string | undefined = own(last?.stages, id)?.key;
     let reasons: readonly RunReason[] = [];
     let diagnostics: readonly Diagnostic[] = [];
     let skipReason: SkipReason | undefined;
@@ -123,12 +124,13 @@ export async function collectReport(
           break;
       }
     }
-    if (events.length === 0 && last?.stages[id]) {
-      const st = last.stages[id].status;
+    const lastEntry = own(last?.stages, id);
+    if (events.length === 0 && lastEntry) {
+      const st = lastEntry.status;
       state = st === "ran" || st === "cached" ? st : "not-run";
-      durationMs = last.stages[id].durationMs;
+      durationMs = lastEntry.durationMs;
     }
-    const manifest = key === last?.stages[id]?.key ? manifests.get(id) : undefined;
+    const manifest = key === own(last?.stages, id)?.key ? manifests.get(id) : undefined;
     stages.set(id, {
       id,
       spec: s,
@@ -168,7 +170,7 @@ export async function collectReport(
     objectRef,
     artifact: (stage, port) => load(objectRef(stage, port), manifests.get(stage)?.kinds[port]),
     previousArtifact: async (stage, port) => {
-      const key = previous?.stages[stage]?.key;
+      const key = own(previous?.stages, stage)?.key;
       if (!key) return undefined;
       let mp = prevManifests.get(key);
       if (!mp) {

@@ -3,6 +3,7 @@
  * links outside the file) with the stage graph coloured by this run, what each stage produced,
  * the plots, and what changed since the previous run. It opens offline and can be mailed.
  */
+import { own } from "../core/dict.js";
 import type { Store } from "../cache/store.js";
 import type { EngineEvent } from "../engine/events.js";
 import { describeReasons } from "../engine/explain.js";
@@ -144,7 +145,7 @@ async function changesSection(data: ReportData): Promise<string> {
   const rows: string[] = [];
   let missing = 0;
   for (const s of data.stages.values()) {
-    const prevKey = data.previous.stages[s.id]?.key;
+    const prevKey = own(data.previous.stages, s.id)?.key;
     if (!prevKey || prevKey === s.key || !s.manifest) continue;
     for (const [port, kind] of Object.entries(s.manifest.kinds)) {
       if (kind !== "metrics") continue;

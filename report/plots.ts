@@ -6,6 +6,7 @@
  *   ks           → classifier response, train (filled) vs test (points), KS p-values in the legend;
  *   significance → the significance scan with the best cut marked.
  */
+import { own } from "../core/dict.js";
 import { isJsonObject, type JsonObject, type JsonValue } from "../core/json.js";
 import type { ArtifactValue } from "../core/stage.js";
 import { numericValues, type Column, type Table } from "../core/table.js";
@@ -138,7 +139,7 @@ async function inputPlots(data: ReportData, info: StageInfo, out: StagePlots): P
   for (const f of features) {
     const c = t.columns.get(f);
     if (!c || c.type === "dict") continue;
-    const unit = scaled ? undefined : data.spec.units[f];
+    const unit = scaled ? undefined : own(data.spec.units, f);
     const x = numericValues(c);
     const edges = integerEdges(x, 30) ?? uniformEdges(...quantileRange(x, 0.005), 40);
     const hs = histogram(x, edges, { ...(w ? { w } : {}), select: (i) => sig[i] === 1, normalise: true });
@@ -183,7 +184,7 @@ async function rocPlots(data: ReportData, info: StageInfo, out: StagePlots): Pro
     for (let i = 0; i < t.numRows; i++) if (score.codes[i] === k) rows.push(i);
     const xs = Float64Array.from(rows, (i) => fpr[i]!);
     const ys = Float64Array.from(rows, (i) => tpr[i]!);
-    const s = scores[name];
+    const s = own(scores, name);
     const auc = isJsonObject(s ?? null) ? (s as JsonObject).auc : undefined;
     const color = PALETTE[k % PALETTE.length]!;
     roc.push({
@@ -243,7 +244,7 @@ async function responsePlots(data: ReportData, info: StageInfo, out: StagePlots)
     const sa = signalMask(la);
     const sb = signalMask(lb);
     const pv = (cls: "signal" | "background") => {
-      const s = scores[name];
+      const s = own(scores, name);
       const c = isJsonObject(s ?? null) ? (s as JsonObject)[cls] : undefined;
       const p = isJsonObject(c ?? null) ? (c as JsonObject).p_value : undefined;
       return typeof p === "number" ? ` (KS p = ${p < 1e-3 ? p.toExponential(1) : p.toFixed(3)})` : "";

@@ -5,6 +5,7 @@
  * (cumulative histograms) or the GRADnet notebook's (ks_2samp on the bin heights).
  * Numerics: stages/lib/eval/ks.ts, stages/lib/eval/ks-binned.ts.
  */
+import { setOwn } from "../core/dict.js";
 import { defineStage, metrics, StageError, table, type ParamProblem } from "../core/stage.js";
 import type { JsonObject } from "../core/json.js";
 import { p } from "../core/schema.js";
@@ -275,9 +276,9 @@ export const ksStage = defineStage({
           : pvalue < pr.threshold
             ? "overtrained?"
             : "compatible";
-        perClass[key] = r;
+        setOwn(perClass, key, r);
       }
-      out[name] = perClass;
+      setOwn(out, name, perClass);
       ctx.progress((si + 1) / pr.scores.length, name);
     }
     const histograms = makeTable([

@@ -1,18 +1,19 @@
 /**
  * `load`: reads one or more data files into one table, in any format of the reader registry
- * (stages/lib/readers: CSV, Parquet, Arrow IPC / Feather, HDF5, ...). Files are concatenated
- * row-wise, each may add constant columns (`sample: WZ`, `label: 0`), and a separate label file may
- * be joined row by row. Missing values are kept (NaN / missing string), counted in the summary,
+ * (stages/lib/readers: CSV, Parquet, Arrow IPC / Feather, HDF5, ROOT, ...). Files are concatenated
+ * row-wise (a glob stands for the files the engine matched, sorted), each entry may add constant
+ * columns (`sample: WZ`, `label: 0`), and a separate label file may be joined row by row. Missing values are kept (NaN / missing string), counted in the summary,
  * and optionally filled. See docs/stages/load.md.
  *
  * Readers import their parsers inside `read`: they pull in wasm (parquet-wasm, h5wasm) and
  * apache-arrow, which planning must not pay for.
  */
+import { own, setOwn } from "../core/dict.js";
 import { didYouMean } from "../core/diagnostics.js";
 import type { JsonObject } from "../core/json.js";
 import { p, validate, type Infer, type Schema, type SchemaSpec } from "../core/schema.js";
 import { defineStage, StageError, table, type ParamProblem } from "../core/stage.js";
-import type { Column, Table } from "../core/table.js";
+import type { Table } from "../core/table.js";
 import {
   chooseReader,
   defaultReaders,
@@ -20,6 +21,7 @@ import {
   readerFields,
   type TableReaders,
 } from "./lib/readers/index.js";
+import type { EntryFiles } from "./lib/readers/files.js";
 import type { AnyTableReader, CommonReadOptions } from "./lib/readers/reader.js";
 
 const TYPE_NAMES = ["float64", "int32", "string"] as const;
@@ -55,7 +57,7 @@ function paramsOf(readers: TableReaders) {
   }
   const fileEntry = withFields(
     p.object({
-      path: p.file({ description: "The data file." }),
+      path: p.file({ description: "The data file, or a glob (data/*.root) for every file it matches." }),
       add: p.optional(
         p.map(p.union([p.number(), p.string()]), {
           description: "Constant columns for this file's rows, e.g. {sample: WZ, label: 0}.",
@@ -70,7 +72,7 @@ function paramsOf(readers: TableReaders) {
   const base = p.object({
     files: p.array(p.union([p.file(), fileEntry]), {
       minItems: 1,
-      description: `Files to read and concatenate: paths, or {${["path", "add", "format", ...fileList].join(", ")}}.`,
+      description: `Files to read and concatenate: paths or globs (data/*.root, matches sorted), or {${["path", "add", "format", ...fileList].join(", ")}}.`,
     }),
     format: p.withDefault(
       p.enum(formats, { description: `auto: by magic bytes, then extension (${extensions}).` }),
@@ -184,6 +186,7 @@ export function makeLoadStage(readers: TableReaders) {
       const prm = ctx.params;
       const combine = await import("./lib/io/combine.js");
       const { openSource } = await import("./lib/readers/source.js");
+      const { checkReaderParams, entryFiles, readRun } = await import("./lib/readers/files.js");
       const keep = prm.columns ? new Set(prm.columns) : undefined;
       const common: CommonReadOptions = { names: prm.names, types: prm.types, keep };
       const parts: { file: string; table: Table }[] = [];
@@ -192,60 +195,54 @@ export function makeLoadStage(readers: TableReaders) {
       let bytesRead = 0;
       let invalidUtf8 = 0;
       const entries = prm.files.map(entryOf);
-      for (const [i, entry] of entries.entries()) {
+      // Every file and its reader first: a param no chosen reader takes fails before any data is read.
+      const planned: EntryFiles[] = [];
+      for (const [i, entry] of entries.entries())
+        planned.push(
+          await entryFiles(
+            readers,
+            i,
+            entry.path,
+            ctx.files(entry.path),
+            (name) => ctx.file(name),
+            entry.format ?? prm.format,
+          ),
+        );
+      checkReaderParams(
+        readers,
+        planned,
+        (name) => prm[name],
+        (i, name) => entries[i]![name],
+      );
+      let records = 0;
+      for (const { index: i, runs } of planned) {
+        const entry = entries[i]!;
         ctx.progress(i / entries.length, `reading ${entry.path}`);
-        const source = await openSource(ctx.file(entry.path), entry.path);
-        const reader = await chooseReader(readers, entry.format ?? prm.format, source);
-        const read = await reader.read([source], readerValues(reader, prm, entry), common);
-        invalidUtf8 += read.invalidUtf8;
-        let t = read.table;
-        const columns = new Map<string, Column>();
-        if (prm.columns) {
-          const lacks = prm.columns.filter((c) => !t.columns.has(c) && !(entry.add && c in entry.add));
-          if (lacks.length) {
-            const near = didYouMean(lacks[0]!, t.columns.keys());
-            throw new StageError(
-              "QV_LOAD_UNKNOWN_COLUMN",
-              `${entry.path} has no column ${combine.quoteList(lacks)}`,
-              {
-                param: ["columns"],
-                hint: near
-                  ? `did you mean "${near}"?`
-                  : `its columns: ${combine.quoteList([...t.columns.keys()], 30)}`,
-                data: { file: entry.path, column: lacks[0]! },
-              },
-            );
+        for (const { reader, sources } of runs) {
+          const read = await readRun(
+            { reader, sources },
+            readerValues(reader, prm, entry),
+            { ...common, recordsBefore: records },
+            (param) => entry[param] !== undefined,
+            i,
+          );
+          const name = sources.length === 1 ? sources[0]!.name : entry.path;
+          invalidUtf8 += read.invalidUtf8;
+          for (const n of read.notes ?? []) ctx.note(n);
+          const t = combine.shapePart(name, read.table, prm.columns, entry.add, ["files", i, "add"]);
+          parts.push({ file: name, table: t });
+          for (const f of read.files) {
+            bytesRead += f.bytes;
+            records += f.records ?? f.rows;
+            fileRows.push({ file: f.file, rows: f.rows });
+            fileSummaries.push({
+              path: f.file,
+              format: reader.name,
+              rows: f.rows,
+              bytes: f.bytes,
+              ...f.details,
+            });
           }
-          for (const c of prm.columns) if (t.columns.has(c)) columns.set(c, t.columns.get(c)!);
-        } else for (const [k, c] of t.columns) columns.set(k, c);
-        for (const [name, value] of Object.entries(entry.add ?? {})) {
-          if (t.columns.has(name))
-            throw new StageError(
-              "QV_LOAD_ADD_CLASH",
-              `${entry.path} already has a column "${name}"; add: would replace it`,
-              {
-                param: ["files", i, "add", name],
-                hint: "choose another name for the constant column",
-              },
-            );
-          if (!keep || keep.has(name)) columns.set(name, combine.constantColumn(value, t.numRows));
-        }
-        if (prm.columns) {
-          const ordered = new Map<string, Column>();
-          for (const c of prm.columns) ordered.set(c, columns.get(c)!);
-          t = { numRows: t.numRows, columns: ordered };
-        } else t = { numRows: t.numRows, columns };
-        parts.push({ file: entry.path, table: t });
-        for (const f of read.files) {
-          bytesRead += f.bytes;
-          fileRows.push({ file: f.file, rows: f.rows });
-          fileSummaries.push({
-            path: f.file,
-            format: reader.name,
-            rows: f.rows,
-            bytes: f.bytes,
-            ...f.details,
-          });
         }
       }
       let out = combine.concatParts(parts);
@@ -256,18 +253,19 @@ export function makeLoadStage(readers: TableReaders) {
       const missingBefore: Record<string, number> = {};
       for (const [name, c] of out.columns) {
         const m = combine.missingCount(c);
-        if (m > 0) missingBefore[name] = m;
+        if (m > 0) setOwn(missingBefore, name, m);
       }
       const filled: Record<string, number> = {};
       if (prm.fill !== undefined) {
         const fill = prm.fill;
         const cols = new Map(out.columns);
         for (const [name, c] of out.columns) {
-          const value = typeof fill === "number" ? (c.type === "float64" ? fill : undefined) : fill[name];
+          const value =
+            typeof fill === "number" ? (c.type === "float64" ? fill : undefined) : own(fill, name);
           if (value === undefined) continue;
           const r = combine.fillColumn(name, c, value);
           cols.set(name, r.column);
-          if (r.filled) filled[name] = r.filled;
+          if (r.filled) setOwn(filled, name, r.filled);
         }
         out = { numRows: out.numRows, columns: cols };
       }
@@ -290,7 +288,16 @@ export function makeLoadStage(readers: TableReaders) {
           });
         // The label file: any format; read with its readers' defaults except `header`, which is
         // the label file's own (labels: {header}), and the stage's inferRows.
-        const source = await openSource(ctx.file(lab.path), lab.path);
+        // A glob is fine for the label file only when it names one file: the labels join row by row.
+        const labelFiles = ctx.files(lab.path);
+        if (labelFiles.length !== 1)
+          throw new StageError(
+            "QV_LOAD_LABELS",
+            `labels: "${lab.path}" matches ${labelFiles.length} files; the labels are one file`,
+            { param: ["labels", "path"], hint: "name the label file itself" },
+          );
+        const labelFile = labelFiles[0]!;
+        const source = await openSource(ctx.file(labelFile), labelFile);
         const reader = await chooseReader(readers, "auto", source);
         const values = labelFileValues(reader, { header: lab.header, inferRows: prm.inferRows });
         const read = await reader.read([source], values, {});
@@ -299,31 +306,31 @@ export function makeLoadStage(readers: TableReaders) {
         if (lt.columns.size !== 1)
           throw new StageError(
             "QV_LOAD_LABELS",
-            `${lab.path} has ${lt.columns.size} columns; a label file has one value per line`,
+            `${labelFile} has ${lt.columns.size} columns; a label file has one value per line`,
             {
               param: ["labels", "path"],
-              data: { file: lab.path },
+              data: { file: labelFile },
             },
           );
         if (lt.numRows !== out.numRows)
           throw new StageError(
             "QV_LOAD_LABELS",
-            `${lab.path} has ${lt.numRows} label(s) but the data has ${out.numRows} row(s); labels are joined row by row`,
+            `${labelFile} has ${lt.numRows} label(s) but the data has ${out.numRows} row(s); labels are joined row by row`,
             {
               param: ["labels", "path"],
               hint: "the label file must have exactly one line per data row",
-              data: { file: lab.path },
+              data: { file: labelFile },
             },
           );
         let col = [...lt.columns.values()][0]!;
         if (lab.type)
-          col = combine.coerceColumn(lab.column, col, lab.type, [{ file: lab.path, rows: lt.numRows }]);
+          col = combine.coerceColumn(lab.column, col, lab.type, [{ file: labelFile, rows: lt.numRows }]);
         const m = combine.missingCount(col);
         if (m > 0) missingBefore[lab.column] = m;
         const cols = new Map(out.columns);
         cols.set(lab.column, col);
         out = { numRows: out.numRows, columns: cols };
-        labelSummary = { path: lab.path, column: lab.column, rows: lt.numRows, type: col.type };
+        labelSummary = { path: labelFile, column: lab.column, rows: lt.numRows, type: col.type };
       }
 
       const missingAfter: Record<string, number> = {};

@@ -3,6 +3,7 @@
  * not, and the binary cross-entropy of each score column (the "val loss" notebooks print).
  * Numerics: stages/lib/eval/classification.ts.
  */
+import { setOwn } from "../core/dict.js";
 import { defineStage, metrics, StageError } from "../core/stage.js";
 import type { JsonObject } from "../core/json.js";
 import { p } from "../core/schema.js";
@@ -46,14 +47,14 @@ export const metricsStage = defineStage({
       const m = thresholdMetrics(score, label, weight, pr.threshold);
       const bce = binaryCrossEntropy(score, label, weight, pr.clip_epsilon);
       if (bce === undefined) ctx.note(`${name}: scores outside [0, 1], so no cross-entropy is reported`);
-      out[name] = {
+      setOwn(out, name, {
         accuracy: finite(m.accuracy),
         precision: finite(m.precision),
         recall: finite(m.recall),
         f1: finite(m.f1),
         confusion: { ...m.confusion },
         binary_cross_entropy: bce === undefined ? null : finite(bce),
-      };
+      });
     }
     return Promise.resolve({
       outputs: {

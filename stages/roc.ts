@@ -3,6 +3,7 @@
  * scikit-learn's semantics, the AUC, and the working points physicists quote (ε_S at fixed ε_B,
  * background rejection at fixed ε_S) with binomial uncertainties. Numerics: stages/lib/eval/roc.ts.
  */
+import { setOwn } from "../core/dict.js";
 import { defineStage, metrics, StageError, table } from "../core/stage.js";
 import type { JsonObject } from "../core/json.js";
 import { p } from "../core/schema.js";
@@ -118,7 +119,7 @@ export const rocStage = defineStage({
         ctx.note(
           `${name}: negative weights make the ROC curve non-monotonic; working points use the first crossing`,
         );
-      out[name] = {
+      setOwn(out, name, {
         auc,
         at_background_efficiency: bkgWp,
         at_signal_efficiency: sigWp,
@@ -126,7 +127,7 @@ export const rocStage = defineStage({
         monotone,
         signal: { n: c.signal.n, sumw: c.signal.sumw },
         background: { n: c.background.n, sumw: c.background.sumw },
-      };
+      });
       parts.push({ name, idx: thinCurve(c, pr.max_points), c });
       ctx.progress((si + 1) / pr.scores.length, name);
     }

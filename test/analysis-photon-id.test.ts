@@ -28,7 +28,7 @@ interface ScoreMetrics {
 
 async function metrics(rig: Rig, ref: string): Promise<Record<string, unknown>> {
   const file = rig.path(`${ref}.json`);
-  const r = await rig.quiver("export", "photon-id.yaml", ref, "--to", file);
+  const r = await rig.quiver("export", "photon-id.yaml", ref, "--to", file, ...QUICK);
   assert.equal(r.code, 0, r.stderr);
   return JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>;
 }

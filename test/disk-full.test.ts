@@ -127,7 +127,9 @@ describe("full disk", () => {
     if ("skip" in s) return t.skip(s.skip);
     const r = Rig.create({ "p.yaml": PIPELINE });
     cleanup.push(() => r.remove());
-    // Fill the disk to the last byte.
+    // The store is a folder of its own on the disk; the disk is filled to the last byte beside it.
+    const store = path.join(s.dir, "store");
+    fs.mkdirSync(store);
     const filler = path.join(s.dir, "filler");
     const fd = fs.openSync(filler, "w");
     const chunk = Buffer.alloc(16 * 1024, 1);
@@ -144,18 +146,49 @@ describe("full disk", () => {
       fs.closeSync(fd);
     }
     const human = capture();
-    const code = await main(["run", r.path("p.yaml"), "--cache-dir", s.dir], human.io, testRegistry);
+    const code = await main(["run", r.path("p.yaml"), "--cache-dir", store], human.io, testRegistry);
     assert.equal(code, 1, human.text());
     assert.match(human.text(), /QV_DISK_FULL/);
-    assert.ok(human.text().includes(s.dir), human.text());
+    assert.ok(human.text().includes(store), human.text());
     assert.doesNotMatch(human.text(), STACK_FRAME);
-    noDebris(s.dir);
-    assert.deepEqual(await auditStore(s.dir), []);
+    noDebris(store);
+    assert.deepEqual(await auditStore(store), []);
 
     fs.rmSync(filler);
-    const next = await r.quiver("run", "p.yaml", "--cache-dir", s.dir);
+    const next = await r.quiver("run", "p.yaml", "--cache-dir", store);
     assert.equal(next.code, 0, next.stderr);
-    assert.deepEqual(storeObjects(s.dir), await roomyReference());
-    noDebris(s.dir);
+    assert.deepEqual(storeObjects(store), await roomyReference());
+    noDebris(store);
+  });
+
+  test("export --to FILE on a full disk: the previous FILE is untouched, nothing partial is left", async (t: TestContext) => {
+    const s = tinyStore("256k");
+    if ("skip" in s) return t.skip(s.skip);
+    const r = Rig.create({ "p.yaml": PIPELINE });
+    cleanup.push(() => r.remove());
+    assert.equal((await r.quiver("run", "p.yaml")).code, 0);
+    const target = path.join(s.dir, "events.csv");
+    const previous = "the export of last week\n".repeat(2000);
+    fs.writeFileSync(target, previous);
+    const human = capture();
+    const code = await main(
+      ["export", r.path("p.yaml"), "events.table", "--to", target],
+      human.io,
+      testRegistry,
+    );
+    assert.equal(code, 1, human.text());
+    assert.match(human.text(), /QV_DISK_FULL/);
+    assert.doesNotMatch(human.text(), STACK_FRAME);
+    assert.equal(fs.readFileSync(target, "utf8"), previous, "the previous export is intact");
+    assert.deepEqual(fs.readdirSync(s.dir), ["events.csv"], "no temp file left beside it");
+
+    // With room, the export replaces it whole.
+    execFileSync("mount", ["-o", "remount,size=16m", s.dir], { timeout: 10_000 });
+    assert.equal(
+      await main(["export", r.path("p.yaml"), "events.table", "--to", target], capture().io, testRegistry),
+      0,
+    );
+    assert.match(fs.readFileSync(target, "utf8"), /^lep1_pt,/);
+    assert.deepEqual(fs.readdirSync(s.dir), ["events.csv"]);
   });
 });

@@ -57,6 +57,7 @@ function memoRunner() {
       jobs: 1,
       signal: new AbortController().signal,
       file: (p) => path.resolve(p),
+      files: (p) => [p],
       progress: () => {},
       note: () => {},
       inputFrom: { table: "events" },

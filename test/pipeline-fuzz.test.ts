@@ -151,8 +151,22 @@ function applyEdit(text: string, e: Edit): string {
 }
 
 const TYPES = [...testRegistry.keys(), "trian", "Source", "", "shell", "eval", "__proto__", "constructor"];
-const STAGE_IDS = ["src", "a", "b", "c", "plus", "__proto__", "1bad", "x.y", "toString"];
-const PORTS = ["table", "train", "test", "model", "metrics", "first", "second", "fit", "apply", "tabel"];
+/** Names that are members of every object: they must stay data wherever a user may choose a name. */
+const PROTO_NAMES = ["__proto__", "constructor", "toString", "valueOf", "hasOwnProperty", "isPrototypeOf"];
+const STAGE_IDS = ["src", "a", "b", "c", "plus", "1bad", "x.y", ...PROTO_NAMES];
+const PORTS = [
+  "table",
+  "train",
+  "test",
+  "model",
+  "metrics",
+  "first",
+  "second",
+  "fit",
+  "apply",
+  "tabel",
+  ...PROTO_NAMES,
+];
 
 const jsonish: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
   value: fc.oneof(
@@ -168,6 +182,8 @@ const jsonish: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
       "",
       "${amount}",
       "${nope}",
+      "${constructor}",
+      "${__proto__}",
       "x > 1 &&",
       "data/numbers.txt",
       "../../etc/passwd",
@@ -177,7 +193,18 @@ const jsonish: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
     fc.string({ maxLength: 8 }),
     fc.array(tie("value"), { maxLength: 3 }),
     fc.dictionary(
-      fc.constantFrom("values", "amount", "max", "file", "scale", "sleep_ms", "cuts", "where", "x"),
+      fc.constantFrom(
+        "values",
+        "amount",
+        "max",
+        "file",
+        "scale",
+        "sleep_ms",
+        "cuts",
+        "where",
+        "x",
+        ...PROTO_NAMES,
+      ),
       tie("value"),
       { maxKeys: 3 },
     ),
@@ -209,7 +236,7 @@ const pipelineArb = fc.record(
     name: fc.oneof(fc.constantFrom("p", "demo", "a/b", "", "__proto__"), fc.string({ maxLength: 6 })),
     seed: fc.oneof(fc.integer(), jsonish),
     params: fc.oneof(
-      fc.dictionary(fc.constantFrom("amount", "events", "x"), jsonish, { maxKeys: 3 }),
+      fc.dictionary(fc.constantFrom("amount", "events", "x", ...PROTO_NAMES), jsonish, { maxKeys: 3 }),
       jsonish,
     ),
     data_roots: fc.oneof(

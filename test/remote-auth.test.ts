@@ -224,7 +224,7 @@ describe("HTTP client: credentials stay with the remote's origin", () => {
     try {
       const client = new HttpRemote(remote.url, { authorization: `Bearer ${TOKEN}`, timeoutMs: 5000 });
       for (const op of [
-        () => client.get("records/x.json"),
+        () => client.get("records/x.json", 1 << 20),
         () => client.put("objects/ab/x", Buffer.from("x")),
       ])
         await assert.rejects(op, (e: unknown) => {
@@ -250,7 +250,7 @@ describe("HTTP client: credentials stay with the remote's origin", () => {
         credentialSource: "$QUIVER_REMOTE_TOKEN",
         timeoutMs: 5000,
       });
-      const err = await wrong.get("records/x.json").then(
+      const err = await wrong.get("records/x.json", 1 << 20).then(
         () => undefined,
         (e: unknown) => e,
       );
@@ -263,7 +263,7 @@ describe("HTTP client: credentials stay with the remote's origin", () => {
       assert.ok(!`${message}${hint}`.includes("not-the-token"));
       const right = new HttpRemote(srv.url, { authorization: `Bearer ${TOKEN}`, timeoutMs: 5000 });
       await right.put("objects/ab/x", Buffer.from("hello"));
-      assert.equal(Buffer.from((await right.get("objects/ab/x"))!).toString(), "hello");
+      assert.equal(Buffer.from((await right.get("objects/ab/x", 1 << 20))!).toString(), "hello");
     } finally {
       await srv.close();
     }

@@ -123,7 +123,10 @@ describe("remote cache: HTTP (nginx + WebDAV)", () => {
     const b = collaborator(a);
     const pull = await b.quiver("pull", "p.yaml", "--remote", url);
     assert.equal(pull.code, 1);
-    assert.match(pull.stderr, new RegExp(`QV_REMOTE_CORRUPT: remote object ${hash} is corrupt`));
+    assert.match(
+      pull.stderr,
+      new RegExp(`QV_REMOTE_CORRUPT: .*: manifest [0-9a-f]{16} .*remote object ${hash} is corrupt`),
+    );
     assert.ok(!storeObjects(b.cacheDir).has(`${hash.slice(0, 2)}/${hash}`), "corrupt bytes not stored");
     // The run recomputes exactly that stage (correctly) and takes the rest from the pull.
     const run = await b.quiver("run", "p.yaml");

@@ -445,7 +445,7 @@ stages:
         await run.done;
         const [id] = run.queuedIds();
         assert.deepEqual(stillInQueue([id!]), [id]);
-        const clean = await runHead(r, "clean", "p.yaml");
+        const clean = await runHead(r, "clean", "p.yaml", "--yes");
         assert.equal(clean.code, 1);
         assert.match(clean.stderr, /QV_JOBS_QUEUED/);
         assert.match(clean.stderr, /scancel --name=quiver-slow-/);
@@ -463,7 +463,7 @@ stages:
         const gc2 = await runHead(r, "gc", "p.yaml");
         assert.equal(gc2.code, 0, gc2.stderr);
         assert.deepEqual(fs.readdirSync(path.join(r.cacheDir, "jobs")), []);
-        const clean2 = await runHead(r, "clean", "p.yaml");
+        const clean2 = await runHead(r, "clean", "p.yaml", "--yes");
         assert.equal(clean2.code, 0, clean2.stderr);
         assert.ok(!fs.existsSync(r.cacheDir));
       } finally {

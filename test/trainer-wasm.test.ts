@@ -66,6 +66,7 @@ void describe("trainer choice", () => {
         jobs: 1,
         signal: new AbortController().signal,
         file: (f) => f,
+        files: (f) => [f],
         progress: () => {},
         note: () => {},
         inputFrom: {},

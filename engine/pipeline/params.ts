@@ -3,6 +3,7 @@
  * `--set name=value`, each remembering where it came from; and the `${name}` substitution into stage
  * parameters, with a record of where each reference was replaced so error offsets can be mapped back.
  */
+import { hasOwn, own, setOwn } from "../../core/dict.js";
 import { parse as parseYamlValue } from "yaml";
 import { didYouMean, type Diagnostic, type SourceLocation } from "../../core/diagnostics.js";
 import type { JsonValue } from "../../core/json.js";
@@ -64,13 +65,13 @@ export function resolveParams(
         `param name "${k}" must be letters, digits and _`,
         at(["params", k], { atKey: true }),
       );
-    params[k] = { value: v as JsonValue, origin: "pipeline" };
+    setOwn(params, k, { value: v as JsonValue, origin: "pipeline" });
   }
   let seed = typeof root.seed === "number" && Number.isInteger(root.seed) ? root.seed : 0;
   if (root.seed !== undefined && (typeof root.seed !== "number" || !Number.isInteger(root.seed)))
     err("QV_PARAM_TYPE", `seed must be an integer, got ${JSON.stringify(root.seed)}`, at(["seed"]));
   const setOne = (k: string, v: JsonValue, origin: ParamOrigin, where: string) => {
-    if (k === "seed" && !(k in params)) {
+    if (k === "seed" && !hasOwn(params, k)) {
       if (typeof v !== "number" || !Number.isInteger(v))
         diags.push({
           severity: "error",
@@ -80,7 +81,7 @@ export function resolveParams(
       else seed = v;
       return;
     }
-    if (!(k in params)) {
+    if (!hasOwn(params, k)) {
       const near = didYouMean(k, [...Object.keys(params), "seed"]);
       diags.push({
         severity: "error",
@@ -92,7 +93,7 @@ export function resolveParams(
       });
       return;
     }
-    params[k] = { value: v, origin };
+    setOwn(params, k, { value: v, origin });
   };
   for (const [k, v] of Object.entries(overrides.paramsFile ?? {})) setOne(k, v, "file", "--params");
   for (const [k, v] of Object.entries(overrides.set ?? {}))
@@ -141,7 +142,7 @@ export function substitute(
   if (typeof v === "string") {
     const whole = REF.exec(v);
     const lookup = (name: string): JsonValue | undefined => {
-      const hit = params[name];
+      const hit = own(params, name);
       if (hit) return hit.value;
       const near = didYouMean(name, Object.keys(params));
       report(

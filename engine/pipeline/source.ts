@@ -15,6 +15,9 @@ export interface PipelineSource {
   locate(path: ParamPath, opts?: { atKey?: boolean; offset?: number; length?: number }): SourceLocation;
 }
 
+/** YAML errors kept per file; the rest are counted in one diagnostic. */
+const MAX_YAML_ERRORS = 50;
+
 export function parsePipelineSource(
   file: string,
   text: string,
@@ -27,7 +30,13 @@ export function parsePipelineSource(
   };
   const diagnostics: Diagnostic[] = [];
   const seen = new Set<string>();
+  let dropped = 0;
   for (const e of doc.errors) {
+    // After one stray character every later token can be an error: keep the first ones.
+    if (diagnostics.length >= MAX_YAML_ERRORS) {
+      dropped++;
+      continue;
+    }
     const duplicate = e.code === "DUPLICATE_KEY";
     // The parser can report one problem several times at the same spot; once is enough.
     const id = `${e.code}:${e.pos[0]}:${e.message}`;
@@ -47,7 +56,15 @@ export function parsePipelineSource(
         : "fix the YAML syntax at this position",
     });
   }
-  for (const w of doc.warnings) {
+  if (dropped)
+    diagnostics.push({
+      severity: "error",
+      code: "QV_YAML_MORE_ERRORS",
+      message: `${dropped} more YAML error${dropped === 1 ? "" : "s"} after these (not listed; they often follow from the first)`,
+      location: pos(text.length),
+      hint: "fix the first errors and check the file again",
+    });
+  for (const w of doc.warnings.slice(0, MAX_YAML_ERRORS)) {
     diagnostics.push({
       severity: "warning",
       code: `QV_YAML_${w.code}`,

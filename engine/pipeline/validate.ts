@@ -2,12 +2,15 @@
  * Step 2 of 3: the parsed YAML → a validated PipelineSpec, or every problem found, each located.
  * Validation never stops at the first error: it collects all of them and the caller fails once.
  */
+import os from "node:os";
 import path from "node:path";
+import { hasOwn, own, setOwn } from "../../core/dict.js";
 import { didYouMean, type Diagnostic, type SourceLocation } from "../../core/diagnostics.js";
 import { findCycles, topologicalOrder, type Edge } from "../graph.js";
 import { collectFiles, validate, type ParamPath } from "../../core/schema.js";
 import { deriveSeed } from "../../core/seed.js";
 import type { AnyStageDefinition } from "../../core/stage.js";
+import { sensitiveDataRoot } from "./data-roots.js";
 import { resolveParams, substitute, unsplice, type Overrides, type Splice } from "./params.js";
 import { mergeResources, parseResources, type ResourceField } from "./resources.js";
 import type { PipelineSource } from "./source.js";
@@ -31,10 +34,22 @@ const TOP_KEYS = [
 const STAGE_KEYS = ["type", "inputs", "with", "seed", "description", "resources"] as const;
 const ID = /^[A-Za-z_][A-Za-z0-9_-]*$/;
 
+/** How far the pipeline file itself is trusted. */
+export interface TrustOptions {
+  /**
+   * Accept `data_roots:` that reach the home folder, a hidden folder in it or system folders
+   * (`--allow-data-roots`): they stay a warning. Without it they are an error.
+   */
+  readonly allowDataRoots?: boolean;
+  /** The user's home folder (default: the process's). */
+  readonly home?: string;
+}
+
 export function validatePipeline(
   source: PipelineSource,
   registry: Registry,
   overrides: Overrides = {},
+  trust: TrustOptions = {},
 ): { spec?: PipelineSpec; diagnostics: Diagnostic[] } {
   const diags: Diagnostic[] = [];
   const at = (p: ParamPath, o?: { atKey?: boolean; offset?: number; length?: number }): SourceLocation =>
@@ -97,8 +112,23 @@ export function validatePipeline(
   const { params, seed } = resolveParams(root, overrides, at, diags);
 
   const dataRoots: string[] = [];
+  const pipelineDir = path.dirname(path.resolve(source.file));
   if (Array.isArray(root.data_roots))
-    for (const r of root.data_roots) if (typeof r === "string") dataRoots.push(r);
+    root.data_roots.forEach((r: unknown, i: number) => {
+      if (typeof r !== "string") return;
+      dataRoots.push(r);
+      const why = sensitiveDataRoot(r, pipelineDir, trust.home ?? os.homedir());
+      if (why === undefined) return;
+      diags.push({
+        severity: trust.allowDataRoots ? "warning" : "error",
+        code: "QV_DATA_ROOT_OUTSIDE",
+        message: `data root "${r}" leaves the pipeline's folder and reaches ${why}: its stages may read any file there (credentials such as ~/.netrc included) into the store`,
+        location: at(["data_roots", i]),
+        hint: trust.allowDataRoots
+          ? "allowed by --allow-data-roots; narrow it to the data's own folder if you can"
+          : "narrow it to the data's own folder (or pass that folder with --data-root DIR); if you trust this pipeline as it is, pass --allow-data-roots",
+      });
+    });
 
   // Units of columns, for plot axes ("lep1_pt: GeV"); they never enter a cache key.
   const units: Record<string, string> = {};
@@ -196,7 +226,7 @@ export function validatePipeline(
     }
     for (const [port, ref] of Object.entries(raw)) {
       const loc = at(["stages", id, "inputs", port]);
-      const spec = def.inputs[port];
+      const spec = own(def.inputs, port);
       if (!spec) {
         const near = didYouMean(port, Object.keys(def.inputs));
         err(
@@ -214,7 +244,7 @@ export function validatePipeline(
       const dot = ref.indexOf(".");
       const from = dot < 0 ? ref : ref.slice(0, dot);
       let fromPort = dot < 0 ? undefined : ref.slice(dot + 1);
-      const upstreamRaw = stagesRaw[from];
+      const upstreamRaw = own(stagesRaw, from);
       if (upstreamRaw === undefined) {
         const near = didYouMean(from, ids);
         err(
@@ -244,7 +274,7 @@ export function validatePipeline(
           }
         }
       }
-      const outSpec = up.outputs[fromPort];
+      const outSpec = own(up.outputs, fromPort);
       if (!outSpec) {
         const near = didYouMean(fromPort, outs);
         err(
@@ -264,12 +294,12 @@ export function validatePipeline(
         );
         continue;
       }
-      inputs[port] = { stage: from, port: fromPort, kind: spec.kind };
+      setOwn(inputs, port, { stage: from, port: fromPort, kind: spec.kind });
       consumed.add(`${from}.${fromPort}`);
       edges.push({ from, to: id, label: `${from}.${fromPort} → ${id}.${port}` });
     }
     for (const [port, pspec] of Object.entries(def.inputs)) {
-      if (!pspec.optional && !(port in inputs) && !(isRecord(raw) && port in raw))
+      if (!pspec.optional && !hasOwn(inputs, port) && !(isRecord(raw) && hasOwn(raw, port)))
         err(
           "QV_MISSING_INPUT",
           `stage "${id}" (${def.type}) needs input "${port}" (${pspec.kind}: ${pspec.description})`,

@@ -50,9 +50,17 @@ export async function run(file: string, cacheDir: string, ...args: string[]): Pr
   };
 }
 
-/** A metrics output as JSON (`quiver show ... --json`). */
-export async function show(file: string, cacheDir: string, ref: string): Promise<Record<string, unknown>> {
-  const r = await quiver(["show", file, ref, "--json", "--cache-dir", cacheDir]);
+/**
+ * A metrics output as JSON (`quiver show ... --json`). `args` are the run's `--set`s: show names
+ * the result of the pipeline as it was run.
+ */
+export async function show(
+  file: string,
+  cacheDir: string,
+  ref: string,
+  ...args: string[]
+): Promise<Record<string, unknown>> {
+  const r = await quiver(["show", file, ref, "--json", "--cache-dir", cacheDir, ...args]);
   assert.equal(r.code, 0, r.err.join("\n"));
   const json = r.out.find((s) => s.startsWith("{"));
   assert.ok(json, `no JSON in the output of show ${ref}`);

@@ -10,6 +10,7 @@ import { fileURLToPath } from "node:url";
 import { main } from "../../cli/main.js";
 import type { EngineEvent } from "../../engine/events.js";
 import { testRegistry } from "./test-stages.js";
+import type { AnyStageDefinition } from "../../core/stage.js";
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 export const testCli = path.join(repoRoot, "dist", "test", "support", "test-cli.js");
@@ -26,10 +27,17 @@ export interface RunResult {
 }
 
 export class Rig {
-  private constructor(readonly dir: string) {}
+  private constructor(
+    readonly dir: string,
+    private readonly registry: ReadonlyMap<string, AnyStageDefinition>,
+  ) {}
 
-  static create(files: Record<string, string> = {}): Rig {
-    const rig = new Rig(fs.mkdtempSync(path.join(os.tmpdir(), "quiver-test-")));
+  /** A project with `files`; its pipelines use the test stages, or `registry` (e.g. the real one). */
+  static create(
+    files: Record<string, string> = {},
+    registry: ReadonlyMap<string, AnyStageDefinition> = testRegistry,
+  ): Rig {
+    const rig = new Rig(fs.mkdtempSync(path.join(os.tmpdir(), "quiver-test-")), registry);
     for (const [name, content] of Object.entries(files)) rig.write(name, content);
     return rig;
   }
@@ -58,7 +66,7 @@ export class Rig {
     const code = await main(
       [cmd, this.path(pipeline), "--json", ...args],
       { out: (s) => out.push(s), err: (s) => err.push(s), color: false },
-      testRegistry,
+      this.registry,
     );
     return summarise(code, out.join("\n"), err.join("\n"));
   }

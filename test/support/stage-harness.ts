@@ -5,6 +5,7 @@
  */
 import path from "node:path";
 import { validate } from "../../core/schema.js";
+import { expandGlob } from "../../engine/files.js";
 import { canonicalJson } from "../../core/json.js";
 import type { ArtifactValue, JsonObjectLike, ModelArtifact, StageDefinition, StageResult } from "./types.js";
 import type { Table } from "../../core/table.js";
@@ -48,6 +49,7 @@ export async function runStage<P>(
     jobs: opts.jobs ?? 1,
     signal: new AbortController().signal,
     file: (p) => path.resolve(opts.baseDir ?? process.cwd(), p),
+    files: (p) => expandGlob(p, opts.baseDir ?? process.cwd()).files,
     progress: () => {},
     note: (m) => notes.push(m),
     inputFrom: opts.inputFrom ?? Object.fromEntries(Object.keys(inputs).map((k) => [k, `upstream_${k}`])),

@@ -207,6 +207,23 @@ export const threadsStage = defineStage({
   },
 });
 
+/** Blocks the main thread (a synchronous busy loop), as a long in-process computation does. */
+export const spinStage = defineStage({
+  type: "spin",
+  version: 1,
+  description: "column x = [ms], after keeping the thread busy for ms milliseconds",
+  inputs: {},
+  outputs: { table: { kind: "table", description: "column x" } },
+  params: p.object({ ms: p.integer({ min: 0 }) }),
+  run(ctx) {
+    const until = Date.now() + ctx.params.ms;
+    while (Date.now() < until) {
+      /* busy */
+    }
+    return Promise.resolve({ outputs: { table: table(col([ctx.params.ms])) } });
+  },
+});
+
 export const testRegistry: ReadonlyMap<string, AnyStageDefinition> = new Map([
   ...registry,
   ...(
@@ -222,6 +239,7 @@ export const testRegistry: ReadonlyMap<string, AnyStageDefinition> = new Map([
       tagStage,
       crashStage,
       threadsStage,
+      spinStage,
     ] as AnyStageDefinition[]
   ).map((d) => [d.type, d] as const),
 ]);

@@ -2,6 +2,8 @@
  * Table operations of the `load` stage once files are read: constant columns, concatenation with
  * type reconciliation, missing-value counts and fills, and type coercion. All columnar.
  */
+import { didYouMean } from "../../../core/diagnostics.js";
+import type { ParamPath } from "../../../core/schema.js";
 import { StageError } from "../../../core/stage.js";
 import type { Column, ColumnType, Table } from "../../../core/table.js";
 import type { ColumnTypeName } from "./csv.js";
@@ -20,6 +22,50 @@ export function constantColumn(value: number | string, n: number): Column {
   if (Number.isInteger(value) && value >= -2147483648 && value <= 2147483647 && !Object.is(value, -0))
     return { type: "int32", values: new Int32Array(n).fill(value) };
   return { type: "float64", values: new Float64Array(n).fill(value) };
+}
+
+/**
+ * One read's table as it joins the load: the `columns:` kept, in their order (each must be there,
+ * or be one of `add:`'s), and `add:`'s constant columns, which may not replace a column of the
+ * file; `name` is the file (or glob) as messages name it, `addParam` where `add:` is.
+ */
+export function shapePart(
+  name: string,
+  t: Table,
+  columns: readonly string[] | undefined,
+  add: Readonly<Record<string, number | string>> | undefined,
+  addParam: ParamPath,
+): Table {
+  const out = new Map<string, Column>();
+  if (columns) {
+    const lacks = columns.filter((c) => !t.columns.has(c) && !(add && c in add));
+    if (lacks.length) {
+      const near = didYouMean(lacks[0]!, t.columns.keys());
+      throw new StageError("QV_LOAD_UNKNOWN_COLUMN", `${name} has no column ${quoteList(lacks)}`, {
+        param: ["columns"],
+        hint: near ? `did you mean "${near}"?` : `its columns: ${quoteList([...t.columns.keys()], 30)}`,
+        data: { file: name, column: lacks[0]! },
+      });
+    }
+    for (const c of columns) if (t.columns.has(c)) out.set(c, t.columns.get(c)!);
+  } else for (const [k, c] of t.columns) out.set(k, c);
+  const keep = columns ? new Set(columns) : undefined;
+  for (const [col, value] of Object.entries(add ?? {})) {
+    if (t.columns.has(col))
+      throw new StageError(
+        "QV_LOAD_ADD_CLASH",
+        `${name} already has a column "${col}"; add: would replace it`,
+        {
+          param: [...addParam, col],
+          hint: "choose another name for the constant column",
+        },
+      );
+    if (!keep || keep.has(col)) out.set(col, constantColumn(value, t.numRows));
+  }
+  if (!columns) return { numRows: t.numRows, columns: out };
+  const ordered = new Map<string, Column>();
+  for (const c of columns) ordered.set(c, out.get(c)!);
+  return { numRows: t.numRows, columns: ordered };
 }
 
 /** A file's row count in the combined table, in file order. */

@@ -13,6 +13,7 @@
  *   in text columns (where only the empty field is missing: "NA" may be a real label).
  * - Text is decoded as UTF-8; invalid bytes become U+FFFD and are counted (`invalidUtf8`).
  */
+import { own, setOwn } from "../../../core/dict.js";
 import { StageError } from "../../../core/stage.js";
 import type { Column, Table } from "../../../core/table.js";
 import { CR, CsvLexer, END_FIELD, END_FILE, LF } from "./csv-lexer.js";
@@ -96,7 +97,7 @@ export function parseCsv(buf: Buffer, opts: CsvOptions): CsvResult {
   for (let c = 0; c < ncol; c++) {
     const name = header[c]!;
     if (opts.keep && !opts.keep.has(name)) kinds[c] = K_SKIP;
-    else if (forced[name] === "string") kinds[c] = K_STR;
+    else if (own(forced, name) === "string") kinds[c] = K_STR;
     else kinds[c] = K_NUM;
   }
   const inferRows = opts.inferRows ?? 1000;
@@ -183,7 +184,7 @@ export function parseCsv(buf: Buffer, opts: CsvOptions): CsvResult {
               row + 1,
               recordLine,
               header[c]!,
-              forced[header[c]!] !== undefined,
+              own(forced, header[c]!) !== undefined,
               inferRows,
             );
           }
@@ -207,10 +208,10 @@ export function parseCsv(buf: Buffer, opts: CsvOptions): CsvResult {
   for (let c = 0; c < ncol; c++) {
     const name = header[c]!;
     if (kinds[c] === K_SKIP) continue;
-    missingOut[name] = missing[c]!;
+    setOwn(missingOut, name, missing[c]!);
     if (kinds[c] === K_NUM) {
       const values = f64[c]!.slice(0, row);
-      const asInt = intLiteral[c] === 1 && missing[c] === 0 && row > 0 && forced[name] !== "float64";
+      const asInt = intLiteral[c] === 1 && missing[c] === 0 && row > 0 && own(forced, name) !== "float64";
       columns.set(
         name,
         asInt ? (toInt32(values) ?? { type: "float64", values }) : { type: "float64", values },
@@ -303,7 +304,7 @@ function inferTypes(
   }
   const undecided = new Uint8Array(ncol);
   for (let c = 0; c < ncol; c++) {
-    if (kinds[c] !== K_NUM || forced[header[c]!] !== undefined) continue;
+    if (kinds[c] !== K_NUM || own(forced, header[c]!) !== undefined) continue;
     if (sawText[c]) kinds[c] = K_STR;
     else if (!sawValue[c]) {
       kinds[c] = K_STR;

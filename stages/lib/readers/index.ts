@@ -11,6 +11,7 @@ import { arrowReader } from "./arrow.js";
 import { csvReader } from "./csv.js";
 import { hdf5Reader } from "./hdf5.js";
 import { parquetReader } from "./parquet.js";
+import { rootReader } from "./root.js";
 import type { AnyTableReader } from "./reader.js";
 import type { SourceFile } from "./source.js";
 
@@ -67,6 +68,7 @@ export const defaultReaders: TableReaders = readerRegistry([
   parquetReader,
   arrowReader,
   hdf5Reader,
+  rootReader,
 ]);
 
 /** The values `format:` takes: auto, then every reader's name. */

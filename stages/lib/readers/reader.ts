@@ -6,8 +6,9 @@
  *
  * A reader declares its own `load` params (CSV's `delimiter`, HDF5's `dataset`, ...): they are
  * validated with the rest of `load`'s params, and may be given per file where the reader allows.
- * It reads a list of files into one table (a glob, or a chain of files that belong together);
- * most readers read them one by one with `readEach`.
+ * It reads a list of files into one table (the matches of a glob, or a chain of files that belong
+ * together); most readers read them one by one with `readEach`. A param of a reader given for a
+ * load none of whose files that reader reads is an error (`QV_LOAD_<FORMAT>_PARAM`), not ignored.
  *
  * Reader files import their parsing libraries lazily, inside `read`: the registry is read while
  * planning, which must stay cheap.
@@ -28,6 +29,12 @@ export interface CommonReadOptions {
   readonly types?: Readonly<Record<string, ColumnTypeName>> | undefined;
   /** The columns `load` keeps (`columns:`); a reader may skip the others unread. */
   readonly keep?: ReadonlySet<string> | undefined;
+  /**
+   * Records the load read before these files (see `FileFacts.records`): a reader that numbers its
+   * records in the table (ROOT's `explode` event index) continues from here, so the numbers stay
+   * distinct over all the files of a load.
+   */
+  readonly recordsBefore?: number | undefined;
 }
 
 /** What the run summary says about one file that was read. */
@@ -35,6 +42,8 @@ export interface FileFacts {
   /** The file as messages name it. */
   readonly file: string;
   readonly rows: number;
+  /** Records the file holds, when they are not its rows (a ROOT tree's entries, exploded); else rows. */
+  readonly records?: number;
   /** Bytes on disk. */
   readonly bytes: number;
   /** Format-specific facts: the CSV delimiter, the HDF5 dataset and layout, a ROOT tree. */
@@ -48,6 +57,8 @@ export interface ReadResult {
   readonly files: readonly FileFacts[];
   /** Text fields whose invalid UTF-8 bytes were replaced by U+FFFD. */
   readonly invalidUtf8: number;
+  /** What the user should hear about, for the console and the run summary (e.g. values dropped). */
+  readonly notes?: readonly string[];
 }
 
 /** `load`'s own params a reader's `check` may look at. */
@@ -93,6 +104,8 @@ export interface OneFileRead {
   readonly table: Table;
   readonly details: Readonly<Record<string, string | number>>;
   readonly invalidUtf8?: number;
+  /** See `FileFacts.records`. */
+  readonly records?: number;
 }
 
 /**
@@ -109,7 +122,13 @@ export async function readEach(
   for (const f of files) {
     const r = await readOne(f);
     parts.push({ file: f.name, table: r.table });
-    facts.push({ file: f.name, rows: r.table.numRows, bytes: f.size, details: r.details });
+    facts.push({
+      file: f.name,
+      rows: r.table.numRows,
+      records: r.records,
+      bytes: f.size,
+      details: r.details,
+    });
     invalidUtf8 += r.invalidUtf8 ?? 0;
   }
   if (parts.length === 1) return { table: parts[0]!.table, files: facts, invalidUtf8 };
