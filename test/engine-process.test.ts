@@ -68,6 +68,38 @@ describe("isolated execution", () => {
   });
 });
 
+describe("locks of jobs in other processes", () => {
+  test("the head's lock of a job and the exec lock of `quiver exec` heartbeat while a stage blocks its thread", async () => {
+    // The same code holds them on a batch node: a dead node's locks go stale within seconds.
+    const r = Rig.create({
+      "p.yaml": "quiver: 1\nname: beat\nstages:\n  s: { type: spin, with: { ms: 6000 } }\n",
+    });
+    try {
+      const child = r.spawn("run", "p.yaml", "--isolate");
+      const done = waitFor(child);
+      const locks = path.join(r.cacheDir, "locks");
+      const lockFiles = () =>
+        (fs.existsSync(locks) ? fs.readdirSync(locks) : []).filter((f) =>
+          /^[0-9a-f]{16}(\.exec)?\.lock$/.test(f),
+        );
+      const until = Date.now() + 60_000;
+      while (lockFiles().length < 2 && Date.now() < until) await new Promise((res) => setTimeout(res, 50));
+      const files = lockFiles().sort();
+      assert.equal(files.length, 2, "the head's lock and the exec lock");
+      const mtimes = () => files.map((f) => fs.statSync(path.join(locks, f)).mtimeMs);
+      const before = mtimes();
+      await new Promise((res) => setTimeout(res, 2500));
+      const after = mtimes();
+      for (const [i, f] of files.entries()) assert.ok(after[i]! > before[i]!, `${f} was refreshed`);
+      const res = await done;
+      assert.equal(res.code, 0, res.stderr);
+      assert.deepEqual(lockFiles(), [], "released");
+    } finally {
+      r.remove();
+    }
+  });
+});
+
 describe("failures across the process boundary", () => {
   test("a stage failing under --isolate reports the same code and location as in-process", async () => {
     const pipeline = `quiver: 1
