@@ -31,7 +31,7 @@ export interface PeerAttempt {
 export type PeerSearch = { found: Peer; tried: PeerAttempt[] } | { found: undefined; tried: PeerAttempt[] };
 
 /** What `pip`/`apt` call the modules people import under another name. */
-const PACKAGE: Record<string, string> = { sklearn: "scikit-learn", torch: "PyTorch" };
+const PACKAGE: Record<string, string> = { sklearn: "scikit-learn", torch: "PyTorch", xgboost: "XGBoost" };
 
 const PROBE = [
   "import importlib, json, sys",
@@ -128,7 +128,7 @@ export function missingPeerMessage(modules: readonly string[], tried: readonly P
   for (const t of tried) lines.push(`  ${t.python}: ${t.problem}`);
   lines.push(
     "Set PYTHON to an interpreter that has them (on Debian: apt-get install python3-sklearn python3-scipy " +
-      "python3-torch, then PYTHON=/usr/bin/python3), or pass --no-peer to time Quiver alone " +
+      "python3-torch python3-xgboost, then PYTHON=/usr/bin/python3), or pass --no-peer to time Quiver alone " +
       '(the table then says "peer not measured").',
   );
   return lines.join("\n");

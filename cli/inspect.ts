@@ -1,4 +1,5 @@
 /** `quiver dag`, `quiver show`, `quiver export`: arguments and printing. */
+import { setOwn } from "../core/dict.js";
 import { isJsonObject, type JsonValue } from "../core/json.js";
 import type { Registry } from "../engine/pipeline/validate.js";
 import { cellValue, type Table } from "../core/table.js";
@@ -115,13 +116,35 @@ function renderMetrics(m: JsonValue): string {
 }
 
 export async function cmdExport(argv: string[], registry: Registry, io: Io): Promise<number> {
-  const { values, positionals } = parse(argv, { ...pipelineOpts, to: { type: "string", short: "o" } });
+  const { values, positionals } = parse(argv, {
+    ...pipelineOpts,
+    to: { type: "string", short: "o" },
+    opset: { type: "string" },
+    unit: { type: "string", multiple: true },
+  });
   const [file, ref] = positionals;
   if (!file || !ref || !values.to)
-    throw new UsageError("usage: quiver export PIPELINE.yaml STAGE.PORT --to FILE.(arrow|parquet|csv|json)");
+    throw new UsageError(
+      "usage: quiver export PIPELINE.yaml STAGE.PORT --to FILE.(arrow|parquet|csv|json|onnx) [--opset N] [--unit COLUMN=UNIT ...]",
+    );
+  let opset: number | undefined;
+  if (values.opset !== undefined) {
+    opset = Number(values.opset);
+    if (!Number.isInteger(opset)) throw new UsageError(`--opset must be an integer, got "${values.opset}"`);
+    if (!values.to.toLowerCase().endsWith(".onnx"))
+      throw new UsageError("--opset applies to .onnx exports only");
+  }
+  const units: Record<string, string> = {};
+  for (const u of values.unit ?? []) {
+    const eq = u.indexOf("=");
+    if (eq <= 0 || eq === u.length - 1) throw new UsageError(`--unit takes COLUMN=UNIT, got "${u}"`);
+    setOwn(units, u.slice(0, eq), u.slice(eq + 1));
+  }
   const pipeline = loadPipeline(file, registry, values, io);
   const r = await exportResult(pipeline, ref, {
     to: values.to,
+    units,
+    ...(opset !== undefined ? { formatOptions: { opset } } : {}),
     ...(values["cache-dir"] !== undefined ? { cacheDir: values["cache-dir"] } : {}),
     dataRoots: dataRootsOf(values),
     onEvent: (e) => printWarning(io, e, pipeline.sources),

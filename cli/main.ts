@@ -23,7 +23,7 @@ commands:
   dag PIPELINE      the stage graph (--format text|mermaid|dot)
   show PIPELINE STAGE[.PORT]    a result: table schema and rows, or metrics
   report PIPELINE   an HTML report of the latest run: graph, results, plots (--out FILE, --open)
-  export PIPELINE STAGE.PORT --to FILE   write a result as .arrow, .parquet, .csv or .json
+  export PIPELINE STAGE.PORT --to FILE   write a result as .arrow, .parquet, .csv, .json or (a model) .onnx
   gc [PIPELINE]     remove results no pipeline's latest run uses, and finished jobs' folders
                     (--dry-run, --max-size 5G)
   verify PIPELINE   rerun stages and compare their outputs with the lock file (--sample N)
@@ -98,14 +98,19 @@ changed since it ran has no stored result until it runs again, and show says so.
 
 example:
   quiver show pipelines/demo.yaml scaled.table --rows 5`,
-  export: `usage: quiver export PIPELINE.yaml STAGE.PORT --to FILE [--set NAME=VALUE ...]
+  export: `usage: quiver export PIPELINE.yaml STAGE.PORT --to FILE [--opset N] [--unit COLUMN=UNIT ...] [--set NAME=VALUE ...]
 
-FILE's extension picks the format: .arrow/.feather, .parquet, .csv (tables), .json (metrics, models).
-Exports the stored result of the pipeline file as it is now (see 'quiver show --help'). FILE is
-written to a temp file beside it and renamed: an existing FILE is replaced whole or not at all.
+FILE's extension picks the format: .arrow/.feather, .parquet, .csv (tables), .json (metrics; a model
+as its whole portable document), .onnx (a model of train or kfold; --opset 13..17, default 13).
+Models are described in docs/models.md. Parquet files are zstd-compressed and carry the result's
+provenance (pipeline, stage, output, cache key) and the columns' units (the pipeline's units:, and
+--unit) in their key-value metadata ("quiver.provenance", "quiver.units"). Exports the stored result
+of the pipeline file as it is now (see 'quiver show --help'). FILE is written to a temp file beside
+it and renamed: an existing FILE is replaced whole or not at all.
 
-example:
-  quiver export pipelines/demo.yaml scaled.table --to scaled.parquet`,
+examples:
+  quiver export pipelines/demo.yaml scaled.table --to scaled.parquet
+  quiver export pipelines/demo.yaml nn.model --to tagger.onnx`,
   report: `usage: quiver report PIPELINE.yaml [--out FILE.html] [--open] [--cache-dir DIR]
 
 One self-contained HTML file (opens offline, can be mailed): the stage graph coloured by the latest

@@ -1,10 +1,43 @@
 /**
  * Table <-> Arrow IPC (file format). Arrow is how tables live on disk in the store and how
- * `load` reads .arrow/.feather and Parquet (parquet-wasm hands back Arrow IPC).
+ * `load` reads .arrow/.feather (Parquet has its own reader, stages/lib/io/parquet.ts, with the same
+ * type mapping).
  *
  * apache-arrow is imported lazily: a fully cached run never decodes a table.
  */
-import { canonicalDictionaries, type Column, type Table } from "./table.js";
+import { canonicalDictionaries, withLineage, type Column, type Lineage, type Table } from "./table.js";
+
+/**
+ * The Arrow field-metadata key of a column's lineage (core/table.ts `Column.lineage`): a JSON
+ * array of strings. Written only when the chain is not empty, so a table without lineage encodes
+ * to the bytes it always did.
+ */
+export const LINEAGE_METADATA_KEY = "quiver.lineage";
+
+function lineageMetadata(c: Column): Map<string, string> | undefined {
+  return c.lineage && c.lineage.length > 0
+    ? new Map([[LINEAGE_METADATA_KEY, JSON.stringify(c.lineage)]])
+    : undefined;
+}
+
+/** The lineage stored on a field; metadata that is not Quiver's (or not a list of strings) is ignored. */
+function fieldLineage(
+  metadata: ReadonlyMap<string, string> | undefined,
+  source: string,
+  name: string,
+): Lineage {
+  const raw = metadata?.get(LINEAGE_METADATA_KEY);
+  if (raw === undefined) return [];
+  let v: unknown;
+  try {
+    v = JSON.parse(raw);
+  } catch {
+    throw new Error(`${source}: column "${name}" has malformed ${LINEAGE_METADATA_KEY} metadata`);
+  }
+  if (!Array.isArray(v) || !v.every((x) => typeof x === "string"))
+    throw new Error(`${source}: column "${name}" has malformed ${LINEAGE_METADATA_KEY} metadata`);
+  return v;
+}
 
 type ArrowModule = typeof import("apache-arrow");
 let arrowModule: Promise<ArrowModule> | undefined;
@@ -25,11 +58,11 @@ export async function tableToArrowIPC(table: Table, format: "file" | "stream" = 
   for (const [name, c] of t.columns) {
     switch (c.type) {
       case "float64":
-        fields.push(new A.Field(name, new A.Float64(), true));
+        fields.push(new A.Field(name, new A.Float64(), true, lineageMetadata(c)));
         data.push(A.makeData({ type: new A.Float64(), length: t.numRows, data: c.values }));
         break;
       case "int32":
-        fields.push(new A.Field(name, new A.Int32(), false));
+        fields.push(new A.Field(name, new A.Int32(), false, lineageMetadata(c)));
         data.push(A.makeData({ type: new A.Int32(), length: t.numRows, data: c.values }));
         break;
       case "dict": {
@@ -42,7 +75,7 @@ export async function tableToArrowIPC(table: Table, format: "file" | "stream" = 
           if (c.codes[i]! >= 0) validity[i >> 3]! |= 1 << (i & 7);
           else nullCount++;
         }
-        fields.push(new A.Field(name, type, true));
+        fields.push(new A.Field(name, type, true, lineageMetadata(c)));
         data.push(
           A.makeData({
             type,
@@ -141,6 +174,11 @@ export async function tableFromArrowIPC(bytes: Uint8Array, source = "arrow data"
         `${source}: column "${field.name}" has Arrow type ${String(field.type)}, which Quiver cannot use`,
       );
     }
+  }
+  for (const field of at.schema.fields) {
+    const lineage = fieldLineage(field.metadata, source, field.name);
+    const c = columns.get(field.name);
+    if (c && lineage.length > 0) columns.set(field.name, withLineage(c, lineage));
   }
   return { numRows: n, columns };
 }

@@ -3,7 +3,7 @@
  * their kinds, its parameter schema (with defaults), and `run`. The engine knows nothing else
  * about what a stage computes.
  *
- * Stage files must import heavy libraries (tfjs, parquet-wasm, ...) lazily inside `run`, so that
+ * Stage files must import heavy libraries (tfjs, h5wasm, ...) lazily inside `run`, so that
  * planning a fully cached pipeline never pays for them.
  */
 import type { JsonObject, JsonValue } from "./json.js";
@@ -78,8 +78,37 @@ export interface StageContext<P> {
 
 export interface StageResult {
   readonly outputs: Readonly<Record<string, ArtifactValue>>;
-  /** Small facts about the run shown by `status`, `show` and reports (row counts, backend, ...). */
+  /**
+   * Small facts about the run shown by `status`, `show` and reports (row counts, backend, ...).
+   * `summary.lineage` (column -> step) lists the lineage steps the stage wrote, so that a later
+   * error naming a step (StageError `marks`) can say which stage wrote it and where it is defined.
+   */
   readonly summary?: JsonObject;
+}
+
+/** Where an exported output came from; exporters write it into the file (ONNX metadata, JSON header). */
+export interface ExportProvenance {
+  readonly pipeline: string;
+  readonly stage: string;
+  readonly port: string;
+  /** The cache key of the stage run that produced the output. */
+  readonly cacheKey: string;
+  readonly quiverVersion: string;
+}
+
+export interface ExportRequest {
+  /** The target file's extension, lower case, without the dot: "onnx", "json". */
+  readonly format: string;
+  readonly provenance: ExportProvenance;
+  /** Numeric format options from the command line (e.g. `opset`). */
+  readonly options: Readonly<Record<string, number>>;
+}
+
+/** How one output leaves Quiver in formats other tools read (e.g. a model as ONNX). */
+export interface OutputExporter {
+  /** The file extensions it writes, without the dot. */
+  readonly formats: readonly string[];
+  write(value: ArtifactValue, req: ExportRequest): Promise<Uint8Array>;
 }
 
 /** A parameter-level problem found before running (beyond the schema), e.g. an expression that does not parse. */
@@ -118,6 +147,11 @@ export interface StageDefinition<P> {
    */
   environment?(params: P): Promise<JsonValue>;
   run(ctx: StageContext<P>): Promise<StageResult>;
+  /**
+   * Exporters of outputs, by port, for `quiver export`: only the stage knows what its artifacts
+   * hold (a model's kinds). Outputs without one are exported in their stored form.
+   */
+  readonly exporters?: Readonly<Record<string, OutputExporter>>;
 }
 
 /** The registry stores definitions with their param type erased (methods are bivariant). */
@@ -131,7 +165,9 @@ export function defineStage<P>(def: StageDefinition<P>): StageDefinition<P> {
 /**
  * An error a stage raises about the user's data or parameters. The engine renders it as a
  * diagnostic: with a YAML position when `param` is given (and an offset inside an expression),
- * and with the file/row/column of the data when `data` is given. Any other exception is a bug.
+ * and with the file/row/column of the data when `data` is given. `marks` are lineage steps the
+ * message names: the engine adds a note for each, located at the upstream stage that wrote it (the
+ * nearest one whose `summary.lineage` lists it). Any other exception is a bug.
  */
 export class StageError extends Error {
   readonly code: string;
@@ -140,6 +176,7 @@ export class StageError extends Error {
   readonly offset: number | undefined;
   readonly length: number | undefined;
   readonly data: { readonly file?: string; readonly row?: number; readonly column?: string } | undefined;
+  readonly marks: readonly string[] | undefined;
   constructor(
     code: string,
     message: string,
@@ -149,6 +186,7 @@ export class StageError extends Error {
       offset?: number;
       length?: number;
       data?: { file?: string; row?: number; column?: string };
+      marks?: readonly string[];
     } = {},
   ) {
     super(message);
@@ -159,5 +197,6 @@ export class StageError extends Error {
     this.offset = opts.offset;
     this.length = opts.length;
     this.data = opts.data;
+    this.marks = opts.marks;
   }
 }

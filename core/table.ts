@@ -8,10 +8,33 @@
  * loader promotes such a column to float64. Dictionary columns use code -1 for a missing string.
  */
 
-export type Column =
+export type Column = (
   | { readonly type: "float64"; readonly values: Float64Array }
   | { readonly type: "int32"; readonly values: Int32Array }
-  | { readonly type: "dict"; readonly codes: Int32Array; readonly dictionary: readonly string[] };
+  | { readonly type: "dict"; readonly codes: Int32Array; readonly dictionary: readonly string[] }
+) & {
+  /**
+   * What was done to the column's values since it was loaded or created, oldest first: a short
+   * chain of transform identities such as "standard@1f0c9e2ab4d37a65" (stages/lib/lineage.ts owns
+   * the vocabulary). Absent or empty: the values are as loaded. Written to Arrow field metadata,
+   * so it is part of the table's bytes and its content hash; row operations keep it.
+   */
+  readonly lineage?: Lineage;
+};
+
+/** A column's transform chain, oldest first (see `Column.lineage`). */
+export type Lineage = readonly string[];
+
+/** The column's lineage, empty when it holds values as loaded. */
+export function lineageOf(c: Column): Lineage {
+  return c.lineage ?? [];
+}
+
+/** The same column with `lineage` (an empty chain is stored as none, so both encode alike). */
+export function withLineage(c: Column, lineage: Lineage): Column {
+  const { lineage: _old, ...rest } = c;
+  return lineage.length > 0 ? { ...rest, lineage: [...lineage] } : rest;
+}
 
 export type ColumnType = Column["type"];
 
@@ -71,24 +94,29 @@ export function takeRows(table: Table, rows: Int32Array | Uint32Array): Table {
       case "float64": {
         const v = new Float64Array(rows.length);
         for (let i = 0; i < rows.length; i++) v[i] = c.values[rows[i]!]!;
-        out.set(name, { type: "float64", values: v });
+        out.set(name, keepLineage(c, { type: "float64", values: v }));
         break;
       }
       case "int32": {
         const v = new Int32Array(rows.length);
         for (let i = 0; i < rows.length; i++) v[i] = c.values[rows[i]!]!;
-        out.set(name, { type: "int32", values: v });
+        out.set(name, keepLineage(c, { type: "int32", values: v }));
         break;
       }
       case "dict": {
         const v = new Int32Array(rows.length);
         for (let i = 0; i < rows.length; i++) v[i] = c.codes[rows[i]!]!;
-        out.set(name, { type: "dict", codes: v, dictionary: c.dictionary });
+        out.set(name, keepLineage(c, { type: "dict", codes: v, dictionary: c.dictionary }));
         break;
       }
     }
   }
   return { numRows: rows.length, columns: out };
+}
+
+/** `to` with the lineage of `from`: row operations (take, filter, reorder) change no values. */
+function keepLineage(from: Column, to: Column): Column {
+  return from.lineage && from.lineage.length > 0 ? { ...to, lineage: from.lineage } : to;
 }
 
 /** Rows where mask[i] !== 0. */
@@ -162,5 +190,5 @@ function canonicalDictionary(c: Extract<Column, { type: "dict" }>): Column {
     const code = c.codes[i]!;
     codes[i] = code < 0 ? -1 : remap[code]!;
   }
-  return { type: "dict", codes, dictionary };
+  return keepLineage(c, { type: "dict", codes, dictionary });
 }

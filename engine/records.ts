@@ -473,6 +473,8 @@ export type StageFailure =
       readonly offset?: number | undefined;
       readonly length?: number | undefined;
       readonly data?: { readonly file?: string; readonly row?: number; readonly column?: string } | undefined;
+      /** Lineage steps the message names, for the head to locate at the stages that wrote them. */
+      readonly marks?: readonly string[] | undefined;
     }
   /** The store's disk (or quota, or its inodes) is full while saving results. */
   | { readonly kind: "disk-full"; readonly errno: string }
@@ -507,6 +509,7 @@ const failureDecoders: { readonly [K in StageFailure["kind"]]: Decoder<StageFail
     data: d.optional(
       d.object({ file: d.optional(d.string), row: d.optional(d.number), column: d.optional(d.string) }),
     ),
+    marks: d.optional(d.array(d.string)),
   }),
   "disk-full": d.object({ kind: d.literal("disk-full"), errno: d.string }),
   "store-access": d.object({ kind: d.literal("store-access"), errno: d.string, path: d.string }),

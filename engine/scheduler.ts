@@ -13,7 +13,7 @@ import { own } from "../core/dict.js";
 import type { ObjectRef, Store } from "../cache/store.js";
 import type { Diagnostic } from "../core/diagnostics.js";
 import type { CacheKey, FileHashMemo } from "../core/hash.js";
-import type { JsonValue } from "../core/json.js";
+import type { JsonObject, JsonValue } from "../core/json.js";
 import type { ArtifactValue } from "../core/stage.js";
 import type { EventSink, RunReason, SkipReason } from "./events.js";
 import { stageFiles } from "./files.js";
@@ -32,7 +32,7 @@ import {
 } from "./records.js";
 import { findResult, readStageResult } from "./results.js";
 import type { StageRunner } from "./runners/runner.js";
-import { failureDiagnostic, stageErrorToDiagnostic } from "./stage-errors.js";
+import { failureDiagnostic, markWriters, stageErrorToDiagnostic } from "./stage-errors.js";
 
 export interface RunOptions {
   readonly spec: PipelineSpec;
@@ -91,6 +91,8 @@ interface Node {
   job?: Job;
   outputs?: Record<string, ObjectRef>;
   durationMs?: number;
+  /** The run summary (ran or cached), read to name the stage that wrote a lineage step. */
+  summary?: JsonObject;
   inputNames?: readonly string[];
   /** The root failure when skipped. */
   failedRoot?: string;
@@ -256,16 +258,31 @@ async function walk(opts: RunOptions): Promise<RunResult> {
         return false;
       }
       if (!outcome.ok) {
-        fail(n, [failureDiagnostic(outcome.failure.failure, n.spec, store.root)], outcome.failure.durationMs);
+        const f = outcome.failure.failure;
+        const writers = f.kind === "stage-error" && f.marks ? writersOf(n, f.marks) : undefined;
+        fail(n, [failureDiagnostic(f, n.spec, store.root, writers)], outcome.failure.durationMs);
         return false;
       }
       await recordFinished(n, outcome.key, outcome.manifest, prevOutputs, outcome.values);
       return true;
     } catch (err) {
-      fail(n, [stageErrorToDiagnostic(err, n.spec, store.root)], performance.now() - t);
+      fail(
+        n,
+        [stageErrorToDiagnostic(err, n.spec, store.root, (marks) => writersOf(n, marks))],
+        performance.now() - t,
+      );
       return false;
     }
   };
+
+  /** The upstream stages that wrote the lineage steps a failure of `n` names. */
+  const writersOf = (n: Node, marks: readonly string[]) =>
+    markWriters(
+      marks,
+      n.spec,
+      (id) => nodes.get(id)?.spec,
+      (id) => nodes.get(id)?.summary,
+    );
 
   /** A stage ran: keep its outputs (in memory while consumers need them) and report early cutoff. */
   const recordFinished = async (
@@ -279,6 +296,7 @@ async function walk(opts: RunOptions): Promise<RunResult> {
     n.key = key;
     n.outputs = { ...m.objects };
     n.durationMs = m.durationMs;
+    n.summary = m.summary;
     n.inputNames = Object.keys(m.fingerprint.inputNames ?? {});
     n.values.clear();
     if (n.pendingConsumers > 0)
@@ -307,6 +325,7 @@ async function walk(opts: RunOptions): Promise<RunResult> {
     n.key = key;
     n.outputs = { ...m.objects };
     n.durationMs = m.durationMs;
+    n.summary = m.summary;
     n.inputNames = Object.keys(m.fingerprint.inputNames ?? {});
   };
 

@@ -6,6 +6,7 @@
  */
 import { LockError } from "../cache/lock.js";
 import type { Diagnostic } from "../core/diagnostics.js";
+import { isJsonObject, type JsonObject } from "../core/json.js";
 import { StageError } from "../core/stage.js";
 import { RESOURCE_FIELDS, type ResourceField } from "./pipeline/resources.js";
 import type { StageSpec } from "./pipeline/spec.js";
@@ -23,6 +24,7 @@ export function describeFailure(err: unknown): StageFailure {
       ...(err.offset !== undefined ? { offset: err.offset } : {}),
       ...(err.length !== undefined ? { length: err.length } : {}),
       ...(err.data !== undefined ? { data: err.data } : {}),
+      ...(err.marks !== undefined && err.marks.length > 0 ? { marks: [...err.marks] } : {}),
     };
   const errno = typeof err === "object" && err !== null ? (err as { code?: unknown }).code : undefined;
   if (errno === "ENOSPC" || errno === "EDQUOT") return { kind: "disk-full", errno };
@@ -36,8 +38,50 @@ export function describeFailure(err: unknown): StageFailure {
   return { kind: "bug", message, ...(stack ? { stack } : {}) };
 }
 
+/**
+ * The upstream stage that wrote each of `marks` (lineage steps): the nearest ancestor of the failed
+ * stage, walking its inputs breadth first, whose run summary lists the step under `lineage`.
+ * `summaryOf` gives a stage's summary when it ran or was cached in this run.
+ */
+export function markWriters(
+  marks: readonly string[],
+  failed: StageSpec,
+  specOf: (id: string) => StageSpec | undefined,
+  summaryOf: (id: string) => JsonObject | undefined,
+): Map<string, StageSpec> {
+  const writers = new Map<string, StageSpec>();
+  const seen = new Set<string>();
+  let frontier = [failed];
+  while (frontier.length > 0 && writers.size < marks.length) {
+    const next: StageSpec[] = [];
+    for (const s of frontier)
+      for (const ref of Object.values(s.inputs)) {
+        if (seen.has(ref.stage)) continue;
+        seen.add(ref.stage);
+        const up = specOf(ref.stage);
+        if (!up) continue;
+        next.push(up);
+        const wrote = summaryOf(up.id)?.lineage;
+        if (!isJsonObject(wrote)) continue;
+        const steps = new Set(
+          Object.values(wrote)
+            .flatMap((v) => (Array.isArray(v) ? v : [v]))
+            .filter((v) => typeof v === "string"),
+        );
+        for (const m of marks) if (!writers.has(m) && steps.has(m)) writers.set(m, up);
+      }
+    frontier = next;
+  }
+  return writers;
+}
+
 /** A failure as a diagnostic located at the stage (and the param it concerns) in the pipeline file. */
-export function failureDiagnostic(f: StageFailure, s: StageSpec, storeRoot?: string): Diagnostic {
+export function failureDiagnostic(
+  f: StageFailure,
+  s: StageSpec,
+  storeRoot?: string,
+  writers: ReadonlyMap<string, StageSpec> = new Map(),
+): Diagnostic {
   switch (f.kind) {
     case "stage-error": {
       const where = f.data
@@ -49,14 +93,25 @@ export function failureDiagnostic(f: StageFailure, s: StageSpec, storeRoot?: str
             .filter(Boolean)
             .join(", ")
         : "";
+      // Each mark the message names, with the stage that wrote it and where that stage is defined.
+      const origins = (f.marks ?? []).flatMap((m) => {
+        const w = writers.get(m);
+        return w ? [{ mark: m, stage: w.id, location: w.locate([]) }] : [];
+      });
+      const by = origins.map(
+        (o) => `${o.mark} was written by ${o.stage} (${o.location.file}:${o.location.line})`,
+      );
       return {
         severity: "error",
         code: f.code,
-        message: `${s.id}: ${where ? where + ": " : ""}${f.message}`,
+        message: `${s.id}: ${where ? where + ": " : ""}${f.message}${by.length ? `; ${by.join("; ")}` : ""}`,
         location: s.locate(f.param ?? [], {
           ...(f.offset !== undefined ? { offset: f.offset } : {}),
           ...(f.length !== undefined ? { length: f.length } : {}),
         }),
+        ...(origins.length
+          ? { related: origins.map((o) => ({ message: `${o.stage} wrote ${o.mark}`, location: o.location })) }
+          : {}),
         ...(f.hint ? { hint: f.hint } : {}),
       };
     }
@@ -104,8 +159,19 @@ function isResourceField(v: string): v is ResourceField {
 }
 
 /** An error thrown in this process while preparing or running a stage, as a located diagnostic. */
-export function stageErrorToDiagnostic(err: unknown, s: StageSpec, storeRoot?: string): Diagnostic {
-  return failureDiagnostic(describeFailure(err), s, storeRoot);
+export function stageErrorToDiagnostic(
+  err: unknown,
+  s: StageSpec,
+  storeRoot?: string,
+  writersOf: (marks: readonly string[]) => ReadonlyMap<string, StageSpec> = () => new Map(),
+): Diagnostic {
+  const f = describeFailure(err);
+  return failureDiagnostic(
+    f,
+    s,
+    storeRoot,
+    f.kind === "stage-error" && f.marks ? writersOf(f.marks) : undefined,
+  );
 }
 
 /** A failure in one line, for a process that has no pipeline to locate it in (`quiver exec`). */

@@ -4,11 +4,12 @@
  * planned exactly as a run would — never "the latest run of a pipeline of that name", which may be
  * another checkout's (two checkouts sharing one store) or an older version of this file.
  */
-import { own } from "../core/dict.js";
+import { own, setOwn } from "../core/dict.js";
+import fs from "node:fs";
 import path from "node:path";
 import { writeFileAtomic } from "../cache/atomic.js";
 import { tableToArrowIPC } from "../core/arrow-codec.js";
-import type { ArtifactValue, PortKind } from "../core/stage.js";
+import { StageError, type ArtifactValue, type PortKind } from "../core/stage.js";
 import { cellValue, type Table } from "../core/table.js";
 import { decodeArtifact } from "../engine/artifacts.js";
 import type { EngineEvent, EventSink } from "../engine/events.js";
@@ -100,8 +101,27 @@ export async function show(pipeline: Pipeline, ref: string, opts: ResultOptions 
 }
 
 export interface ExportOptions extends ResultOptions {
-  /** The file to write; its extension picks the format (.arrow/.feather/.ipc, .parquet, .csv, .json). */
+  /**
+   * The file to write; its extension picks the format (.arrow/.feather/.ipc, .parquet, .csv,
+   * .json; a model also .onnx, and .json is then the whole model, through its stage's exporter).
+   */
   readonly to: string;
+  /** Units of columns (column → unit) for a Parquet file's metadata, over the pipeline's `units:`. */
+  readonly units?: Readonly<Record<string, string>>;
+  /** Numeric options for the stage's exporter, e.g. {opset: 13} for ONNX. */
+  readonly formatOptions?: Readonly<Record<string, number>>;
+}
+
+/** This Quiver's version (dist/ops/inspect.js → ../../package.json), written into exported files. */
+function quiverVersion(): string {
+  try {
+    const pkg = JSON.parse(fs.readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+      version?: unknown;
+    };
+    return typeof pkg.version === "string" ? pkg.version : "unknown";
+  } catch {
+    return "unknown";
+  }
 }
 
 /** Writes one output of the latest run to a file in a format other tools read. */
@@ -112,25 +132,81 @@ export async function exportResult(
 ): Promise<{ readonly file: string; readonly output: StoredOutput }> {
   const out = await show(pipeline, ref, opts);
   const target = opts.to;
-  const ext = target.toLowerCase().split(".").pop();
+  const ext = target.toLowerCase().split(".").pop() ?? "";
   const v = out.value;
-  let bytes: Uint8Array | string;
-  if (v.kind === "metrics" || v.kind === "model") {
+  let bytes: Uint8Array | string | undefined;
+  const exporter = pipeline.spec.stages.get(out.stage)?.def.exporters?.[out.port];
+  if (exporter?.formats.includes(ext)) {
+    bytes = await exporter
+      .write(v, {
+        format: ext,
+        provenance: {
+          pipeline: pipeline.spec.name,
+          stage: out.stage,
+          port: out.port,
+          cacheKey: out.key,
+          quiverVersion: quiverVersion(),
+        },
+        options: opts.formatOptions ?? {},
+      })
+      .catch((e: unknown) => {
+        if (e instanceof StageError) throw OpError.of(e.code, `${ref}: ${e.message}`, e.hint);
+        throw e;
+      });
+  } else if (exporter) {
+    throw new UsageError(
+      `${ref} exports as ${exporter.formats.map((f) => `.${f}`).join(" or ")}, not ".${ext}"`,
+    );
+  } else if (v.kind === "metrics" || v.kind === "model") {
     if (ext !== "json") throw new UsageError(`${ref} is a ${v.kind}; export it as .json`);
     bytes = JSON.stringify(v.kind === "metrics" ? v.metrics : v.model.meta, null, 2) + "\n";
   } else if (ext === "arrow" || ext === "feather" || ext === "ipc") {
     bytes = await tableToArrowIPC(v.table);
   } else if (ext === "parquet") {
-    const pq = await import("parquet-wasm/node");
-    const wasmTable = pq.Table.fromIPCStream(await tableToArrowIPC(v.table, "stream"));
-    bytes = pq.writeParquet(wasmTable);
+    const unknown = Object.keys(opts.units ?? {}).filter((c) => !v.table.columns.has(c));
+    if (unknown.length)
+      throw new UsageError(
+        `units: ${ref} has no column ${unknown.map((c) => `"${c}"`).join(", ")}; its columns: ${[...v.table.columns.keys()].join(", ")}`,
+      );
+    const { writeParquetFile } = await import("../core/parquet-write.js");
+    // Units: the pipeline's `units:` for the table's columns, then those given here.
+    const units: Record<string, string> = {};
+    for (const [c, u] of Object.entries(pipeline.spec.units)) if (v.table.columns.has(c)) setOwn(units, c, u);
+    for (const [c, u] of Object.entries(opts.units ?? {})) setOwn(units, c, u);
+    await writeParquetFile(target, v.table, { metadata: parquetMetadata(pipeline, out, units) });
+    bytes = undefined; // written by writeParquetFile through its own temp file and rename
   } else if (ext === "csv") {
     bytes = tableToCsv(v.table);
   } else throw new UsageError(`cannot export a table as ".${ext}"; use .arrow, .parquet or .csv`);
   // A temp file beside the target, then a rename: an existing file is replaced whole or not at
   // all (a full disk used to leave it truncated with part of the new export).
-  await writeFileAtomic(path.resolve(target), bytes, path.dirname(path.resolve(target)));
+  if (bytes !== undefined)
+    await writeFileAtomic(path.resolve(target), bytes, path.dirname(path.resolve(target)));
   return { file: target, output: out };
+}
+
+/**
+ * The footer metadata of an exported Parquet file: where the table came from (pipeline, stage,
+ * output, the result's cache key, when it was made) and the columns' units, if any. Values
+ * are JSON documents, which pyarrow (`schema.metadata`) and DuckDB (`parquet_kv_metadata`) show.
+ */
+function parquetMetadata(
+  pipeline: Pipeline,
+  out: StoredOutput,
+  units: Readonly<Record<string, string>> | undefined,
+): Record<string, string> {
+  const provenance = {
+    pipeline: pipeline.spec.name,
+    file: pipeline.spec.file,
+    stage: out.stage,
+    stageType: out.manifest.stage.type,
+    port: out.port,
+    key: out.key,
+    createdAt: out.manifest.createdAt,
+  };
+  const meta: Record<string, string> = { "quiver.provenance": JSON.stringify(provenance) };
+  if (units && Object.keys(units).length) meta["quiver.units"] = JSON.stringify(units);
+  return meta;
 }
 
 function tableToCsv(t: Table): string {

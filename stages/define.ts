@@ -6,7 +6,8 @@
  */
 import { type ParamProblem, StageError, defineStage, table } from "../core/stage.js";
 import { type Infer, p } from "../core/schema.js";
-import type { Column, Table } from "../core/table.js";
+import { lineageOf, withLineage, type Column, type Table } from "../core/table.js";
+import { lineageStep, writtenSteps } from "./lib/lineage.js";
 import { didYouMean } from "../core/diagnostics.js";
 import {
   ExprError,
@@ -88,7 +89,8 @@ function dependencies(columns: Readonly<Record<string, string>>): Map<string, st
 
 export const defineColumnsStage = defineStage({
   type: "define",
-  version: 1,
+  // lineage: computed columns carry a define step
+  version: 2,
   description: "Add columns computed from expressions; drop, rename and keep columns",
   inputs: { table: { kind: "table", description: "input table" } },
   outputs: { table: { kind: "table", description: "the table with the new columns" } },
@@ -172,7 +174,12 @@ export const defineColumnsStage = defineStage({
     const replaced: string[] = [];
     for (const name of order.order) {
       const text = ps.columns[name]!;
-      const col = evaluateDefinition(text, view, ["columns", name]);
+      const col = await withDefineLineage(
+        evaluateDefinition(text, view, ["columns", name]),
+        name,
+        text,
+        view,
+      );
       (input.columns.has(name) ? replaced : added).push(name);
       work.set(name, col);
       ctx.progress((added.length + replaced.length) / order.order.length, `defined ${name}`);
@@ -234,10 +241,29 @@ export const defineColumnsStage = defineStage({
         replaced,
         dropped: ps.drop ?? [],
         renamed: Object.keys(ps.rename ?? {}).length,
+        lineage: writtenSteps([input], out),
       },
     };
   },
 });
+
+/**
+ * The lineage of a defined column: a bare column name copies the column with its lineage;
+ * otherwise a `define` step whose identity is the expression in canonical form and the lineage of
+ * every column it reads, appended to the chain of the column it replaces (a new name starts one).
+ */
+async function withDefineLineage(col: Column, name: string, text: string, t: Table): Promise<Column> {
+  const expr = parseExpression(text);
+  if (expr.kind === "ident" && t.columns.has(expr.name)) return col;
+  const inputs: Record<string, string[]> = {};
+  for (const ref of referencedNames(expr).sort()) {
+    const c = t.columns.get(ref);
+    if (c) inputs[ref] = [...lineageOf(c)];
+  }
+  const step = await lineageStep("define", { expression: canonicalText(text), inputs });
+  const before = t.columns.get(name);
+  return withLineage(col, [...(before ? lineageOf(before) : []), step]);
+}
 
 /** A bare column name gives that column unchanged; otherwise numbers -> float64, conditions -> int32 0/1. */
 function evaluateDefinition(text: string, t: Table, path: (string | number)[]): Column {

@@ -23,13 +23,14 @@ import {
 } from "../core/stage.js";
 import { p } from "../core/schema.js";
 import { isJsonObject, type JsonObject } from "../core/json.js";
-import { float64Column, int32Column, makeTable, withColumn, type Table } from "../core/table.js";
+import { float64Column, int32Column, makeTable, withColumn, withLineage, type Table } from "../core/table.js";
+import { scoreStep } from "./lib/lineage.js";
 import { deriveSeed } from "../core/seed.js";
 import { meanStd } from "../core/stats.js";
 import { kFoldAssignment } from "./lib/folds.js";
 import { classLabels } from "./lib/columns.js";
 import { finite } from "./lib/finite.js";
-import { labeledData, type LabeledData } from "./lib/labeled.js";
+import { labeledData, labeledDataHash, type LabeledData } from "./lib/labeled.js";
 import { defaultModelKinds, kindNamed, type ModelKinds } from "./lib/models/index.js";
 import type { FoldExecution } from "./lib/models/kind.js";
 import {
@@ -43,6 +44,9 @@ import { numpyFoldAssignment } from "./lib/sampling/folds.js";
 import { ownBuffer } from "./lib/nn/network.js";
 import { concatParts, constantColumn } from "./lib/io/combine.js";
 import { tableFromArrowIPC, tableToArrowIPC } from "../core/arrow-codec.js";
+import { modelPreparation } from "./lib/models/preparation.js";
+import { modelExporter } from "./lib/models/exporter.js";
+import { chainMetrics } from "./lib/preprocess.js";
 
 function paramsOf(kinds: ModelKinds) {
   return p.object({
@@ -88,16 +92,8 @@ function stratifyClasses(t: Table, data: LabeledData, stratify: boolean | string
 }
 
 /** A content hash of everything the folds read, for their memo keys (the engine keys inputs, not memos). */
-async function dataHash(data: LabeledData, classes: Int32Array | undefined): Promise<string> {
-  const { default: xxhash } = await import("xxhash-wasm");
-  const h = (await xxhash()).create64();
-  const bytes = (a: ArrayBufferView) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-  h.update(`n=${data.n};d=${data.features.length};`);
-  for (const f of data.features) h.update(bytes(f));
-  h.update("labels;").update(data.labels);
-  if (data.weights) h.update("weights;").update(bytes(data.weights));
-  if (classes) h.update("classes;").update(bytes(classes));
-  return h.digest().toString(16).padStart(16, "0");
+function dataHash(data: LabeledData, classes: Int32Array | undefined): Promise<string> {
+  return labeledDataHash(data, classes ? { classes } : {});
 }
 
 /** The threads a trainer may use: the engine's jobs, at most 64. */
@@ -113,10 +109,17 @@ function num(m: JsonObject, key: string): number {
 export function makeKfoldStage(kinds: ModelKinds) {
   return defineStage({
     type: "kfold",
-    version: 3,
+    // 4: fold models record their features' lineage and training-data hash, and may carry a scaler
+    version: 4,
     description: "k-fold cross-validated training: per-fold validation metrics, k models, out-of-fold scores",
     inputs: {
       table: { kind: "table", description: "rows to split into folds: features, label, optional weight" },
+      preprocess: {
+        kind: "metrics",
+        description:
+          "a fitted scaler (a scale stage's `scaler` output, or a chain) the fold models carry: the table and predict's tables are then raw",
+        optional: true,
+      },
     },
     outputs: {
       models: { kind: "model", description: "the k models (predict averages their scores)" },
@@ -139,12 +142,18 @@ export function makeKfoldStage(kinds: ModelKinds) {
     check: (pr) => [...checkTrainingParams(kinds, pr), ...checkSampling(pr, true)],
     fingerprintParams: samplingFingerprint,
     environment: (pr) => Promise.resolve(trainingEnvironment(kinds, pr)),
+    exporters: { models: modelExporter(kinds) },
     async run(ctx) {
       const pr = ctx.params;
       const kind = kindNamed(kinds, pr.model.kind);
       const t = ctx.inputs.table("table");
       const cols = { features: pr.features, label: pr.label, weight: pr.weight };
       const data = labeledData(t, cols, "table", kind.acceptsMissing ? "allow" : "refuse");
+      const prep = await modelPreparation(
+        ctx.inputs.has("preprocess") ? ctx.inputs.metrics("preprocess") : undefined,
+        pr.features,
+        [{ table: t, what: "table" }],
+      );
       const classes = stratifyClasses(t, data, pr.stratify);
       const foldSeed = deriveSeed(ctx.seed, "folds");
       let folds: Int32Array;
@@ -202,16 +211,22 @@ export function makeKfoldStage(kinds: ModelKinds) {
           weight: pr.weight ?? null,
           model: pr.model as unknown as JsonObject,
           environment,
+          lineage: prep.lineage,
+          preprocess: prep.preprocess.length > 0 ? chainMetrics(prep.preprocess) : null,
           // Only in numpy mode, so that the memo keys of Quiver-generator folds stay as they were.
           ...(pr.rng === "numpy" ? { rng: pr.rng, random_state: pr.random_state ?? null } : {}),
         };
         return ctx.memo(key, async () => {
           const { tr, va } = rowsOf(i);
+          const train = subset(data, tr);
           const task = {
             spec: pr.model,
             columns: cols,
-            train: subset(data, tr),
+            train,
             validation: subset(data, va),
+            lineage: prep.lineage,
+            preprocess: prep.preprocess,
+            trainingData: { rows: train.n, hash: await labeledDataHash(train) },
             seed: deriveSeed(ctx.seed, `fold${i}`),
             options: {
               trainer: pr.trainer,
@@ -311,7 +326,10 @@ export function makeKfoldStage(kinds: ModelKinds) {
           ...(pr.column !== undefined ? { param: ["column"] } : {}),
           hint: "set `column:` to another name for the out-of-fold score",
         });
-      let oofTable = withColumn(t, scoreName, float64Column(oof));
+      const packed = packFolds(foldModels, { stratify: pr.stratify });
+      // The same step as predict's score with these models: stacking on oof scores and applying
+      // the stack to predict's scores is one preparation.
+      let oofTable = withColumn(t, scoreName, withLineage(float64Column(oof), [await scoreStep(packed)]));
       if (pr.fold_column !== undefined) {
         if (oofTable.columns.has(pr.fold_column))
           throw new StageError("QV_COLUMN_EXISTS", `the table already has a column "${pr.fold_column}"`, {
@@ -325,7 +343,7 @@ export function makeKfoldStage(kinds: ModelKinds) {
       );
       return {
         outputs: {
-          models: model(packFolds(foldModels, { stratify: pr.stratify })),
+          models: model(packed),
           oof: table(oofTable),
           metrics: metrics(out),
           history: table(concatParts(histories)),

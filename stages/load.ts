@@ -5,8 +5,8 @@
  * columns (`sample: WZ`, `label: 0`), and a separate label file may be joined row by row. Missing values are kept (NaN / missing string), counted in the summary,
  * and optionally filled. See docs/stages/load.md.
  *
- * Readers import their parsers inside `read`: they pull in wasm (parquet-wasm, h5wasm) and
- * apache-arrow, which planning must not pay for.
+ * Readers import their parsers inside `read`: they pull in wasm (h5wasm, the zstd decoder),
+ * worker threads and apache-arrow, which planning must not pay for.
  */
 import { own, setOwn } from "../core/dict.js";
 import { didYouMean } from "../core/diagnostics.js";

@@ -8,7 +8,9 @@
  */
 import { defineStage, metrics, StageError, table, type ParamProblem } from "../core/stage.js";
 import { p } from "../core/schema.js";
-import { takeRows, withColumn } from "../core/table.js";
+import { takeRows, withColumn, withLineage } from "../core/table.js";
+import { hasher, hashBytes } from "../core/hash.js";
+import { chainAfter, lineageStep, writtenSteps } from "./lib/lineage.js";
 import { Rng } from "./lib/random.js";
 import { classCode, classLabels, className, countClasses } from "./lib/columns.js";
 import { checkSampling, numpyState, samplingFields, samplingFingerprint } from "./lib/sampling/mode.js";
@@ -44,7 +46,9 @@ const params = p.object({
 
 export const oversampleStage = defineStage({
   type: "oversample",
-  version: 1,
+  // 2: the multiplicity column carries an oversample lineage step (other columns keep theirs:
+  // copying rows rewrites no value)
+  version: 2,
   description: "Random oversampling of one class with replacement (by a rate or to a target ratio), seeded",
   inputs: { table: { kind: "table", description: "the training rows (never the test rows)" } },
   outputs: {
@@ -75,7 +79,7 @@ export const oversampleStage = defineStage({
     return problems;
   },
   fingerprintParams: samplingFingerprint,
-  run(ctx) {
+  async run(ctx) {
     const pr = ctx.params;
     const t = ctx.inputs.table("table");
     const labels = classLabels(t, pr.label, { what: "table", param: ["label"] });
@@ -115,7 +119,12 @@ export const oversampleStage = defineStage({
       const m = new Int32Array(rows.length);
       for (let i = 0; i < rows.length; i++) m[i] = times[rows[i]!]!;
       if (t.columns.has(pr.multiplicity_column)) ctx.note(`column "${pr.multiplicity_column}" was replaced`);
-      out = withColumn(out, pr.multiplicity_column, { type: "int32", values: m });
+      await hasher();
+      const step = await lineageStep("oversample", {
+        rows: hashBytes(new Uint8Array(rows.buffer, rows.byteOffset, rows.byteLength)),
+      });
+      const column = withLineage({ type: "int32", values: m }, chainAfter(t, pr.multiplicity_column, step));
+      out = withColumn(out, pr.multiplicity_column, column);
     }
     const factor = (nClass + extra) / nClass;
     const info = {
@@ -131,7 +140,10 @@ export const oversampleStage = defineStage({
       ...(pr.multiplicity_column !== undefined ? { multiplicity_column: pr.multiplicity_column } : {}),
       ...(pr.rng === "numpy" ? { rng: "numpy", random_state: pr.random_state ?? null } : {}),
     };
-    return Promise.resolve({ outputs: { table: table(out), info: metrics(info) }, summary: info });
+    return {
+      outputs: { table: table(out), info: metrics(info) },
+      summary: { ...info, lineage: writtenSteps([t], out) },
+    };
   },
 });
 

@@ -8,7 +8,8 @@
 import { defineStage, StageError, table } from "../core/stage.js";
 import type { JsonObject } from "../core/json.js";
 import { p } from "../core/schema.js";
-import { float64Column, withColumn } from "../core/table.js";
+import { float64Column, withColumn, withLineage } from "../core/table.js";
+import { scoreStep } from "./lib/lineage.js";
 import { BACKEND_CHOICES } from "./lib/nn/backend.js";
 import { defaultModelKinds, type ModelKinds } from "./lib/models/index.js";
 
@@ -33,7 +34,8 @@ export function makePredictStage(kinds: ModelKinds) {
   });
   return defineStage({
     type: "predict",
-    version: 1,
+    // 2: refuses tables prepared unlike the training table; the score column carries a score step
+    version: 2,
     description: "Score a table with a trained model, appending a column with the probability of class 1",
     inputs: {
       model: { kind: "model", description: "a model from train (or kfold: the fold models' mean)" },
@@ -58,16 +60,26 @@ export function makePredictStage(kinds: ModelKinds) {
           hint: "set `column:` to another name for the score",
         });
       const { describeModel, scoreModel } = await import("./lib/models/envelope.js");
-      const score = await scoreModel(kinds, m, t, {
-        backend: ctx.params.backend,
-        threads: Math.max(1, Math.min(ctx.jobs, 64)),
-      });
+      // The names are read only for an error message (a read puts them in the result's key).
+      const score = await scoreModel(
+        kinds,
+        m,
+        t,
+        { backend: ctx.params.backend, threads: Math.max(1, Math.min(ctx.jobs, 64)) },
+        () => ({
+          model: producingStage(ctx.inputFrom.model) ?? "the model",
+          table: `from ${ctx.inputFrom.table ?? "the table input"}`,
+        }),
+      );
+      const step = await scoreStep(m);
+      const column = withLineage(float64Column(score), [step]);
       const described = await describeModel(kinds, m);
       return {
-        outputs: { table: table(withColumn(t, name, float64Column(score))) },
+        outputs: { table: table(withColumn(t, name, column)) },
         summary: {
           rows: t.numRows,
           column: name,
+          lineage: { [name]: step },
           kind: typeof m.meta.kind === "string" ? m.meta.kind : "kfold",
           model: described.summary,
           scorer: described.trainer,

@@ -5,7 +5,8 @@
  */
 import { defineStage, StageError, table, type ParamProblem } from "../core/stage.js";
 import { p } from "../core/schema.js";
-import { withColumn } from "../core/table.js";
+import { lineageOf, withColumn, withLineage } from "../core/table.js";
+import { chainAfter, lineageStep, writtenSteps } from "./lib/lineage.js";
 import { classCode, classLabels, weightValues } from "./lib/columns.js";
 
 const REWEIGHT_MODES = ["equalize", "EqualNumEvents", "NumEvents", "None"] as const;
@@ -37,7 +38,8 @@ const params = p.object({
 
 export const reweightStage = defineStage({
   type: "reweight",
-  version: 1,
+  // 2: the training-weight column carries a reweight lineage step
+  version: 2,
   description:
     "Training weights: |w|, classes balanced (Higgs recipe or TMVA NormMode), written to a new column",
   inputs: { table: { kind: "table", description: "events with a label and a weight column" } },
@@ -53,7 +55,7 @@ export const reweightStage = defineStage({
       });
     return problems;
   },
-  run(ctx) {
+  async run(ctx) {
     const pr = ctx.params;
     const t = ctx.inputs.table("table");
     const weights = weightValues(t, pr.weight, { what: "table", param: ["weight"] });
@@ -85,8 +87,18 @@ export const reweightStage = defineStage({
     const after = { signal: 0, background: 0 };
     for (let i = 0; i < n; i++) after[labels[i] === sig ? "signal" : "background"] += w[i]!;
     if (t.columns.has(pr.out) && pr.out !== pr.weight) ctx.note(`column "${pr.out}" was replaced`);
-    return Promise.resolve({
-      outputs: { table: table(withColumn(t, pr.out, { type: "float64", values: w })) },
+    // What determines the new values: the recipe, the factors it found, and the weights it read.
+    const step = await lineageStep("reweight", {
+      mode: pr.mode,
+      abs: pr.abs,
+      factors,
+      weight: [...lineageOf(t.columns.get(pr.weight)!)],
+      ...(pr.mode === "equalize" ? { mean: after.signal + after.background } : {}),
+    });
+    const column = withLineage({ type: "float64", values: w }, chainAfter(t, pr.out, step));
+    const out = withColumn(t, pr.out, column);
+    return {
+      outputs: { table: table(out) },
       summary: {
         mode: pr.mode,
         column: pr.out,
@@ -94,8 +106,9 @@ export const reweightStage = defineStage({
         sum_before: before,
         sum_after: after,
         negative,
+        lineage: writtenSteps([t], out),
       },
-    });
+    };
   },
 });
 

@@ -4,10 +4,12 @@
  */
 import { defineStage, metrics, StageError, table, type ParamProblem } from "../core/stage.js";
 import { p } from "../core/schema.js";
-import { numericValues, type Column, type Table } from "../core/table.js";
+import { lineageOf, numericValues, withLineage, type Column, type Table } from "../core/table.js";
 import { requireColumn } from "./lib/columns.js";
 import { fitMinMax, fitStandard, transformMinMax, transformStandard } from "./lib/scalers.js";
-import { parseScaler, scalerMetrics, type FittedScaler } from "./lib/scaler-artifact.js";
+import { scalerSteps, type FittedScaler } from "./lib/scaler-artifact.js";
+import { chainMetrics, scalerChain } from "./lib/preprocess.js";
+import { chainAfter, writtenSteps } from "./lib/lineage.js";
 
 // The label, the event weight and the training weight reweight writes are never features to scale.
 const DEFAULT_EXCLUDE = ["label", "weight", "training_weight"];
@@ -35,7 +37,8 @@ const params = p.object({
 
 export const scaleStage = defineStage({
   type: "scale",
-  version: 2,
+  // 3: scaled columns carry their lineage (a step per column, part of the table's bytes).
+  version: 3,
   description: "Standard or min-max scaling of numeric columns, fitted on one table and applied to another",
   inputs: {
     fit: {
@@ -50,7 +53,13 @@ export const scaleStage = defineStage({
     },
     scaler: {
       kind: "metrics",
-      description: "a scaler fitted by another scale stage, instead of fitting here",
+      description: "a scaler (or chain) fitted by another scale stage, instead of fitting here",
+      optional: true,
+    },
+    previous: {
+      kind: "metrics",
+      description:
+        "with `fit`: the scaler (or chain) that made the fit table; the `scaler` output is then that chain followed by the scaler fitted here, for a model's `preprocess`",
       optional: true,
     },
   },
@@ -58,7 +67,8 @@ export const scaleStage = defineStage({
     table: { kind: "table", description: "the transformed table; columns not scaled pass through unchanged" },
     scaler: {
       kind: "metrics",
-      description: "the fitted parameters per column (mean/scale or min/max/scale)",
+      description:
+        "the fitted parameters per column (mean/scale or min/max/scale), or the chain {method: chain, steps} with `previous`",
     },
   },
   params,
@@ -91,7 +101,7 @@ export const scaleStage = defineStage({
       });
     return problems;
   },
-  run(ctx) {
+  async run(ctx) {
     const pr = ctx.params;
     const hasFit = ctx.inputs.has("fit");
     const hasScaler = ctx.inputs.has("scaler");
@@ -103,14 +113,30 @@ export const scaleStage = defineStage({
           : "scale needs a `fit` table to fit on, or a fitted `scaler` from another scale stage",
       );
     let fitted: FittedScaler;
+    // What this stage applies to its target, and the chain its `scaler` output hands on.
+    let apply: FittedScaler[];
+    let chain: FittedScaler[];
     if (hasScaler) {
-      fitted = parseScaler(ctx.inputs.metrics("scaler"), ctx.inputFrom.scaler ?? "scaler");
+      if (ctx.inputs.has("previous"))
+        throw new StageError(
+          "QV_SCALE_INPUTS",
+          "`previous` goes with `fit` (a scaler fitted after another); a reused `scaler` already holds its chain",
+        );
+      chain = scalerChain(ctx.inputs.metrics("scaler"), ctx.inputFrom.scaler ?? "scaler");
+      apply = chain;
+      fitted = chain[chain.length - 1]!;
       ctx.note(
         `using the scaler fitted by ${ctx.inputFrom.scaler ?? "another stage"}; method and columns come from it`,
       );
     } else {
       const fitTable = ctx.inputs.table("fit");
       fitted = fit(fitTable, pr, (m) => ctx.note(m));
+      apply = [fitted];
+      const before = ctx.inputs.has("previous")
+        ? scalerChain(ctx.inputs.metrics("previous"), "previous")
+        : [];
+      await checkMadeBy(before, fitTable);
+      chain = [...before, fitted];
     }
     let target: Table;
     if (ctx.inputs.has("apply")) target = ctx.inputs.table("apply");
@@ -121,16 +147,20 @@ export const scaleStage = defineStage({
         "with a `scaler` input, connect the table to transform as `apply`",
       );
 
-    const scaled = applyScaler(target, fitted, ctx.inputs.has("apply") ? "apply table" : "fit table");
-    return Promise.resolve({
-      outputs: { table: table(scaled), scaler: metrics(scalerMetrics(fitted)) },
+    let scaled = target;
+    for (const step of apply)
+      scaled = await applyScaler(scaled, step, ctx.inputs.has("apply") ? "apply table" : "fit table");
+    return {
+      outputs: { table: table(scaled), scaler: metrics(chainMetrics(chain)) },
       summary: {
         method: fitted.method,
         columns: fitted.columns.map((c) => c.name),
         rows: scaled.numRows,
         ...(fitted.method === "minmax" ? { range: [fitted.lo, fitted.hi] } : {}),
+        ...(chain.length > 1 ? { chain: chain.length } : {}),
+        lineage: writtenSteps([target], scaled),
       },
-    });
+    };
   },
 });
 
@@ -213,8 +243,10 @@ function chooseColumns(
   return chosen;
 }
 
-function applyScaler(t: Table, s: FittedScaler, what: string): Table {
+/** The transformed table; each scaled column gets the scaler's step for it appended to its lineage. */
+export async function applyScaler(t: Table, s: FittedScaler, what: string): Promise<Table> {
   const out = new Map<string, Column>(t.columns);
+  const steps = await scalerSteps(s);
   const source = (name: string): Float64Array => {
     const col = requireColumn(t, name, { what });
     if (col.type === "dict")
@@ -226,14 +258,36 @@ function applyScaler(t: Table, s: FittedScaler, what: string): Table {
   switch (s.method) {
     case "standard":
       for (const c of s.columns)
-        out.set(c.name, { type: "float64", values: transformStandard(source(c.name), c) });
+        out.set(c.name, rewritten(t, c.name, transformStandard(source(c.name), c), steps.get(c.name)!));
       break;
     case "minmax": {
       const clip = s.clip ? { lo: s.lo, hi: s.hi } : undefined;
       for (const c of s.columns)
-        out.set(c.name, { type: "float64", values: transformMinMax(source(c.name), c, clip) });
+        out.set(c.name, rewritten(t, c.name, transformMinMax(source(c.name), c, clip), steps.get(c.name)!));
       break;
     }
   }
   return { numRows: t.numRows, columns: out };
+}
+
+/** New float64 values for column `name` of `t`, with `step` appended to its lineage. */
+function rewritten(t: Table, name: string, values: Float64Array, step: string): Column {
+  return withLineage({ type: "float64", values }, chainAfter(t, name, step));
+}
+
+/** The fit table must come out of the `previous` chain: every column it scales carries its steps. */
+async function checkMadeBy(chain: readonly FittedScaler[], t: Table): Promise<void> {
+  for (const s of chain)
+    for (const [name, step] of await scalerSteps(s)) {
+      const c = t.columns.get(name);
+      if (c && !lineageOf(c).includes(step))
+        throw new StageError(
+          "QV_FEATURE_LINEAGE",
+          `the fit table's ${name} was not transformed by the scaler on \`previous\``,
+          {
+            data: { column: name },
+            hint: "connect as `fit` the table that scale stage wrote, and its `scaler` as `previous`",
+          },
+        );
+    }
 }

@@ -8,7 +8,9 @@ import { defineStage, metrics, model, table, type ParamProblem } from "../core/s
 import { p } from "../core/schema.js";
 import { defaultModelKinds, kindNamed, type ModelKinds } from "./lib/models/index.js";
 import { checkTrainingParams, trainingEnvironment, trainingFields } from "./lib/models/training.js";
-import { labeledData } from "./lib/labeled.js";
+import { labeledData, labeledDataHash } from "./lib/labeled.js";
+import { modelPreparation } from "./lib/models/preparation.js";
+import { modelExporter } from "./lib/models/exporter.js";
 
 export function makeTrainStage(kinds: ModelKinds) {
   const params = p.object({
@@ -20,13 +22,20 @@ export function makeTrainStage(kinds: ModelKinds) {
   const names = [...kinds.values()];
   return defineStage({
     type: "train",
-    version: 3,
+    // 4: models record their features' lineage and the training-data hash, and may carry a scaler
+    version: 4,
     description: `Train a classifier (${names.map((k) => k.description).join(", or ")}) on a table`,
     inputs: {
       train: { kind: "table", description: "training rows: features, label and optional weight" },
       validation: {
         kind: "table",
         description: "rows scored after each epoch (val_loss, early stopping)",
+        optional: true,
+      },
+      preprocess: {
+        kind: "metrics",
+        description:
+          "a fitted scaler (a scale stage's `scaler` output, or a chain) the model carries: train and predict then take raw tables",
         optional: true,
       },
     },
@@ -54,15 +63,26 @@ export function makeTrainStage(kinds: ModelKinds) {
       return problems;
     },
     environment: (pr) => Promise.resolve(trainingEnvironment(kinds, pr)),
+    exporters: { model: modelExporter(kinds) },
     async run(ctx) {
       const pr = ctx.params;
       const kind = kindNamed(kinds, pr.model.kind);
       const missing = kind.acceptsMissing ? "allow" : "refuse";
       const cols = { features: pr.features, label: pr.label, weight: pr.weight };
-      const trainData = labeledData(ctx.inputs.table("train"), cols, "training table", missing);
+      const trainTable = ctx.inputs.table("train");
+      const trainData = labeledData(trainTable, cols, "training table", missing);
+      const validationTable = ctx.inputs.has("validation") ? ctx.inputs.table("validation") : undefined;
+      const prep = await modelPreparation(
+        ctx.inputs.has("preprocess") ? ctx.inputs.metrics("preprocess") : undefined,
+        pr.features,
+        [
+          { table: trainTable, what: "training table" },
+          ...(validationTable ? [{ table: validationTable, what: "validation table" }] : []),
+        ],
+      );
       let validation;
-      if (ctx.inputs.has("validation")) {
-        const vt = ctx.inputs.table("validation");
+      if (validationTable) {
+        const vt = validationTable;
         validation = labeledData(
           vt,
           { ...cols, weight: pr.validation_weight, weightParam: ["validation_weight"] },
@@ -81,6 +101,9 @@ export function makeTrainStage(kinds: ModelKinds) {
         seed: ctx.seed,
         options: { trainer: pr.trainer, backend: pr.backend, threads: Math.max(1, Math.min(ctx.jobs, 64)) },
         what: "training table",
+        lineage: prep.lineage,
+        preprocess: prep.preprocess,
+        trainingData: { rows: trainData.n, hash: await labeledDataHash(trainData) },
         progress: (f, line) => ctx.progress(f, line),
         note: (m) => ctx.note(m),
         signal: ctx.signal,
@@ -94,6 +117,7 @@ export function makeTrainStage(kinds: ModelKinds) {
           model: described.summary,
           ...r.run,
           train_rows: trainData.n,
+          ...(prep.preprocess.length > 0 ? { preprocess: prep.scaled } : {}),
           ...(m.epochs_run !== undefined ? { epochs_run: m.epochs_run } : {}),
           ...(m.val_loss !== undefined ? { val_loss: m.val_loss } : {}),
           ...(m.val_accuracy !== undefined ? { val_accuracy: m.val_accuracy } : {}),

@@ -15,6 +15,7 @@ import { metrics as metricsArtifact, table, StageError, type ArtifactValue } fro
 import { float64Column, makeTable } from "../core/table.js";
 import { significanceStage } from "../stages/significance.js";
 import { runStage } from "./support/stage-harness.js";
+import { checkOnnxOnPipeline } from "./support/onnx-check.js";
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 const sharedDir = path.resolve(repoRoot, "..", "shared");
@@ -34,6 +35,17 @@ void describe("dark-matter pipeline on the ATLAS open-data CSVs", () => {
       const first = await run(pipelineFile, cache);
       assert.equal(first.code, 0, first.stderr);
       assert.equal(first.ran.length, STAGES, `ran: ${first.ran.join(", ")}`);
+
+      // Both models exported to ONNX give predict's scores on the test table (docs/models.md).
+      for (const [model, column] of [
+        ["nn.model", "nn"],
+        ["gbt.model", "gbt"],
+      ] as const) {
+        const c = await checkOnnxOnPipeline(pipelineFile, cache, { model, table: "scored_test", column });
+        t.diagnostic(
+          `ONNX ${model}: max |ONNX − Quiver| ${c.max.toExponential(2)} on ${c.rows} rows (float32 values), ${c.leaves} tree leaves equal; ${c.rounded} rows differ from the pipeline's float64 scores where rounding to float32 crosses a threshold`,
+        );
+      }
 
       // Data: the notebook's 491 signal and 23039 background events; signal ×5 after oversampling.
       const over = await show(pipelineFile, cache, "oversampled.info");

@@ -11,6 +11,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { num, run, show } from "./support/real-pipeline.js";
+import { checkOnnxOnPipeline } from "./support/onnx-check.js";
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 const sharedDir = path.resolve(repoRoot, "..", "shared");
@@ -32,6 +33,15 @@ void describe("four-top pipeline on the Acquaviva 4top vs ttbar files", () => {
       const first = await run(pipelineFile, cache, ...EPOCHS);
       assert.equal(first.code, 0, first.stderr);
       assert.equal(first.ran.length, STAGES, `ran: ${first.ran.join(", ")}`);
+
+      // The network and the k fold models exported to ONNX give predict's scores (docs/models.md).
+      for (const check of [
+        { model: "net.model", table: "scored_test", column: "net" },
+        { model: "cv.models", table: "split.test" },
+      ]) {
+        const c = await checkOnnxOnPipeline(pipelineFile, cache, check, EPOCHS);
+        t.diagnostic(`ONNX ${check.model}: max |ONNX − Quiver| ${c.max.toExponential(2)} on ${c.rows} rows`);
+      }
 
       // The label file joined row by row: 5000 events, 811 of them 4top.
       const load = first.events.find((e) => e.type === "finished" && e.stage === "events");

@@ -10,6 +10,7 @@ import { after, before, describe, test } from "node:test";
 import { HIGGS_SAMPLES } from "../stages/lib/datasets/higgs-4l.js";
 import { writeHiggs4l } from "../stages/lib/datasets/higgs-4l.js";
 import { repoRoot, Rig, type RunResult } from "./support/rig.js";
+import { checkOnnxOnPipeline } from "./support/onnx-check.js";
 
 const SCALE = 0.03;
 const yaml = fs.readFileSync(path.join(repoRoot, "pipelines", "higgs-4l.yaml"), "utf8");
@@ -51,6 +52,17 @@ describe("higgs-4l pipeline on generated data", () => {
       "test_weighted",
       "train_weighted",
     ]);
+  });
+
+  test("the network and the 3 fold models exported to ONNX give predict's scores on the test table", async () => {
+    const file = rig.path("higgs-4l.yaml");
+    await checkOnnxOnPipeline(
+      file,
+      rig.cacheDir,
+      { model: "dnn.model", table: "scored", column: "dnn" },
+      QUICK,
+    );
+    await checkOnnxOnPipeline(file, rig.cacheDir, { model: "crossval.models", table: "split.test" }, QUICK);
   });
 
   test("the cut flow per sample follows the course's yield table", async () => {

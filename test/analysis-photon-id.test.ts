@@ -10,6 +10,7 @@ import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { writePhotonId } from "../stages/lib/datasets/photon-id.js";
 import { repoRoot, Rig, type RunResult } from "./support/rig.js";
+import { checkOnnxOnPipeline } from "./support/onnx-check.js";
 
 const yaml = fs.readFileSync(path.join(repoRoot, "pipelines", "photon-id.yaml"), "utf8");
 const BACKGROUND = 8000;
@@ -46,6 +47,24 @@ describe("photon-id pipeline on generated data", () => {
   test("runs every stage", () => {
     assert.equal(first.code, 0, first.stderr + first.stdout.slice(-2000));
     assert.equal(first.ran.length, 15);
+  });
+
+  test("all five networks exported to ONNX (batch norm folded, dropout dropped) give predict's scores", async (t) => {
+    for (const m of ["logistic", "mlp", "mlp3", "mlp3_batchnorm", "mlp3_dropout"]) {
+      const c = await checkOnnxOnPipeline(
+        rig.path("photon-id.yaml"),
+        rig.cacheDir,
+        {
+          model: `${m}.model`,
+          table: "score_dropout",
+          column: m,
+        },
+        QUICK,
+      );
+      t.diagnostic(
+        `ONNX ${m}: max |ONNX − Quiver| ${c.max.toExponential(2)}${c.floor ? ` (float32 floor: ONNX ${c.floor.onnx.toExponential(2)}, Quiver ${c.floor.quiver.toExponential(2)} from the float64 value)` : ""}`,
+      );
+    }
   });
 
   test("cuts, per-class limits and the 30 / 56 / 14 split", async () => {

@@ -81,7 +81,7 @@ void describe("finding the peer's interpreter", () => {
 const BENCHES: { file: string; args: string[]; missing: string }[] = [
   { file: "eval.js", args: ["2000", "1"], missing: "scikit-learn, scipy and numpy" },
   { file: "mlp.js", args: [], missing: "PyTorch and numpy" },
-  { file: "gbt.js", args: ["--rows", "1000", "--features", "3"], missing: "scikit-learn and numpy" },
+  { file: "gbt.js", args: ["--rows", "1000", "--features", "3"], missing: "XGBoost, scikit-learn and numpy" },
   { file: "train.js", args: ["1000"], missing: "PyTorch" },
   { file: "scale.js", args: ["--rows", "1000", "--cols", "2"], missing: "scikit-learn and numpy" },
   { file: "transform.js", args: ["--rows", "1000", "--cols", "8", "--reps", "1"], missing: "numpy" },

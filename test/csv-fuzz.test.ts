@@ -104,8 +104,14 @@ function checkAgainstReference(buf: Buffer): void {
   try {
     result = parseCsv(buf, { file: "fuzz.csv", header: true, inferRows: 8 });
   } catch (e) {
-    if (e instanceof StageError) return;
-    throw e;
+    if (!(e instanceof StageError)) throw e;
+    // Located: the file, and the line (or row and line) unless the whole file is at fault.
+    assert.match(
+      e.message,
+      /^fuzz\.csv: (line \d+: |row \d+ \(line \d+\)|the file is |this is not a text file|the header names)/,
+      e.message,
+    );
+    return;
   }
   const bom = buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf ? 3 : 0;
   const records = referenceTokenize(buf.toString("latin1", bom), result.delimiter);

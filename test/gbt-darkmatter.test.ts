@@ -109,9 +109,10 @@ void test("dark-matter data: AUC matches scikit-learn HistGradientBoosting withi
     const auc = weightedAuc(predictGbt(model, test.features), test.labels, test.weights);
     const what = `maxDepth ${ref.maxDepth} (sklearn ${ref.sklearnMaxDepth}), ${ref.weighted ? "weighted" : "unweighted"}`;
     assert.ok(Math.abs(auc - ref.auc) < 0.01, `${what}: ours ${auc}, sklearn ${ref.auc}`);
-    // Same bins, gains, tie-breaks and leaf values as scikit-learn: the AUCs agree to rounding.
+    // Same bins, gains, tie-breaks and splits as scikit-learn: the AUCs agree to rounding
+    // (leaf values differ in the last bits: scikit-learn keeps float32 gradients).
     assert.ok(
-      Math.abs(auc - ref.auc) < 1e-6,
+      Math.abs(auc - ref.auc) < 1e-12,
       `${what}: ours ${auc}, sklearn ${ref.auc} (bin-level agreement lost)`,
     );
   }
@@ -139,6 +140,59 @@ void test("dark-matter data: the notebook's settings (subsample 0.65) give a sen
     assert.ok(
       Math.abs(auc - ref.auc) < 0.03,
       `seed ${seed}: ours ${auc}, sklearn without subsampling ${ref.auc}`,
+    );
+  }
+});
+
+interface XgboostReference {
+  maxDepth: number;
+  xgboostMaxDepth: number;
+  numTrees: number;
+  shrinkage: number;
+  l2: number;
+  weighted: boolean;
+  auc: number;
+}
+const xgboost = JSON.parse(
+  fs.readFileSync(path.join(repoRoot, "test", "fixtures", "gbt", "xgboost.json"), "utf8"),
+) as { darkmatter: XgboostReference[] | null };
+
+/**
+ * Stumps (the benchmark's dark-matter case) agree with XGBoost to 0.001 (measured 0.0003). At depth
+ * 3 XGBoost's weighted quantile sketch puts its bin edges elsewhere on these weights, spanning
+ * orders of magnitude, and its AUC is 0.0085 below scikit-learn's (which quiver equals): 0.01 there.
+ */
+const xgboostTolerance = (ref: XgboostReference): number => (ref.maxDepth <= 2 ? 0.001 : 0.01);
+
+void test("dark-matter data: AUC against XGBoost hist", (t) => {
+  if (!fs.existsSync(dataDir) || xgboost.darkmatter === null) {
+    t.skip(`dark-matter CSVs not found at ${path.relative(repoRoot, dataDir)}`);
+    return;
+  }
+  const { train, test } = loadSplit();
+  for (const ref of xgboost.darkmatter) {
+    const { model } = trainGbt(
+      {
+        features: train.features,
+        featureNames: fixture.featureNames,
+        labels: train.labels,
+        weights: ref.weighted ? train.weights : undefined,
+      },
+      {
+        numTrees: ref.numTrees,
+        maxDepth: ref.maxDepth,
+        minExamples: 1,
+        subsample: 1,
+        shrinkage: ref.shrinkage,
+        maxBins: 255,
+        l2: ref.l2,
+      },
+      7,
+    );
+    const auc = weightedAuc(predictGbt(model, test.features), test.labels, test.weights);
+    assert.ok(
+      Math.abs(auc - ref.auc) <= xgboostTolerance(ref),
+      `maxDepth ${ref.maxDepth} (XGBoost ${ref.xgboostMaxDepth}): ours ${auc}, XGBoost ${ref.auc}`,
     );
   }
 });

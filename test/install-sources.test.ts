@@ -36,6 +36,11 @@ const REGISTRY = "https://registry.npmjs.org/";
 /** Packages allowed to run an install script, and why that script downloads and builds nothing. */
 const INSTALL_SCRIPTS: Record<string, string> = {
   "core-js": "postinstall prints a funding message; it fetches and compiles nothing",
+  // The CPU runtime ships in the npm tarball; the script would fetch CUDA libraries, and
+  // .npmrc's `onnxruntime-node-install=skip` (its documented switch) makes it exit at once:
+  // test/onnx-export.test.ts runs it under a refusing proxy to prove it.
+  "onnxruntime-node": "install script skipped by .npmrc (onnxruntime-node-install=skip)",
+  protobufjs: "postinstall makes an empty cli/node_modules folder and compares version schemes",
 };
 /** jsroot's drawing-only dependencies; the reading modules Quiver uses never load them. */
 const DRAWING_ONLY = ["canvas", "jsdom", "mathjax", "three", "@resvg/resvg-js"];

@@ -6,7 +6,8 @@
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { table as tableValue, type ModelArtifact } from "../core/stage.js";
+import { table as tableValue, type ArtifactValue, type ModelArtifact } from "../core/stage.js";
+import { scaleStage } from "../stages/scale.js";
 import type { JsonObject, JsonValue } from "../core/json.js";
 import type { Table } from "../core/table.js";
 import { trainStage } from "../stages/train.js";
@@ -115,9 +116,33 @@ function evalNetwork(doc: JsonObject, x: number[]): number {
 async function train(
   params: Record<string, unknown>,
   t: Table,
+  extra: Record<string, ArtifactValue> = {},
 ): Promise<{ model: ModelArtifact; metrics: JsonObject }> {
-  const r = await runStage(trainStage, { params, inputs: { train: tableValue(t) }, seed: 11 });
+  const r = await runStage(trainStage, { params, inputs: { train: tableValue(t), ...extra }, seed: 11 });
   return { model: modelOf(r), metrics: metricsOf(r) as JsonObject };
+}
+
+/** The document's preprocess (a scaler or a chain), from its stated rules, on raw features x. */
+function preprocess(doc: JsonObject, x: number[]): number[] {
+  if (doc.preprocess === null) return x;
+  const p = obj(doc.preprocess);
+  const steps = p.method === "chain" ? arr(p.steps).map(obj) : [p];
+  const names = arr(doc.features) as string[];
+  const v = [...x];
+  for (const s of steps)
+    for (const c of arr(s.columns).map(obj)) {
+      const j = names.indexOf(c.name as string);
+      if (j < 0) continue;
+      if (s.method === "standard") v[j] = (v[j]! - (c.mean as number)) / (c.scale as number);
+      else {
+        v[j] = v[j]! * (c.scale as number) + (c.min as number);
+        if (s.clip === true) {
+          const [lo, hi] = nums(s.range);
+          v[j] = Math.min(hi ?? Infinity, Math.max(lo ?? -Infinity, v[j]));
+        }
+      }
+    }
+  return v;
 }
 
 void describe("gbt: describe and export", () => {
@@ -172,6 +197,33 @@ void describe("gbt: describe and export", () => {
     // x2 carries no signal in this table (the label depends on x0 + x1).
     assert.ok(counts[0]! + counts[1]! > counts[2]!, JSON.stringify(counts));
   });
+});
+
+void describe("models that carry their scaler: the document holds it", () => {
+  const t = noisyTable(300, 4);
+  const features = ["x0", "x1", "x2"];
+  for (const m of [
+    { kind: "gbt", num_trees: 10, max_depth: 3 },
+    { kind: "nn", layers: [{ dense: 4, activation: "tanh" }], epochs: 2, batch_size: 32 },
+  ])
+    void test(`${m.kind}: preprocess, then the model, gives predict's scores`, async () => {
+      const s = await runStage(scaleStage, {
+        params: { method: "minmax", range: [-1, 1], clip: true, columns: features },
+        inputs: { fit: tableValue(t) },
+      });
+      const { model } = await train({ features, model: m }, t, { preprocess: s.outputs.scaler! });
+      const doc = await exportModel(defaultModelKinds, model);
+      assert.equal(obj(doc.preprocess).method, "minmax");
+      assert.deepEqual(obj(doc.lineage).x0, []);
+      assert.match(obj(doc.training_data).hash as string, /^[0-9a-f]{16}$/);
+      const want = await scoreModel(defaultModelKinds, model, t, opts);
+      rowsOf(t, features).forEach((x, i) => {
+        const z = preprocess(doc, x);
+        const got = m.kind === "gbt" ? evalForest(doc, z) : evalNetwork(doc, z);
+        if (m.kind === "gbt") assert.equal(got, want[i]!, `row ${i}`);
+        else assert.ok(Math.abs(got - want[i]!) < 2e-5, `row ${i}: ${got} vs ${want[i]}`);
+      });
+    });
 });
 
 void describe("nn: describe and export", () => {

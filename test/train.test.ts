@@ -381,4 +381,28 @@ void describe("train: gbt kind", () => {
     const s = (scored.outputs.table as { table: Table }).table.columns.get("bdt");
     assert.ok(s && s.type === "float64" && s.values.every((v) => v > 0 && v < 1));
   });
+
+  void test("uses the jobs as threads on a large table: same model, threads in the run summary", async () => {
+    // 400k rows x 3 features: enough codes for the trainer to use a second thread.
+    const t = tableValue(noisyTable(400_000, 4, { weights: true }));
+    const run = (jobs: number) =>
+      runStage(trainStage, {
+        params: {
+          features: ["x0", "x1", "x2"],
+          weight: "w",
+          model: { kind: "gbt", num_trees: 4, max_depth: 4 },
+        },
+        inputs: { train: t },
+        jobs,
+      });
+    const one = await run(1);
+    const two = await run(2);
+    assert.equal(one.summary?.threads, 1);
+    assert.equal(two.summary?.threads, 2);
+    const a = modelOf(one);
+    const b = modelOf(two);
+    assert.equal(canonicalJson(a.meta), canonicalJson(b.meta));
+    for (const k of Object.keys(a.blobs)) assert.deepEqual(a.blobs[k], b.blobs[k], k);
+    assert.deepEqual(historyColumn(one, "loss"), historyColumn(two, "loss"));
+  });
 });

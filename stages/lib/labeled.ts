@@ -35,3 +35,22 @@ export function labeledData(
   if (t.numRows === 0) throw new StageError("QV_EMPTY", `the ${what} has no rows`);
   return { n: t.numRows, features, labels, weights };
 }
+
+/**
+ * A content hash of labelled rows (features, labels, weights, and `extra` arrays such as
+ * stratification classes): kfold's memo keys, and the training-data hash a model records.
+ */
+export async function labeledDataHash(
+  data: LabeledData,
+  extra: Readonly<Record<string, ArrayBufferView>> = {},
+): Promise<string> {
+  const { default: xxhash } = await import("xxhash-wasm");
+  const h = (await xxhash()).create64();
+  const bytes = (a: ArrayBufferView) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+  h.update(`n=${data.n};d=${data.features.length};`);
+  for (const f of data.features) h.update(bytes(f));
+  h.update("labels;").update(data.labels);
+  if (data.weights) h.update("weights;").update(bytes(data.weights));
+  for (const [name, a] of Object.entries(extra)) h.update(`${name};`).update(bytes(a));
+  return h.digest().toString(16).padStart(16, "0");
+}

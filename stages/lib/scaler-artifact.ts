@@ -5,6 +5,7 @@
 import type { JsonObject, JsonValue } from "../../core/json.js";
 import { StageError } from "../../core/stage.js";
 import type { MinMaxParams, StandardParams } from "./scalers.js";
+import { lineageStep } from "./lineage.js";
 
 export type FittedScaler =
   | { readonly method: "standard"; readonly columns: readonly (StandardParams & { readonly name: string })[] }
@@ -60,4 +61,21 @@ export function parseScaler(m: JsonObject, from: string): FittedScaler {
     };
   }
   throw bad(`unknown method ${JSON.stringify(m.method ?? null)}`);
+}
+
+/**
+ * The lineage step a scaler writes on each column it transforms: the method and the numbers that
+ * determine that column's new values (and, for minmax, the clipping range), so two scalers that
+ * transform a column alike write the same step.
+ */
+export async function scalerSteps(s: FittedScaler): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const c of s.columns) {
+    const identity: JsonObject =
+      s.method === "standard"
+        ? { mean: (c as StandardParams).mean, scale: c.scale }
+        : { scale: c.scale, min: (c as MinMaxParams).min, clip: s.clip ? [s.lo, s.hi] : null };
+    out.set(c.name, await lineageStep(s.method, identity));
+  }
+  return out;
 }

@@ -7,6 +7,8 @@
  * weighted quantiles would spend most bins on whichever process carries the largest weights.
  */
 
+import { GbtMemory, gbtModule } from "./wasm.js";
+
 /** Code of a missing (NaN) value; non-missing codes are 0..maxBins-1 (maxBins <= 255). */
 export const MISSING_BIN = 255;
 /** Histogram slots per feature: 255 value bins + the missing bin. */
@@ -29,15 +31,14 @@ export function binEdges(column: Float64Array, maxBins: number): Float64Array {
     const v = column[Math.floor(i * step)]!;
     if (!Number.isNaN(v)) values[m++] = v;
   }
-  const sorted = values.subarray(0, m).sort();
-  const distinct: number[] = [];
-  for (let i = 0; i < m; i++) {
-    const v = sorted[i]!;
-    if (distinct.length === 0 || v !== distinct[distinct.length - 1]) distinct.push(v);
-  }
+  const sorted = sortFloat64(values.subarray(0, m));
+  // Distinct values, counted only up to maxBins + 1 (continuous columns stop almost at once).
+  let distinct = 0;
+  for (let i = 0; i < m && distinct <= maxBins; i++) if (i === 0 || sorted[i] !== sorted[i - 1]) distinct++;
   const edges: number[] = [];
-  if (distinct.length <= maxBins) {
-    for (let i = 0; i + 1 < distinct.length; i++) edges.push(between(distinct[i]!, distinct[i + 1]!));
+  if (distinct <= maxBins) {
+    for (let i = 1; i < m; i++)
+      if (sorted[i] !== sorted[i - 1]) edges.push(between(sorted[i - 1]!, sorted[i]!));
   } else {
     // Percentiles at 1/maxBins, 2/maxBins, ... with midpoint interpolation (numpy's "midpoint").
     let last = -Infinity;
@@ -55,6 +56,28 @@ export function binEdges(column: Float64Array, maxBins: number): Float64Array {
     while (edges.length > 0 && edges[edges.length - 1]! >= sorted[m - 1]!) edges.pop();
   }
   return Float64Array.from(edges);
+}
+
+let sorter: GbtMemory | undefined;
+
+/**
+ * Sorts non-NaN float64 values in place, ascending, -0 before +0 (the order of
+ * Float64Array.prototype.sort, which is several times slower): a radix sort in the boosted-trees
+ * WebAssembly module, on a small memory kept for the process (at most EDGE_SAMPLE_ROWS values).
+ */
+export function sortFloat64(a: Float64Array): Float64Array {
+  const n = a.length;
+  if (n < 256) return a.sort();
+  sorter ??= new GbtMemory(gbtModule(), 128); // 8 MiB: EDGE_SAMPLE_ROWS values and scratch
+  const s = sorter;
+  s.reset();
+  const at = s.alloc(8 * n);
+  const tmp = s.alloc(8 * n);
+  const counts = s.alloc(4 * 2048);
+  s.f64(at, n).set(a);
+  s.ex.sortFloat64(at, tmp, counts, n);
+  a.set(s.f64(at, n));
+  return a;
 }
 
 /** A finite threshold t with a <= t < b, for a < b (thresholds are stored as JSON numbers). */
@@ -78,13 +101,13 @@ export function binOf(edges: Float64Array, v: number): number {
   return lo;
 }
 
-/** Bin codes of all columns, column-major: code of row r, feature f at f * n + r. */
+/** Bin codes of all columns, column-major: code of row r, feature f at f * n + r (into `codes` if given). */
 export function binColumns(
   features: readonly Float64Array[],
   edges: readonly Float64Array[],
   n: number,
-): Uint8Array {
-  const codes = new Uint8Array(features.length * n);
+  codes: Uint8Array<ArrayBufferLike> = new Uint8Array(features.length * n),
+): Uint8Array<ArrayBufferLike> {
   for (let f = 0; f < features.length; f++) {
     const out = codes.subarray(f * n, (f + 1) * n);
     if (!binByBuckets(features[f]!, edges[f]!, out)) binBySearch(features[f]!, edges[f]!, out);
@@ -100,7 +123,7 @@ const BUCKETS = 4096;
  * only. Several times faster than a full search on millions of rows. Returns false when the edge
  * range is unusable for buckets (fewer than two edges, or a span that overflows).
  */
-function binByBuckets(col: Float64Array, e: Float64Array, out: Uint8Array): boolean {
+function binByBuckets(col: Float64Array, e: Float64Array, out: Uint8Array<ArrayBufferLike>): boolean {
   const m = e.length;
   if (m < 2) return false;
   const first = e[0]!;
@@ -135,6 +158,6 @@ function binByBuckets(col: Float64Array, e: Float64Array, out: Uint8Array): bool
   return true;
 }
 
-function binBySearch(col: Float64Array, e: Float64Array, out: Uint8Array): void {
+function binBySearch(col: Float64Array, e: Float64Array, out: Uint8Array<ArrayBufferLike>): void {
   for (let r = 0; r < col.length; r++) out[r] = binOf(e, col[r]!);
 }

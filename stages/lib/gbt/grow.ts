@@ -1,30 +1,33 @@
 /**
- * Grows one regression tree on gradient/hessian statistics, depth-wise, from bin codes.
- * Pure computation on typed arrays: no randomness, no I/O. The caller chooses the rows.
+ * Grows one regression tree on gradient/hessian statistics, depth-wise, level by level: per level
+ * one split-apply job (splits whose children both end as leaves: their values go straight to the
+ * rows' scores), one partition job (the rows of the other splitting nodes, partition.ts) and the
+ * histogram jobs (the smaller child of each split built from its rows, the larger one by
+ * subtracting it from the parent, then the best split of each child on each feature). The rows of
+ * the tree and their (gradient, hessian) pairs are already in the session's memory. No randomness,
+ * no I/O.
  */
-import { BINS_PER_FEATURE, MISSING_BIN } from "./binning.js";
+import {
+  BT,
+  HIST_BLOCK_ROWS,
+  HT,
+  HTD,
+  KIND_HIST_BUILD,
+  KIND_HISTOGRAMS,
+  KIND_SPLIT_APPLY,
+  PT,
+  PTD,
+  ROOT_COUNTS_REUSE,
+  SPLIT_BYTES,
+  TASK_BYTES,
+} from "./layout.js";
+import { partitionRows } from "./partition.js";
+import type { GbtSession } from "./session.js";
 
-/** Slots per histogram bin: sum of gradients, sum of hessians, row count. */
-const SLOTS = 3;
 /** Smallest hessian sum allowed in a child (weights are normalised to mean 1), as scikit-learn's default. */
 export const MIN_CHILD_HESSIAN = 1e-3;
 
-export interface GrowInput {
-  /** Column-major bin codes, feature f of row r at f * n + r. */
-  readonly codes: Uint8Array;
-  readonly n: number;
-  /** Value bins per feature (edges + 1); 1 means the feature has a single value. */
-  readonly numBins: Int32Array;
-  /** 1 when a feature can be split on (two or more values, or a value and missing values). */
-  readonly splittable: Uint8Array;
-  /** The splittable features' indices: the only histograms built. */
-  readonly histFeatures: Int32Array;
-  /** Upper edges per feature, to turn a bin split into a raw-value threshold. */
-  readonly edges: readonly Float64Array[];
-  readonly grad: Float64Array;
-  readonly hess: Float64Array;
-  /** Rows of this tree, ascending; reordered in place (partitioned by node). */
-  readonly rows: Int32Array;
+export interface TreeOptions {
   readonly maxDepth: number;
   readonly minExamples: number;
   readonly l2: number;
@@ -46,31 +49,47 @@ export interface GrownTree {
   missingLeft: number[];
   /** Leaf output (already multiplied by the shrinkage); 0 for internal nodes. */
   value: number[];
+  /**
+   * Leaves whose values are still to be added to their rows' scores (a range of the session's row
+   * array each); the children of a split with two leaves are added while growing.
+   */
+  leaves: { start: number; end: number; value: number }[];
 }
 
-interface Totals {
-  grad: number;
-  hess: number;
-}
-
-interface OpenNode {
+interface Node {
   readonly index: number;
   readonly start: number;
   readonly end: number;
-  readonly hist: Float64Array;
-  readonly totals: Totals;
+  readonly g: number;
+  readonly h: number;
+  /** Its histograms (0: none). */
+  slot: number;
+  /** Its row in the split table (-1: not scanned, it will be a leaf). */
+  out: number;
 }
 
 interface Split {
-  feature: number;
-  bin: number;
-  missingLeft: boolean;
-  gain: number;
+  readonly node: Node;
+  readonly column: number;
+  readonly bin: number;
+  readonly missingLeft: boolean;
+  /** Gradient and hessian sums and row count of the left child (from the histogram). */
+  readonly leftG: number;
+  readonly leftH: number;
+  readonly leftCount: number;
 }
 
-export function growTree(input: GrowInput): GrownTree {
-  const { rows, maxDepth } = input;
-  const numFeatures = input.numBins.length;
+export function growTree(
+  s: GbtSession,
+  opts: TreeOptions,
+  edges: readonly Float64Array[],
+  histCols: Int32Array,
+  sampleSize: number,
+  rootG: number,
+  rootH: number,
+  /** How the root's row counts are obtained (0: counted; ROOT_COUNTS_SAVE / _REUSE). */
+  rootCounts: number,
+): GrownTree {
   const tree: GrownTree = {
     feature: [],
     threshold: [],
@@ -79,6 +98,7 @@ export function growTree(input: GrowInput): GrownTree {
     right: [],
     missingLeft: [],
     value: [],
+    leaves: [],
   };
   const newNode = (): number => {
     tree.feature.push(-1);
@@ -90,262 +110,288 @@ export function growTree(input: GrowInput): GrownTree {
     tree.value.push(0);
     return tree.feature.length - 1;
   };
-  const histSize = numFeatures * BINS_PER_FEATURE * SLOTS;
-  const scratch = new Int32Array(rows.length);
-  const orderedGrad = new Float64Array(rows.length);
-  const orderedHess = new Float64Array(rows.length);
-
-  const rootTotals: Totals = { grad: 0, hess: 0 };
-  const rootHistSize = maxDepth > 1 ? histSize : 0; // a lone-leaf tree needs only the totals
-  const rootHist = buildHistogram(input, 0, rows.length, rootHistSize, orderedGrad, orderedHess, rootTotals);
-  let level: OpenNode[] = [
-    { index: newNode(), start: 0, end: rows.length, hist: rootHist, totals: rootTotals },
-  ];
   // Depth counts nodes on the path, as in TF Decision Forests: maxDepth 1 is a single leaf.
+  const mayScan = (depth: number, count: number): boolean =>
+    depth < opts.maxDepth && count >= 2 * opts.minExamples;
+
+  const root: Node = { index: newNode(), start: 0, end: sampleSize, g: rootG, h: rootH, slot: 0, out: -1 };
+  if (mayScan(1, sampleSize)) {
+    root.slot = s.allocSlot();
+    root.out = 0;
+    histogramJob(s, [{ small: root, large: undefined, parentSlot: 0 }], 1, rootCounts);
+  }
+  let level: Node[] = [root];
   for (let depth = 1; level.length > 0; depth++) {
-    const next: OpenNode[] = [];
+    const splits: Split[] = [];
     for (const node of level) {
-      const totals = node.totals;
-      const split = depth < maxDepth ? bestSplit(input, node.hist, totals, node.end - node.start) : undefined;
-      if (!split) {
-        tree.value[node.index] = leafValue(totals.grad, totals.hess, input);
-        continue;
+      const split = node.out >= 0 ? bestSplit(s, node, histCols) : undefined;
+      if (split) {
+        splits.push(split);
+        const f = split.column;
+        const e = edges[f]!;
+        tree.feature[node.index] = f;
+        tree.bin[node.index] = split.bin;
+        tree.threshold[node.index] = split.bin < e.length ? e[split.bin]! : Infinity;
+        tree.missingLeft[node.index] = split.missingLeft ? 1 : 0;
+      } else {
+        const value = leafValue(node.g, node.h, opts);
+        tree.value[node.index] = value;
+        tree.leaves.push({ start: node.start, end: node.end, value });
+        if (node.slot !== 0) s.freeSlot(node.slot);
       }
-      const { feature, bin, missingLeft } = split;
-      const edges = input.edges[feature]!;
-      tree.feature[node.index] = feature;
-      tree.bin[node.index] = bin;
-      tree.threshold[node.index] = bin < edges.length ? edges[bin]! : Infinity;
-      tree.missingLeft[node.index] = missingLeft ? 1 : 0;
-      const mid = partition(input, node.start, node.end, feature, bin, missingLeft, scratch);
-      const leftIndex = newNode();
-      const rightIndex = newNode();
-      tree.left[node.index] = leftIndex;
-      tree.right[node.index] = rightIndex;
-      // Subtraction trick: scan only the smaller child; the sibling is parent minus it.
-      // Children at the depth limit become leaves and need only their totals.
-      const childrenAreLeaves = depth + 1 >= maxDepth;
-      const size = childrenAreLeaves ? 0 : histSize;
-      const leftSmaller = mid - node.start <= node.end - mid;
-      const smallTotals: Totals = { grad: 0, hess: 0 };
-      const small = leftSmaller
-        ? buildHistogram(input, node.start, mid, size, orderedGrad, orderedHess, smallTotals)
-        : buildHistogram(input, mid, node.end, size, orderedGrad, orderedHess, smallTotals);
-      const large = node.hist; // reused in place: the parent's histogram is no longer needed
-      for (let i = 0; i < size; i++) large[i] = large[i]! - small[i]!;
-      const largeTotals: Totals = {
-        grad: totals.grad - smallTotals.grad,
-        hess: totals.hess - smallTotals.hess,
-      };
-      next.push({
-        index: leftIndex,
+    }
+    if (splits.length === 0) break;
+
+    // A split whose children both end as leaves needs no partition: one pass adds the children's
+    // values to the scores of the node's rows.
+    const direct: Split[] = [];
+    const partitioned: Split[] = [];
+    for (const sp of splits) {
+      const rows = sp.node.end - sp.node.start;
+      const leaves = !mayScan(depth + 1, sp.leftCount) && !mayScan(depth + 1, rows - sp.leftCount);
+      (leaves ? direct : partitioned).push(sp);
+    }
+    if (direct.length > 0) splitApply(s, tree, direct, newNode, opts);
+    if (partitioned.length === 0) break;
+
+    const mids = partitionRows(
+      s,
+      partitioned.map((sp) => ({
+        start: sp.node.start,
+        end: sp.node.end,
+        column: sp.column,
+        bin: sp.bin,
+        missingLeft: sp.missingLeft,
+      })),
+    );
+
+    const next: Node[] = [];
+    const builds: HistBuild[] = [];
+    let outRows = 0;
+    partitioned.forEach((sp, i) => {
+      const node = sp.node;
+      const mid = mids[i]!;
+      // Child totals as scikit-learn takes them: the left side's from the histogram scan, the
+      // right side's as the parent's minus it.
+      const left: Node = {
+        index: newNode(),
         start: node.start,
         end: mid,
-        hist: leftSmaller ? small : large,
-        totals: leftSmaller ? smallTotals : largeTotals,
-      });
-      next.push({
-        index: rightIndex,
+        g: sp.leftG,
+        h: sp.leftH,
+        slot: 0,
+        out: -1,
+      };
+      const right: Node = {
+        index: newNode(),
         start: mid,
         end: node.end,
-        hist: leftSmaller ? large : small,
-        totals: leftSmaller ? largeTotals : smallTotals,
-      });
+        g: node.g - sp.leftG,
+        h: node.h - sp.leftH,
+        slot: 0,
+        out: -1,
+      };
+      tree.left[node.index] = left.index;
+      tree.right[node.index] = right.index;
+      next.push(left, right);
+      // Scan only the smaller child's rows; the sibling's histograms are the parent's minus it.
+      const leftSmaller = mid - node.start <= node.end - mid;
+      const small = leftSmaller ? left : right;
+      const large = leftSmaller ? right : left;
+      const scanSmall = mayScan(depth + 1, small.end - small.start);
+      const scanLarge = mayScan(depth + 1, large.end - large.start);
+      if (!scanSmall && !scanLarge) {
+        s.freeSlot(node.slot);
+        return;
+      }
+      small.slot = s.allocSlot();
+      if (scanSmall) small.out = outRows++;
+      if (scanLarge) {
+        large.slot = node.slot;
+        large.out = outRows++;
+      }
+      builds.push({ small, large: scanLarge ? large : undefined, parentSlot: scanLarge ? 0 : node.slot });
+    });
+    if (builds.length > 0) {
+      histogramJob(s, builds, outRows, 0);
+      for (const b of builds) {
+        if (b.small.out < 0) {
+          s.freeSlot(b.small.slot);
+          b.small.slot = 0;
+        }
+        if (b.parentSlot !== 0) s.freeSlot(b.parentSlot);
+      }
     }
     level = next;
   }
   return tree;
 }
 
-function buildHistogram(
-  input: GrowInput,
-  start: number,
-  end: number,
-  size: number,
-  orderedGrad: Float64Array,
-  orderedHess: Float64Array,
-  totals: Totals,
-): Float64Array {
-  const { codes, n, rows, grad, hess } = input;
-  const hist = new Float64Array(size);
-  const count = end - start;
-  let sumGrad = 0;
-  let sumHess = 0;
-  for (let k = 0; k < count; k++) {
-    const r = rows[start + k]!;
-    const g = grad[r]!;
-    const h = hess[r]!;
-    orderedGrad[k] = g;
-    orderedHess[k] = h;
-    sumGrad += g;
-    sumHess += h;
-  }
-  totals.grad = sumGrad;
-  totals.hess = sumHess;
-  if (size === 0) return hist;
-  const nodeRows = rows.subarray(start, end);
-  const features = input.histFeatures;
-  const view = (f: number) => codes.subarray(f * n, (f + 1) * n);
-  const at = (f: number) => f * BINS_PER_FEATURE * SLOTS;
-  // Four features per pass over the rows: the gradient streams are read a quarter as often,
-  // which halves the time of this loop (it dominates training) on large tables.
-  let i = 0;
-  for (; i + 4 <= features.length; i += 4) {
-    const c0 = view(features[i]!);
-    const c1 = view(features[i + 1]!);
-    const c2 = view(features[i + 2]!);
-    const c3 = view(features[i + 3]!);
-    const h0 = at(features[i]!);
-    const h1 = at(features[i + 1]!);
-    const h2 = at(features[i + 2]!);
-    const h3 = at(features[i + 3]!);
-    for (let k = 0; k < count; k++) {
-      const r = nodeRows[k]!;
-      const g = orderedGrad[k]!;
-      const h = orderedHess[k]!;
-      let o = h0 + c0[r]! * SLOTS;
-      hist[o] = hist[o]! + g;
-      hist[o + 1] = hist[o + 1]! + h;
-      hist[o + 2] = hist[o + 2]! + 1;
-      o = h1 + c1[r]! * SLOTS;
-      hist[o] = hist[o]! + g;
-      hist[o + 1] = hist[o + 1]! + h;
-      hist[o + 2] = hist[o + 2]! + 1;
-      o = h2 + c2[r]! * SLOTS;
-      hist[o] = hist[o]! + g;
-      hist[o + 1] = hist[o + 1]! + h;
-      hist[o + 2] = hist[o + 2]! + 1;
-      o = h3 + c3[r]! * SLOTS;
-      hist[o] = hist[o]! + g;
-      hist[o + 1] = hist[o + 1]! + h;
-      hist[o + 2] = hist[o + 2]! + 1;
-    }
-  }
-  for (; i < features.length; i++) {
-    const c = view(features[i]!);
-    const h0 = at(features[i]!);
-    for (let k = 0; k < count; k++) {
-      const o = h0 + c[nodeRows[k]!]! * SLOTS;
-      hist[o] = hist[o]! + orderedGrad[k]!;
-      hist[o + 1] = hist[o + 1]! + orderedHess[k]!;
-      hist[o + 2] = hist[o + 2]! + 1;
-    }
-  }
-  return hist;
-}
-
-/** Newton step of the binary log-loss, shrunk: -G / (H + l2) * shrinkage. */
-function leafValue(grad: number, hess: number, input: GrowInput): number {
-  const denom = hess + input.l2;
-  return denom > 0 ? (-grad / denom) * input.shrinkage : 0;
+interface HistBuild {
+  /** The child whose histograms are built from its rows (into its slot). */
+  readonly small: Node;
+  /** The child that takes over the parent's slot by subtraction, when it will be scanned. */
+  readonly large: Node | undefined;
+  /** The parent's slot when no child takes it over (freed after the job). */
+  readonly parentSlot: number;
 }
 
 /**
- * Best split of a node by the gain G_L^2/(H_L+l2) + G_R^2/(H_R+l2) - G^2/(H+l2), with at least
- * `minExamples` rows and MIN_CHILD_HESSIAN in each child. Bins 0..j go left; missing values go to
- * whichever side gains more (or, when the node has none, to the side with more rows). The first
- * feature and bin reaching the best gain wins, so ties resolve the same way every run.
+ * Two jobs. Building: one task per block of HIST_BLOCK_ROWS rows of each smaller child, into the
+ * child's slot (one block) or a partial slot (several). Then one task per (build, range of
+ * features): partial histograms added in block order, the larger child's by subtraction, the
+ * split scans. Blocks have a fixed size and ranges of features never change a result, so the
+ * histograms are the same for any thread count; with several threads and few nodes, each node's
+ * features are split into ranges so that every thread has work in the second job.
  */
-function bestSplit(input: GrowInput, hist: Float64Array, totals: Totals, count: number): Split | undefined {
-  const { l2, minExamples } = input;
-  if (count < 2 * minExamples) return undefined;
-  const parentScore = (totals.grad * totals.grad) / (totals.hess + l2);
-  let best: Split | undefined;
-  let bestGain = 0;
-  const numFeatures = input.numBins.length;
-  for (let f = 0; f < numFeatures; f++) {
-    if (input.splittable[f] === 0) continue;
-    const h0 = f * BINS_PER_FEATURE * SLOTS;
-    const mo = h0 + MISSING_BIN * SLOTS;
-    const missGrad = hist[mo]!;
-    const missHess = hist[mo + 1]!;
-    const missCount = hist[mo + 2]!;
-    const nb = input.numBins[f]!;
-    // With missing values, "all values left, missing right" (bin nb-1) is a split too.
-    const lastBin = missCount > 0 ? nb - 1 : nb - 2;
-    let cumGrad = 0;
-    let cumHess = 0;
-    let cumCount = 0;
-    for (let j = 0; j <= lastBin; j++) {
-      const o = h0 + j * SLOTS;
-      cumGrad += hist[o]!;
-      cumHess += hist[o + 1]!;
-      cumCount += hist[o + 2]!;
-      if (missCount > 0) {
-        // missing right
-        const g1 = evalSplit(cumGrad, cumHess, cumCount, totals, count, minExamples, l2, parentScore);
-        if (g1 > bestGain) {
-          bestGain = g1;
-          best = { feature: f, bin: j, missingLeft: false, gain: g1 };
-        }
-        if (j < nb - 1) {
-          const g2 = evalSplit(
-            cumGrad + missGrad,
-            cumHess + missHess,
-            cumCount + missCount,
-            totals,
-            count,
-            minExamples,
-            l2,
-            parentScore,
-          );
-          if (g2 > bestGain) {
-            bestGain = g2;
-            best = { feature: f, bin: j, missingLeft: true, gain: g2 };
-          }
-        }
-      } else {
-        const g = evalSplit(cumGrad, cumHess, cumCount, totals, count, minExamples, l2, parentScore);
-        if (g > bestGain) {
-          bestGain = g;
-          // No missing values here: send future ones to the side that saw more rows.
-          best = { feature: f, bin: j, missingLeft: cumCount >= count - cumCount, gain: g };
-        }
+function histogramJob(
+  s: GbtSession,
+  builds: readonly HistBuild[],
+  outRows: number,
+  rootCounts: number,
+): void {
+  const numHist = s.numHist;
+  const w = TASK_BYTES / 4;
+  const d = TASK_BYTES / 8;
+  const blocksOf = (b: HistBuild) => Math.ceil((b.small.end - b.small.start) / HIST_BLOCK_ROWS);
+  let buildTasks = 0;
+  let partialCount = 0;
+  for (const b of builds) {
+    const blocks = blocksOf(b);
+    buildTasks += blocks;
+    if (blocks > 1) partialCount += blocks;
+  }
+  const threads = s.threadCount;
+  // Too few blocks to keep every thread busy (small data): split each block's features into
+  // ranges too. Each (block, feature) histogram is still summed by one task in row order.
+  const featureRanges =
+    threads > 1 && buildTasks < 2 * threads
+      ? Math.min(Math.ceil(numHist / 2), Math.ceil((2 * threads) / buildTasks))
+      : 1;
+  const partialTable = s.partialTable(partialCount);
+  const partials: number[] = [];
+  const first: number[] = []; // index of each build's first partial slot
+  const bt = s.tasks(buildTasks * featureRanges);
+  let i = 0;
+  for (const b of builds) {
+    const blocks = blocksOf(b);
+    first.push(partials.length);
+    for (let k = 0; k < blocks; k++) {
+      const slot = blocks === 1 ? b.small.slot : s.allocSlot();
+      if (blocks > 1) partials.push(slot);
+      for (let c = 0; c < featureRanges; c++, i++) {
+        bt.i32[i * w + BT.start] = b.small.start + k * HIST_BLOCK_ROWS;
+        bt.i32[i * w + BT.end] = Math.min(b.small.end, b.small.start + (k + 1) * HIST_BLOCK_ROWS);
+        bt.i32[i * w + BT.slot] = slot;
+        bt.i32[i * w + BT.counted] = rootCounts === ROOT_COUNTS_REUSE ? 0 : 1;
+        bt.i32[i * w + BT.f0] = Math.floor((c * numHist) / featureRanges);
+        bt.i32[i * w + BT.f1] = Math.floor(((c + 1) * numHist) / featureRanges);
       }
     }
   }
-  return best;
+  s.mem.i32(partialTable, partials.length).set(partials);
+  s.run(KIND_HIST_BUILD, i);
+
+  const chunks =
+    threads === 1
+      ? 1
+      : Math.max(1, Math.min(Math.ceil(numHist / 2), Math.ceil((4 * threads) / builds.length)));
+  s.splitTable(outRows);
+  const t = s.tasks(builds.length * chunks);
+  i = 0;
+  builds.forEach((b, j) => {
+    const blocks = blocksOf(b);
+    for (let c = 0; c < chunks; c++, i++) {
+      const o = i * w;
+      t.i32[o + HT.start] = b.small.start;
+      t.i32[o + HT.end] = b.small.end;
+      t.i32[o + HT.smallSlot] = b.small.slot;
+      t.i32[o + HT.largeSlot] = b.large ? b.large.slot : 0;
+      t.i32[o + HT.f0] = Math.floor((c * numHist) / chunks);
+      t.i32[o + HT.f1] = Math.floor(((c + 1) * numHist) / chunks);
+      t.i32[o + HT.smallOut] = b.small.out;
+      t.i32[o + HT.largeOut] = b.large ? b.large.out : -1;
+      t.i32[o + HT.smallCount] = b.small.end - b.small.start;
+      t.i32[o + HT.largeCount] = b.large ? b.large.end - b.large.start : 0;
+      t.i32[o + HT.rootCounts] = rootCounts;
+      t.i32[o + HT.partials] = blocks > 1 ? partialTable + 4 * first[j]! : 0;
+      t.i32[o + HT.partialCount] = blocks > 1 ? blocks : 0;
+      const od = i * d + 8;
+      t.f64[od + HTD.smallG] = b.small.g;
+      t.f64[od + HTD.smallH] = b.small.h;
+      t.f64[od + HTD.largeG] = b.large ? b.large.g : 0;
+      t.f64[od + HTD.largeH] = b.large ? b.large.h : 0;
+    }
+  });
+  s.run(KIND_HISTOGRAMS, i);
+  for (const slot of partials) s.freeSlot(slot);
 }
 
-function evalSplit(
-  leftGrad: number,
-  leftHess: number,
-  leftCount: number,
-  totals: Totals,
-  count: number,
-  minExamples: number,
-  l2: number,
-  parentScore: number,
-): number {
-  const rightCount = count - leftCount;
-  if (leftCount < minExamples || rightCount < minExamples) return -1;
-  const rightHess = totals.hess - leftHess;
-  if (leftHess < MIN_CHILD_HESSIAN || rightHess < MIN_CHILD_HESSIAN) return -1;
-  const rightGrad = totals.grad - leftGrad;
-  return (leftGrad * leftGrad) / (leftHess + l2) + (rightGrad * rightGrad) / (rightHess + l2) - parentScore;
-}
-
-/** Stable in-place partition of rows[start, end) by the split; returns where the right part begins. */
-function partition(
-  input: GrowInput,
-  start: number,
-  end: number,
-  feature: number,
-  bin: number,
-  missingLeft: boolean,
-  scratch: Int32Array,
-): number {
-  const { rows, codes, n } = input;
-  const base = feature * n;
-  let write = start;
-  let spill = 0;
-  for (let k = start; k < end; k++) {
-    const r = rows[k]!;
-    const c = codes[base + r]!;
-    const goLeft = c === MISSING_BIN ? missingLeft : c <= bin;
-    if (goLeft) rows[write++] = r;
-    else scratch[spill++] = r;
+/**
+ * The best of the node's per-feature candidates: the largest gain above 0, the first feature
+ * reaching it on ties (each feature's candidate is already its first bin reaching its best).
+ */
+function bestSplit(s: GbtSession, node: Node, histCols: Int32Array): Split | undefined {
+  const numHist = s.numHist;
+  const base = s.splitTable(0) + node.out * numHist * SPLIT_BYTES;
+  const f64 = s.mem.f64(base, (numHist * SPLIT_BYTES) / 8);
+  const words = s.mem.i32(base, (numHist * SPLIT_BYTES) / 4);
+  const w = SPLIT_BYTES / 4;
+  const d = SPLIT_BYTES / 8;
+  let best = -1;
+  let bestGain = 0;
+  for (let j = 0; j < numHist; j++) {
+    const g = f64[d * j]!;
+    if (g > bestGain) {
+      bestGain = g;
+      best = j;
+    }
   }
-  rows.set(scratch.subarray(0, spill), write);
-  return write;
+  if (best < 0) return undefined;
+  return {
+    node,
+    column: histCols[best]!,
+    bin: words[w * best + 2]!,
+    missingLeft: words[w * best + 3] === 1,
+    leftG: f64[d * best + 2]!,
+    leftH: f64[d * best + 3]!,
+    leftCount: words[w * best + 8]!,
+  };
+}
+
+/** Children of these splits become leaves; their values go straight to the rows' scores. */
+function splitApply(
+  s: GbtSession,
+  tree: GrownTree,
+  splits: readonly Split[],
+  newNode: () => number,
+  opts: TreeOptions,
+): void {
+  const t = s.tasks(splits.length);
+  const w = TASK_BYTES / 4;
+  const d = TASK_BYTES / 8;
+  splits.forEach((sp, i) => {
+    const node = sp.node;
+    const left = newNode();
+    const right = newNode();
+    tree.left[node.index] = left;
+    tree.right[node.index] = right;
+    tree.value[left] = leafValue(sp.leftG, sp.leftH, opts);
+    tree.value[right] = leafValue(node.g - sp.leftG, node.h - sp.leftH, opts);
+    if (node.slot !== 0) s.freeSlot(node.slot);
+    t.i32[i * w + PT.start] = node.start;
+    t.i32[i * w + PT.end] = node.end;
+    t.i32[i * w + PT.col] = sp.column;
+    t.i32[i * w + PT.bin] = sp.bin;
+    t.i32[i * w + PT.missingLeft] = sp.missingLeft ? 1 : 0;
+    t.f64[i * d + 8 + PTD.leftValue] = tree.value[left]!;
+    t.f64[i * d + 8 + PTD.rightValue] = tree.value[right]!;
+  });
+  s.run(KIND_SPLIT_APPLY, splits.length);
+}
+
+/** Newton step of the binary log-loss, shrunk: -G / (H + l2) * shrinkage. */
+export function leafValue(g: number, h: number, opts: TreeOptions): number {
+  const denom = h + opts.l2;
+  return denom > 0 ? (-g / denom) * opts.shrinkage : 0;
 }

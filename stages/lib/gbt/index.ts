@@ -10,4 +10,5 @@ export const trainGbt: TrainGbt = train;
 export const predictGbt: PredictGbt = predict;
 export { decodeModel, GBT_FORMAT, GBT_FORMAT_VERSION } from "./artifact.js";
 export { weightedAuc } from "../eval/auc.js";
-export type { GbtOptions, GbtTrainData, GbtTrainResult } from "./types.js";
+export { GbtMemoryError } from "./wasm.js";
+export type { GbtOptions, GbtRunOptions, GbtTrainData, GbtTrainResult } from "./types.js";

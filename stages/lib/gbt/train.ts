@@ -2,38 +2,67 @@
  * Histogram gradient boosting for binary classification with the log-loss and event weights.
  * Each tree: Newton gradients of the current scores, a row subsample drawn without replacement,
  * a depth-wise tree on binned features, then a score update of every training row.
+ *
+ * The per-row work runs as WebAssembly jobs (wasm/gbt/) on the session's threads; see session.ts
+ * for the memory and grow.ts for the tree. Every sum has a fixed order that does not depend on
+ * the thread count, so the model is bit-identical for any number of threads.
  */
 import { Rng } from "../random.js";
 import { deriveSeed } from "../../../core/seed.js";
 import { encodeModel } from "./artifact.js";
-import { binColumns, binEdges, MISSING_BIN } from "./binning.js";
-import { growTree } from "./grow.js";
+import { binColumns, binEdges } from "./binning.js";
+import { growTree, MIN_CHILD_HESSIAN } from "./grow.js";
 import type { GrownTree } from "./grow.js";
-import type { GbtOptions, GbtTrainData, GbtTrainResult } from "./types.js";
+import {
+  AT,
+  ATD,
+  BLOCK_OUT_BYTES,
+  KIND_APPLY,
+  KIND_GRADIENTS,
+  KIND_TRANSPOSE,
+  NODE_BYTES,
+  ROOT_COUNTS_REUSE,
+  ROOT_COUNTS_SAVE,
+  TASK_BYTES,
+} from "./layout.js";
+import { GbtSession } from "./session.js";
+import type { GbtOptions, GbtRunOptions, GbtTrainData, GbtTrainResult } from "./types.js";
 
 /** Deepest tree accepted: depth-wise growth keeps up to 2^(maxDepth-1) leaves. */
 export const MAX_DEPTH_LIMIT = 16;
 
-export function trainGbt(data: GbtTrainData, options: GbtOptions, seed: number): GbtTrainResult {
+/**
+ * Bin codes (rows x histogram features) a thread needs before a second one pays for the
+ * synchronisation after every job (a tree of depth d has about 2d jobs): on the dark-matter set
+ * (15,687 x 7 = 110k codes) a second thread gains nothing measurable (bench/results/gbt.md).
+ */
+const MIN_CELLS_PER_THREAD = 500_000;
+
+/** Threads worth using for n rows and f splittable features, up to `allowed`. */
+export function usefulGbtThreads(n: number, f: number, allowed: number): number {
+  return Math.max(1, Math.min(Math.floor(allowed), Math.floor((n * f) / MIN_CELLS_PER_THREAD), 64));
+}
+
+export function trainGbt(
+  data: GbtTrainData,
+  options: GbtOptions,
+  seed: number,
+  run: GbtRunOptions = {},
+): GbtTrainResult {
   checkOptions(options);
   const { n, weights } = checkData(data);
-  const { features } = data;
-  const labels = data.labels;
+  const { features, labels } = data;
   const numFeatures = features.length;
 
   const edges = features.map((col) => binEdges(col, options.maxBins));
-  const codes = binColumns(features, edges, n);
   const numBins = Int32Array.from(edges, (e) => e.length + 1);
-  const splittable = new Uint8Array(numFeatures);
+  const hist: number[] = [];
   for (let f = 0; f < numFeatures; f++) {
-    let hasMissing = false;
-    const base = f * n;
-    for (let r = 0; r < n && !hasMissing; r++) hasMissing = codes[base + r] === MISSING_BIN;
+    const missing = countMissing(features[f]!);
     // A single-valued column (no edges) is never split, unless it has missing values to separate.
-    splittable[f] = numBins[f]! >= 2 || (hasMissing && hasPresent(features[f]!)) ? 1 : 0;
+    if (numBins[f]! >= 2 || (missing > 0 && missing < n)) hist.push(f);
   }
-
-  const histFeatures = Int32Array.from(splittable.keys()).filter((f) => splittable[f] === 1);
+  const histCols = Int32Array.from(hist);
 
   let posWeight = 0;
   let negWeight = 0;
@@ -42,120 +71,132 @@ export function trainGbt(data: GbtTrainData, options: GbtOptions, seed: number):
     else negWeight += weights[r]!;
   }
   const baseScore = Math.log(posWeight / negWeight);
-  const scores = new Float64Array(n).fill(baseScore);
-  const grad = new Float64Array(n);
-  const hess = new Float64Array(n);
-  updateGradients(scores, labels, weights, grad, hess);
-
   const sampleSize = Math.max(1, Math.round(options.subsample * n));
-  const rows = new Int32Array(sampleSize);
-  const trainLoss = new Float64Array(options.numTrees);
-  const treeStart = new Int32Array(options.numTrees + 1);
-  const feature: number[] = [];
-  const threshold: number[] = [];
-  const left: number[] = [];
-  const right: number[] = [];
-  const missingLeft: number[] = [];
-  const value: number[] = [];
+  const subsampled = sampleSize < n;
+  const threads = usefulGbtThreads(n, histCols.length, run.threads ?? 1);
 
-  for (let t = 0; t < options.numTrees; t++) {
-    if (sampleSize === n) for (let r = 0; r < n; r++) rows[r] = r;
-    else sampleRows(new Rng(deriveSeed(seed, "tree" + t)), n, rows);
-    const tree = growTree({
-      codes,
-      n,
-      numBins,
-      splittable,
-      histFeatures,
-      edges,
-      grad,
-      hess,
-      rows,
-      maxDepth: options.maxDepth,
-      minExamples: options.minExamples,
-      l2: options.l2,
-      shrinkage: options.shrinkage,
-    });
-    const offset = feature.length;
-    treeStart[t] = offset;
-    for (let i = 0; i < tree.feature.length; i++) {
-      feature.push(tree.feature[i]!);
-      threshold.push(tree.threshold[i]!);
-      left.push(tree.left[i]!);
-      right.push(tree.right[i]!);
-      missingLeft.push(tree.missingLeft[i]!);
-      value.push(tree.value[i]!);
-    }
-    addTree(tree, codes, n, scores);
-    trainLoss[t] = updateGradients(scores, labels, weights, grad, hess);
-  }
-  treeStart[options.numTrees] = feature.length;
-
-  const model = encodeModel({
-    forest: {
-      baseScore,
-      treeStart,
-      feature: Int32Array.from(feature),
-      threshold: Float64Array.from(threshold),
-      left: Int32Array.from(left),
-      right: Int32Array.from(right),
-      missingLeft: Uint8Array.from(missingLeft),
-      value: Float64Array.from(value),
-    },
-    featureNames: data.featureNames,
-    options,
-    binEdges: edges,
+  const s = new GbtSession({
+    n,
+    numFeatures,
+    histCols,
+    numBins: Int32Array.from(histCols, (f) => numBins[f]!),
+    sampleSize,
+    subsampled,
+    minExamples: options.minExamples,
+    l2: options.l2,
+    minChildHessian: MIN_CHILD_HESSIAN,
+    threads,
   });
-  return { model, trainLoss };
-}
+  try {
+    binColumns(features, edges, n, s.mem.u8(s.codes, numFeatures * n));
+    s.run(KIND_TRANSPOSE, s.blocks);
+    s.mem.u8(s.labels, n).set(labels);
+    s.mem.f64(s.weights, n).set(weights);
+    s.mem.f64(s.scores, n).fill(baseScore);
 
-/**
- * Adds the tree's leaf values to every row's score, walking bin codes rather than raw values:
- * code <= bin is the same test as value <= threshold, so predict reproduces these scores.
- */
-function addTree(tree: GrownTree, codes: Uint8Array, n: number, scores: Float64Array): void {
-  const feature = Int32Array.from(tree.feature);
-  const bin = Int32Array.from(tree.bin);
-  const left = Int32Array.from(tree.left);
-  const right = Int32Array.from(tree.right);
-  const missingLeft = Uint8Array.from(tree.missingLeft);
-  const value = Float64Array.from(tree.value);
-  for (let r = 0; r < n; r++) {
-    let k = 0;
-    for (let f = feature[0]!; f >= 0; f = feature[k]!) {
-      const c = codes[f * n + r]!;
-      const goLeft = c === MISSING_BIN ? missingLeft[k] === 1 : c <= bin[k]!;
-      k = goLeft ? left[k]! : right[k]!;
+    const trainLoss = new Float64Array(options.numTrees);
+    const treeStart = new Int32Array(options.numTrees + 1);
+    const forest: Omit<GrownTree, "leaves"> = {
+      feature: [],
+      threshold: [],
+      bin: [],
+      left: [],
+      right: [],
+      missingLeft: [],
+      value: [],
+    };
+    let walkTree = 0;
+    for (let t = 0; t <= options.numTrees; t++) {
+      const last = t === options.numTrees;
+      const cur = subsampled && !last ? s.masks[t & 1]! : 0;
+      if (cur !== 0) {
+        const mask = s.mem.u8(cur, n);
+        mask.fill(0);
+        const rows = s.mem.i32(s.rows, sampleSize);
+        sampleRows(new Rng(deriveSeed(seed, "tree" + t)), n, rows);
+        for (let k = 0; k < sampleSize; k++) mask[rows[k]!] = 1;
+      }
+      // Scores of rows outside the last sample catch up with the last tree, then the gradients
+      // of every row, the loss after the last tree and the totals of this tree's rows.
+      s.run(KIND_GRADIENTS, s.blocks, {
+        walkTree,
+        prevMask: walkTree !== 0 ? s.masks[(t - 1) & 1]! : 0,
+        curMask: cur,
+        blockOut: s.blockOut,
+        resetRows: subsampled ? 0 : 1,
+      });
+      const sums = s.mem.f64(s.blockOut, (s.blocks * BLOCK_OUT_BYTES) / 8);
+      let loss = 0;
+      let rootG = 0;
+      let rootH = 0;
+      for (let b = 0; b < s.blocks; b++) {
+        loss += sums[4 * b]!;
+        rootG += sums[4 * b + 1]!;
+        rootH += sums[4 * b + 2]!;
+      }
+      if (t > 0) trainLoss[t - 1] = loss / n;
+      if (last) break;
+
+      const rootCounts = subsampled ? 0 : t === 0 ? ROOT_COUNTS_SAVE : ROOT_COUNTS_REUSE;
+      const tree = growTree(s, options, edges, histCols, sampleSize, rootG, rootH, rootCounts);
+      applyLeaves(s, tree);
+      treeStart[t] = forest.feature.length;
+      for (const k of ["feature", "threshold", "bin", "left", "right", "missingLeft", "value"] as const)
+        for (const v of tree[k]) forest[k].push(v);
+      walkTree = subsampled ? writeWalkTree(s, tree) : 0;
     }
-    scores[r] = scores[r]! + value[k]!;
+    treeStart[options.numTrees] = forest.feature.length;
+
+    const model = encodeModel({
+      forest: {
+        baseScore,
+        treeStart,
+        feature: Int32Array.from(forest.feature),
+        threshold: Float64Array.from(forest.threshold),
+        left: Int32Array.from(forest.left),
+        right: Int32Array.from(forest.right),
+        missingLeft: Uint8Array.from(forest.missingLeft),
+        value: Float64Array.from(forest.value),
+      },
+      featureNames: data.featureNames,
+      options,
+      binEdges: edges,
+    });
+    return { model, trainLoss, threads: s.threadCount };
+  } finally {
+    s.close();
   }
 }
 
-/**
- * Gradient and hessian of the weighted log-loss at the current scores; returns the weighted
- * mean loss. Weights are normalised to mean 1, so their sum is n.
- */
-function updateGradients(
-  scores: Float64Array,
-  labels: Uint8Array,
-  weights: Float64Array,
-  grad: Float64Array,
-  hess: Float64Array,
-): number {
-  const n = scores.length;
-  let loss = 0;
-  for (let r = 0; r < n; r++) {
-    const s = scores[r]!;
-    const w = weights[r]!;
-    const y = labels[r]!;
-    const e = Math.exp(-Math.abs(s));
-    const p = s >= 0 ? 1 / (1 + e) : e / (1 + e);
-    // log(1 + exp(s)) - y * s, computed without overflow
-    loss += w * ((s > 0 ? s : 0) + Math.log1p(e) - y * s);
-    grad[r] = w * (p - y);
-    hess[r] = w * p * (1 - p);
+/** Adds each leaf's value to the scores of its rows (the rows of this tree's sample). */
+function applyLeaves(s: GbtSession, tree: GrownTree): void {
+  const t = s.tasks(tree.leaves.length);
+  const w = TASK_BYTES / 4;
+  const d = TASK_BYTES / 8;
+  tree.leaves.forEach((leaf, i) => {
+    t.i32[i * w + AT.start] = leaf.start;
+    t.i32[i * w + AT.end] = leaf.end;
+    t.f64[i * d + 8 + ATD.value] = leaf.value;
+  });
+  s.run(KIND_APPLY, tree.leaves.length);
+}
+
+/** The tree in bin form, for the rows outside its sample; returns its address. */
+function writeWalkTree(s: GbtSession, tree: GrownTree): number {
+  const nodes = tree.feature.length;
+  const at = s.treeTable(nodes);
+  const w = s.mem.i32(at, (nodes * NODE_BYTES) / 4);
+  const v = s.mem.f64(at, (nodes * NODE_BYTES) / 8);
+  for (let k = 0; k < nodes; k++) {
+    const o = (k * NODE_BYTES) / 4;
+    w[o] = tree.feature[k]!;
+    w[o + 1] = tree.bin[k]!;
+    w[o + 2] = tree.left[k]!;
+    w[o + 3] = tree.right[k]!;
+    w[o + 4] = tree.missingLeft[k]!;
+    v[(k * NODE_BYTES) / 8 + 3] = tree.value[k]!;
   }
-  return loss / n;
+  return at;
 }
 
 /** Selection sampling (Knuth's algorithm S): exactly rows.length of n rows, in ascending order. */
@@ -171,9 +212,10 @@ function sampleRows(rng: Rng, n: number, rows: Int32Array): void {
   }
 }
 
-function hasPresent(col: Float64Array): boolean {
-  for (let i = 0; i < col.length; i++) if (!Number.isNaN(col[i]!)) return true;
-  return false;
+function countMissing(col: Float64Array): number {
+  let m = 0;
+  for (let i = 0; i < col.length; i++) if (Number.isNaN(col[i]!)) m++;
+  return m;
 }
 
 function checkOptions(o: GbtOptions): void {

@@ -30,12 +30,28 @@ export interface GbtTrainData {
   readonly weights?: Float64Array;
 }
 
+/** How to run a training; never changes the model. */
+export interface GbtRunOptions {
+  /**
+   * Threads it may use (default 1). Fewer are used when the data are too small for more to pay
+   * off; the model is bit-identical for any count.
+   */
+  readonly threads?: number;
+}
+
 export interface GbtTrainResult {
   readonly model: ModelArtifact;
   /** One row per tree: training log-loss after adding it (weighted when weights are given). */
   readonly trainLoss: Float64Array;
+  /** Threads the training ran on (for the run summary; the model does not depend on it). */
+  readonly threads: number;
 }
 
-export type TrainGbt = (data: GbtTrainData, options: GbtOptions, seed: number) => GbtTrainResult;
+export type TrainGbt = (
+  data: GbtTrainData,
+  options: GbtOptions,
+  seed: number,
+  run?: GbtRunOptions,
+) => GbtTrainResult;
 /** Probability of class 1 for each row. */
 export type PredictGbt = (model: ModelArtifact, features: readonly Float64Array[]) => Float64Array;

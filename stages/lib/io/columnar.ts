@@ -1,10 +1,8 @@
 /**
- * Readers for the column-oriented formats: Arrow IPC (file or stream, which includes Feather v2)
- * and Parquet (decoded by parquet-wasm into Arrow IPC). Both end in the engine's Arrow codec, so
- * their type mapping is the codec's: 32-bit signed ints stay int32, other numbers become float64,
- * strings become dictionary columns, nulls become NaN / code -1.
- *
- * parquet-wasm is imported lazily: planning a cached pipeline must not load wasm.
+ * The reader for Arrow IPC (file or stream, which includes Feather v2), through the engine's Arrow
+ * codec: 32-bit signed ints stay int32, other numbers become float64, strings become dictionary
+ * columns, nulls become NaN / code -1. (Parquet has its own reader, parquet.ts, with the same
+ * type mapping.)
  */
 import { tableFromArrowIPC } from "../../../core/arrow-codec.js";
 import { StageError } from "../../../core/stage.js";
@@ -34,26 +32,6 @@ export async function readArrowBytes(bytes: Uint8Array, file: string): Promise<T
     );
   }
   return decodeArrow(bytes, file, "Arrow");
-}
-
-export async function readParquetBytes(bytes: Uint8Array, file: string): Promise<Table> {
-  if (!startsWith(bytes, "PAR1")) {
-    throw new StageError("QV_LOAD_FORMAT", `${file}: not a Parquet file (it does not start with "PAR1")`, {
-      hint: "set format: to the file's real format, or give it the matching extension",
-      data: { file },
-    });
-  }
-  const pq = await import("parquet-wasm");
-  let ipc: Uint8Array;
-  try {
-    ipc = pq.readParquet(bytes).intoIPCStream();
-  } catch (e) {
-    throw new StageError("QV_LOAD_PARQUET", `${file}: the Parquet file cannot be read: ${errorText(e)}`, {
-      hint: "the file may be truncated or written with an unsupported encoding",
-      data: { file },
-    });
-  }
-  return decodeArrow(ipc, file, "Parquet");
 }
 
 async function decodeArrow(ipc: Uint8Array, file: string, what: string): Promise<Table> {

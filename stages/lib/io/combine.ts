@@ -5,7 +5,7 @@
 import { didYouMean } from "../../../core/diagnostics.js";
 import type { ParamPath } from "../../../core/schema.js";
 import { StageError } from "../../../core/stage.js";
-import type { Column, ColumnType, Table } from "../../../core/table.js";
+import { lineageOf, withLineage, type Column, type ColumnType, type Table } from "../../../core/table.js";
 import type { ColumnTypeName } from "./csv.js";
 import { NUM_BAD, parseNumber, type NumberScan } from "./csv-number.js";
 import { DictBuilder } from "./dict-builder.js";
@@ -128,6 +128,25 @@ export function concatParts(parts: readonly Part[]): Table {
 }
 
 function concatColumn(name: string, pieces: readonly Column[], parts: readonly Part[], n: number): Column {
+  // Files written by Quiver may carry lineage (Arrow field metadata): kept when every file agrees.
+  const lineage = lineageOf(pieces[0]!);
+  pieces.forEach((c, i) => {
+    const other = lineageOf(c);
+    if (other.length !== lineage.length || other.some((s, k) => s !== lineage[k]))
+      throw new StageError(
+        "QV_FEATURE_LINEAGE",
+        `column "${name}" was prepared differently in ${parts[0]!.file} (${lineage.join(" → ") || "as loaded"}) and ${parts[i]!.file} (${other.join(" → ") || "as loaded"})`,
+        {
+          param: ["files"],
+          hint: "load files whose columns went through the same stages (e.g. all scaled, or none)",
+          data: { column: name },
+        },
+      );
+  });
+  return withLineage(concatValues(name, pieces, parts, n), lineage);
+}
+
+function concatValues(name: string, pieces: readonly Column[], parts: readonly Part[], n: number): Column {
   const types = new Set<ColumnType>(pieces.map((c) => c.type));
   if (types.has("dict") && types.size > 1) {
     const textIn = parts.filter((_, i) => pieces[i]!.type === "dict").map((p) => p.file);

@@ -1,11 +1,13 @@
 /**
  * Number parsing straight from the bytes of a CSV field, without making a string per value.
  *
- * Correctness first: every value equals what `Number(text)` gives for the same text, bit for bit.
- * The fast path is Clinger's: a mantissa of at most 15 significant digits is an exact double, and
- * so is 10^e for |e| <= 22, so one IEEE multiply or divide rounds correctly. Anything else (long
- * mantissas, large exponents) is validated here and then handed to `Number()` on a latin1 slice.
+ * Correctness first: every value equals what `Number(text)` gives for the same text, bit for bit
+ * (test/csv-number.test.ts checks it on random doubles' shortest and 17-digit forms and on edge
+ * cases). Short mantissas take Clinger's exact fast path; up to 19 significant digits a
+ * double-double product with a run-time proof of correct rounding (decimal-to-double.ts); the
+ * rare rest is validated here and handed to `Number()` on a latin1 slice.
  */
+import { decimalToDouble } from "./decimal-to-double.js";
 
 /** Exactly representable powers of ten. */
 const POW10 = [
@@ -82,6 +84,11 @@ export function parseNumber(buf: Buffer, start: number, end: number, out: Number
  * Reads the longest decimal number starting at `start` (no spaces), stopping at `limit` or at the
  * first byte that cannot continue it. Returns where it stopped, with `out` set; or -1 when no
  * number starts there (no digits, or an exponent without digits).
+ *
+ * The first 15 significant digits go to `hi`, the next 4 to `lo` (both exact); the value is then
+ * exact by Clinger's fast path (≤ 15 digits, or 16 below 2^53, and |exponent| ≤ 22: one correctly
+ * rounded multiply or divide), or correctly rounded by `decimalToDouble` (up to 19 digits), and
+ * only otherwise (more digits, extreme exponents, a near-tie) by `Number()` on the text.
  */
 export function scanNumber(buf: Buffer, start: number, limit: number, out: NumberScan): number {
   let i = start;
@@ -91,30 +98,49 @@ export function scanNumber(buf: Buffer, start: number, limit: number, out: Numbe
     negative = c === 0x2d;
     i++;
   }
-  let mantissa = 0;
-  let significant = 0; // significant digits consumed (leading zeros excluded)
-  let exp10 = 0;
+  let hi = 0;
+  let lo = 0;
+  let significant = 0; // significant digits (leading zeros excluded)
+  let exp10 = 0; // value = (hi, lo digits) · 10^exp10, counting only the digits kept
   let digits = 0;
   let intLiteral = true;
   for (; i < limit; i++) {
     c = buf[i]! - 0x30;
     if (c < 0 || c > 9) break;
     digits++;
-    if (mantissa === 0 && c === 0) continue;
-    mantissa = mantissa * 10 + c;
+    if (significant === 0 && c === 0) continue;
+    if (significant < 15) hi = hi * 10 + c;
+    else if (significant < 19) lo = lo * 10 + c;
+    else exp10++; // a dropped digit: only Number() will see it
     significant++;
   }
   if (i < limit && buf[i] === 0x2e /* . */) {
     intLiteral = false;
     for (i++; i < limit; i++) {
+      // Four digits at a time while they all go to hi (SWAR on a 32-bit little-endian load).
+      while (significant > 0 && significant <= 11 && i + 4 <= limit) {
+        const four = fourDigits(buf, i);
+        if (four < 0) break;
+        hi = hi * 10000 + four;
+        significant += 4;
+        digits += 4;
+        exp10 -= 4;
+        i += 4;
+      }
+      if (i >= limit) break;
       c = buf[i]! - 0x30;
       if (c < 0 || c > 9) break;
       digits++;
-      if (mantissa === 0 && c === 0) {
+      if (significant === 0 && c === 0) {
         exp10--;
         continue;
       }
-      mantissa = mantissa * 10 + c;
+      if (significant < 15) hi = hi * 10 + c;
+      else if (significant < 19) lo = lo * 10 + c;
+      else {
+        significant++;
+        continue;
+      }
       exp10--;
       significant++;
     }
@@ -140,25 +166,55 @@ export function scanNumber(buf: Buffer, start: number, limit: number, out: Numbe
     exp10 += expNegative ? -e : e;
   }
   out.isIntLiteral = intLiteral;
-  // Up to 15 significant digits the accumulated mantissa is exact (< 2^53), and with 16 digits
-  // it is when below 2^53 (had the true value exceeded 2^53, the rounded one would not be below).
-  // 10^|e| is exact up to 22, so one multiply or divide is correctly rounded, as Number() is.
-  if (significant <= 15 || (significant === 16 && mantissa < 9007199254740992)) {
-    let v: number;
-    if (mantissa === 0) v = 0;
-    else if (exp10 === 0) v = mantissa;
-    else if (exp10 > 0 && exp10 <= 22) v = mantissa * POW10[exp10]!;
-    else if (exp10 < 0 && exp10 >= -22) v = mantissa / POW10[-exp10]!;
-    else {
-      out.value = Number(buf.toString("latin1", start, i));
+  if (significant === 0) {
+    out.value = negative ? -0 : 0;
+    return i;
+  }
+  if (significant <= 16) {
+    // With 16 digits, hi holds 15 and lo the last; exact when below 2^53 (a larger exact value
+    // could not round to one below 2^53).
+    const m = significant <= 15 ? hi : hi * 10 + lo;
+    if (m < 9007199254740992 && exp10 >= -22 && exp10 <= 22) {
+      const v = exp10 === 0 ? m : exp10 > 0 ? m * POW10[exp10]! : m / POW10[-exp10]!;
+      out.value = negative ? -v : v;
       return i;
     }
-    out.value = negative ? -v : v;
-    return i;
+  }
+  if (significant <= 19) {
+    const k = significant <= 15 ? 0 : significant - 15;
+    const v = decimalToDouble(hi, lo, k, exp10);
+    if (v !== undefined) {
+      out.value = negative ? -v : v;
+      return i;
+    }
   }
   // The grammar was checked above, so Number() cannot accept anything we would reject (hex, "").
   out.value = Number(buf.toString("latin1", start, i));
   return i;
+}
+
+// A DataView of the buffer being parsed, made once per buffer; `releaseNumberView` drops it so
+// that a parsed file's bytes are not kept alive.
+let viewOf: Buffer | undefined;
+let view: DataView = new DataView(new ArrayBuffer(8));
+
+export function releaseNumberView(): void {
+  viewOf = undefined;
+  view = new DataView(new ArrayBuffer(8));
+}
+
+/** The value of the four ASCII digits at `buf[i…i+4)`, or -1 if any byte is not a digit. */
+function fourDigits(buf: Buffer, i: number): number {
+  if (viewOf !== buf) {
+    view = new DataView(buf.buffer, buf.byteOffset, buf.length);
+    viewOf = buf;
+  }
+  const x = view.getUint32(i, true);
+  // Every byte in 0x30..0x39: high nibble 3, and adding 6 does not carry out of the low nibble.
+  if ((x & 0xf0f0f0f0) !== 0x30303030 || ((x + 0x06060606) & 0xf0f0f0f0) !== 0x30303030) return -1;
+  const d = x - 0x30303030; // bytes d0 d1 d2 d3, d0 the first digit
+  const pairs = ((d & 0x000f000f) * 10 + ((d >>> 8) & 0x000f000f)) >>> 0; // d0d1 | d2d3 << 16
+  return (pairs & 0xffff) * 100 + (pairs >>> 16);
 }
 
 function bad(out: NumberScan): NumberKind {

@@ -130,24 +130,24 @@ export class Dictionary {
     this.byKey.set(key, code);
     return code;
   }
+}
 
-  /** The column as numbers when every value is one (for columns empty in the sampled rows). */
-  asNumbers(codes: Int32Array): Column | undefined {
-    const scan: NumberScan = { value: 0, isIntLiteral: false };
-    const numbers = new Float64Array(this.values.length);
-    for (let i = 0; i < this.values.length; i++) {
-      const b = Buffer.from(this.values[i]!, "utf8");
-      const r = parseNumber(b, 0, b.length, scan);
-      if (r === NUM_BAD) return undefined;
-      numbers[i] = scan.value;
-    }
-    const out = new Float64Array(codes.length);
-    for (let i = 0; i < codes.length; i++) {
-      const code = codes[i]!;
-      out[i] = code < 0 ? NaN : numbers[code]!;
-    }
-    return { type: "float64", values: out };
+/** A text column as numbers when every value is one (for columns empty in the sampled rows). */
+export function dictionaryAsNumbers(values: readonly string[], codes: Int32Array): Column | undefined {
+  const scan: NumberScan = { value: 0, isIntLiteral: false };
+  const numbers = new Float64Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const b = Buffer.from(values[i]!, "utf8");
+    const r = parseNumber(b, 0, b.length, scan);
+    if (r === NUM_BAD) return undefined;
+    numbers[i] = scan.value;
   }
+  const out = new Float64Array(codes.length);
+  for (let i = 0; i < codes.length; i++) {
+    const code = codes[i]!;
+    out[i] = code < 0 ? NaN : numbers[code]!;
+  }
+  return { type: "float64", values: out };
 }
 
 function isAscii(s: string): boolean {

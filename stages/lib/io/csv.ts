@@ -16,19 +16,18 @@
 import { own, setOwn } from "../../../core/dict.js";
 import { StageError } from "../../../core/stage.js";
 import type { Column, Table } from "../../../core/table.js";
-import { CR, CsvLexer, END_FIELD, END_FILE, LF } from "./csv-lexer.js";
-import { NUM_BAD, NUM_MISSING, NUM_OK, parseNumber, scanNumber, type NumberScan } from "./csv-number.js";
 import {
-  checkEncoding,
-  chooseDelimiter,
-  Dictionary,
-  ragged,
-  textInNumeric,
-  toInt32,
-  Utf8Decoder,
-} from "./csv-support.js";
-
-export type ColumnTypeName = "float64" | "int32" | "string";
+  K_NUM,
+  K_SKIP,
+  K_STR,
+  parseCsvBody,
+  type ColumnTypeName,
+  type CsvBody,
+  type CsvLayout,
+} from "./csv-body.js";
+import { CsvLexer, END_FIELD, END_FILE } from "./csv-lexer.js";
+import { NUM_BAD, NUM_OK, parseNumber, type NumberScan } from "./csv-number.js";
+import { checkEncoding, chooseDelimiter, dictionaryAsNumbers, toInt32, Utf8Decoder } from "./csv-support.js";
 
 export interface CsvOptions {
   /** How the file is named in messages (the path as the user wrote it). */
@@ -58,11 +57,15 @@ export interface CsvResult {
   readonly delimiter: string;
 }
 
-const K_SKIP = 0;
-const K_NUM = 1;
-const K_STR = 2;
+export { K_NUM, K_SKIP, K_STR, type ColumnTypeName, type CsvBody, type CsvLayout } from "./csv-body.js";
 
 export function parseCsv(buf: Buffer, opts: CsvOptions): CsvResult {
+  const layout = prepareCsv(buf, opts);
+  return finishCsv(layout, [parseCsvBody(buf, layout.dataStart, layout.dataLine, 0, layout)]);
+}
+
+/** Reads the header and samples the first rows: the column names, kinds and where data starts. */
+export function prepareCsv(buf: Buffer, opts: CsvOptions): CsvLayout {
   const file = opts.file;
   let offset = checkEncoding(buf, file);
   const delimiter = chooseDelimiter(buf, offset, opts);
@@ -102,134 +105,115 @@ export function parseCsv(buf: Buffer, opts: CsvOptions): CsvResult {
   }
   const inferRows = opts.inferRows ?? 1000;
   const sampled = inferTypes(lex, kinds, header, forced, inferRows);
-  lex.pos = offset;
-  lex.line = sampled.dataLine;
-
-  // Builders, sized from the bytes per record seen while sampling and grown when needed.
-  let cap = Math.max(16, Math.ceil(((buf.length - offset) / Math.max(1, sampled.bytesPerRow)) * 1.05) + 16);
-  const f64: (Float64Array | undefined)[] = new Array<Float64Array | undefined>(ncol);
-  const codes: (Int32Array | undefined)[] = new Array<Int32Array | undefined>(ncol);
-  const dicts: (Dictionary | undefined)[] = new Array<Dictionary | undefined>(ncol);
-  const intLiteral = new Uint8Array(ncol).fill(1);
-  const missing = new Float64Array(ncol);
-  for (let c = 0; c < ncol; c++) {
-    if (kinds[c] === K_NUM) f64[c] = new Float64Array(cap);
-    else if (kinds[c] === K_STR) {
-      codes[c] = new Int32Array(cap);
-      dicts[c] = new Dictionary();
-    }
-  }
-  const grow = () => {
-    cap = Math.ceil(cap * 1.5) + 16;
-    for (let c = 0; c < ncol; c++) {
-      const f = f64[c];
-      if (f) {
-        const g = new Float64Array(cap);
-        g.set(f);
-        f64[c] = g;
-      }
-      const k = codes[c];
-      if (k) {
-        const g = new Int32Array(cap);
-        g.set(k);
-        codes[c] = g;
-      }
-    }
+  return {
+    file,
+    header,
+    delimiter,
+    kinds,
+    undecided: sampled.undecided,
+    forced,
+    inferRows,
+    dataStart: offset,
+    dataLine: sampled.dataLine,
+    bytesPerRow: sampled.bytesPerRow,
+    headerInvalidUtf8: decoder.invalid,
   };
+}
 
-  const scan: NumberScan = { value: 0, isIntLiteral: false };
-  const n = buf.length;
-  const delim = lex.delimiter;
-  let row = 0;
-  while (lex.skipBlankLines()) {
-    const recordLine = lex.line;
-    if (row === cap) grow();
-    let c = 0;
-    for (;;) {
-      if (c < ncol) {
-        const kind = kinds[c];
-        if (kind === K_NUM) {
-          // Fast path: a plain number directly followed by the field's terminator needs no
-          // separate scan for the field's end.
-          const stop = scanNumber(buf, lex.pos, n, scan);
-          if (stop >= 0) {
-            const t = stop < n ? buf[stop]! : -1;
-            if (t === delim) {
-              f64[c]![row] = scan.value;
-              if (!scan.isIntLiteral) intLiteral[c] = 0;
-              lex.pos = stop + 1;
-              c++;
-              continue;
-            }
-            if (t === LF || t === CR || t === -1) {
-              f64[c]![row] = scan.value;
-              if (!scan.isIntLiteral) intLiteral[c] = 0;
-              lex.endRecordAt(stop);
-              c++;
-              break;
-            }
-          }
-          lex.next();
-          const r = parseNumber(buf, lex.start, lex.end, scan);
-          if (r === NUM_OK) {
-            f64[c]![row] = scan.value;
-            if (!scan.isIntLiteral) intLiteral[c] = 0;
-          } else if (r === NUM_MISSING) {
-            f64[c]![row] = NaN;
-            missing[c]!++;
-          } else {
-            throw textInNumeric(
-              lex,
-              file,
-              row + 1,
-              recordLine,
-              header[c]!,
-              own(forced, header[c]!) !== undefined,
-              inferRows,
-            );
-          }
-        } else if (kind === K_STR) {
-          lex.next();
-          const code = lex.end === lex.start ? -1 : dicts[c]!.intern(lex, decoder);
-          codes[c]![row] = code;
-          if (code < 0) missing[c]!++;
-        } else lex.next();
-      } else lex.next();
-      c++;
-      if (lex.terminator !== END_FIELD) break;
-    }
-    if (c !== ncol) throw ragged(file, row + 1, recordLine, ncol, c, lex.terminator === END_FILE);
-    row++;
-    if (lex.terminator === END_FILE) break;
-  }
-
+/** The table from the bodies of consecutive stretches of the file, in order. */
+export function finishCsv(layout: CsvLayout, bodies: readonly CsvBody[]): CsvResult {
+  const { header, kinds, forced } = layout;
+  const ncol = header.length;
+  const rows = bodies.reduce((s, b) => s + b.rows, 0);
   const columns = new Map<string, Column>();
   const missingOut: Record<string, number> = {};
   for (let c = 0; c < ncol; c++) {
     const name = header[c]!;
     if (kinds[c] === K_SKIP) continue;
-    setOwn(missingOut, name, missing[c]!);
+    const missing = bodies.reduce((s, b) => s + b.missing[c]!, 0);
+    setOwn(missingOut, name, missing);
     if (kinds[c] === K_NUM) {
-      const values = f64[c]!.slice(0, row);
-      const asInt = intLiteral[c] === 1 && missing[c] === 0 && row > 0 && own(forced, name) !== "float64";
+      const values = joined(
+        bodies.map((b) => b.f64[c]!),
+        bodies,
+        rows,
+        (n) => new Float64Array(n),
+      );
+      const intLiteral = bodies.every((b) => b.intLiteral[c] === 1);
+      const asInt = intLiteral && missing === 0 && rows > 0 && own(forced, name) !== "float64";
       columns.set(
         name,
         asInt ? (toInt32(values) ?? { type: "float64", values }) : { type: "float64", values },
       );
     } else {
-      const dict = dicts[c]!;
-      const codeArr = codes[c]!.slice(0, row);
-      const numeric = sampled.undecided[c] === 1 ? dict.asNumbers(codeArr) : undefined;
-      columns.set(name, numeric ?? { type: "dict", codes: codeArr, dictionary: dict.values });
+      const { codes, dictionary } = mergeTextColumn(bodies, c, rows);
+      const numeric = layout.undecided[c] === 1 ? dictionaryAsNumbers(dictionary, codes) : undefined;
+      columns.set(name, numeric ?? { type: "dict", codes, dictionary });
     }
   }
   return {
-    table: { numRows: row, columns },
+    table: { numRows: rows, columns },
     header,
     missing: missingOut,
-    invalidUtf8: decoder.invalid,
-    delimiter,
+    invalidUtf8: layout.headerInvalidUtf8 + bodies.reduce((s, b) => s + b.invalidUtf8, 0),
+    delimiter: layout.delimiter,
   };
+}
+
+/**
+ * The bodies' arrays of one column end to end. When the first body's array has room for all
+ * rows (the reading thread sizes it for the whole file) the others are appended to it and a view
+ * is returned, so the column is not copied once more; with little room to spare left unused.
+ */
+function joined<A extends Float64Array | Int32Array>(
+  arrays: readonly A[],
+  bodies: readonly CsvBody[],
+  rows: number,
+  make: (n: number) => A,
+): A {
+  const first = arrays[0]!;
+  const fits = first.length >= rows && first.length - rows <= rows / 8 + 64;
+  const out = fits ? first : make(rows);
+  let at = 0;
+  arrays.forEach((a, i) => {
+    const n = bodies[i]!.rows;
+    if (!(fits && i === 0)) out.set(a.subarray(0, n), at);
+    at += n;
+  });
+  return out.subarray(0, rows) as A;
+}
+
+/** One text column of several bodies: codes into one dictionary, in order of first appearance. */
+function mergeTextColumn(
+  bodies: readonly CsvBody[],
+  c: number,
+  rows: number,
+): { codes: Int32Array; dictionary: string[] } {
+  const first = bodies[0]!;
+  if (bodies.length === 1)
+    return { codes: first.codes[c]!.slice(0, rows), dictionary: [...first.dictionaries[c]!] };
+  const dictionary = [...first.dictionaries[c]!];
+  const byText = new Map<string, number>(dictionary.map((t, i) => [t, i]));
+  const codes = new Int32Array(rows);
+  let at = 0;
+  for (const b of bodies) {
+    const own = b.codes[c]!;
+    const remap = b.dictionaries[c]!.map((t) => {
+      let k = byText.get(t);
+      if (k === undefined) {
+        k = dictionary.length;
+        dictionary.push(t);
+        byText.set(t, k);
+      }
+      return k;
+    });
+    for (let r = 0; r < b.rows; r++) {
+      const k = own[r]!;
+      codes[at + r] = k < 0 ? -1 : remap[k]!;
+    }
+    at += b.rows;
+  }
+  return { codes, dictionary };
 }
 
 function nameColumns(first: readonly string[], opts: CsvOptions, file: string): string[] {

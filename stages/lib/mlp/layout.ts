@@ -27,6 +27,7 @@ export const H = {
   gradRel: 9,
   lossRel: 10,
   cap: 11,
+  packRel: 12,
 } as const;
 export const L = {
   kind: 0,
@@ -154,6 +155,8 @@ export interface SlotPlan {
   gaRel: number;
   gbRel: number;
   lossRel: number;
+  /** The GEMM's packed rows of A: 64 bytes per k, k up to max(cap, widest layer). */
+  packRel: number;
   outRel: number[];
   auxRel: number[];
   statRel: number[];
@@ -179,7 +182,20 @@ export function planSlot(plan: Plan, cap: number): SlotPlan {
     statRel.push(l.kind === KIND_BATCHNORM ? take(2 * l.outPad) : 0);
   }
   const lossRel = take(4);
-  return { cap, stride: align(off, 64), gradRel, inRel, gaRel, gbRel, lossRel, outRel, auxRel, statRel };
+  const packRel = take(16 * Math.max(cap, plan.maxWidth));
+  return {
+    cap,
+    stride: align(off, 64),
+    gradRel,
+    inRel,
+    gaRel,
+    gbRel,
+    lossRel,
+    packRel,
+    outRel,
+    auxRel,
+    statRel,
+  };
 }
 
 export function descriptorBytes(plan: Plan): number {
@@ -211,6 +227,7 @@ export function writeDescriptor(
   words[H.gradRel] = slot.gradRel;
   words[H.lossRel] = slot.lossRel;
   words[H.cap] = slot.cap;
+  words[H.packRel] = slot.packRel;
   plan.layers.forEach((l, i) => {
     const o = HEADER_WORDS + i * LAYER_WORDS;
     words[o + L.kind] = l.kind;

@@ -1,17 +1,20 @@
 /**
  * Data-parallel execution of chunk jobs. The host thread is thread 0; threads 1..T-1 are
  * worker_threads sharing the same WebAssembly.Memory. A job is published through a control block
- * in that memory (plain words, then the generation counter is bumped with Atomics); chunk c always
- * runs on thread c mod T, and each chunk writes only its own slot, so the thread count never
- * changes a result. Idle workers spin briefly (the next batch usually follows within microseconds)
- * and then sleep in Atomics.wait.
+ * in that memory (plain words, then the job number is bumped with Atomics). Every thread claims
+ * chunks until none is left and each chunk writes only its own slot, so which thread runs a chunk
+ * never changes a result. The host waits for chunks, never for a thread: a worker that wakes late
+ * finds the job's chunks taken and claims nothing, so on a machine whose cores are busy with other
+ * work a second thread costs little. Idle workers spin briefly, then sleep in Atomics.wait.
  */
 import { Worker } from "node:worker_threads";
+import { ITEM_BYTES } from "./step.js";
 import type { MlpExports } from "./wasm.js";
 
 export const CTRL_WORDS = 32;
 export const C = {
   gen: 0,
+  /** Chunks of the current job finished. */
   done: 1,
   error: 2,
   job: 3,
@@ -30,53 +33,89 @@ export const C = {
   count: 18,
   out: 19,
   lossOut: 20,
-  /** Threads taking part in the current job (those with at least one chunk). */
-  active: 21,
+  /** Step jobs: the items, gradient, parameter, optimizer-state blocks and optimizer record. */
+  items: 21,
+  grad: 24,
+  params: 25,
+  opt1: 26,
+  opt2: 27,
+  opt: 28,
   /** Float64 slot (words 16-17). */
   invNormF64: 8,
 } as const;
+/**
+ * The claim word (int64, words 22-23): job number (24 bits), chunk count (20) and next chunk (20).
+ * A claim is one compare-exchange that succeeds only for the current job while chunks remain.
+ */
+const CLAIM_WORD64 = 11;
+const GEN_MASK = 0xffffff;
 export const JOB_TRAIN = 1;
 export const JOB_INFER = 2;
 export const JOB_EXIT = 3;
+export const JOB_STEP = 4;
 
-/**
- * Busy-wait iterations before sleeping (tens of microseconds): long enough to bridge the serial
- * optimizer step between two batches, short enough not to steal a core that other work needs.
- */
-const SPIN = 20_000;
+/** Busy-wait rounds before sleeping: short, since a spinning thread takes a core from others. */
+const SPIN = 2_000;
 
-/** Runs thread `id`'s share of the published job. */
-export function runShare(ex: MlpExports, ctrl: Int32Array, f64: Float64Array, id: number): void {
-  const threads = ctrl[C.active] ?? 1;
-  const chunks = ctrl[C.chunks] ?? 0;
-  const net = ctrl[C.net] ?? 0;
-  const x = ctrl[C.x] ?? 0;
-  const y = ctrl[C.y] ?? 0;
-  const w = ctrl[C.w] ?? 0;
-  if (ctrl[C.job] === JOB_TRAIN) {
-    const idx = ctrl[C.idx] ?? 0;
-    const batch = ctrl[C.batch] ?? 0;
-    const chunkRows = ctrl[C.chunkRows] ?? 0;
-    const invNorm = f64[C.invNormF64] ?? 0;
-    const step = ctrl[C.step] ?? 0;
-    const seed = ctrl[C.seed] ?? 0;
-    for (let c = id; c < chunks; c += threads) {
-      ex.trainChunk(net, c, x, y, w, idx, batch, chunkRows, invNorm, step, seed);
-    }
-  } else {
-    const start = ctrl[C.start] ?? 0;
-    const count = ctrl[C.count] ?? 0;
-    const out = ctrl[C.out] ?? 0;
-    const lossOut = ctrl[C.lossOut] ?? 0;
-    for (let c = id; c < chunks; c += threads) ex.inferChunk(net, c, x, start, count, out, y, w, lossOut);
+/** Claims the next chunk of job `gen`, or returns -1 when the job is over. */
+function claimChunk(claim: BigInt64Array, gen: number): number {
+  for (;;) {
+    const word = Atomics.load(claim, CLAIM_WORD64);
+    if (Number(BigInt.asUintN(24, word >> 40n)) !== gen) return -1;
+    const next = Number(word & 0xfffffn);
+    if (next >= Number((word >> 20n) & 0xfffffn)) return -1;
+    if (Atomics.compareExchange(claim, CLAIM_WORD64, word, word + 1n) === word) return next;
   }
 }
 
-/** Worker side: wait for a new generation, run the share, report. Never returns until JOB_EXIT. */
+/** Runs chunks of the published job (number `gen`) until none is left. */
+export function runChunks(
+  ex: MlpExports,
+  ctrl: Int32Array,
+  f64: Float64Array,
+  claim: BigInt64Array,
+  gen: number,
+): void {
+  for (let c = claimChunk(claim, gen); c >= 0; c = claimChunk(claim, gen)) {
+    // The job's words are read after the claim: while a chunk is unfinished the job is current.
+    const net = ctrl[C.net] ?? 0;
+    const x = ctrl[C.x] ?? 0;
+    const y = ctrl[C.y] ?? 0;
+    const w = ctrl[C.w] ?? 0;
+    const job = ctrl[C.job];
+    if (job === JOB_STEP) {
+      ex.stepItem(
+        net,
+        (ctrl[C.items] ?? 0) + c * ITEM_BYTES,
+        ctrl[C.chunks] ?? 0,
+        ctrl[C.grad] ?? 0,
+        ctrl[C.params] ?? 0,
+        ctrl[C.opt1] ?? 0,
+        ctrl[C.opt2] ?? 0,
+        ctrl[C.opt] ?? 0,
+      );
+    } else if (job === JOB_TRAIN) {
+      const idx = ctrl[C.idx] ?? 0;
+      const batch = ctrl[C.batch] ?? 0;
+      const chunkRows = ctrl[C.chunkRows] ?? 0;
+      const invNorm = f64[C.invNormF64] ?? 0;
+      ex.trainChunk(net, c, x, y, w, idx, batch, chunkRows, invNorm, ctrl[C.step] ?? 0, ctrl[C.seed] ?? 0);
+    } else {
+      const start = ctrl[C.start] ?? 0;
+      const count = ctrl[C.count] ?? 0;
+      ex.inferChunk(net, c, x, start, count, ctrl[C.out] ?? 0, y, w, ctrl[C.lossOut] ?? 0);
+    }
+    Atomics.add(ctrl, C.done, 1);
+    Atomics.notify(ctrl, C.done);
+  }
+}
+
+/** Worker side: wait for a new job, run chunks of it, repeat. Never returns until JOB_EXIT. */
 export function workerLoop(ex: MlpExports, init: WorkerInit): void {
   const ctrl = new Int32Array(init.memory.buffer, init.ctrlPtr, CTRL_WORDS);
   const f64 = new Float64Array(init.memory.buffer, init.ctrlPtr, CTRL_WORDS / 2);
-  // The generation at spawn time, not the current one: the first job may already be published.
+  const claim = new BigInt64Array(init.memory.buffer, init.ctrlPtr, CTRL_WORDS / 2);
+  // The job number at spawn time, not the current one: the first job may already be published.
   let seen = init.startGen;
   for (;;) {
     let spins = 0;
@@ -87,14 +126,14 @@ export function workerLoop(ex: MlpExports, init: WorkerInit): void {
     }
     seen = gen;
     if (Atomics.load(ctrl, C.job) === JOB_EXIT) return;
-    if (init.id >= Atomics.load(ctrl, C.active)) continue;
     try {
-      runShare(ex, ctrl, f64, init.id);
+      runChunks(ex, ctrl, f64, claim, gen);
     } catch {
+      // A trap ends the chunk it happened in: count it, so the host stops waiting, and report.
       Atomics.store(ctrl, C.error, 1);
+      Atomics.add(ctrl, C.done, 1);
+      Atomics.notify(ctrl, C.done);
     }
-    Atomics.add(ctrl, C.done, 1);
-    Atomics.notify(ctrl, C.done);
   }
 }
 
@@ -107,6 +146,7 @@ export interface WorkerInit {
 }
 
 export class ThreadPool {
+  private gen = 0;
   private constructor(
     private readonly memory: WebAssembly.Memory,
     private readonly ctrlPtr: number,
@@ -160,45 +200,54 @@ export class ThreadPool {
   }
 
   /**
-   * Publishes the job already written into the control block (with `chunks` chunks), runs share 0
-   * here and waits for the others. Threads without a chunk are not woken.
+   * Publishes the job already written into the control block (with `chunks` chunks), runs chunks
+   * here and returns when all have finished. A job of one chunk wakes nobody.
    */
   run(chunks: number): void {
     const ctrl = this.ctrl();
-    const active = Math.max(1, Math.min(this.threads, chunks));
-    ctrl[C.active] = active;
-    const others = active - 1;
-    if (others > 0) {
-      Atomics.store(ctrl, C.done, 0);
-      Atomics.add(ctrl, C.gen, 1);
-      Atomics.notify(ctrl, C.gen);
-    }
-    let failure: unknown;
+    const claim = new BigInt64Array(this.memory.buffer, this.ctrlPtr, CTRL_WORDS / 2);
+    const gen = (this.gen = (this.gen + 1) & GEN_MASK);
+    Atomics.store(ctrl, C.done, 0);
+    Atomics.store(claim, CLAIM_WORD64, (BigInt(gen) << 40n) | (BigInt(chunks) << 20n));
+    Atomics.store(ctrl, C.gen, gen);
+    if (chunks > 1 && this.workers.length > 0) Atomics.notify(ctrl, C.gen, this.workers.length);
     try {
-      runShare(this.ex, ctrl, this.ctrlF64(), 0);
+      runChunks(this.ex, ctrl, this.ctrlF64(), claim, gen);
     } catch (e) {
-      failure = e;
+      // Take the remaining chunks away, and wait for those still running before reporting.
+      Atomics.store(claim, CLAIM_WORD64, 0n);
+      this.waitForRunning(ctrl);
+      throw e;
     }
-    if (others > 0) {
-      let spins = 0;
-      for (;;) {
-        const done = Atomics.load(ctrl, C.done);
-        if (done >= others) break;
-        if (++spins > SPIN) Atomics.wait(ctrl, C.done, done, 50);
-      }
-      if (Atomics.exchange(ctrl, C.error, 0) !== 0 && failure === undefined) {
-        failure = new Error("a trainer worker thread failed (WebAssembly trap)");
-      }
+    let spins = 0;
+    for (;;) {
+      const done = Atomics.load(ctrl, C.done);
+      if (done >= chunks) break;
+      if (++spins > SPIN) Atomics.wait(ctrl, C.done, done, 1);
     }
-    if (failure !== undefined)
-      throw failure instanceof Error ? failure : new Error("trainer chunk failed", { cause: failure });
+    if (Atomics.exchange(ctrl, C.error, 0) !== 0)
+      throw new Error("a trainer worker thread failed (WebAssembly trap)");
+  }
+
+  /**
+   * After a failure on this thread: returns once no worker can still be inside a chunk (each
+   * worker's chunk ends within one chunk's time; waiting for the counter to settle bounds it).
+   */
+  private waitForRunning(ctrl: Int32Array): void {
+    let last = -1;
+    for (;;) {
+      const done = Atomics.load(ctrl, C.done);
+      if (done === last) return;
+      last = done;
+      Atomics.wait(ctrl, C.done, done, 20);
+    }
   }
 
   async close(): Promise<void> {
     if (this.workers.length === 0) return;
     const ctrl = this.ctrl();
     Atomics.store(ctrl, C.job, JOB_EXIT);
-    Atomics.add(ctrl, C.gen, 1);
+    Atomics.store(ctrl, C.gen, (this.gen = (this.gen + 1) & GEN_MASK));
     Atomics.notify(ctrl, C.gen);
     await Promise.all(this.workers.map((w) => w.terminate()));
   }

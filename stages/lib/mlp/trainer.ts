@@ -11,7 +11,8 @@ import { copyData, validateData } from "./data.js";
 import { fitMlp, type FitHistory, type FitOptions } from "./fit.js";
 import { fromKeras, initialWeights, kerasMismatch, kerasShapes, toKeras } from "./keras-layout.js";
 import { LinearAllocator } from "./memory.js";
-import { C, CTRL_WORDS, JOB_INFER, JOB_TRAIN, ThreadPool } from "./pool.js";
+import { C, CTRL_WORDS, JOB_INFER, JOB_STEP, JOB_TRAIN, ThreadPool } from "./pool.js";
+import { ITEM_BYTES, OPT_WORDS, stepItems, writeOptimizer } from "./step.js";
 import {
   MAX_CHUNKS,
   chunking,
@@ -59,6 +60,9 @@ export class MlpTrainer {
     private readonly opt1Ptr: number,
     private readonly opt2Ptr: number,
     private readonly statePtr: number,
+    private readonly itemsPtr: number,
+    private readonly itemCount: number,
+    private readonly optPtr: number,
   ) {}
 
   static async create(input: MlpSpec): Promise<MlpTrainer> {
@@ -75,6 +79,10 @@ export class MlpTrainer {
     const opt1Ptr = alloc.alloc(bytes);
     const opt2Ptr = alloc.alloc(bytes);
     const statePtr = alloc.alloc(Math.max(4, plan.stateCount * 4));
+    const items = stepItems(plan);
+    const itemsPtr = alloc.alloc(items.byteLength);
+    new Int32Array(memory.buffer, itemsPtr, items.length).set(items);
+    const optPtr = alloc.alloc(OPT_WORDS * 4);
     new Uint8Array(memory.buffer, ctrlPtr, CTRL_WORDS * 4).fill(0);
     const pool = await ThreadPool.start(module, memory, ex, ctrlPtr, spec.threads);
     const t = new MlpTrainer(
@@ -91,6 +99,9 @@ export class MlpTrainer {
       opt1Ptr,
       opt2Ptr,
       statePtr,
+      itemsPtr,
+      items.byteLength / ITEM_BYTES,
+      optPtr,
     );
     t.ensureSlots(64);
     t.initWeights();
@@ -279,43 +290,23 @@ export class MlpTrainer {
     this.batchCounter = (this.batchCounter + 1) >>> 0;
     const loss = this.ex.sumChunkLosses(this.netPtr, chunks) * invNorm + penalty;
     const correct = this.ex.sumChunkCorrect(this.netPtr, chunks);
-    this.ex.reduceGradients(
-      this.netPtr,
-      chunks,
-      this.gradPtr,
-      this.paramsPtr,
-      this.plan.paramCount,
-      this.plan.kernelCount,
-      l2,
+    // Sum the chunk gradients and (when updating) take the optimizer step, on every thread.
+    if (update) this.optimizerSteps++;
+    writeOptimizer(
+      new Int32Array(this.memory.buffer, this.optPtr, OPT_WORDS),
+      new Float32Array(this.memory.buffer, this.optPtr, OPT_WORDS),
+      this.spec,
+      update ? this.optimizerSteps : undefined,
     );
-    if (update) this.step();
+    ctrl[C.job] = JOB_STEP;
+    ctrl[C.items] = this.itemsPtr;
+    ctrl[C.grad] = this.gradPtr;
+    ctrl[C.params] = this.paramsPtr;
+    ctrl[C.opt1] = this.opt1Ptr;
+    ctrl[C.opt2] = this.opt2Ptr;
+    ctrl[C.opt] = this.optPtr;
+    this.pool.run(this.itemCount);
     return { loss, correct };
-  }
-
-  private step(): void {
-    const o = this.spec.optimizer;
-    const n = this.plan.paramCount;
-    this.optimizerSteps++;
-    if (o.kind === "sgd") {
-      this.ex.sgd(this.paramsPtr, this.gradPtr, this.opt1Ptr, n, o.lr, o.momentum, o.nesterov ? 1 : 0);
-    } else {
-      const t = this.optimizerSteps;
-      const alpha = (o.lr * Math.sqrt(1 - Math.pow(o.beta2, t))) / (1 - Math.pow(o.beta1, t));
-      const decay = o.kind === "adamw" ? o.lr * o.weightDecay : 0;
-      this.ex.adam(
-        this.paramsPtr,
-        this.gradPtr,
-        this.opt1Ptr,
-        this.opt2Ptr,
-        n,
-        alpha,
-        o.beta1,
-        o.beta2,
-        o.epsilon,
-        decay,
-      );
-    }
-    this.ex.transposeKernels(this.netPtr);
   }
 
   /** Sigmoid outputs, rows x outputs. */

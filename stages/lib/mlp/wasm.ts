@@ -37,32 +37,20 @@ export interface MlpExports {
     w: number,
     lossOut: number,
   ): void;
-  reduceGradients(
-    net: number,
-    chunks: number,
-    grad: number,
-    params: number,
-    count: number,
-    kernelCount: number,
-    l2: number,
-  ): void;
   sumChunkLosses(net: number, chunks: number): number;
   sumChunkCorrect(net: number, chunks: number): number;
   transposeKernels(net: number): void;
-  adam(
-    w: number,
-    g: number,
-    m: number,
-    v: number,
-    count: number,
-    alpha: number,
-    beta1: number,
-    beta2: number,
-    eps: number,
-    decay: number,
-  ): void;
-  sgd(w: number, g: number, vel: number, count: number, lr: number, momentum: number, nesterov: number): void;
   sumSquares(p: number, count: number): number;
+  stepItem(
+    net: number,
+    item: number,
+    chunks: number,
+    grad: number,
+    params: number,
+    opt1: number,
+    opt2: number,
+    opt: number,
+  ): void;
   gemm(
     M: number,
     N: number,
@@ -78,6 +66,7 @@ export interface MlpExports {
     bias: number,
     act: number,
     aux: number,
+    pack: number,
   ): void;
 }
 

@@ -10,7 +10,8 @@ import type { JsonObject } from "../../../core/json.js";
 import { StageError, type ModelArtifact } from "../../../core/stage.js";
 import type { ParamPath } from "../../../core/schema.js";
 import type { LabeledData } from "../labeled.js";
-import { readModel, trainModel } from "./envelope.js";
+import { readModel, scoreStored, trainModel } from "./envelope.js";
+import type { FittedScaler } from "../scaler-artifact.js";
 import type { AnyModelKind, ModelColumns, ModelSpecValue, TrainingOptions } from "./kind.js";
 
 export interface FoldTask {
@@ -21,6 +22,9 @@ export interface FoldTask {
   readonly seed: number;
   readonly options: TrainingOptions;
   readonly what?: string;
+  readonly lineage: JsonObject;
+  readonly preprocess: readonly FittedScaler[];
+  readonly trainingData: { readonly rows: number; readonly hash: string };
 }
 
 export interface FoldOutcome {
@@ -41,7 +45,7 @@ export async function runFold(
   signal?: AbortSignal,
 ): Promise<FoldOutcome> {
   const r = await trainModel(kind, { ...task, progress, signal });
-  const oof = await kind.score(readModel(r.artifact), task.validation.features, task.validation.n, {
+  const oof = await scoreStored(kind, readModel(r.artifact), task.validation.features, task.validation.n, {
     backend: task.options.backend,
     threads: task.options.threads,
   });

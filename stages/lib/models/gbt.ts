@@ -10,6 +10,7 @@ import { float64Column, int32Column, makeTable } from "../../../core/table.js";
 import { finite } from "../finite.js";
 import type { LabeledData } from "../labeled.js";
 import { checkBothClasses } from "../training-checks.js";
+import type { GbtMemoryError } from "../gbt/index.js";
 import { classifierFigures } from "./figures.js";
 import { defineModelKind, type ModelPart, type StoredModel } from "./kind.js";
 
@@ -34,6 +35,21 @@ const GBT_MAX_DEPTH = 16;
 const GBT_MAX_TREES = 100_000;
 
 const TRAINER = "quiver-gbt";
+
+/** Turns the trainer's refusals (data too large, module not built) into the stage errors they are. */
+function withGbtErrors<T>(memoryError: typeof GbtMemoryError, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof memoryError)
+      throw new StageError("QV_GBT_MEMORY", e.message, {
+        hint: "train on fewer rows (a select or split stage upstream) or fewer features",
+      });
+    if (e instanceof Error && /not built/.test(e.message))
+      throw new StageError("QV_GBT_TRAINER", e.message, { hint: "build Quiver: npm run build" });
+    throw e;
+  }
+}
 
 function bad(message: string): StageError {
   return new StageError("QV_MODEL_FORMAT", message, {
@@ -103,33 +119,37 @@ export const gbtKind = defineModelKind<GbtSpec>({
     return problems;
   },
   environment: () => ({ trainer: TRAINER }),
-  // Single-threaded trees: one fold per worker thread.
+  // Folds in parallel worker threads, one thread each: k folds keep the jobs busy without the
+  // synchronisation a tree's jobs need (train uses the jobs as the trainer's threads instead).
   foldExecution: () => Promise.resolve({ mode: "workers" }),
   checkData: (data, columns, what) => checkWeights(data, columns.weight, what),
   async train(req) {
     const { spec, train, validation } = req;
     checkWeights(train, req.columns.weight, req.what);
     checkBothClasses(train, req.what);
-    const { trainGbt, predictGbt } = await import("../gbt/index.js");
+    const { trainGbt, predictGbt, GbtMemoryError } = await import("../gbt/index.js");
     const t0 = performance.now();
     req.progress?.(0, `gbt: ${spec.num_trees} trees, depth ${spec.max_depth}, ${train.n} rows`);
-    const r = trainGbt(
-      {
-        features: train.features,
-        featureNames: req.columns.features,
-        labels: train.labels,
-        ...(train.weights ? { weights: train.weights } : {}),
-      },
-      {
-        numTrees: spec.num_trees,
-        maxDepth: spec.max_depth,
-        minExamples: spec.min_examples,
-        subsample: spec.subsample,
-        shrinkage: spec.shrinkage,
-        maxBins: spec.max_bins,
-        l2: spec.l2,
-      },
-      req.seed,
+    const r = withGbtErrors(GbtMemoryError, () =>
+      trainGbt(
+        {
+          features: train.features,
+          featureNames: req.columns.features,
+          labels: train.labels,
+          ...(train.weights ? { weights: train.weights } : {}),
+        },
+        {
+          numTrees: spec.num_trees,
+          maxDepth: spec.max_depth,
+          minExamples: spec.min_examples,
+          subsample: spec.subsample,
+          shrinkage: spec.shrinkage,
+          maxBins: spec.max_bins,
+          l2: spec.l2,
+        },
+        req.seed,
+        { threads: req.options.threads },
+      ),
     );
     const seconds = (performance.now() - t0) / 1000;
     const trainFig = classifierFigures(predictGbt(r.model, train.features), train);
@@ -160,7 +180,7 @@ export const gbtKind = defineModelKind<GbtSpec>({
         ["loss", float64Column(Float64Array.from(r.trainLoss))],
       ]),
       metrics,
-      run: { trainer: TRAINER, training_seconds: Math.round(seconds * 1000) / 1000 },
+      run: { trainer: TRAINER, threads: r.threads, training_seconds: Math.round(seconds * 1000) / 1000 },
     };
   },
   async score(model, features) {
@@ -242,5 +262,12 @@ export const gbtKind = defineModelKind<GbtSpec>({
       trees.push({ nodes });
     }
     return { objective: "binary:logistic", base_score: forest.baseScore, trees };
+  },
+  // TreeEnsembleRegressor + Sigmoid; the scaler the model carries is folded into the thresholds
+  // (stages/lib/onnx/trees.ts), so every branch matches Quiver's on float32 inputs.
+  async onnx(model, g, input) {
+    const { forest } = await forestOf(model);
+    const { forestNodes } = await import("../onnx/trees.js");
+    return forestNodes(g, input.name, forest, model.features, input.preprocess);
   },
 });

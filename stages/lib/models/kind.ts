@@ -10,7 +10,9 @@
 import type { JsonObject, JsonValue } from "../../../core/json.js";
 import type { Schema } from "../../../core/schema.js";
 import type { ParamProblem } from "../../../core/stage.js";
-import type { Table } from "../../../core/table.js";
+import type { Lineage, Table } from "../../../core/table.js";
+import type { FittedScaler } from "../scaler-artifact.js";
+import type { OnnxGraph } from "../onnx/graph.js";
 import type { BackendChoice } from "../nn/backend.js";
 import type { LabeledData } from "../labeled.js";
 import type { TrainerChoice } from "../nn/wasm-spec.js";
@@ -83,6 +85,12 @@ export interface StoredModel {
   /** The kind's own part of the envelope. */
   readonly meta: JsonObject;
   readonly blobs: Readonly<Record<string, Uint8Array>>;
+  /** The lineage of each feature it was trained on (stages/lib/lineage.ts); null before lineage existed. */
+  readonly lineage: Readonly<Record<string, Lineage>> | null;
+  /** The scalers applied to raw features before the kind scores them (empty: none). */
+  readonly preprocess: readonly FittedScaler[];
+  /** {rows, hash} of the training rows, when the envelope records them. */
+  readonly trainingData: JsonObject | null;
 }
 
 /** Options for scoring: the tfjs backend (for tfjs-trained networks) and threads. */
@@ -170,11 +178,24 @@ export interface ModelKind<S extends ModelSpecValue> {
    * export to other tools. Optional: a kind without it cannot be exported.
    */
   readonly export?: (model: StoredModel) => Promise<JsonObject>;
+  /**
+   * The model as ONNX nodes in `g`, reading the raw features `input.name` ([N, features] float32,
+   * in the model's feature order) through the model's preprocessing `input.preprocess`; returns
+   * the name of the probability tensor [N, 1]. Tensor names the kind chooses start with
+   * `input.prefix` (folds share a graph). Optional: a kind without it cannot be exported to ONNX.
+   */
+  readonly onnx?: (model: StoredModel, g: OnnxGraph, input: OnnxInput) => Promise<string>;
   /** How kfold runs this kind's folds; without it, one after another on up to `jobs` threads. */
   foldExecution?(
     spec: S,
     ctx: PlanContext & { readonly trainRows: number; readonly jobs: number },
   ): Promise<FoldExecution>;
+}
+
+export interface OnnxInput {
+  readonly name: string;
+  readonly preprocess: readonly FittedScaler[];
+  readonly prefix: string;
 }
 
 /** A kind with its spec type erased, as registries hold them (methods are bivariant). */

@@ -173,6 +173,21 @@ export const nnKind = defineModelKind<NnSpec>({
   scoringEnvironment: (opts) => ({ ...nnEnvironment(opts.backend), wasm: MLP_TRAINER_ID }),
   describe: (model) => Promise.resolve(describeNetwork(model)),
   export: (model) => Promise.resolve(exportNetwork(model)),
+  // The scaler the model carries as nodes on the input, then the network (stages/lib/onnx/network.ts).
+  async onnx(model, g, input) {
+    const { scalerNodes } = await import("../onnx/scaler.js");
+    const { networkNodes } = await import("../onnx/network.js");
+    const x =
+      input.preprocess.length > 0 ? scalerNodes(g, input.name, model.features, input.preprocess) : input.name;
+    try {
+      return networkNodes(g, x, exportNetwork(model), input.prefix);
+    } catch (e) {
+      throw new StageError(
+        "QV_MODEL_EXPORT",
+        `this network cannot be written as ONNX: ${e instanceof Error ? e.message : String(e)}`,
+      );
+    }
+  },
   // The WebAssembly trainer runs one fold at a time on all the threads it may use; tfjs is
   // single-threaded per thread, so its folds run in parallel workers.
   async foldExecution(spec, ctx) {

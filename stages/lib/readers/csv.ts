@@ -5,7 +5,8 @@
  */
 import { p } from "../../../core/schema.js";
 import type { ParamProblem } from "../../../core/stage.js";
-import { defineReader, readEach } from "./reader.js";
+import { StageError } from "../../../core/stage.js";
+import { defineReader, readEach, type SourceFile } from "./reader.js";
 
 const params = p.object({
   delimiter: p.optional(
@@ -40,9 +41,12 @@ export const csvReader = defineReader({
     return problems;
   },
   async read(files, prm, common) {
-    const { parseCsv } = await import("../io/csv.js");
+    const { parseCsvTwoThreads, PARALLEL_MIN_BYTES, readShared } = await import("../io/csv-parallel.js");
     return readEach(files, async (f) => {
-      const r = parseCsv(await f.bytes(), {
+      // A large plain file is read into shared memory and parsed on two threads.
+      const shared = !f.gzip && f.size >= PARALLEL_MIN_BYTES;
+      const bytes = shared ? readSourceShared(f, readShared) : await f.bytes();
+      const r = await parseCsvTwoThreads(bytes, {
         file: f.name,
         header: prm.header,
         names: common.names,
@@ -56,3 +60,13 @@ export const csvReader = defineReader({
     });
   },
 });
+
+function readSourceShared(f: SourceFile, read: (path: string, size: number) => Buffer): Buffer {
+  try {
+    return read(f.path, f.size);
+  } catch (e) {
+    throw new StageError("QV_LOAD_OPEN", `${f.name}: cannot read the file: ${(e as Error).message}`, {
+      data: { file: f.name },
+    });
+  }
+}

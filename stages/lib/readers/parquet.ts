@@ -1,4 +1,7 @@
-/** `format: parquet` — Apache Parquet, decoded by parquet-wasm (stages/lib/io/columnar.ts). */
+/**
+ * `format: parquet` — Apache Parquet, decoded by Quiver's own reader (stages/lib/io/parquet.ts):
+ * only the columns `load` keeps are read, row group by row group, on two threads for large files.
+ */
 import { p } from "../../../core/schema.js";
 import { defineReader, readEach } from "./reader.js";
 
@@ -10,11 +13,11 @@ export const parquetReader = defineReader({
   extensions: [".parquet", ".pq"],
   sniff: (head) => [...MAGIC].every((ch, i) => head[i] === ch.charCodeAt(0)),
   params: p.object({}),
-  async read(files) {
-    const { readParquetBytes } = await import("../io/columnar.js");
-    return readEach(files, async (f) => ({
-      table: await readParquetBytes(await f.bytes(), f.name),
-      details: {},
-    }));
+  async read(files, _prm, common) {
+    const { readParquet } = await import("../io/parquet.js");
+    return readEach(files, async (f) => {
+      const r = await readParquet(f, { keep: common.keep });
+      return { table: r.table, details: {} };
+    });
   },
 });

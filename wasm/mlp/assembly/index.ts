@@ -3,15 +3,9 @@
 // one shared memory.
 
 export { gemm, finishActivation, columnSums } from "./kernels";
-export {
-  trainChunk,
-  inferChunk,
-  reduceGradients,
-  sumChunkLosses,
-  sumChunkCorrect,
-  transposeKernels,
-} from "./net";
-export { adam, sgd, sumSquares } from "./optim";
+export { trainChunk, inferChunk, sumChunkLosses, sumChunkCorrect, transposeKernels } from "./net";
+export { sumSquares } from "./optim";
+export { stepItem } from "./step";
 
 /** First byte the host may use. */
 export function heapBase(): usize {

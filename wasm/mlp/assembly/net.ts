@@ -27,25 +27,28 @@ const H_NLAYERS = 0;
 const H_INPAD = 1;
 const H_OUTVALID = 2;
 const H_OUTPAD = 3;
-const H_SLOTS = 4;
-const H_SLOTSTRIDE = 5;
+export const H_SLOTS = 4;
+export const H_SLOTSTRIDE = 5;
 const H_IN = 6;
 const H_GA = 7;
 const H_GB = 8;
-const H_GRAD = 9;
+export const H_GRAD = 9;
 const H_LOSS = 10;
 const H_CAP = 11;
+/** Slot-relative scratch for the GEMM's packed A (64 bytes per k). */
+const H_PACK = 12;
 export const HEADER_WORDS = 16;
 export const LAYER_WORDS = 24;
 
 // Layer words.
 const L_KIND = 0;
-const L_OUT = 2;
+export const L_INPAD = 1;
+export const L_OUT = 2;
 const L_VALID = 3;
 const L_ACT = 4;
-const L_W = 5; // dense kernel | batchnorm gamma (absolute)
+export const L_W = 5; // dense kernel | batchnorm gamma (absolute)
 const L_B = 6; // dense bias | batchnorm beta (absolute)
-const L_WT = 7; // dense transposed kernel | batchnorm moving mean (absolute)
+export const L_WT = 7; // dense transposed kernel | batchnorm moving mean (absolute)
 const L_MV = 8; // batchnorm moving variance (absolute)
 const L_GW = 9; // byte offset of kernel/gamma inside the parameter block
 const L_GB = 10; // byte offset of bias/beta inside the parameter block
@@ -55,16 +58,16 @@ const L_STATREL = 13; // slot-relative batchnorm mean and inverse std (2 x width
 const L_RATE = 14; // f32: dropout rate | batchnorm momentum
 const L_EPS = 15; // f32: batchnorm epsilon
 
-function wi(p: usize, i: i32): i32 {
+export function wi(p: usize, i: i32): i32 {
   return load<i32>(p + ((<usize>i) << 2));
 }
-function wp(p: usize, i: i32): usize {
+export function wp(p: usize, i: i32): usize {
   return <usize>load<u32>(p + ((<usize>i) << 2));
 }
 function wf(p: usize, i: i32): f32 {
   return load<f32>(p + ((<usize>i) << 2));
 }
-function layerAt(net: usize, l: i32): usize {
+export function layerAt(net: usize, l: i32): usize {
   return net + ((<usize>(HEADER_WORDS + l * LAYER_WORDS)) << 2);
 }
 function slotAt(net: usize, c: i32): usize {
@@ -77,6 +80,7 @@ function innerAct(net: usize, l: i32): i32 {
 
 function forward(net: usize, slot: usize, nr: i32, training: bool, step: u32, seed: u32, r0: i32): void {
   const nL = wi(net, H_NLAYERS);
+  const pack = slot + wp(net, H_PACK);
   let inp = slot + wp(net, H_IN);
   let inW = wi(net, H_INPAD);
   for (let l = 0; l < nL; l++) {
@@ -87,7 +91,7 @@ function forward(net: usize, slot: usize, nr: i32, training: bool, step: u32, se
     const kind = wi(L, L_KIND);
     if (kind == DENSE) {
       const act = innerAct(net, l);
-      gemm(nr, outW, inW, inp, inW, 1, wp(L, L_W), outW, out, outW, EPI_BIAS_ACT, wp(L, L_B), act, 0);
+      gemm(nr, outW, inW, inp, inW, 1, wp(L, L_W), outW, out, outW, EPI_BIAS_ACT, wp(L, L_B), act, 0, pack);
       finishActivation(out, nr, outW, valid, act);
     } else if (kind == DROPOUT) {
       if (training) dropoutForward(L, slot, inp, out, nr, outW, step, seed, r0, l);
@@ -277,6 +281,7 @@ function lossAndGradient(
 
 function backward(net: usize, slot: usize, nr: i32): void {
   const nL = wi(net, H_NLAYERS);
+  const pack = slot + wp(net, H_PACK);
   const grad = slot + wp(net, H_GRAD);
   let cur = slot + wp(net, H_GA);
   let other = slot + wp(net, H_GB);
@@ -290,13 +295,13 @@ function backward(net: usize, slot: usize, nr: i32): void {
     if (kind == DENSE) {
       const act = innerAct(net, l);
       if (!isDZ && act != LINEAR) maskInPlace(cur, slot + wp(L, L_OUTREL), nr, outW, act);
-      gemm(inW, outW, nr, inp, 1, inW, cur, outW, grad + wp(L, L_GW), outW, EPI_STORE, 0, 0, 0);
+      gemm(inW, outW, nr, inp, 1, inW, cur, outW, grad + wp(L, L_GW), outW, EPI_STORE, 0, 0, 0, pack);
       columnSums(cur, nr, outW, grad + wp(L, L_GB));
       if (l > 0) {
         const prevDense = wi(layerAt(net, l - 1), L_KIND) == DENSE;
         const mode = prevDense ? EPI_MASK : EPI_STORE;
         const pact = prevDense ? innerAct(net, l - 1) : LINEAR;
-        gemm(nr, inW, outW, cur, outW, 1, wp(L, L_WT), inW, other, inW, mode, 0, pact, inp);
+        gemm(nr, inW, outW, cur, outW, 1, wp(L, L_WT), inW, other, inW, mode, 0, pact, inp, pack);
         isDZ = prevDense;
       }
     } else if (kind == DROPOUT) {
@@ -389,29 +394,6 @@ export function inferChunk(
       const wt: f64 = w == 0 ? 1.0 : <f64>load<f32>(w + (row << 2));
       store<f64>(lossOut + (row << 3), (wt * l) / <f64>valid);
     }
-  }
-}
-
-/** Sum of the chunk gradients in chunk order (plus the L2 term on the kernels) into grad. */
-export function reduceGradients(
-  net: usize,
-  chunks: i32,
-  grad: usize,
-  params: usize,
-  count: i32,
-  kernelCount: i32,
-  l2: f32,
-): void {
-  const base = wp(net, H_SLOTS) + wp(net, H_GRAD);
-  const stride = wp(net, H_SLOTSTRIDE);
-  const n = (<usize>count) << 2;
-  const nk = (<usize>kernelCount) << 2;
-  const twoL2 = f32x4.splat(2 * l2);
-  for (let i: usize = 0; i < n; i += 16) {
-    let acc = v128.load(base + i);
-    for (let c = 1; c < chunks; c++) acc = f32x4.add(acc, v128.load(base + <usize>c * stride + i));
-    if (i < nk && l2 != 0) acc = f32x4.add(acc, f32x4.mul(twoL2, v128.load(params + i)));
-    v128.store(grad + i, acc);
   }
 }
 
