@@ -94,11 +94,13 @@ export { clean, gc } from "./ops/gc.js";
 export type { CleanReport, GcOptions, GcReport } from "./ops/gc.js";
 export { dag, exportResult, show } from "./ops/inspect.js";
 export type { DagFormat, ExportOptions, ResultOptions, StoredOutput } from "./ops/inspect.js";
+export { presentResult, results } from "./ops/present.js";
+export type { PresentedResult, PresentOptions, ResultsReport } from "./ops/present.js";
 export { report } from "./ops/report.js";
 export type { ReportOptions, ReportResult } from "./ops/report.js";
 export type { ExecOptions, ExecReport, Pipeline, Registry };
 export { OpError, PipelineError, UsageError } from "./ops/errors.js";
-export { storeDir } from "./ops/store.js";
+export { findStores, locateStores, storeDir } from "./ops/store.js";
 export { parseGrid } from "./engine/sweep.js";
 export type { GridAxis, GridPoint } from "./engine/sweep.js";
 export { runnerNames } from "./engine/runners/index.js";
@@ -120,9 +122,22 @@ export { defineStage, metrics, model, StageError, table } from "./core/stage.js"
 export type {
   AnyStageDefinition,
   ArtifactValue,
+  PresentContext,
   StageContext,
   StageDefinition,
   StageResult,
 } from "./core/stage.js";
+export type {
+  Axis,
+  Block,
+  Cell,
+  Figure,
+  PlotBlock,
+  Presentation,
+  Quantity,
+  Series,
+  TableBlock,
+  Verdict as FigureVerdict,
+} from "./core/present.js";
 export { p } from "./core/schema.js";
 export type { Column, Table } from "./core/table.js";

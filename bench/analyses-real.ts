@@ -138,17 +138,24 @@ function quiverRun(
   return { wallMs, ran, engineMs };
 }
 
-async function metricsOf(file: string, cacheDir: string, ref: string): Promise<unknown> {
+/** The metrics document of `ref` for the pipeline as run with `sets` (show names that result). */
+async function metricsOf(
+  file: string,
+  cacheDir: string,
+  ref: string,
+  sets: readonly string[],
+): Promise<unknown> {
   const out: string[] = [];
   const err: string[] = [];
-  const code = await main(["show", file, ref, "--json", "--cache-dir", cacheDir], {
+  const code = await main(["show", file, ref, "--json", "--cache-dir", cacheDir, ...sets], {
     out: (s) => out.push(s),
     err: (s) => err.push(s),
     color: false,
   });
   const json = out.find((s) => s.startsWith("{"));
   if (code !== 0 || !json) throw new Error(`show ${ref}: ${err.join("\n")}`);
-  return JSON.parse(json);
+  // `show --json` documents the output: its decoded value is under `value`.
+  return (JSON.parse(json) as { value?: unknown }).value;
 }
 
 const dig = (o: unknown, keys: string[]): number => {
@@ -184,10 +191,11 @@ async function seedStudy(a: Analysis, tmp: string, splits: boolean): Promise<str
   const runMs: number[] = [];
   for (const seed of seeds) {
     const rows = splits ? a.rowSeeds.flatMap((p) => ["--set", `${p}=${seed}`]) : [];
-    const r = quiverRun(file, store, "--set", `seed=${seed}`, ...rows);
+    const sets = ["--set", `seed=${seed}`, ...rows];
+    const r = quiverRun(file, store, ...sets);
     runMs.push(r.wallMs);
     for (const [label, [ref, keys]] of Object.entries(a.figures))
-      values[label]!.push(dig(await metricsOf(file, store, ref), keys));
+      values[label]!.push(dig(await metricsOf(file, store, ref, sets), keys));
   }
   const rowSets = a.rowSeeds.map((p) => `--set ${p}=N`).join(" ");
   const lines = [

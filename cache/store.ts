@@ -11,6 +11,7 @@
  * folder, no read permission): the next write of it replaces it. Writing an object that exists
  * checks the existing copy's bytes and replaces a damaged one.
  */
+import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import {
@@ -136,6 +137,126 @@ export class Store {
   }
 
   /**
+   * Stores an object written piece by piece by `write` (for objects too large for one Buffer): the
+   * pieces go to a temp file, hashed as they pass, which is then renamed to its hash's name —
+   * replacing any file already there, so a damaged copy never survives a rewrite. `check` runs on
+   * the finished temp file before the rename: a writer can refuse bytes it cannot read back.
+   */
+  async putObjectStreamed(
+    write: (sink: (chunk: Uint8Array) => Promise<void>) => Promise<void>,
+    check?: (file: fs.promises.FileHandle) => Promise<void>,
+  ): Promise<ObjectRef> {
+    await fs.promises.mkdir(this.tmp, { recursive: true });
+    const tmp = path.join(this.tmp, `object.${process.pid}.${crypto.randomBytes(6).toString("hex")}.tmp`);
+    const h = (await hasher()).create64();
+    let size = 0;
+    const fh = await fs.promises.open(tmp, "w+");
+    try {
+      await write(async (chunk) => {
+        h.update(chunk);
+        let done = 0;
+        while (done < chunk.byteLength) {
+          const { bytesWritten } = await fh.write(chunk, done, chunk.byteLength - done, size + done);
+          done += bytesWritten;
+        }
+        size += chunk.byteLength;
+      });
+      await fh.sync();
+      const st = await fh.stat();
+      if (st.size !== size) throw new Error(`object written as ${size} bytes, but its file has ${st.size}`);
+      if (check) await check(fh);
+      await fh.close();
+      const hash = h.digest().toString(16).padStart(16, "0") as ContentHash;
+      const file = this.objectPath(hash);
+      // A copy already there is kept when intact; a damaged one is reported (openObject), then
+      // replaced — a folder or a file in the way included.
+      if (await this.hasIntactObject({ hash, size })) {
+        await fs.promises.rm(tmp, { force: true });
+        return { hash, size };
+      }
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await fs.promises.mkdir(path.dirname(file), { recursive: true });
+          await fs.promises.rename(tmp, file);
+          return { hash, size };
+        } catch (err) {
+          if (attempt > 0 || !(await this.clearDamage(file))) throw err;
+        }
+      }
+    } catch (err) {
+      await fh.close().catch(() => {});
+      await fs.promises.rm(tmp, { force: true }).catch(() => {});
+      // Errors from a file handle carry no path; messages (a full disk) should name the store's file.
+      if (typeof err === "object" && err !== null && !("path" in err)) Object.assign(err, { path: tmp });
+      throw err;
+    }
+  }
+
+  /**
+   * Whether an intact copy of the object is stored, checked by hashing it (streamed): a writer that
+   * knows an object's hash skips writing it again. A damaged copy is reported and removed.
+   */
+  async hasIntactObject(ref: ObjectRef): Promise<boolean> {
+    if (!isContentHash(ref.hash)) return false;
+    if (!(await fs.promises.lstat(this.objectPath(ref.hash)).catch(() => undefined))) return false;
+    const fh = await this.openObject(ref, "write");
+    await fh?.close();
+    return fh !== undefined;
+  }
+
+  /**
+   * An object's file, opened for reading after its content was verified against its hash by a
+   * streamed pass (bounded memory, any size); undefined (and the bad copy removed) otherwise.
+   * The caller closes the handle.
+   */
+  async openObject(
+    ref: ObjectRef,
+    purpose: "read" | "write" = "read",
+  ): Promise<fs.promises.FileHandle | undefined> {
+    // A writer about to replace a damaged copy says so (the same words as putObject's).
+    const replaced = purpose === "write" ? "; replaced" : "";
+    if (!isContentHash(ref.hash)) return undefined;
+    const file = this.objectPath(ref.hash);
+    let fh: fs.promises.FileHandle;
+    try {
+      fh = await fs.promises.open(file, "r");
+    } catch (err) {
+      this.onProblem(
+        isNoEntry(err)
+          ? { kind: "missing-object", what: ref.hash, detail: "object file is missing" }
+          : { kind: "corrupt-object", what: ref.hash, detail: `cannot be read (${errCode(err)})` },
+      );
+      return undefined;
+    }
+    try {
+      const st = await fh.stat();
+      if (!st.isFile()) {
+        this.onProblem({ kind: "corrupt-object", what: ref.hash, detail: `a folder, not a file${replaced}` });
+        await fh.close();
+        return undefined;
+      }
+      const { hash: actual, size: pos } = await hashOpenFile(fh);
+      if (pos !== ref.size || actual !== ref.hash) {
+        this.onProblem({
+          kind: "corrupt-object",
+          what: ref.hash,
+          detail:
+            purpose === "write"
+              ? `the stored copy (${pos} bytes) differs from the bytes being written${replaced}`
+              : `expected ${ref.size} bytes hashing to ${ref.hash}, found ${pos} bytes hashing to ${actual}`,
+        });
+        await fh.close();
+        await removeIfSame(file, st.ino);
+        return undefined;
+      }
+      return fh;
+    } catch (err) {
+      await fh.close().catch(() => {});
+      throw err;
+    }
+  }
+
+  /**
    * Writes a store file by temp file + rename. Whatever damage sits at its path — a folder where
    * the file belongs, a file where one of its folders belongs — is part of the store and is
    * removed first.
@@ -204,6 +325,36 @@ export class Store {
       return undefined;
     }
     return bytes;
+  }
+
+  /**
+   * A byte range of an object, not verified against its hash (that needs the whole object): for
+   * reading a large table's schema and row count without reading its data. Callers treat the
+   * bytes as untrusted; undefined when the object is missing, has the wrong size, or the range
+   * is outside it.
+   */
+  async readObjectRange(ref: ObjectRef, start: number, length: number): Promise<Uint8Array | undefined> {
+    if (!isContentHash(ref.hash) || start < 0 || length < 0 || start + length > ref.size) return undefined;
+    let fh: fs.promises.FileHandle;
+    try {
+      fh = await fs.promises.open(this.objectPath(ref.hash), "r");
+    } catch (err) {
+      if (isNoEntry(err)) return undefined;
+      throw err;
+    }
+    try {
+      if ((await fh.stat()).size !== ref.size) return undefined;
+      const out = new Uint8Array(length);
+      let done = 0;
+      while (done < length) {
+        const { bytesRead } = await fh.read(out, done, length - done, start + done);
+        if (bytesRead === 0) return undefined;
+        done += bytesRead;
+      }
+      return out;
+    } finally {
+      await fh.close();
+    }
   }
 
   /** Cheap presence check (exists with the right size); full verification happens on read. */
@@ -620,4 +771,18 @@ function errCode(err: unknown): string {
 async function removeIfSame(file: string, ino: number): Promise<void> {
   const st = await fs.promises.stat(file).catch(() => undefined);
   if (st && st.ino === ino) await fs.promises.rm(file, { force: true });
+}
+
+/** Hashes an open file from its start in 4 MiB pieces (bounded memory, any size). */
+async function hashOpenFile(fh: fs.promises.FileHandle): Promise<{ hash: string; size: number }> {
+  const h = (await hasher()).create64();
+  const buf = Buffer.allocUnsafe(4 << 20);
+  let size = 0;
+  for (;;) {
+    const { bytesRead } = await fh.read(buf, 0, buf.length, size);
+    if (bytesRead === 0) break;
+    h.update(bytesRead === buf.length ? buf : buf.subarray(0, bytesRead));
+    size += bytesRead;
+  }
+  return { hash: h.digest().toString(16).padStart(16, "0"), size };
 }

@@ -2,7 +2,7 @@
 import { renderDiagnostic, renderDiagnostics } from "../core/diagnostics.js";
 import type { BatchJobRef, EngineEvent, SkipReason } from "../engine/events.js";
 import { describeReasons } from "../engine/explain.js";
-import type { Io } from "./load.js";
+import { errColor, type Io } from "./load.js";
 
 export { describeReasons };
 
@@ -18,7 +18,7 @@ export function printWarning(
   e: EngineEvent,
   sources: (f: string) => string | undefined = () => undefined,
 ): void {
-  if (e.type === "warning") io.err(renderDiagnostic(e.diagnostic, sources, io.color));
+  if (e.type === "warning") io.err(renderDiagnostic(e.diagnostic, sources, errColor(io)));
 }
 
 function cancelledText(job: BatchJobRef | undefined): string {
@@ -88,13 +88,13 @@ export function consoleReporter(
         io.out(
           `  ${paint("31", "✗")} ${pad(e.stage)}  failed${e.durationMs ? ` after ${fmtMs(e.durationMs)}` : ""}`,
         );
-        io.err(renderDiagnostics(e.diagnostics, sources, io.color));
+        io.err(renderDiagnostics(e.diagnostics, sources, errColor(io)));
         break;
       case "skipped":
         io.out(`  - ${pad(e.stage)}  skipped: ${skipText(e.reason)}`);
         break;
       case "warning":
-        io.err(renderDiagnostic(e.diagnostic, sources, io.color));
+        io.err(renderDiagnostic(e.diagnostic, sources, errColor(io)));
         break;
       case "run-end": {
         const c = e.counts;

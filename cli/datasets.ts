@@ -2,7 +2,7 @@
 import { datasets, DEFAULT_DATASET_SEED } from "../stages/lib/datasets/index.js";
 import { makeDataset } from "../ops/datasets.js";
 import { parse, UsageError } from "./args.js";
-import { displayPath, type Io } from "./load.js";
+import { displayPath, emitJson, type Io } from "./load.js";
 
 export async function cmdDatasets(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parse(argv, {
@@ -14,6 +14,17 @@ export async function cmdDatasets(argv: string[], io: Io): Promise<number> {
   });
   const [sub, name, ...extra] = positionals;
   if (sub === "list" || sub === undefined) {
+    if (values.json) {
+      emitJson(io, {
+        type: "datasets",
+        datasets: [...datasets.values()].map((g) => ({
+          name: g.name,
+          rows: g.fullRows,
+          description: g.description,
+        })),
+      });
+      return 0;
+    }
     for (const g of datasets.values())
       io.out(
         `${g.name.padEnd(10)} ${g.fullRows.toLocaleString("en-US").padStart(9)} rows at --scale 1  ${g.description}`,
@@ -33,7 +44,15 @@ export async function cmdDatasets(argv: string[], io: Io): Promise<number> {
     throw new UsageError(`--seed expects an integer in [0, 2^32), got "${values.seed}"`);
   const r = await makeDataset(datasets, name, { out: values.out ?? ".", scale, seed });
   if (values.json) {
-    io.out(JSON.stringify({ dataset: name, out: r.out, scale, seed, seconds: r.seconds, files: r.files }));
+    emitJson(io, {
+      type: "dataset",
+      dataset: name,
+      out: r.out,
+      scale,
+      seed,
+      seconds: r.seconds,
+      files: r.files,
+    });
     return 0;
   }
   for (const f of r.files) io.out(`wrote ${displayPath(f.file)}  ${f.rows} rows  (${f.note})`);

@@ -4,7 +4,7 @@ import { fmtNum } from "../engine/sweep.js";
 import { diff } from "../ops/diff.js";
 import { parse, pipelineOpts, UsageError } from "./args.js";
 import { printWarning } from "./console.js";
-import { displayPath, loadPipeline, type Io } from "./load.js";
+import { displayPath, emitJson, loadPipeline, type Io } from "./load.js";
 
 export async function cmdDiff(argv: string[], registry: Registry, io: Io): Promise<number> {
   const { values, positionals } = parse(argv, {
@@ -24,11 +24,15 @@ export async function cmdDiff(argv: string[], registry: Registry, io: Io): Promi
     onEvent: (e) => printWarning(io, e),
   });
   if (values.json) {
-    io.out(JSON.stringify({ type: "diff", a: r.a, b: r.b, stages: r.stages, metrics: r.metrics }));
+    emitJson(io, { type: "diff", against: r.against, a: r.a, b: r.b, stages: r.stages, metrics: r.metrics });
     return 0;
   }
   const width = Math.max(8, ...r.stages.map((s) => s.stage.length));
   io.out(`quiver diff ${displayPath(file)}: ${r.a} → ${r.b}`);
+  if (values.against === undefined && r.against === "previous")
+    io.out(
+      "(the lock file holds the latest run's results, so this compares with the run before it; --against lock to compare with the lock)",
+    );
   let differing = 0;
   for (const row of r.stages) {
     if (row.state !== "same") differing++;

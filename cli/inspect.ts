@@ -1,12 +1,15 @@
 /** `quiver dag`, `quiver show`, `quiver export`: arguments and printing. */
 import { setOwn } from "../core/dict.js";
 import { isJsonObject, type JsonValue } from "../core/json.js";
+import { presentationJson } from "../core/present.js";
+import type { EngineEvent } from "../engine/events.js";
 import type { Registry } from "../engine/pipeline/validate.js";
 import { cellValue, type Table } from "../core/table.js";
-import { dag, exportResult, show } from "../ops/inspect.js";
+import { dag, dagJson, exportResult, type StoredOutput } from "../ops/inspect.js";
 import { parse, pipelineOpts, UsageError } from "./args.js";
 import { printWarning } from "./console.js";
-import { dataRootsOf, loadPipeline, type Io } from "./load.js";
+import { dataRootsOf, emitJson, loadPipeline, type Io } from "./load.js";
+import { blockText, figuresText } from "./text.js";
 
 export async function cmdDag(argv: string[], registry: Registry, io: Io): Promise<number> {
   const { values, positionals } = parse(argv, { ...pipelineOpts, format: { type: "string", short: "f" } });
@@ -21,48 +24,103 @@ export async function cmdDag(argv: string[], registry: Registry, io: Io): Promis
     { set: values.set, "allow-data-roots": values["allow-data-roots"] },
     io,
   );
-  io.out(
-    await dag(pipeline, format, {
-      ...(values["cache-dir"] !== undefined ? { cacheDir: values["cache-dir"] } : {}),
-      onEvent: (e) => printWarning(io, e),
-    }),
-  );
+  const opts = {
+    ...(values["cache-dir"] !== undefined ? { cacheDir: values["cache-dir"] } : {}),
+    onEvent: (e: EngineEvent) => printWarning(io, e),
+  };
+  if (values.json) {
+    emitJson(io, { type: "dag", ...(await dagJson(pipeline, opts)) });
+    return 0;
+  }
+  io.out(await dag(pipeline, format, opts));
   return 0;
 }
 
 export async function cmdShow(argv: string[], registry: Registry, io: Io): Promise<number> {
-  const { values, positionals } = parse(argv, { ...pipelineOpts, rows: { type: "string", short: "n" } });
-  const [file, ref] = positionals;
-  if (!file || !ref) throw new UsageError("usage: quiver show PIPELINE.yaml STAGE[.PORT] [--rows N]");
-  const rows = values.rows === undefined ? 10 : Number(values.rows);
-  const pipeline = loadPipeline(file, registry, values, io);
-  const out = await show(pipeline, ref, {
-    ...(values["cache-dir"] !== undefined ? { cacheDir: values["cache-dir"] } : {}),
-    dataRoots: dataRootsOf(values),
-    onEvent: (e) => printWarning(io, e, pipeline.sources),
+  const { values, positionals } = parse(argv, {
+    ...pipelineOpts,
+    rows: { type: "string", short: "n" },
+    all: { type: "boolean" },
   });
+  const [file, ref] = positionals;
+  if (!file || !ref || positionals.length > 2)
+    throw new UsageError("usage: quiver show PIPELINE.yaml STAGE[.PORT] [--rows N] [--all] [--json]");
+  const rows = values.rows === undefined ? 10 : Number(values.rows);
   if (!Number.isInteger(rows) || rows < 0)
     throw new UsageError(`--rows expects a number ≥ 0, got "${values.rows}"`);
-  const v = out.value;
-  io.out(`${out.stage}.${out.port} (${out.kind}) · object ${out.manifest.objects[out.port]?.hash ?? "?"}`);
-  switch (v.kind) {
-    case "table":
-      io.out(renderTable(v.table, rows));
-      break;
-    case "metrics":
-      io.out(values.json ? JSON.stringify(v.metrics, null, 2) : renderMetrics(v.metrics));
-      break;
-    case "model":
-      io.out(
-        renderMetrics({
-          ...v.model.meta,
-          blobs: Object.fromEntries(Object.entries(v.model.blobs).map(([k, b]) => [k, `${b.length} bytes`])),
-        }),
-      );
-      break;
+  const pipeline = loadPipeline(file, registry, values, io);
+  const { presentResult } = await import("../ops/present.js");
+  const r = await presentResult(pipeline, ref, {
+    ...(values["cache-dir"] !== undefined ? { cacheDir: values["cache-dir"] } : {}),
+    dataRoots: dataRootsOf(values),
+    all: values.all === true || values.json === true,
+    onEvent: (e) => printWarning(io, e, pipeline.sources),
+  });
+  const out = r.output;
+  if (values.json) {
+    emitJson(io, {
+      type: "show",
+      stage: r.stage,
+      ...(out
+        ? {
+            port: out.port,
+            kind: out.kind,
+            object: out.manifest.objects[out.port]?.hash ?? null,
+            value: valueJson(out, rows),
+          }
+        : {}),
+      ...presentationJson({ figures: r.figures, blocks: r.blocks }),
+      notes: [...r.notes],
+      summary: out?.manifest.summary ?? {},
+    });
+    return 0;
   }
-  if (Object.keys(out.manifest.summary).length) io.out("\nsummary\n" + renderMetrics(out.manifest.summary));
+  io.out(
+    out
+      ? `${out.stage}.${out.port} (${out.kind}) · object ${out.manifest.objects[out.port]?.hash ?? "?"}`
+      : `${r.stage}`,
+  );
+  if (r.figures.length) io.out("\n" + figuresText([{ stage: r.stage, figures: r.figures }], io.color));
+  if (out?.value.kind === "table") io.out("\n" + renderTable(out.value.table, rows));
+  for (const b of r.blocks) {
+    // A table output is printed above with --rows; its default block would repeat it.
+    if (out?.value.kind === "table" && b.kind === "table" && b.id === `output:${out.port}`) continue;
+    io.out("\n" + blockText(b, io.color));
+  }
+  for (const n of r.notes) io.out(`note: ${n}`);
+  if (out && Object.keys(out.manifest.summary).length)
+    io.out("\nrun summary\n" + renderMetrics(out.manifest.summary));
   return 0;
+}
+
+/** The output itself as JSON: metrics as they are, a model's description document, a table's schema and first rows. */
+function valueJson(out: StoredOutput, rows: number): JsonValue {
+  const v = out.value;
+  switch (v.kind) {
+    case "metrics":
+      return v.metrics;
+    case "model":
+      return {
+        meta: v.model.meta,
+        blobs: Object.fromEntries(Object.entries(v.model.blobs).map(([k, b]) => [k, b.length])),
+      };
+    case "table": {
+      const names = [...v.table.columns.keys()];
+      const n = Math.min(rows, v.table.numRows);
+      return {
+        rows: v.table.numRows,
+        columns: names.map((name) => ({ name, type: v.table.columns.get(name)!.type })),
+        head: Array.from({ length: n }, (_, i) =>
+          Object.fromEntries(
+            names.map((name) => {
+              const x = cellValue(v.table.columns.get(name)!, i);
+              return [name, typeof x === "number" && !Number.isFinite(x) ? null : x];
+            }),
+          ),
+        ),
+      };
+    }
+  }
 }
 
 function renderTable(t: Table, rows: number): string {
@@ -93,13 +151,16 @@ function fmtNum(v: number): string {
   return a !== 0 && (a < 1e-3 || a >= 1e6) ? v.toExponential(4) : String(Number(v.toPrecision(6)));
 }
 
-/** Metrics as an aligned two-column table of dotted paths; arrays of numbers stay on one line. */
+/** A run summary as an aligned two-column list of dotted paths; arrays of numbers stay on one line. */
 function renderMetrics(m: JsonValue): string {
   const rows: [string, string][] = [];
   const walk = (v: JsonValue, p: string) => {
     if (isJsonObject(v)) for (const [k, x] of Object.entries(v)) walk(x, p ? `${p}.${k}` : k);
     else if (Array.isArray(v) && v.some((x) => typeof x === "object" && x !== null))
       v.forEach((x, i) => walk(x, `${p}[${i}]`));
+    else if (Array.isArray(v) && v.length > 1 && v.every((x) => typeof x === "string"))
+      // Lines of preformatted text (a cut flow): one per line, under the name.
+      rows.push([p, "\n" + v.map((x) => `    ${String(x)}`).join("\n")]);
     else
       rows.push([
         p,
@@ -149,6 +210,14 @@ export async function cmdExport(argv: string[], registry: Registry, io: Io): Pro
     dataRoots: dataRootsOf(values),
     onEvent: (e) => printWarning(io, e, pipeline.sources),
   });
-  io.out(`wrote ${r.file}`);
+  if (values.json)
+    emitJson(io, {
+      type: "export",
+      stage: r.output.stage,
+      port: r.output.port,
+      kind: r.output.kind,
+      file: r.file,
+    });
+  else io.out(`wrote ${r.file}`);
   return 0;
 }

@@ -5,12 +5,13 @@
  * nothing else.
  */
 import fs from "node:fs";
-import { renderDiagnostic, renderDiagnostics } from "../core/diagnostics.js";
+import { renderDiagnostic, renderDiagnostics, type Diagnostic } from "../core/diagnostics.js";
+import type { JsonObject } from "../core/json.js";
 import { d, decode } from "../core/decode.js";
 import type { Registry } from "../engine/pipeline/validate.js";
 import { OpError, PipelineError } from "../ops/errors.js";
 import { UsageError } from "./args.js";
-import type { Io } from "./load.js";
+import { errColor, type Io } from "./load.js";
 
 const HELP: Record<string, string> = {
   "": `quiver — declarative, cached pipelines for ML analyses
@@ -20,18 +21,21 @@ usage: quiver <command> [options]
 commands:
   run PIPELINE      run the stages that are not cached
   status PIPELINE   what is cached, what will run and why (alias: plan)
+  results PIPELINE  the headline figures of the latest run (AUC, Z, KS verdicts, ...)
   dag PIPELINE      the stage graph (--format text|mermaid|dot)
-  show PIPELINE STAGE[.PORT]    a result: table schema and rows, or metrics
+  show PIPELINE STAGE[.PORT]    a result as its stage presents it: tables, cut flow, metrics
   report PIPELINE   an HTML report of the latest run: graph, results, plots (--out FILE, --open)
   export PIPELINE STAGE.PORT --to FILE   write a result as .arrow, .parquet, .csv, .json or (a model) .onnx
   gc [PIPELINE]     remove results no pipeline's latest run uses, and finished jobs' folders
-                    (--dry-run, --max-size 5G)
+                    (--dry-run, --max-size 5G); without a pipeline, in every store found below
+                    this folder
   verify PIPELINE   rerun stages and compare their outputs with the lock file (--sample N)
   sweep PIPELINE --grid NAME=V1,V2   run a parameter grid, sharing the stages points have in common
-  diff PIPELINE     stages and metrics of two results side by side (--against LOCK|last|sweep:N)
+  diff PIPELINE     stages and metrics of two results side by side
+                    (--against previous|lock|git:REV|LOCK|last|sweep:N)
   push PIPELINE --remote URL   upload the results the lock and the latest run use
   pull PIPELINE --remote URL   download (and verify) the results the lock references
-  clean [PIPELINE]  remove the whole store
+  clean [PIPELINE]  remove a whole store (without a pipeline: lists the stores found; --all)
   exec --cache-dir STORE KEY    run one stage job from the store (what other runners start)
   datasets make NAME --out DIR  write generated stand-in data (higgs-4l, photon-id); 'datasets list'
 
@@ -39,7 +43,12 @@ examples:
   quiver run pipelines/demo.yaml
   quiver run pipelines/demo.yaml --set events=50000 --jobs 2
   quiver status pipelines/demo.yaml
+  quiver results pipelines/demo.yaml
   quiver show pipelines/demo.yaml cuts.cutflow
+
+--json on any command prints one JSON document (run and status: one event per line) on
+standard output and nothing else; text goes to standard error. Colour: NO_COLOR turns it off,
+FORCE_COLOR on; otherwise each stream is coloured only when it is a terminal.
 
 'quiver <command> --help' shows a command's options.`,
   run: `usage: quiver run PIPELINE.yaml [options]
@@ -64,7 +73,7 @@ examples:
   --rehash            read and hash every input file again instead of trusting the memo of
                       file hashes (size, mtime, ctime, inode): for a file rewritten with its
                       size and times restored on purpose
-  --json              print events as NDJSON instead of text
+  --json              print events as NDJSON instead of text (the last line: a "results" event)
   --remote URL        read through a remote cache: on a local miss, fetch the result (verified)
   --push              after a successful run, upload its results to --remote
   --no-lock           do not write <pipeline>.lock (written after every successful run
@@ -90,14 +99,30 @@ example:
 
 example:
   quiver dag pipelines/demo.yaml --format dot | dot -Tsvg > dag.svg`,
-  show: `usage: quiver show PIPELINE.yaml STAGE[.PORT] [--rows N] [--json] [--set NAME=VALUE ...]
+  results: `usage: quiver results PIPELINE.yaml [--cache-dir DIR] [--json]
+
+The answer of the latest run, as printed at the end of 'quiver run': the headline figures every
+evaluation stage declares — AUC per score, the best cut and its Z with the formula, KS p-values
+with their verdict, accuracy, k-fold mean ± std — in one table (--json: one "results" document).
+
+example:
+  quiver results pipelines/demo.yaml`,
+  show: `usage: quiver show PIPELINE.yaml STAGE[.PORT] [--rows N] [--all] [--json] [--set NAME=VALUE ...]
+
+A result as its stage presents it, as aligned tables: metrics grouped by what they are, the cut
+flow of a select stage as its table, working points, a model's description; a table output's
+schema and first rows (--rows); --all adds every value of an output the stage presents. STAGE
+alone shows every output of the stage. --json: one
+document with the value, the presentation and the run summary.
 
 Shows the stored result of the pipeline file as it is now (with --set/--params: as overridden):
 the stage's current cache key, as a run would compute it. A stage whose params, inputs or files
 changed since it ran has no stored result until it runs again, and show says so.
 
-example:
-  quiver show pipelines/demo.yaml scaled.table --rows 5`,
+examples:
+  quiver show pipelines/demo.yaml cuts.cutflow
+  quiver show pipelines/demo.yaml train_scaled.table --rows 5
+  quiver show pipelines/demo.yaml roc`,
   export: `usage: quiver export PIPELINE.yaml STAGE.PORT --to FILE [--opset N] [--unit COLUMN=UNIT ...] [--set NAME=VALUE ...]
 
 FILE's extension picks the format: .arrow/.feather, .parquet, .csv (tables), .json (metrics; a model
@@ -109,18 +134,23 @@ of the pipeline file as it is now (see 'quiver show --help'). FILE is written to
 it and renamed: an existing FILE is replaced whole or not at all.
 
 examples:
-  quiver export pipelines/demo.yaml scaled.table --to scaled.parquet
+  quiver export pipelines/demo.yaml train_scaled.table --to scaled.parquet
   quiver export pipelines/demo.yaml nn.model --to tagger.onnx`,
   report: `usage: quiver report PIPELINE.yaml [--out FILE.html] [--open] [--cache-dir DIR]
 
-One self-contained HTML file (opens offline, can be mailed): the stage graph coloured by the latest
-run, each stage's results (table schemas, cutflows, scaler params, models, metrics), plots (loss
-curves, ROC and rejection, train/test response with KS p-values, significance scan, input
-variables) and what changed since the previous run. Default FILE: NAME-report.html.
+One self-contained HTML file (opens offline, can be mailed). It leads with the results: the
+headline figures, one ROC with every model, the significance scans, KS verdicts and the cut flow;
+then what changed since the previous different run, the stage graph (folded), and each stage's
+details: loss curves with the best epoch, input variables in physical units, correlations, feature
+importance, working points, models, tables. Plots carry the pipeline's experiment label
+(report: { label, energy, luminosity } in the pipeline file). Default FILE: NAME-report.html.
 
 example:
   quiver report pipelines/demo.yaml --out demo.html --open`,
-  gc: `usage: quiver gc [PIPELINE.yaml] [--dry-run] [--max-size SIZE] [--cache-dir DIR]
+  gc: `usage: quiver gc [PIPELINE.yaml] [--dry-run] [--max-size SIZE] [--cache-dir DIR] [--json]
+
+The store is found as 'run' finds it: --cache-dir, else $QUIVER_CACHE, else next to PIPELINE;
+with none of them, every store (.quiver folder) below the current folder, each named.
 
 Removes every result that no pipeline's latest run, lock file or sweep references. With
 --max-size (e.g. 5G, 500M) it then evicts the table and model payloads that are cheapest to
@@ -163,14 +193,16 @@ With a batch executor every point is queued at once; the same stage of points th
 together goes out as one job array.`,
   diff: `usage: quiver diff PIPELINE.yaml [--against REF] [--to REF] [--all] [--json]
 
-REF: a lock file, 'lock' (the pipeline's lock, the default for --against), 'last' (the latest
-run, the default for --to) or 'sweep:N' (point N of the latest sweep). Shows which stages
-differ and why (params, inputs, files, seed, output bytes) and the headline metrics that differ
-(--all: every headline metric).
+REF: 'previous' (the run before the latest whose results differ), 'lock' (the pipeline's lock),
+'git:REV' (the lock as committed at a git revision), a lock file, 'last' (the latest run, the
+default for --to) or 'sweep:N' (point N of the latest sweep). Default for --against: the lock,
+or 'previous' when the latest run just wrote the lock (it holds the same results). Shows which
+stages differ and why (params, inputs, files, seed, output bytes) and the headline metrics that
+differ (--all: every headline metric).
 
 examples:
   quiver diff pipelines/demo.yaml
-  git show HEAD~1:pipelines/demo.lock > /tmp/old.lock && quiver diff pipelines/demo.yaml --against /tmp/old.lock
+  quiver diff pipelines/demo.yaml --against git:HEAD~1
   quiver diff pipelines/demo.yaml --against sweep:1 --to sweep:2`,
   push: `usage: quiver push PIPELINE.yaml --remote URL [--cache-dir DIR]
 
@@ -189,13 +221,14 @@ remote object is reported and never used. Then 'quiver run' finds every stage ca
 
 example:
   quiver pull pipelines/demo.yaml --remote /eos/lab/quiver-cache`,
-  clean: `usage: quiver clean [PIPELINE.yaml] [--cache-dir DIR] [--yes]
+  clean: `usage: quiver clean [PIPELINE.yaml] [--cache-dir DIR] [--all] [--yes] [--json]
 
-Removes the store (by default .quiver/ next to the pipeline, or $QUIVER_CACHE): its objects,
-result manifests, records, locks and temp files, and its marker file. Only a folder carrying the
-marker (quiver-store.json, written when the store was created) is touched, and nothing in it that
-is not the store's. Asks for confirmation on a terminal; elsewhere (scripts, CI) it needs --yes.
-Refuses while a run, job or pull uses the store, or while jobs of a run are still queued or
+Removes the store found as 'run' finds it (--cache-dir, $QUIVER_CACHE, next to PIPELINE). With
+none of them it lists the stores below the current folder and removes them only with --all.
+It removes a store's objects, result manifests, records, locks and temp files, and its marker
+file. Only a folder carrying the marker (quiver-store.json, written when the store was created)
+is touched, and nothing in it that is not the store's. Asks for confirmation on a terminal;
+elsewhere (scripts, CI) it needs --yes. Refuses while a run, job or pull uses the store, or while jobs of a run are still queued or
 running on a batch system (cancel them first, e.g. scancel --name=NAME).
 
 example:
@@ -218,8 +251,56 @@ examples:
 };
 HELP.plan = HELP.status!;
 
+/** Commands whose standard output is a protocol of their own, left as they are in --json mode. */
+const OWN_OUTPUT = new Set(["exec"]);
+
 export async function main(argv: string[], io: Io = defaultIo(), registry?: Registry): Promise<number> {
   const [cmd, ...rest] = argv;
+  // --json: standard output carries JSON only (one document, or NDJSON for streams); every line
+  // of text a command writes goes to standard error instead.
+  const jsonMode = cmd !== undefined && !OWN_OUTPUT.has(cmd) && rest.includes("--json");
+  let wroteJson = false;
+  const target: Io = jsonMode
+    ? {
+        out: (line) => io.err(line),
+        err: (line) => io.err(line),
+        color: errColor(io),
+        errColor: errColor(io),
+        json: (doc) => {
+          wroteJson = true;
+          io.out(JSON.stringify(doc));
+        },
+      }
+    : io;
+  const code = await dispatch(cmd, rest, target, registry);
+  // Every --json command answers with a document, even one that has nothing else to say.
+  if (jsonMode && !wroteJson) target.json!({ type: cmd, ok: code === 0, exitCode: code });
+  return code;
+}
+
+/** An error as the JSON document a --json command answers with. */
+function errorDoc(
+  cmd: string,
+  code: number,
+  diagnostics: readonly Diagnostic[],
+  message?: string,
+): JsonObject {
+  return {
+    type: "error",
+    command: cmd,
+    ok: false,
+    exitCode: code,
+    ...(message !== undefined ? { message } : {}),
+    diagnostics: diagnostics.map((d) => JSON.parse(JSON.stringify(d)) as JsonObject),
+  };
+}
+
+async function dispatch(
+  cmd: string | undefined,
+  rest: string[],
+  io: Io,
+  registry?: Registry,
+): Promise<number> {
   if (!cmd || cmd === "--help" || cmd === "-h" || cmd === "help") {
     io.out(HELP[rest[0] ?? ""] ?? HELP[""]!);
     return cmd ? 0 : 2;
@@ -232,6 +313,7 @@ export async function main(argv: string[], io: Io = defaultIo(), registry?: Regi
     io.out(HELP[cmd] ?? HELP[""]!);
     return 0;
   }
+  const colour = errColor(io);
   try {
     // Each command's module is loaded when it is used: a no-op `run` must not pay for the report,
     // the remote cache or the sweep code.
@@ -242,6 +324,8 @@ export async function main(argv: string[], io: Io = defaultIo(), registry?: Regi
       case "status":
       case "plan":
         return await (await import("./run.js")).cmdRun(rest, await stages(), io, "status");
+      case "results":
+        return await (await import("./results.js")).cmdResults(rest, await stages(), io);
       case "dag":
         return await (await import("./inspect.js")).cmdDag(rest, await stages(), io);
       case "show":
@@ -270,33 +354,41 @@ export async function main(argv: string[], io: Io = defaultIo(), registry?: Regi
         return await (await import("./datasets.js")).cmdDatasets(rest, io);
       default: {
         io.err(`quiver: unknown command "${cmd}"\n\n${HELP[""]}`);
+        if (io.json) io.json(errorDoc(cmd, 2, [], `unknown command "${cmd}"`));
         return 2;
       }
     }
   } catch (err) {
     if (err instanceof UsageError) {
       io.err(`quiver ${cmd}: ${err.message}\n(see 'quiver ${cmd} --help')`);
+      if (io.json) io.json(errorDoc(cmd, 2, [], err.message));
       return 2;
     }
     if (err instanceof PipelineError) {
-      io.err(renderDiagnostics(err.diagnostics, err.sources, io.color));
+      io.err(renderDiagnostics(err.diagnostics, err.sources, colour));
+      if (io.json) io.json(errorDoc(cmd, 2, err.diagnostics));
       return 2;
     }
     if (err instanceof OpError) {
-      io.err(err.diagnostics.map((d) => renderDiagnostic(d, err.sources, io.color)).join("\n"));
+      io.err(err.diagnostics.map((d) => renderDiagnostic(d, err.sources, colour)).join("\n"));
+      if (io.json) io.json(errorDoc(cmd, 1, err.diagnostics));
       return 1;
     }
     const e = err as { code?: string; path?: string; message?: string };
     if (e.code === "ENOSPC" || e.code === "EDQUOT") {
+      const message = `no space (or no free inodes) left while writing ${e.path ?? "to the store"}; nothing partial was kept`;
       io.err(
-        `error QV_DISK_FULL: no space (or no free inodes) left while writing ${e.path ?? "to the store"}; nothing partial was kept\n  hint: free space or move the store with --cache-dir, then run again`,
+        `error QV_DISK_FULL: ${message}\n  hint: free space or move the store with --cache-dir, then run again`,
       );
+      if (io.json) io.json(errorDoc(cmd, 1, [{ severity: "error", code: "QV_DISK_FULL", message }]));
       return 1;
     }
     if (e.code === "EACCES" || e.code === "EPERM" || e.code === "EROFS") {
+      const message = `cannot use ${e.path ?? "the store"} (${e.code})`;
       io.err(
-        `error QV_STORE_ACCESS: cannot use ${e.path ?? "the store"} (${e.code})\n  hint: give your user read and write access to it (chmod u+rwX) or remove it, or use --cache-dir to put the store somewhere writable`,
+        `error QV_STORE_ACCESS: ${message}\n  hint: give your user read and write access to it (chmod u+rwX) or remove it, or use --cache-dir to put the store somewhere writable`,
       );
+      if (io.json) io.json(errorDoc(cmd, 1, [{ severity: "error", code: "QV_STORE_ACCESS", message }]));
       return 1;
     }
     throw err;
@@ -312,6 +404,18 @@ function packageVersion(): string {
   return r.ok ? r.value.version : "(unknown version)";
 }
 
+/**
+ * Whether a stream gets colour: NO_COLOR (any non-empty value) turns it off, FORCE_COLOR turns it
+ * on (unless "0" or "false"), otherwise only a terminal gets it. Each stream decides for itself,
+ * so a redirected standard error carries no escape codes while the terminal's output keeps them.
+ */
+export function colourFor(isTTY: boolean, env: NodeJS.ProcessEnv = process.env): boolean {
+  if (env.NO_COLOR !== undefined && env.NO_COLOR !== "") return false;
+  const force = env.FORCE_COLOR;
+  if (force !== undefined) return force !== "0" && force !== "false";
+  return isTTY;
+}
+
 function defaultIo(): Io {
   // `quiver show ... | head` closes the pipe early: that is the reader's choice, not an error.
   for (const stream of [process.stdout, process.stderr]) {
@@ -323,7 +427,8 @@ function defaultIo(): Io {
   return {
     out: (s) => process.stdout.write(s + "\n"),
     err: (s) => process.stderr.write(s + "\n"),
-    color: process.stdout.isTTY === true && !process.env.NO_COLOR,
+    color: colourFor(process.stdout.isTTY === true),
+    errColor: colourFor(process.stderr.isTTY === true),
     ...(process.stdin.isTTY === true ? { ask } : {}),
   };
 }

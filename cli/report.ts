@@ -4,7 +4,7 @@ import type { Registry } from "../engine/pipeline/validate.js";
 import { report } from "../ops/report.js";
 import { parse, pipelineOpts, UsageError } from "./args.js";
 import { printWarning } from "./console.js";
-import { displayPath, loadPipeline, type Io } from "./load.js";
+import { displayPath, emitJson, loadPipeline, type Io } from "./load.js";
 
 export async function cmdReport(argv: string[], registry: Registry, io: Io): Promise<number> {
   const { values, positionals } = parse(argv, {
@@ -24,7 +24,15 @@ export async function cmdReport(argv: string[], registry: Registry, io: Io): Pro
   io.err(
     `report: ${displayPath(r.file)} (${r.plots.length} plots, ${(r.bytes / 1024).toFixed(0)} kB, ${r.durationMs} ms)`,
   );
-  if (values.json) io.out(JSON.stringify({ report: r.file }));
+  if (values.json)
+    emitJson(io, {
+      type: "report",
+      file: r.file,
+      plots: r.plots.length,
+      bytes: r.bytes,
+      durationMs: r.durationMs,
+      notes: r.notes,
+    });
   if (values.open) openInBrowser(r.file, io);
   return 0;
 }

@@ -8,7 +8,7 @@ import { run, status, type StatusReport } from "../ops/run.js";
 import { executorOf, executorOpts, intOpt, parse, pipelineOpts, UsageError } from "./args.js";
 import { consoleReporter, describeReasons, printWarning } from "./console.js";
 import { interruptible } from "./interrupt.js";
-import { dataRootsOf, displayPath, loadPipeline, type Io } from "./load.js";
+import { dataRootsOf, displayPath, emitJson, errColor, loadPipeline, type Io } from "./load.js";
 
 export async function cmdRun(
   argv: string[],
@@ -45,7 +45,7 @@ export async function cmdRun(
   const human = consoleReporter(io, pipeline.sources);
   const onEvent: EventSink = (e) => {
     if (json) {
-      io.out(JSON.stringify(e));
+      emitJson(io, e);
       printWarning(io, e, pipeline.sources);
     } else if (!dryRun) human(e);
     else printWarning(io, e, pipeline.sources);
@@ -86,6 +86,17 @@ export async function cmdRun(
     if (report.lock.state === "skipped" && report.lock.reason === "overrides")
       io.out("lock file not updated: this run has --set/--params overrides (--write-lock to record them)");
   }
+  // The answer: every evaluation stage's headline figures (one `results` event with --json).
+  if (report.events.some((e) => e.type === "finished" || e.type === "cached")) {
+    const { results } = await import("../ops/present.js");
+    const { printResults, resultsJson } = await import("./results.js");
+    const r = await results(pipeline, common).catch(() => undefined);
+    if (r && json) emitJson(io, resultsJson(r));
+    else if (r && r.stages.length) {
+      io.out("");
+      printResults(io, r);
+    }
+  }
   if (report.push?.ok === true) {
     const r = report.push.report;
     if (!json)
@@ -93,7 +104,7 @@ export async function cmdRun(
     for (const p of r.problems) io.err(`warning QV_REMOTE_PUSH: ${p}`);
   } else if (report.push?.ok === false) {
     // The results are safe in the local store; only sharing them failed.
-    io.err(renderDiagnostic(report.push.error, pipeline.sources, io.color));
+    io.err(renderDiagnostic(report.push.error, pipeline.sources, errColor(io)));
     return 1;
   }
   return interrupted ? 130 : report.ok ? 0 : 1;
@@ -150,7 +161,7 @@ function printPlan(
     io.out(`  ✗ ${f.stage.padEnd(width)}  cannot run: ${f.diagnostics.map((d) => d.code).join(", ")}`);
   for (const id of plan.blocked) io.out(`  - ${id.padEnd(width)}  blocked: needs a stage that cannot run`);
   const failures = plan.failed.flatMap((f) => f.diagnostics);
-  if (failures.length) io.err(renderDiagnostics(failures, sources, io.color));
+  if (failures.length) io.err(renderDiagnostics(failures, sources, errColor(io)));
   const cached = plan.planned.filter((e) => e.decision === "cached").length;
   const problems = plan.failed.length + plan.blocked.length;
   io.out(

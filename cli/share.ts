@@ -8,7 +8,7 @@ import { verify } from "../ops/verify.js";
 import { executorOf, executorOpts, intOpt, parse, pipelineOpts, UsageError } from "./args.js";
 import { interruptible } from "./interrupt.js";
 import { fmtMs, printWarning } from "./console.js";
-import { dataRootsOf, displayPath, loadPipeline, type Io } from "./load.js";
+import { dataRootsOf, displayPath, emitJson, loadPipeline, type Io } from "./load.js";
 
 export function fmtBytes(n: number): string {
   if (n < 1024) return `${n} B`;
@@ -49,6 +49,15 @@ async function share(argv: string[], registry: Registry, io: Io, verb: "push" | 
     onEvent,
   };
   const r = verb === "push" ? await push(pipeline, opts) : await pull(pipeline, opts);
+  if (values.json)
+    emitJson(io, {
+      type: verb,
+      ok: r.ok,
+      remote: r.remote,
+      source: r.source ?? null,
+      durationMs: r.durationMs,
+      ...r.report,
+    });
   reportTransfer(io, verb === "push" ? "pushed" : "pulled", r.report, r.remote);
   io.out(`${r.source ? `(what ${r.source} references) ` : ""}in ${fmtMs(r.durationMs)}`);
   return r.ok ? 0 : 1;
@@ -101,6 +110,17 @@ export async function cmdVerify(argv: string[], registry: Registry, io: Io): Pro
   for (const s of r.stages) io.out(`  ${s.stage.padEnd(width)}  ${s.detail}`);
   for (const f of r.failed) io.err(`error: ${f}`);
   const t = r.tally;
+  if (values.json)
+    emitJson(io, {
+      type: "verify",
+      ok: r.ok,
+      lockFile: r.lockFile,
+      tolerance: r.tolerance,
+      tally: r.tally,
+      stages: r.stages,
+      failed: r.failed,
+      durationMs: r.durationMs,
+    });
   io.out(
     `${t.identical} bit-identical, ${t["within-tolerance"]} within tolerance ${values.tolerance ?? "1e-6"}, ${t.differs} differ${t["not-comparable"] ? `, ${t["not-comparable"]} not comparable` : ""} in ${fmtMs(r.durationMs)}`,
   );

@@ -18,7 +18,7 @@ import { planSweep, runSweep, SweepPointError, type SweepReport } from "../ops/s
 import { executorOf, executorOpts, intOpt, paramOptions, parse, pipelineOpts, UsageError } from "./args.js";
 import { fmtMs, printWarning } from "./console.js";
 import { interruptible } from "./interrupt.js";
-import { dataRootsOf, displayPath, type Io } from "./load.js";
+import { dataRootsOf, displayPath, emitJson, errColor, type Io } from "./load.js";
 import { PipelineError } from "../ops/errors.js";
 
 export async function cmdSweep(argv: string[], registry: Registry, io: Io): Promise<number> {
@@ -59,14 +59,14 @@ export async function cmdSweep(argv: string[], registry: Registry, io: Io): Prom
     });
   } catch (err) {
     if (err instanceof SweepPointError) {
-      io.err(renderDiagnostics(err.diagnostics, err.sources, io.color));
+      io.err(renderDiagnostics(err.diagnostics, err.sources, errColor(io)));
       io.err(`(while loading sweep point ${err.point})`);
       return 2;
     }
     throw err;
   }
   // Warnings are the same for every point: shown once.
-  if (plan.warnings.length) io.err(renderDiagnostics(plan.warnings, plan.sources, io.color));
+  if (plan.warnings.length) io.err(renderDiagnostics(plan.warnings, plan.sources, errColor(io)));
   const base = plan.points[0]!.pipeline.spec;
   io.out(
     `quiver sweep ${displayPath(file)} · ${plan.points.length} point${plan.points.length === 1 ? "" : "s"} · ${jobs} job${jobs === 1 ? "" : "s"}`,
@@ -110,18 +110,19 @@ export async function cmdSweep(argv: string[], registry: Registry, io: Io): Prom
 
 function printTable(io: Io, report: SweepReport, json: boolean): void {
   const { columns, rows, seedSwept } = report.table;
-  if (!columns.length) {
-    io.out("no metrics to tabulate (no final stage has metrics that vary; choose with --metric STAGE.PATH)");
+  if (json) {
+    emitJson(io, {
+      type: "sweep-metrics",
+      failed: report.failed,
+      durationMs: report.durationMs,
+      seedSwept,
+      columns: columns.map((c) => c.label),
+      rows: rows.map((r) => ({ point: r.label, cells: r.cells })),
+    });
     return;
   }
-  if (json) {
-    io.out(
-      JSON.stringify({
-        type: "sweep-metrics",
-        columns: columns.map((c) => c.label),
-        rows: rows.map((r) => ({ point: r.label, cells: r.cells })),
-      }),
-    );
+  if (!columns.length) {
+    io.out("no metrics to tabulate (no final stage has metrics that vary; choose with --metric STAGE.PATH)");
     return;
   }
   const cellText = rows.map((r) =>

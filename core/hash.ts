@@ -57,6 +57,20 @@ export function hashJson(doc: unknown): CacheKey {
   return hashString(canonicalJson(doc)) as CacheKey;
 }
 
+/** The hash and size of bytes produced piece by piece by `write` (nothing is kept). */
+export async function hashPieces(
+  write: (sink: (chunk: Uint8Array) => Promise<void>) => Promise<void>,
+): Promise<{ hash: ContentHash; size: number }> {
+  const h = ready().create64();
+  let size = 0;
+  await write((chunk) => {
+    h.update(chunk);
+    size += chunk.byteLength;
+    return Promise.resolve();
+  });
+  return { hash: h.digest().toString(16).padStart(16, "0") as ContentHash, size };
+}
+
 /** Streams a file through xxhash64 in 4 MiB chunks (bounded memory for large inputs). */
 export async function hashFile(file: string): Promise<ContentHash> {
   const h = ready().create64();

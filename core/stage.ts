@@ -7,6 +7,7 @@
  * planning a fully cached pipeline never pays for them.
  */
 import type { JsonObject, JsonValue } from "./json.js";
+import type { PhysicalTable, Presentation } from "./present.js";
 import type { ParamPath, Schema } from "./schema.js";
 import type { Table } from "./table.js";
 
@@ -19,6 +20,12 @@ export interface PortSpec {
   readonly optional?: boolean;
   /** For outputs: leaving it unconsumed is normal (no "unused output" warning), e.g. an empty validation split. */
   readonly usageOptional?: boolean;
+  /**
+   * For table outputs: the rows are those of whichever of these input ports is connected, in the
+   * same order, with some columns' values rescaled (standardised, min-max). Presentations then
+   * draw the input's values, in the columns' physical units.
+   */
+  readonly rescales?: readonly string[];
 }
 
 /**
@@ -123,6 +130,34 @@ export interface ParamProblem {
   readonly severity?: "error" | "warning";
 }
 
+export interface PresentContext<P> {
+  readonly stageId: string;
+  /** The params the stage ran with. */
+  readonly params: P;
+  /** `figures`: only the figures are used (the console after a run): skip everything else. */
+  readonly detail: "figures" | "full";
+  /** An output of this stage's stored result; undefined when it is not in the store. */
+  output(port: string): Promise<ArtifactValue | undefined>;
+  /** The object an input port read; undefined when it is no longer in the store. */
+  input(port: string): Promise<ArtifactValue | undefined>;
+  /**
+   * An input table with every column that was rescaled upstream (by a stage whose output port
+   * declares `rescales`) replaced by its values before the rescaling, same rows in the same order.
+   */
+  physicalInput(port: string): Promise<PhysicalTable | undefined>;
+  /** The unit of a column, from the pipeline's `units:` (for axes; never part of a cache key). */
+  unit(column: string): string | undefined;
+  /** Columns that name the sample (process) of each row, in order of preference. */
+  readonly sampleColumns: readonly string[];
+  /** The stage's run summary (row counts, trainer, ...). */
+  readonly summary: JsonObject;
+  /**
+   * A value computed once per report (or `show`) and shared by every stage's presentation, e.g.
+   * the plots of an input table that several models read. `key` must name everything it depends on.
+   */
+  once<T>(key: string, compute: () => Promise<T>): Promise<T>;
+}
+
 export interface StageDefinition<P> {
   /** The name used in YAML `type:`. */
   readonly type: string;
@@ -147,6 +182,12 @@ export interface StageDefinition<P> {
    */
   environment?(params: P): Promise<JsonValue>;
   run(ctx: StageContext<P>): Promise<StageResult>;
+  /**
+   * What the report and `show` draw and print for this stage's results, as data (core/present.ts):
+   * headline figures, tables, plots. Reads outputs and inputs through `ctx`, lazily. Ports it does
+   * not show get their kind's default view. Import plotting helpers inside the hook, like `run`.
+   */
+  present?(ctx: PresentContext<P>): Promise<Presentation>;
   /**
    * Exporters of outputs, by port, for `quiver export`: only the stage knows what its artifacts
    * hold (a model's kinds). Outputs without one are exported in their stored form.

@@ -8,7 +8,15 @@ import type { CacheKey } from "../core/hash.js";
 import type { Change, RunReason } from "./events.js";
 import { diffFingerprints, type FingerprintDoc } from "./fingerprint.js";
 import type { PipelineSpec, StageSpec } from "./pipeline/spec.js";
-import { gcEvictedRecord, lastRunRecord, readRecord, writeRecord, type LastRun } from "./records.js";
+import {
+  gcEvictedRecord,
+  lastRunRecord,
+  readRecord,
+  runHistoryRecord,
+  writeRecord,
+  type LastRun,
+  type RunHistory,
+} from "./records.js";
 import { readStageResult } from "./results.js";
 
 /** What happened to one stage in a run (as far as the last-run record cares). */
@@ -95,4 +103,51 @@ export async function explainChanges(
   });
   const cascade = changes.every((c) => c.path.startsWith("inputs.") && c.upstream !== undefined);
   return [{ kind: "changed", changes, cascade }];
+}
+
+/** Distinct runs kept in the history record. */
+const HISTORY_LENGTH = 20;
+
+type Keys = Readonly<Record<string, CacheKey>>;
+
+function sameKeys(a: Keys, b: Keys): boolean {
+  const ka = Object.keys(a);
+  return ka.length === Object.keys(b).length && ka.every((k) => a[k] === b[k]);
+}
+
+export function keysOfRun(last: LastRun): Record<string, CacheKey> {
+  return Object.fromEntries(Object.entries(last.stages).map(([id, s]) => [id, s.key]));
+}
+
+/** Appends the latest run to the history of distinct runs, unless its keys are the newest entry's. */
+export async function recordDistinctRun(store: Store, last: LastRun): Promise<void> {
+  const history = await readRecord(store, runHistoryRecord, last.pipeline);
+  const runs = [...(history?.runs ?? [])];
+  const keys = keysOfRun(last);
+  const newest = runs[runs.length - 1];
+  if (newest && sameKeys(newest.stages, keys)) return;
+  runs.push({ at: last.at, stages: keys });
+  await writeRecord(
+    store,
+    runHistoryRecord,
+    { pipeline: last.pipeline, runs: runs.slice(-HISTORY_LENGTH) },
+    last.pipeline,
+  );
+}
+
+export function readRunHistory(store: Store, pipeline: string): Promise<RunHistory | undefined> {
+  return readRecord(store, runHistoryRecord, pipeline);
+}
+
+/**
+ * The newest distinct run before the one whose keys are `current` (the latest run's): the run
+ * that "what changed" compares with. Undefined when no earlier different run is recorded.
+ */
+export function previousDistinct(
+  history: RunHistory | undefined,
+  current: Keys,
+): RunHistory["runs"][number] | undefined {
+  const runs = history?.runs ?? [];
+  for (let i = runs.length - 1; i >= 0; i--) if (!sameKeys(runs[i]!.stages, current)) return runs[i];
+  return undefined;
 }

@@ -10,7 +10,7 @@ import type { CacheKey } from "../core/hash.js";
 import { canonicalJson, type JsonValue } from "../core/json.js";
 import type { AnyStageDefinition, ArtifactValue, PortKind, StageContext } from "../core/stage.js";
 import { canonicalDictionaries } from "../core/table.js";
-import { decodeArtifact, encodeArtifact } from "./artifacts.js";
+import { getArtifact, putArtifact } from "./artifacts-store.js";
 import { CACHE_FORMAT, fingerprintKey, withInputNames } from "./fingerprint.js";
 import {
   jobFailureFile,
@@ -48,9 +48,9 @@ export function inputsFromStore(store: Store, job: Job): (port: string) => Promi
   return async (port) => {
     const i = own(job.inputs, port);
     if (!i) throw new Error(`job ${job.key} has no input "${port}"`);
-    const bytes = await store.getObject(i.ref);
-    if (!bytes) throw new Error(`input ${port} (${i.ref.hash}) is missing or damaged in the store`);
-    return decodeArtifact(i.kind, bytes);
+    const v = await getArtifact(store, i.kind, i.ref);
+    if (!v) throw new Error(`input ${port} (${i.ref.hash}) is missing or damaged in the store`);
+    return v;
   };
 }
 
@@ -152,7 +152,7 @@ async function runStage(
       );
     const v = canonical(produced);
     values[port] = v;
-    objects[port] = await store.putObject(await encodeArtifact(v));
+    objects[port] = await putArtifact(store, v);
     kinds[port] = spec.kind;
   }
   let key = job.key;
@@ -218,11 +218,11 @@ async function memo(
   used.push(memoKey);
   const m = await readManifestAs(store, memoKey, "sub-result", { complete: true });
   if (m) {
-    const bytes = await store.getObject(m.objects.value);
-    if (bytes) return decodeArtifact(m.kinds.value, bytes);
+    const stored = await getArtifact(store, m.kinds.value, m.objects.value);
+    if (stored) return stored;
   }
   const v = canonical(await compute());
-  const ref = await store.putObject(await encodeArtifact(v));
+  const ref = await putArtifact(store, v);
   const manifest: SubResultManifest = {
     record: "sub-result",
     objects: { value: ref },

@@ -180,6 +180,12 @@ export async function readLockFile(file: string): Promise<LockFile | undefined> 
   return parseLock(text, file);
 }
 
+/** A lock file's text (e.g. from `git show REV:pipeline.lock`), `source` naming it in messages. */
+export async function parseLockText(text: string, source: string): Promise<LockFile> {
+  await hasher();
+  return parseLock(text, source);
+}
+
 function parseLock(text: string, file: string): LockFile {
   let v: unknown;
   try {

@@ -304,6 +304,24 @@ export const runEventsRecord: RecordKind<RunEvents, [pipeline: string]> = {
   decoder: d.object({ at: d.string, events: d.array(engineEvent), previous: d.optional(lastRunDecoder) }),
 };
 
+/**
+ * The distinct results of a pipeline's latest runs, oldest first: a run whose keys equal the
+ * newest entry's adds nothing, so a no-op rerun or `verify` never hides what changed before it.
+ * `diff --against previous` and the report's "what changed" compare with the entry before.
+ */
+export interface RunHistory {
+  readonly pipeline: string;
+  readonly runs: readonly { readonly at: string; readonly stages: Readonly<Record<string, CacheKey>> }[];
+}
+
+export const runHistoryRecord: RecordKind<RunHistory, [pipeline: string]> = {
+  name: (pipeline) => `history-${pipeline}`,
+  decoder: d.object({
+    pipeline: d.string,
+    runs: d.array(d.object({ at: d.string, stages: d.record(d.cacheKey) })),
+  }),
+};
+
 /** The keys a pipeline's lock file references, so gc keeps them (written at run and pull). */
 export interface LockKeys {
   readonly pipeline: string;

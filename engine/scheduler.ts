@@ -195,10 +195,10 @@ async function walk(opts: RunOptions): Promise<RunResult> {
         for (let attempt = 0; attempt < 2; attempt++) {
           const ref = n.outputs?.[port];
           if (!ref) throw new Error(`no output ${id}.${port} recorded`);
-          const bytes = await store.getObject(ref);
           // The codecs load when a value is first needed: a cached run decodes nothing.
-          if (bytes)
-            return (await import("./artifacts.js")).decodeArtifact(n.spec.def.outputs[port]!.kind, bytes);
+          const { getArtifact } = await import("./artifacts-store.js");
+          const v = await getArtifact(store, n.spec.def.outputs[port]!.kind, ref);
+          if (v) return v;
           await repair(n, `object of ${id}.${port} failed verification`);
         }
         throw new Error(`could not recover output ${id}.${port}`);

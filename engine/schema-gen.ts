@@ -165,6 +165,17 @@ export function pipelineJsonSchema(registry: Registry): JsonObject {
         description: "column → unit shown on plot axes, e.g. { lep1_pt: GeV, dphi_ll: rad }",
       },
       resources: { $ref: "#/definitions/resources" },
+      report: {
+        type: "object",
+        additionalProperties: false,
+        description: "how the report labels plots (presentation only, never part of a cache key)",
+        properties: {
+          label: { type: "string", description: 'experiment label drawn on plots, e.g. "ATLAS Open Data"' },
+          energy: { type: "string", description: 'centre-of-mass energy, e.g. "13 TeV"' },
+          luminosity: { type: "string", description: 'integrated luminosity, e.g. "10 fb⁻¹"' },
+          samples: { type: "string", description: "the column naming each row's sample (stacked plots)" },
+        },
+      },
       stages: {
         type: "object",
         minProperties: 1,

@@ -4,14 +4,17 @@
  * planned exactly as a run would — never "the latest run of a pipeline of that name", which may be
  * another checkout's (two checkouts sharing one store) or an older version of this file.
  */
+import crypto from "node:crypto";
 import { own, setOwn } from "../core/dict.js";
 import fs from "node:fs";
 import path from "node:path";
 import { writeFileAtomic } from "../cache/atomic.js";
-import { tableToArrowIPC } from "../core/arrow-codec.js";
+import { writeTableArrow } from "../core/arrow-codec.js";
+import type { Store } from "../cache/store.js";
+import type { JsonObject } from "../core/json.js";
 import { StageError, type ArtifactValue, type PortKind } from "../core/stage.js";
 import { cellValue, type Table } from "../core/table.js";
-import { decodeArtifact } from "../engine/artifacts.js";
+import { getArtifact } from "../engine/artifacts-store.js";
 import type { EngineEvent, EventSink } from "../engine/events.js";
 import { describeReasons } from "../engine/explain.js";
 import { readLastRun } from "../engine/history.js";
@@ -55,8 +58,37 @@ export async function show(pipeline: Pipeline, ref: string, opts: ResultOptions 
     );
   const out = s.def.outputs[port];
   if (!out) throw new UsageError(`stage "${stage}" has no output "${port}"; outputs: ${ports.join(", ")}`);
+  const { store, keys, events } = await currentResults(pipeline, stage, opts);
+  const key = own(keys, stage);
+  const manifest = key ? await readStageResult(store, key) : undefined;
+  const objRef = manifest?.objects[port];
+  if (!key || !manifest || !objRef) throw notStored(pipeline, stage, events);
+  const value = await getArtifact(store, out.kind, objRef);
+  if (!value)
+    throw OpError.of(
+      "QV_CACHE_DAMAGED",
+      `the stored output ${stage}.${port} is damaged or missing`,
+      `rerun: quiver run ${spec.file} --until ${stage}`,
+    );
+  return { stage, port, kind: out.kind, value, manifest, key };
+}
+
+/**
+ * The stored results of `stage` and every stage it needs, for the pipeline file as it is now:
+ * planned exactly as a run would (a dry run), so the keys are the ones a run would look up.
+ * Stages without a stored result are absent; `events` says why (for `notStored`).
+ */
+export async function currentResults(
+  pipeline: Pipeline,
+  stage: string,
+  opts: ResultOptions = {},
+): Promise<{
+  readonly store: Store;
+  readonly keys: Readonly<Record<string, CacheKey>>;
+  readonly events: readonly EngineEvent[];
+}> {
+  const { spec } = pipeline;
   const { store, memo } = await openStore(storeDir(spec.file, opts.cacheDir), opts.onEvent);
-  // Plan the stage and what it needs exactly as a run would: its key now, and whether it is stored.
   const events: EngineEvent[] = [];
   const plan = await runPipeline({
     spec,
@@ -72,32 +104,26 @@ export async function show(pipeline: Pipeline, ref: string, opts: ResultOptions 
     ...(opts.dataRoots ? { dataRoots: opts.dataRoots } : {}),
     runner: () => Promise.reject(new Error("show runs nothing")),
   });
-  const outcome = plan.outcomes.get(stage);
-  const key = outcome?.status === "cached" ? outcome.key : undefined;
-  const manifest = key ? await readStageResult(store, key) : undefined;
-  const objRef = manifest?.objects[port];
-  if (!key || !manifest || !objRef) {
-    const failed = events.flatMap((e) => (e.type === "failed" ? e.diagnostics : []));
-    if (failed.length) throw new OpError(failed, pipeline.sources);
-    const planned = events.find((e) => e.type === "planned" && e.stage === stage);
-    const why =
-      planned?.type === "planned" && planned.decision === "run"
-        ? describeReasons(planned.reasons)
-        : "a stage it depends on has no stored result either";
-    throw OpError.of(
-      "QV_NOT_RUN",
-      `stage "${stage}" has no stored result for ${spec.file} as it is now (${why})`,
-      `run it first: quiver run ${spec.file} --until ${stage}`,
-    );
-  }
-  const bytes = await store.getObject(objRef);
-  if (!bytes)
-    throw OpError.of(
-      "QV_CACHE_DAMAGED",
-      `the stored output ${stage}.${port} is damaged or missing`,
-      `rerun: quiver run ${spec.file} --until ${stage}`,
-    );
-  return { stage, port, kind: out.kind, value: await decodeArtifact(out.kind, bytes), manifest, key };
+  const keys: Record<string, CacheKey> = {};
+  for (const [id, o] of plan.outcomes) if (o.status === "cached" && o.key) setOwn(keys, id, o.key);
+  return { store, keys, events };
+}
+
+/** Why `stage` has no stored result for the pipeline as it is now: its failure, or what would run. */
+export function notStored(pipeline: Pipeline, stage: string, events: readonly EngineEvent[]): OpError {
+  const { spec } = pipeline;
+  const failed = events.flatMap((e) => (e.type === "failed" ? e.diagnostics : []));
+  if (failed.length) return new OpError(failed, pipeline.sources);
+  const planned = events.find((e) => e.type === "planned" && e.stage === stage);
+  const why =
+    planned?.type === "planned" && planned.decision === "run"
+      ? describeReasons(planned.reasons)
+      : "a stage it depends on has no stored result either";
+  return OpError.of(
+    "QV_NOT_RUN",
+    `stage "${stage}" has no stored result for ${spec.file} as it is now (${why})`,
+    `run it first: quiver run ${spec.file} --until ${stage}`,
+  );
 }
 
 export interface ExportOptions extends ResultOptions {
@@ -161,7 +187,10 @@ export async function exportResult(
     if (ext !== "json") throw new UsageError(`${ref} is a ${v.kind}; export it as .json`);
     bytes = JSON.stringify(v.kind === "metrics" ? v.metrics : v.model.meta, null, 2) + "\n";
   } else if (ext === "arrow" || ext === "feather" || ext === "ipc") {
-    bytes = await tableToArrowIPC(v.table);
+    // Written piece by piece (a table of any size) to a temp file renamed over the target.
+    const table = v.table;
+    await writeFileStreamed(target, (sink) => writeTableArrow(table, sink));
+    return { file: target, output: out };
   } else if (ext === "parquet") {
     const unknown = Object.keys(opts.units ?? {}).filter((c) => !v.table.columns.has(c));
     if (unknown.length)
@@ -176,7 +205,9 @@ export async function exportResult(
     await writeParquetFile(target, v.table, { metadata: parquetMetadata(pipeline, out, units) });
     bytes = undefined; // written by writeParquetFile through its own temp file and rename
   } else if (ext === "csv") {
-    bytes = tableToCsv(v.table);
+    const table = v.table;
+    await writeFileStreamed(target, (sink) => writeCsv(table, sink));
+    return { file: target, output: out };
   } else throw new UsageError(`cannot export a table as ".${ext}"; use .arrow, .parquet or .csv`);
   // A temp file beside the target, then a rename: an existing file is replaced whole or not at
   // all (a full disk used to leave it truncated with part of the new export).
@@ -209,12 +240,46 @@ function parquetMetadata(
   return meta;
 }
 
-function tableToCsv(t: Table): string {
+/**
+ * Writes a file piece by piece (a table of any size, in bounded memory) to a temp file beside
+ * `target`, renamed over it when complete: on failure the previous file is untouched.
+ */
+async function writeFileStreamed(
+  target: string,
+  write: (sink: (chunk: Uint8Array) => Promise<void>) => Promise<unknown>,
+): Promise<void> {
+  const tmp = path.join(
+    path.dirname(target),
+    `.${path.basename(target)}.${process.pid}.${crypto.randomBytes(6).toString("hex")}.tmp`,
+  );
+  const fh = await fs.promises.open(tmp, "w");
+  try {
+    await write(async (chunk) => {
+      let done = 0;
+      while (done < chunk.byteLength)
+        done += (await fh.write(chunk, done, chunk.byteLength - done)).bytesWritten;
+    });
+    await fh.close();
+    await fs.promises.rename(tmp, target);
+  } catch (err) {
+    await fh.close().catch(() => {});
+    await fs.promises.rm(tmp, { force: true }).catch(() => {});
+    if (typeof err === "object" && err !== null && !("path" in err)) Object.assign(err, { path: target });
+    throw err;
+  }
+}
+
+/** CSV, written in blocks of rows (one string of the whole table would hit V8's string limit). */
+async function writeCsv(t: Table, sink: (chunk: Uint8Array) => Promise<void>): Promise<void> {
   const names = [...t.columns.keys()];
   const esc = (s: string) => (/[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
-  const parts: string[] = [names.map(esc).join(",")];
+  let parts: string[] = [names.map(esc).join(",")];
   const cols = names.map((n) => t.columns.get(n)!);
   for (let i = 0; i < t.numRows; i++) {
+    if (parts.length >= 65536) {
+      await sink(Buffer.from(parts.join("\n") + "\n", "utf8"));
+      parts = [];
+    }
     parts.push(
       cols
         .map((c) => {
@@ -224,7 +289,7 @@ function tableToCsv(t: Table): string {
         .join(","),
     );
   }
-  return parts.join("\n") + "\n";
+  if (parts.length) await sink(Buffer.from(parts.join("\n") + "\n", "utf8"));
 }
 
 export type DagFormat = "text" | "mermaid" | "dot";
@@ -233,6 +298,30 @@ export type DagFormat = "text" | "mermaid" | "dot";
 export async function dag(pipeline: Pipeline, format: DagFormat, opts: ResultOptions = {}): Promise<string> {
   const { store } = await openStore(storeDir(pipeline.spec.file, opts.cacheDir), opts.onEvent);
   return renderDag(pipeline.spec, format, await readLastRun(store, pipeline.spec.name));
+}
+
+/** The stage graph as data: stages with their type, latest status and inputs, and the edges. */
+export async function dagJson(pipeline: Pipeline, opts: ResultOptions = {}): Promise<JsonObject> {
+  const { spec } = pipeline;
+  const { store } = await openStore(storeDir(spec.file, opts.cacheDir), opts.onEvent);
+  const last = await readLastRun(store, spec.name);
+  return {
+    pipeline: spec.name,
+    file: spec.file,
+    stages: spec.order.map((id) => {
+      const s = spec.stages.get(id)!;
+      return {
+        id,
+        type: s.def.type,
+        status: own(last?.stages, id)?.status ?? null,
+        key: own(last?.stages, id)?.key ?? null,
+        inputs: Object.fromEntries(
+          Object.entries(s.inputs).map(([port, r]) => [port, `${r.stage}.${r.port}`]),
+        ),
+      };
+    }),
+    edges: spec.graph.edges.map((e) => ({ from: e.from, to: e.to, label: e.label })),
+  };
 }
 
 function renderDag(spec: PipelineSpec, format: DagFormat, last?: LastRun): string {

@@ -9,7 +9,7 @@ import type { Diagnostic } from "../core/diagnostics.js";
 import type { CacheKey, FileHashMemo } from "../core/hash.js";
 import type { EngineEvent, EventSink, RunReason } from "../engine/events.js";
 import type { FingerprintDoc } from "../engine/fingerprint.js";
-import { readLastRun } from "../engine/history.js";
+import { readLastRun, recordDistinctRun } from "../engine/history.js";
 import { lockPathFor, readLockFile, type LockVerdict, type PlannedStage } from "../engine/lock-file.js";
 import { runEventsRecord, writeRecord, type LastRun } from "../engine/records.js";
 import { registerWriter, runPipeline, type RunResult, type StageOutcome } from "../engine/scheduler.js";
@@ -172,6 +172,8 @@ async function runRegistered(
   let result = await walk({ last: previous });
   let report: RunReport["report"];
   if (opts.recordAsLatest !== false) {
+    const latest = await readLastRun(store, spec.name);
+    if (latest) await recordDistinctRun(store, latest);
     const at = new Date().toISOString();
     await writeRecord(store, runEventsRecord, { at, events: recordableEvents(events), previous }, spec.name);
     if (opts.report !== undefined) {

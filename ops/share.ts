@@ -5,14 +5,16 @@
  * object against its content hash before it enters the store.
  */
 import path from "node:path";
+import { setOwn } from "../core/dict.js";
 import type { Store } from "../cache/store.js";
 import type { CacheKey } from "../core/hash.js";
-import { readLastRun } from "../engine/history.js";
+import { readLastRun, recordDistinctRun } from "../engine/history.js";
+import { readStageResult } from "../engine/results.js";
 import { lockPathFor, readLockFile, recordLockKeys, type LockFile } from "../engine/lock-file.js";
 import { decode } from "../core/decode.js";
 import type { EventSink } from "../engine/events.js";
 import type { PipelineSpec } from "../engine/pipeline/spec.js";
-import { lastRunDecoder, lastRunRecord } from "../engine/records.js";
+import { lastRunDecoder, lastRunRecord, writeRecord } from "../engine/records.js";
 import { OpError } from "./errors.js";
 import { displayPath, type Pipeline } from "./load.js";
 import {
@@ -81,6 +83,36 @@ export async function push(pipeline: Pipeline, opts: ShareOptions): Promise<Shar
   });
 }
 
+/**
+ * Without a run of its own here, the store takes the pulled results as the pipeline's latest run
+ * (status `cached`), so `show`, `results` and `report` read them at once; a local run is never
+ * replaced.
+ */
+async function adoptPulled(
+  store: Store,
+  spec: PipelineSpec,
+  byStage: Record<string, CacheKey> | undefined,
+  keys: readonly CacheKey[],
+): Promise<void> {
+  if (await readLastRun(store, spec.name)) return;
+  let stageKeys = byStage;
+  if (!stageKeys) {
+    stageKeys = {};
+    for (const key of keys) {
+      const m = await readStageResult(store, key);
+      if (m) setOwn(stageKeys, m.stage.id, key);
+    }
+  }
+  const stages: Record<string, { key: CacheKey; status: "cached" }> = {};
+  for (const [id, key] of Object.entries(stageKeys))
+    if (spec.stages.has(id) && (await readStageResult(store, key)))
+      setOwn(stages, id, { key, status: "cached" });
+  if (!Object.keys(stages).length) return;
+  const last = { pipeline: spec.name, at: new Date().toISOString(), stages };
+  await writeRecord(store, lastRunRecord, last, spec.name);
+  await recordDistinctRun(store, last);
+}
+
 export async function pull(pipeline: Pipeline, opts: ShareOptions): Promise<ShareReport> {
   return withRemoteErrors(async () => {
     const { spec } = pipeline;
@@ -112,6 +144,12 @@ export async function pull(pipeline: Pipeline, opts: ShareOptions): Promise<Shar
     try {
       report = await remote.pull(keys, expect);
       if (lock) await recordLockKeys(store, lock);
+      await adoptPulled(
+        store,
+        spec,
+        lock ? Object.fromEntries(Object.entries(lock.stages).map(([id, s]) => [id, s.key])) : undefined,
+        keys,
+      );
     } finally {
       await leave();
     }

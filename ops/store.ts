@@ -1,4 +1,5 @@
 /** Where a pipeline's store is, and opening it with its file-hash memo. */
+import fs from "node:fs";
 import path from "node:path";
 import type { ActiveUse } from "../cache/activity.js";
 import { StoreBusyError } from "../cache/activity.js";
@@ -76,4 +77,57 @@ export async function openStore(
 /** The existing, marked store at `dir` for gc and clean; undefined when there is none. */
 export function openExistingStore(dir: string, onEvent?: EventSink): Promise<Store | undefined> {
   return withStoreErrors(() => Store.openExisting(dir, problemSink(onEvent)));
+}
+
+/** Folders never searched for stores: dependencies, version control, build output. */
+const SKIP = new Set(["node_modules", ".git", "dist", "build", ".hg", ".svn"]);
+
+/** Whether a folder looks like a Quiver store (what `run` creates in it). */
+export function looksLikeStore(dir: string): boolean {
+  return ["objects", "runs", "records"].some((d) => fs.existsSync(path.join(dir, d)));
+}
+
+/**
+ * The stores below `root` (folders named `.quiver` that look like stores), at most `depth`
+ * levels down, in path order: where commands run without a pipeline look.
+ */
+export function findStores(root: string, depth = 4): string[] {
+  const out: string[] = [];
+  const walk = (dir: string, level: number) => {
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      if (!e.isDirectory() || SKIP.has(e.name)) continue;
+      const full = path.join(dir, e.name);
+      if (e.name === ".quiver") {
+        if (looksLikeStore(full)) out.push(full);
+        continue;
+      }
+      if (level < depth && !e.name.startsWith(".")) walk(full, level + 1);
+    }
+  };
+  walk(path.resolve(root), 0);
+  return out.sort();
+}
+
+export type StoreSource = "cache-dir" | "QUIVER_CACHE" | "pipeline" | "found";
+
+/**
+ * The stores a maintenance command acts on, found the way `run` finds its store: `--cache-dir`,
+ * else $QUIVER_CACHE, else next to the pipeline; without any of them, every store below `cwd`.
+ */
+export function locateStores(
+  pipelineFile: string | undefined,
+  cacheDir: string | undefined,
+  cwd = process.cwd(),
+): { readonly dirs: readonly string[]; readonly source: StoreSource } {
+  if (cacheDir) return { dirs: [path.resolve(cacheDir)], source: "cache-dir" };
+  if (process.env.QUIVER_CACHE)
+    return { dirs: [path.resolve(process.env.QUIVER_CACHE)], source: "QUIVER_CACHE" };
+  if (pipelineFile) return { dirs: [storeDir(pipelineFile, undefined)], source: "pipeline" };
+  return { dirs: findStores(cwd), source: "found" };
 }

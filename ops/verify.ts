@@ -145,8 +145,12 @@ export async function verify(pipeline: Pipeline, opts: VerifyOptions = {}): Prom
       } else {
         // What is compared is what the store gives back: every output read and verified.
         const unreadable: string[] = [];
-        for (const [port, ref] of Object.entries(o.outputs ?? {}))
-          if (!(await store.getObject(ref))) unreadable.push(port);
+        // Streamed, so an object of any size (a table over 2 GiB) is read back too.
+        for (const [port, ref] of Object.entries(o.outputs ?? {})) {
+          const file = await store.openObject(ref);
+          if (file) await file.close();
+          else unreadable.push(port);
+        }
         const bad = differingOutputs(e.outputs, o.outputs ?? {});
         if (unreadable.length) {
           verdict = "differs";

@@ -1,20 +1,25 @@
 /**
  * `quiver report`: one self-contained HTML file (inline CSS and SVG; no scripts, fonts, images or
- * links outside the file) with the stage graph coloured by this run, what each stage produced,
- * the plots, and what changed since the previous run. It opens offline and can be mailed.
+ * links outside the file). It leads with the results — the headline figures every stage declares
+ * and the blocks stages put in the summary (plots sharing a `merge` key drawn as one) —, then what
+ * changed since the previous different run, the stage graph (folded), and the details per stage.
+ * Everything drawn comes from the stages' presentations (report/present.ts); this file lays them
+ * out and knows no stage names.
  */
-import { own } from "../core/dict.js";
 import type { Store } from "../cache/store.js";
+import type { Block, Colour, Figure, PlotBlock, Series } from "../core/present.js";
+import { formatNumber, formatQuantity } from "../core/present.js";
 import type { EngineEvent } from "../engine/events.js";
-import { describeReasons } from "../engine/explain.js";
 import type { LastRun } from "../engine/records.js";
-import { isJsonObject, type JsonObject, type JsonValue } from "../core/json.js";
 import type { PipelineSpec } from "../engine/pipeline/spec.js";
+import { blockHtml, type BlockContext } from "./blocks.js";
+import { changesSection } from "./changes.js";
 import { collectReport, type ReportData, type StageInfo } from "./collect.js";
 import { formatDuration, renderDagSvg, STATE_COLOURS } from "./dag-svg.js";
-import { cutflowHtml, metricsHtml, modelSummary, tableSchemaHtml } from "./outputs.js";
-import { fmt, plotsFor } from "./plots.js";
-import { esc, renderPlot } from "./svg.js";
+import { presentStage, type StagePresentation } from "./present.js";
+import { esc } from "./scale.js";
+import { CSS } from "./style.js";
+import { stageTable, stateBadge, why } from "./stages.js";
 
 export interface ReportOptions {
   readonly store: Store;
@@ -26,25 +31,63 @@ export interface ReportOptions {
 
 export interface Report {
   readonly html: string;
-  /** `data-plot` ids of the plots drawn, in order. */
+  /** `data-plot` ids of everything drawn (plots, bars, matrices), in page order. */
   readonly plots: readonly string[];
   /** Why expected plots are missing. */
   readonly notes: readonly string[];
+  /** The headline figures, per stage. */
+  readonly figures: readonly { readonly stage: string; readonly figures: readonly Figure[] }[];
+}
+
+interface Placed {
+  readonly stage: string;
+  readonly block: Block;
 }
 
 export async function generateReport(opts: ReportOptions): Promise<Report> {
   const data = await collectReport(opts.store, opts.spec, opts.run);
-  const plotIds: string[] = [];
-  const notes: string[] = [];
-  const sections: string[] = [];
-  for (const id of opts.spec.order) {
-    const info = data.stages.get(id)!;
-    const { plots, notes: n } = await plotsFor(data, info);
-    plotIds.push(...plots.map((p) => p.id));
-    notes.push(...n.map((x) => `${id}: ${x}`));
-    sections.push(await stageSection(data, info, plots.map(renderPlot), n));
-  }
   const spec = opts.spec;
+  const presented: StagePresentation[] = [];
+  for (const id of spec.order) presented.push(await presentStage(data, data.stages.get(id)!));
+  const label = spec.report;
+  const ctxOf = (stage: string): BlockContext => ({ stage, label });
+
+  // The summary: summary blocks in rank order, plots with a merge key from several stages as one.
+  const summaryBlocks: Placed[] = [];
+  for (const p of presented)
+    for (const b of p.blocks) if (b.summary) summaryBlocks.push({ stage: p.stage, block: b });
+  const summaryHtml: string[] = [];
+  const done = new Set<string>();
+  // Blocks drawn as they are in the summary are not drawn again in their stage's details.
+  const inSummary = new Set<Block>();
+  const sorted = [...summaryBlocks].sort((a, b) => a.block.summary!.rank - b.block.summary!.rank);
+  for (const placed of sorted) {
+    const merge = placed.block.summary?.merge;
+    if (merge !== undefined && placed.block.kind === "plot") {
+      if (done.has(merge)) continue;
+      done.add(merge);
+      const group = sorted.filter((x) => x.block.summary?.merge === merge && x.block.kind === "plot");
+      if (group.length > 1) {
+        const merged = mergePlots(group.map((g) => ({ stage: g.stage, block: g.block as PlotBlock })));
+        summaryHtml.push(blockHtml(merged, ctxOf("summary"), `summary:${merge}`));
+        continue;
+      }
+    }
+    inSummary.add(placed.block);
+    // In the summary a block names its stage: several stages draw the same kind of plot.
+    summaryHtml.push(
+      blockHtml({ ...placed.block, title: `${placed.stage}: ${placed.block.title}` }, ctxOf(placed.stage)),
+    );
+  }
+
+  const figures = presented
+    .filter((p) => p.figures.length)
+    .map((p) => ({ stage: p.stage, figures: p.figures }));
+  const sections: string[] = [];
+  const shared = new Map<string, string>();
+  for (const p of presented)
+    sections.push(stageSection(data, data.stages.get(p.stage)!, p, shared, ctxOf(p.stage), inSummary));
+
   const counts = { ran: 0, cached: 0, failed: 0, skipped: 0, "not-run": 0 };
   for (const s of data.stages.values()) counts[s.state]++;
   const when = data.eventsAt ?? data.last?.at;
@@ -63,140 +106,124 @@ export async function generateReport(opts: ReportOptions): Promise<Report> {
           )
           .join(" ")}`
       : "",
-    `<br>run ${when ? esc(when) : "never"} · report ${esc((opts.now ?? new Date()).toISOString())}</p>`,
-    `<p class="counts">${(Object.keys(counts) as (keyof typeof counts)[])
+    `<br>run ${when ? esc(when) : "never"} · report ${esc((opts.now ?? new Date()).toISOString())} · `,
+    (Object.keys(counts) as (keyof typeof counts)[])
       .filter((k) => counts[k] > 0)
       .map(
         (k) =>
           `<span class="badge" style="background:${STATE_COLOURS[k].fill};border-color:${STATE_COLOURS[k].stroke}">${counts[k]} ${STATE_COLOURS[k].label}</span>`,
       )
-      .join(" ")}</p></header>`,
-    `<main><section id="overview"><h2>Stages</h2><div class="overview"><div class="dagbox">${renderDagSvg(spec, data.stages)}</div>`,
-    stageTable(data),
-    `</div></section>`,
+      .join(" "),
+    `</p></header><main>`,
+    `<section id="summary"><h2>Results</h2>`,
+    figures.length
+      ? headlineTable(figures)
+      : `<p class="dim">No stage reports headline figures${data.last ? "" : ": the pipeline has not run"}.</p>`,
+    summaryHtml.length ? `<div class="blocks">${summaryHtml.join("")}</div>` : "",
+    `</section>`,
     await changesSection(data),
-    sections.join(""),
-    `</main><footer class="dim">Generated by quiver. Plots: normalised histograms have unit area; error bars are √Σw².</footer></body></html>`,
+    `<section id="pipeline"><details><summary><h2>Pipeline: ${spec.order.length} stages</h2> <span class="dim">graph, timings, cache keys, why each stage ran</span></summary>`,
+    `<div class="overview"><div class="dagbox">${renderDagSvg(spec, data.stages)}</div>${stageTable(data)}</div></details></section>`,
+    `<section id="details"><h2>Details per stage</h2>${sections.join("")}</section>`,
+    `</main><footer class="dim">Generated by quiver. Normalised histograms have unit area; error bars are √Σw². Entries outside a histogram's range are folded into its edge bins (each plot says when).</footer></body></html>`,
   ].join("");
-  return { html, plots: plotIds, notes };
-}
-
-function stateBadge(state: StageInfo["state"]): string {
-  const c = STATE_COLOURS[state];
-  return `<span class="badge" style="background:${c.fill};border-color:${c.stroke}">${c.label}</span>`;
-}
-
-function why(info: StageInfo): string {
-  switch (info.state) {
-    case "ran":
-      return info.reasons.length ? describeReasons(info.reasons) : "";
-    case "failed":
-      return info.diagnostics.map((d) => `${d.code}: ${d.message}`).join("; ");
-    case "skipped":
-      return info.skipReason?.kind === "upstream-failed"
-        ? `upstream ${info.skipReason.upstream} failed`
-        : info.skipReason?.kind === "interrupted"
-          ? "run interrupted"
-          : info.skipReason
-            ? `stopped after ${info.skipReason.after}`
-            : "";
-    case "cached":
-    case "not-run":
-      return "";
-  }
-}
-
-function stageTable(data: ReportData): string {
-  const rows = [...data.stages.values()].map(
-    (s) =>
-      `<tr><th><a href="#stage-${esc(s.id)}">${esc(s.id)}</a></th><td>${esc(s.spec.def.type)}</td><td>${stateBadge(s.state)}</td>` +
-      `<td class="num">${esc(formatDuration(s.durationMs))}</td><td><code>${esc(s.key ?? "")}</code></td><td>${esc(why(s))}</td></tr>`,
+  const plots = [...html.matchAll(/<svg class="plot[^"]*" data-plot="([^"]+)"/g)].map((m) =>
+    m[1]!.replace(/&quot;/g, '"').replace(/&amp;/g, "&"),
   );
-  return `<table class="grid stages"><thead><tr><th>stage</th><th>type</th><th>this run</th><th>time</th><th>cache key</th><th>why it ran</th></tr></thead><tbody>${rows.join("")}</tbody></table>`;
+  const notes = presented.flatMap((p) => p.notes.map((n) => `${p.stage}: ${n}`));
+  return { html, plots, notes, figures };
 }
 
-/** Numeric leaves of a metrics object by dotted path. */
-function numericLeaves(m: JsonValue, p = "", out = new Map<string, number>()): Map<string, number> {
-  if (typeof m === "number") out.set(p, m);
-  else if (isJsonObject(m))
-    for (const [k, v] of Object.entries(m)) numericLeaves(v, p ? `${p}.${k}` : k, out);
-  else if (Array.isArray(m)) m.forEach((v, i) => numericLeaves(v, `${p}[${i}]`, out));
-  return out;
-}
-
-async function changesSection(data: ReportData): Promise<string> {
-  const parts: string[] = [`<section id="changes"><h2>What changed since the previous run</h2>`];
-  if (data.events.length === 0) {
-    parts.push(
-      `<p class="dim">No event record of the latest run: run it with <code>quiver run</code> to see what reran and why.</p></section>`,
-    );
-    return parts.join("");
-  }
-  const reran = [...data.stages.values()].filter((s) => s.state === "ran" || s.state === "failed");
-  if (!reran.length) parts.push(`<p>Nothing reran: every stage came from the cache.</p>`);
-  else
-    parts.push(
-      `<ul>${reran.map((s) => `<li><a href="#stage-${esc(s.id)}">${esc(s.id)}</a> ${stateBadge(s.state)} ${esc(why(s) || "ran")}</li>`).join("")}</ul>`,
-    );
-  if (!data.previous) {
-    parts.push(`<p class="dim">No previous run is recorded, so there are no metric deltas.</p></section>`);
-    return parts.join("");
-  }
+/**
+ * One table of every stage's headline figures, compact: one row per stage and figure, the values
+ * of each subject side by side (with their verdicts); the formula, and the detail when a row has
+ * one value (else in each value's tooltip).
+ */
+export function headlineTable(groups: readonly { stage: string; figures: readonly Figure[] }[]): string {
   const rows: string[] = [];
-  let missing = 0;
-  for (const s of data.stages.values()) {
-    const prevKey = own(data.previous.stages, s.id)?.key;
-    if (!prevKey || prevKey === s.key || !s.manifest) continue;
-    for (const [port, kind] of Object.entries(s.manifest.kinds)) {
-      if (kind !== "metrics") continue;
-      const now = await data.artifact(s.id, port);
-      const before = await data.previousArtifact(s.id, port);
-      if (!before || before.kind !== "metrics" || now?.kind !== "metrics") {
-        missing++;
+  for (const g of groups) {
+    const byName = new Map<string, Figure[]>();
+    for (const f of g.figures) {
+      let list = byName.get(f.name);
+      if (!list) byName.set(f.name, (list = []));
+      list.push(f);
+    }
+    [...byName.entries()].forEach(([name, figs], i) => {
+      const values = figs
+        .map(
+          (f) =>
+            `<span class="fig" title="${esc(f.detail ?? "")}">${f.subject ? `<span class="dim">${esc(f.subject)}</span> ` : ""}<b>${esc(formatQuantity(f))}</b>` +
+            `${f.verdict ? ` <span class="tone-${f.verdict.tone}">${esc(f.verdict.text)}</span>` : ""}</span>`,
+        )
+        .join("");
+      const formulas = [...new Set(figs.map((f) => f.formula).filter((x): x is string => x !== undefined))];
+      const details = [...new Set(figs.map((f) => f.detail).filter((x): x is string => x !== undefined))];
+      const how = [
+        ...formulas.map((f) => `<span class="formula">${esc(f)}</span>`),
+        ...(details.length === 1 ? [`<span class="dim">${esc(details[0]!)}</span>`] : []),
+      ].join(" ");
+      rows.push(
+        `<tr>${i === 0 ? `<th rowspan="${byName.size}"><a href="#stage-${esc(g.stage)}">${esc(g.stage)}</a></th>` : ""}` +
+          `<td>${esc(name)}</td><td class="values">${values}</td><td>${how}</td></tr>`,
+      );
+    });
+  }
+  return `<table class="grid headline" data-headline=""><thead><tr><th>stage</th><th>figure</th><th>values</th><th>how</th></tr></thead><tbody>${rows.join("")}</tbody></table>`;
+}
+
+/** Plots of several stages as one: series named after their stage, colours by curve, common series once. */
+function mergePlots(parts: readonly { stage: string; block: PlotBlock }[]): PlotBlock {
+  const series: Series[] = [];
+  const seenCommon = new Set<string>();
+  let colour = 0;
+  for (const { stage, block } of parts) {
+    const remap = new Map<string, number>();
+    const colourFor = (c: Colour): Colour => {
+      if (typeof c !== "number") return c;
+      const k = String(c);
+      if (!remap.has(k)) remap.set(k, colour++);
+      return remap.get(k)!;
+    };
+    for (const s of block.series) {
+      if (s.kind === "stack") continue;
+      if (s.kind === "line" && s.common) {
+        if (seenCommon.has(s.name)) continue;
+        seenCommon.add(s.name);
+        series.push(s);
         continue;
       }
-      const a = numericLeaves(before.metrics);
-      const b = numericLeaves(now.metrics);
-      for (const [k, v] of b) {
-        const old = a.get(k);
-        if (old === undefined || old === v) continue;
-        const d = v - old;
-        rows.push(
-          `<tr><th>${esc(`${s.id}.${port}`)}</th><td>${esc(k)}</td><td class="num">${esc(fmt(old))}</td><td class="num">${esc(fmt(v))}</td>` +
-            `<td class="num ${d > 0 ? "up" : "down"}">${d > 0 ? "+" : ""}${esc(fmt(d))}</td></tr>`,
-        );
-      }
+      // Markers keep their name: one legend entry for all of them.
+      const name = s.kind === "markers" ? s.name : `${stage}: ${s.name}`;
+      const renamed = { ...s, name, colour: colourFor(s.colour) } as Series;
+      series.push(renamed);
     }
   }
-  if (rows.length) {
-    const table = `<table class="grid"><thead><tr><th>metrics</th><th>value</th><th>before</th><th>now</th><th>Δ</th></tr></thead><tbody>${rows.join("")}</tbody></table>`;
-    parts.push(
-      rows.length > 30
-        ? `<details><summary>${rows.length} metric values changed</summary>${table}</details>`
-        : table,
-    );
-  } else parts.push(`<p>No metric value changed.</p>`);
-  if (missing)
-    parts.push(
-      `<p class="dim">${missing} previous metrics result(s) are no longer in the store (collected by gc).</p>`,
-    );
-  parts.push(`</section>`);
-  return parts.join("");
+  const first = parts[0]!.block;
+  return {
+    ...first,
+    id: `merged:${first.id}`,
+    title: `${first.title}, ${parts.map((p) => p.stage).join(", ")}`,
+    series,
+    size: "wide",
+    note: `${first.note ?? ""} From the stages ${parts.map((p) => p.stage).join(", ")}.`.trim(),
+  };
 }
 
-async function stageSection(
+function stageSection(
   data: ReportData,
   info: StageInfo,
-  plots: string[],
-  notes: string[],
-): Promise<string> {
+  p: StagePresentation,
+  shared: Map<string, string>,
+  ctx: BlockContext,
+  summarised: ReadonlySet<Block>,
+): string {
   const s = info.spec;
   const parts: string[] = [
     `<section class="stage" id="stage-${esc(info.id)}"><h3>${esc(info.id)} <span class="kind">${esc(s.def.type)}</span> ${stateBadge(info.state)}`,
     ` <span class="dim">${esc(formatDuration(info.durationMs))}${info.key ? ` · key <code>${esc(info.key)}</code>` : ""}</span></h3>`,
   ];
   const inputs = Object.entries(s.inputs).map(
-    ([p, r]) => `${p} ← <a href="#stage-${esc(r.stage)}">${esc(r.stage)}</a>.${esc(r.port)}`,
+    ([port, r]) => `${esc(port)} ← <a href="#stage-${esc(r.stage)}">${esc(r.stage)}</a>.${esc(r.port)}`,
   );
   if (inputs.length) parts.push(`<p class="dim">inputs: ${inputs.join(", ")}</p>`);
   const w = why(info);
@@ -207,60 +234,44 @@ async function stageSection(
   }
   if (info.manifest.notes.length)
     parts.push(`<ul class="notes">${info.manifest.notes.map((n) => `<li>${esc(n)}</li>`).join("")}</ul>`);
-  if (plots.length) parts.push(`<div class="plots">${plots.join("")}</div>`);
-  for (const n of notes) parts.push(`<p class="dim">${esc(n)}</p>`);
-  const metricsPorts = Object.entries(info.manifest.kinds).filter(([, k]) => k === "metrics");
-  for (const [port, kind] of Object.entries(info.manifest.kinds)) {
-    if (kind === "table") {
-      const v = await data.artifact(info.id, port);
-      if (v?.kind === "table") parts.push(tableSchemaHtml(port, v.table));
-      else parts.push(`<p class="dim">${esc(port)}: not in the store</p>`);
-    } else if (kind === "model") {
-      const v = await data.artifact(info.id, port);
-      const m = metricsPorts.length ? await data.artifact(info.id, metricsPorts[0]![0]) : undefined;
-      if (v?.kind === "model")
-        parts.push(
-          `<div class="output"><h4>${esc(port)} <span class="kind">model</span></h4>${metricsHtml(modelSummary(v.model, m?.kind === "metrics" ? m.metrics : undefined))}</div>`,
-        );
-    } else {
-      const v = await data.artifact(info.id, port);
-      if (v?.kind !== "metrics") continue;
-      const body =
-        (s.def.type === "select" && port === "cutflow" && cutflowHtml(v.metrics)) || metricsHtml(v.metrics);
-      parts.push(`<div class="output"><h4>${esc(port)} <span class="kind">metrics</span></h4>${body}</div>`);
+  const drawn: string[] = [];
+  const elsewhere = new Map<string, number>();
+  const inSummary: string[] = [];
+  for (const b of p.blocks) {
+    if (summarised.has(b)) {
+      inSummary.push(b.title);
+      continue;
     }
+    if (b.shared !== undefined) {
+      const owner = shared.get(b.shared);
+      if (owner !== undefined) {
+        elsewhere.set(owner, (elsewhere.get(owner) ?? 0) + 1);
+        continue;
+      }
+      shared.set(b.shared, info.id);
+    }
+    drawn.push(blockHtml(b, ctx));
   }
-  const summary: JsonObject = info.manifest.summary;
-  if (Object.keys(summary).length && metricsPorts.length === 0)
-    parts.push(`<div class="output"><h4>summary</h4>${metricsHtml(summary)}</div>`);
+  if (inSummary.length)
+    parts.push(
+      `<p class="dim">In the <a href="#summary">results</a> above: ${inSummary.map(esc).join(", ")}.</p>`,
+    );
+  for (const [owner, n] of elsewhere)
+    parts.push(
+      `<p class="dim">${n} plot${n === 1 ? "" : "s"} of the same input table (the same values) are drawn with <a href="#stage-${esc(owner)}">${esc(owner)}</a>.</p>`,
+    );
+  if (drawn.length) parts.push(`<div class="blocks">${drawn.join("")}</div>`);
+  for (const n of p.notes) parts.push(`<p class="dim">${esc(n)}</p>`);
+  const summary = info.manifest.summary;
+  if (Object.keys(summary).length)
+    parts.push(
+      `<details class="block"><summary>run summary</summary><table class="kv">${Object.entries(summary)
+        .map(
+          ([k, v]) =>
+            `<tr><th>${esc(k)}</th><td>${esc(typeof v === "number" ? formatNumber(v) : typeof v === "string" ? v : JSON.stringify(v))}</td></tr>`,
+        )
+        .join("")}</table></details>`,
+    );
   parts.push(`</section>`);
   return parts.join("");
 }
-
-const CSS = `
-body{font:14px/1.45 Helvetica,Arial,sans-serif;color:#111;margin:0;background:#fafafa}
-header,main,footer{max-width:1280px;margin:0 auto;padding:0 20px}
-header{padding-top:16px}
-h1{margin:0 0 4px;font-size:24px}h2{font-size:19px;border-bottom:1px solid #ddd;padding-bottom:4px}
-h3{font-size:16px;margin:0 0 6px}h4{font-size:14px;margin:10px 0 4px}
-section{margin:18px 0}
-section.stage{background:#fff;border:1px solid #e5e7eb;border-radius:8px;padding:12px 16px}
-.dim{color:#666}.error{color:#b91c1c}.kind{font-weight:normal;color:#555;font-size:12px;border:1px solid #ccc;border-radius:3px;padding:0 4px}
-.badge{display:inline-block;border:1px solid;border-radius:10px;padding:0 8px;font-size:12px;font-weight:normal}
-.overview{display:flex;gap:20px;align-items:flex-start;flex-wrap:wrap}
-.dagbox{background:#fff;border:1px solid #e5e7eb;border-radius:8px;padding:6px}
-.dag a:hover rect{stroke-width:3}
-table{border-collapse:collapse;font-size:13px}
-table.grid th,table.grid td{border-bottom:1px solid #e5e7eb;padding:3px 8px;text-align:left;vertical-align:top}
-table.grid thead th{background:#f3f4f6}
-table.kv th{font-weight:normal;color:#444;text-align:left;padding:1px 12px 1px 0;font-family:monospace;font-size:12px}
-table.kv td{padding:1px 0;font-family:monospace;font-size:12px}
-td.num{text-align:right;font-variant-numeric:tabular-nums}td.up{color:#15803d}td.down{color:#b91c1c}
-table.stages{flex:1;min-width:480px}
-.plots{display:flex;flex-wrap:wrap;gap:10px;margin:8px 0}
-.plots svg{border:1px solid #e5e7eb;background:#fff}
-.schema code{background:#f3f4f6;padding:0 3px;border-radius:3px}
-code{font-size:12px}
-ul.notes{color:#555;margin:4px 0}
-footer{padding:20px}
-`;

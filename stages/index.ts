@@ -11,6 +11,7 @@
 import type { AnyStageDefinition } from "../core/stage.js";
 import { defineColumnsStage } from "./define.js";
 import { generateStage } from "./generate.js";
+import { makeImportanceStage } from "./importance.js";
 import { makeKfoldStage } from "./kfold.js";
 import { ksStage } from "./ks.js";
 import { makeLoadStage } from "./load.js";
@@ -58,6 +59,7 @@ export function makeStageRegistry(opts: StageRegistryOptions = {}): StageRegistr
     ksStage,
     significanceStage,
     metricsStage,
+    makeImportanceStage(models),
   ] as readonly AnyStageDefinition[];
   return new Map(all.map((d) => [d.type, d]));
 }

@@ -360,6 +360,9 @@ export function makeKfoldStage(kinds: ModelKinds) {
         },
       };
     },
+    async present(ctx) {
+      return (await import("./lib/present/train.js")).presentKfold(kinds, ctx);
+    },
   });
 }
 

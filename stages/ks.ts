@@ -293,4 +293,7 @@ export const ksStage = defineStage({
       outputs: { metrics: metrics({ threshold: pr.threshold, scores: out }), histograms: table(histograms) },
     });
   },
+  async present(ctx) {
+    return (await import("./lib/present/ks.js")).presentKs(ctx);
+  },
 });

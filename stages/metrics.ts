@@ -62,4 +62,7 @@ export const metricsStage = defineStage({
       },
     });
   },
+  async present(ctx) {
+    return (await import("./lib/present/classification.js")).presentClassification(ctx);
+  },
 });

@@ -165,4 +165,7 @@ export const rocStage = defineStage({
       summary: Object.fromEntries(parts.map((x) => [x.name, { auc: (out[x.name] as { auc: number }).auc }])),
     });
   },
+  async present(ctx) {
+    return (await import("./lib/present/roc.js")).presentRoc(ctx);
+  },
 });

@@ -64,7 +64,11 @@ export const scaleStage = defineStage({
     },
   },
   outputs: {
-    table: { kind: "table", description: "the transformed table; columns not scaled pass through unchanged" },
+    table: {
+      kind: "table",
+      description: "the transformed table; columns not scaled pass through unchanged",
+      rescales: ["apply", "fit"],
+    },
     scaler: {
       kind: "metrics",
       description:

@@ -229,6 +229,9 @@ export const selectStage = defineStage({
       },
     };
   },
+  async present(ctx) {
+    return (await import("./lib/present/cutflow.js")).presentCutflow(ctx);
+  },
 });
 
 const NO_CLASSES: ClassIndex = { names: [], values: [], slot: undefined };

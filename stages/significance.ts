@@ -215,4 +215,7 @@ export const significanceStage = defineStage({
       summary: bestJson ?? {},
     });
   },
+  async present(ctx) {
+    return (await import("./lib/present/significance.js")).presentSignificance(ctx);
+  },
 });

@@ -124,6 +124,9 @@ export function makeTrainStage(kinds: ModelKinds) {
         },
       };
     },
+    async present(ctx) {
+      return (await import("./lib/present/train.js")).presentTrain(kinds, ctx);
+    },
   });
 }
 

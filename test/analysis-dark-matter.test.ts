@@ -21,7 +21,7 @@ const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), ".."
 const sharedDir = path.resolve(repoRoot, "..", "shared");
 const dataDir = path.join(sharedDir, "data", "atlas_dm_ml_notebook");
 const pipelineFile = path.join(repoRoot, "pipelines", "dark-matter.yaml");
-const STAGES = 30;
+const STAGES = 32;
 
 void describe("dark-matter pipeline on the ATLAS open-data CSVs", () => {
   test("headline figures, then an edit of the last stage reruns only that stage", async (t) => {

@@ -45,6 +45,7 @@ describe("higgs-4l pipeline on generated data", () => {
       "crossval",
       "dnn",
       "events",
+      "importance",
       "preselection",
       "scored",
       "significance",
@@ -124,7 +125,7 @@ describe("higgs-4l pipeline on generated data", () => {
     const edit = await rig.quiver("run", "higgs-4l.yaml", ...QUICK);
     assert.equal(edit.code, 0, edit.stderr);
     assert.deepEqual(edit.ran, ["significance"]);
-    assert.equal(edit.cached.length, 8);
+    assert.equal(edit.cached.length, 9);
     const m = (await metrics(rig, "significance.metrics")) as { formula: string; no_cut: { z: number } };
     assert.equal(m.formula, "asimov");
   });

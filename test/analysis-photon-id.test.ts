@@ -46,7 +46,7 @@ describe("photon-id pipeline on generated data", () => {
 
   test("runs every stage", () => {
     assert.equal(first.code, 0, first.stderr + first.stdout.slice(-2000));
-    assert.equal(first.ran.length, 15);
+    assert.equal(first.ran.length, 17);
   });
 
   test("all five networks exported to ONNX (batch norm folded, dropout dropped) give predict's scores", async (t) => {
@@ -112,6 +112,6 @@ describe("photon-id pipeline on generated data", () => {
     const edit = await rig.quiver("run", "photon-id.yaml", ...QUICK);
     assert.equal(edit.code, 0, edit.stderr);
     assert.deepEqual(edit.ran, ["roc"]);
-    assert.equal(edit.cached.length, 14);
+    assert.equal(edit.cached.length, 16);
   });
 });

@@ -27,8 +27,8 @@ test("the example in docs/api.md runs and does what it says", () => {
     const r = spawnSync(process.execPath, [file], { cwd: repoRoot, encoding: "utf8", timeout: 120_000 });
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /^events: run$/m, "status planned the first stage to run");
-    assert.match(r.stdout, /ran 12 stages; the ROC stage's result is [0-9a-f]{16}/);
-    assert.match(r.stdout, /12 of 12 stages cached/);
+    assert.match(r.stdout, /ran 13 stages; the ROC stage's result is [0-9a-f]{16}/);
+    assert.match(r.stdout, /13 of 13 stages cached/);
     assert.match(r.stdout, /the cuts keep \d+ of 7000 events/);
   } finally {
     fs.rmSync(file, { force: true });

@@ -444,4 +444,46 @@ stages:
       rig.remove();
     }
   });
+
+  void test("importance checks the lineage of the table it shuffles, as predict does", async () => {
+    const rig = Rig.create({
+      "p.yaml": `quiver: 1
+name: importance-lineage
+stages:
+  events: { type: generate, with: { signal: 300, background: 600 } }
+  split: { type: split, inputs: { table: events }, with: { test: 0.3 } }
+  train_scaled: { type: scale, inputs: { fit: split.train }, with: { exclude: [label, weight, n_jets] } }
+  test_scaled: { type: scale, inputs: { scaler: train_scaled.scaler, apply: split.test } }
+  bdt:
+    type: train
+    inputs: { train: split.train }
+    with: { features: [lep1_pt, m_ll], model: { kind: gbt, num_trees: 3, max_depth: 2 } }
+  on_raw:
+    type: importance
+    inputs: { model: bdt.model, table: split.test }
+    with: { repeats: 2 }
+  on_scaled:
+    type: importance
+    inputs: { model: bdt.model, table: test_scaled.table }
+    with: { repeats: 2 }
+`,
+    });
+    try {
+      const r = await rig.quiver("run", "p.yaml", "--keep-going");
+      assert.equal(r.code, 1);
+      assert.deepEqual(r.failed, ["on_scaled"], "the table prepared like the training table is measured");
+      const failed = r.events.find((e) => e.type === "failed") as unknown as {
+        diagnostics: { code: string; message: string; location: { line: number } }[];
+      };
+      const d = failed.diagnostics[0]!;
+      assert.equal(d.code, "QV_FEATURE_LINEAGE");
+      assert.equal(d.location.line, 19, "located at the importance stage (its with:)");
+      assert.match(
+        d.message,
+        /bdt was trained on lep1_pt as loaded; in this table \(from test_scaled\.table\) lep1_pt was standardised/,
+      );
+    } finally {
+      rig.remove();
+    }
+  });
 });

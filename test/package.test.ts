@@ -81,7 +81,7 @@ test("npm pack → install in an empty folder → quiver --version, quiver run, 
     fs.copyFileSync(path.join(repoRoot, "pipelines", "demo.yaml"), path.join(app, "demo.yaml"));
     const run = sh(bin, ["run", "demo.yaml", "--set", "events=3000", "--set", "epochs=2"], app);
     assert.equal(run.status, 0, run.stderr);
-    assert.match(run.stdout, /done: 12 ran, 0 cached/);
+    assert.match(run.stdout, /done: 13 ran, 0 cached/);
 
     fs.writeFileSync(
       path.join(app, "use.mjs"),
@@ -92,7 +92,7 @@ console.log(s.planned.filter((x) => x.decision === "cached").length);`,
     );
     const api = sh(process.execPath, ["use.mjs"], app);
     assert.equal(api.status, 0, api.stderr);
-    assert.equal(api.stdout.trim(), "12", "the API sees the run the command made");
+    assert.equal(api.stdout.trim(), "13", "the API sees the run the command made");
     assert.ok(fs.existsSync(path.join(app, "node_modules", pkg.name, "dist", "api.d.ts")), "types ship");
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });

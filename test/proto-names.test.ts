@@ -170,13 +170,16 @@ describe("valid pipelines full of such names run and keep them as names", () => 
               e.type === "finished" && e.stage === stage,
           );
         assert.ok(finished(names.model), `${what}: the model stage ran under its own name`);
-        const shown = await cli(r, "show", "roc.metrics");
+        const shown = await cli(r, "show", "roc.metrics", "--json");
         assert.equal(shown.code, 0, shown.out);
-        assert.match(
-          shown.out,
-          new RegExp(`scores\\.${names.model}\\.auc`),
-          `${what}: roc keyed by the model's name`,
-        );
+        const rocDoc = shown.out.split("\n").find((l) => l.startsWith("{")) ?? "{}";
+        const rocValue = (JSON.parse(rocDoc) as { value: { scores: Record<string, { auc?: unknown }> } })
+          .value;
+        assert.ok(Object.hasOwn(rocValue.scores, names.model), `${what}: roc keyed by the model's name`);
+        assert.equal(typeof rocValue.scores[names.model]!.auc, "number", `${what}: the model's AUC`);
+        // The text view names the model as the subject of its AUC.
+        const shownText = await cli(r, "show", "roc.metrics");
+        assert.match(shownText.out, new RegExp(`AUC +${names.model} +[0-9.]+`), `${what}: the AUC row`);
         const cutflow = await cli(r, "show", "cuts.cutflow", "--json");
         assert.match(cutflow.out, new RegExp(names.cut), `${what}: the cut keeps its name`);
         const defined = await cli(r, "show", "defined.table", "--rows", "0");

@@ -222,8 +222,8 @@ async function quiver(args: string[], stages = extended) {
 async function showJson(rig: Rig, ref: string): Promise<JsonObject> {
   const r = await quiver(["show", rig.path("p.yaml"), ref, "--json"]);
   assert.equal(r.code, 0, r.err);
-  const line = r.out.join("\n");
-  return JSON.parse(line.slice(line.indexOf("{"), line.lastIndexOf("}") + 1)) as JsonObject;
+  const doc = JSON.parse(r.out.join("\n")) as { value: JsonObject };
+  return doc.value;
 }
 
 void describe("a model kind and a reader added to the registries, through a pipeline", () => {

@@ -423,14 +423,14 @@ describe("HTTP remote with credentials (nginx auth_basic)", () => {
         assert.equal(run.code, 0, run.stderr);
         const push = await a.quiver("push", "p.yaml", "--remote", url);
         assert.equal(push.code, 0, push.stderr);
-        assert.match(push.stdout, /3 already there/);
+        assert.match(push.stderr, /3 already there/);
         outputs.push(run, push, await a.quiver("report", "p.yaml", "--out", reports[0]!));
       });
       await withEnv({ NETRC: netrc }, async () => {
         b.write("p.lock", a.read("p.lock"));
         const pull = await b.quiver("pull", "p.yaml", "--remote", url);
         assert.equal(pull.code, 0, pull.stderr);
-        assert.match(pull.stdout, /pulled 3 result\(s\)/);
+        assert.match(pull.stderr, /pulled 3 result\(s\)/);
         const run = await b.quiver("run", "p.yaml", "--remote", url);
         assert.deepEqual(run.ran, []);
         outputs.push(pull, run, await b.quiver("report", "p.yaml", "--out", reports[1]!));

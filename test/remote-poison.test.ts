@@ -170,7 +170,8 @@ stages:
     b.write("p.lock", a.read("p.lock"));
     const pull = await b.quiver("pull", "p.yaml", "--remote", remote);
     assert.equal(pull.code, 0, pull.stderr);
-    assert.match(pull.stdout, /pulled [3-9] result\(s\)/, "the stage and its folds");
+    // --json (the rig's): text goes to standard error, standard output is JSON only.
+    assert.match(pull.stderr, /pulled [3-9] result\(s\)/, "the stage and its folds");
     assert.deepEqual((await b.quiver("run", "p.yaml")).ran, []);
   });
 });

@@ -37,10 +37,10 @@ async function sharedFlow(remote: string): Promise<void> {
   try {
     const push = await a.quiver("push", "p.yaml", "--remote", remote);
     assert.equal(push.code, 0, push.stderr);
-    assert.match(push.stdout, /pushed 5 result\(s\)/);
+    assert.match(push.stderr, /pushed 5 result\(s\)/);
     const pull = await b.quiver("pull", "p.yaml", "--remote", remote);
     assert.equal(pull.code, 0, pull.stderr);
-    assert.match(pull.stdout, /pulled 5 result\(s\)/);
+    assert.match(pull.stderr, /pulled 5 result\(s\)/);
     const run = await b.quiver("run", "p.yaml");
     assert.equal(run.code, 0, run.stderr);
     assert.deepEqual(run.ran, [], "nothing recomputed after a pull");
@@ -50,7 +50,7 @@ async function sharedFlow(remote: string): Promise<void> {
     for (const [k, v] of storeObjects(b.cacheDir)) assert.deepEqual(v, objsA.get(k), k);
     // A second push uploads nothing new.
     const again = await a.quiver("push", "p.yaml", "--remote", remote);
-    assert.match(again.stdout, /pushed 0 result\(s\), 0 object\(s\).*5 already there/);
+    assert.match(again.stderr, /pushed 0 result\(s\), 0 object\(s\).*5 already there/);
   } finally {
     a.remove();
     b.remove();

@@ -25,28 +25,42 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "quiver-report-"));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 const quiet = { out: () => {}, err: () => {}, color: false };
 
-/** Plot ids the report must hold for a pipeline, from its stage types and params. */
+/**
+ * Plot ids (`stage:block`) the report must hold for a pipeline, from its stage types and params.
+ * Input variables are drawn once per training table, with the first stage that reads it.
+ */
 function expectedPlots(spec: PipelineSpec): string[] {
   const ids: string[] = [];
+  const tables = new Set<string>();
+  const rocs = spec.order.filter((id) => spec.stages.get(id)!.def.type === "roc");
+  if (rocs.length > 1) ids.push("summary:roc");
   for (const id of spec.order) {
     const s = spec.stages.get(id)!;
     const pr = s.params as Record<string, unknown>;
     switch (s.def.type) {
       case "train":
-        ids.push(`loss:${id}`);
-        for (const f of pr.features as string[]) ids.push(`input:${id}:${f}`);
+      case "kfold": {
+        ids.push(`${id}:loss`);
+        // The table read, before any scaling: models on a table and on its scaled copy share plots.
+        let from = s.inputs[s.def.type === "train" ? "train" : "table"]!;
+        for (let sc = spec.stages.get(from.stage); sc?.def.type === "scale"; sc = spec.stages.get(from.stage))
+          from = sc.inputs.apply ?? sc.inputs.fit!;
+        const key = `${from.stage}.${from.port}`;
+        if (!tables.has(key)) for (const f of pr.features as string[]) ids.push(`${id}:input:${f}`);
+        tables.add(key);
         break;
-      case "kfold":
-        ids.push(`loss:${id}`);
-        break;
+      }
       case "roc":
-        ids.push(`roc:${id}`, `rejection:${id}`);
+        ids.push(`${id}:roc`, `${id}:rejection`);
         break;
       case "ks":
-        for (const sc of pr.scores as string[]) ids.push(`response:${id}:${sc}`);
+        for (const sc of pr.scores as string[]) ids.push(`${id}:response:${sc}`);
         break;
       case "significance":
-        ids.push(`significance:${id}`);
+        ids.push(`${id}:scan`, `${id}:yields`);
+        break;
+      case "importance":
+        ids.push(`${id}:permutation`);
         break;
     }
   }
@@ -56,7 +70,7 @@ function expectedPlots(spec: PipelineSpec): string[] {
 /** The `data-plot` → `data-points` of every plot in the HTML. */
 function plotsIn(html: string): Map<string, number> {
   const out = new Map<string, number>();
-  for (const m of html.matchAll(/<svg class="plot" data-plot="([^"]+)" data-points="(\d+)"/g))
+  for (const m of html.matchAll(/<svg class="plot[^"]*" data-plot="([^"]+)" data-points="(\d+)"/g))
     out.set(m[1]!.replace(/&quot;/g, '"').replace(/&amp;/g, "&"), Number(m[2]));
   return out;
 }
@@ -112,35 +126,67 @@ describe("quiver report", () => {
       }
       has(html, /data-stage="nn" data-state="ran"/);
       has(html, /data-stage="bdt" data-state="cached"/);
-      // What changed: nn reran because of its epochs, with the line; downstream as cascades; deltas.
-      const changes = html.slice(html.indexOf('id="changes"'), html.indexOf('class="stage"'));
-      has(changes, /nn<\/a>.*params\.model\.epochs: 2 → 3/);
-      has(changes, /scores<\/a>.*input table changed \(upstream nn_test\)/);
+      // Results first: the headline table before any stage's details, with AUC, Z and KS verdicts.
+      assert.ok(html.indexOf("data-headline") < html.indexOf('id="details"'));
+      assert.ok(html.indexOf('id="summary"') < html.indexOf('id="pipeline"'));
+      const summary = html.slice(html.indexOf('id="summary"'), html.indexOf('id="changes"'));
+      has(
+        summary,
+        /<td>AUC<\/td><td class="values"><span class="fig" title="[^"]*"><span class="dim">nn<\/span> <b>0\.\d{4}<\/b>/,
+      );
+      has(
+        summary,
+        /<td>Z at best cut<\/td><td class="values"><span class="fig" title="[^"]*"><span class="dim">bdt<\/span>/,
+      );
+      has(summary, /Z_A = √/);
+      has(
+        summary,
+        /<span class="dim">nn · signal<\/span> <b>[0-9.e-]+<\/b> <span class="tone-(good|warn)">(compatible|overtrained\?)<\/span>/,
+      );
+      has(summary, /data-block="cuts:cutflow"/);
+      has(summary, /data-plot="roc:roc"/);
+      has(summary, /data-plot="significance:scan"/);
+      // What changed: nn reran because of its epochs; downstream stages because of their inputs; deltas.
+      const changes = html.slice(html.indexOf('id="changes"'), html.indexOf('id="pipeline"'));
+      has(changes, /nn<\/a>: .*epochs.*2 → 3/);
+      has(changes, /scores<\/a>: /);
       has(changes, /bdt<\/a>/, false);
       has(changes, /<td>val_loss<\/td>/);
-      // Results: cutflow, scaler params, model summary, table schemas.
-      has(html, /<table class="grid cutflow">/);
-      has(html, /<th>leptons: lep1_pt &gt; 25 &amp;&amp; lep2_pt &gt; 20<\/th>/);
-      has(html, /<th>mean<\/th>.*<th>scale<\/th>/);
-      has(html, /<th>layers<\/th><td>\[Dense 16 relu, Dense 16 relu/);
-      has(html, /<th>parameters<\/th><td>417<\/td>/);
-      has(html, /lep1_pt<\/code><span class="dim">:float64/);
-      // Axis units from the pipeline's units:. The demo's network carries its scaler, so every
-      // table it trains on is raw and no input plot is labelled "(scaled)".
+      // The stage graph is folded, below the results.
+      has(html, /<section id="pipeline"><details><summary>/);
+      // Details: cutflow in the summary, scaler params, model description, table schemas.
+      has(html, /<th>leptons<\/th><td>lep1_pt &gt; 25 &amp;&amp; lep2_pt &gt; 20<\/td>/);
+      has(html, /<th>name<\/th><th>mean<\/th>/);
+      has(html, /<th>model<\/th><td>network 7 → 16 → 16 → 1/);
+      has(html, /<th>parameters<\/th><td class="num">417<\/td>/);
+      has(html, /Columns [^<]*lep1_pt: float64/);
+      // Input variables in physical units. The demo's network carries its scaler (preprocess), so
+      // the table it trains on is raw: no plot is labelled scaled and none needs undoing a scale.
       has(html, /lep1_pt \[GeV\]/);
-      has(html, /1\/N dN\/d\(lep1_pt\) \[1\/GeV\]/);
-      has(html, /lep1_pt \(scaled\)/, false);
+      has(html, /1\/N dN\/dlep1_pt \[1\/GeV\]/);
+      has(html, /Values before rescaling/, false);
+      has(html, /\(scaled\)|\(rescaled\)/, false);
+      has(html, /<th>preprocess<\/th><td>standard \(7 features\)<\/td>/);
+      // The best epoch, the working points and the confusion-free demo's correlation matrices.
+      has(html, /data-plot="nn:correlation:signal"/);
+      has(html, /data-series="working points at fixed ε_B"/);
+      // Every plot says what its axes are, with units where the pipeline gives them.
+      for (const m of html.matchAll(/<svg class="plot" data-plot="([^"]+)"[\s\S]*?<\/svg>/g)) {
+        has(m[0], /data-axis="x">[^<]+</);
+        has(m[0], /data-axis="y">[^<]+</);
+      }
 
-      // Standalone `quiver report` reads the stored events: same plots, same story.
+      // Standalone `quiver report` reads the store: same plots, same story.
       assert.equal(await main(["report", "demo.yaml", "--out", "again.html"], quiet, registry), 0);
       const again = fs.readFileSync(path.join(dir, "again.html"), "utf8");
       assert.deepEqual([...plotsIn(again).keys()], [...plotsIn(html).keys()]);
-      has(again, /params\.model\.epochs: 2 → 3/);
-      // A cached rerun: nothing reran.
+      has(again, /epochs.*2 → 3/);
+      // A cached rerun changes nothing, and what changed before it is still what the report says.
       assert.equal(await main(["run", "demo.yaml", ...small, "--set", "epochs=3"], quiet, registry), 0);
       assert.equal(await main(["report", "demo.yaml", "--out", "cached.html"], quiet, registry), 0);
       const cached = fs.readFileSync(path.join(dir, "cached.html"), "utf8");
-      has(cached, /Nothing reran: every stage came from the cache/);
+      has(cached, /The latest run \([^)]+\) reran nothing/);
+      has(cached, /nn<\/a>: .*epochs.*2 → 3/);
       has(cached, /data-state="ran"/, false);
     } finally {
       process.chdir(cwd);
@@ -156,6 +202,7 @@ describe("quiver report", () => {
     const html = fs.readFileSync(out, "utf8");
     assert.equal(plotsIn(html).size, 0);
     has(html, /No stored result for this stage/);
+    has(html, /No stage reports headline figures: the pipeline has not run/);
     assertSelfContained(html);
   });
 
@@ -204,6 +251,15 @@ describe("quiver report", () => {
       t.diagnostic(`${f}: report in ${Math.round(performance.now() - t0)} ms, ${report.plots.length} plots`);
       assertPlots(report.html, expectedPlots(loaded.spec), f);
       assertSelfContained(report.html);
+      // No plot drawn twice: each id once in the page.
+      const ids = [...report.html.matchAll(/data-plot="([^"]+)"/g)].map((m) => m[1]!);
+      assert.deepEqual(
+        ids.filter((x, i) => ids.indexOf(x) !== i),
+        [],
+        `${f}: plots drawn twice`,
+      );
+      // Every evaluation stage that ran declares its figures.
+      assert.ok(report.figures.length > 0, `${f}: no headline figures`);
     });
   }
 });

@@ -43,6 +43,12 @@ export interface PipelineSpec {
   readonly dataRoots: readonly string[];
   /** Column → unit, for plot axes only (never part of a cache key). */
   readonly units: Readonly<Record<string, string>>;
+  /**
+   * How reports label plots, as the experiment's style wants it (`label: "ATLAS Open Data"`,
+   * `energy: "13 TeV"`, `luminosity: "10 fb⁻¹"`), and `samples`: the column naming each row's
+   * sample. Presentation only: never part of a cache key.
+   */
+  readonly report: Readonly<{ label?: string; energy?: string; luminosity?: string; samples?: string }>;
   readonly stages: ReadonlyMap<string, StageSpec>;
   readonly graph: Graph;
   /** Topological order. */

@@ -30,7 +30,10 @@ const TOP_KEYS = [
   "data_roots",
   "units",
   "resources",
+  "report",
 ] as const;
+/** `report:` settings: how plots are labelled; presentation only, never part of a cache key. */
+const REPORT_KEYS = ["label", "energy", "luminosity", "samples"] as const;
 const STAGE_KEYS = ["type", "inputs", "with", "seed", "description", "resources"] as const;
 const ID = /^[A-Za-z_][A-Za-z0-9_-]*$/;
 
@@ -148,6 +151,34 @@ export function validatePipeline(
     "resources",
   );
   diags.push(...defaults.diagnostics);
+
+  // Report settings: the experiment label, √s and luminosity drawn on plots, the sample column.
+  const report: Record<string, string> = {};
+  if (root.report !== undefined && !isRecord(root.report))
+    err(
+      "QV_PARAM_TYPE",
+      '`report` must be a mapping, e.g. { label: "ATLAS Open Data", energy: 13 TeV, luminosity: 10 fb⁻¹ }',
+      at(["report"]),
+    );
+  for (const [k, v] of Object.entries(isRecord(root.report) ? root.report : {})) {
+    if (!(REPORT_KEYS as readonly string[]).includes(k)) {
+      const near = didYouMean(k, REPORT_KEYS);
+      err(
+        "QV_UNKNOWN_FIELD",
+        `unknown report field "${k}"`,
+        at(["report", k], { atKey: true }),
+        near ? `did you mean "${near}"?` : `report fields: ${REPORT_KEYS.join(", ")}`,
+      );
+    } else if (typeof v === "string" && v.trim())
+      Object.defineProperty(report, k, { value: v, enumerable: true });
+    else
+      err(
+        "QV_PARAM_TYPE",
+        `report.${k} must be text, got ${JSON.stringify(v)}`,
+        at(["report", k]),
+        k === "energy" ? 'write the unit too, e.g. energy: "13 TeV"' : undefined,
+      );
+  }
 
   // Stages.
   const stagesRaw = root.stages;
@@ -442,6 +473,7 @@ export function validatePipeline(
       params,
       dataRoots,
       units,
+      report,
       stages,
       graph,
       order,

@@ -11,6 +11,7 @@
  * `train` and `kfold` record the lineage of each feature in the model; scoring compares it with
  * the table's and refuses a table whose features were prepared differently (QV_FEATURE_LINEAGE).
  */
+import { own, setOwn } from "../../core/dict.js";
 import { hasher, hashBytes, hashJson } from "../../core/hash.js";
 import type { ModelArtifact } from "../../core/stage.js";
 import type { JsonObject, JsonValue } from "../../core/json.js";
@@ -40,7 +41,7 @@ export async function lineageStep(op: LineageOperation, identity: JsonValue): Pr
 export async function scoreStep(m: ModelArtifact): Promise<string> {
   await hasher();
   const blobs: Record<string, string> = {};
-  for (const name of Object.keys(m.blobs).sort()) blobs[name] = hashBytes(m.blobs[name]!);
+  for (const name of Object.keys(m.blobs).sort()) setOwn(blobs, name, hashBytes(own(m.blobs, name)!));
   return lineageStep("score", { meta: m.meta, blobs });
 }
 
@@ -78,7 +79,7 @@ export function writtenSteps(inputs: readonly Table[], after: Table): JsonObject
   const out: JsonObject = {};
   for (const [name, c] of after.columns) {
     const added = lineageOf(c).filter((s) => !known.has(s));
-    if (added.length > 0) out[name] = added.length === 1 ? added[0]! : [...added];
+    if (added.length > 0) setOwn(out, name, added.length === 1 ? added[0]! : [...added]);
   }
   return out;
 }
@@ -88,7 +89,7 @@ export function featureLineage(t: Table, features: readonly string[]): JsonObjec
   const out: JsonObject = {};
   for (const f of features) {
     const c = t.columns.get(f);
-    out[f] = c ? [...lineageOf(c)] : [];
+    setOwn(out, f, c ? [...lineageOf(c)] : []);
   }
   return out;
 }
@@ -99,7 +100,7 @@ export function storedLineage(v: JsonValue | undefined): Readonly<Record<string,
   const out: Record<string, Lineage> = {};
   for (const [k, chain] of Object.entries(v)) {
     if (!Array.isArray(chain) || !chain.every((s) => typeof s === "string")) return null;
-    out[k] = chain;
+    setOwn(out, k, chain);
   }
   return out;
 }
@@ -128,7 +129,7 @@ export function checkFeatureLineage(
 ): void {
   if (expected === null) return;
   for (const f of features) {
-    const want = expected[f] ?? [];
+    const want = own(expected, f) ?? [];
     const c = t.columns.get(f);
     if (!c) continue; // the feature check names the missing column
     const have = lineageOf(c);

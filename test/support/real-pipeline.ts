@@ -62,9 +62,10 @@ export async function show(
 ): Promise<Record<string, unknown>> {
   const r = await quiver(["show", file, ref, "--json", "--cache-dir", cacheDir, ...args]);
   assert.equal(r.code, 0, r.err.join("\n"));
-  const json = r.out.find((s) => s.startsWith("{"));
-  assert.ok(json, `no JSON in the output of show ${ref}`);
-  return JSON.parse(json) as Record<string, unknown>;
+  assert.equal(r.out.length, 1, `show ${ref} --json printed ${r.out.length} lines`);
+  const doc = JSON.parse(r.out[0]!) as { type: string; value: Record<string, unknown> };
+  assert.equal(doc.type, "show");
+  return doc.value;
 }
 
 /** A number at a path in a JSON document, asserting that it is one. */

@@ -181,6 +181,19 @@ export function planRead(meta: FileMeta, file: string, keep: ReadonlySet<string>
       codecs.add(m.codec);
       const dict = m.dictionaryPageOffset;
       const offset = dict !== undefined && dict > 0 && dict < m.dataPageOffset ? dict : m.dataPageOffset;
+      // Offsets and sizes come from the footer: a damaged one must not reach a positional read.
+      if (
+        !Number.isSafeInteger(offset) ||
+        offset < 4 ||
+        !Number.isSafeInteger(m.totalCompressedSize) ||
+        m.totalCompressedSize < 0
+      )
+        throw unsupported(
+          file,
+          c.name,
+          `${where} places its chunk at byte ${offset} with ${m.totalCompressedSize} bytes`,
+          "the file is damaged",
+        );
       bytes += m.totalCompressedSize;
       return { column: c.index, offset, length: m.totalCompressedSize, codec: m.codec };
     });

@@ -232,6 +232,15 @@ export const gbtKind = defineModelKind<GbtSpec>({
       },
     };
   },
+  async importance(model, data) {
+    const { replayGain } = await import("../gbt/gain.js");
+    const gain = replayGain(await forestOf(model), data.features, data.labels, data.weights);
+    return {
+      method:
+        "total gain: the loss reduction of every split on the feature, summed over the trees (XGBoost's total_gain), replayed over these rows",
+      values: Object.fromEntries(model.features.map((f, i) => [f, gain[i]!])),
+    };
+  },
   /**
    * Every tree as a node list: a split {feature (index into `features`), threshold, left, right,
    * missing: "left" | "right"} sends a row left when its value ≤ threshold, a missing value to the

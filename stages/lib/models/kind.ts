@@ -129,6 +129,12 @@ export interface ModelDescription {
   };
 }
 
+/** Per-feature importance as a kind measures it, with what the numbers mean. */
+export interface FeatureImportance {
+  readonly method: string;
+  readonly values: Readonly<Record<string, number>>;
+}
+
 /**
  * How `kfold` runs a kind's folds: one after another in this thread, each given `threads`
  * (`threadsUsed` is what the run summary reports), or in parallel worker threads, one fold and one
@@ -173,6 +179,11 @@ export interface ModelKind<S extends ModelSpecValue> {
   /** What scoring depends on beyond the model (e.g. the tfjs backend); enters `predict`'s fingerprint. */
   scoringEnvironment?(opts: { readonly backend: BackendChoice }): JsonObject;
   describe(model: StoredModel): Promise<ModelDescription>;
+  /**
+   * The kind's own importance of each feature measured on labelled rows (trees: the total split
+   * gain), for the `importance` stage beside the permutation importance any model has. Optional.
+   */
+  importance?(model: StoredModel, data: LabeledData): Promise<FeatureImportance>;
   /**
    * The whole model as one portable JSON document (structure and every number, no blobs), for
    * export to other tools. Optional: a kind without it cannot be exported.
