@@ -24,6 +24,8 @@ export async function writeFileAtomic(
   target: string,
   data: Uint8Array | string,
   tmpDir: string,
+  /** Flush to the disk before the rename (default). Transient files may skip it: a crash loses them whole. */
+  sync = true,
   retries = 2,
 ): Promise<void> {
   await mkdirp(path.dirname(target));
@@ -36,7 +38,7 @@ export async function writeFileAtomic(
   try {
     fh = await fs.promises.open(tmp, "w");
     await fh.writeFile(data);
-    await fh.sync();
+    if (sync) await fh.sync();
     await fh.close();
     fh = undefined;
     await fs.promises.rename(tmp, target);
@@ -46,10 +48,10 @@ export async function writeFileAtomic(
     // The target is on another filesystem than tmpDir (a file next to the pipeline, the store on
     // a scratch disk): rename cannot cross, so stage the temp file beside the target instead.
     if ((err as { code?: string }).code === "EXDEV" && path.dirname(target) !== tmpDir)
-      return writeFileAtomic(target, data, path.dirname(target), retries);
+      return writeFileAtomic(target, data, path.dirname(target), sync, retries);
     // A folder vanished between the temp write and the rename (the store removed or cleaned
     // under us): make the folders again and write once more.
-    if (isNoEntry(err) && retries > 0) return writeFileAtomic(target, data, tmpDir, retries - 1);
+    if (isNoEntry(err) && retries > 0) return writeFileAtomic(target, data, tmpDir, sync, retries - 1);
     // Errors from a file handle carry no path; messages should name the file meant to be written.
     if (typeof err === "object" && err !== null && !("path" in err)) Object.assign(err, { path: target });
     throw err;

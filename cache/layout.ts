@@ -7,6 +7,10 @@
  *   runs/ab/<key>.json            manifest of one cache key (what a stage run produced)
  *   records/<name>.json           small named documents (latest run of each pipeline, jobs, ...)
  *   locks/<key>.lock              single-flight locks
+ *   jobs/<key>/                   one folder per job handed to a runner: the job, what it said
+ *                                 (events, log, exit), its failure, its batch submission
+ *   jobs/@<name>/<i>              array task i of a batch submission → ../<key> (a symlink), so a
+ *                                 batch system that names logs by task index writes into the job's folder
  *   active/<token>.json           processes using the store now (runs, jobs, pulls): gc and clean wait
  *   tmp/                          temp files before rename; orphans are removed by gc
  *   quiver-store.json             the marker: this folder is a store (gc and clean touch nothing else)
@@ -17,12 +21,13 @@ export const OBJECTS = "objects";
 export const MANIFESTS = "runs";
 export const RECORDS = "records";
 export const LOCKS = "locks";
+export const JOBS = "jobs";
 export const ACTIVE = "active";
 export const TMP = "tmp";
 /** The store's marker file, written when the store is created. */
 export const MARKER = "quiver-store.json";
 /** The folders a store consists of (besides its marker); nothing else in its folder is the store's. */
-export const STORE_FOLDERS = [OBJECTS, MANIFESTS, RECORDS, LOCKS, ACTIVE, TMP] as const;
+export const STORE_FOLDERS = [OBJECTS, MANIFESTS, RECORDS, LOCKS, ACTIVE, JOBS, TMP] as const;
 /** The lock gc and clean hold while they remove things; runs wait for it before they start. */
 export const MAINTENANCE_LOCK = `${LOCKS}/maintenance.lock`;
 
@@ -55,6 +60,20 @@ export function recordNameOf(fileName: string): string | undefined {
 
 export function lockPath(key: string): string {
   return `${LOCKS}/${key}.lock`;
+}
+
+/** A job's folder (`file` omitted) or a file in it. */
+export function jobPath(key: CacheKey, file?: string): string {
+  return file === undefined ? `${JOBS}/${key}` : `${JOBS}/${key}/${file}`;
+}
+
+/** Names of array folders start with `@`, which no cache key does. */
+export const ARRAY_PREFIX = "@";
+
+/** The folder of a batch array's task links (`task` omitted), or the link of one task. */
+export function arrayPath(name: string, task?: number): string {
+  const dir = `${JOBS}/${ARRAY_PREFIX}${name}`;
+  return task === undefined ? dir : `${dir}/${task}`;
 }
 
 export function activePath(token: string): string {

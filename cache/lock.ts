@@ -258,3 +258,23 @@ export async function removeAbandonedLocks(dir: string, idleMs: number): Promise
   }
   return n;
 }
+
+/**
+ * Whether a live process holds the lock at `file`, judged once (gc asks it of job folders): a lock
+ * whose owner is certainly gone, or that names none, is not held; one whose owner is elsewhere is
+ * held while its heartbeat is recent. One look cannot watch the mtime move as a waiter does, so
+ * the host clocks are compared, with a margin of ten times STALE_MS for their difference.
+ */
+export async function lockHeld(file: string, staleMs = 10 * STALE_MS): Promise<boolean> {
+  const state = await readLock(file);
+  if (state.kind !== "held") return false;
+  switch (ownerState(state.owner)) {
+    case "dead":
+      return false;
+    case "mine":
+    case "alive":
+      return true;
+    case "unknown":
+      return Date.now() - state.mtimeMs <= staleMs;
+  }
+}

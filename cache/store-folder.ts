@@ -205,6 +205,8 @@ const OWN_FILES: Readonly<Record<(typeof layout.STORE_FOLDERS)[number], (rel: st
   records: (p) => p.length === 1 && p[0]!.endsWith(".json"),
   locks: (p) => p.length === 1 && (/\.lock$/.test(p[0]!) || LOCK_JUNK.test(p[0]!)),
   active: (p) => p.length === 1 && /^[0-9a-f]+\.json$/.test(p[0]!),
+  // A job's folder (jobs/<key>/) or a batch array's task links (jobs/@<name>/), each as a whole.
+  jobs: (p) => p.length === 1 && (/^[0-9a-f]{16}$/.test(p[0]!) || /^@[A-Za-z0-9._-]+$/.test(p[0]!)),
   tmp: (p) => p.length === 1 && /\.(tmp|part)$/.test(p[0]!),
 };
 

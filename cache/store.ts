@@ -28,7 +28,7 @@ import { isJsonObject, type JsonObject } from "../core/json.js";
 import { activeUses, holdForMaintenance, registerUse, type StoreUse } from "./activity.js";
 import { isNoEntry, mkdirp, writeFileAtomic } from "./atomic.js";
 import * as layout from "./layout.js";
-import { acquireLock, removeAbandonedLocks, type Owner, type Release } from "./lock.js";
+import { acquireLock, lockHeld, removeAbandonedLocks, type Owner, type Release } from "./lock.js";
 import {
   prepareStoreFolder,
   removeEmptyStoreFolders,
@@ -502,9 +502,97 @@ export class Store {
     return names.flatMap((n) => layout.recordNameOf(n) ?? []);
   }
 
-  /** The single-flight lock of a key (heartbeated while held; see lock.ts). */
-  lock(key: CacheKey, onWait?: (owner: Owner) => void): Promise<Release> {
-    return acquireLock(this.abs(layout.lockPath(key)), { ...(onWait ? { onWait } : {}) });
+  // Job folders (layout.ts: jobs/<key>/): the files a job handed to a runner leaves. The engine
+  // names and decodes them; the store only places them.
+
+  /** The absolute path of a job's folder, or of a file in it (for logs a batch system writes). */
+  jobPath(key: CacheKey, file?: string): string {
+    return this.abs(layout.jobPath(key, file));
+  }
+
+  /**
+   * Writes a file of a job's folder atomically. Not flushed to the disk first: job files live as
+   * long as a run, and a crash that loses one costs a rerun of the job, never a wrong result.
+   */
+  async writeJobFile(key: CacheKey, file: string, data: string | Uint8Array): Promise<void> {
+    await writeFileAtomic(this.jobPath(key, file), data, this.tmp, false);
+  }
+
+  /** A file of a job's folder; undefined when it does not exist. */
+  async readJobFile(key: CacheKey, file: string): Promise<Buffer | undefined> {
+    try {
+      return await fs.promises.readFile(this.jobPath(key, file));
+    } catch (err) {
+      if (isNoEntry(err) || (err as { code?: string }).code === "ENOTDIR") return undefined;
+      throw err;
+    }
+  }
+
+  async removeJob(key: CacheKey): Promise<void> {
+    if (isCacheKey(key)) await fs.promises.rm(this.jobPath(key), { recursive: true, force: true });
+  }
+
+  /** Keys of the jobs that have a folder. */
+  async listJobs(): Promise<CacheKey[]> {
+    const names = await fs.promises.readdir(this.abs(layout.JOBS)).catch(() => [] as string[]);
+    return names.filter(isCacheKey);
+  }
+
+  /**
+   * Links task i of a batch array to the folder of `keys[i]` (jobs/@<name>/<i> → ../<key>) and
+   * returns the array's folder: a batch system that names output files by task index writes them
+   * into each job's own folder.
+   */
+  async linkArray(name: string, keys: readonly CacheKey[]): Promise<string> {
+    if (!/^[A-Za-z0-9._-]+$/.test(name)) throw new Error(`bad array name "${name}"`);
+    const dir = this.abs(layout.arrayPath(name));
+    await fs.promises.mkdir(dir, { recursive: true });
+    await Promise.all(
+      keys.map(async (key, i) => {
+        const link = this.abs(layout.arrayPath(name, i));
+        await fs.promises.rm(link, { force: true });
+        await fs.promises.symlink(`../${key}`, link);
+      }),
+    );
+    return dir;
+  }
+
+  /** Names of the array folders, with the keys their tasks link to (missing targets included). */
+  async listArrays(): Promise<{ name: string; keys: CacheKey[] }[]> {
+    const out: { name: string; keys: CacheKey[] }[] = [];
+    const names = await fs.promises.readdir(this.abs(layout.JOBS)).catch(() => [] as string[]);
+    for (const n of names) {
+      if (!n.startsWith(layout.ARRAY_PREFIX)) continue;
+      const name = n.slice(layout.ARRAY_PREFIX.length);
+      const dir = this.abs(layout.arrayPath(name));
+      const keys: CacheKey[] = [];
+      for (const t of await fs.promises.readdir(dir).catch(() => [] as string[])) {
+        const target = await fs.promises.readlink(path.join(dir, t)).catch(() => "");
+        const key = path.basename(target);
+        if (isCacheKey(key)) keys.push(key);
+      }
+      out.push({ name, keys });
+    }
+    return out;
+  }
+
+  async removeArray(name: string): Promise<void> {
+    await fs.promises.rm(this.abs(layout.arrayPath(name)), { recursive: true, force: true });
+  }
+
+  /**
+   * The single-flight lock of a key (heartbeated while held; see lock.ts). `scope` names another
+   * lock of the same key: `exec` is held by the process that executes a job (on a batch node),
+   * apart from the head's lock around the job.
+   */
+  lock(key: CacheKey, onWait?: (owner: Owner) => void, scope?: "exec"): Promise<Release> {
+    const name = scope ? `${key}.${scope}` : key;
+    return acquireLock(this.abs(layout.lockPath(name)), { ...(onWait ? { onWait } : {}) });
+  }
+
+  /** Whether a live process holds the key's lock (or its `scope` lock). */
+  isLocked(key: CacheKey, scope?: "exec"): Promise<boolean> {
+    return lockHeld(this.abs(layout.lockPath(scope ? `${key}.${scope}` : key)));
   }
 
   /**

@@ -1,6 +1,6 @@
 /** The console reporter: one line per stage decision, a live progress line for long stages. */
 import { renderDiagnostic, renderDiagnostics } from "../core/diagnostics.js";
-import type { EngineEvent } from "../engine/events.js";
+import type { BatchJobRef, EngineEvent, SkipReason } from "../engine/events.js";
 import { describeReasons } from "../engine/explain.js";
 import { errColor, type Io } from "./load.js";
 
@@ -19,6 +19,21 @@ export function printWarning(
   sources: (f: string) => string | undefined = () => undefined,
 ): void {
   if (e.type === "warning") io.err(renderDiagnostic(e.diagnostic, sources, errColor(io)));
+}
+
+function cancelledText(job: BatchJobRef | undefined): string {
+  return job ? `; its ${job.system} job ${job.id} was cancelled` : "";
+}
+
+function skipText(r: SkipReason): string {
+  switch (r.kind) {
+    case "upstream-failed":
+      return `upstream ${r.upstream} failed`;
+    case "stopped":
+      return `run stopped after ${r.after} failed (use --keep-going to run independent stages)${cancelledText(r.cancelled)}`;
+    case "interrupted":
+      return `the run was interrupted${cancelledText(r.cancelled)}`;
+  }
 }
 
 export function consoleReporter(
@@ -61,6 +76,9 @@ export function consoleReporter(
       case "note":
         io.out(`    ${pad(e.stage)}  note: ${e.message}`);
         break;
+      case "queued":
+        io.out(`    ${pad(e.stage)}  queued: ${e.system} job ${e.id}`);
+        break;
       case "finished":
         io.out(
           `  ${paint("32", "✓")} ${pad(e.stage)}  ran in ${fmtMs(e.durationMs)}${e.sameOutputs === true ? " · output unchanged (downstream stays cached)" : ""}`,
@@ -73,9 +91,7 @@ export function consoleReporter(
         io.err(renderDiagnostics(e.diagnostics, sources, errColor(io)));
         break;
       case "skipped":
-        io.out(
-          `  - ${pad(e.stage)}  skipped: ${e.reason.kind === "upstream-failed" ? `upstream ${e.reason.upstream} failed` : `run stopped after ${e.reason.after} failed (use --keep-going to run independent stages)`}`,
-        );
+        io.out(`  - ${pad(e.stage)}  skipped: ${skipText(e.reason)}`);
         break;
       case "warning":
         io.err(renderDiagnostic(e.diagnostic, sources, errColor(io)));

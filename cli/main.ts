@@ -26,8 +26,9 @@ commands:
   show PIPELINE STAGE[.PORT]    a result as its stage presents it: tables, cut flow, metrics
   report PIPELINE   an HTML report of the latest run: graph, results, plots (--out FILE, --open)
   export PIPELINE STAGE.PORT --to FILE   write a result as .arrow, .parquet, .csv, .json or (a model) .onnx
-  gc [PIPELINE]     remove results no pipeline's latest run uses (--dry-run, --max-size 5G);
-                    without a pipeline, in every store found below this folder
+  gc [PIPELINE]     remove results no pipeline's latest run uses, and finished jobs' folders
+                    (--dry-run, --max-size 5G); without a pipeline, in every store found below
+                    this folder
   verify PIPELINE   rerun stages and compare their outputs with the lock file (--sample N)
   sweep PIPELINE --grid NAME=V1,V2   run a parameter grid, sharing the stages points have in common
   diff PIPELINE     stages and metrics of two results side by side
@@ -61,7 +62,10 @@ FORCE_COLOR on; otherwise each stream is coloured only when it is a terminal.
   --dry-run           plan only: same as 'quiver status'
   --isolate           run each stage in its own process ('quiver exec'; same results, true
                       parallelism across cores); same as --executor subprocess
-  --executor NAME     where stages run: in-process (default) or subprocess
+  --executor NAME     where stages run: in-process (default), subprocess, or slurm (each stage
+                      a Slurm batch job; resources from the pipeline, account and partition
+                      from ~/.config/quiver/site.yaml or QUIVER_SLURM_*; see docs/cluster.md).
+                      Ctrl-C cancels the run's jobs
   --data-root DIR     allow reading data files under DIR (repeatable)
   --allow-data-roots  accept the pipeline's data_roots even where they reach your home folder,
                       a hidden folder in it or system folders (an error without it)
@@ -152,6 +156,8 @@ Removes every result that no pipeline's latest run, lock file or sweep reference
 --max-size (e.g. 5G, 500M) it then evicts the table and model payloads that are cheapest to
 recompute per byte (recorded stage durations) until the store fits; manifests and metrics stay,
 so status, diff and history keep working. --dry-run shows what would go and the recompute time.
+It also removes the folders of finished jobs (failure records, events, logs), but not those of
+jobs a live run holds or a batch system still has queued.
 
 example:
   quiver gc pipelines/demo.yaml --max-size 2G --dry-run`,
@@ -180,7 +186,11 @@ once; an estimated time from recorded durations), then a metrics table, with mea
 seeds when seed is swept.
 
 example:
-  quiver sweep pipelines/demo.yaml --grid epochs=3,6 --grid seed=420..424`,
+  quiver sweep pipelines/demo.yaml --grid epochs=3,6 --grid seed=420..424
+  quiver sweep pipelines/dark-matter.yaml --grid seed=420..424 --grid lr=0.005,0.01 --executor slurm
+
+With a batch executor every point is queued at once; the same stage of points that become ready
+together goes out as one job array.`,
   diff: `usage: quiver diff PIPELINE.yaml [--against REF] [--to REF] [--all] [--json]
 
 REF: 'previous' (the run before the latest whose results differ), 'lock' (the pipeline's lock),
@@ -218,11 +228,16 @@ none of them it lists the stores below the current folder and removes them only 
 It removes a store's objects, result manifests, records, locks and temp files, and its marker
 file. Only a folder carrying the marker (quiver-store.json, written when the store was created)
 is touched, and nothing in it that is not the store's. Asks for confirmation on a terminal;
-elsewhere (scripts, CI) it needs --yes. Refuses while a run, job or pull uses the store.
+elsewhere (scripts, CI) it needs --yes. Refuses while a run, job or pull uses the store, or while jobs of a run are still queued or
+running on a batch system (cancel them first, e.g. scancel --name=NAME).
 
 example:
   quiver clean pipelines/demo.yaml --yes`,
-  exec: `usage: quiver exec --cache-dir STORE KEY`,
+  exec: `usage: quiver exec --cache-dir STORE KEY
+
+Runs one stage job that a run wrote to the store (STORE/jobs/KEY/job.json): what --isolate and
+the batch executors start, here or on a cluster node. Everything it says goes to the store (its
+events, its result or failure record); its output is the job's log.`,
   datasets: `usage: quiver datasets list
        quiver datasets make NAME --out DIR [--scale F] [--seed N] [--json]
 
@@ -324,7 +339,7 @@ async function dispatch(
       case "clean":
         return await (await import("./maintenance.js")).cmdClean(rest, io);
       case "exec":
-        return await (await import("./maintenance.js")).cmdExec(rest, await stages(), io);
+        return await (await import("./exec.js")).cmdExec(rest, await stages(), io);
       case "verify":
         return await (await import("./share.js")).cmdVerify(rest, await stages(), io);
       case "sweep":

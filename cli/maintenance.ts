@@ -1,7 +1,4 @@
-/** `quiver gc`, `quiver clean` and `quiver exec`: arguments and printing. */
-import type { Registry } from "../engine/pipeline/validate.js";
-import { failureSummary } from "../engine/stage-errors.js";
-import { exec } from "../ops/exec.js";
+/** `quiver gc` and `quiver clean`: arguments and printing. */
 import { clean, gc, type GcReport } from "../ops/gc.js";
 import { parseSize } from "../ops/gc-budget.js";
 import { common, parse, UsageError } from "./args.js";
@@ -76,7 +73,7 @@ function printGc(io: Io, r: GcReport, dryRun: boolean, budget: number | undefine
     return;
   }
   io.out(
-    `${prefix}${dryRun ? "would remove" : "removed"} ${r.manifests} run manifest(s) and ${r.objects} object(s), freeing ${fmtBytes(r.bytes)}; kept ${r.kept} result(s) referenced by the latest runs`,
+    `${prefix}${dryRun ? "would remove" : "removed"} ${r.manifests} run manifest(s) and ${r.objects} object(s), freeing ${fmtBytes(r.bytes)}${r.jobs ? `, and ${r.jobs} finished job folder(s) (failure records, events, logs)` : ""}; kept ${r.kept} result(s) referenced by the latest runs`,
   );
   const plan = r.eviction;
   if (budget !== undefined && plan) {
@@ -146,26 +143,4 @@ export async function cmdClean(argv: string[], io: Io): Promise<number> {
   }
   if (values.json) emitJson(io, { type: "clean", source: where.source, removed });
   return declined ? 1 : 0;
-  return 0;
-}
-
-/**
- * Runs one stage job that another process wrote to the store. Progress and notes go to stdout as
- * NDJSON lines (the subprocess runner reads them); a failure is in the store (its failure record)
- * and on stderr.
- */
-export async function cmdExec(argv: string[], registry: Registry, io: Io): Promise<number> {
-  const { values, positionals } = parse(argv, { ...common });
-  const key = positionals[0];
-  const cacheDir = values["cache-dir"];
-  if (!key || !cacheDir) throw new UsageError("usage: quiver exec --cache-dir STORE KEY");
-  // SIGTERM (a cancelled run) ends the process: the head records the job as cancelled.
-  const r = await exec({ cacheDir, key, registry, onEvent: (e) => io.out(JSON.stringify(e)) });
-  if (!r.ok) {
-    io.err(`${r.stage}: ${failureSummary(r.failure.failure)}`);
-    return 1;
-  }
-  io.out(JSON.stringify({ type: "exec-done", key: r.key, durationMs: r.durationMs }));
-  io.err(`ran ${r.stage} (${key}) in ${fmtMs(r.durationMs)}`);
-  return 0;
 }

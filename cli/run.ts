@@ -4,9 +4,10 @@ import { renderDiagnostic, renderDiagnostics } from "../core/diagnostics.js";
 import type { EventSink } from "../engine/events.js";
 import type { Registry } from "../engine/pipeline/validate.js";
 import { formatParams } from "../engine/sweep.js";
-import { run, status, type RunReport, type StatusReport } from "../ops/run.js";
+import { run, status, type StatusReport } from "../ops/run.js";
 import { executorOf, executorOpts, intOpt, parse, pipelineOpts, UsageError } from "./args.js";
 import { consoleReporter, describeReasons, printWarning } from "./console.js";
+import { interruptible } from "./interrupt.js";
 import { dataRootsOf, displayPath, emitJson, errColor, loadPipeline, type Io } from "./load.js";
 
 export async function cmdRun(
@@ -62,13 +63,9 @@ export async function cmdRun(
     if (!json) printPlan(plan, io, spec.file, pipeline.sources);
     return plan.ok ? 0 : 1;
   }
-  const ac = new AbortController();
-  const onSigint = () => ac.abort();
-  process.once("SIGINT", onSigint);
-  let report: RunReport;
-  try {
-    const remote = values.remote ?? process.env.QUIVER_REMOTE;
-    report = await run(pipeline, {
+  const remote = values.remote ?? process.env.QUIVER_REMOTE;
+  const { value: report, interrupted } = await interruptible(io, (signal) =>
+    run(pipeline, {
       ...common,
       jobs,
       keepGoing: values["keep-going"] === true,
@@ -77,11 +74,9 @@ export async function cmdRun(
       push: values.push === true,
       lock: values["no-lock"] ? "never" : values["write-lock"] ? "always" : "auto",
       ...(values.report ? { report: true } : {}),
-      signal: ac.signal,
-    });
-  } finally {
-    process.off("SIGINT", onSigint);
-  }
+      signal,
+    }),
+  );
   if (report.report)
     io.err(
       `report: ${displayPath(report.report.file)} (${report.report.plots} plots, ${(report.report.bytes / 1024).toFixed(0)} kB, ${report.report.durationMs} ms)`,
@@ -112,7 +107,7 @@ export async function cmdRun(
     io.err(renderDiagnostic(report.push.error, pipeline.sources, errColor(io)));
     return 1;
   }
-  return report.ok ? 0 : 1;
+  return interrupted ? 130 : report.ok ? 0 : 1;
 }
 
 /** The status table: per stage cached / will run and why, root causes before cascades. */

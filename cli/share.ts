@@ -6,6 +6,7 @@ import type { TransferReport } from "../ops/remote.js";
 import { pull, push } from "../ops/share.js";
 import { verify } from "../ops/verify.js";
 import { executorOf, executorOpts, intOpt, parse, pipelineOpts, UsageError } from "./args.js";
+import { interruptible } from "./interrupt.js";
 import { fmtMs, printWarning } from "./console.js";
 import { dataRootsOf, displayPath, emitJson, loadPipeline, type Io } from "./load.js";
 
@@ -87,21 +88,24 @@ export async function cmdVerify(argv: string[], registry: Registry, io: Io): Pro
   if (!(tolerance >= 0)) throw new UsageError(`--tolerance expects a number ≥ 0, got "${values.tolerance}"`);
   const pipeline = loadPipeline(file, registry, values, io);
   const sample = values.sample === undefined ? undefined : intOpt(values.sample, "sample", 1);
-  const r = await verify(pipeline, {
-    ...(values["cache-dir"] !== undefined ? { cacheDir: values["cache-dir"] } : {}),
-    jobs: intOpt(values.jobs, "jobs", os.availableParallelism()),
-    ...(sample !== undefined ? { sample } : {}),
-    ...(values.seed !== undefined ? { seed: values.seed } : {}),
-    tolerance,
-    ...(values.lock !== undefined ? { lockFile: values.lock } : {}),
-    dataRoots: dataRootsOf(values),
-    ...executorOf(values),
-    onEvent: (e) => printWarning(io, e, pipeline.sources),
-    onStart: (s) =>
-      io.out(
-        `quiver verify ${displayPath(file)} against ${displayPath(s.lockFile)}: rerunning ${s.chosen.length} of ${s.inLock.length} stage(s)`,
-      ),
-  });
+  const { value: r, interrupted } = await interruptible(io, (signal) =>
+    verify(pipeline, {
+      signal,
+      ...(values["cache-dir"] !== undefined ? { cacheDir: values["cache-dir"] } : {}),
+      jobs: intOpt(values.jobs, "jobs", os.availableParallelism()),
+      ...(sample !== undefined ? { sample } : {}),
+      ...(values.seed !== undefined ? { seed: values.seed } : {}),
+      tolerance,
+      ...(values.lock !== undefined ? { lockFile: values.lock } : {}),
+      dataRoots: dataRootsOf(values),
+      ...executorOf(values),
+      onEvent: (e) => printWarning(io, e, pipeline.sources),
+      onStart: (s) =>
+        io.out(
+          `quiver verify ${displayPath(file)} against ${displayPath(s.lockFile)}: rerunning ${s.chosen.length} of ${s.inLock.length} stage(s)`,
+        ),
+    }),
+  );
   const width = Math.max(8, ...pipeline.spec.order.map((s) => s.length));
   for (const s of r.stages) io.out(`  ${s.stage.padEnd(width)}  ${s.detail}`);
   for (const f of r.failed) io.err(`error: ${f}`);
@@ -120,5 +124,5 @@ export async function cmdVerify(argv: string[], registry: Registry, io: Io): Pro
   io.out(
     `${t.identical} bit-identical, ${t["within-tolerance"]} within tolerance ${values.tolerance ?? "1e-6"}, ${t.differs} differ${t["not-comparable"] ? `, ${t["not-comparable"]} not comparable` : ""} in ${fmtMs(r.durationMs)}`,
   );
-  return r.ok ? 0 : 1;
+  return interrupted ? 130 : r.ok ? 0 : 1;
 }

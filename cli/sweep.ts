@@ -17,6 +17,7 @@ import {
 import { planSweep, runSweep, SweepPointError, type SweepReport } from "../ops/sweep.js";
 import { executorOf, executorOpts, intOpt, paramOptions, parse, pipelineOpts, UsageError } from "./args.js";
 import { fmtMs, printWarning } from "./console.js";
+import { interruptible } from "./interrupt.js";
 import { dataRootsOf, displayPath, emitJson, errColor, type Io } from "./load.js";
 import { PipelineError } from "../ops/errors.js";
 
@@ -88,20 +89,23 @@ export async function cmdSweep(argv: string[], registry: Registry, io: Io): Prom
   );
   if (values["dry-run"]) return 0;
 
-  const report = await runSweep(plan, {
-    onPoint: (r) => {
-      io.out(
-        `  ${r.result.ok ? "✓" : "✗"} ${pointLabel(r.point.values).padEnd(width)}  ${r.ran} ran, ${r.cached} cached in ${fmtMs(r.durationMs)}`,
-      );
-      for (const e of r.events)
-        if (e.type === "failed") io.err(e.diagnostics.map((d) => `  ${d.code}: ${d.message}`).join("\n"));
-    },
-  });
+  const { value: report, interrupted } = await interruptible(io, (signal) =>
+    runSweep(plan, {
+      signal,
+      onPoint: (r) => {
+        io.out(
+          `  ${r.result.ok ? "✓" : "✗"} ${pointLabel(r.point.values).padEnd(width)}  ${r.ran} ran, ${r.cached} cached in ${fmtMs(r.durationMs)}`,
+        );
+        for (const e of r.events)
+          if (e.type === "failed") io.err(e.diagnostics.map((d) => `  ${d.code}: ${d.message}`).join("\n"));
+      },
+    }),
+  );
   io.out(
     `${report.failed ? `${report.failed} point(s) failed` : "done"}: ${plan.points.length} points in ${fmtMs(report.durationMs)}`,
   );
   printTable(io, report, values.json === true);
-  return report.failed ? 1 : 0;
+  return interrupted ? 130 : report.failed ? 1 : 0;
 }
 
 function printTable(io: Io, report: SweepReport, json: boolean): void {

@@ -1,45 +1,60 @@
 /**
- * Handing one job to a runner and reading back what it left: the job is written to the store
- * first (record `job-<key>`, with any stale failure record of that key removed), the runner runs
- * it, and the outcome is what the runner holds or, failing that, what the store holds — the result,
- * the failure record, or (neither) a lost job. The job and failure records are removed once read.
+ * Handing one job to a runner and reading back what it left: the job is written to its folder in
+ * the store first (jobs/<key>/job.json, replacing any earlier attempt), the runner runs it, and
+ * the outcome is what the runner holds or, failing that, what the store holds — the result, the
+ * failure record, or (neither) a lost job. A job that succeeded leaves no folder behind; a failed
+ * one keeps its folder (failure record, events, log) for the user to read until the next attempt
+ * or `gc`.
  */
 import type { Store } from "../cache/store.js";
+import type { BatchJobRef } from "./events.js";
 import type { JobOutcome } from "./job.js";
-import { jobFailureRecord, jobRecord, writeRecord, type Job } from "./records.js";
+import { removeJob, writeJob } from "./job-folder.js";
+import { jobFailureFile, writeJobDoc, type Job, type JobFailure } from "./records.js";
 import { readJobOutcome } from "./results.js";
 import type { RunnerContext, StageRunner } from "./runners/runner.js";
+
+export type DispatchOutcome =
+  JobOutcome | { readonly ok: false; readonly cancelled: true; readonly cancelledJob?: BatchJobRef };
 
 export async function dispatchJob(
   store: Store,
   runner: StageRunner,
   job: Job,
   ctx: Omit<RunnerContext, "store">,
-): Promise<JobOutcome> {
+): Promise<DispatchOutcome> {
   const started = performance.now();
-  await store.deleteRecord(jobFailureRecord.name(job.key));
-  await writeRecord(store, jobRecord, job, job.key);
-  try {
-    const result = await runner.run(job, { ...ctx, store });
-    if (result.outcome) return result.outcome;
-    const stored = await readJobOutcome(store, job);
-    if (stored) return stored.ok ? { ...stored, values: {} } : stored;
+  await writeJob(store, job);
+  const result = await runner.run(job, { ...ctx, store });
+  if (result.cancelled) {
+    // Interrupted or stopped by the run itself: nothing of the stage's to keep.
+    await removeJob(store, job.key);
     return {
       ok: false,
+      cancelled: true,
+      ...(result.cancelledJob ? { cancelledJob: result.cancelledJob } : {}),
+    };
+  }
+  let outcome: JobOutcome | undefined = result.outcome;
+  if (!outcome) {
+    const stored = await readJobOutcome(store, job);
+    if (stored) outcome = stored.ok ? { ...stored, values: {} } : stored;
+  }
+  if (!outcome) {
+    const failure: JobFailure = {
+      key: job.key,
+      stageId: job.stageId,
+      at: new Date().toISOString(),
+      durationMs: Math.round(performance.now() - started),
       failure: {
-        key: job.key,
-        stageId: job.stageId,
-        at: new Date().toISOString(),
-        durationMs: Math.round(performance.now() - started),
-        failure: {
-          kind: "lost",
-          code: "QV_EXEC_FAILED",
-          detail: `the ${runner.name} runner returned without a result or a failure record`,
-        },
+        kind: "lost",
+        code: "QV_EXEC_FAILED",
+        detail: `the ${runner.name} runner returned without a result or a failure record`,
       },
     };
-  } finally {
-    await store.deleteRecord(jobRecord.name(job.key)).catch(() => {});
-    await store.deleteRecord(jobFailureRecord.name(job.key)).catch(() => {});
+    await writeJobDoc(store, jobFailureFile, failure, job.key).catch(() => {});
+    outcome = { ok: false, failure };
   }
+  if (outcome.ok) await removeJob(store, job.key);
+  return outcome;
 }

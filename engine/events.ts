@@ -30,7 +30,16 @@ export type RunReason =
 
 export type SkipReason =
   | { readonly kind: "upstream-failed"; readonly upstream: string }
-  | { readonly kind: "stopped"; readonly after: string };
+  /** Stopped after a failure elsewhere; `cancelled`: the batch job of the stage that was cancelled. */
+  | { readonly kind: "stopped"; readonly after: string; readonly cancelled?: BatchJobRef }
+  /** The run was interrupted (Ctrl-C, SIGTERM, the caller's signal); `cancelled` as for stopped. */
+  | { readonly kind: "interrupted"; readonly cancelled?: BatchJobRef };
+
+/** A job in a batch system's queue: the system's name (`slurm`) and its id there. */
+export interface BatchJobRef {
+  readonly system: string;
+  readonly id: string;
+}
 
 export type EngineEvent =
   | {
@@ -68,6 +77,8 @@ export type EngineEvent =
       readonly message?: string;
     }
   | { readonly type: "note"; readonly stage: string; readonly message: string }
+  /** The stage's job was handed to a batch system (`system`), which knows it as `id`. */
+  | { readonly type: "queued"; readonly stage: string; readonly system: string; readonly id: string }
   | {
       readonly type: "finished";
       readonly stage: string;

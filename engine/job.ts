@@ -13,9 +13,9 @@ import { canonicalDictionaries } from "../core/table.js";
 import { getArtifact, putArtifact } from "./artifacts-store.js";
 import { CACHE_FORMAT, fingerprintKey, withInputNames } from "./fingerprint.js";
 import {
-  jobFailureRecord,
+  jobFailureFile,
   readManifestAs,
-  writeRecord,
+  writeJobDoc,
   type InputNamesIndex,
   type Job,
   type JobFailure,
@@ -76,7 +76,7 @@ export async function executeJob(
       failure: describeFailure(err),
     };
     // On a full disk this write fails too; the head still gets the failure from the return value.
-    await writeRecord(store, jobFailureRecord, failure, job.key).catch(() => {});
+    await writeJobDoc(store, jobFailureFile, failure, job.key).catch(() => {});
     return { ok: false, failure };
   }
 }

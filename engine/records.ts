@@ -10,10 +10,13 @@
  *              records/events-<name>     RunEvents: the events of that run (for the report)
  *              records/lock-<name>       LockKeys: the keys the pipeline's lock file references
  *              records/sweep-<name>      SweepRecord: the points of the latest sweep and their keys
- *              records/job-<key>         Job: a stage run handed to a runner
- *              records/failure-<key>     JobFailure: why a job failed (written by the runner)
  *              records/file-hashes       FileHashes: the memo of input file hashes
  *              records/gc-evicted        GcEvicted: keys whose payload gc evicted for a size budget
+ *   job        jobs/<key>/job.json       Job: a stage run handed to a runner
+ *              jobs/<key>/failure.json   JobFailure: why it failed (written where it ran)
+ *              jobs/<key>/events.ndjson  JobEventLine per line: started, progress, note, exit
+ *              jobs/<key>/batch.json     BatchSubmission: the batch system's id for it
+ *              jobs/<key>/log            its output (plain text, not decoded)
  *   file       <pipeline>.lock           LockFile (engine/lock-file.ts reads and writes it)
  */
 import type { ObjectRef, Store } from "../cache/store.js";
@@ -276,6 +279,7 @@ const EVENT_TYPES: ReadonlySet<string> = new Set<EngineEvent["type"]>([
   "started",
   "progress",
   "note",
+  "queued",
   "finished",
   "failed",
   "skipped",
@@ -421,8 +425,44 @@ export interface Job {
   readonly jobs: number;
 }
 
-export const jobRecord: RecordKind<Job, [key: CacheKey]> = {
-  name: (key) => `job-${key}`,
+/** A document in a job's folder (jobs/<key>/FILE): its file name and decoder. */
+export interface JobFileKind<T> {
+  readonly file: string;
+  readonly decoder: Decoder<T>;
+}
+
+/** A job's document, decoded; undefined when absent or when it does not decode (reported). */
+export async function readJobDoc<T>(
+  store: Store,
+  kind: JobFileKind<T>,
+  key: CacheKey,
+): Promise<T | undefined> {
+  const bytes = await store.readJobFile(key, kind.file);
+  if (bytes === undefined) return undefined;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(bytes.toString("utf8"));
+  } catch {
+    store.report({ kind: "bad-record", what: `jobs/${key}/${kind.file}`, detail: "does not parse" });
+    return undefined;
+  }
+  const r = decode(kind.decoder, raw);
+  if (r.ok) return r.value;
+  store.report({ kind: "bad-record", what: `jobs/${key}/${kind.file}`, detail: r.error.message });
+  return undefined;
+}
+
+export async function writeJobDoc<T>(
+  store: Store,
+  kind: JobFileKind<T>,
+  value: T,
+  key: CacheKey,
+): Promise<void> {
+  await store.writeJobFile(key, kind.file, JSON.stringify(value, null, 1));
+}
+
+export const jobFile: JobFileKind<Job> = {
+  file: "job.json",
   decoder: d.object({
     key: d.cacheKey,
     stageId: d.string,
@@ -460,8 +500,20 @@ export type StageFailure =
   | { readonly kind: "store-access"; readonly errno: string; readonly path: string }
   /** Any other exception: a bug in Quiver or in the stage. */
   | { readonly kind: "bug"; readonly message: string; readonly stack?: string | undefined }
-  /** The job never reported: its process died, was killed or cancelled; `detail` says how. */
-  | { readonly kind: "lost"; readonly code: string; readonly detail: string };
+  /**
+   * The job ended without a word of its own: its process died, was killed, cancelled, timed out,
+   * or never started; `detail` says how (with the last lines of its log), `hint` what to do.
+   */
+  | {
+      readonly kind: "lost";
+      readonly code: string;
+      readonly detail: string;
+      readonly hint?: string | undefined;
+      /** The job's log, for the whole story. */
+      readonly log?: string | undefined;
+      /** A resource the failure concerns (a time limit, memory), to point at it in the pipeline. */
+      readonly resource?: string | undefined;
+    };
 
 const failureDecoders: { readonly [K in StageFailure["kind"]]: Decoder<StageFailure> } = {
   "stage-error": d.object({
@@ -480,7 +532,14 @@ const failureDecoders: { readonly [K in StageFailure["kind"]]: Decoder<StageFail
   "disk-full": d.object({ kind: d.literal("disk-full"), errno: d.string }),
   "store-access": d.object({ kind: d.literal("store-access"), errno: d.string, path: d.string }),
   bug: d.object({ kind: d.literal("bug"), message: d.string, stack: d.optional(d.string) }),
-  lost: d.object({ kind: d.literal("lost"), code: d.string, detail: d.string }),
+  lost: d.object({
+    kind: d.literal("lost"),
+    code: d.string,
+    detail: d.string,
+    hint: d.optional(d.string),
+    log: d.optional(d.string),
+    resource: d.optional(d.string),
+  }),
 };
 
 const stageFailure: Decoder<StageFailure> = (v, path) => {
@@ -498,8 +557,8 @@ export interface JobFailure {
   readonly failure: StageFailure;
 }
 
-export const jobFailureRecord: RecordKind<JobFailure, [key: CacheKey]> = {
-  name: (key) => `failure-${key}`,
+export const jobFailureFile: JobFileKind<JobFailure> = {
+  file: "failure.json",
   decoder: d.object({
     key: d.cacheKey,
     stageId: d.string,
@@ -509,8 +568,73 @@ export const jobFailureRecord: RecordKind<JobFailure, [key: CacheKey]> = {
   }),
 };
 
-/** Job and failure records are transient: gc removes those older than this. */
-export const TRANSIENT_RECORD = /^(job|failure)-[0-9a-f]{16}$/;
+/**
+ * What a job says while it runs, one JSON document per line of jobs/<key>/events.ndjson, appended
+ * by `quiver exec` wherever it runs. The head reads them for any runner: `started` proves the node
+ * sees and can write the store, `exit` that the job is over (its result or failure is stored).
+ */
+export type JobEventLine =
+  | {
+      readonly type: "started";
+      readonly at: string;
+      readonly host: string;
+      readonly pid: number;
+      /** The batch system's id of the job, when it runs under one. */
+      readonly batchId?: string | undefined;
+    }
+  | { readonly type: "progress"; readonly fraction: number; readonly message?: string | undefined }
+  | { readonly type: "note"; readonly message: string }
+  | { readonly type: "exit"; readonly at: string; readonly code: number; readonly durationMs: number };
+
+const jobEventDecoders: { readonly [K in JobEventLine["type"]]: Decoder<JobEventLine> } = {
+  started: d.object({
+    type: d.literal("started"),
+    at: d.string,
+    host: d.string,
+    pid: d.number,
+    batchId: d.optional(d.string),
+  }),
+  progress: d.object({ type: d.literal("progress"), fraction: d.number, message: d.optional(d.string) }),
+  note: d.object({ type: d.literal("note"), message: d.string }),
+  exit: d.object({ type: d.literal("exit"), at: d.string, code: d.number, durationMs: d.number }),
+};
+
+export const JOB_EVENTS_FILE = "events.ndjson";
+export const JOB_LOG_FILE = "log";
+
+/** One line of a job's events; undefined for a line that does not decode (a torn write, another version). */
+export function decodeJobEvent(line: string): JobEventLine | undefined {
+  let v: unknown;
+  try {
+    v = JSON.parse(line);
+  } catch {
+    return undefined;
+  }
+  const type = isJsonObject(v) ? v.type : undefined;
+  const dec = isKeyOf(jobEventDecoders, type) ? jobEventDecoders[type] : undefined;
+  if (!dec) return undefined;
+  const r = decode(dec, v);
+  return r.ok ? r.value : undefined;
+}
+
+/** A job handed to a batch system: which one, and the id it gave the job (for cancel, gc, clean). */
+export interface BatchSubmission {
+  /** The runner's name (`slurm`, ...). */
+  readonly runner: string;
+  /**
+   * The batch system's id of this job (`1234`, or `1234_5` for a task of an array); empty while
+   * the submission is on its way (the run's jobs are then found by `name`).
+   */
+  readonly id: string;
+  /** The name the jobs of the run carry in the queue. */
+  readonly name: string;
+  readonly at: string;
+}
+
+export const batchSubmissionFile: JobFileKind<BatchSubmission> = {
+  file: "batch.json",
+  decoder: d.object({ runner: d.string, id: d.string, name: d.string, at: d.string }),
+};
 
 // ---------------------------------------------------------------------------------------------
 // The lock file (<pipeline>.lock, next to the pipeline): engine/lock-file.ts reads and writes it

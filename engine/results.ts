@@ -7,9 +7,9 @@ import type { Store } from "../cache/store.js";
 import type { CacheKey } from "../core/hash.js";
 import { withInputNames, type FingerprintDoc } from "./fingerprint.js";
 import {
-  jobFailureRecord,
+  jobFailureFile,
+  readJobDoc,
   readManifestAs,
-  readRecord,
   type Job,
   type JobFailure,
   type StageResultManifest,
@@ -82,7 +82,7 @@ export async function readJobOutcome(store: Store, job: Job): Promise<StoredOutc
   const from = Object.fromEntries(Object.entries(job.inputs).map(([p, i]) => [p, i.from]));
   const r = await findResult(store, { key: job.key, doc: job.doc }, from);
   if (r.found) return { ok: true, key: r.key, manifest: r.manifest };
-  const failure = await readRecord(store, jobFailureRecord, job.key);
+  const failure = await readJobDoc(store, jobFailureFile, job.key);
   return failure ? { ok: false, failure } : undefined;
 }
 

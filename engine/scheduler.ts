@@ -158,6 +158,9 @@ async function walk(opts: RunOptions): Promise<RunResult> {
   let stopAfter: string | undefined;
   const abort = new AbortController();
   opts.signal?.addEventListener("abort", () => abort.abort());
+  // Aborted at the first failure without keepGoing: runners that can cancel queued or running jobs
+  // cheaply (a batch system) do, so nothing of a stopped run is left in a queue.
+  const stopping = new AbortController();
 
   // The runner, the queue and the dispatcher load when something has to run: a fully cached run
   // never pays for them.
@@ -178,7 +181,10 @@ async function walk(opts: RunOptions): Promise<RunResult> {
     n.status = "failed";
     emit({ type: "failed", stage: n.spec.id, ...(n.key ? { key: n.key } : {}), durationMs, diagnostics });
     // A plan (dry run) goes on past a failure: status should show every independent stage.
-    if (!opts.keepGoing && !opts.dryRun) stopAfter ??= n.spec.id;
+    if (!opts.keepGoing && !opts.dryRun) {
+      stopAfter ??= n.spec.id;
+      stopping.abort();
+    }
   };
 
   const loadValue = async (id: string, port: string): Promise<ArtifactValue> => {
@@ -224,15 +230,33 @@ async function walk(opts: RunOptions): Promise<RunResult> {
     const prevOutputs = n.outputs;
     try {
       const { runner, dispatchJob } = await execution();
-      const outcome = await dispatchJob(store, runner, job, {
+      const resources = n.spec.resources;
+      const threads = runner.threads?.(resources);
+      const outcome = await dispatchJob(store, runner, threads ? { ...job, jobs: threads } : job, {
         def: n.spec.def,
         signal: abort.signal,
+        stopping: stopping.signal,
         emit: (e) => emit({ ...e, stage: n.spec.id }),
         loadInput: (port) => {
           const ref = n.spec.inputs[port]!;
           return loadValue(ref.stage, ref.port);
         },
+        resources,
       });
+      if ("cancelled" in outcome) {
+        // Cancelled by this run (interrupted, or stopped after another stage failed).
+        n.status = "skipped";
+        n.failedRoot = stopAfter;
+        // A batch job taken out of the queue is named, so the run's record says what was cancelled.
+        const cancelled = outcome.cancelledJob ? { cancelled: outcome.cancelledJob } : {};
+        emitSkip(
+          n,
+          stopAfter !== undefined
+            ? { kind: "stopped", after: stopAfter, ...cancelled }
+            : { kind: "interrupted", ...cancelled },
+        );
+        return false;
+      }
       if (!outcome.ok) {
         const f = outcome.failure.failure;
         const writers = f.kind === "stage-error" && f.marks ? writersOf(n, f.marks) : undefined;
@@ -322,7 +346,7 @@ async function walk(opts: RunOptions): Promise<RunResult> {
     if (stopAfter !== undefined || abort.signal.aborted) {
       n.status = "skipped";
       n.failedRoot = stopAfter;
-      emitSkip(n, { kind: "stopped", after: stopAfter ?? "interrupt" });
+      emitSkip(n, stopAfter !== undefined ? { kind: "stopped", after: stopAfter } : { kind: "interrupted" });
       return;
     }
     // Files: expand globs, resolve, confine, hash (through the memo).
@@ -388,13 +412,17 @@ async function walk(opts: RunOptions): Promise<RunResult> {
     }
     const { queue } = await execution();
     await queue.add(async () => {
-      if (stopAfter !== undefined && !opts.keepGoing) {
+      if ((stopAfter !== undefined && !opts.keepGoing) || abort.signal.aborted) {
         n.status = "skipped";
-        emitSkip(n, { kind: "stopped", after: stopAfter });
+        n.failedRoot = stopAfter;
+        emitSkip(
+          n,
+          stopAfter !== undefined ? { kind: "stopped", after: stopAfter } : { kind: "interrupted" },
+        );
         return;
       }
       const job = plan.job;
-      const release = await store.lock(job.key, () => emit({ type: "waiting", stage: id, key: job.key }));
+      const release = await lockKey(store, job.key, () => emit({ type: "waiting", stage: id, key: job.key }));
       try {
         if (!isForced) {
           // Another process may have computed it while we waited for the lock (single-flight).
@@ -479,6 +507,46 @@ async function walk(opts: RunOptions): Promise<RunResult> {
     emit({ type: "run-end", ok, durationMs: Math.round(performance.now() - t0), counts });
   }
   return { ok, outcomes };
+}
+
+/**
+ * Keys being computed by runs of this process (a sweep's points share it): a second run of the
+ * same key waits for the first here, and wakes the moment it is done — together with every other
+ * waiter, so that their next stages are ready together (one array on a batch system) — instead of
+ * each polling the lock file on its own schedule. The file lock still guards against other processes.
+ */
+const computing = new Map<string, Promise<void>>();
+
+async function lockKey(store: Store, key: CacheKey, onWait: () => void): Promise<() => Promise<void>> {
+  const id = `${store.root}\0${key}`;
+  let told = false;
+  for (let other = computing.get(id); other; other = computing.get(id)) {
+    if (!told) onWait();
+    told = true;
+    await other;
+  }
+  let done!: () => void;
+  computing.set(
+    id,
+    new Promise<void>((resolve) => {
+      done = resolve;
+    }),
+  );
+  try {
+    const release = await store.lock(key, told ? undefined : onWait);
+    return async () => {
+      try {
+        await release();
+      } finally {
+        computing.delete(id);
+        done();
+      }
+    };
+  } catch (err) {
+    computing.delete(id);
+    done();
+    throw err;
+  }
 }
 
 function upstreamIds(n: Node): Set<string> {

@@ -98,8 +98,40 @@ export function pipelineJsonSchema(registry: Registry): JsonObject {
         description: "this stage's seed (default: derived from the pipeline seed and the stage id)",
       },
       description: { type: "string" },
+      resources: { $ref: "#/definitions/resources" },
     },
     allOf: branches,
+  };
+  definitions.resources = {
+    type: "object",
+    description:
+      "what a stage asks of the machine it runs on (never part of a cache key); see docs/pipeline-format.md",
+    additionalProperties: false,
+    properties: {
+      cpus: {
+        type: "integer",
+        minimum: 1,
+        maximum: 4096,
+        description: "cores: --cpus-per-task, and the stage's threads",
+      },
+      memory: {
+        anyOf: [
+          { type: "string", pattern: "^\\s*\\d+(\\.\\d+)?\\s*[KMGTkmgt](i?[Bb])?\\s*$" },
+          { type: "number", minimum: 1 },
+        ],
+        description: "4G, 512M (binary units); a number is MiB",
+      },
+      time: {
+        anyOf: [{ type: "string" }, { type: "number", exclusiveMinimum: 0 }],
+        description: "a wall-time limit: 90s, 30m, 2h, 1d or [D-]HH:MM:SS; a number is minutes",
+      },
+      partition: {
+        type: "string",
+        pattern: "^[A-Za-z0-9_.,-]+$",
+        description: "the batch partition (queue)",
+      },
+      local: { type: "boolean", description: "run in the head process even with a batch executor" },
+    },
   };
   return {
     $schema: "http://json-schema.org/draft-07/schema#",
@@ -132,6 +164,7 @@ export function pipelineJsonSchema(registry: Registry): JsonObject {
         additionalProperties: { type: "string" },
         description: "column → unit shown on plot axes, e.g. { lep1_pt: GeV, dphi_ll: rad }",
       },
+      resources: { $ref: "#/definitions/resources" },
       report: {
         type: "object",
         additionalProperties: false,

@@ -8,6 +8,7 @@ import { LockError } from "../cache/lock.js";
 import type { Diagnostic } from "../core/diagnostics.js";
 import { isJsonObject, type JsonObject } from "../core/json.js";
 import { StageError } from "../core/stage.js";
+import { RESOURCE_FIELDS, type ResourceField } from "./pipeline/resources.js";
 import type { StageSpec } from "./pipeline/spec.js";
 import type { StageFailure } from "./records.js";
 
@@ -139,9 +140,22 @@ export function failureDiagnostic(
         location: s.locate([]),
         hint: `this is a bug in Quiver, not in your pipeline; please report it${f.stack ? ` (at ${f.stack})` : ""}`,
       };
-    case "lost":
-      return { severity: "error", code: f.code, message: `${s.id}: ${f.detail}`, location: s.locate([]) };
+    case "lost": {
+      const resource = f.resource && isResourceField(f.resource) ? f.resource : undefined;
+      return {
+        severity: "error",
+        code: f.code,
+        message: `${s.id}: ${f.detail}${f.log ? `\n(log: ${f.log})` : ""}`,
+        // Not about its params: at the resource concerned, else at the stage itself.
+        location: s.locateResource(resource),
+        ...(f.hint ? { hint: f.hint } : {}),
+      };
+    }
   }
+}
+
+function isResourceField(v: string): v is ResourceField {
+  return (RESOURCE_FIELDS as readonly string[]).includes(v);
 }
 
 /** An error thrown in this process while preparing or running a stage, as a located diagnostic. */

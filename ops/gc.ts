@@ -1,19 +1,21 @@
 /**
  * `gc` and `clean`. gc removes every result that no pipeline's latest run, lock file or sweep
- * references (and what those link to: sub-results), then, with a size budget, evicts the payloads
- * cheapest to recompute per byte (gc-budget.ts). clean removes a store's own files.
+ * references (and what those link to: sub-results), the folders of finished jobs, then, with a
+ * size budget, evicts the payloads cheapest to recompute per byte (gc-budget.ts). clean removes a
+ * store's own files, unless jobs of a run still use it (queued or running on a batch system).
  *
  * Both act only on a folder marked as a store, and only while no other process uses it: they hold
  * the store's maintenance lock, and stop (QV_STORE_BUSY) if a live run, job or pull is registered.
  */
-import fs from "node:fs";
 import path from "node:path";
-import { recordPath } from "../cache/layout.js";
 import type { Store } from "../cache/store.js";
 import type { CacheKey } from "../core/hash.js";
 import type { EventSink } from "../engine/events.js";
 import { lockPathFor, readLockFile } from "../engine/lock-file.js";
-import { keysKeptBy, TRANSIENT_RECORD } from "../engine/records.js";
+import { jobFolders } from "../engine/job-folder.js";
+import { keysKeptBy } from "../engine/records.js";
+import { stillQueued } from "../engine/runners/index.js";
+import { OpError } from "./errors.js";
 import { applyEviction, holdersOf, planEviction, type EvictionPlan } from "./gc-budget.js";
 import { openExistingStore, storeDir, withStoreErrors } from "./store.js";
 
@@ -37,6 +39,8 @@ export type GcReport =
       readonly manifests: number;
       readonly objects: number;
       readonly bytes: number;
+      /** Job folders (failure records, events, logs) of finished or abandoned jobs removed. */
+      readonly jobs: number;
       /** Results kept (referenced by latest runs, locks, sweeps). */
       readonly kept: number;
       /** With `maxSize`: what is (or would be) evicted to fit. */
@@ -67,7 +71,7 @@ async function collect(store: Store, dir: string, opts: GcOptions): Promise<GcRe
   const lock = opts.pipeline ? await readLockFile(lockPathFor(path.resolve(opts.pipeline))) : undefined;
   for (const s of Object.values(lock?.stages ?? {})) keep.add(s.key);
   const r = await store.gc(keep, opts.dryRun === true);
-  if (!opts.dryRun) await removeStaleJobRecords(store);
+  const jobs = await removeFinishedJobs(store, opts.dryRun === true);
   let eviction: EvictionPlan | undefined;
   if (opts.maxSize !== undefined) {
     // In a dry run the unreferenced objects are still on disk: plan as if they were gone.
@@ -77,17 +81,31 @@ async function collect(store: Store, dir: string, opts: GcOptions): Promise<GcRe
     eviction = planEviction(objects, holders, opts.maxSize);
     if (!opts.dryRun && eviction.evict.length) await applyEviction(store, eviction);
   }
-  return { store: dir, exists: true, ...r, kept: keep.size, ...(eviction ? { eviction } : {}) };
+  return { store: dir, exists: true, ...r, jobs, kept: keep.size, ...(eviction ? { eviction } : {}) };
 }
 
-/** Job and failure records of runs that were killed before they could remove them. */
-async function removeStaleJobRecords(store: Store): Promise<void> {
-  for (const name of await store.listRecords()) {
-    if (!TRANSIENT_RECORD.test(name)) continue;
-    const file = path.join(store.root, ...recordPath(name).split("/"));
-    const st = await fs.promises.stat(file).catch(() => undefined);
-    if (st && Date.now() - st.mtimeMs > 3600_000) await store.deleteRecord(name);
+/**
+ * The folders of finished jobs (their failure records, events and logs) and of jobs nobody waits
+ * for any more (a run killed before it could read them); not those a live run or `quiver exec`
+ * holds, nor those a batch system still has queued or running. Then the array links left behind.
+ */
+async function removeFinishedJobs(store: Store, dryRun: boolean): Promise<number> {
+  const folders = await jobFolders(store);
+  const queued = new Set(
+    await stillQueued(folders.flatMap((f) => (f.submission && !f.inUse ? [f.submission] : []))),
+  );
+  let removed = 0;
+  for (const f of folders) {
+    if (f.inUse || (f.submission && queued.has(f.submission))) continue;
+    removed++;
+    if (!dryRun) await store.removeJob(f.key);
   }
+  if (!dryRun) {
+    const left = new Set(await store.listJobs());
+    for (const a of await store.listArrays())
+      if (!a.keys.some((k) => left.has(k))) await store.removeArray(a.name);
+  }
+  return removed;
 }
 
 export type CleanReport =
@@ -113,13 +131,31 @@ export interface CleanOptions {
 }
 
 /**
- * Removes a store's own files (objects, manifests, records, locks, temp files) and its marker;
- * refuses any folder that is not a marked store, and a store in use.
+ * Removes a store's own files (objects, manifests, records, locks, job folders, temp files) and its
+ * marker; refuses any folder that is not a marked store, a store in use, and one whose jobs a batch
+ * system still has queued or running.
  */
 export async function clean(opts: CleanOptions = {}): Promise<CleanReport> {
   const dir = storeDir(opts.pipeline, opts.cacheDir);
   const store = await openExistingStore(dir, opts.onEvent);
   if (!store) return { store: dir, removed: false, reason: "no-store" };
+  // A run's jobs still in a batch queue (its head killed, so not registered as using the store)
+  // would find the store gone when they start.
+  const submitted = (await jobFolders(store)).flatMap((f) => (f.submission ? [f.submission] : []));
+  const queued = await stillQueued(submitted);
+  if (queued.length) {
+    const names = [...new Set(queued.map((s) => s.name))];
+    throw OpError.of(
+      "QV_JOBS_QUEUED",
+      `${queued.length} job(s) of a run are still queued or running on ${[...new Set(queued.map((s) => s.runner))].join(", ")} (${queued
+        .slice(0, 5)
+        .map((s) => s.id || s.name)
+        .join(
+          ", ",
+        )}${queued.length > 5 ? ", …" : ""}); removing ${dir} now would pull the store from under them`,
+      `wait for the run to end, or cancel its jobs first (Slurm: scancel --name=${names.join(",")})`,
+    );
+  }
   const release = await withStoreErrors(() => store.holdForMaintenance());
   let released = false;
   try {

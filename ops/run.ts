@@ -12,9 +12,9 @@ import type { FingerprintDoc } from "../engine/fingerprint.js";
 import { readLastRun, recordDistinctRun } from "../engine/history.js";
 import { lockPathFor, readLockFile, type LockVerdict, type PlannedStage } from "../engine/lock-file.js";
 import { runEventsRecord, writeRecord, type LastRun } from "../engine/records.js";
-import { createRunner, isRunnerName, runnerNames } from "../engine/runners/index.js";
 import { registerWriter, runPipeline, type RunResult, type StageOutcome } from "../engine/scheduler.js";
 import { OpError, UsageError } from "./errors.js";
+import { executorFor, type Executor } from "./executor.js";
 import { displayPath, type Pipeline } from "./load.js";
 import { compareLock, keysOf, writeLockAfterRun } from "./lock.js";
 import { openStore, storeDir } from "./store.js";
@@ -43,7 +43,7 @@ export interface RunOptions extends PlanOptions {
   readonly jobs?: number;
   /** After a failure, keep running the stages that do not depend on it. */
   readonly keepGoing?: boolean;
-  /** Where stages run: a runner name (`in-process`, the default, or `subprocess`). */
+  /** Where stages run: a runner name (`in-process`, the default, `subprocess` or `slurm`). */
   readonly executor?: string;
   /** The command that starts Quiver's command line, for runners that start `quiver exec`. */
   readonly command?: readonly string[];
@@ -98,10 +98,12 @@ function checkStages(p: Pipeline, opts: PlanOptions): void {
 export async function run(pipeline: Pipeline, opts: RunOptions = {}): Promise<RunReport> {
   const { spec } = pipeline;
   checkStages(pipeline, opts);
-  const executor = opts.executor ?? "in-process";
-  if (!isRunnerName(executor))
-    throw new UsageError(`no executor "${executor}"; executors: ${runnerNames.join(", ")}`);
   const jobs = opts.jobs ?? os.availableParallelism();
+  const executor = await executorFor(opts.executor, {
+    jobs,
+    pipeline: spec.name,
+    ...(opts.command ? { command: opts.command } : {}),
+  });
   const events: EngineEvent[] = [];
   const emit: EventSink = (e) => {
     events.push(e);
@@ -115,6 +117,9 @@ export async function run(pipeline: Pipeline, opts: RunOptions = {}): Promise<Ru
   try {
     return await runRegistered(pipeline, opts, { store, memo, events, emit, executor, jobs });
   } finally {
+    // The runner is shared by every walk of this run (a repair walk too); a batch runner cancels
+    // anything still queued.
+    await executor.close();
     await leave();
   }
 }
@@ -127,7 +132,7 @@ async function runRegistered(
     memo: FileHashMemo;
     events: EngineEvent[];
     emit: EventSink;
-    executor: string;
+    executor: Executor;
     jobs: number;
   },
 ): Promise<RunReport> {
@@ -159,7 +164,7 @@ async function runRegistered(
       keepGoing: opts.keepGoing === true,
       ...(opts.dataRoots ? { dataRoots: opts.dataRoots } : {}),
       ...(opts.signal ? { signal: opts.signal } : {}),
-      runner: () => createRunner(executor, { jobs, ...(opts.command ? { command: opts.command } : {}) }),
+      runner: executor.runner,
       ...(share && remote ? { remote: share.readThrough(remote, emit, expect) } : {}),
       recordAsLatest: opts.recordAsLatest !== false,
       ...extra,

@@ -20,7 +20,6 @@ import { readLastRun } from "../engine/history.js";
 import { headlineMetrics, readMetricsObject } from "../engine/lock-file.js";
 import type { Registry } from "../engine/pipeline/validate.js";
 import { sweepRecord, writeRecord } from "../engine/records.js";
-import { createRunner } from "../engine/runners/index.js";
 import { registerWriter, runPipeline, type RunResult } from "../engine/scheduler.js";
 import {
   GridError,
@@ -34,6 +33,7 @@ import {
 } from "../engine/sweep.js";
 import type { Diagnostic, SourceLookup } from "../core/diagnostics.js";
 import { PipelineError, UsageError } from "./errors.js";
+import { executorFor } from "./executor.js";
 import { parsePipeline, readParamsFile, validateParsed, type Pipeline } from "./load.js";
 import { keysOf } from "./lock.js";
 import { openStore, storeDir } from "./store.js";
@@ -249,8 +249,17 @@ async function sweepPoints(
 ): Promise<SweepReport> {
   const { store, memo, options } = plan.context;
   const t0 = performance.now();
-  const concurrency = Math.max(1, Math.min(plan.jobs, plan.points.length));
-  const perPoint = Math.max(1, Math.floor(plan.jobs / concurrency));
+  // One runner for every point: one queue name, and the same stage of several points goes out as
+  // one array. A batch system queues every point at once; here, points share the cores.
+  const executor = await executorFor(options.executor, {
+    jobs: plan.jobs,
+    pipeline: plan.points[0]!.pipeline.spec.name,
+    ...(options.command ? { command: options.command } : {}),
+  });
+  const concurrency = executor.batch
+    ? plan.points.length
+    : Math.max(1, Math.min(plan.jobs, plan.points.length));
+  const perPoint = executor.batch ? plan.jobs : Math.max(1, Math.floor(plan.jobs / concurrency));
   const results: PointResult[] = [];
   let next = 0;
   const worker = async () => {
@@ -266,11 +275,7 @@ async function sweepPoints(
         fileMemo: memo,
         ...(options.dataRoots ? { dataRoots: options.dataRoots } : {}),
         ...(opts.signal ? { signal: opts.signal } : {}),
-        runner: () =>
-          createRunner(options.executor ?? "in-process", {
-            jobs: perPoint,
-            ...(options.command ? { command: options.command } : {}),
-          }),
+        runner: executor.runner,
         recordAsLatest: false,
       });
       const r: PointResult = {
@@ -285,7 +290,11 @@ async function sweepPoints(
       opts.onPoint?.(r);
     }
   };
-  await Promise.all(Array.from({ length: concurrency }, worker));
+  try {
+    await Promise.all(Array.from({ length: concurrency }, worker));
+  } finally {
+    await executor.close();
+  }
   await recordSweep(store, plan.points[0]!.pipeline.spec.name, results);
   const columns = plan.columns ?? (await defaultColumns(store, results));
   return {

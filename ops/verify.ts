@@ -20,9 +20,9 @@ import {
   readLockFile,
   readMetricsObject,
 } from "../engine/lock-file.js";
-import { createRunner } from "../engine/runners/index.js";
-import { runPipeline } from "../engine/scheduler.js";
+import { runPipeline, type RunResult } from "../engine/scheduler.js";
 import { OpError } from "./errors.js";
+import { executorFor } from "./executor.js";
 import type { Pipeline } from "./load.js";
 import { displayPath } from "./load.js";
 import { withRemoteErrors } from "./remote.js";
@@ -42,6 +42,8 @@ export interface VerifyOptions {
   readonly executor?: string;
   readonly command?: readonly string[];
   readonly onEvent?: EventSink;
+  /** Interrupts the rerun (stages running on a batch system are cancelled). */
+  readonly signal?: AbortSignal;
   /** Told which stages will be rerun, before they are. */
   readonly onStart?: (s: {
     readonly lockFile: string;
@@ -98,21 +100,28 @@ export async function verify(pipeline: Pipeline, opts: VerifyOptions = {}): Prom
     const { store, memo } = await openStore(storeDir(spec.file, opts.cacheDir), emit, { rehash: true });
     const docs = new Map<string, FingerprintDoc>();
     const jobs = opts.jobs ?? os.availableParallelism();
-    const result = await runPipeline({
-      spec,
-      store,
+    const executor = await executorFor(opts.executor, {
       jobs,
-      emit,
-      fileMemo: memo,
-      force: chosen,
-      ...(opts.dataRoots ? { dataRoots: opts.dataRoots } : {}),
-      runner: () =>
-        createRunner(opts.executor ?? "in-process", {
-          jobs,
-          ...(opts.command ? { command: opts.command } : {}),
-        }),
-      onFingerprint: (id, _key, doc) => docs.set(id, doc),
+      pipeline: spec.name,
+      ...(opts.command ? { command: opts.command } : {}),
     });
+    let result: RunResult;
+    try {
+      result = await runPipeline({
+        spec,
+        store,
+        jobs,
+        emit,
+        fileMemo: memo,
+        force: chosen,
+        ...(opts.dataRoots ? { dataRoots: opts.dataRoots } : {}),
+        ...(opts.signal ? { signal: opts.signal } : {}),
+        runner: executor.runner,
+        onFingerprint: (id, _key, doc) => docs.set(id, doc),
+      });
+    } finally {
+      await executor.close();
+    }
     const failed = events.flatMap((e) =>
       e.type === "failed" ? [`${e.stage}: ${e.diagnostics.map((d) => d.message).join("; ")}`] : [],
     );

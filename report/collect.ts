@@ -157,6 +157,7 @@ export async function collectReport(
         case "waiting":
         case "progress":
         case "note":
+        case "queued":
         case "warning":
           break;
       }

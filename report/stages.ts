@@ -16,14 +16,24 @@ export function why(info: StageInfo): string {
     case "failed":
       return info.diagnostics.map((d) => `${d.code}: ${d.message}`).join("; ");
     case "skipped":
-      return info.skipReason?.kind === "upstream-failed"
-        ? `upstream ${info.skipReason.upstream} failed`
-        : info.skipReason
-          ? `stopped after ${info.skipReason.after}`
-          : "";
+      return skipText(info.skipReason);
     case "cached":
     case "not-run":
       return "";
+  }
+}
+
+function skipText(r: StageInfo["skipReason"]): string {
+  if (!r) return "";
+  const cancelled =
+    "cancelled" in r && r.cancelled ? `; ${r.cancelled.system} job ${r.cancelled.id} cancelled` : "";
+  switch (r.kind) {
+    case "upstream-failed":
+      return `upstream ${r.upstream} failed`;
+    case "stopped":
+      return `stopped after ${r.after}${cancelled}`;
+    case "interrupted":
+      return `run interrupted${cancelled}`;
   }
 }
 

@@ -221,10 +221,15 @@ describe("a pipeline never executes code", () => {
         assert.ok(allowed.has(`${rel(f)} import(${m[1]!.trim()})`), `${rel(f)}: import(${m[1]})`);
   });
 
-  test("only the subprocess runner, `report --open` and `diff --against git:REV` start processes", (t) => {
+  test("only the subprocess and Slurm runners, `report --open` and `diff --against git:REV` start processes", (t) => {
     if (files.length === 0) return t.skip("sources not found next to the compiled tests");
     const spawning = files.filter((f) => /child_process/.test(fs.readFileSync(f, "utf8"))).map(rel);
-    assert.deepEqual(spawning.sort(), ["cli/report.ts", "engine/runners/subprocess.ts", "ops/diff.ts"]);
+    assert.deepEqual(spawning.sort(), [
+      "cli/report.ts",
+      "engine/runners/slurm.ts",
+      "engine/runners/subprocess.ts",
+      "ops/diff.ts",
+    ]);
   });
 
   test("no stage type runs shell commands or scripts", () => {

@@ -68,6 +68,38 @@ describe("isolated execution", () => {
   });
 });
 
+describe("locks of jobs in other processes", () => {
+  test("the head's lock of a job and the exec lock of `quiver exec` heartbeat while a stage blocks its thread", async () => {
+    // The same code holds them on a batch node: a dead node's locks go stale within seconds.
+    const r = Rig.create({
+      "p.yaml": "quiver: 1\nname: beat\nstages:\n  s: { type: spin, with: { ms: 6000 } }\n",
+    });
+    try {
+      const child = r.spawn("run", "p.yaml", "--isolate");
+      const done = waitFor(child);
+      const locks = path.join(r.cacheDir, "locks");
+      const lockFiles = () =>
+        (fs.existsSync(locks) ? fs.readdirSync(locks) : []).filter((f) =>
+          /^[0-9a-f]{16}(\.exec)?\.lock$/.test(f),
+        );
+      const until = Date.now() + 60_000;
+      while (lockFiles().length < 2 && Date.now() < until) await new Promise((res) => setTimeout(res, 50));
+      const files = lockFiles().sort();
+      assert.equal(files.length, 2, "the head's lock and the exec lock");
+      const mtimes = () => files.map((f) => fs.statSync(path.join(locks, f)).mtimeMs);
+      const before = mtimes();
+      await new Promise((res) => setTimeout(res, 2500));
+      const after = mtimes();
+      for (const [i, f] of files.entries()) assert.ok(after[i]! > before[i]!, `${f} was refreshed`);
+      const res = await done;
+      assert.equal(res.code, 0, res.stderr);
+      assert.deepEqual(lockFiles(), [], "released");
+    } finally {
+      r.remove();
+    }
+  });
+});
+
 describe("failures across the process boundary", () => {
   test("a stage failing under --isolate reports the same code and location as in-process", async () => {
     const pipeline = `quiver: 1
@@ -89,12 +121,51 @@ stages:
     assert.equal(b.code, 1);
     assert.deepEqual(located(a), [["QV_TEST_FAIL", "bad: no good", 5, 64]]);
     assert.deepEqual(located(b), located(a));
+    // The failed job keeps its folder (for the user to read) until the next attempt or gc.
+    const jobs = fs.readdirSync(path.join(isolated.cacheDir, "jobs"));
+    assert.equal(jobs.length, 1);
+    assert.deepEqual(fs.readdirSync(path.join(isolated.cacheDir, "jobs", jobs[0]!)).sort(), [
+      "events.ndjson",
+      "failure.json",
+      "job.json",
+      "log",
+    ]);
+    const gc = await isolated.spawnAndWait("gc", "p.yaml");
+    assert.equal(gc.code, 0, gc.stderr);
     assert.deepEqual(
-      fs.readdirSync(path.join(isolated.cacheDir, "records")).filter((f) => /^(job|failure)-/.test(f)),
+      fs.readdirSync(path.join(isolated.cacheDir, "jobs")),
       [],
-      "the job and failure records are gone once the head has read them",
+      "gc removes finished job folders",
     );
     inline.remove();
     isolated.remove();
+  });
+
+  test("a child's progress and notes reach the head through the store; a crash is told with its log", async () => {
+    const r = Rig.create({
+      "p.yaml": `quiver: 1
+name: chatty
+stages:
+  th:   { type: threads }
+  boom: { type: crash, with: { code: 7 } }
+`,
+    });
+    const res = await r.spawnAndWait("run", "p.yaml", "--isolate", "--keep-going");
+    assert.equal(res.code, 1);
+    assert.ok(
+      res.events.some((e) => e.type === "note" && e.stage === "th" && /running with/.test(e.message)),
+    );
+    assert.ok(res.events.some((e) => e.type === "progress" && e.stage === "th" && e.fraction === 0.5));
+    const failed = res.events.find((e) => e.type === "failed");
+    assert.ok(failed?.type === "failed");
+    assert.equal(failed.diagnostics[0]!.code, "QV_EXEC_FAILED");
+    assert.match(failed.diagnostics[0]!.message, /exit code 7/);
+    assert.match(failed.diagnostics[0]!.message, /crash stage boom: exiting with 7/);
+    assert.deepEqual(
+      fs.readdirSync(path.join(r.cacheDir, "jobs")).length,
+      1,
+      "only the crashed job's folder is left",
+    );
+    r.remove();
   });
 });

@@ -4,6 +4,7 @@ import type { Graph } from "../graph.js";
 import type { JsonValue } from "../../core/json.js";
 import type { ParamPath } from "../../core/schema.js";
 import type { AnyStageDefinition, PortKind } from "../../core/stage.js";
+import type { ResourceField, Resources } from "./resources.js";
 
 export interface InputRef {
   readonly stage: string;
@@ -22,6 +23,10 @@ export interface StageSpec {
   readonly files: readonly { readonly path: ParamPath; readonly file: string }[];
   /** Where each param came from in YAML, to point status diffs at the line. */
   readonly locate: (path: ParamPath, opts?: { offset?: number; length?: number }) => SourceLocation;
+  /** What it asks of the machine it runs on: its own `resources`, else the pipeline's. Never in its key. */
+  readonly resources: Resources;
+  /** Where a resource is written (the stage's own, the pipeline default), else the stage itself. */
+  readonly locateResource: (field?: ResourceField) => SourceLocation;
 }
 
 export type ParamOrigin = "pipeline" | "cli" | "file";

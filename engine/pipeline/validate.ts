@@ -12,6 +12,7 @@ import { deriveSeed } from "../../core/seed.js";
 import type { AnyStageDefinition } from "../../core/stage.js";
 import { sensitiveDataRoot } from "./data-roots.js";
 import { resolveParams, substitute, unsplice, type Overrides, type Splice } from "./params.js";
+import { mergeResources, parseResources, type ResourceField } from "./resources.js";
 import type { PipelineSource } from "./source.js";
 import type { InputRef, PipelineSpec, StageSpec } from "./spec.js";
 
@@ -28,11 +29,12 @@ const TOP_KEYS = [
   "stages",
   "data_roots",
   "units",
+  "resources",
   "report",
 ] as const;
 /** `report:` settings: how plots are labelled; presentation only, never part of a cache key. */
 const REPORT_KEYS = ["label", "energy", "luminosity", "samples"] as const;
-const STAGE_KEYS = ["type", "inputs", "with", "seed", "description"] as const;
+const STAGE_KEYS = ["type", "inputs", "with", "seed", "description", "resources"] as const;
 const ID = /^[A-Za-z_][A-Za-z0-9_-]*$/;
 
 /** How far the pipeline file itself is trusted. */
@@ -140,6 +142,15 @@ export function validatePipeline(
     else
       err("QV_PARAM_TYPE", `the unit of "${col}" must be text, got ${JSON.stringify(u)}`, at(["units", col]));
   }
+
+  // Resources every stage asks for unless it says otherwise (never part of a cache key).
+  const defaults = parseResources(
+    root.resources,
+    (field, atKey) =>
+      at(field === undefined ? ["resources"] : ["resources", field], { atKey: atKey ?? false }),
+    "resources",
+  );
+  diags.push(...defaults.diagnostics);
 
   // Report settings: the experiment label, √s and luminosity drawn on plots, the sample column.
   const report: Record<string, string> = {};
@@ -386,6 +397,17 @@ export function validatePipeline(
       if (typeof s.seed === "number" && Number.isInteger(s.seed)) stageSeed = s.seed >>> 0;
       else err("QV_PARAM_TYPE", `seed of stage "${id}" must be an integer`, at(["stages", id, "seed"]));
     }
+    const own = parseResources(
+      s.resources,
+      (field, atKey) =>
+        at(field === undefined ? ["stages", id, "resources"] : ["stages", id, "resources", field], {
+          atKey: atKey ?? false,
+        }),
+      `${id}: resources`,
+    );
+    diags.push(...own.diagnostics);
+    const ownRaw = isRecord(s.resources) ? s.resources : {};
+    const defaultsRaw = isRecord(root.resources) ? root.resources : {};
     stages.set(id, {
       id,
       def,
@@ -394,6 +416,14 @@ export function validatePipeline(
       seed: stageSeed,
       files: collectFiles(def.params.spec, value),
       locate: locateWith,
+      resources: mergeResources(defaults.resources, own.resources),
+      // Where a resource the stage runs with is written: its own, else the pipeline's default.
+      locateResource: (field?: ResourceField) =>
+        field !== undefined && Object.hasOwn(ownRaw, field)
+          ? at(["stages", id, "resources", field])
+          : field !== undefined && Object.hasOwn(defaultsRaw, field)
+            ? at(["resources", field])
+            : at(["stages", id], { atKey: true }),
     });
   }
 

@@ -174,6 +174,39 @@ export const tagStage = defineStage({
   },
 });
 
+/** A process that dies mid-stage (as a segfault or an out-of-memory kill would): no failure record. */
+export const crashStage = defineStage({
+  type: "crash",
+  version: 1,
+  description: "writes a line to stderr, then ends its process with an exit code",
+  inputs: { table: { kind: "table", description: "anything", optional: true } },
+  outputs: { table: { kind: "table", description: "never produced" } },
+  params: p.object({ code: p.withDefault(p.integer({ min: 1, max: 255 }), 1) }),
+  run(ctx) {
+    process.stderr.write(`crash stage ${ctx.stageId}: exiting with ${ctx.params.code}\n`);
+    process.exit(ctx.params.code);
+  },
+});
+
+/** What the stage was given to run with: its threads, and the batch system's allocation. */
+export const threadsStage = defineStage({
+  type: "threads",
+  version: 1,
+  description: "metrics {jobs: ctx.jobs, cpus: SLURM_CPUS_PER_TASK or 0}; a note and progress on the way",
+  inputs: {},
+  outputs: { metrics: { kind: "metrics", description: "{jobs, cpus}" } },
+  params: p.object({ tag: p.withDefault(p.string(), "") }),
+  run(ctx) {
+    ctx.progress(0.5, "half way");
+    ctx.note(`running with ${ctx.jobs} thread(s)`);
+    return Promise.resolve({
+      outputs: {
+        metrics: metrics({ jobs: ctx.jobs, cpus: Number(process.env.SLURM_CPUS_PER_TASK ?? 0) }),
+      },
+    });
+  },
+});
+
 /** Blocks the main thread (a synchronous busy loop), as a long in-process computation does. */
 export const spinStage = defineStage({
   type: "spin",
@@ -204,6 +237,8 @@ export const testRegistry: ReadonlyMap<string, AnyStageDefinition> = new Map([
       halvesStage,
       labelsStage,
       tagStage,
+      crashStage,
+      threadsStage,
       spinStage,
     ] as AnyStageDefinition[]
   ).map((d) => [d.type, d] as const),

@@ -56,8 +56,10 @@ JobAcctGatherType=jobacct_gather/none
 JobCompType=jobcomp/none
 # Finished jobs stay visible to squeue/scontrol for this long, so a poller sees their final state.
 MinJobAge=600
-# Quick turnaround for tests: poll often, kill a timed-out job soon.
-SchedulerParameters=defer_batch=0
+# A job that asks for no memory gets its share of the node (as at most sites), not all of it:
+# otherwise every job would hold the whole node and none would run alongside another.
+DefMemPerCPU=$((mem / cpus))
+# Quick turnaround for tests: kill a timed-out job soon.
 KillWait=5
 InactiveLimit=0
 SlurmdTimeout=60

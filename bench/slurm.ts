@@ -1,0 +1,218 @@
+/**
+ * Stages as Slurm jobs against the same work in-process, on the same cores, in the same run:
+ *
+ *  1. Slurm's own latency: an empty `sbatch --wrap` job, submit → start and submit → seen over
+ *     (the job writes a file; polled every 20 ms), one after another.
+ *  2. Quiver's overhead per job: a chain of tiny stages (each needs the one before, so every level
+ *     pays a full round trip) under `--executor slurm` and in-process; per level, the Slurm run's
+ *     time minus the in-process run's minus Slurm's own submit → seen-over latency.
+ *  3. A 10-point sweep of the dark-matter analysis (`--grid seed=420..424 --grid lr=0.005,0.01`),
+ *     every stage on the cluster, against the same sweep in-process with --jobs = the node's CPUs;
+ *     and the same with the light stages marked `resources: { local: true }` (only training on the
+ *     cluster).
+ *
+ * Fresh stores for every run; repetitions alternate the order; medians reported with `uptime`
+ * before and after. Needs SLURM_CONF (test/support/slurm/start.sh) and ../shared/data.
+ *
+ *   node dist/bench/slurm.js [repeats=3] [--skip-sweep]
+ */
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
+const cli = path.join(repo, "bin", "quiver.js");
+const args = process.argv.slice(2);
+const repeats = Number(args.find((a) => /^\d+$/.test(a)) ?? 3);
+const skipSweep = args.includes("--skip-sweep");
+const dataDir = path.resolve(repo, "..", "shared", "data", "atlas_dm_ml_notebook");
+
+function fail(message: string): never {
+  console.error(`bench/slurm: ${message}`);
+  process.exit(2);
+}
+
+if (!process.env.SLURM_CONF)
+  fail("SLURM_CONF is not set: start a cluster with test/support/slurm/start.sh DIR, then `. DIR/env`");
+const sinfo = spawnSync("sinfo", ["-h", "-o", "%c %t"], { encoding: "utf8" });
+if (sinfo.status !== 0) fail(`sinfo failed: ${sinfo.stderr}`);
+const nodeCpus = Number(sinfo.stdout.trim().split(/\s+/)[0]);
+if (!fs.existsSync(path.join(dataDir, "DM_300.csv"))) fail(`no data in ${dataDir}`);
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const uptime = () => fs.readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
+const work = fs.mkdtempSync(path.join(os.tmpdir(), "quiver-bench-slurm-"));
+
+/** Runs the CLI; wall time in ms and the NDJSON events. */
+function quiver(
+  argv: string[],
+  cwd = work,
+): { ms: number; events: { type: string; id?: string }[]; stdout: string } {
+  const t = performance.now();
+  const r = spawnSync(process.execPath, [cli, ...argv], { cwd, encoding: "utf8", maxBuffer: 256 << 20 });
+  const ms = performance.now() - t;
+  if (r.status !== 0) fail(`quiver ${argv.join(" ")} failed (${r.status}):\n${r.stderr}`);
+  const events = r.stdout
+    .split("\n")
+    .filter((l) => l.startsWith("{"))
+    .map((l) => JSON.parse(l) as { type: string; id?: string });
+  return { ms, events, stdout: r.stdout };
+}
+
+/** An empty Slurm job: submit → its first instruction, and submit → seen over by polling a file. */
+function emptyJob(): { start: number; over: number } {
+  const file = path.join(work, `empty-${Math.random().toString(36).slice(2)}`);
+  const t0 = Date.now() / 1000;
+  const r = spawnSync(
+    "sbatch",
+    ["--parsable", "--output=/dev/null", "--wrap", `date +%s.%N > ${file}.tmp && mv ${file}.tmp ${file}`],
+    {
+      encoding: "utf8",
+    },
+  );
+  if (r.status !== 0) fail(`sbatch failed: ${r.stderr}`);
+  for (;;) {
+    if (fs.existsSync(file)) break;
+    spawnSync("sleep", ["0.02"]);
+  }
+  const over = Date.now() / 1000 - t0;
+  const start = Number(fs.readFileSync(file, "utf8")) - t0;
+  return { start: start * 1000, over: over * 1000 };
+}
+
+function chain(levels: number): string {
+  const lines = [
+    "quiver: 1",
+    "name: bench-chain",
+    "stages:",
+    "  s0: { type: generate, with: { signal: 50, background: 50 } }",
+  ];
+  for (let i = 1; i < levels; i++)
+    lines.push(`  s${i}: { type: select, inputs: { table: s${i - 1} }, with: { where: "lep1_pt > ${i}" } }`);
+  return lines.join("\n") + "\n";
+}
+
+/** dark-matter.yaml, copied where its relative data paths still resolve; `light` marks evaluation stages local. */
+function darkMatter(light: boolean): string {
+  const dir = fs.mkdtempSync(path.join(work, "dm-"));
+  fs.mkdirSync(path.join(dir, "x", "pipelines"), { recursive: true });
+  fs.symlinkSync(path.resolve(repo, "..", "shared"), path.join(dir, "shared"));
+  let text = fs.readFileSync(path.join(repo, "pipelines", "dark-matter.yaml"), "utf8");
+  if (light) {
+    // Every stage local by default; the four trainings (per point) go to the cluster.
+    text = text.replace(/^stages:$/m, "resources: { local: true }\nstages:");
+    text = text.replace(
+      /^( {2}(nn|gbt|fixed_nn|fixed_gbt):\n {4}type: train\n)/gm,
+      "$1    resources: { local: false }\n",
+    );
+  }
+  const file = path.join(dir, "x", "pipelines", "dark-matter.yaml");
+  fs.writeFileSync(file, text);
+  return file;
+}
+
+const before = uptime();
+console.log(
+  `bench/slurm: ${repeats} repetition(s); node ${nodeCpus} CPUs, machine ${os.availableParallelism()} cores; load ${before}`,
+);
+
+// 1. Slurm's own latency.
+const empties: { start: number; over: number }[] = [];
+for (let i = 0; i < 5 * repeats; i++) empties.push(emptyJob());
+const slurmStart = median(empties.map((e) => e.start));
+const slurmOver = median(empties.map((e) => e.over));
+console.log(
+  `empty job: submit→start ${slurmStart.toFixed(0)} ms, submit→seen over ${slurmOver.toFixed(0)} ms (median of ${empties.length})`,
+);
+
+// 2. A chain: every level a round trip.
+const LEVELS = 8;
+const chainFile = path.join(work, "chain.yaml");
+fs.writeFileSync(chainFile, chain(LEVELS));
+const chainLocal: number[] = [];
+const chainSlurm: number[] = [];
+for (let i = 0; i < repeats; i++) {
+  const order = i % 2 === 0 ? ["local", "slurm"] : ["slurm", "local"];
+  for (const where of order) {
+    const cache = path.join(work, `chain-${where}-${i}`);
+    const r = quiver([
+      "run",
+      chainFile,
+      "--cache-dir",
+      cache,
+      "--no-lock",
+      "--json",
+      ...(where === "slurm" ? ["--executor", "slurm"] : []),
+    ]);
+    (where === "slurm" ? chainSlurm : chainLocal).push(r.ms);
+  }
+}
+const perLevelSlurm = median(chainSlurm) / LEVELS;
+const perLevelLocal = median(chainLocal) / LEVELS;
+const overhead = perLevelSlurm - perLevelLocal - slurmOver;
+console.log(
+  `chain of ${LEVELS}: slurm ${median(chainSlurm).toFixed(0)} ms, in-process ${median(chainLocal).toFixed(0)} ms; per level ${perLevelSlurm.toFixed(0)} vs ${perLevelLocal.toFixed(0)} ms; Quiver's overhead per job above Slurm's submit→seen-over: ${overhead.toFixed(0)} ms`,
+);
+
+// 3. The 10-point sweep.
+const grid = ["--grid", "seed=420..424", "--grid", "lr=0.005,0.01"];
+const sweeps: Record<string, number[]> = { local: [], slurm: [], "slurm, light stages local": [] };
+const jobs: Record<string, number> = {};
+if (!skipSweep)
+  for (let i = 0; i < repeats; i++) {
+    const kinds = Object.keys(sweeps);
+    const order = i % 2 === 0 ? kinds : [...kinds].reverse();
+    for (const kind of order) {
+      const file = darkMatter(kind === "slurm, light stages local");
+      const cache = path.join(path.dirname(file), "store");
+      const r = quiver([
+        "sweep",
+        file,
+        ...grid,
+        "--cache-dir",
+        cache,
+        "--jobs",
+        String(nodeCpus),
+        ...(kind === "local" ? [] : ["--executor", "slurm"]),
+      ]);
+      sweeps[kind]!.push(r.ms);
+      if (kind !== "local") jobs[kind] = Number(/(\d+) stage run\(s\) instead of/.exec(r.stdout)?.[1] ?? NaN);
+      console.log(`  sweep ${kind}: ${(r.ms / 1000).toFixed(1)} s (load ${uptime()})`);
+    }
+  }
+const after = uptime();
+const rows = skipSweep
+  ? []
+  : Object.entries(sweeps).map(([kind, xs]) => ({
+      kind,
+      wall: median(xs),
+      ratio: median(xs) / median(sweeps.local!),
+    }));
+for (const r of rows)
+  console.log(`sweep ${r.kind}: ${(r.wall / 1000).toFixed(1)} s, ${r.ratio.toFixed(2)}× local`);
+console.log(`load before ${before}, after ${after}`);
+
+const out = [
+  "# Stages as Slurm jobs (bench/slurm.ts)",
+  "",
+  `\`node dist/bench/slurm.js ${repeats}\` on a one-node cluster (test/support/slurm/start.sh: ${nodeCpus} CPUs = the machine's ${os.availableParallelism()} cores). Load average before: ${before}; after: ${after}. Medians of ${repeats} alternating repetitions (empty jobs: ${empties.length}).`,
+  "",
+  "| measure | value |",
+  "| --- | --- |",
+  `| empty \`sbatch --wrap\` job: submit → start | ${slurmStart.toFixed(0)} ms |`,
+  `| empty job: submit → seen over (file polled every 20 ms) | ${slurmOver.toFixed(0)} ms |`,
+  `| chain of ${LEVELS} tiny stages, \`--executor slurm\` | ${(median(chainSlurm) / 1000).toFixed(2)} s (${perLevelSlurm.toFixed(0)} ms a level) |`,
+  `| the same chain in-process | ${(median(chainLocal) / 1000).toFixed(2)} s (${perLevelLocal.toFixed(0)} ms a level) |`,
+  `| **Quiver's overhead per job** (level, minus in-process, minus Slurm's submit → seen over) | **${overhead.toFixed(0)} ms** |`,
+  ...rows.map(
+    (r) =>
+      `| dark-matter sweep, 10 points, ${r.kind}${jobs[r.kind] !== undefined ? ` (${jobs[r.kind]} stage runs)` : ""} | ${(r.wall / 1000).toFixed(1)} s, **${r.ratio.toFixed(2)}×** local |`,
+  ),
+  "",
+];
+fs.mkdirSync(path.join(repo, "bench", "results"), { recursive: true });
+fs.writeFileSync(path.join(repo, "bench", "results", "slurm.md"), out.join("\n"));
+console.log(`wrote bench/results/slurm.md`);
+fs.rmSync(work, { recursive: true, force: true });
