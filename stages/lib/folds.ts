@@ -161,6 +161,23 @@ function sizeOf(n: number, v: number, what: string, round: (x: number) => number
  * classes with the largest remainders, ties broken at random.
  */
 export function approximateMode(counts: readonly number[], nDraws: number, rng: Rng): number[] {
+  return approximateModeWith(counts, nDraws, (inds, k) => {
+    const shuffled = Int32Array.from(inds);
+    rng.shuffle(shuffled);
+    return shuffled.subarray(0, k);
+  });
+}
+
+/**
+ * `_approximate_mode` with the tie-break given: `pickTies(inds, k)` returns k of the class indices
+ * `inds` (in increasing order) whose remainders tie. Quiver's generator shuffles them; NumPy mode
+ * draws them as `rng.choice(inds, k, replace=False)` does (stages/lib/sampling/sklearn.ts).
+ */
+export function approximateModeWith(
+  counts: readonly number[],
+  nDraws: number,
+  pickTies: (inds: readonly number[], k: number) => Iterable<number>,
+): number[] {
   let total = 0;
   for (const c of counts) total += c;
   const continuous = counts.map((c) => (c / total) * nDraws);
@@ -170,10 +187,9 @@ export function approximateMode(counts: readonly number[], nDraws: number, rng: 
     const remainder = continuous.map((c, i) => c - floored[i]!);
     const values = [...new Set(remainder)].sort((a, b) => b - a);
     for (const value of values) {
-      const inds = Int32Array.from(remainder.flatMap((r, i) => (r === value ? [i] : [])));
+      const inds = remainder.flatMap((r, i) => (r === value ? [i] : []));
       const addNow = Math.min(inds.length, need);
-      rng.shuffle(inds);
-      for (let j = 0; j < addNow; j++) floored[inds[j]!]!++;
+      for (const i of pickTies(inds, addNow)) floored[i]!++;
       need -= addNow;
       if (need === 0) break;
     }

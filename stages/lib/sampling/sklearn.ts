@@ -14,31 +14,14 @@
  *
  * Sizes and argument checks are the callers' (they match scikit-learn's); this file only draws.
  */
+import { approximateModeWith } from "../folds.js";
 import type { NumpyRandomState } from "./random-state.js";
 
 /** `_approximate_mode(class_counts, n_draws, rng)`, ties broken with `rng.choice(inds, k, replace=False)`. */
 export function approximateMode(counts: readonly number[], nDraws: number, rs: NumpyRandomState): number[] {
-  let total = 0;
-  for (const c of counts) total += c;
-  const continuous = counts.map((c) => (c / total) * nDraws);
-  const floored = continuous.map(Math.floor);
-  let need = nDraws - floored.reduce((a, b) => a + b, 0);
-  if (need > 0) {
-    const remainder = continuous.map((c, i) => c - floored[i]!);
-    const values = [...new Set(remainder)].sort((a, b) => b - a);
-    for (const value of values) {
-      const inds: number[] = [];
-      remainder.forEach((r, i) => {
-        if (r === value) inds.push(i);
-      });
-      const addNow = Math.min(inds.length, need);
-      const picked = rs.choice(inds.length, addNow, false);
-      for (const k of picked) floored[inds[k]!]!++;
-      need -= addNow;
-      if (need === 0) break;
-    }
-  }
-  return floored;
+  return approximateModeWith(counts, nDraws, (inds, k) =>
+    Array.from(rs.choice(inds.length, k, false), (j) => inds[j]!),
+  );
 }
 
 export interface TrainTest {
