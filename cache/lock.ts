@@ -42,6 +42,23 @@ type LockState =
   | { readonly kind: "held"; readonly owner: Owner; readonly ino: number; readonly mtimeMs: number };
 
 /**
+ * Whether a lock that is there may be broken: damaged, or its owner is known dead; for an owner
+ * on another host (or of an unknown kind) `stale` decides, from the heartbeat.
+ */
+function isAbandoned(state: Exclude<LockState, { kind: "gone" }>, stale: () => boolean): boolean {
+  if (state.kind === "damaged") return true;
+  switch (ownerState(state.owner)) {
+    case "dead":
+      return true;
+    case "mine":
+    case "alive":
+      return false;
+    case "unknown":
+      return stale();
+  }
+}
+
+/**
  * What is at `file`. Opened and stat'ed through the handle: on NFS, open() revalidates the
  * attributes, so the mtime seen is the server's, not a cached one.
  */
@@ -110,19 +127,7 @@ export async function acquireLock(file: string, opts: LockOptions = {}): Promise
     const state = await readLock(file);
     // Released between our attempt and this read: try again at once.
     if (state.kind === "gone") continue;
-    const abandoned =
-      state.kind === "damaged" ||
-      (() => {
-        switch (ownerState(state.owner)) {
-          case "dead":
-            return true;
-          case "mine":
-          case "alive":
-            return false;
-          case "unknown":
-            return watch.isStale(file, state);
-        }
-      })();
+    const abandoned = isAbandoned(state, () => state.kind === "held" && watch.isStale(file, state));
     if (abandoned) {
       // Breaking keeps failing only when the store cannot be written: say so instead of spinning.
       if (++broken > 20)
@@ -238,19 +243,7 @@ export async function removeAbandonedLocks(dir: string, idleMs: number): Promise
     if (!state || state.kind === "gone") continue;
     const st = await fs.promises.lstat(file).catch(() => undefined);
     const idle = st !== undefined && Date.now() - st.mtimeMs > idleMs;
-    const abandoned =
-      state.kind === "damaged" ||
-      (() => {
-        switch (ownerState(state.owner)) {
-          case "dead":
-            return true;
-          case "mine":
-          case "alive":
-            return false;
-          case "unknown":
-            return idle;
-        }
-      })();
+    const abandoned = isAbandoned(state, () => idle);
     if (abandoned) {
       await removeIfSame(file, state);
       n++;
