@@ -121,7 +121,7 @@ describe("stages as Slurm jobs", { concurrency: true, timeout: 12 * 60_000 }, ()
       try {
         const res = await runHead(r, "run", "x/pipelines/dark-matter.yaml", "--executor", "slurm");
         assert.equal(res.code, 0, res.stderr);
-        assert.equal(res.ran.length, 30);
+        assert.equal(res.ran.length, 32, "every stage of the pipeline ran, as a Slurm job");
         assert.equal(
           r.read("x/pipelines/dark-matter.lock"),
           fs.readFileSync(path.join(repoRoot, "pipelines", "dark-matter.lock"), "utf8"),
@@ -168,7 +168,10 @@ stages:
         assert.equal(kept.length, 3);
         const gc = await runHead(cluster, "gc", "p.yaml");
         assert.equal(gc.code, 0, gc.stderr);
-        assert.match(gc.stdout, /3 finished job folder\(s\)/);
+        // --json: the text goes to standard error, the counts are in the document on standard output.
+        assert.match(gc.stderr, /3 finished job folder\(s\)/);
+        const gcDoc = JSON.parse(gc.stdout) as { stores: { jobs: number }[] };
+        assert.equal(gcDoc.stores[0]?.jobs, 3);
         assert.deepEqual(fs.readdirSync(path.join(cluster.cacheDir, "jobs")), []);
       } finally {
         local.remove();
@@ -193,10 +196,8 @@ stages:
         assert.equal(res.code, 0, res.stderr);
         const metrics = async (stage: string) => {
           const show = await runHead(r, "show", "p.yaml", `${stage}.metrics`);
-          return JSON.parse(show.stdout.slice(show.stdout.indexOf("{"))) as {
-            jobs: number;
-            cpus: number;
-          };
+          const { value } = JSON.parse(show.stdout) as { value: { jobs: number; cpus: number } };
+          return { jobs: value.jobs, cpus: value.cpus };
         };
         assert.deepEqual(await metrics("one"), { jobs: 1, cpus: 1 });
         assert.deepEqual(await metrics("two"), { jobs: 2, cpus: 2 });
@@ -243,7 +244,14 @@ stages:
         ]);
         assert.equal(a.code, 0, a.stderr);
         assert.equal(b.code, 0, b.stderr);
-        const table = (out: string) => out.split("\n").find((l) => l.includes('"sweep-metrics"'));
+        // The metrics table of each sweep, without its wall time (a cluster's is longer).
+        const table = (out: string) => {
+          const line = out.split("\n").find((l) => l.includes('"sweep-metrics"'));
+          if (line === undefined) return undefined;
+          const doc = JSON.parse(line) as { durationMs?: number };
+          delete doc.durationMs;
+          return JSON.stringify(doc);
+        };
         assert.equal(table(b.stdout), table(a.stdout));
         assert.match(table(b.stdout) ?? "", /"point":"amount=10","cells":\[\{"mean":36,/);
         assert.deepEqual(storeObjects(cluster.cacheDir), storeObjects(local.cacheDir));
