@@ -49,6 +49,10 @@ TaskPlugin=task/none
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core_Memory
 SchedulerType=sched/backfill
+# Slurm's default lets the controller hold a submitted batch job up to 3 s (batch_sched_delay), to
+# schedule many submissions at once on a busy site. On one idle test node that delay is all a job
+# waits for: schedule at the next pass of the controller's loop (about a second) instead.
+SchedulerParameters=batch_sched_delay=0
 MpiDefault=none
 ReturnToService=2
 AccountingStorageType=accounting_storage/none
