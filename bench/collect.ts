@@ -23,6 +23,7 @@ const SECTION_ORDER = [
   "load.md",
   "root.md",
   "chunked.md",
+  "stage-memory.md",
   "transform.md",
   "scale.md",
   "mlp.md",
