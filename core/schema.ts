@@ -44,6 +44,11 @@ type SpecBody =
       required: readonly string[];
       description?: string;
       default?: JsonObject;
+      /**
+       * Keys people write here that belong elsewhere, each with the hint that says where (a
+       * did-you-mean on the field names cannot know that `path:` goes inside `files:`).
+       */
+      misplaced?: Readonly<Record<string, string>>;
     }
   | { kind: "map"; values: SchemaSpec; description?: string; default?: JsonObject }
   | { kind: "union"; options: readonly SchemaSpec[]; description?: string; default?: JsonValue }
@@ -86,7 +91,10 @@ export const p = {
   /** Makes a field optional; with a default the field is filled in, otherwise it may be undefined. */
   optional: <T>(s: Schema<T>) => mk<T | undefined>({ ...s.spec, optional: true }),
   withDefault: <T>(s: Schema<T>, value: T & JsonValue) => mk<T>({ ...s.spec, default: value } as SchemaSpec),
-  object: <F extends Record<string, Schema<unknown>>>(fields: F, o: Common = {}) => {
+  object: <F extends Record<string, Schema<unknown>>>(
+    fields: F,
+    o: Common & { misplaced?: Readonly<Record<string, string>> } = {},
+  ) => {
     const specs: Record<string, SchemaSpec> = {};
     const required: string[] = [];
     for (const [k, s] of Object.entries(fields)) {
@@ -234,13 +242,17 @@ function check(spec: SchemaSpec, v: unknown, path: ParamPath, issues: SchemaIssu
       for (const k of Object.keys(obj)) {
         if (!Object.hasOwn(spec.fields, k)) {
           const near = didYouMean(k, Object.keys(spec.fields));
+          const misplaced =
+            spec.misplaced && Object.hasOwn(spec.misplaced, k) ? spec.misplaced[k] : undefined;
           issues.push({
             path: [...path, k],
             code: "QV_UNKNOWN_PARAM",
             message: `unknown parameter "${k}"`,
-            hint: near
-              ? `did you mean "${near}"?`
-              : `known parameters: ${Object.keys(spec.fields).join(", ") || "none"}`,
+            hint:
+              misplaced ??
+              (near
+                ? `did you mean "${near}"?`
+                : `known parameters: ${Object.keys(spec.fields).join(", ") || "none"}`),
             atKey: true,
           });
         }

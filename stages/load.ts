@@ -45,6 +45,10 @@ function listOf(words: readonly string[]): string {
     : `${words.slice(0, -1).join(", ")} or ${words[words.length - 1]!}`;
 }
 
+/** Where a file goes, for a `path:` written beside `files:` instead of inside it. */
+const FILES_HINT =
+  "files are listed under files: — files: [data/events.root] (globs too: data/*.root), or files: [{ path: data/events.root, add: { sample: Z } }]";
+
 function paramsOf(readers: TableReaders) {
   const all = [...readers.values()];
   const formats = formatNames(readers);
@@ -69,51 +73,54 @@ function paramsOf(readers: TableReaders) {
   );
   const fileList = Object.keys(fileFields);
   const extensions = all.map((r) => r.extensions.join(" ")).join(", ");
-  const base = p.object({
-    files: p.array(p.union([p.file(), fileEntry]), {
-      minItems: 1,
-      description: `Files to read and concatenate: paths or globs (data/*.root, matches sorted), or {${["path", "add", "format", ...fileList].join(", ")}}.`,
-    }),
-    format: p.withDefault(
-      p.enum(formats, { description: `auto: by magic bytes, then extension (${extensions}).` }),
-      "auto",
-    ),
-    columns: p.optional(
-      p.array(p.string(), {
+  const base = p.object(
+    {
+      files: p.array(p.union([p.file(), fileEntry]), {
         minItems: 1,
-        description: "Columns to keep, in this order (also resolves files that differ).",
+        description: `Files to read and concatenate: paths or globs (data/*.root, matches sorted), or {${["path", "add", "format", ...fileList].join(", ")}}.`,
       }),
-    ),
-    types: p.optional(p.map(p.enum(TYPE_NAMES), { description: "Column types overriding inference." })),
-    names: p.optional(
-      p.array(p.string(), {
-        description: "column names for header-less CSV files, or for a 2-D HDF5 matrix (which stores none)",
-      }),
-    ),
-    labels: p.optional(
-      p.object({
-        path: p.file({
-          description: "A file with one value per data row (e.g. Labels.txt), joined by row order.",
+      format: p.withDefault(
+        p.enum(formats, { description: `auto: by magic bytes, then extension (${extensions}).` }),
+        "auto",
+      ),
+      columns: p.optional(
+        p.array(p.string(), {
+          minItems: 1,
+          description: "Columns to keep, in this order (also resolves files that differ).",
         }),
-        column: p.withDefault(p.string({ description: "Name of the joined column." }), "label"),
-        header: p.withDefault(p.boolean({ description: "The label file has a header line." }), false),
-        type: p.optional(
-          p.enum(TYPE_NAMES, { description: "Type of the label column (default: inferred)." }),
-        ),
-      }),
-    ),
-    fill: p.optional(
-      p.union([p.number(), p.map(p.union([p.number(), p.string()]))], {
-        description: "Replaces missing values: one number for every numeric column, or {column: value}.",
-      }),
-    ),
-    missing: p.withDefault(
-      p.enum(["keep", "error"] as const, {
-        description: "keep: missing values stay (NaN); error: any left after fill fails.",
-      }),
-      "keep",
-    ),
-  });
+      ),
+      types: p.optional(p.map(p.enum(TYPE_NAMES), { description: "Column types overriding inference." })),
+      names: p.optional(
+        p.array(p.string(), {
+          description: "column names for header-less CSV files, or for a 2-D HDF5 matrix (which stores none)",
+        }),
+      ),
+      labels: p.optional(
+        p.object({
+          path: p.file({
+            description: "A file with one value per data row (e.g. Labels.txt), joined by row order.",
+          }),
+          column: p.withDefault(p.string({ description: "Name of the joined column." }), "label"),
+          header: p.withDefault(p.boolean({ description: "The label file has a header line." }), false),
+          type: p.optional(
+            p.enum(TYPE_NAMES, { description: "Type of the label column (default: inferred)." }),
+          ),
+        }),
+      ),
+      fill: p.optional(
+        p.union([p.number(), p.map(p.union([p.number(), p.string()]))], {
+          description: "Replaces missing values: one number for every numeric column, or {column: value}.",
+        }),
+      ),
+      missing: p.withDefault(
+        p.enum(["keep", "error"] as const, {
+          description: "keep: missing values stay (NaN); error: any left after fill fails.",
+        }),
+        "keep",
+      ),
+    },
+    { misplaced: { path: FILES_HINT, file: FILES_HINT, paths: FILES_HINT } },
+  );
   return { schema: withFields(base, stageFields), fileEntry };
 }
 

@@ -35,6 +35,8 @@ const expectCodes: Record<string, string[]> = {
   "duplicate-key": ["QV_DUPLICATE_KEY"],
   "unknown-type": ["QV_UNKNOWN_STAGE_TYPE"],
   "bad-params": ["QV_UNKNOWN_PARAM", "QV_PARAM_TYPE", "QV_MISSING_PARAM"],
+  // `path:` beside `files:`: the hint says where a file goes, not "did you mean …".
+  "misplaced-param": ["QV_UNKNOWN_PARAM", "files are listed under files:"],
   "bad-refs": [
     "QV_UNKNOWN_STAGE_REF",
     "QV_UNKNOWN_PORT",
