@@ -101,10 +101,14 @@ export function failureDiagnostic(
       const by = origins.map(
         (o) => `${o.mark} was written by ${o.stage} (${o.location.file}:${o.location.line})`,
       );
+      // Readers often begin their message with the file too; say it once.
+      const file = f.data?.file;
+      const message =
+        file && f.message.startsWith(`${file}: `) ? f.message.slice(file.length + 2) : f.message;
       return {
         severity: "error",
         code: f.code,
-        message: `${s.id}: ${where ? where + ": " : ""}${f.message}${by.length ? `; ${by.join("; ")}` : ""}`,
+        message: `${s.id}: ${where ? where + ": " : ""}${message}${by.length ? `; ${by.join("; ")}` : ""}`,
         location: s.locate(f.param ?? [], {
           ...(f.offset !== undefined ? { offset: f.offset } : {}),
           ...(f.length !== undefined ? { length: f.length } : {}),

@@ -331,6 +331,9 @@ stages:
       const rule = failure("rule");
       assert.deepEqual([rule.code, rule.location?.line], ["QV_LOAD_JAGGED", 19]);
       assert.match(rule.hint ?? "", /pad: 2.*reduce: \[count, max\].*explode: true/s);
+      // The rules are shown on the user's own branch, ready to paste; the file is named once.
+      assert.match(rule.hint ?? "", /jagged: \{ Muon_Px: \{ pad: 2 \} \}.*"Muon_\*": \{ explode: true \}/s);
+      assert.equal(rule.message.split("uproot-HZZ.root").length - 1, 1, rule.message);
     } finally {
       r.remove();
     }

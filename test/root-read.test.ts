@@ -145,6 +145,8 @@ describe("ROOT TTree: jagged branches (HZZ)", () => {
     assert.match(e.hint ?? "", /pad: 2/);
     assert.match(e.hint ?? "", /reduce: \[count, max\]/);
     assert.match(e.hint ?? "", /explode: true/);
+    assert.match(e.hint ?? "", /jagged: \{ Muon_Px: \{ pad: 2 \} \}\s+# Muon_Px_0, Muon_Px_1/);
+    assert.match(e.hint ?? "", /"Muon_\*": \{ explode: true \} \}\s+# one row per muon/);
     assert.deepEqual(e.param, ["branches"]);
   });
 

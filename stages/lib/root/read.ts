@@ -41,12 +41,23 @@ export interface RootRead {
   readonly notes: readonly string[];
 }
 
-const QUIVER_HINT_RULES =
-  "give each a rule under jagged:, e.g.\n" +
-  "  jagged: { Muon_pt: { pad: 2 } }                  # Muon_pt_0, Muon_pt_1 (NaN when missing; fill: sets it)\n" +
-  "  jagged: { Muon_pt: { reduce: [count, max] } }    # Muon_pt_count, Muon_pt_max\n" +
-  "  jagged: { Muon_*: { explode: true } }            # one row per muon, with an event index column\n" +
-  "or leave the branch out of branches:";
+/** The three jagged rules, shown on `name` (the first branch that needs one) so they can be pasted. */
+function jaggedRulesHint(name: string): string {
+  const cut = name.indexOf("_");
+  const pattern = cut > 0 ? `${name.slice(0, cut + 1)}*` : name;
+  const object = cut > 0 ? name.slice(0, cut).toLowerCase() : "object";
+  const rows: [string, string][] = [
+    [`jagged: { ${name}: { pad: 2 } }`, `${name}_0, ${name}_1 (NaN when missing; fill: sets it)`],
+    [`jagged: { ${name}: { reduce: [count, max] } }`, `${name}_count, ${name}_max`],
+    [`jagged: { "${pattern}": { explode: true } }`, `one row per ${object}, with an event index column`],
+  ];
+  const width = Math.max(...rows.map(([rule]) => rule.length)) + 2;
+  return (
+    "give each a rule under jagged:, e.g.\n" +
+    rows.map(([rule, what]) => `  ${rule.padEnd(width)}# ${what}\n`).join("") +
+    "or leave the branch out of branches:"
+  );
+}
 
 /** Reads `absPath`; `file` is how messages name it. */
 export async function readRootFile(absPath: string, file: string, opts: RootReadOptions): Promise<RootRead> {
@@ -361,7 +372,11 @@ function resolveRules(
       "QV_LOAD_JAGGED",
       `${file}: ${missing.length === 1 ? "branch" : `${missing.length} branches`} ${list}${missing.length > 12 ? ", …" : ""} ` +
         `${missing.length === 1 ? "has" : "have"} a variable number of values per event, and Quiver tables are flat`,
-      { param: ["branches"], hint: QUIVER_HINT_RULES, data: { file, column: missing[0]!.name } },
+      {
+        param: ["branches"],
+        hint: jaggedRulesHint(missing[0]!.name),
+        data: { file, column: missing[0]!.name },
+      },
     );
   }
   const selectedNames = selected.map((b) => b.name);
