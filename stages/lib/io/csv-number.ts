@@ -116,18 +116,38 @@ export function scanNumber(buf: Buffer, start: number, limit: number, out: Numbe
   }
   if (i < limit && buf[i] === 0x2e /* . */) {
     intLiteral = false;
-    for (i++; i < limit; i++) {
-      // Four digits at a time while they all go to hi (SWAR on a 32-bit little-endian load).
-      while (significant > 0 && significant <= 11 && i + 4 <= limit) {
-        const four = fourDigits(buf, i);
-        if (four < 0) break;
-        hi = hi * 10000 + four;
-        significant += 4;
-        digits += 4;
-        exp10 -= 4;
-        i += 4;
+    i++;
+    if (significant === 0)
+      // Leading zeros of the fraction (0.000123): they only move the exponent.
+      while (i < limit && buf[i] === 0x30) {
+        i++;
+        digits++;
+        exp10--;
       }
-      if (i >= limit) break;
+    // Then digits by groups while they all go to hi (SWAR on 32-bit little-endian loads): eight
+    // at a time, then four. The first digit here is not a leading zero (skipped above), so every
+    // digit of a group is significant.
+    while (significant <= 7 && i + 8 <= limit) {
+      const a = fourDigits(buf, i);
+      if (a < 0) break;
+      const b = fourDigits(buf, i + 4);
+      if (b < 0) break;
+      hi = hi * 100000000 + a * 10000 + b;
+      significant += 8;
+      digits += 8;
+      exp10 -= 8;
+      i += 8;
+    }
+    while (significant <= 11 && i + 4 <= limit) {
+      const four = fourDigits(buf, i);
+      if (four < 0) break;
+      hi = hi * 10000 + four;
+      significant += 4;
+      digits += 4;
+      exp10 -= 4;
+      i += 4;
+    }
+    for (; i < limit; i++) {
       c = buf[i]! - 0x30;
       if (c < 0 || c > 9) break;
       digits++;
