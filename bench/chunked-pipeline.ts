@@ -1,8 +1,12 @@
 /**
- * The pipeline of the scale benchmarks (bench/chunked.ts, bench/stage-memory.ts): generate →
- * select → define → scale → select (a training sample) → train (a small gbt) → predict → roc over
- * `rows` generated events.
+ * What the scale benchmarks (bench/chunked.ts, bench/stage-memory.ts) share: their pipeline —
+ * generate → select → define → scale → select (a training sample) → train (a small gbt) → predict
+ * → roc over `rows` generated events — a `quiver` run measured for its peak memory, and the sizes
+ * of a store's objects.
  */
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
 
 /** The generate stage's columns: 10 toy features, the label and the weight. */
 export const GENERATED_COLUMNS = 12;
@@ -50,4 +54,37 @@ stages:
     inputs: { table: scores }
     with: { scores: [bdt], weight: weight }
 `;
+}
+
+/** One `quiver` command (`cli` with `args`, in `cwd`) under /usr/bin/time: wall seconds, peak RSS, stdout. */
+export function runWithPeak(
+  cli: string,
+  args: readonly string[],
+  cwd: string,
+): { seconds: number; peakBytes: number; stdout: string } {
+  const start = performance.now();
+  const r = spawnSync("/usr/bin/time", ["-f", "QVTIME %M", process.execPath, cli, ...args], {
+    cwd,
+    encoding: "utf8",
+    maxBuffer: 1 << 28,
+  });
+  const seconds = (performance.now() - start) / 1000;
+  if (r.status !== 0)
+    throw new Error(`quiver ${args.join(" ")} failed (${r.status}):\n${r.stderr.slice(-4000)}`);
+  const kb = /QVTIME (\d+)/.exec(r.stderr)?.[1];
+  if (!kb) throw new Error("/usr/bin/time gave no peak memory (is the `time` package installed?)");
+  return { seconds, peakBytes: Number(kb) * 1024, stdout: r.stdout };
+}
+
+/** Every object file of the store in `storeDir` with its size in bytes (empty before the first run). */
+export function objectSizes(storeDir: string): Map<string, number> {
+  const out = new Map<string, number>();
+  const dir = path.join(storeDir, "objects");
+  if (!fs.existsSync(dir)) return out;
+  for (const e of fs.readdirSync(dir, { recursive: true, withFileTypes: true }))
+    if (e.isFile()) {
+      const p = path.join(e.parentPath, e.name);
+      out.set(p, fs.statSync(p).size);
+    }
+  return out;
 }

@@ -10,12 +10,11 @@
  * 100M rows (`--rows 100000000`) needs ~20 GB of memory and an idle machine. The table is
  * written to bench/results/chunked.md only when every size completed.
  */
-import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { GENERATED_COLUMNS, pipeline } from "./chunked-pipeline.js";
+import { GENERATED_COLUMNS, objectSizes, pipeline, runWithPeak } from "./chunked-pipeline.js";
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 // --cli: another build's bin/quiver.js, to compare a change against the code before it.
@@ -39,29 +38,11 @@ interface Measured {
   stages: Map<string, number>;
 }
 
-function filesUnder(dir: string): number[] {
-  if (!fs.existsSync(dir)) return [];
-  return fs
-    .readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((e) => e.isFile())
-    .map((e) => fs.statSync(path.join(e.parentPath, e.name)).size);
-}
-
 function measure(rows: number): Measured {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "quiver-chunked-bench-"));
   try {
     fs.writeFileSync(path.join(dir, "p.yaml"), pipeline(rows));
-    const start = performance.now();
-    const r = spawnSync(
-      "/usr/bin/time",
-      ["-f", "QVTIME %M", process.execPath, cli, "run", path.join(dir, "p.yaml"), "--json", "--jobs", "1"],
-      { cwd: dir, encoding: "utf8", maxBuffer: 1 << 28 },
-    );
-    const seconds = (performance.now() - start) / 1000;
-    if (r.status !== 0)
-      throw new Error(`run of ${rows} rows failed (${r.status}):\n${r.stderr.slice(-4000)}`);
-    const kb = /QVTIME (\d+)/.exec(r.stderr)?.[1];
-    if (!kb) throw new Error("/usr/bin/time gave no peak memory (is the `time` package installed?)");
+    const r = runWithPeak(cli, ["run", path.join(dir, "p.yaml"), "--json", "--jobs", "1"], dir);
     const stages = new Map<string, number>();
     for (const line of r.stdout.split("\n")) {
       if (!line.startsWith("{")) continue;
@@ -69,11 +50,11 @@ function measure(rows: number): Measured {
       if (e.type === "finished" && e.stage && typeof e.durationMs === "number")
         stages.set(e.stage, e.durationMs / 1000);
     }
-    const objects = filesUnder(path.join(dir, ".quiver", "objects"));
+    const objects = [...objectSizes(path.join(dir, ".quiver")).values()];
     return {
       rows,
-      seconds,
-      peakBytes: Number(kb) * 1024,
+      seconds: r.seconds,
+      peakBytes: r.peakBytes,
       largestObject: Math.max(0, ...objects),
       storeBytes: objects.reduce((a, b) => a + b, 0),
       stages,

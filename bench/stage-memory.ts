@@ -7,12 +7,11 @@
  *
  *   npm run build && node dist/bench/stage-memory.js [--rows 5000000]
  */
-import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { GENERATED_COLUMNS, pipeline } from "./chunked-pipeline.js";
+import { GENERATED_COLUMNS, objectSizes, pipeline, runWithPeak } from "./chunked-pipeline.js";
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 const cli = path.join(repo, "bin", "quiver.js");
@@ -24,32 +23,12 @@ const STAGES = ["events", "cuts", "derived", "scaled", "sample", "bdt", "scores"
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "quiver-stage-memory-"));
 const file = path.join(dir, "p.yaml");
 fs.writeFileSync(file, pipeline(rows));
-const objectsDir = path.join(dir, ".quiver", "objects");
-
-function objectSizes(): Map<string, number> {
-  const out = new Map<string, number>();
-  if (!fs.existsSync(objectsDir)) return out;
-  for (const e of fs.readdirSync(objectsDir, { recursive: true, withFileTypes: true }))
-    if (e.isFile()) {
-      const p = path.join(e.parentPath, e.name);
-      out.set(p, fs.statSync(p).size);
-    }
-  return out;
-}
+const store = path.join(dir, ".quiver");
 
 /** Peak RSS (bytes) and wall seconds of one `quiver run --until stage`. */
 function runUntil(stage: string): { peak: number; seconds: number } {
-  const t = performance.now();
-  const r = spawnSync(
-    "/usr/bin/time",
-    ["-f", "QVTIME %M", process.execPath, cli, "run", file, "--until", stage, "--jobs", "1", "--no-lock"],
-    { cwd: dir, encoding: "utf8", maxBuffer: 1 << 26 },
-  );
-  const seconds = (performance.now() - t) / 1000;
-  if (r.status !== 0) throw new Error(`run --until ${stage} failed (${r.status}):\n${r.stderr.slice(-3000)}`);
-  const kb = /QVTIME (\d+)/.exec(r.stderr)?.[1];
-  if (!kb) throw new Error("/usr/bin/time gave no peak memory (is the `time` package installed?)");
-  return { peak: Number(kb) * 1024, seconds };
+  const r = runWithPeak(cli, ["run", file, "--until", stage, "--jobs", "1", "--no-lock"], dir);
+  return { peak: r.peakBytes, seconds: r.seconds };
 }
 
 const raw = rows * GENERATED_COLUMNS * 8;
@@ -58,10 +37,10 @@ const loadBefore = os.loadavg()[0]!.toFixed(1);
 const measured: { stage: string; peak: number; seconds: number; output: number }[] = [];
 try {
   for (const stage of STAGES) {
-    const before = objectSizes();
+    const before = objectSizes(store);
     const m = runUntil(stage);
     let output = 0;
-    for (const [p, size] of objectSizes()) if (!before.has(p)) output += size;
+    for (const [p, size] of objectSizes(store)) if (!before.has(p)) output += size;
     measured.push({ stage, ...m, output });
     console.error(
       `${stage}: peak ${gb(m.peak)} GB (${(m.peak / raw).toFixed(2)}× raw), ${m.seconds.toFixed(1)} s`,

@@ -48,7 +48,7 @@ type SpecBody =
        * Keys people write here that belong elsewhere, each with the hint that says where (a
        * did-you-mean on the field names cannot know that `path:` goes inside `files:`).
        */
-      misplaced?: Readonly<Record<string, string>>;
+      misplaced?: Misplaced;
     }
   | { kind: "map"; values: SchemaSpec; description?: string; default?: JsonObject }
   | { kind: "union"; options: readonly SchemaSpec[]; description?: string; default?: JsonValue }
@@ -63,6 +63,8 @@ export interface Schema<T> {
 export type Infer<S> = S extends Schema<infer T> ? T : never;
 
 type Common = { description?: string };
+/** An object schema's keys that belong elsewhere, each with the hint that says where. */
+type Misplaced = Readonly<Record<string, string>>;
 
 function mk<T>(spec: SchemaSpec): Schema<T> {
   return { spec };
@@ -93,7 +95,7 @@ export const p = {
   withDefault: <T>(s: Schema<T>, value: T & JsonValue) => mk<T>({ ...s.spec, default: value } as SchemaSpec),
   object: <F extends Record<string, Schema<unknown>>>(
     fields: F,
-    o: Common & { misplaced?: Readonly<Record<string, string>> } = {},
+    o: Common & { misplaced?: Misplaced } = {},
   ) => {
     const specs: Record<string, SchemaSpec> = {};
     const required: string[] = [];
