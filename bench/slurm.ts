@@ -10,9 +10,11 @@
  *     chain under `run --isolate` (each stage a `quiver exec` process handed its job through the
  *     store, no batch system) measures that part directly: what Quiver adds to every job.
  *  3. A 10-point sweep of the dark-matter analysis (`--grid seed=420..424 --grid lr=0.005,0.01`),
- *     every stage on the cluster, against the same sweep in-process with --jobs = the node's CPUs;
- *     and the same with the light stages marked `resources: { local: true }` (only training on the
- *     cluster).
+ *     against the same sweep in-process with --jobs = the node's CPUs, five ways on the cluster:
+ *     every stage a batch job; every stage packed (`resources: { pack: 16 }`); the light stages
+ *     marked `local: true` (only the 30 trainings on the cluster); the same with the trainings
+ *     packed 15 to a batch job; and with the trainings and the permutation importances (the two
+ *     heavy steps) packed, everything else local.
  *
  * Fresh stores for every run; repetitions alternate the order; medians reported with `uptime`
  * before and after. Needs SLURM_CONF (test/support/slurm/start.sh) and ../shared/data.
@@ -97,19 +99,45 @@ function chain(levels: number): string {
   return lines.join("\n") + "\n";
 }
 
-/** dark-matter.yaml, copied where its relative data paths still resolve; `light` marks evaluation stages local. */
-function darkMatter(light: boolean): string {
+type SweepKind =
+  | "local"
+  | "slurm"
+  | "slurm, pack 16"
+  | "slurm, light stages local"
+  | "slurm, light stages local, trainings packed"
+  | "slurm, light stages local, trainings and importances packed";
+const KINDS: readonly SweepKind[] = [
+  "local",
+  "slurm",
+  "slurm, pack 16",
+  "slurm, light stages local",
+  "slurm, light stages local, trainings packed",
+  "slurm, light stages local, trainings and importances packed",
+];
+
+/** The stages of dark-matter.yaml of these types, given these resources. */
+function dress(text: string, types: RegExp, resources: string): string {
+  return text.replace(
+    new RegExp(`^( {2}\\w+:\\n {4}type: (?:${types.source})\\n)`, "gm"),
+    `$1    resources: ${resources}\n`,
+  );
+}
+
+/** dark-matter.yaml, copied where its relative data paths still resolve, dressed for `kind`. */
+function darkMatter(kind: SweepKind): string {
   const dir = fs.mkdtempSync(path.join(work, "dm-"));
   fs.mkdirSync(path.join(dir, "x", "pipelines"), { recursive: true });
   fs.symlinkSync(path.resolve(repo, "..", "shared"), path.join(dir, "shared"));
   let text = fs.readFileSync(path.join(repo, "pipelines", "dark-matter.yaml"), "utf8");
-  if (light) {
-    // Every stage local by default; the four trainings (per point) go to the cluster.
-    text = text.replace(/^stages:$/m, "resources: { local: true }\nstages:");
-    text = text.replace(
-      /^( {2}(nn|gbt|fixed_nn|fixed_gbt):\n {4}type: train\n)/gm,
-      "$1    resources: { local: false }\n",
-    );
+  const defaults = (r: string) => text.replace(/^stages:$/m, `resources: ${r}\nstages:`);
+  // 30 trainings (10 nn + 10 fixed_nn, 5 gbt + 5 fixed_gbt: the trees do not depend on lr) in two
+  // batch jobs of 15, one per CPU of the node; 15 importances in two of 8.
+  if (kind === "slurm, pack 16") text = defaults("{ pack: 16 }");
+  if (kind.includes("light stages local")) {
+    text = defaults("{ local: true }");
+    const train = kind.includes("packed") ? "{ local: false, pack: 15 }" : "{ local: false }";
+    text = dress(text, /train/, train);
+    if (kind.includes("importances")) text = dress(text, /importance/, "{ local: false, pack: 8 }");
   }
   const file = path.join(dir, "x", "pipelines", "dark-matter.yaml");
   fs.writeFileSync(file, text);
@@ -167,14 +195,23 @@ console.log(
 
 // 3. The 10-point sweep.
 const grid = ["--grid", "seed=420..424", "--grid", "lr=0.005,0.01"];
-const sweeps: Record<string, number[]> = { local: [], slurm: [], "slurm, light stages local": [] };
+const sweeps = Object.fromEntries(KINDS.map((k) => [k, [] as number[]])) as Record<SweepKind, number[]>;
 const jobs: Record<string, number> = {};
+const batchJobs: Record<string, number> = {};
+/** Batch jobs (array tasks counted one by one) the queue knows by a sweep's name; MinJobAge keeps them listed. */
+const queueIds = (): Set<string> =>
+  new Set(
+    spawnSync("squeue", ["-h", "-r", "-t", "all", "-o", "%i|%j"], { encoding: "utf8" })
+      .stdout.split("\n")
+      .filter((l) => l.includes("|quiver-dark-matter-"))
+      .map((l) => l.split("|")[0]!),
+  );
 if (!skipSweep)
   for (let i = 0; i < repeats; i++) {
-    const kinds = Object.keys(sweeps);
-    const order = i % 2 === 0 ? kinds : [...kinds].reverse();
+    const order = i % 2 === 0 ? KINDS : [...KINDS].reverse();
     for (const kind of order) {
-      const file = darkMatter(kind === "slurm, light stages local");
+      const file = darkMatter(kind);
+      const seen = queueIds();
       const cache = path.join(path.dirname(file), "store");
       const r = quiver([
         "sweep",
@@ -186,18 +223,21 @@ if (!skipSweep)
         String(nodeCpus),
         ...(kind === "local" ? [] : ["--executor", "slurm"]),
       ]);
-      sweeps[kind]!.push(r.ms);
-      if (kind !== "local") jobs[kind] = Number(/(\d+) stage run\(s\) instead of/.exec(r.stdout)?.[1] ?? NaN);
+      sweeps[kind].push(r.ms);
+      if (kind !== "local") {
+        jobs[kind] = Number(/(\d+) stage run\(s\) instead of/.exec(r.stdout)?.[1] ?? NaN);
+        batchJobs[kind] = [...queueIds()].filter((id) => !seen.has(id)).length;
+      }
       console.log(`  sweep ${kind}: ${(r.ms / 1000).toFixed(1)} s (load ${uptime()})`);
     }
   }
 const after = uptime();
 const rows = skipSweep
   ? []
-  : Object.entries(sweeps).map(([kind, xs]) => ({
+  : KINDS.map((kind) => ({
       kind,
-      wall: median(xs),
-      ratio: median(xs) / median(sweeps.local!),
+      wall: median(sweeps[kind]),
+      ratio: median(sweeps[kind]) / median(sweeps.local),
     }));
 for (const r of rows)
   console.log(`sweep ${r.kind}: ${(r.wall / 1000).toFixed(1)} s, ${r.ratio.toFixed(2)}× local`);
@@ -219,10 +259,10 @@ const out = [
   `| **Quiver's own work per job** (\`--isolate\` level minus in-process level: process start, handover through the store) | **${jobCost.toFixed(0)} ms** |`,
   ...rows.map(
     (r) =>
-      `| dark-matter sweep, 10 points, ${r.kind}${jobs[r.kind] !== undefined ? ` (${jobs[r.kind]} stage runs)` : ""} | ${(r.wall / 1000).toFixed(1)} s, **${r.ratio.toFixed(2)}×** local |`,
+      `| dark-matter sweep, 10 points, ${r.kind}${jobs[r.kind] !== undefined ? ` (${jobs[r.kind]} stage runs, ${batchJobs[r.kind]} batch jobs)` : ""} | ${(r.wall / 1000).toFixed(1)} s, **${r.ratio.toFixed(2)}×** local |`,
   ),
   "",
-  "Reading the figures: Slurm starts jobs on passes of its controller's scheduling loop, so a job waits for the next pass after its submission (about a second on the test cluster, whose `batch_sched_delay=0` removes the default 3 s hold). Quiver's own work per job (the `--isolate` row) fits inside that wait, which is why a level of the chain costs about one empty job and the difference can come out below zero. The sweep's stages take 0.05–1 s each, shorter than that wait, and two run at a time on this node; marking the light stages `local: true` leaves only the trainings to the cluster.",
+  "Reading the figures: Slurm starts jobs on passes of its controller's scheduling loop, so a job waits for the next pass after its submission (about a second on the test cluster, whose `batch_sched_delay=0` removes the default 3 s hold). Quiver's own work per job (the `--isolate` row) fits inside that wait, which is why a level of the chain costs about one empty job and the difference can come out below zero. The sweep's stages take 0.05–1 s each, shorter than that wait, and two run at a time on this node. Marking the light stages `local: true` leaves the 30 trainings to the cluster, and each still waits for its own pass and starts its own Node process; `pack` puts stages that become ready together into one batch job (15 trainings a job: one job per CPU of the node), which pays that once. The permutation importances (about 8 s of the sweep's 20 s of CPU) are the other heavy step: packed on the cluster too, the head keeps only light stages. Packing every stage (`pack: 16`) leaves the chain's depth: each level of the graph still waits for a pass, plus the 2 s `pack_wait`. On this one-node cluster the head and the batch jobs share the same two cores.",
   "",
 ];
 fs.mkdirSync(path.join(repo, "bench", "results"), { recursive: true });

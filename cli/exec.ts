@@ -1,5 +1,5 @@
 /**
- * `quiver exec`: runs one stage job from the store, here or on a batch node. Its own module with
+ * `quiver exec`: runs stage jobs from the store, here or on a batch node. Its own module with
  * few imports: every job of a batch run pays for what it loads.
  */
 import os from "node:os";
@@ -11,14 +11,32 @@ import { fmtMs } from "./console.js";
 import type { Io } from "./load.js";
 
 /**
- * Runs one stage job that another process wrote to the store. Everything the job says goes to the
- * store (its events, result or failure record); what is printed here is for the job's log.
+ * Runs stage jobs that another process wrote to the store: one, or several one after another (a
+ * batch job holding a pack of them). Everything a job says goes to the store (its events, result or
+ * failure record); what is printed here is for the job's log. A failing job does not stop the
+ * ones after it: each has its own outcome, and the head decides what a failure stops.
  */
 export async function cmdExec(argv: string[], registry: Registry, io: Io): Promise<number> {
   const { values, positionals } = parse(argv, { ...common });
-  const key = positionals[0];
   const cacheDir = values["cache-dir"];
-  if (!key || !cacheDir) throw new UsageError("usage: quiver exec --cache-dir STORE KEY");
+  if (!positionals.length || !cacheDir) throw new UsageError("usage: quiver exec --cache-dir STORE KEY...");
+  let code = 0;
+  let thrown: unknown;
+  for (const key of positionals) {
+    try {
+      code = Math.max(code, await execOne(cacheDir, key, registry, io));
+    } catch (err) {
+      // Reported once every job has had its turn (the first error decides the exit code).
+      thrown ??= err;
+      if (positionals.length > 1)
+        io.err(`quiver exec ${key}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  if (thrown !== undefined) throw thrown;
+  return code;
+}
+
+async function execOne(cacheDir: string, key: string, registry: Registry, io: Io): Promise<number> {
   io.err(`quiver exec ${key} on ${os.hostname()} (pid ${process.pid})`);
   // SIGTERM (a cancelled run, a batch system's time limit) ends the process: the head says why.
   const r = await exec({

@@ -36,7 +36,7 @@ commands:
   push PIPELINE --remote URL   upload the results the lock and the latest run use
   pull PIPELINE --remote URL   download (and verify) the results the lock references
   clean [PIPELINE]  remove a whole store (without a pipeline: lists the stores found; --all)
-  exec --cache-dir STORE KEY    run one stage job from the store (what other runners start)
+  exec --cache-dir STORE KEY... run stage jobs from the store (what other runners start)
   datasets make NAME --out DIR  write generated stand-in data (higgs-4l, photon-id); 'datasets list'
 
 examples:
@@ -233,11 +233,13 @@ running on a batch system (cancel them first, e.g. scancel --name=NAME).
 
 example:
   quiver clean pipelines/demo.yaml --yes`,
-  exec: `usage: quiver exec --cache-dir STORE KEY
+  exec: `usage: quiver exec --cache-dir STORE KEY...
 
-Runs one stage job that a run wrote to the store (STORE/jobs/KEY/job.json): what --isolate and
-the batch executors start, here or on a cluster node. Everything it says goes to the store (its
-events, its result or failure record); its output is the job's log.`,
+Runs stage jobs that a run wrote to the store (STORE/jobs/KEY/job.json), one after another: what
+--isolate and the batch executors start, here or on a cluster node (several keys: a batch job
+holding a pack of stages, resources.pack). Everything a job says goes to the store (its events,
+its result or failure record); the output is the batch job's log. A failing job does not stop the
+ones after it.`,
   datasets: `usage: quiver datasets list
        quiver datasets make NAME --out DIR [--scale F] [--seed N] [--json]
 

@@ -11,6 +11,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { isJsonObject, type JsonObject, type JsonValue } from "../core/json.js";
 import type { Registry } from "./pipeline/validate.js";
+import { MAX_PACK } from "./pipeline/resources.js";
 import { toJsonSchema } from "../core/schema.js";
 
 const PARAM_REF = { type: "string", pattern: "^\\$\\{[A-Za-z_][A-Za-z0-9_]*\\}$" } as const;
@@ -131,6 +132,12 @@ export function pipelineJsonSchema(registry: Registry): JsonObject {
         description: "the batch partition (queue)",
       },
       local: { type: "boolean", description: "run in the head process even with a batch executor" },
+      pack: {
+        type: "integer",
+        minimum: 1,
+        maximum: MAX_PACK,
+        description: "with a batch executor: up to this many stages ready together run in one batch job",
+      },
     },
   };
   return {

@@ -1,5 +1,5 @@
 /**
- * Resources (`resources: { cpus, memory, time, partition, local }`) and the site settings of batch
+ * Resources (`resources: { cpus, memory, time, partition, local, pack }`) and the site settings of batch
  * runners: parsed with located errors, merged stage > pipeline > site, and never part of a cache key
  * — moving a stage to a bigger node reruns nothing. No batch system is needed here.
  */
@@ -106,7 +106,7 @@ describe("resources", () => {
 name: bad
 resources: { cpu: 2 }
 stages:
-  src: { type: source, with: { values: [1] }, resources: { memory: lots, time: soon, cpus: 0 } }
+  src: { type: source, with: { values: [1] }, resources: { memory: lots, time: soon, cpus: 0, pack: 0 } }
 `,
     });
     const res = await quiver("status", r.path("p.yaml"), "--cache-dir", r.cacheDir);
@@ -122,6 +122,12 @@ stages:
       [5, 68, "QV_RESOURCES", "src: resources: memory must be a size such as 4G or 512M"],
       [5, 80, "QV_RESOURCES", "src: resources: time must be a duration such as 30m"],
       [5, 92, "QV_RESOURCES", "src: resources: cpus must be a whole number from 1 to 4096"],
+      [
+        5,
+        101,
+        "QV_RESOURCES",
+        "src: resources: pack must be a whole number from 1 to 1000 (stages per batch job)",
+      ],
     ]);
     assert.match(res.err, /did you mean "cpus"\?/);
     r.remove();
@@ -143,6 +149,7 @@ describe("site settings", () => {
   resources: { memory: 2G, time: 1h }
   poll: 3s
   max_array: 500
+  pack_wait: 500ms
 `);
     const s = readSiteSettings("slurm", {
       QUIVER_SITE: file,
@@ -155,6 +162,11 @@ describe("site settings", () => {
     assert.deepEqual(s.resources, { memory: 2048, time: 3600 });
     assert.equal(s.pollMs, 3000);
     assert.equal(s.maxArray, 500);
+    assert.equal(s.packWaitMs, 500);
+    assert.equal(
+      readSiteSettings("slurm", { QUIVER_SITE: site("slurm: { pack_wait: 1.5 }\n") }).packWaitMs,
+      1500,
+    );
     const none = readSiteSettings("slurm", { HOME: path.dirname(file), XDG_CONFIG_HOME: path.dirname(file) });
     assert.deepEqual(none.flags, [], "no site file: nothing set");
   });
@@ -163,6 +175,7 @@ describe("site settings", () => {
     const file = site(`slurm:
   acount: atlas
   resources: { memory: lots }
+  pack_wait: soon
 `);
     assert.throws(() => readSiteSettings("slurm", { QUIVER_SITE: file }), SiteConfigError);
     const r = chainRig();
@@ -173,6 +186,10 @@ describe("site settings", () => {
       assert.match(res.err, /site\.yaml:2:3 error QV_SITE_CONFIG: unknown slurm setting "acount"/);
       assert.match(res.err, /did you mean "account"\?/);
       assert.match(res.err, /site\.yaml:3:24 error QV_RESOURCES/);
+      assert.match(
+        res.err,
+        /site\.yaml:4:14 error QV_SITE_CONFIG: slurm\.pack_wait must be a duration such as 2s or 500ms/,
+      );
       assert.ok(!fs.existsSync(path.join(r.cacheDir, "jobs")), "nothing was handed to a runner");
     } finally {
       delete process.env.QUIVER_SITE;

@@ -271,6 +271,63 @@ stages:
       }
     });
 
+    test("pack: stages ready together share batch jobs; one failing in a pack reads as it does alone", async (t) => {
+      if (skipped(t)) return;
+      // Ten stages ready together with the same request and pack: 4 → three batch jobs (4, 3, 3),
+      // each running its stages one after another in one `quiver exec`; one of them fails.
+      const adds = Array.from(
+        { length: 9 },
+        (_, i) =>
+          `  a${i}: { type: add, inputs: { table: src }, with: { amount: ${i} }, resources: { pack: 4, time: 2m } }`,
+      );
+      const pipeline = `quiver: 1
+name: packs
+stages:
+  src: { type: source, with: { values: [1, 2, 3] } }
+${adds.join("\n")}
+  bad: { type: fail, inputs: { table: src }, with: { message: "no good" }, resources: { pack: 4, time: 2m } }
+`;
+      const local = Rig.create({ "p.yaml": pipeline });
+      const cluster = Rig.create({ "p.yaml": pipeline });
+      try {
+        const [a, b] = await Promise.all([
+          runHead(local, "run", "p.yaml", "--keep-going"),
+          runHead(cluster, "run", "p.yaml", "--keep-going", "--executor", "slurm"),
+        ]);
+        assert.equal(a.code, 1);
+        assert.equal(b.code, 1, b.stderr);
+        const where = (r: typeof a) => located(r.events).find((l) => l[0] === "bad");
+        assert.deepEqual(where(b), where(a));
+        assert.equal(where(b)?.[1], "QV_TEST_FAIL");
+        assert.deepEqual(b.ran.sort(), a.ran.sort(), "every other stage of the packs finished");
+        assert.deepEqual(storeObjects(cluster.cacheDir), storeObjects(local.cacheDir));
+        const ids = new Map<string, number>();
+        for (const e of b.events)
+          if (e.type === "queued" && e.stage !== "src") ids.set(e.id, (ids.get(e.id) ?? 0) + 1);
+        assert.deepEqual(
+          [...ids.values()].sort(),
+          [3, 3, 4],
+          `batch jobs ${JSON.stringify([...ids])}: ten stages in three, as one array`,
+        );
+        assert.equal(new Set([...ids.keys()].map((id) => id.split("_")[0])).size, 1);
+        // A batch job runs its stages one after another: its time limit covers all of them (one
+        // array, one limit: the largest pack's, 4 × 2 minutes).
+        const limits = spawnSync(
+          "squeue",
+          ["-h", "-r", "-t", "all", "-j", [...ids.keys()].join(","), "-o", "%i|%l"],
+          {
+            encoding: "utf8",
+          },
+        );
+        const lines = limits.stdout.trim().split("\n");
+        assert.equal(lines.length, 3, limits.stdout + limits.stderr);
+        for (const line of lines) assert.equal(line.split("|")[1], "8:00", line);
+      } finally {
+        local.remove();
+        cluster.remove();
+      }
+    });
+
     test("the first job proves the nodes see the store, or says they do not", (t) => {
       if (skipped(t)) return;
       // The head in its own mount namespace, with the store on a tmpfs only it sees.

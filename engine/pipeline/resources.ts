@@ -1,5 +1,5 @@
 /**
- * What a stage asks of the machine it runs on: `resources: { cpus, memory, time, partition, local }`
+ * What a stage asks of the machine it runs on: `resources: { cpus, memory, time, partition, local, pack }`
  * on a stage, with defaults for every stage at the top of the pipeline, and below those the site's
  * (engine/runners/site.ts). Resources say where and how a stage runs, never what it computes: they
  * are not part of any cache key, so moving a stage to a bigger node reruns nothing.
@@ -23,9 +23,16 @@ export interface Resources {
    * worth a node: Snakemake's `localrules`). Results are the same wherever a stage runs.
    */
   readonly local?: boolean;
+  /**
+   * On a batch system: up to this many stages that become ready together, with the same request,
+   * run one after another in one batch job (Snakemake's group components). Each job waits in the
+   * queue once for all of them: fewer, longer jobs when stages are short next to the queue's wait.
+   * The job's time limit is `time` times the number of stages it holds.
+   */
+  readonly pack?: number;
 }
 
-export const RESOURCE_FIELDS = ["cpus", "memory", "time", "partition", "local"] as const;
+export const RESOURCE_FIELDS = ["cpus", "memory", "time", "partition", "local", "pack"] as const;
 export type ResourceField = (typeof RESOURCE_FIELDS)[number];
 
 /** Parses a `resources:` mapping; `at(field)` locates a field (or the mapping, without one). */
@@ -86,6 +93,16 @@ export function parseResources(
         if (typeof value === "boolean") out.local = value;
         else err(at(field), `local must be true or false, got ${show(value)}`);
         break;
+      case "pack":
+        if (typeof value === "number" && Number.isInteger(value) && value >= 1 && value <= MAX_PACK)
+          out.pack = value;
+        else
+          err(
+            at(field),
+            `pack must be a whole number from 1 to ${MAX_PACK} (stages per batch job), got ${show(value)}`,
+            "e.g. pack: 10 runs up to ten ready stages one after another in one batch job",
+          );
+        break;
       default: {
         const near = didYouMean(field, RESOURCE_FIELDS);
         err(
@@ -98,6 +115,9 @@ export function parseResources(
   }
   return { resources: out, diagnostics };
 }
+
+/** Most stages one batch job runs (`pack`). */
+export const MAX_PACK = 1000;
 
 const SIZE_HINT = "a number with K, M, G or T (binary units, as Slurm); a plain number is MiB";
 const TIME_HINT = "s, m, h or d after a number, or Slurm's [D-]HH:MM:SS; a plain number is minutes";

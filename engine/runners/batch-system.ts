@@ -9,16 +9,27 @@ import type { ResourceField, Resources } from "../pipeline/resources.js";
 import type { StageFailure } from "../records.js";
 import type { SiteSettings } from "./site.js";
 
-/** One job of a submission: task i of an array runs `tasks[i]`. */
-export interface BatchTask {
+/** A stage job a batch task runs. */
+export interface BatchTaskJob {
   readonly key: CacheKey;
   readonly stageId: string;
+}
+
+/**
+ * One batch job of a submission (task i of an array runs `tasks[i]`): one stage job, or several
+ * (`resources.pack`) run one after another by one `quiver exec`.
+ */
+export interface BatchTask {
+  readonly jobs: readonly BatchTaskJob[];
 }
 
 export interface BatchRequest {
   readonly store: Store;
   readonly tasks: readonly BatchTask[];
-  /** The resources every task asks for (the stage's, else the pipeline's, else the site's). */
+  /**
+   * The resources every task asks for (the stage's, else the pipeline's, else the site's), as one
+   * task: for packed tasks, `time` already covers every stage of the largest one.
+   */
   readonly resources: Resources;
   /** The name every job of the run carries in the queue. */
   readonly name: string;
@@ -97,13 +108,18 @@ export interface EndedJob {
   readonly tail: string;
   readonly log: string;
   readonly store: string;
+  /** Other stage jobs its batch job ran (resources.pack). */
+  readonly packedWith?: number;
 }
 
 /** Why a job ended without a word of its own, as precisely as the evidence allows. */
 export function endedFailure(system: BatchSystem, j: EndedJob): StageFailure {
   const job = `${system.label} job ${j.id}`;
   const on = j.state?.node ? ` on ${j.state.node}` : "";
-  const logText = j.tail ? `; its log ends:\n${j.tail}` : "";
+  const packed = j.packedWith
+    ? ` (its batch job ran ${j.packedWith} other stage job(s) with it: resources.pack)`
+    : "";
+  const logText = `${packed}${j.tail ? `; its log ends:\n${j.tail}` : ""}`;
   if (!j.started && !j.hasLog && j.state?.state !== "CANCELLED")
     // Nothing of the job reached the store, not even the batch system's own output file.
     return {

@@ -39,7 +39,10 @@ import type { SiteSettings } from "./site.js";
 interface Active {
   readonly job: Job;
   readonly ctx: RunnerContext;
-  readonly resources: Resources;
+  /** What the job asks for; once submitted, what its batch job asked for (a pack's whole time). */
+  resources: Resources;
+  /** The jobs of its batch job (itself included), once submitted; the first one's folder holds the log. */
+  pack: readonly Active[];
   readonly events: JobEventsReader;
   readonly submittedAt: number;
   id?: string;
@@ -58,6 +61,12 @@ const SETTLE_MS = 30_000;
 /** How long jobs wait for siblings to be submitted with them (after the last one came). */
 const GATHER_MS = 50;
 const GATHER_MAX_MS = 500;
+/**
+ * How long jobs with `pack` wait for more siblings (the site's `pack_wait`): stages of one step
+ * finish one after another (each sweep point's training), so their successors become ready over
+ * seconds, not in one turn; a short wait next to the queue's own packs them into few batch jobs.
+ */
+const DEFAULT_PACK_WAIT_MS = 2_000;
 const DEFAULT_POLL_MS = 5_000;
 const FIRST_POLL_MS = 1_000;
 
@@ -70,9 +79,7 @@ export function batchRunner(system: BatchSystem, opts: RunnerOptions, site: Site
   const local = inProcessRunner(opts);
   const localSlots = semaphore(Math.max(1, opts.jobs));
 
-  let pending: Active[] = [];
-  let gatherTimer: NodeJS.Timeout | undefined;
-  let gatherStarted = 0;
+  const packWaitMs = site.packWaitMs ?? DEFAULT_PACK_WAIT_MS;
   const active = new Map<CacheKey, Active>();
   const inflight = new Set<Promise<void>>();
   const cancelling = new Set<Promise<void>>();
@@ -100,7 +107,7 @@ export function batchRunner(system: BatchSystem, opts: RunnerOptions, site: Site
     a.done = true;
     active.delete(a.job.key);
     a.settle(r);
-    if (active.size === 0 && !pending.length) stopTimers();
+    if (active.size === 0 && !anyPending()) stopTimers();
   };
 
   const failWith = async (a: Active, failure: StageFailure) => {
@@ -135,48 +142,93 @@ export function batchRunner(system: BatchSystem, opts: RunnerOptions, site: Site
   const cancelOne = (a: Active) => {
     if (a.done || a.cancelRequested) return;
     a.cancelRequested = true;
-    const i = pending.indexOf(a);
-    if (i >= 0) pending.splice(i, 1);
-    else if (a.id) requestCancel([a.id]);
+    if (gatherOf(a).remove(a)) {
+      // Not submitted yet: nothing to cancel.
+    } else if (a.id && packCancelled(a)) requestCancel([a.id]);
     // Without an id yet, the submission in flight cancels it when the id comes back.
     settle(a, cancelledResult(a));
   };
 
+  /**
+   * Every job of a's batch job is over or wants it cancelled. A pack can hold stages of several
+   * runs (sweep points): one point stopping after a failure must not take the others' stages down.
+   */
+  const packCancelled = (a: Active) => a.pack.every((m) => m.done || m.cancelRequested);
+
+  /** The job whose folder holds a's batch log (the first of its pack). */
+  const logKey = (a: Active) => a.pack[0]?.job.key ?? a.job.key;
+
   // ---- submission ------------------------------------------------------------------------
 
-  const scheduleFlush = () => {
-    const now = Date.now();
-    if (!gatherTimer) gatherStarted = now;
-    clearTimeout(gatherTimer);
-    const wait = Math.max(0, Math.min(GATHER_MS, gatherStarted + GATHER_MAX_MS - now));
-    gatherTimer = setTimeout(flush, wait);
-  };
+  /**
+   * Jobs gathered before a submission: the timer restarts with every job added (for `quietMs`),
+   * up to `maxMs` after the first; then the jobs are submitted.
+   */
+  function gatherer(quietMs: number, maxMs: number) {
+    let timer: NodeJS.Timeout | undefined;
+    let started = 0;
+    const g = {
+      items: [] as Active[],
+      add(a: Active) {
+        g.items.push(a);
+        const now = Date.now();
+        if (!timer) started = now;
+        clearTimeout(timer);
+        timer = setTimeout(g.flush, Math.max(0, Math.min(quietMs, started + maxMs - now)));
+      },
+      remove(a: Active): boolean {
+        const i = g.items.indexOf(a);
+        if (i >= 0) g.items.splice(i, 1);
+        return i >= 0;
+      },
+      flush() {
+        clearTimeout(timer);
+        timer = undefined;
+        const ready = g.items.filter((a) => !a.done);
+        g.items = [];
+        if (ready.length) submitGathered(ready);
+      },
+    };
+    return g;
+  }
+  /** Ready jobs gathered for the next submission: those run one per batch job, and those that pack. */
+  const gathers = [gatherer(GATHER_MS, GATHER_MAX_MS), gatherer(packWaitMs, packWaitMs)];
+  const gatherOf = (a: Active) => gathers[(a.resources.pack ?? 1) > 1 ? 1 : 0]!;
+  const anyPending = () => gathers.some((g) => g.items.length > 0);
 
-  const flush = () => {
-    gatherTimer = undefined;
-    const ready = pending.filter((a) => !a.done);
-    pending = [];
+  const submitGathered = (ready: Active[]) => {
     // Jobs with the same request go together; an array per group (within the site's size limit).
     const groups = new Map<string, Active[]>();
     for (const a of ready) {
       const sig = JSON.stringify([a.ctx.store.root, a.resources]);
       groups.set(sig, [...(groups.get(sig) ?? []), a]);
     }
-    for (const group of groups.values())
-      for (let i = 0; i < group.length; i += maxArray) submit(group.slice(i, i + maxArray));
+    for (const group of groups.values()) {
+      // `pack: k`: ceil(n / k) batch jobs, dealt round-robin so that each gets a share of every
+      // stage of the group (the jobs of one batch job run one after another).
+      const taskCount = Math.ceil(group.length / Math.max(1, group[0]!.resources.pack ?? 1));
+      const tasks = Array.from({ length: taskCount }, (): Active[] => []);
+      group.forEach((a, i) => tasks[i % taskCount]!.push(a));
+      for (let i = 0; i < tasks.length; i += maxArray) submit(tasks.slice(i, i + maxArray));
+    }
   };
 
   let submissions = 0;
-  const submit = (group: Active[]) => {
-    const store = group[0]!.ctx.store;
+  const submit = (tasks: Active[][]) => {
+    const all = tasks.flat();
+    const store = all[0]!.ctx.store;
     const arrayName = `${name}.${++submissions}`;
-    if (group.length > 1) arrays.push({ store, name: arrayName });
+    if (tasks.length > 1) arrays.push({ store, name: arrayName });
+    // A packed batch job runs its stages one after another: its time limit covers all of them.
+    const base = all[0]!.resources;
+    const longest = Math.max(...tasks.map((t) => t.length));
+    const request: Resources = base.time !== undefined ? { ...base, time: base.time * longest } : base;
     const p = (async () => {
       // Recorded before the submission: a head killed in between leaves jobs that `clean` and `gc`
       // still find in the queue by their name.
       const at = new Date().toISOString();
       await Promise.all(
-        group.map((a) =>
+        all.map((a) =>
           writeJobDoc(store, batchSubmissionFile, { runner: system.name, id: "", name, at }, a.job.key).catch(
             () => {},
           ),
@@ -186,8 +238,8 @@ export function batchRunner(system: BatchSystem, opts: RunnerOptions, site: Site
       try {
         ids = await system.submit({
           store,
-          tasks: group.map((a) => ({ key: a.job.key, stageId: a.job.stageId })),
-          resources: group[0]!.resources,
+          tasks: tasks.map((t) => ({ jobs: t.map((a) => ({ key: a.job.key, stageId: a.job.stageId })) })),
+          resources: request,
           name,
           arrayName,
           command,
@@ -196,7 +248,7 @@ export function batchRunner(system: BatchSystem, opts: RunnerOptions, site: Site
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err);
         const hint = err instanceof BatchError ? err.hint : undefined;
-        for (const a of group)
+        for (const a of all)
           await failWith(a, {
             kind: "lost",
             code: "QV_SUBMIT_FAILED",
@@ -205,18 +257,25 @@ export function batchRunner(system: BatchSystem, opts: RunnerOptions, site: Site
           });
         return;
       }
-      for (const [i, a] of group.entries()) {
+      for (const [i, task] of tasks.entries()) {
         const id = ids[i]!;
-        a.id = id;
-        await writeJobDoc(store, batchSubmissionFile, { runner: system.name, id, name, at }, a.job.key).catch(
-          () => {},
-        );
-        if (a.cancelRequested) {
-          requestCancel([id]);
-          continue;
+        for (const a of task) {
+          a.id = id;
+          a.pack = task;
+          a.resources = request;
         }
-        active.set(a.job.key, a);
-        a.ctx.emit({ type: "queued", system: system.name, id });
+        for (const a of task) {
+          await writeJobDoc(
+            store,
+            batchSubmissionFile,
+            { runner: system.name, id, name, at },
+            a.job.key,
+          ).catch(() => {});
+          if (a.cancelRequested) continue;
+          active.set(a.job.key, a);
+          a.ctx.emit({ type: "queued", system: system.name, id });
+        }
+        if (packCancelled(task[0]!)) requestCancel([id]);
       }
       queueDelay = FIRST_POLL_MS;
       startTimers();
@@ -255,12 +314,12 @@ export function batchRunner(system: BatchSystem, opts: RunnerOptions, site: Site
     if (await readJobOutcome(a.ctx.store, a.job)) return settle(a, {});
     a.overSince ??= Date.now();
     if (Date.now() - a.overSince < SETTLE_MS) return;
-    const tail = await logTail(a.ctx.store, a.job.key);
+    const tail = await logTail(a.ctx.store, logKey(a));
     await failWith(a, {
       kind: "lost",
       code: "QV_EXEC_FAILED",
       detail: `${describeJob(a)} ended (exit code ${a.events.exit?.code ?? "?"}) but its result is not in the store${tail ? `; its log ends:\n${tail}` : ""}`,
-      log: a.ctx.store.jobPath(a.job.key, JOB_LOG_FILE),
+      log: a.ctx.store.jobPath(logKey(a), JOB_LOG_FILE),
     });
   };
 
@@ -284,10 +343,7 @@ export function batchRunner(system: BatchSystem, opts: RunnerOptions, site: Site
     if (jobs.length) {
       let states: ReadonlyMap<string, BatchState> | undefined;
       try {
-        states = await system.poll(
-          name,
-          jobs.map((a) => a.id!),
-        );
+        states = await system.poll(name, [...new Set(jobs.map((a) => a.id!))]);
       } catch {
         // The controller may be busy or restarting: ask again later; the store still tells completions.
         states = undefined;
@@ -348,12 +404,15 @@ export function batchRunner(system: BatchSystem, opts: RunnerOptions, site: Site
       id: a.id ?? "(not submitted)",
       state: s,
       resources: a.resources,
-      started: a.events.started !== undefined,
-      hasLog: await hasLog(store, a.job.key),
-      tail: await logTail(store, a.job.key),
-      log: store.jobPath(a.job.key, JOB_LOG_FILE),
+      // In a pack, a job that never started still has its batch job's log, in the first one's folder.
+      started: a.events.started !== undefined || a.pack.some((m) => m.events.started !== undefined),
+      hasLog: await hasLog(store, logKey(a)),
+      tail: await logTail(store, logKey(a)),
+      log: store.jobPath(logKey(a), JOB_LOG_FILE),
       store: store.root,
+      packedWith: a.pack.length - 1,
     });
+
     if (failure.kind === "lost" && failure.code === "QV_STORE_NOT_SHARED" && !verified) {
       // The first job proves the store is shared, or that it is not: then every other job would
       // fail the same way, so they are cancelled now and new ones fail at once.
@@ -403,6 +462,7 @@ export function batchRunner(system: BatchSystem, opts: RunnerOptions, site: Site
           job,
           ctx,
           resources: effective(ctx.resources),
+          pack: [],
           events: new JobEventsReader(ctx.store, job.key),
           submittedAt: performance.now(),
           done: false,
@@ -416,15 +476,17 @@ export function batchRunner(system: BatchSystem, opts: RunnerOptions, site: Site
         };
         ctx.signal.addEventListener("abort", onAbort, { once: true });
         ctx.stopping.addEventListener("abort", onAbort, { once: true });
-        pending.push(a);
-        scheduleFlush();
+        gatherOf(a).add(a);
       });
     },
     async close() {
-      // Submissions in flight first, so that their jobs can be cancelled too.
-      if (gatherTimer) {
-        clearTimeout(gatherTimer);
-        flush();
+      // Jobs still gathering never reach the queue; submissions in flight finish first, so that
+      // their jobs can be cancelled too.
+      for (const g of gathers) {
+        const left = g.items;
+        g.items = [];
+        g.flush();
+        for (const a of left) settle(a, cancelledResult(a));
       }
       await Promise.all([...inflight]);
       closed = true;

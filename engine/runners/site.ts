@@ -11,6 +11,7 @@
  *     resources: { cpus: 1, memory: 2G, time: 1h }   # below the pipeline's and the stage's
  *     poll: 5s                                        # how often the queue is asked
  *     max_array: 1000                                 # the site's MaxArraySize - 1
+ *     pack_wait: 2s                                   # ready stages with resources.pack wait this long for siblings
  *     command: [/usr/bin/node, /opt/quiver/bin/quiver.js]   # Quiver on the nodes
  *
  * Never part of a cache key: where a stage runs does not change what it computes.
@@ -38,6 +39,8 @@ export interface SiteSettings {
   readonly pollMs?: number;
   /** Most tasks in one array submission. */
   readonly maxArray?: number;
+  /** How long ready stages with `resources.pack` wait for siblings to share their batch jobs, in ms. */
+  readonly packWaitMs?: number;
   /** The command that starts Quiver on the nodes (default: the head's own node and CLI). */
   readonly command?: readonly string[];
   /** Where the settings came from, for messages. */
@@ -55,7 +58,16 @@ export class SiteConfigError extends DiagnosticError {
   }
 }
 
-const FIELDS = ["account", "partition", "flags", "resources", "poll", "max_array", "command"] as const;
+const FIELDS = [
+  "account",
+  "partition",
+  "flags",
+  "resources",
+  "poll",
+  "max_array",
+  "pack_wait",
+  "command",
+] as const;
 
 export function siteFile(env: NodeJS.ProcessEnv = process.env): string {
   if (env.QUIVER_SITE) return path.resolve(env.QUIVER_SITE);
@@ -75,6 +87,7 @@ export function readSiteSettings(runner: string, env: NodeJS.ProcessEnv = proces
     resources: Resources;
     pollMs?: number;
     maxArray?: number;
+    packWaitMs?: number;
     command?: string[];
     sources: string[];
   } = { flags: [], resources: {}, sources: [] };
@@ -145,6 +158,7 @@ function readSection(
     resources: Resources;
     pollMs?: number;
     maxArray?: number;
+    packWaitMs?: number;
     command?: string[];
   },
   diags: Diagnostic[],
@@ -182,6 +196,22 @@ function readSection(
         if (typeof v === "number" && Number.isInteger(v) && v >= 1) out.maxArray = v;
         else diags.push(err(at([k]), `${runner}.max_array must be a whole number ≥ 1`));
         break;
+      case "pack_wait": {
+        // Below a second matters here (the default is 2 s): seconds with a fraction, or ms.
+        const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s)?\s*$/.exec(
+          typeof v === "number" ? String(v) : String(v ?? ""),
+        );
+        if (m && (typeof v === "number" || typeof v === "string"))
+          out.packWaitMs = Math.round(Number(m[1]) * (m[2] === "ms" ? 1 : 1000));
+        else
+          diags.push(
+            err(
+              at([k]),
+              `${runner}.pack_wait must be a duration such as 2s or 500ms, got ${JSON.stringify(v)}`,
+            ),
+          );
+        break;
+      }
       case "command":
         if (strings(v)) out.command = [...v];
         else

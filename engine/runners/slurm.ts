@@ -12,7 +12,13 @@ import path from "node:path";
 import { fmtDuration, fmtMemory, slurmTime } from "../pipeline/resources.js";
 import { JOB_LOG_FILE, type BatchSubmission } from "../records.js";
 import { batchRunner } from "./batch.js";
-import { BatchError, type BatchRequest, type BatchState, type BatchSystem } from "./batch-system.js";
+import {
+  BatchError,
+  type BatchRequest,
+  type BatchState,
+  type BatchSystem,
+  type BatchTask,
+} from "./batch-system.js";
 import type { RunnerOptions, StageRunner } from "./runner.js";
 import { readSiteSettings, type SiteSettings } from "./site.js";
 
@@ -145,18 +151,20 @@ export function slurmSystem(): BatchSystem {
     async submit(req: BatchRequest): Promise<string[]> {
       const { store, tasks, resources: r } = req;
       const many = tasks.length > 1;
+      // An array's output files go to task i's link, the folder of its (first) job.
       const dir = many
         ? await store.linkArray(
             req.arrayName,
-            tasks.map((t) => t.key),
+            tasks.map((t) => t.jobs[0]!.key),
           )
-        : store.jobPath(tasks[0]!.key);
+        : store.jobPath(tasks[0]!.jobs[0]!.key);
       const script = path.join(dir, "batch.sh");
       const exec = [...req.command, "exec", "--cache-dir", store.root].map(sh).join(" ");
+      const keys = (t: BatchTask) => t.jobs.map((j) => j.key).join(" ");
       const body = many
-        ? `# task i runs the job of the i-th key\nset -- ${tasks.map((t) => t.key).join(" ")}\nshift "\${SLURM_ARRAY_TASK_ID:-0}"\nexec ${exec} "$1"\n`
-        : `exec ${exec} ${tasks[0]!.key}\n`;
-      const stages = [...new Set(tasks.map((t) => t.stageId))].join(", ");
+        ? `# task i runs the jobs of line i\ncase "\${SLURM_ARRAY_TASK_ID:-0}" in\n${tasks.map((t, i) => `  ${i}) set -- ${keys(t)} ;;\n`).join("")}esac\nexec ${exec} "$@"\n`
+        : `exec ${exec} ${keys(tasks[0]!)}\n`;
+      const stages = [...new Set(tasks.flatMap((t) => t.jobs.map((j) => j.stageId)))].join(", ");
       await fs.promises.writeFile(
         script,
         `#!/bin/sh\n# Written by Quiver (${req.name}): ${stages}. Reruns by hand with: sbatch ${path.basename(script)}\n${body}`,
