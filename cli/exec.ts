@@ -21,13 +21,13 @@ export async function cmdExec(argv: string[], registry: Registry, io: Io): Promi
   const cacheDir = values["cache-dir"];
   if (!positionals.length || !cacheDir) throw new UsageError("usage: quiver exec --cache-dir STORE KEY...");
   let code = 0;
-  let thrown: unknown;
+  let thrown: Error | undefined;
   for (const key of positionals) {
     try {
       code = Math.max(code, await execOne(cacheDir, key, registry, io));
     } catch (err) {
       // Reported once every job has had its turn (the first error decides the exit code).
-      thrown ??= err;
+      thrown ??= err instanceof Error ? err : new Error(String(err));
       if (positionals.length > 1)
         io.err(`quiver exec ${key}: ${err instanceof Error ? err.message : String(err)}`);
     }

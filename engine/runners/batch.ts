@@ -174,7 +174,7 @@ export function batchRunner(system: BatchSystem, opts: RunnerOptions, site: Site
         const now = Date.now();
         if (!timer) started = now;
         clearTimeout(timer);
-        timer = setTimeout(g.flush, Math.max(0, Math.min(quietMs, started + maxMs - now)));
+        timer = setTimeout(() => g.flush(), Math.max(0, Math.min(quietMs, started + maxMs - now)));
       },
       remove(a: Active): boolean {
         const i = g.items.indexOf(a);

@@ -199,7 +199,7 @@ function readSection(
       case "pack_wait": {
         // Below a second matters here (the default is 2 s): seconds with a fraction, or ms.
         const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s)?\s*$/.exec(
-          typeof v === "number" ? String(v) : String(v ?? ""),
+          typeof v === "number" || typeof v === "string" ? String(v) : "",
         );
         if (m && (typeof v === "number" || typeof v === "string"))
           out.packWaitMs = Math.round(Number(m[1]) * (m[2] === "ms" ? 1 : 1000));
