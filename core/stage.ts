@@ -9,7 +9,7 @@
 import type { JsonObject, JsonValue } from "./json.js";
 import type { PhysicalTable, Presentation } from "./present.js";
 import type { ParamPath, Schema } from "./schema.js";
-import type { Table } from "./table.js";
+import type { ConsumedTable, Table } from "./table.js";
 
 export type PortKind = "table" | "model" | "metrics";
 
@@ -49,6 +49,15 @@ export const metrics = (m: JsonObject): ArtifactValue => ({ kind: "metrics", met
 export interface StageInputs {
   has(port: string): boolean;
   table(port: string): Table;
+  /**
+   * The table on `port` for a stage that rewrites it column by column (select, scale, roc keeping
+   * only what it reads): the job lets go of its own reference and `release(column)` drops a column
+   * the stage is done with. The engine drops its in-memory hand-off of a value once its last
+   * consumer holds it, so a row-wise stage peaks near one table rather than input plus output.
+   * Where another consumer still holds the table, releasing frees nothing and costs nothing.
+   * After `consume`, `table(port)` is a bug.
+   */
+  consume(port: string): ConsumedTable;
   model(port: string): ModelArtifact;
   metrics(port: string): JsonObject;
 }

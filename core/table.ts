@@ -44,6 +44,21 @@ export interface Table {
   readonly columns: ReadonlyMap<string, Column>;
 }
 
+/**
+ * A table a stage rewrites column by column, holding it privately: `release(name)` drops a column
+ * the stage has finished with, so that (when nothing else holds it) its memory can go before the
+ * output is complete. `table` is a private copy of the column map; the caller's table is unchanged.
+ */
+export interface ConsumedTable {
+  readonly table: Table;
+  readonly release: (column: string) => void;
+}
+
+export function consumeTable(t: Table): ConsumedTable {
+  const columns = new Map(t.columns);
+  return { table: { numRows: t.numRows, columns }, release: (name) => void columns.delete(name) };
+}
+
 export function columnLength(c: Column): number {
   return c.type === "dict" ? c.codes.length : c.values.length;
 }
@@ -86,10 +101,19 @@ export function numericValues(c: Column): Float64Array {
   }
 }
 
-/** Keeps the rows whose index is listed in `rows`, in that order (rows may repeat). */
-export function takeRows(table: Table, rows: Int32Array | Uint32Array): Table {
+/**
+ * Keeps the rows whose index is listed in `rows`, in that order (rows may repeat). `release` is
+ * called with each column's name once its copy is made (a consumed input, see ConsumedTable).
+ */
+export function takeRows(
+  table: Table,
+  rows: Int32Array | Uint32Array,
+  release?: (column: string) => void,
+): Table {
   const out = new Map<string, Column>();
-  for (const [name, c] of table.columns) {
+  // By name, not over a snapshot of the entries: that would hold every released column to the end.
+  for (const name of [...table.columns.keys()]) {
+    const c = table.columns.get(name)!;
     switch (c.type) {
       case "float64": {
         const v = new Float64Array(rows.length);
@@ -110,6 +134,7 @@ export function takeRows(table: Table, rows: Int32Array | Uint32Array): Table {
         break;
       }
     }
+    release?.(name);
   }
   return { numRows: rows.length, columns: out };
 }
@@ -119,13 +144,13 @@ function keepLineage(from: Column, to: Column): Column {
   return from.lineage && from.lineage.length > 0 ? { ...to, lineage: from.lineage } : to;
 }
 
-/** Rows where mask[i] !== 0. */
-export function filterRows(table: Table, mask: Uint8Array): Table {
+/** Rows where mask[i] !== 0 (`release` as for takeRows). */
+export function filterRows(table: Table, mask: Uint8Array, release?: (column: string) => void): Table {
   let n = 0;
   for (let i = 0; i < mask.length; i++) if (mask[i]) n++;
   const rows = new Int32Array(n);
   for (let i = 0, j = 0; i < mask.length; i++) if (mask[i]) rows[j++] = i;
-  return takeRows(table, rows);
+  return takeRows(table, rows, release);
 }
 
 export function withColumn(table: Table, name: string, column: Column): Table {

@@ -9,7 +9,7 @@ import type { ObjectRef, Store } from "../cache/store.js";
 import type { CacheKey } from "../core/hash.js";
 import { canonicalJson, type JsonValue } from "../core/json.js";
 import type { AnyStageDefinition, ArtifactValue, PortKind, StageContext } from "../core/stage.js";
-import { canonicalDictionaries } from "../core/table.js";
+import { canonicalDictionaries, consumeTable } from "../core/table.js";
 import { getArtifact, putArtifact } from "./artifacts-store.js";
 import { CACHE_FORMAT, fingerprintKey, withInputNames } from "./fingerprint.js";
 import {
@@ -92,7 +92,10 @@ async function runStage(
   const memos: CacheKey[] = [];
   const loaded = new Map<string, ArtifactValue>();
   for (const port of Object.keys(job.inputs)) loaded.set(port, await hooks.loadInput(port));
+  const consumed = new Set<string>();
   const want = (port: string, kind: PortKind): ArtifactValue => {
+    if (consumed.has(port))
+      throw new Error(`stage ${job.stageId} read input "${port}" again after consuming it`);
     const v = loaded.get(port);
     if (!v) throw new Error(`stage ${job.stageId} asked for input "${port}", which is not connected`);
     if (v.kind !== kind) throw new Error(`input "${port}" is a ${v.kind}, not a ${kind}`);
@@ -132,8 +135,14 @@ async function runStage(
       hooks.note(m);
     },
     inputs: {
-      has: (port) => loaded.has(port),
+      has: (port) => loaded.has(port) || consumed.has(port),
       table: (port) => (want(port, "table") as Extract<ArtifactValue, { kind: "table" }>).table,
+      consume: (port) => {
+        const t = (want(port, "table") as Extract<ArtifactValue, { kind: "table" }>).table;
+        loaded.delete(port);
+        consumed.add(port);
+        return consumeTable(t);
+      },
       model: (port) => (want(port, "model") as Extract<ArtifactValue, { kind: "model" }>).model,
       metrics: (port) => (want(port, "metrics") as Extract<ArtifactValue, { kind: "metrics" }>).metrics,
     },

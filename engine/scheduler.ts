@@ -232,14 +232,27 @@ async function walk(opts: RunOptions): Promise<RunResult> {
       const { runner, dispatchJob } = await execution();
       const resources = n.spec.resources;
       const threads = runner.threads?.(resources);
+      // Ports still to load per upstream output: the last consumer's job takes the value over.
+      const toLoad = new Map<string, number>();
+      for (const r of Object.values(n.spec.inputs))
+        toLoad.set(`${r.stage}\0${r.port}`, (toLoad.get(`${r.stage}\0${r.port}`) ?? 0) + 1);
       const outcome = await dispatchJob(store, runner, threads ? { ...job, jobs: threads } : job, {
         def: n.spec.def,
         signal: abort.signal,
         stopping: stopping.signal,
         emit: (e) => emit({ ...e, stage: n.spec.id }),
-        loadInput: (port) => {
+        loadInput: async (port) => {
           const ref = n.spec.inputs[port]!;
-          return loadValue(ref.stage, ref.port);
+          const v = await loadValue(ref.stage, ref.port);
+          // This stage is the last one in the run to need the value and its job now holds it: the
+          // hand-off lets go, so a stage that consumes its input (ctx.inputs.consume) frees columns
+          // as it rewrites them. A later reader (a repair) goes to the store.
+          const k = `${ref.stage}\0${ref.port}`;
+          const left = (toLoad.get(k) ?? 1) - 1;
+          toLoad.set(k, left);
+          const u = nodes.get(ref.stage);
+          if (left === 0 && u?.pendingConsumers === 1) u.values.delete(ref.port);
+          return v;
         },
         resources,
       });

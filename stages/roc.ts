@@ -81,17 +81,21 @@ export const rocStage = defineStage({
   params,
   run(ctx) {
     const pr = ctx.params;
-    const t = ctx.inputs.table("table");
+    const consumed = ctx.inputs.consume("table");
+    const t = consumed.table;
     const what = 'input "table"';
     const label = binaryLabels(t, pr.label, { what, param: ["label"] });
     const weight = applyPolicy(
       pr.weight === undefined ? undefined : weightValues(t, pr.weight, { what, param: ["weight"] }),
       pr.negative_weights,
     );
+    const scores = pr.scores.map((name, si) => scoreValues(t, name, { what, param: ["scores", si] }));
+    // Only these arrays are read from here on: the table's other columns can go while roc sorts.
+    for (const name of [...t.columns.keys()]) consumed.release(name);
     const out: JsonObject = {};
     const parts: { name: string; idx: number[]; c: ReturnType<typeof rocCurve> }[] = [];
     for (const [si, name] of pr.scores.entries()) {
-      const score = scoreValues(t, name, { what, param: ["scores", si] });
+      const score = scores[si]!;
       const c = rocCurve(score, label, weight);
       for (const [cls, tot] of [
         ["signal", c.signal],

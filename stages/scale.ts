@@ -2,14 +2,21 @@
  * `scale`: StandardScaler / MinMaxScaler as a stage. Fitted on one table (the training split),
  * applied to another, or to any number of others through the `scaler` artifact it writes.
  */
-import { defineStage, metrics, StageError, table, type ParamProblem } from "../core/stage.js";
-import { p } from "../core/schema.js";
+import {
+  defineStage,
+  metrics,
+  StageError,
+  table,
+  type ParamProblem,
+  type StageContext,
+} from "../core/stage.js";
+import { p, type Infer } from "../core/schema.js";
 import { lineageOf, numericValues, withLineage, type Column, type Table } from "../core/table.js";
 import { requireColumn } from "./lib/columns.js";
 import { fitMinMax, fitStandard, transformMinMax, transformStandard } from "./lib/scalers.js";
 import { scalerSteps, type FittedScaler } from "./lib/scaler-artifact.js";
 import { chainMetrics, scalerChain } from "./lib/preprocess.js";
-import { chainAfter, writtenSteps } from "./lib/lineage.js";
+import { chainAfter, stepsAdded, stepsIn } from "./lib/lineage.js";
 
 // The label, the event weight and the training weight reweight writes are never features to scale.
 const DEFAULT_EXCLUDE = ["label", "weight", "training_weight"];
@@ -34,6 +41,8 @@ const params = p.object({
     }),
   ),
 });
+
+type ScaleParams = Infer<typeof params>;
 
 export const scaleStage = defineStage({
   type: "scale",
@@ -106,7 +115,6 @@ export const scaleStage = defineStage({
     return problems;
   },
   async run(ctx) {
-    const pr = ctx.params;
     const hasFit = ctx.inputs.has("fit");
     const hasScaler = ctx.inputs.has("scaler");
     if (hasFit === hasScaler)
@@ -133,40 +141,49 @@ export const scaleStage = defineStage({
         `using the scaler fitted by ${ctx.inputFrom.scaler ?? "another stage"}; method and columns come from it`,
       );
     } else {
-      const fitTable = ctx.inputs.table("fit");
-      fitted = fit(fitTable, pr, (m) => ctx.note(m));
+      ({ fitted, chain } = await fitHere(ctx));
       apply = [fitted];
-      const before = ctx.inputs.has("previous")
-        ? scalerChain(ctx.inputs.metrics("previous"), "previous")
-        : [];
-      await checkMadeBy(before, fitTable);
-      chain = [...before, fitted];
     }
-    let target: Table;
-    if (ctx.inputs.has("apply")) target = ctx.inputs.table("apply");
-    else if (hasFit) target = ctx.inputs.table("fit");
-    else
+    if (!ctx.inputs.has("apply") && !hasFit)
       throw new StageError(
         "QV_SCALE_INPUTS",
         "with a `scaler` input, connect the table to transform as `apply`",
       );
-
-    let scaled = target;
-    for (const step of apply)
-      scaled = await applyScaler(scaled, step, ctx.inputs.has("apply") ? "apply table" : "fit table");
+    // Consumed: each source column is let go once its rescaled copy exists (peak ≈ one table).
+    const target = ctx.inputs.consume(ctx.inputs.has("apply") ? "apply" : "fit");
+    const what = ctx.inputs.has("apply") ? "apply table" : "fit table";
+    const rows = target.table.numRows;
+    const known = stepsIn([target.table]);
+    let scaled = target.table;
+    for (const [i, step] of apply.entries())
+      scaled = await applyScaler(scaled, step, what, i === 0 ? target.release : undefined);
     return {
       outputs: { table: table(scaled), scaler: metrics(chainMetrics(chain)) },
       summary: {
         method: fitted.method,
         columns: fitted.columns.map((c) => c.name),
-        rows: scaled.numRows,
+        rows,
         ...(fitted.method === "minmax" ? { range: [fitted.lo, fitted.hi] } : {}),
         ...(chain.length > 1 ? { chain: chain.length } : {}),
-        lineage: writtenSteps([target], scaled),
+        lineage: stepsAdded(known, scaled),
       },
     };
   },
 });
+
+/**
+ * Fits on the `fit` table and checks it against `previous`. Its own function so that the table's
+ * reference ends here, before the stage consumes the table it transforms.
+ */
+async function fitHere(
+  ctx: StageContext<ScaleParams>,
+): Promise<{ fitted: FittedScaler; chain: FittedScaler[] }> {
+  const fitTable = ctx.inputs.table("fit");
+  const fitted = fit(fitTable, ctx.params, (m) => ctx.note(m));
+  const before = ctx.inputs.has("previous") ? scalerChain(ctx.inputs.metrics("previous"), "previous") : [];
+  await checkMadeBy(before, fitTable);
+  return { fitted, chain: [...before, fitted] };
+}
 
 function fit(
   t: Table,
@@ -248,7 +265,12 @@ function chooseColumns(
 }
 
 /** The transformed table; each scaled column gets the scaler's step for it appended to its lineage. */
-export async function applyScaler(t: Table, s: FittedScaler, what: string): Promise<Table> {
+export async function applyScaler(
+  t: Table,
+  s: FittedScaler,
+  what: string,
+  release?: (column: string) => void,
+): Promise<Table> {
   const out = new Map<string, Column>(t.columns);
   const steps = await scalerSteps(s);
   const source = (name: string): Float64Array => {
@@ -261,13 +283,17 @@ export async function applyScaler(t: Table, s: FittedScaler, what: string): Prom
   };
   switch (s.method) {
     case "standard":
-      for (const c of s.columns)
+      for (const c of s.columns) {
         out.set(c.name, rewritten(t, c.name, transformStandard(source(c.name), c), steps.get(c.name)!));
+        release?.(c.name);
+      }
       break;
     case "minmax": {
       const clip = s.clip ? { lo: s.lo, hi: s.hi } : undefined;
-      for (const c of s.columns)
+      for (const c of s.columns) {
         out.set(c.name, rewritten(t, c.name, transformMinMax(source(c.name), c, clip), steps.get(c.name)!));
+        release?.(c.name);
+      }
       break;
     }
   }

@@ -131,7 +131,9 @@ export const selectStage = defineStage({
 
   async run(ctx) {
     const ps = ctx.params;
-    const t = ctx.inputs.table("table");
+    // Consumed: each input column is let go once its kept rows are copied (peak ≈ one table).
+    const consumed = ctx.inputs.consume("table");
+    const t = consumed.table;
     const cuts = normalizeCuts(ps).map((c) => ({ ...c, compiled: compileCut(c, t) }));
 
     let labelName = ps.label ?? (t.columns.has("label") ? "label" : undefined);
@@ -217,7 +219,7 @@ export const selectStage = defineStage({
     let kept = 0;
     for (let i = 0; i < keep.length; i++) kept += keep[i]!;
     // Tables are immutable, so when every row passes the input is passed on without a copy.
-    const out = steps.length === 0 || kept === t.numRows ? t : filterRows(t, keep);
+    const out = steps.length === 0 || kept === t.numRows ? t : filterRows(t, keep, consumed.release);
     const flow = cutflowMetrics(input, steps, classes.names, labelName, ps.weight);
     return {
       outputs: { table: table(out), cutflow: metrics(flow) },

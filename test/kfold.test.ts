@@ -73,6 +73,7 @@ function memoRunner() {
       inputs: {
         has: (port) => port === "table",
         table: () => input,
+        consume: () => assert.fail("kfold reads its table, it does not consume it"),
         model: () => assert.fail("no model input"),
         metrics: () => assert.fail("no metrics input"),
       },

@@ -74,6 +74,7 @@ void describe("trainer choice", () => {
         inputs: {
           has: (p) => p === "train",
           table: () => noisyTable(60, 2),
+          consume: () => assert.fail(),
           model: () => assert.fail(),
           metrics: () => assert.fail(),
         },

@@ -74,8 +74,18 @@ export function describeLineage(chain: Lineage): string {
  * engine reads it to name the stage that wrote a step a later QV_FEATURE_LINEAGE error mentions.
  */
 export function writtenSteps(inputs: readonly Table[], after: Table): JsonObject {
+  return stepsAdded(stepsIn(inputs), after);
+}
+
+/** Every lineage step the columns of `tables` carry (taken before a stage consumes its input). */
+export function stepsIn(tables: readonly Table[]): Set<string> {
   const known = new Set<string>();
-  for (const t of inputs) for (const c of t.columns.values()) for (const s of lineageOf(c)) known.add(s);
+  for (const t of tables) for (const c of t.columns.values()) for (const s of lineageOf(c)) known.add(s);
+  return known;
+}
+
+/** writtenSteps, with the input's steps collected beforehand by `stepsIn`. */
+export function stepsAdded(known: ReadonlySet<string>, after: Table): JsonObject {
   const out: JsonObject = {};
   for (const [name, c] of after.columns) {
     const added = lineageOf(c).filter((s) => !known.has(s));

@@ -61,6 +61,10 @@ export class Rig {
 
   /** Runs `quiver <cmd> <pipeline> --json ...` in this process and parses the events. */
   async quiver(cmd: string, pipeline: string, ...args: string[]): Promise<RunResult> {
+    // Run in this process, `quiver exec` would be this process's script again (the test file),
+    // which would run the tests again: a process per stage, recursively.
+    if (args.some((a) => a === "--isolate" || a.startsWith("--executor")))
+      throw new Error("runs with --isolate or --executor go through rig.spawnAndWait (the CLI in a child)");
     const out: string[] = [];
     const err: string[] = [];
     const code = await main(

@@ -8,7 +8,7 @@ import { validate } from "../../core/schema.js";
 import { expandGlob } from "../../engine/files.js";
 import { canonicalJson } from "../../core/json.js";
 import type { ArtifactValue, JsonObjectLike, ModelArtifact, StageDefinition, StageResult } from "./types.js";
-import type { Table } from "../../core/table.js";
+import { consumeTable, type Table } from "../../core/table.js";
 
 export interface HarnessOptions {
   params?: Record<string, unknown>;
@@ -65,6 +65,8 @@ export async function runStage<P>(
     inputs: {
       has: (port) => port in inputs,
       table: (port) => (get(port, "table") as { table: Table }).table,
+      // The caller's table stays whole (a private copy of its column map), as in the engine.
+      consume: (port) => consumeTable((get(port, "table") as { table: Table }).table),
       model: (port) => (get(port, "model") as { model: ModelArtifact }).model,
       metrics: (port) => (get(port, "metrics") as { metrics: JsonObjectLike }).metrics,
     },
