@@ -110,33 +110,47 @@ export function takeRows(
   rows: Int32Array | Uint32Array,
   release?: (column: string) => void,
 ): Table {
-  const out = new Map<string, Column>();
+  return takeRowsEach(table, [rows], release)[0]!;
+}
+
+/**
+ * One table per list of row indices (the parts of a split), a column at a time: every part's
+ * copy of a column is made before `release` lets the column go, so a consumed input is never
+ * held beside all of its parts.
+ */
+export function takeRowsEach(
+  table: Table,
+  parts: readonly (Int32Array | Uint32Array)[],
+  release?: (column: string) => void,
+): Table[] {
+  const outs = parts.map(() => new Map<string, Column>());
   // By name, not over a snapshot of the entries: that would hold every released column to the end.
   for (const name of [...table.columns.keys()]) {
     const c = table.columns.get(name)!;
-    switch (c.type) {
-      case "float64": {
-        const v = new Float64Array(rows.length);
-        for (let i = 0; i < rows.length; i++) v[i] = c.values[rows[i]!]!;
-        out.set(name, keepLineage(c, { type: "float64", values: v }));
-        break;
-      }
-      case "int32": {
-        const v = new Int32Array(rows.length);
-        for (let i = 0; i < rows.length; i++) v[i] = c.values[rows[i]!]!;
-        out.set(name, keepLineage(c, { type: "int32", values: v }));
-        break;
-      }
-      case "dict": {
-        const v = new Int32Array(rows.length);
-        for (let i = 0; i < rows.length; i++) v[i] = c.codes[rows[i]!]!;
-        out.set(name, keepLineage(c, { type: "dict", codes: v, dictionary: c.dictionary }));
-        break;
-      }
-    }
+    parts.forEach((rows, p) => outs[p]!.set(name, takeColumn(c, rows)));
     release?.(name);
   }
-  return { numRows: rows.length, columns: out };
+  return parts.map((rows, p) => ({ numRows: rows.length, columns: outs[p]! }));
+}
+
+function takeColumn(c: Column, rows: Int32Array | Uint32Array): Column {
+  switch (c.type) {
+    case "float64": {
+      const v = new Float64Array(rows.length);
+      for (let i = 0; i < rows.length; i++) v[i] = c.values[rows[i]!]!;
+      return keepLineage(c, { type: "float64", values: v });
+    }
+    case "int32": {
+      const v = new Int32Array(rows.length);
+      for (let i = 0; i < rows.length; i++) v[i] = c.values[rows[i]!]!;
+      return keepLineage(c, { type: "int32", values: v });
+    }
+    case "dict": {
+      const v = new Int32Array(rows.length);
+      for (let i = 0; i < rows.length; i++) v[i] = c.codes[rows[i]!]!;
+      return keepLineage(c, { type: "dict", codes: v, dictionary: c.dictionary });
+    }
+  }
 }
 
 /** `to` with the lineage of `from`: row operations (take, filter, reorder) change no values. */

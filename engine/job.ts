@@ -81,6 +81,17 @@ export async function executeJob(
   }
 }
 
+/**
+ * The job's input values by port. A function of its own so that no frame that stays on the
+ * stack while the stage runs keeps a reference to a value it loaded (an interpreter register
+ * would): a stage that consumes an input must be its only holder.
+ */
+async function loadInputs(job: Job, hooks: JobHooks): Promise<Map<string, ArtifactValue>> {
+  const loaded = new Map<string, ArtifactValue>();
+  for (const port of Object.keys(job.inputs)) loaded.set(port, await hooks.loadInput(port));
+  return loaded;
+}
+
 async function runStage(
   store: Store,
   job: Job,
@@ -90,8 +101,7 @@ async function runStage(
 ): Promise<JobOutcome> {
   const notes: string[] = [];
   const memos: CacheKey[] = [];
-  const loaded = new Map<string, ArtifactValue>();
-  for (const port of Object.keys(job.inputs)) loaded.set(port, await hooks.loadInput(port));
+  const loaded = await loadInputs(job, hooks);
   const consumed = new Set<string>();
   const want = (port: string, kind: PortKind): ArtifactValue => {
     if (consumed.has(port))

@@ -93,12 +93,15 @@ export const significanceStage = defineStage({
   },
   run(ctx) {
     const pr = ctx.params;
-    const t = ctx.inputs.table("table");
+    const consumed = ctx.inputs.consume("table");
+    const t = consumed.table;
     const what = 'input "table"';
     const score = scoreValues(t, pr.score, { what, param: ["score"] });
     const label = binaryLabels(t, pr.label, { what, param: ["label"] });
     const weight =
       pr.weight === undefined ? undefined : weightValues(t, pr.weight, { what, param: ["weight"] });
+    // Only these arrays are read from here on: the table's other columns can go during the scan.
+    for (const name of [...t.columns.keys()]) consumed.release(name);
     if (score.length === 0)
       throw new StageError("QV_EVAL_EMPTY", "significance: the input table has no events");
     let factor = 1;

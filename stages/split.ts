@@ -6,7 +6,7 @@
  */
 import { defineStage, StageError, table, type ParamProblem } from "../core/stage.js";
 import { p, type ParamPath } from "../core/schema.js";
-import { takeRows, type Table } from "../core/table.js";
+import { takeRowsEach, type Table } from "../core/table.js";
 import type { JsonObject } from "../core/json.js";
 import { Rng } from "./lib/random.js";
 import { approximateMode } from "./lib/folds.js";
@@ -96,7 +96,8 @@ export const splitStage = defineStage({
   },
   fingerprintParams: samplingFingerprint,
   run(ctx) {
-    const t = ctx.inputs.table("table");
+    const consumed = ctx.inputs.consume("table");
+    const t = consumed.table;
     const pr = ctx.params;
     const sizes = splitSizes(t.numRows, pr);
     let rows: Record<Port, Int32Array>;
@@ -108,15 +109,21 @@ export const splitStage = defineStage({
     else rows = plainRows(t.numRows, sizes, pr.shuffle ? new Rng(ctx.seed) : undefined);
     const classColumn = pr.stratify ?? "label";
     const summary: JsonObject = { rows: t.numRows };
-    const outputs: Record<string, ReturnType<typeof table>> = {};
     for (const port of PORTS) {
-      outputs[port] = table(takeRows(t, rows[port]));
       const s: JsonObject = { rows: rows[port].length };
       if (labels) s.classes = classCountsOf(t, classColumn, labels, rows[port]);
       summary[port] = s;
     }
     if (sizes.train + sizes.validation + sizes.test < t.numRows)
       ctx.note(`${t.numRows - sizes.train - sizes.validation - sizes.test} rows are in no split`);
+    // Column by column, each let go once every part has its copy: the peak is about the input,
+    // not the input beside all of its parts.
+    const parts = takeRowsEach(
+      t,
+      PORTS.map((port) => rows[port]),
+      consumed.release,
+    );
+    const outputs = Object.fromEntries(PORTS.map((port, i) => [port, table(parts[i]!)]));
     return Promise.resolve({ outputs, summary });
   },
 });

@@ -1,5 +1,5 @@
 /**
- * Stages that consume their input (select, scale, roc: `ctx.inputs.consume`) let go of columns as
+ * Stages that consume their input (select, scale, split, roc, significance: `ctx.inputs.consume`) let go of columns as
  * they rewrite them, and the engine drops its in-memory hand-off once the last consumer holds a
  * value. Neither may change what any stage sees: a table two stages read is the same for both,
  * whichever consumes it and in whatever order they run.
@@ -57,6 +57,8 @@ stages:
     with: { features: [lep1_pt, m_ll], model: { kind: gbt, num_trees: 3, max_depth: 2 } }
   scores: { type: predict, inputs: { model: bdt.model, table: events } }
   roc: { type: roc, inputs: { table: scores.table }, with: { scores: [bdt] } }
+  parts: { type: split, inputs: { table: events }, with: { test: 0.3, validation: 0.2 } }
+  signif: { type: significance, inputs: { table: scores.table }, with: { score: bdt } }
 `;
 
 /** One consumer per run, so nothing is shared in memory: the reference for each stage's output. */
@@ -66,6 +68,8 @@ const alone: Record<string, string> = {
   derived: "derived",
   rescaled: "rescaled",
   roc: "roc",
+  parts: "parts",
+  signif: "signif",
 };
 
 void describe("through the engine", () => {
