@@ -61,7 +61,7 @@ try {
         `| ${m.stage} | ${gb(m.peak)} GB | ${(m.peak / raw).toFixed(2)} | ${gb(m.output)} GB | ${m.seconds.toFixed(1)} |`,
     ),
     "",
-    "A stored table is read whole into typed arrays (streamed from its file batch by batch, each batch's buffer garbage once copied) and a stage computes its whole output before the store streams it out. Select, scale and roc consume their input (`ctx.inputs.consume`): select lets each input column go once its kept rows are copied, scale once its standardised copy exists, roc keeps only the arrays it sorts, so they peak near one table rather than input + output. Reading alone costs about what `sample` shows (the table, plus a few 64 MiB batches awaiting collection).",
+    "A stored table is read whole into typed arrays (streamed from its file batch by batch, each batch's buffer garbage once copied) and a stage computes its whole output before the store streams it out. Select, scale, split, roc and significance consume their input (`ctx.inputs.consume`): select lets each input column go once its kept rows are copied, scale once its standardised copy exists, split once every part has its copy, roc and significance keep only the arrays they read, so they peak near one table rather than input + output. Reading alone costs about what `sample` shows (the table, plus a few 64 MiB batches awaiting collection).",
     "",
   ].join("\n");
   console.log(text);
