@@ -52,11 +52,17 @@ export interface Table {
 export interface ConsumedTable {
   readonly table: Table;
   readonly release: (column: string) => void;
+  /** Lets every column go: for a stage that has taken the few arrays it reads. */
+  readonly releaseAll: () => void;
 }
 
 export function consumeTable(t: Table): ConsumedTable {
   const columns = new Map(t.columns);
-  return { table: { numRows: t.numRows, columns }, release: (name) => void columns.delete(name) };
+  return {
+    table: { numRows: t.numRows, columns },
+    release: (name) => void columns.delete(name),
+    releaseAll: () => columns.clear(),
+  };
 }
 
 export function columnLength(c: Column): number {

@@ -233,9 +233,10 @@ async function walk(opts: RunOptions): Promise<RunResult> {
       const resources = n.spec.resources;
       const threads = runner.threads?.(resources);
       // Ports still to load per upstream output: the last consumer's job takes the value over.
+      const outputOf = (r: { stage: string; port: string }) => `${r.stage}\0${r.port}`;
       const toLoad = new Map<string, number>();
       for (const r of Object.values(n.spec.inputs))
-        toLoad.set(`${r.stage}\0${r.port}`, (toLoad.get(`${r.stage}\0${r.port}`) ?? 0) + 1);
+        toLoad.set(outputOf(r), (toLoad.get(outputOf(r)) ?? 0) + 1);
       const outcome = await dispatchJob(store, runner, threads ? { ...job, jobs: threads } : job, {
         def: n.spec.def,
         signal: abort.signal,
@@ -247,7 +248,7 @@ async function walk(opts: RunOptions): Promise<RunResult> {
           // This stage is the last one in the run to need the value and its job now holds it: the
           // hand-off lets go, so a stage that consumes its input (ctx.inputs.consume) frees columns
           // as it rewrites them. A later reader (a repair) goes to the store.
-          const k = `${ref.stage}\0${ref.port}`;
+          const k = outputOf(ref);
           const left = (toLoad.get(k) ?? 1) - 1;
           toLoad.set(k, left);
           const u = nodes.get(ref.stage);

@@ -91,7 +91,7 @@ export const rocStage = defineStage({
     );
     const scores = pr.scores.map((name, si) => scoreValues(t, name, { what, param: ["scores", si] }));
     // Only these arrays are read from here on: the table's other columns can go while roc sorts.
-    for (const name of [...t.columns.keys()]) consumed.release(name);
+    consumed.releaseAll();
     const out: JsonObject = {};
     const parts: { name: string; idx: number[]; c: ReturnType<typeof rocCurve> }[] = [];
     for (const [si, name] of pr.scores.entries()) {

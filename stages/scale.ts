@@ -150,8 +150,9 @@ export const scaleStage = defineStage({
         "with a `scaler` input, connect the table to transform as `apply`",
       );
     // Consumed: each source column is let go once its rescaled copy exists (peak ≈ one table).
-    const target = ctx.inputs.consume(ctx.inputs.has("apply") ? "apply" : "fit");
-    const what = ctx.inputs.has("apply") ? "apply table" : "fit table";
+    const port = ctx.inputs.has("apply") ? "apply" : "fit";
+    const target = ctx.inputs.consume(port);
+    const what = `${port} table`;
     const rows = target.table.numRows;
     const known = stepsIn([target.table]);
     let scaled = target.table;

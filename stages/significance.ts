@@ -101,7 +101,7 @@ export const significanceStage = defineStage({
     const weight =
       pr.weight === undefined ? undefined : weightValues(t, pr.weight, { what, param: ["weight"] });
     // Only these arrays are read from here on: the table's other columns can go during the scan.
-    for (const name of [...t.columns.keys()]) consumed.release(name);
+    consumed.releaseAll();
     if (score.length === 0)
       throw new StageError("QV_EVAL_EMPTY", "significance: the input table has no events");
     let factor = 1;
