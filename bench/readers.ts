@@ -41,7 +41,7 @@ async function child(kind: string, file: string, out: string | undefined): Promi
       const start = performance.now();
       const r =
         kind === "quiver-csv-1"
-          ? parseCsv(fs.readFileSync(file), { file, header: true })
+          ? parseCsv(readShared(file, fs.statSync(file).size), { file, header: true })
           : await parseCsvTwoThreads(readShared(file, fs.statSync(file).size), { file, header: true });
       if (r.table.columns.size !== COLS) throw new Error("wrong column count");
       return { ms: performance.now() - start, rssMB: maxRss() };

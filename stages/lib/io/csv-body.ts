@@ -14,6 +14,7 @@ import {
   type NumberScan,
 } from "./csv-number.js";
 import { Dictionary, ragged, textInNumeric, Utf8Decoder } from "./csv-support.js";
+import { csvNumbersFor } from "./csv-wasm.js";
 
 export type ColumnTypeName = "float64" | "int32" | "string";
 
@@ -127,6 +128,12 @@ function parseBody(
   const scan: NumberScan = { value: 0, isIntLiteral: false };
   const n = buf.length;
   const delim = lex.delimiter;
+  // When the bytes live in the WebAssembly scanner's memory, runs of numeric columns go to it in
+  // one call; run[c] is how many numeric columns follow from c (c included).
+  const wasm = csvNumbersFor(buf);
+  const run = new Int32Array(ncol + 1);
+  for (let c = ncol - 1; c >= 0; c--)
+    run[c] = kinds[c] === K_NUM ? Math.min(run[c + 1]! + 1, wasm?.capacity ?? 0) : 0;
   let row = 0;
   while (lex.skipBlankLines()) {
     const recordLine = lex.line;
@@ -136,6 +143,25 @@ function parseBody(
       if (c < ncol) {
         const kind = kinds[c];
         if (kind === K_NUM) {
+          if (wasm !== undefined) {
+            const want = run[c]!;
+            const got = wasm.scan(lex.pos, n, delim, want);
+            const values = wasm.values;
+            const literal = wasm.intLiteral;
+            for (let k = 0; k < got; k++) {
+              f64[c + k]![row] = values[k]!;
+              if (literal[k] === 0) intLiteral[c + k] = 0;
+            }
+            c += got;
+            if (got > 0 && wasm.ended) {
+              lex.endRecordAt(wasm.stop);
+              break;
+            }
+            lex.pos = wasm.stop;
+            if (got === want) continue;
+            // Column c holds something the scanner leaves to the code below (a quoted or
+            // missing value, text, or a number only Number() decides).
+          }
           // Fast path: a plain number directly followed by the field's terminator needs no
           // separate scan for the field's end.
           const stop = scanNumber(buf, lex.pos, n, scan);

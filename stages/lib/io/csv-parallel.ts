@@ -16,12 +16,18 @@ import { StageError } from "../../../core/stage.js";
 import { finishCsv, parseCsv, prepareCsv, type CsvOptions, type CsvResult } from "./csv.js";
 import { parseCsvBody, type CsvBody, type CsvLayout } from "./csv-body.js";
 import type { CsvFromWorker, CsvToWorker } from "./csv-worker.js";
+import { csvMemoryOf, readCsvShared } from "./csv-wasm.js";
 
 /** Smallest file worth a second thread (a worker costs ~50–150 ms to start). */
 export const PARALLEL_MIN_BYTES = 32 << 20;
 
-/** The file's contents in memory both threads can read. */
+/**
+ * The file's contents in memory both threads can read: the WebAssembly number scanner's memory
+ * when it can be had (csv-wasm.ts), else a plain SharedArrayBuffer.
+ */
 export function readShared(path: string, size: number): Buffer {
+  const inWasm = readCsvShared(path, size);
+  if (inWasm !== undefined) return inWasm;
   const buf = Buffer.from(new SharedArrayBuffer(size));
   const fd = fs.openSync(path, "r");
   try {
@@ -86,6 +92,7 @@ export async function parseCsvTwoThreads(
   if (cut < 0) return finishCsv(layout, [parseCsvBody(buf, layout.dataStart, layout.dataLine, 0, layout)]);
   const worker = runWorker({
     memory: buf.buffer,
+    wasmMemory: csvMemoryOf(buf),
     byteOffset: buf.byteOffset,
     length: buf.length,
     start: cut,

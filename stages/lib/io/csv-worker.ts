@@ -5,9 +5,12 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { parseCsvBody, type CsvBody, type CsvLayout } from "./csv-body.js";
+import { adoptCsvMemory } from "./csv-wasm.js";
 
 export interface CsvToWorker {
   readonly memory: SharedArrayBuffer;
+  /** The WebAssembly memory `memory` belongs to, when the file was read into one. */
+  readonly wasmMemory?: WebAssembly.Memory;
   readonly byteOffset: number;
   readonly length: number;
   /** Where the worker's records start (a record boundary, checked by the reading thread). */
@@ -21,6 +24,7 @@ if (parentPort) {
   const port = parentPort;
   const init = workerData as CsvToWorker;
   try {
+    if (init.wasmMemory) adoptCsvMemory(init.wasmMemory);
     const buf = Buffer.from(init.memory, init.byteOffset, init.length);
     const body: CsvBody = parseCsvBody(buf, init.start, 1, 0, init.layout);
     // The arrays are transferred, not copied (the reading thread copies the first `rows` into place).

@@ -21,6 +21,9 @@ export const MAX_EXP10 = 280;
 
 let powHi = new Float64Array(0);
 let powLo = new Float64Array(0);
+// powHi split in halves of 26 bits (Veltkamp), made with the table: one less split per value.
+let powHiHigh = new Float64Array(0);
+let powHiLow = new Float64Array(0);
 
 /** 10^e as hi + lo for every e in [MIN_EXP10, MAX_EXP10] (made on first use, ~2 ms). */
 function makePowers(): void {
@@ -56,6 +59,26 @@ function makePowers(): void {
   }
   powHi = hi;
   powLo = lo;
+  powHiHigh = new Float64Array(n);
+  powHiLow = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const c = SPLIT * hi[i]!;
+    powHiHigh[i] = c - (c - hi[i]!);
+    powHiLow[i] = hi[i]! - powHiHigh[i]!;
+  }
+}
+
+/** The tables, for the WebAssembly scanner (csv-wasm.ts): exact 10^0…10^22, then per exponent. */
+export function powerTables(): {
+  exact: Float64Array;
+  hi: Float64Array;
+  lo: Float64Array;
+  hiHigh: Float64Array;
+  hiLow: Float64Array;
+} {
+  if (powHi.length === 0) makePowers();
+  const exact = Float64Array.from({ length: 23 }, (_, e) => 10 ** e);
+  return { exact, hi: powHi, lo: powLo, hiHigh: powHiHigh, hiLow: powHiLow };
 }
 
 const SPLIT = 134217729; // 2^27 + 1, Veltkamp's splitter
@@ -69,15 +92,13 @@ export function decimalToDouble(hi: number, lo: number, k: number, e10: number):
   if (e10 < MIN_EXP10 || e10 > MAX_EXP10) return undefined;
   if (powHi.length === 0) makePowers();
   // m = hi·10^k + lo exactly, as mh + ml (every partial error is a small integer, so exact).
+  // scale < 2^27 is its own high half (low half 0), which drops three terms of Dekker's product.
   const scale = k === 0 ? 1 : k === 1 ? 10 : k === 2 ? 100 : k === 3 ? 1000 : 10000;
   const a = hi * scale;
   let c = SPLIT * hi;
   let ah = c - (c - hi);
   let al = hi - ah;
-  c = SPLIT * scale;
-  let bh = c - (c - scale);
-  let bl = scale - bh;
-  const aErr = al * bl - (a - ah * bh - al * bh - ah * bl);
+  const aErr = -(a - ah * scale - al * scale);
   const s = a + lo;
   const bb = s - a;
   const sErr = a - (s - bb) + (lo - bb);
@@ -85,15 +106,15 @@ export function decimalToDouble(hi: number, lo: number, k: number, e10: number):
   const mh = s + t;
   const ml = t - (mh - s);
   // (mh + ml) · (ph + pl), Dekker's product for mh·ph.
-  const ph = powHi[e10 - MIN_EXP10]!;
-  const pl = powLo[e10 - MIN_EXP10]!;
+  const at = e10 - MIN_EXP10;
+  const ph = powHi[at]!;
+  const pl = powLo[at]!;
+  const bh = powHiHigh[at]!;
+  const bl = powHiLow[at]!;
   const p = mh * ph;
   c = SPLIT * mh;
   ah = c - (c - mh);
   al = mh - ah;
-  c = SPLIT * ph;
-  bh = c - (c - ph);
-  bl = ph - bh;
   const pErr = al * bl - (p - ah * bh - al * bh - ah * bl) + (mh * pl + ml * ph + ml * pl);
   const r = p + pErr;
   const re = pErr - (r - p);
