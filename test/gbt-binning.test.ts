@@ -1,6 +1,7 @@
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
-import { binColumns, binEdges, binOf, MISSING_BIN } from "../stages/lib/gbt/binning.js";
+import { binColumns, binEdges, binInThreads, binOf, MISSING_BIN } from "../stages/lib/gbt/binning.js";
+import { GbtSession } from "../stages/lib/gbt/session.js";
 import { Rng } from "../stages/lib/random.js";
 
 void describe("gbt binning", () => {
@@ -48,6 +49,51 @@ void describe("gbt binning", () => {
       const edges = binEdges(col, 255);
       const codes = binColumns([col], [edges], n);
       for (let i = 0; i < n; i++) assert.equal(codes[i], binOf(edges, col[i]!), `value ${col[i]}`);
+    }
+  });
+
+  void test("binning on the training's threads (WebAssembly) gives binColumns' codes", () => {
+    const rng = new Rng(11);
+    // More rows than one staging pass holds (2^20), so the second pass and a short last block run.
+    const n = (1 << 20) + 70001;
+    const columns = [
+      Float64Array.from({ length: n }, (_, i) => (i % 101 === 0 ? NaN : Math.exp(6 * rng.normal()))),
+      Float64Array.from({ length: n }, (_, i) => (i % 7 === 0 ? -0 : i % 11 === 0 ? Infinity : rng.normal())),
+      Float64Array.from({ length: n }, (_, i) => (i % 3 === 0 ? 1e300 : i % 3 === 1 ? -1e300 : rng.normal())),
+      Float64Array.from({ length: n }, (_, i) => (i % 2 === 0 ? -Number.MAX_VALUE : Number.MAX_VALUE)),
+      Float64Array.from({ length: n }, () => Math.round(rng.normal() * 3)),
+      new Float64Array(n).fill(2.5),
+    ];
+    const edges = columns.map((c, f) => binEdges(c, f === 4 ? 4 : 255));
+    const want = binColumns(columns, edges, n);
+    for (const threads of [1, 2]) {
+      const s = new GbtSession({
+        n,
+        numFeatures: columns.length,
+        histCols: Int32Array.from([0]),
+        numBins: Int32Array.from([edges[0]!.length + 1]),
+        sampleSize: n,
+        subsampled: false,
+        minExamples: 1,
+        l2: 0,
+        minChildHessian: 1e-3,
+        threads,
+      });
+      try {
+        binInThreads(s, columns, edges, n);
+        const got = s.mem.u8(s.codes, columns.length * n);
+        for (let f = 0; f < columns.length; f++) {
+          const at = got.subarray(f * n, (f + 1) * n);
+          const first = at.findIndex((c, i) => c !== want[f * n + i]);
+          assert.equal(
+            first,
+            -1,
+            `${threads} thread(s), column ${f}: row ${first}, value ${columns[f]![first]}`,
+          );
+        }
+      } finally {
+        s.close();
+      }
     }
   });
 

@@ -135,7 +135,8 @@ void test("sortFloat64 orders like Float64Array.prototype.sort (-0 before +0, in
 });
 
 void describe("gbt threads", () => {
-  // Large enough that training uses every thread asked for (at least 500k codes per thread).
+  // Large enough that training uses every thread asked for (at least 50k codes per thread), with
+  // histogram blocks of 4096 rows (40 at the root: partial histograms added in block order).
   const n = 160_000;
   const rng = new Rng(5);
   const features = Array.from({ length: 10 }, () => new Float64Array(n));
@@ -183,6 +184,32 @@ void describe("gbt threads", () => {
       }
     });
   }
+
+  void test("a 15k-row set (four blocks at the root) gives bit-identical models on 1 and 2 threads", () => {
+    const m = 15_000;
+    const part: GbtTrainData = {
+      features: features.map((c) => c.subarray(0, m)),
+      featureNames: data.featureNames,
+      labels: labels.subarray(0, m),
+      weights: weights.subarray(0, m),
+    };
+    const options: GbtOptions = {
+      numTrees: 6,
+      maxDepth: 4,
+      minExamples: 5,
+      subsample: 1,
+      shrinkage: 0.2,
+      maxBins: 255,
+      l2: 0,
+    };
+    const runs = [1, 2].map((threads) => trainGbt(part, options, 3, { threads }));
+    assert.deepEqual(
+      runs.map((r) => r.threads),
+      [1, 2],
+    );
+    assert.equal(bytes(runs[1]!.model), bytes(runs[0]!.model));
+    assert.deepEqual(runs[1]!.trainLoss, runs[0]!.trainLoss);
+  });
 
   void test("small data sets train on one thread whatever is allowed", () => {
     const small = {

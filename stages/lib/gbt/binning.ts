@@ -7,6 +7,8 @@
  * weighted quantiles would spend most bins on whichever process carries the largest weights.
  */
 
+import { BIN_BLOCK_ROWS, BN, BND, KIND_BIN, TASK_BYTES, TD } from "./layout.js";
+import type { GbtSession } from "./session.js";
 import { GbtMemory, gbtModule } from "./wasm.js";
 
 /** Code of a missing (NaN) value; non-missing codes are 0..maxBins-1 (maxBins <= 255). */
@@ -117,26 +119,43 @@ export function binColumns(
 
 const BUCKETS = 4096;
 
-/**
- * Binning through a table of uniform buckets over [first edge, last edge]: each bucket knows how
- * many edges lie below it, so a value needs a binary search over the few edges near its bucket
- * only. Several times faster than a full search on millions of rows. Returns false when the edge
- * range is unusable for buckets (fewer than two edges, or a span that overflows).
- */
-function binByBuckets(col: Float64Array, e: Float64Array, out: Uint8Array<ArrayBufferLike>): boolean {
+/** A column's table of uniform buckets over [first edge, last edge] (see `binByBuckets`). */
+interface Buckets {
+  /** below[b]: edges under the bucket's lower bound first + b / scale. */
+  readonly below: Uint8Array;
+  readonly first: number;
+  readonly last: number;
+  readonly scale: number;
+}
+
+/** The bucket table of a column's edges, or undefined when the edge range is unusable for buckets (fewer than two edges, or a span that overflows). */
+function bucketTable(e: Float64Array): Buckets | undefined {
   const m = e.length;
-  if (m < 2) return false;
+  if (m < 2) return undefined;
   const first = e[0]!;
   const last = e[m - 1]!;
   const scale = BUCKETS / (last - first);
-  if (!(Number.isFinite(scale) && scale > 0)) return false;
-  // below[b]: edges under the bucket's lower bound first + b / scale
+  if (!(Number.isFinite(scale) && scale > 0)) return undefined;
   const below = new Uint8Array(BUCKETS + 1);
   for (let b = 0, j = 0; b <= BUCKETS; b++) {
     const x = first + b / scale;
     while (j < m && e[j]! < x) j++;
     below[b] = j;
   }
+  return { below, first, last, scale };
+}
+
+/**
+ * Binning through a table of uniform buckets over [first edge, last edge]: each bucket knows how
+ * many edges lie below it, so a value needs a binary search over the few edges near its bucket
+ * only. Several times faster than a full search on millions of rows. Returns false when the edge
+ * range is unusable for buckets.
+ */
+function binByBuckets(col: Float64Array, e: Float64Array, out: Uint8Array<ArrayBufferLike>): boolean {
+  const table = bucketTable(e);
+  if (table === undefined) return false;
+  const { below, first, last, scale } = table;
+  const m = e.length;
   for (let r = 0; r < col.length; r++) {
     const v = col[r]!;
     if (Number.isNaN(v)) out[r] = MISSING_BIN;
@@ -156,6 +175,54 @@ function binByBuckets(col: Float64Array, e: Float64Array, out: Uint8Array<ArrayB
     }
   }
   return true;
+}
+
+/** Rows of a column staged in the training's memory at a time. */
+const STAGE_ROWS = 1 << 20;
+
+/**
+ * `binColumns` into the training's codes (column-major, as `binColumns` lays them out), on the
+ * session's threads: each column's values are staged in its memory a million rows at a time
+ * and binned by blocks of rows in WebAssembly (wasm/gbt/assembly/bin.ts), with the same tables
+ * and the same comparisons, so the same codes (test/gbt-binning.test.ts compares them).
+ */
+export function binInThreads(
+  s: GbtSession,
+  features: readonly Float64Array[],
+  edges: readonly Float64Array[],
+  n: number,
+): void {
+  const stageRows = Math.min(n, STAGE_ROWS);
+  const stage = s.mem.alloc(8 * Math.max(1, stageRows));
+  const edgesAt = s.mem.alloc(8 * 256);
+  const belowAt = s.mem.alloc(BUCKETS + 1);
+  const w = TASK_BYTES / 4;
+  const d = TASK_BYTES / 8;
+  for (let f = 0; f < features.length; f++) {
+    const e = edges[f]!;
+    const table = bucketTable(e);
+    s.mem.f64(edgesAt, e.length).set(e);
+    if (table) s.mem.u8(belowAt, BUCKETS + 1).set(table.below);
+    for (let at = 0; at < n; at += stageRows) {
+      const rows = Math.min(stageRows, n - at);
+      s.mem.f64(stage, rows).set(features[f]!.subarray(at, at + rows));
+      const count = Math.ceil(rows / BIN_BLOCK_ROWS);
+      const t = s.tasks(count);
+      for (let k = 0; k < count; k++) {
+        t.i32[k * w + BN.values] = stage;
+        t.i32[k * w + BN.start] = k * BIN_BLOCK_ROWS;
+        t.i32[k * w + BN.end] = Math.min(rows, (k + 1) * BIN_BLOCK_ROWS);
+        t.i32[k * w + BN.out] = s.codes + f * n + at;
+        t.i32[k * w + BN.edges] = edgesAt;
+        t.i32[k * w + BN.count] = e.length;
+        t.i32[k * w + BN.below] = table ? belowAt : 0;
+        t.f64[k * d + TD / 8 + BND.first] = table?.first ?? 0;
+        t.f64[k * d + TD / 8 + BND.last] = table?.last ?? 0;
+        t.f64[k * d + TD / 8 + BND.scale] = table?.scale ?? 0;
+      }
+      s.run(KIND_BIN, count);
+    }
+  }
 }
 
 function binBySearch(col: Float64Array, e: Float64Array, out: Uint8Array<ArrayBufferLike>): void {

@@ -9,7 +9,7 @@
  */
 import {
   BT,
-  HIST_BLOCK_ROWS,
+  histBlockRows,
   HT,
   HTD,
   KIND_HIST_BUILD,
@@ -237,10 +237,10 @@ interface HistBuild {
 }
 
 /**
- * Two jobs. Building: one task per block of HIST_BLOCK_ROWS rows of each smaller child, into the
+ * Two jobs. Building: one task per block of `histBlockRows(n)` rows of each smaller child, into the
  * child's slot (one block) or a partial slot (several). Then one task per (build, range of
  * features): partial histograms added in block order, the larger child's by subtraction, the
- * split scans. Blocks have a fixed size and ranges of features never change a result, so the
+ * split scans. Block sizes depend on n only and ranges of features never change a result, so the
  * histograms are the same for any thread count; with several threads and few nodes, each node's
  * features are split into ranges so that every thread has work in the second job.
  */
@@ -253,7 +253,8 @@ function histogramJob(
   const numHist = s.numHist;
   const w = TASK_BYTES / 4;
   const d = TASK_BYTES / 8;
-  const blocksOf = (b: HistBuild) => Math.ceil((b.small.end - b.small.start) / HIST_BLOCK_ROWS);
+  const blockRows = histBlockRows(s.n);
+  const blocksOf = (b: HistBuild) => Math.ceil((b.small.end - b.small.start) / blockRows);
   let buildTasks = 0;
   let partialCount = 0;
   for (const b of builds) {
@@ -271,26 +272,38 @@ function histogramJob(
   const partialTable = s.partialTable(partialCount);
   const partials: number[] = [];
   const first: number[] = []; // index of each build's first partial slot
-  const bt = s.tasks(buildTasks * featureRanges);
-  let i = 0;
+  // (start, end, slot, f0, f1) per task; written largest first below.
+  const order: number[][] = [];
   for (const b of builds) {
     const blocks = blocksOf(b);
     first.push(partials.length);
     for (let k = 0; k < blocks; k++) {
       const slot = blocks === 1 ? b.small.slot : s.allocSlot();
       if (blocks > 1) partials.push(slot);
-      for (let c = 0; c < featureRanges; c++, i++) {
-        bt.i32[i * w + BT.start] = b.small.start + k * HIST_BLOCK_ROWS;
-        bt.i32[i * w + BT.end] = Math.min(b.small.end, b.small.start + (k + 1) * HIST_BLOCK_ROWS);
-        bt.i32[i * w + BT.slot] = slot;
-        bt.i32[i * w + BT.counted] = rootCounts === ROOT_COUNTS_REUSE ? 0 : 1;
-        bt.i32[i * w + BT.f0] = Math.floor((c * numHist) / featureRanges);
-        bt.i32[i * w + BT.f1] = Math.floor(((c + 1) * numHist) / featureRanges);
+      const start = b.small.start + k * blockRows;
+      const end = Math.min(b.small.end, b.small.start + (k + 1) * blockRows);
+      for (let c = 0; c < featureRanges; c++) {
+        const f0 = Math.floor((c * numHist) / featureRanges);
+        const f1 = Math.floor(((c + 1) * numHist) / featureRanges);
+        order.push([start, end, slot, f0, f1]);
       }
     }
   }
+  // Threads claim tasks in order, so the largest go first (a small one last evens out the end of
+  // the job); every task writes its own slot, so the order never changes a result.
+  order.sort((p, q) => (q[1]! - q[0]!) * (q[4]! - q[3]!) - (p[1]! - p[0]!) * (p[4]! - p[3]!));
+  const bt = s.tasks(order.length);
+  const counted = rootCounts === ROOT_COUNTS_REUSE ? 0 : 1;
+  order.forEach(([start, end, slot, f0, f1], i) => {
+    bt.i32[i * w + BT.start] = start!;
+    bt.i32[i * w + BT.end] = end!;
+    bt.i32[i * w + BT.slot] = slot!;
+    bt.i32[i * w + BT.counted] = counted;
+    bt.i32[i * w + BT.f0] = f0!;
+    bt.i32[i * w + BT.f1] = f1!;
+  });
   s.mem.i32(partialTable, partials.length).set(partials);
-  s.run(KIND_HIST_BUILD, i);
+  s.run(KIND_HIST_BUILD, order.length);
 
   const chunks =
     threads === 1
@@ -298,7 +311,7 @@ function histogramJob(
       : Math.max(1, Math.min(Math.ceil(numHist / 2), Math.ceil((4 * threads) / builds.length)));
   s.splitTable(outRows);
   const t = s.tasks(builds.length * chunks);
-  i = 0;
+  let i = 0;
   builds.forEach((b, j) => {
     const blocks = blocksOf(b);
     for (let c = 0; c < chunks; c++, i++) {

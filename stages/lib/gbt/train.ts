@@ -10,7 +10,7 @@
 import { Rng } from "../random.js";
 import { deriveSeed } from "../../../core/seed.js";
 import { encodeModel } from "./artifact.js";
-import { binColumns, binEdges } from "./binning.js";
+import { binEdges, binInThreads } from "./binning.js";
 import { growTree, MIN_CHILD_HESSIAN } from "./grow.js";
 import type { GrownTree } from "./grow.js";
 import {
@@ -33,10 +33,12 @@ export const MAX_DEPTH_LIMIT = 16;
 
 /**
  * Bin codes (rows x histogram features) a thread needs before a second one pays for the
- * synchronisation after every job (a tree of depth d has about 2d jobs): on the dark-matter set
- * (15,687 x 7 = 110k codes) a second thread gains nothing measurable (bench/results/gbt.md).
+ * synchronisation after every job (a tree of depth d has about 2d jobs). Histogram blocks small
+ * enough to share (layout.ts `histBlockRows`) make the dark-matter set (15,687 x 7 = 110k codes)
+ * about 0.85x as long on two threads as on one (bench/results/gbt.md); below ~50k codes per
+ * thread a job is a few tens of microseconds and waking a thread costs as much.
  */
-const MIN_CELLS_PER_THREAD = 500_000;
+const MIN_CELLS_PER_THREAD = 50_000;
 
 /** Threads worth using for n rows and f splittable features, up to `allowed`. */
 export function usefulGbtThreads(n: number, f: number, allowed: number): number {
@@ -88,7 +90,7 @@ export function trainGbt(
     threads,
   });
   try {
-    binColumns(features, edges, n, s.mem.u8(s.codes, numFeatures * n));
+    binInThreads(s, features, edges, n);
     s.run(KIND_TRANSPOSE, s.blocks);
     s.mem.u8(s.labels, n).set(labels);
     s.mem.f64(s.weights, n).set(weights);

@@ -293,7 +293,7 @@ function scan(ctx: usize, hist: usize, numBins: i32, g: f64, h: f64, count: i32,
 }
 
 /**
- * The histogram-building job: one task per block of at most HIST_BLOCK_ROWS rows of a node (a
+ * The histogram-building job: one task per block of at most `histBlockRows(n)` rows of a node (a
  * fixed size, never derived from the thread count) and range of features, building into a slot:
  * the node's own when it has one block, else a partial one that the histogram job adds up.
  */

@@ -3,6 +3,7 @@
 // shared memory and run tasks of the same job.
 
 import { gradientTask } from "./loss";
+import { binTask } from "./bin";
 import { buildTask, histogramTask, transposeTask } from "./hist";
 import { applyTask, partitionBlockTask, partitionMergeTask, partitionTask, splitApplyTask } from "./rows";
 import {
@@ -11,6 +12,7 @@ import {
   J_KIND,
   J_TASK_PTR,
   KIND_APPLY,
+  KIND_BIN,
   KIND_GRADIENTS,
   KIND_HIST_BUILD,
   KIND_HISTOGRAMS,
@@ -53,6 +55,7 @@ export function runJob(ctx: usize, job: usize, claim: usize, done: usize, gen: i
     else if (kind == KIND_SPLIT_APPLY) splitApplyTask(ctx, task);
     else if (kind == KIND_PARTITION_BLOCK) partitionBlockTask(ctx, task);
     else if (kind == KIND_PARTITION_MERGE) partitionMergeTask(ctx, task);
+    else if (kind == KIND_BIN) binTask(task);
     else unreachable();
     ran++;
     atomic.add<i32>(done, 1);

@@ -50,6 +50,7 @@ export const KIND_HIST_BUILD = 6;
 export const KIND_SPLIT_APPLY = 7;
 export const KIND_PARTITION_BLOCK = 8;
 export const KIND_PARTITION_MERGE = 9;
+export const KIND_BIN = 10;
 
 export const TASK_BYTES = 128;
 /** f64 fields of a task record start here. */
@@ -100,6 +101,21 @@ export const P_DST_LEFT = 6;
 export const P_DST_RIGHT = 7;
 /** Split-apply task (partition fields): the leaf values of the two children, left then right. */
 export const PD_LEFT_VALUE = 0;
+
+// Binning task: the values at [values + 8 start, values + 8 end) (float64) to bin codes at
+// out + start…; the column's edges (float64, count of them) and, when below != 0, its bucket table
+// (BIN_BUCKETS + 1 bytes, stages/lib/gbt/binning.ts) with the buckets' first edge, last edge, scale.
+export const BN_VALUES = 0;
+export const BN_START = 1;
+export const BN_END = 2;
+export const BN_OUT = 3;
+export const BN_EDGES = 4;
+export const BN_COUNT = 5;
+export const BN_BELOW = 6;
+export const BND_FIRST = 0;
+export const BND_LAST = 1;
+export const BND_SCALE = 2;
+export const BIN_BUCKETS = 4096;
 
 // Apply task: add a leaf value to the scores of rows[start, end).
 export const A_START = 0;
