@@ -135,6 +135,10 @@ void test("the scanner module has no data segment (the host owns all of its memo
   assert.ok(!sections.includes(11), `sections ${sections.join(", ")} include a data segment`);
 });
 
+void test("a file of 2 GiB or more is left to the JavaScript parser (the scanner's positions are int32)", () => {
+  assert.equal(csvSharedBuffer(2 ** 31), undefined);
+});
+
 void test("random files: the scanner's memory gives the JavaScript parser's table or error", () => {
   fc.assert(
     fc.property(file, ({ text, delimiter }) => {

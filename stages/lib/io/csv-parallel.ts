@@ -16,7 +16,7 @@ import { StageError } from "../../../core/stage.js";
 import { finishCsv, parseCsv, prepareCsv, type CsvOptions, type CsvResult } from "./csv.js";
 import { parseCsvBody, type CsvBody, type CsvLayout } from "./csv-body.js";
 import type { CsvFromWorker, CsvToWorker } from "./csv-worker.js";
-import { csvMemoryOf, readCsvShared } from "./csv-wasm.js";
+import { csvMemoryOf, csvSharedBuffer } from "./csv-wasm.js";
 
 /** Smallest file worth a second thread (a worker costs ~50–150 ms to start). */
 export const PARALLEL_MIN_BYTES = 32 << 20;
@@ -26,9 +26,7 @@ export const PARALLEL_MIN_BYTES = 32 << 20;
  * when it can be had (csv-wasm.ts), else a plain SharedArrayBuffer.
  */
 export function readShared(path: string, size: number): Buffer {
-  const inWasm = readCsvShared(path, size);
-  if (inWasm !== undefined) return inWasm;
-  const buf = Buffer.from(new SharedArrayBuffer(size));
+  const buf = csvSharedBuffer(size) ?? Buffer.from(new SharedArrayBuffer(size));
   const fd = fs.openSync(path, "r");
   try {
     let got = 0;

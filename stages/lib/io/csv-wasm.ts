@@ -1,6 +1,6 @@
 /**
  * The CSV number scanner in WebAssembly (wasm/csv/): a large file is read straight into a shared
- * WebAssembly memory (`readCsvShared`), and the body parser (csv-body.ts) hands it runs of numeric
+ * WebAssembly memory (`csvSharedBuffer`), and the body parser (csv-body.ts) hands it runs of numeric
  * fields, one call per run, instead of scanning each number in JavaScript. Both threads of a
  * two-thread read use the same memory, each with a scratch area of its own.
  *
@@ -18,7 +18,8 @@ export const CSV_WASM_PATH = fileURLToPath(new URL("../../../wasm/csv.wasm", imp
 
 const PAGE = 65536;
 const POWERS = MAX_EXP10 - MIN_EXP10 + 1;
-const MAX_PAGES = 65536;
+/** Below 2 GiB: the scanner takes positions as int32 (a larger file goes to the JavaScript parser). */
+const MAX_PAGES = 32767;
 /**
  * Exact powers 10^0…10^22, then the double-double table (wasm/csv/assembly/index.ts). Not at 0:
  * the module has no data segment (test/csv-wasm.test.ts checks), this only keeps clear of null.
@@ -54,28 +55,10 @@ function csvModule(): WebAssembly.Module {
 }
 
 /**
- * The file's `size` bytes in a new shared WebAssembly memory (with the scanner's tables and
- * scratch before them), or undefined when that cannot be had (a file near 4 GiB or more, no
- * address space, or the module not built): the caller then reads it as plain shared memory.
+ * `size` zero bytes in a new shared WebAssembly memory, after the scanner's tables and scratch
+ * (csv-parallel.ts `readShared` reads a large file into it), or undefined when that cannot be
+ * had: a file of 2 GiB or more, no address space, or the module not built.
  */
-export function readCsvShared(path: string, size: number): Buffer | undefined {
-  const buf = csvSharedBuffer(size);
-  if (buf === undefined) return undefined;
-  const fd = fs.openSync(path, "r");
-  try {
-    let got = 0;
-    while (got < size) {
-      const n = fs.readSync(fd, buf, got, size - got, got);
-      if (n === 0) break;
-      got += n;
-    }
-    return got === size ? buf : buf.subarray(0, got);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
-/** `size` zero bytes in a new scanner memory (what `readCsvShared` reads a file into), or undefined. */
 export function csvSharedBuffer(size: number): Buffer | undefined {
   const pages = Math.ceil((DATA_AT + size) / PAGE);
   if (pages > MAX_PAGES || !fs.existsSync(CSV_WASM_PATH)) return undefined;
@@ -102,7 +85,7 @@ export function csvSharedBuffer(size: number): Buffer | undefined {
   return Buffer.from(buffer, DATA_AT, size);
 }
 
-/** The memory a buffer from `readCsvShared` lives in (to hand to a worker), or undefined. */
+/** The memory a buffer from `csvSharedBuffer` lives in (to hand to a worker), or undefined. */
 export function csvMemoryOf(buf: Buffer): WebAssembly.Memory | undefined {
   return buf.buffer instanceof SharedArrayBuffer ? memories.get(buf.buffer) : undefined;
 }
@@ -113,7 +96,7 @@ export function adoptCsvMemory(memory: WebAssembly.Memory): void {
 }
 
 /**
- * A scanner over `buf`'s bytes when they live in a memory made by `readCsvShared`, else
+ * A scanner over `buf`'s bytes when they live in a memory made by `csvSharedBuffer`, else
  * undefined. Positions are relative to `buf`.
  */
 export function csvNumbersFor(buf: Buffer): CsvNumbers | undefined {
