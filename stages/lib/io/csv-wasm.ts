@@ -11,6 +11,7 @@
 import fs from "node:fs";
 import { isMainThread } from "node:worker_threads";
 import { fileURLToPath } from "node:url";
+import { POW10 } from "./csv-number.js";
 import { MAX_EXP10, MIN_EXP10, powerTables } from "./decimal-to-double.js";
 
 /** Compiled host lives at dist/stages/lib/io/, the module at dist/wasm/csv.wasm. */
@@ -74,8 +75,8 @@ export function csvSharedBuffer(size: number): Buffer | undefined {
     throw e;
   }
   const tables = new Float64Array(memory.buffer, TABLES_AT, 23 + 4 * POWERS);
-  const { exact, hi, lo, hiHigh, hiLow } = powerTables();
-  tables.set(exact, 0);
+  const { hi, lo, hiHigh, hiLow } = powerTables();
+  tables.set(POW10, 0);
   tables.set(hi, 23);
   tables.set(lo, 23 + POWERS);
   tables.set(hiHigh, 23 + 2 * POWERS);

@@ -68,17 +68,15 @@ function makePowers(): void {
   }
 }
 
-/** The tables, for the WebAssembly scanner (csv-wasm.ts): exact 10^0…10^22, then per exponent. */
+/** The tables per exponent, for the WebAssembly scanner (csv-wasm.ts). */
 export function powerTables(): {
-  exact: Float64Array;
   hi: Float64Array;
   lo: Float64Array;
   hiHigh: Float64Array;
   hiLow: Float64Array;
 } {
   if (powHi.length === 0) makePowers();
-  const exact = Float64Array.from({ length: 23 }, (_, e) => 10 ** e);
-  return { exact, hi: powHi, lo: powLo, hiHigh: powHiHigh, hiLow: powHiLow };
+  return { hi: powHi, lo: powLo, hiHigh: powHiHigh, hiLow: powHiLow };
 }
 
 const SPLIT = 134217729; // 2^27 + 1, Veltkamp's splitter
