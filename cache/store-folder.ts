@@ -31,6 +31,8 @@ export type FolderState =
   | { readonly kind: "bad-marker"; readonly detail: string };
 
 const HEX2 = /^[0-9a-f]{2}$/;
+/** A marker still being written (`writeMarker`). */
+const MARKER_TMP = /^quiver-store\.json\.\d+\.[0-9a-z]+\.tmp$/;
 
 /** What `dir` is: no folder, an empty one, a store (marked, or made before markers), or something else. */
 export function inspectFolder(dir: string): FolderState {
@@ -56,6 +58,8 @@ export function inspectFolder(dir: string): FolderState {
       return { kind: "bad-marker", detail: `${file} has no valid "quiver_store" version` };
     return { kind: "store", version };
   }
+  // A marker being written by another process (`writeMarker`): the folder is still being made.
+  entries = entries.filter((e) => !MARKER_TMP.test(e));
   if (entries.length === 0) return { kind: "empty" };
   return isLegacyStore(dir, entries) ? { kind: "legacy" } : { kind: "foreign", entries };
 }
@@ -103,15 +107,29 @@ function markerText(): string {
 
 function writeMarker(dir: string): void {
   const file = path.join(dir, layout.MARKER);
-  // Exclusive create: two processes creating the same store both succeed, neither overwrites.
+  // Written whole under a name of its own, then published with link(2), which fails if the marker
+  // exists: two processes creating the same store both succeed, neither overwrites, and no
+  // process ever reads a marker that is still being written (an exclusive create of the marker
+  // itself showed it empty for a moment, and a concurrent run refused the store as damaged).
+  const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
   try {
-    fs.writeFileSync(file, markerText(), { flag: "wx" });
+    fs.writeFileSync(tmp, markerText(), { flag: "wx" });
+    try {
+      fs.linkSync(tmp, file);
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (code === "EEXIST") return;
+      // A file system without hard links: a rename publishes it whole too (it may replace a
+      // marker another process published meanwhile, which says the same).
+      if (code !== "EPERM" && code !== "ENOTSUP" && code !== "ENOSYS") throw err;
+      fs.renameSync(tmp, file);
+    }
   } catch (err) {
-    if ((err as { code?: string }).code === "EEXIST") return;
-    fs.rmSync(file, { force: true });
     // A failed write (a full disk) names no file; the message should name the store.
     if (typeof err === "object" && err !== null && !("path" in err)) Object.assign(err, { path: file });
     throw err;
+  } finally {
+    fs.rmSync(tmp, { force: true });
   }
 }
 

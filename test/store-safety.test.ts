@@ -180,4 +180,37 @@ describe("clean asks, and removes only the store's files", () => {
       "runs/Dec06_host/events.out.tfevents.1",
     ]);
   });
+
+  test("the marker is never seen half written: processes creating one store at once all use it", async () => {
+    // A folder holding only another process's marker in progress is a store being made.
+    const r = rig();
+    fs.mkdirSync(r.cacheDir, { recursive: true });
+    r.write(".quiver/quiver-store.json.4242.k3j9x.tmp", "");
+    assert.equal((await cli(["run", r.path("p.yaml")])).code, 0);
+    // Many processes on fresh folders: each either publishes the marker or finds it whole.
+    const script = `import { prepareStoreFolder } from ${JSON.stringify(
+      new URL("../cache/store-folder.js", import.meta.url).href,
+    )};
+const dir = process.argv[1];
+for (let i = 0; i < 40; i++) prepareStoreFolder(dir + "/s" + i);`;
+    const base = r.path("many");
+    fs.mkdirSync(base);
+    const { spawn } = await import("node:child_process");
+    const codes = await Promise.all(
+      [0, 1, 2, 3].map(
+        () =>
+          new Promise<{ code: number | null; err: string }>((done) => {
+            const p = spawn(process.execPath, ["--input-type=module", "-e", script, base], {
+              stdio: ["ignore", "ignore", "pipe"],
+            });
+            let err = "";
+            p.stderr.on("data", (d: Buffer) => (err += d.toString()));
+            p.on("close", (code) => done({ code, err }));
+          }),
+      ),
+    );
+    for (const c of codes) assert.equal(c.code, 0, c.err);
+    for (let i = 0; i < 40; i++)
+      assert.deepEqual(fs.readdirSync(path.join(base, "s" + i)), ["quiver-store.json"], `store ${i}`);
+  });
 });
