@@ -75,6 +75,7 @@ void describe("gbt binning", () => {
         sampleSize: n,
         subsampled: false,
         minExamples: 1,
+        countRows: true,
         l2: 0,
         minChildHessian: 1e-3,
         threads,

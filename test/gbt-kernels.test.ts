@@ -8,6 +8,7 @@ import { canonicalJson } from "../core/json.js";
 import type { ModelArtifact } from "../core/stage.js";
 import { sortFloat64 } from "../stages/lib/gbt/binning.js";
 import { trainGbt } from "../stages/lib/gbt/index.js";
+import { needsRowCounts } from "../stages/lib/gbt/train.js";
 import type { GbtOptions, GbtTrainData } from "../stages/lib/gbt/index.js";
 import { BLOCK_OUT_BYTES, BLOCK_ROWS, KIND_GRADIENTS } from "../stages/lib/gbt/layout.js";
 import { GbtSession } from "../stages/lib/gbt/session.js";
@@ -43,6 +44,7 @@ void describe("gbt gradient kernel", () => {
     sampleSize: n,
     subsampled: false,
     minExamples: 1,
+    countRows: true,
     l2: 0,
     minChildHessian: 1e-3,
     threads: 1,
@@ -209,6 +211,50 @@ void describe("gbt threads", () => {
     );
     assert.equal(bytes(runs[1]!.model), bytes(runs[0]!.model));
     assert.deepEqual(runs[1]!.trainLoss, runs[0]!.trainLoss);
+  });
+
+  void test("histograms without row counts give the same models (minExamples 1, no missing values)", () => {
+    // Row counts are left out only here (train.ts needsRowCounts); the left count of each split,
+    // and so where missing values go at prediction, then comes from the partition or the
+    // split-apply pass. Discrete features and deep trees reach nodes of two rows and exact ties.
+    assert.equal(needsRowCounts(1, false), false);
+    assert.equal(needsRowCounts(2, false), true);
+    assert.equal(needsRowCounts(1, true), true);
+    const cases: [number, number][] = [
+      [120_000, 1],
+      [120_000, 0.7],
+      [3000, 1],
+      [3000, 0.6],
+    ];
+    for (const [m, subsample] of cases) {
+      const part: GbtTrainData = {
+        features: features
+          .filter((_, f) => f !== 2) // the one with missing values
+          .map((c, f) => (f % 2 === 0 ? c.subarray(0, m).map((x) => Math.round(x * 3)) : c.subarray(0, m))),
+        featureNames: data.featureNames.filter((_, f) => f !== 2),
+        labels: labels.subarray(0, m),
+        weights: weights.subarray(0, m),
+      };
+      const options: GbtOptions = {
+        numTrees: 5,
+        maxDepth: m > 10_000 ? 7 : 12,
+        minExamples: 1,
+        subsample,
+        shrinkage: 0.3,
+        maxBins: 255,
+        l2: 0,
+      };
+      const counted = trainGbt(part, options, 3, { threads: 1, countRows: true });
+      for (const threads of [1, 2]) {
+        const r = trainGbt(part, options, 3, { threads });
+        assert.equal(
+          bytes(r.model),
+          bytes(counted.model),
+          `${m} rows, subsample ${subsample}, ${threads} threads`,
+        );
+        assert.deepEqual(r.trainLoss, counted.trainLoss);
+      }
+    }
   });
 
   void test("small data sets train on one thread whatever is allowed", () => {

@@ -73,7 +73,10 @@ interface Split {
   readonly column: number;
   readonly bin: number;
   readonly missingLeft: boolean;
-  /** Gradient and hessian sums and row count of the left child (from the histogram). */
+  /**
+   * Gradient and hessian sums and row count of the left child (from the histogram; the count is
+   * -1 when the histograms keep no counts, and known once the rows are partitioned).
+   */
   readonly leftG: number;
   readonly leftH: number;
   readonly leftCount: number;
@@ -113,6 +116,19 @@ export function growTree(
   // Depth counts nodes on the path, as in TF Decision Forests: maxDepth 1 is a single leaf.
   const mayScan = (depth: number, count: number): boolean =>
     depth < opts.maxDepth && count >= 2 * opts.minExamples;
+  // Both children of a split end as leaves. Without row counts (train.ts `needsRowCounts`:
+  // minExamples is 1 and each child has a row), a child can be scanned unless it has one row.
+  const childrenAreLeaves = (depth: number, sp: Split): boolean => {
+    const rows = sp.node.end - sp.node.start;
+    if (sp.leftCount < 0) return !mayScan(depth + 1, 2) || rows <= 2;
+    return !mayScan(depth + 1, sp.leftCount) && !mayScan(depth + 1, rows - sp.leftCount);
+  };
+  // Where missing values go at a node that had none, when the histograms keep no counts (the
+  // scan's rule, with the left count the rows give): to the side with more rows.
+  const missingToLarger = (sp: Split, leftRows: number): void => {
+    const rows = sp.node.end - sp.node.start;
+    tree.missingLeft[sp.node.index] = leftRows >= rows - leftRows ? 1 : 0;
+  };
 
   const root: Node = { index: newNode(), start: 0, end: sampleSize, g: rootG, h: rootH, slot: 0, out: -1 };
   if (mayScan(1, sampleSize)) {
@@ -146,12 +162,11 @@ export function growTree(
     // values to the scores of the node's rows.
     const direct: Split[] = [];
     const partitioned: Split[] = [];
-    for (const sp of splits) {
-      const rows = sp.node.end - sp.node.start;
-      const leaves = !mayScan(depth + 1, sp.leftCount) && !mayScan(depth + 1, rows - sp.leftCount);
-      (leaves ? direct : partitioned).push(sp);
+    for (const sp of splits) (childrenAreLeaves(depth, sp) ? direct : partitioned).push(sp);
+    if (direct.length > 0) {
+      const leftRows = splitApply(s, tree, direct, newNode, opts);
+      if (!s.countRows) direct.forEach((sp, i) => missingToLarger(sp, leftRows[i]!));
     }
-    if (direct.length > 0) splitApply(s, tree, direct, newNode, opts);
     if (partitioned.length === 0) break;
 
     const mids = partitionRows(
@@ -171,6 +186,7 @@ export function growTree(
     partitioned.forEach((sp, i) => {
       const node = sp.node;
       const mid = mids[i]!;
+      if (!s.countRows) missingToLarger(sp, mid - node.start);
       // Child totals as scikit-learn takes them: the left side's from the histogram scan, the
       // right side's as the parent's minus it.
       const left: Node = {
@@ -293,7 +309,7 @@ function histogramJob(
   // the job); every task writes its own slot, so the order never changes a result.
   order.sort((p, q) => (q[1]! - q[0]!) * (q[4]! - q[3]!) - (p[1]! - p[0]!) * (p[4]! - p[3]!));
   const bt = s.tasks(order.length);
-  const counted = rootCounts === ROOT_COUNTS_REUSE ? 0 : 1;
+  const counted = s.countRows && rootCounts !== ROOT_COUNTS_REUSE ? 1 : 0;
   order.forEach(([start, end, slot, f0, f1], i) => {
     bt.i32[i * w + BT.start] = start!;
     bt.i32[i * w + BT.end] = end!;
@@ -368,18 +384,21 @@ function bestSplit(s: GbtSession, node: Node, histCols: Int32Array): Split | und
     missingLeft: words[w * best + 3] === 1,
     leftG: f64[d * best + 2]!,
     leftH: f64[d * best + 3]!,
-    leftCount: words[w * best + 8]!,
+    leftCount: s.countRows ? words[w * best + 8]! : -1,
   };
 }
 
-/** Children of these splits become leaves; their values go straight to the rows' scores. */
+/**
+ * Children of these splits become leaves; their values go straight to the rows' scores. Returns
+ * each split's left row count.
+ */
 function splitApply(
   s: GbtSession,
   tree: GrownTree,
   splits: readonly Split[],
   newNode: () => number,
   opts: TreeOptions,
-): void {
+): Int32Array {
   const t = s.tasks(splits.length);
   const w = TASK_BYTES / 4;
   const d = TASK_BYTES / 8;
@@ -401,6 +420,7 @@ function splitApply(
     t.f64[i * d + 8 + PTD.rightValue] = tree.value[right]!;
   });
   s.run(KIND_SPLIT_APPLY, splits.length);
+  return Int32Array.from(splits, (_, i) => t.i32[i * w + PT.mid]!);
 }
 
 /** Newton step of the binary log-loss, shrunk: -G / (H + l2) * shrinkage. */

@@ -33,6 +33,8 @@ export interface SessionShape {
   /** Whether rows are subsampled per tree (then two sample masks are kept). */
   readonly subsampled: boolean;
   readonly minExamples: number;
+  /** Whether histograms keep per-bin row counts (train.ts `needsRowCounts`). */
+  readonly countRows: boolean;
   readonly l2: number;
   readonly minChildHessian: number;
   readonly threads: number;
@@ -44,6 +46,8 @@ export class GbtSession {
   private readonly pool: GbtThreads;
   readonly n: number;
   readonly numHist: number;
+  /** Whether histograms keep per-bin row counts; without them a split's left row count is known only once its rows are partitioned. */
+  readonly countRows: boolean;
   readonly blocks: number;
   readonly ctx: number;
   readonly job: number;
@@ -79,6 +83,7 @@ export class GbtSession {
     const nPad = n + (n & 1);
     this.n = n;
     this.numHist = shape.histCols.length;
+    this.countRows = shape.countRows;
     this.blocks = Math.ceil(n / BLOCK_ROWS);
     const ctrl = mem.alloc(CTRL_WORDS * 4);
     this.ctx = mem.alloc(CTX_BYTES);
@@ -122,7 +127,8 @@ export class GbtSession {
     words[X.scratch] = scratch;
     words[X.histCols] = histCols;
     words[X.numBins] = numBins;
-    words[X.minExamples] = Math.min(shape.minExamples, 0x7fffffff);
+    // Without counts every count reads 0: a minExamples of 0 lets the scan skip its count check.
+    words[X.minExamples] = shape.countRows ? Math.min(shape.minExamples, 0x7fffffff) : 0;
     words[X.blockRows] = BLOCK_ROWS;
     const doubles = mem.f64(this.ctx, CTX_BYTES / 8);
     doubles[XD_L2 / 8] = shape.l2;

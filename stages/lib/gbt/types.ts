@@ -37,6 +37,11 @@ export interface GbtRunOptions {
    * off; the model is bit-identical for any count.
    */
   readonly threads?: number;
+  /**
+   * Keep per-bin row counts in the histograms even where they are not needed (see
+   * `needsRowCounts` in train.ts): the model is the same either way, which the tests check.
+   */
+  readonly countRows?: boolean;
 }
 
 export interface GbtTrainResult {

@@ -111,6 +111,7 @@ export function partitionMergeTask(ctx: usize, task: usize): void {
 /**
  * A split whose two children are leaves: adds the left or right leaf value to the score of each
  * row of the node, without reordering the rows (the partition and the leaf updates in one pass).
+ * Writes the number of rows that went left to P_MID (histograms without row counts need it).
  */
 export function splitApplyTask(ctx: usize, task: usize): void {
   const n = word(ctx, X_N);
@@ -121,14 +122,18 @@ export function splitApplyTask(ctx: usize, task: usize): void {
   const missingLeft = word(task, P_MISSING_LEFT);
   // The two values side by side, picked by index: a branch on a coin-flip condition mispredicts.
   const values = task + TD + ((<usize>PD_LEFT_VALUE) << 3);
+  const start = word(task, P_START);
   const end = word(task, P_END);
-  for (let k = word(task, P_START); k < end; k++) {
+  let right = 0;
+  for (let k = start; k < end; k++) {
     const r = <usize>load<u32>(rows + ((<usize>k) << 2));
     const c = <i32>load<u8>(col + r);
     const goRight = 1 - select<i32>(missingLeft, <i32>(c <= bin), c == MISSING_BIN);
+    right += goRight;
     const p = scores + (r << 3);
     store<f64>(p, load<f64>(p) + load<f64>(values + ((<usize>goRight) << 3)));
   }
+  setWord(task, P_MID, end - start - right);
 }
 
 /** Adds a leaf's value to the score of each of its rows. */
