@@ -117,10 +117,11 @@ export function growTree(
   const mayScan = (depth: number, count: number): boolean =>
     depth < opts.maxDepth && count >= 2 * opts.minExamples;
   // Both children of a split end as leaves. Without row counts (train.ts `needsRowCounts`:
-  // minExamples is 1 and each child has a row), a child can be scanned unless it has one row.
+  // minExamples is 1 and each child has a row), that is at the depth limit or when each child
+  // has one row.
   const childrenAreLeaves = (depth: number, sp: Split): boolean => {
     const rows = sp.node.end - sp.node.start;
-    if (sp.leftCount < 0) return !mayScan(depth + 1, 2) || rows <= 2;
+    if (sp.leftCount < 0) return depth + 1 >= opts.maxDepth || rows <= 2;
     return !mayScan(depth + 1, sp.leftCount) && !mayScan(depth + 1, rows - sp.leftCount);
   };
   // Where missing values go at a node that had none, when the histograms keep no counts (the
